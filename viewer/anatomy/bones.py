@@ -1,0 +1,123 @@
+"""Load the committed bone meshes and named landmarks (pelvis frame, mm).
+
+Meshes are binary PLY read by trimesh without processing, so vertex order is
+exactly what the build step wrote. Any missing or corrupt file raises
+:class:`AssetError` naming the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import trimesh
+
+from viewer.anatomy.lagrange import FloatArray, IntArray
+from viewer.io.annotations import AnnotationError, load_annotation
+from viewer.paths import annotations_dir, meshes_dir
+
+SIDES = ("right", "left")
+
+
+class AssetError(RuntimeError):
+    """A shipped asset (mesh or annotation) that cannot be used."""
+
+
+@dataclass(frozen=True)
+class BoneSpec:
+    """What the annotation file says about one bone structure."""
+
+    name: str  # structure name, e.g. femur_right
+    display_name: str
+    colour: str
+    side: str | None
+
+
+@dataclass(frozen=True)
+class Surface:
+    """A closed triangle surface in the pelvis frame."""
+
+    vertices: FloatArray
+    faces: IntArray
+
+    def trimesh(self) -> trimesh.Trimesh:
+        return trimesh.Trimesh(self.vertices, self.faces, process=False)
+
+
+def bone_specs() -> list[BoneSpec]:
+    """Every bone structure (paired ones once per side), in the annotation file's order."""
+    try:
+        config = load_annotation("bones")
+    except AnnotationError as error:
+        raise AssetError(str(error)) from error
+    specs = []
+    for bone in config["bones"]:
+        sides: tuple[str | None, ...] = SIDES if bone["paired"] else (None,)
+        for side in sides:
+            name = f"{bone['name']}_{side}" if side else bone["name"]
+            display = f"{bone['display_name']} ({side})" if side else bone["display_name"]
+            specs.append(BoneSpec(name=name, display_name=display, colour=bone["colour"], side=side))
+    return specs
+
+
+def read_surface(path: Path) -> Surface:
+    """Read one PLY surface; raise :class:`AssetError` naming the file if it is unusable."""
+    if not path.is_file():
+        raise AssetError(f"{path}: mesh file not found (regenerate with: python -m viewer.tools.build_assets)")
+    try:
+        mesh = trimesh.load(path, file_type="ply", process=False, force="mesh")
+        vertices = np.asarray(mesh.vertices, dtype=float)
+        faces = np.asarray(mesh.faces, dtype=np.int64)
+    except Exception as error:  # trimesh raises many types for corrupt files
+        raise AssetError(f"{path}: not a readable PLY mesh ({type(error).__name__}: {error})") from error
+    if len(vertices) == 0 or len(faces) == 0 or faces.max() >= len(vertices) or not np.isfinite(vertices).all():
+        raise AssetError(f"{path}: mesh is empty or malformed")
+    return Surface(vertices, faces)
+
+
+@cache
+def load_bone_surfaces() -> dict[str, Surface]:
+    """All bone surfaces by structure name (cached: they never change at run time)."""
+    folder = meshes_dir()
+    return {spec.name: read_surface(folder / f"{spec.name}.ply") for spec in bone_specs()}
+
+
+@cache
+def load_landmarks() -> dict[str, FloatArray]:
+    """Named landmark positions (mm, pelvis frame), e.g. ``asis_right``."""
+    try:
+        data = load_annotation("landmarks")
+    except AnnotationError as error:
+        raise AssetError(str(error)) from error
+    return {name: np.array(entry["position"], dtype=float) for name, entry in data["landmarks"].items()}
+
+
+@cache
+def landmark_info() -> dict[str, dict]:
+    """Display names and bones of the landmarks, for labels and the info panel."""
+    data = load_annotation("landmarks")
+    return {name: {"display_name": e["display_name"], "bone": e["bone"]} for name, e in data["landmarks"].items()}
+
+
+def clear_caches() -> None:
+    """Forget loaded assets (tests that swap the asset folder call this)."""
+    load_bone_surfaces.cache_clear()
+    load_landmarks.cache_clear()
+    landmark_info.cache_clear()
+
+
+__all__ = [
+    "SIDES",
+    "AssetError",
+    "BoneSpec",
+    "Surface",
+    "annotations_dir",
+    "bone_specs",
+    "clear_caches",
+    "landmark_info",
+    "load_bone_surfaces",
+    "load_landmarks",
+    "read_surface",
+]
