@@ -1,0 +1,87 @@
+"""Hip and knee angles to rigid segment transforms (ISB joint coordinate system).
+
+Angles in degrees; flexion, abduction and internal rotation are positive.
+The hip rotates the thigh about the femoral head centre in the order flexion
+(pelvis Z), ab/adduction (floating axis), axial rotation (femur Y); the knee
+flexes the shank about the epicondylar axis. Left-side rotations are the
+mirror images of the right ones, so one pose means the same movement on both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from viewer.anatomy.lagrange import FloatArray
+
+# Ranges a real hip and knee reach (degrees).
+JOINT_RANGES: dict[str, tuple[float, float]] = {
+    "hip_flexion": (-20.0, 120.0),
+    "hip_abduction": (-30.0, 45.0),
+    "hip_rotation": (-45.0, 45.0),
+    "knee_flexion": (0.0, 130.0),
+}
+
+MIRROR = np.diag([1.0, 1.0, -1.0])
+
+
+class PoseError(ValueError):
+    """A pose key that does not exist or an angle outside what a joint can do."""
+
+
+@dataclass(frozen=True)
+class LegPose:
+    """Joint angles of one leg in degrees (all zero = anatomical position)."""
+
+    hip_flexion: float = 0.0
+    hip_abduction: float = 0.0
+    hip_rotation: float = 0.0
+    knee_flexion: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name, (low, high) in JOINT_RANGES.items():
+            value = getattr(self, name)
+            if not np.isfinite(value) or not low <= value <= high:
+                raise PoseError(f"{name}={value:g} is outside the range a joint reaches ({low:g} to {high:g} degrees)")
+
+    def as_dict(self) -> dict[str, float]:
+        return {f.name: float(getattr(self, f.name)) for f in fields(self)}
+
+    def replaced(self, **angles: float) -> LegPose:
+        unknown = set(angles) - set(JOINT_RANGES)
+        if unknown:
+            raise PoseError(f"unknown pose key(s) {sorted(unknown)}; known: {', '.join(JOINT_RANGES)}")
+        return LegPose(**{**self.as_dict(), **{k: float(v) for k, v in angles.items()}})
+
+
+def _rotation(axis: int, degrees: float) -> FloatArray:
+    c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+    i, j = [(1, 2), (2, 0), (0, 1)][axis]
+    r = np.eye(3)
+    r[i, i], r[i, j], r[j, i], r[j, j] = c, -s, s, c
+    return r
+
+
+def hip_rotation_matrix(pose: LegPose, side: str) -> FloatArray:
+    """Orientation of the thigh relative to the pelvis for one side."""
+    right = _rotation(2, pose.hip_flexion) @ _rotation(0, -pose.hip_abduction) @ _rotation(1, pose.hip_rotation)
+    return right if side == "right" else MIRROR @ right @ MIRROR
+
+
+def about_point(rotation: FloatArray, centre: FloatArray) -> FloatArray:
+    """4x4 transform rotating about ``centre``."""
+    transform = np.eye(4)
+    transform[:3, :3] = rotation
+    transform[:3, 3] = centre - rotation @ centre
+    return transform
+
+
+def leg_transforms(pose: LegPose, side: str, hip_centre: FloatArray, knee_centre: FloatArray) -> dict[str, FloatArray]:
+    """4x4 transforms of the thigh (femur) and shank (tibia, fibula, patella) for one leg.
+
+    ``hip_centre`` and ``knee_centre`` are the joint centres in anatomical position.
+    """
+    thigh = about_point(hip_rotation_matrix(pose, side), hip_centre)
+    knee = about_point(_rotation(2, -pose.knee_flexion), knee_centre)
+    return {"thigh": thigh, "shank": thigh @ knee}

@@ -1,0 +1,193 @@
+"""The scene model: structures, what is shown, the pose, and the selection.
+
+State changes go through setters that validate, store and emit a signal; the
+renderer and the Qt panels listen. Nothing here imports Qt or pyvista, so the
+whole scene can be built, posed, measured and exported in a headless test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from viewer.anatomy.bones import SIDES, bone_specs, landmark_info, load_bone_surfaces, load_landmarks
+from viewer.anatomy.frame import FRAME_DESCRIPTION, apply
+from viewer.anatomy.kinematics import JOINT_RANGES, LegPose, PoseError, leg_transforms
+from viewer.anatomy.lagrange import FloatArray
+from viewer.anatomy.metrics import is_watertight, signed_volume
+from viewer.model.events import Signal
+from viewer.model.structures import Structure
+
+BONE_SEGMENTS = {"femur": "thigh", "tibia_fibula": "shank", "patella": "shank"}
+
+
+def bone_segment(name: str) -> str:
+    """Which rigid body part carries a bone: ``pelvis``, ``thigh_right``, ``shank_left``..."""
+    for prefix, segment in BONE_SEGMENTS.items():
+        if name.startswith(prefix + "_"):
+            return f"{segment}_{name.rsplit('_', 1)[1]}"
+    return "pelvis"
+
+
+class SceneModel:
+    """Everything the viewer shows, independent of how it is drawn."""
+
+    def __init__(self, structures: Iterable[Structure], landmarks: dict[str, FloatArray]) -> None:
+        self.structures: dict[str, Structure] = {s.name: s for s in structures}
+        self.landmarks_rest = dict(landmarks)
+        self._landmark_bones = {name: info["bone"] for name, info in landmark_info().items()}
+        self._visible = dict.fromkeys(self.structures, True)
+        self._opacity = dict.fromkeys(self.structures, 1.0)
+        self._pose = {side: LegPose() for side in SIDES}
+        self._selection: str | None = None
+        self.joint_centres = {
+            side: {
+                "hip": landmarks[f"femoral_head_centre_{side}"],
+                "knee": (landmarks[f"medial_epicondyle_{side}"] + landmarks[f"lateral_epicondyle_{side}"]) / 2,
+            }
+            for side in SIDES
+        }
+        self._segment_transforms = self._compute_segment_transforms()
+        self.visibility_changed = Signal("visibility_changed")  # (name, visible)
+        self.opacity_changed = Signal("opacity_changed")  # (name, opacity)
+        self.pose_changed = Signal("pose_changed")  # (pose by side)
+        self.selection_changed = Signal("selection_changed")  # (name or None)
+
+    # --- visibility and opacity -------------------------------------------------
+    def _check_name(self, name: str) -> None:
+        if name not in self.structures:
+            raise KeyError(f"unknown structure {name!r}")
+
+    def is_visible(self, name: str) -> bool:
+        self._check_name(name)
+        return self._visible[name]
+
+    def set_visible(self, name: str, visible: bool) -> None:
+        self._check_name(name)
+        if self._visible[name] != bool(visible):
+            self._visible[name] = bool(visible)
+            self.visibility_changed.emit(name, bool(visible))
+
+    def opacity(self, name: str) -> float:
+        self._check_name(name)
+        return self._opacity[name]
+
+    def set_opacity(self, name: str, opacity: float) -> None:
+        self._check_name(name)
+        value = float(np.clip(opacity, 0.0, 1.0))
+        if self._opacity[name] != value:
+            self._opacity[name] = value
+            self.opacity_changed.emit(name, value)
+
+    # --- selection -----------------------------------------------------------------
+    @property
+    def selection(self) -> str | None:
+        return self._selection
+
+    def select(self, name: str | None) -> None:
+        if name is not None:
+            self._check_name(name)
+        if name != self._selection:
+            self._selection = name
+            self.selection_changed.emit(name)
+
+    # --- pose ------------------------------------------------------------------------
+    def pose(self, side: str = "right") -> LegPose:
+        return self._pose[side]
+
+    def set_pose(self, side: str = "both", **angles: float) -> None:
+        """Set joint angles (degrees) on one side or both; other angles keep their values."""
+        sides = SIDES if side == "both" else (side,)
+        if any(s not in SIDES for s in sides):
+            raise PoseError(f"side must be right, left or both, not {side!r}")
+        new = {s: self._pose[s].replaced(**angles) for s in sides}  # validates before changing anything
+        if all(new[s] == self._pose[s] for s in sides):
+            return
+        self._pose.update(new)
+        self._segment_transforms = self._compute_segment_transforms()
+        self.pose_changed.emit(dict(self._pose))
+
+    def reset_pose(self) -> None:
+        """Back to anatomical position."""
+        self.set_pose("both", **dict.fromkeys(JOINT_RANGES, 0.0))
+
+    def _compute_segment_transforms(self) -> dict[str, FloatArray]:
+        transforms = {"pelvis": np.eye(4)}
+        for side in SIDES:
+            centres = self.joint_centres[side]
+            legs = leg_transforms(self._pose[side], side, centres["hip"], centres["knee"])
+            transforms[f"thigh_{side}"] = legs["thigh"]
+            transforms[f"shank_{side}"] = legs["shank"]
+        return transforms
+
+    def segment_transform(self, segment: str) -> FloatArray:
+        """4x4 transform of a rigid body part at the current pose."""
+        return self._segment_transforms[segment]
+
+    # --- geometry at the current pose -----------------------------------------------
+    def vertices(self, name: str) -> FloatArray:
+        """Vertices of a structure at the current pose."""
+        structure = self.structures[name]
+        if structure.segment is None or structure.segment == "pelvis":
+            return structure.vertices
+        return apply(self._segment_transforms[structure.segment], structure.vertices)
+
+    def landmarks(self) -> dict[str, FloatArray]:
+        """Landmark positions at the current pose."""
+        posed = {}
+        for name, point in self.landmarks_rest.items():
+            segment = bone_segment(self._landmark_bones.get(name, ""))
+            posed[name] = apply(self._segment_transforms[segment], point[None])[0] if segment != "pelvis" else point
+        return posed
+
+    def names(self, kind: str | None = None) -> list[str]:
+        return [n for n, s in self.structures.items() if kind is None or s.kind == kind]
+
+    # --- report ------------------------------------------------------------------------
+    def describe(self) -> dict:
+        """The JSON-ready summary printed by ``python -m viewer inspect --json``."""
+        structures = {}
+        for name, structure in self.structures.items():
+            vertices = self.vertices(name)
+            structures[name] = {
+                "kind": structure.kind,
+                "layer": structure.layer_name,
+                "vertices": len(vertices),
+                "triangles": len(structure.faces),
+                "volume_cm3": round(signed_volume(vertices, structure.faces) / 1000.0, 2),
+                "watertight": is_watertight(structure.faces),
+            }
+        pose = {side: self._pose[side].as_dict() for side in SIDES}
+        return {
+            "units": "mm",
+            "frame": FRAME_DESCRIPTION,
+            "pose": pose,
+            "landmarks": {k: [round(float(v), 2) for v in p] for k, p in sorted(self.landmarks().items())},
+            "structures": structures,
+        }
+
+
+def bone_structures() -> list[Structure]:
+    """The atlas bones as scene structures."""
+    surfaces = load_bone_surfaces()
+    return [
+        Structure(
+            name=spec.name,
+            kind="bone",
+            display_name=spec.display_name,
+            colour=spec.colour,
+            vertices=surfaces[spec.name].vertices,
+            faces=surfaces[spec.name].faces,
+            side=spec.side,
+            segment=bone_segment(spec.name),
+            layer=100,
+            layer_name="bone",
+        )
+        for spec in bone_specs()
+    ]
+
+
+def build_scene() -> SceneModel:
+    """Build the full scene from the shipped assets (no Qt, no rendering)."""
+    return SceneModel(bone_structures(), load_landmarks())

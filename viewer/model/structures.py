@@ -1,0 +1,35 @@
+"""What the scene is made of: named structures with their rest geometry and teaching data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from viewer.anatomy.lagrange import FloatArray, IntArray
+
+KINDS = ("bone", "muscle", "fascia", "nerve")
+
+
+@dataclass
+class Structure:
+    """One displayable structure, e.g. ``femur_right`` or ``gluteus_medius_left``.
+
+    ``segment`` says which body part carries it rigidly (``pelvis``,
+    ``thigh_right``, ``shank_left``); deformable structures use ``None`` and
+    are re-shaped by the scene for each pose.
+    """
+
+    name: str
+    kind: str
+    display_name: str
+    colour: str
+    vertices: FloatArray  # anatomical position, mm, pelvis frame
+    faces: IntArray
+    side: str | None = None
+    segment: str | None = "pelvis"
+    layer: int = 99  # 0 = most superficial
+    layer_name: str = "bone"
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"structure {self.name}: kind {self.kind!r} not one of {KINDS}")

@@ -1,0 +1,25 @@
+"""Off-screen rendering of the scene to a PNG, without any window or Qt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyvista as pv
+
+from viewer.model.scene import SceneModel
+from viewer.render.scene_view import SceneView
+
+
+def export_png(model: SceneModel, out: Path, view: str = "posterior", size: tuple[int, int] = (1920, 1080)) -> Path:
+    """Render ``model`` from ``view`` at ``size`` pixels and save a PNG."""
+    out = Path(out)
+    if out.parent and not out.parent.exists():
+        raise FileNotFoundError(f"{out.parent}: output folder does not exist")
+    plotter = pv.Plotter(off_screen=True, window_size=list(size))
+    try:
+        scene = SceneView(plotter, model)
+        scene.set_view(view)
+        plotter.screenshot(str(out))
+    finally:
+        plotter.close()
+    return out

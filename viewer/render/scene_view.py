@@ -1,0 +1,140 @@
+"""Draws a :class:`SceneModel` on any pyvista plotter and keeps it in sync.
+
+Written against ``BasePlotter``, so the same code draws into an off-screen
+``pyvista.Plotter`` for exports and tests and into the Qt window's
+``QtInteractor``. This is the only code that touches the renderer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyvista as pv
+from vtkmodules.vtkRenderingAnnotation import vtkAnnotatedCubeActor
+
+from viewer.model.scene import SceneModel
+from viewer.render.views import VIEW_ANGLE_DEG, camera_for
+
+BACKGROUND_TOP = "#f7f5f1"
+BACKGROUND_BOTTOM = "#d6d2ca"
+# Faces of the orientation cube, as clinical viewers label them.
+CUBE_FACES = {"XPlus": "A", "XMinus": "P", "YPlus": "S", "YMinus": "I", "ZPlus": "R", "ZMinus": "L"}
+
+
+def orientation_cube() -> vtkAnnotatedCubeActor:
+    """A small cube whose faces read A/P, S/I, R/L: the anatomical orientation marker."""
+    cube = vtkAnnotatedCubeActor()
+    for face, text in CUBE_FACES.items():
+        getattr(cube, f"Set{face}FaceText")(text)
+    cube.SetFaceTextScale(0.6)
+    # VTK lays the letters out for a Z-up world; ours is Y-up.
+    cube.SetXFaceTextRotation(-90)
+    cube.SetYFaceTextRotation(90)
+    cube.SetZFaceTextRotation(90)
+    cube.GetCubeProperty().SetColor(0.93, 0.91, 0.87)
+    cube.GetTextEdgesProperty().SetColor(0.3, 0.3, 0.3)
+    for axis, colour in (("X", (0.75, 0.25, 0.2)), ("Y", (0.2, 0.55, 0.3)), ("Z", (0.2, 0.35, 0.75))):
+        for sign in ("Plus", "Minus"):
+            getattr(cube, f"Get{axis}{sign}FaceProperty")().SetColor(*colour)
+    return cube
+
+
+def polydata(vertices: np.ndarray, faces: np.ndarray) -> pv.PolyData:
+    """A triangle PolyData with point normals for smooth shading."""
+    cells = np.hstack([np.full((len(faces), 1), 3), faces]).ravel()
+    mesh = pv.PolyData(np.asarray(vertices, dtype=float), cells)
+    return mesh.compute_normals(cell_normals=False, point_normals=True, split_vertices=False, auto_orient_normals=False)
+
+
+class SceneView:
+    """One actor per structure; listens to the model and updates only what changed."""
+
+    def __init__(self, plotter: pv.BasePlotter, model: SceneModel, show_axes: bool = True) -> None:
+        self.plotter = plotter
+        self.model = model
+        self.actors: dict[str, pv.Actor] = {}
+        self.meshes: dict[str, pv.PolyData] = {}
+        self._current_view = "posterior"
+        plotter.set_background(BACKGROUND_BOTTOM, top=BACKGROUND_TOP)
+        self._setup_lights()
+        for name, structure in model.structures.items():
+            mesh = polydata(structure.vertices, structure.faces)
+            actor = plotter.add_mesh(
+                mesh,
+                color=structure.colour,
+                smooth_shading=True,
+                ambient=0.18,
+                diffuse=0.82,
+                specular=0.18 if structure.kind == "bone" else 0.3,
+                specular_power=18,
+                name=name,
+                reset_camera=False,
+                pickable=True,
+            )
+            self.meshes[name] = mesh
+            self.actors[name] = actor
+            actor.SetVisibility(model.is_visible(name))
+            actor.prop.opacity = model.opacity(name)
+        if show_axes:
+            plotter.add_orientation_widget(orientation_cube(), interactive=False, viewport=(0.0, 0.0, 0.14, 0.2))
+        self._apply_pose()
+        model.visibility_changed.connect(self._on_visibility)
+        model.opacity_changed.connect(self._on_opacity)
+        model.pose_changed.connect(self._on_pose)
+        self.set_view("posterior")
+
+    def _setup_lights(self) -> None:
+        """Soft key light from the upper left plus fill and rim: the look of an atlas plate."""
+        self.plotter.remove_all_lights()
+        key = pv.Light(light_type="camera light", intensity=0.7)
+        key.set_direction_angle(35, -30)
+        fill = pv.Light(light_type="camera light", intensity=0.45)
+        fill.set_direction_angle(-10, 35)
+        rim = pv.Light(light_type="camera light", intensity=0.2)
+        rim.set_direction_angle(60, 150)
+        headlight = pv.Light(light_type="headlight", intensity=0.3)
+        for light in (key, fill, rim, headlight):
+            self.plotter.add_light(light)
+
+    # --- model events -----------------------------------------------------------------
+    def _on_visibility(self, name: str, visible: bool) -> None:
+        self.actors[name].SetVisibility(visible)
+        self.plotter.render()
+
+    def _on_opacity(self, name: str, opacity: float) -> None:
+        self.actors[name].prop.opacity = opacity
+        self.plotter.render()
+
+    def _on_pose(self, _pose: dict) -> None:
+        self._apply_pose()
+        self.plotter.render()
+
+    def _apply_pose(self) -> None:
+        for name, structure in self.model.structures.items():
+            if structure.segment is not None:
+                self.actors[name].user_matrix = self.model.segment_transform(structure.segment)
+
+    # --- camera ------------------------------------------------------------------------
+    @property
+    def current_view(self) -> str:
+        return self._current_view
+
+    def set_view(self, view: str) -> None:
+        """Look at the gluteal region from a named view (see ``viewer.render.views``)."""
+        width, height = self.plotter.window_size
+        position, focus, up = camera_for(view, aspect=width / max(height, 1))
+        camera = self.plotter.camera
+        camera.position, camera.focal_point, camera.up = position, focus, up
+        camera.view_angle = VIEW_ANGLE_DEG
+        self.plotter.reset_camera_clipping_range()
+        self._current_view = view
+        self.plotter.render()
+
+    def reset_view(self) -> None:
+        self.set_view("posterior")
+
+    def structure_at(self, actor: object) -> str | None:
+        """Which structure an actor (from a pick) belongs to."""
+        for name, candidate in self.actors.items():
+            if candidate is actor:
+                return name
+        return None
