@@ -75,7 +75,7 @@ class SceneView:
             actor.SetVisibility(model.is_visible(name))
             actor.prop.opacity = model.opacity(name)
         if show_axes:
-            plotter.add_orientation_widget(orientation_cube(), interactive=False, viewport=(0.0, 0.0, 0.14, 0.2))
+            plotter.add_orientation_widget(orientation_cube(), interactive=False, viewport=(0.0, 0.0, 0.09, 0.13))
         self._apply_pose()
         model.visibility_changed.connect(self._on_visibility)
         model.opacity_changed.connect(self._on_opacity)
@@ -121,7 +121,8 @@ class SceneView:
     def set_view(self, view: str) -> None:
         """Look at the gluteal region from a named view (see ``viewer.render.views``)."""
         width, height = self.plotter.window_size
-        position, focus, up = camera_for(view, aspect=width / max(height, 1))
+        aspect = width / height if width > 1 and height > 1 else 1.0  # a window not yet shown has no size
+        position, focus, up = camera_for(view, aspect=aspect)
         camera = self.plotter.camera
         camera.position, camera.focal_point, camera.up = position, focus, up
         camera.view_angle = VIEW_ANGLE_DEG

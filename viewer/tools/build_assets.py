@@ -154,24 +154,21 @@ def build(out_dir: Path, annotations_out: Path) -> dict:
         )
         measurements[f"acetabulum_radius_{side}_mm"] = round(radius, 2)
 
-    # Lower limb: the left atlas bones sit in the left acetabulum; the right ones are their
-    # mirror image, shifted so the right femoral head sits in the right acetabulum the same way.
+    # Lower limb. The atlas seats the mean femoral head up to 5 mm into the acetabular roof, so the
+    # head is centred in its acetabulum instead (a concentric joint), after turning the limb about the
+    # head so the femur's ISB axes match the pelvis frame (all hip angles zero). The right limb is the
+    # mirror image of the left, centred in the right acetabulum.
     head_left, head_radius = fit_sphere(
         parts["femur"].element_points(definitions["femoral_head_centre"]["elements"]["left"])
     )
-    seat_left = head_left - acetabulum["left"]
-    right_offset = acetabulum["right"] + reflect_z(seat_left) - reflect_z(head_left)
-    # The atlas limb lies as it was scanned (slightly flexed, rolled out); turn it about the
-    # hip centre so the femur's ISB axes match the pelvis frame: all hip angles zero.
     femur_nodes = parts["femur"].nodes
-    definitions_node = {name: definitions[name]["node"]["left"] for name in ("medial_epicondyle", "lateral_epicondyle")}
-    neutral = neutral_rotation_left(
-        head_left,
-        femur_nodes[definitions_node["medial_epicondyle"]],
-        femur_nodes[definitions_node["lateral_epicondyle"]],
-    )
+    epicondyles = [femur_nodes[definitions[name]["node"]["left"]] for name in ("medial_epicondyle", "lateral_epicondyle")]
+    neutral = neutral_rotation_left(head_left, *epicondyles)
     for part_name in ("femur", "tibia_fibula", "patella"):
-        parts[part_name].nodes = (parts[part_name].nodes - head_left) @ neutral.T + head_left
+        part = parts[part_name]
+        part.nodes = (part.nodes - head_left) @ neutral.T + acetabulum["left"]
+    head_left = acetabulum["left"]
+    right_offset = acetabulum["right"] - reflect_z(head_left)
     for bone in config["bones"]:
         if bone["part"] == "pelvis":
             continue
@@ -243,9 +240,10 @@ def build(out_dir: Path, annotations_out: Path) -> dict:
         "frame": FRAME_DESCRIPTION,
         "ct_to_frame_transform": np.round(transform, 9).tolist(),
         "neutral_pose": "femur, tibia and patella turned about the femoral head centre so the femur's ISB axes "
-        "(epicondyle midpoint to head centre; epicondylar line) match the pelvis frame: hip angles all zero",
+        "(epicondyle midpoint to head centre; epicondylar line) match the pelvis frame (hip angles all zero), "
+        "then moved so the head centre coincides with the acetabular sphere centre (the atlas overlapped them by up to 5 mm)",
         "right_lower_limb": "mirror image of the left atlas bones through the midsagittal plane, translated by "
-        f"{np.round(right_offset, 3).tolist()} mm so the femoral head sits in the right acetabulum as the left one does",
+        f"{np.round(right_offset, 3).tolist()} mm so the femoral head is centred in the right acetabulum",
         "meshes": files,
         "regenerate": "pip install '.[build]' && python -m viewer.tools.build_assets",
     }

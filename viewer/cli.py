@@ -1,0 +1,141 @@
+"""Command line: open the window, or work headless (``inspect``, ``export``).
+
+``glute-viewer`` and ``python -m viewer`` share this entry point. The headless
+commands never import Qt; the window is imported only when it is asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from viewer.anatomy.kinematics import JOINT_RANGES, PoseError
+from viewer.render.views import VIEWS
+
+MAX_EXPORT_PIXELS = 8192
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported with the usage line, never a traceback."""
+
+
+def parse_pose(text: str) -> dict[str, float]:
+    """``hip_flexion=90,hip_rotation=20`` -> {"hip_flexion": 90.0, "hip_rotation": 20.0}."""
+    angles: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep:
+            raise argparse.ArgumentTypeError(f"pose item {item!r} must look like key=degrees")
+        if key not in JOINT_RANGES:
+            raise argparse.ArgumentTypeError(f"unknown pose key {key!r}; known: {', '.join(JOINT_RANGES)}")
+        try:
+            angles[key] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"pose value for {key} must be a number of degrees, not {value!r}") from None
+    return angles
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``1920x1080`` -> (1920, 1080)."""
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like 1920x1080, not {text!r}") from None
+    if not (16 <= width <= MAX_EXPORT_PIXELS and 16 <= height <= MAX_EXPORT_PIXELS):
+        raise argparse.ArgumentTypeError(f"size {text} outside 16..{MAX_EXPORT_PIXELS} pixels a side")
+    return width, height
+
+
+def _add_pose_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--pose",
+        type=parse_pose,
+        default={},
+        metavar="KEY=DEG,...",
+        help=f"joint angles in degrees ({', '.join(JOINT_RANGES)}); flexion, abduction, internal rotation positive",
+    )
+    parser.add_argument("--side", choices=["both", "right", "left"], default="both", help="which leg --pose moves")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="glute-viewer",
+        description="3D atlas of the hip and gluteal region. Without a command, opens the window.",
+    )
+    parser.add_argument("--screenshot", type=Path, metavar="FILE.png", help="open the window, save a picture of it, exit")
+    parser.add_argument("--view", choices=list(VIEWS), default="posterior", help="initial view of the window")
+    parser.add_argument("--size", type=parse_size, default=(1600, 1000), metavar="WxH", help="window size")
+    commands = parser.add_subparsers(dest="command", metavar="{inspect,export}")
+
+    inspect = commands.add_parser("inspect", help="print what the scene holds (units, frame, pose, landmarks, structures)")
+    inspect.add_argument("--json", action="store_true", help="one JSON object on standard output")
+    _add_pose_options(inspect)
+
+    export = commands.add_parser("export", help="render the scene off-screen to a PNG")
+    export.add_argument("--view", choices=list(VIEWS), default="posterior", dest="export_view")
+    export.add_argument("--size", type=parse_size, default=(1920, 1080), metavar="WxH", dest="export_size")
+    export.add_argument("--out", type=Path, required=True, metavar="FILE.png")
+    _add_pose_options(export)
+    return parser
+
+
+def _posed_scene(args: argparse.Namespace):
+    from viewer.model.scene import build_scene
+
+    scene = build_scene()
+    if args.pose:
+        scene.set_pose(args.side, **args.pose)
+    return scene
+
+
+def run_inspect(args: argparse.Namespace) -> int:
+    scene = _posed_scene(args)
+    report = scene.describe()
+    report["pose"] = {"side": args.side, **scene.pose("left" if args.side == "left" else "right").as_dict(), **report["pose"]}
+    if args.json:
+        json.dump(report, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    print(f"units: {report['units']}; frame: {report['frame']['name']}")
+    print("pose: " + ", ".join(f"{k}={v:g}" for k, v in scene.pose("right").as_dict().items()))
+    print(f"{len(report['landmarks'])} landmarks; structures:")
+    for name, entry in report["structures"].items():
+        print(f"  {name:28s} {entry['kind']:7s} {entry['vertices']:7d} vertices {entry['volume_cm3']:8.1f} cm3")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from viewer.render.export import export_png
+
+    if args.out.suffix.lower() != ".png":
+        raise UsageError(f"--out must name a .png file, not {args.out}")
+    scene = _posed_scene(args)
+    path = export_png(scene, args.out, view=args.export_view, size=args.export_size)
+    print(f"wrote {path} ({args.export_size[0]}x{args.export_size[1]}, {args.export_view} view)")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from viewer.anatomy.bones import AssetError
+    from viewer.io.annotations import AnnotationError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "inspect":
+            return run_inspect(args)
+        if args.command == "export":
+            return run_export(args)
+        from viewer.ui.app import run_window
+
+        return run_window(view=args.view, size=args.size, screenshot=args.screenshot)
+    except (UsageError, PoseError) as error:
+        parser.error(str(error))
+    except (AssetError, AnnotationError, FileNotFoundError) as error:
+        print(f"glute-viewer: error: {error}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,78 @@
+"""The main window: the 3D view in the middle, view presets on the toolbar, structures on the side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QToolBar
+from pyvistaqt import QtInteractor
+
+from viewer.model.scene import SceneModel
+from viewer.render.scene_view import SceneView
+from viewer.render.views import VIEWS
+from viewer.ui.structures_panel import StructuresPanel
+
+WINDOW_TITLE = "Glute Viewer — 3D atlas of the hip and gluteal region"
+
+
+class MainWindow(QMainWindow):
+    """Owns the Qt widgets; all state lives in the :class:`SceneModel`."""
+
+    def __init__(self, model: SceneModel) -> None:
+        super().__init__()
+        self.model = model
+        self.setWindowTitle(WINDOW_TITLE)
+        self.interactor = QtInteractor(self, auto_update=False)
+        self.setCentralWidget(self.interactor)
+        self.scene_view = SceneView(self.interactor, model)
+        self.view_actions: dict[str, QAction] = {}
+        self._build_toolbar()
+        self.structures_panel = StructuresPanel(model)
+        dock = QDockWidget("Structures", self)
+        dock.setObjectName("structures_dock")
+        dock.setWidget(self.structures_panel)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.statusBar().showMessage("Drag to rotate, scroll to zoom. Views: A P R L S I, Shift+R/L posterolateral, Home resets.")
+
+    def _build_toolbar(self) -> None:
+        toolbar = QToolBar("Views", self)
+        toolbar.setObjectName("views_toolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+        for name, preset in VIEWS.items():
+            action = QAction(preset.label, self)
+            action.setShortcut(QKeySequence(preset.shortcut))
+            action.setToolTip(f"{preset.label} view ({preset.shortcut})")
+            action.triggered.connect(lambda _checked=False, view=name: self.show_view(view))
+            toolbar.addAction(action)
+            self.view_actions[name] = action
+        toolbar.addSeparator()
+        reset = QAction("Reset view", self)
+        reset.setShortcut(QKeySequence(Qt.Key.Key_Home))
+        reset.setToolTip("Back to the posterior view of the gluteal region (Home)")
+        reset.triggered.connect(self.reset_view)
+        toolbar.addAction(reset)
+        self.view_actions["reset"] = reset
+
+    def show_view(self, view: str) -> None:
+        self.scene_view.set_view(view)
+
+    def reset_view(self) -> None:
+        self.scene_view.reset_view()
+
+    def save_screenshot(self, path: Path) -> Path:
+        """Save what the window shows, 3D view included, as a PNG."""
+        self.interactor.render()
+        QApplication.processEvents()
+        screen = self.screen() or QApplication.primaryScreen()
+        pixmap = screen.grabWindow(self.winId())
+        if pixmap.isNull() or not pixmap.save(str(path), "PNG"):
+            raise OSError(f"{path}: could not save the window picture")
+        return path
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        self.interactor.close()
+        super().closeEvent(event)
