@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import pytest
-
-os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -35,7 +35,9 @@ def parse_pose(text: str) -> dict[str, float]:
         try:
             angles[key] = float(value)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"pose value for {key} must be a number of degrees, not {value!r}") from None
+            raise argparse.ArgumentTypeError(
+                f"pose value for {key} must be a number of degrees, not {value!r}"
+            ) from None
     return angles
 
 
@@ -66,12 +68,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="glute-viewer",
         description="3D atlas of the hip and gluteal region. Without a command, opens the window.",
     )
-    parser.add_argument("--screenshot", type=Path, metavar="FILE.png", help="open the window, save a picture of it, exit")
+    parser.add_argument(
+        "--screenshot", type=Path, metavar="FILE.png", help="open the window, save a picture of it, exit"
+    )
     parser.add_argument("--view", choices=list(VIEWS), default="posterior", help="initial view of the window")
     parser.add_argument("--size", type=parse_size, default=(1600, 1000), metavar="WxH", help="window size")
     commands = parser.add_subparsers(dest="command", metavar="{inspect,export}")
 
-    inspect = commands.add_parser("inspect", help="print what the scene holds (units, frame, pose, landmarks, structures)")
+    inspect = commands.add_parser(
+        "inspect", help="print what the scene holds (units, frame, pose, landmarks, structures)"
+    )
     inspect.add_argument("--json", action="store_true", help="one JSON object on standard output")
     _add_pose_options(inspect)
 
@@ -95,7 +101,11 @@ def _posed_scene(args: argparse.Namespace):
 def run_inspect(args: argparse.Namespace) -> int:
     scene = _posed_scene(args)
     report = scene.describe()
-    report["pose"] = {"side": args.side, **scene.pose("left" if args.side == "left" else "right").as_dict(), **report["pose"]}
+    report["pose"] = {
+        "side": args.side,
+        **scene.pose("left" if args.side == "left" else "right").as_dict(),
+        **report["pose"],
+    }
     if args.json:
         json.dump(report, sys.stdout, indent=1)
         sys.stdout.write("\n")

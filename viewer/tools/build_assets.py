@@ -162,7 +162,9 @@ def build(out_dir: Path, annotations_out: Path) -> dict:
         parts["femur"].element_points(definitions["femoral_head_centre"]["elements"]["left"])
     )
     femur_nodes = parts["femur"].nodes
-    epicondyles = [femur_nodes[definitions[name]["node"]["left"]] for name in ("medial_epicondyle", "lateral_epicondyle")]
+    epicondyles = [
+        femur_nodes[definitions[name]["node"]["left"]] for name in ("medial_epicondyle", "lateral_epicondyle")
+    ]
     neutral = neutral_rotation_left(head_left, *epicondyles)
     for part_name in ("femur", "tibia_fibula", "patella"):
         part = parts[part_name]

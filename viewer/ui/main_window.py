@@ -33,9 +33,13 @@ class MainWindow(QMainWindow):
         dock = QDockWidget("Structures", self)
         dock.setObjectName("structures_dock")
         dock.setWidget(self.structures_panel)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        self.statusBar().showMessage("Drag to rotate, scroll to zoom. Views: A P R L S I, Shift+R/L posterolateral, Home resets.")
+        self.statusBar().showMessage(
+            "Drag to rotate, scroll to zoom. Views: A P R L S I, Shift+R/L posterolateral, Home resets."
+        )
 
     def _build_toolbar(self) -> None:
         toolbar = QToolBar("Views", self)
@@ -73,6 +77,6 @@ class MainWindow(QMainWindow):
             raise OSError(f"{path}: could not save the window picture")
         return path
 
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+    def closeEvent(self, event) -> None:
         self.interactor.close()
         super().closeEvent(event)

@@ -1,0 +1,102 @@
+"""The command line: JSON inspection, headless export, and clear errors instead of tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from imaging import read_png, warm_share
+
+from viewer.cli import main
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "viewer", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_inspect_json_contract(capsys):
+    assert main(["inspect", "--json", "--pose", "hip_flexion=90,hip_rotation=20"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report) >= {"units", "frame", "pose", "landmarks", "structures"}
+    assert report["pose"]["hip_flexion"] == 90 and report["pose"]["hip_rotation"] == 20
+    assert report["pose"]["right"]["hip_flexion"] == 90 and report["pose"]["left"]["hip_flexion"] == 90
+    for name in ("asis_right", "greater_trochanter_left", "ischial_tuberosity_right", "femoral_head_centre_right"):
+        assert len(report["landmarks"][name]) == 3
+    femur = report["structures"]["femur_right"]
+    assert {"kind", "layer", "vertices", "triangles", "volume_cm3", "watertight"} <= set(femur)
+    knee = np.mean(
+        [report["landmarks"]["medial_epicondyle_right"], report["landmarks"]["lateral_epicondyle_right"]], axis=0
+    )
+    assert knee[0] > 300  # the posed landmarks are reported
+
+
+def test_inspect_side_moves_one_leg(capsys):
+    assert main(["inspect", "--json", "--pose", "hip_flexion=60", "--side", "left"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["pose"]["left"]["hip_flexion"] == 60 and report["pose"]["right"]["hip_flexion"] == 0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["inspect", "--pose", "hip_twist=10"], "unknown pose key"),
+        (["inspect", "--pose", "hip_flexion=ninety"], "must be a number"),
+        (["inspect", "--pose", "hip_flexion=170"], "outside the range"),
+        (["export", "--view", "sideways", "--out", "x.png"], "invalid choice"),
+        (["export", "--size", "big", "--out", "x.png"], "size must look like"),
+        (["--frobnicate"], "unrecognized arguments"),
+    ],
+)
+def test_bad_input_is_a_usage_error_not_a_traceback(args, message):
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr and "usage:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_mesh_names_the_file(asset_copy):
+    (asset_copy / "meshes" / "femur_left.ply").unlink()
+    result = run_cli("inspect", "--json", env={"GLUTE_VIEWER_ASSETS": str(asset_copy)})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "femur_left.ply" in lines[0]
+
+
+def test_corrupt_mesh_names_the_file(asset_copy):
+    (asset_copy / "meshes" / "sacrum.ply").write_bytes(b"ply\nformat binary_little_endian 1.0\ngarbage")
+    result = run_cli("inspect", env={"GLUTE_VIEWER_ASSETS": str(asset_copy)})
+    assert result.returncode == 1 and "sacrum.ply" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "content, field",
+    [
+        ("{ not json", "not valid JSON"),
+        ('{"frame": {"units": "mm"}, "landmarks": {"asis_right": {"position": [1, 2]}}}', "landmarks.asis_right"),
+    ],
+)
+def test_corrupt_landmarks_name_the_file_and_field(asset_copy, content, field):
+    (asset_copy / "annotations" / "landmarks.json").write_text(content)
+    result = run_cli("inspect", env={"GLUTE_VIEWER_ASSETS": str(asset_copy)})
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "landmarks.json" in result.stderr and field in result.stderr
+
+
+def test_export_renders_the_bones(tmp_path):
+    out = tmp_path / "posterior.png"
+    result = run_cli("export", "--view", "posterior", "--size", "640x400", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    image = read_png(out)
+    assert image.shape[:2] == (400, 640)
+    assert warm_share(image) > 0.08  # ivory bone covers a real part of the picture

@@ -1,0 +1,90 @@
+"""The scene model: Qt-free, announces its changes, and poses the legs like a real hip."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from viewer.anatomy.kinematics import PoseError
+
+
+def test_model_and_cli_import_without_qt_or_plotting():
+    code = (
+        "import sys, viewer.model.scene, viewer.cli, viewer.anatomy.kinematics;"
+        "s = viewer.model.scene.build_scene(); s.set_pose(hip_flexion=30); s.describe();"
+        "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyvistaqt', 'pyvista.plotting', 'vtkmodules'))];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_visibility_opacity_selection_emit_once_per_change(fresh_scene):
+    seen = []
+    fresh_scene.visibility_changed.connect(lambda *a: seen.append(("visible", *a)))
+    fresh_scene.opacity_changed.connect(lambda *a: seen.append(("opacity", *a)))
+    fresh_scene.selection_changed.connect(lambda *a: seen.append(("select", *a)))
+    fresh_scene.set_visible("sacrum", False)
+    fresh_scene.set_visible("sacrum", False)  # no change, no signal
+    fresh_scene.set_opacity("femur_right", 0.4)
+    fresh_scene.select("femur_right")
+    assert seen == [("visible", "sacrum", False), ("opacity", "femur_right", 0.4), ("select", "femur_right")]
+    assert not fresh_scene.is_visible("sacrum")
+    with pytest.raises(KeyError):
+        fresh_scene.set_visible("no_such_bone", True)
+
+
+def test_pose_signal_and_validation(fresh_scene):
+    poses = []
+    fresh_scene.pose_changed.connect(poses.append)
+    fresh_scene.set_pose("right", hip_flexion=45)
+    assert len(poses) == 1 and poses[0]["right"].hip_flexion == 45 and poses[0]["left"].hip_flexion == 0
+    with pytest.raises(PoseError, match="hip_flexion=150"):
+        fresh_scene.set_pose(hip_flexion=150)
+    with pytest.raises(PoseError, match="unknown pose key"):
+        fresh_scene.set_pose(hip_twist=10)
+    assert fresh_scene.pose("right").hip_flexion == 45  # a refused pose changes nothing
+    fresh_scene.reset_pose()
+    assert fresh_scene.pose("right").hip_flexion == 0 and len(poses) == 2
+
+
+def _knee(scene, side):
+    lm = scene.landmarks()
+    return (lm[f"medial_epicondyle_{side}"] + lm[f"lateral_epicondyle_{side}"]) / 2
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_hip_angles_move_the_knee_the_anatomical_way(fresh_scene, side):
+    lateral = 1 if side == "right" else -1
+    rest_knee = _knee(fresh_scene, side)
+    fresh_scene.set_pose(side, hip_flexion=90)
+    knee = _knee(fresh_scene, side)
+    hip = fresh_scene.landmarks()[f"femoral_head_centre_{side}"]
+    assert knee[0] - hip[0] > 350 and abs(knee[1] - hip[1]) < 20  # thigh horizontal, pointing forward
+    fresh_scene.set_pose(side, hip_flexion=0, hip_abduction=30)
+    assert lateral * (_knee(fresh_scene, side)[2] - rest_knee[2]) > 150  # abduction swings the knee out
+    fresh_scene.set_pose(side, hip_abduction=0, hip_rotation=30)
+    gt_rest = fresh_scene.landmarks_rest[f"greater_trochanter_{side}"]
+    gt = fresh_scene.landmarks()[f"greater_trochanter_{side}"]
+    assert gt[0] > gt_rest[0] + 15  # internal rotation swings the greater trochanter forwards (away from the sacrum)
+    np.testing.assert_allclose(fresh_scene.landmarks()[f"femoral_head_centre_{side}"], hip, atol=1e-9)
+
+
+def test_knee_flexion_moves_the_shank_back(fresh_scene):
+    ankle_rest = fresh_scene.vertices("tibia_fibula_right")[:, 1].argmin()
+    before = fresh_scene.vertices("tibia_fibula_right")[ankle_rest].copy()
+    fresh_scene.set_pose("right", knee_flexion=90)
+    after = fresh_scene.vertices("tibia_fibula_right")[ankle_rest]
+    assert after[0] < before[0] - 250  # the ankle swings posteriorly
+    np.testing.assert_allclose(fresh_scene.vertices("femur_right"), fresh_scene.structures["femur_right"].vertices)
+
+
+def test_describe_reports_every_structure(scene):
+    report = scene.describe()
+    assert report["units"] == "mm" and report["frame"]["x"] == "anterior"
+    assert set(report["structures"]) >= {"hip_bone_right", "hip_bone_left", "sacrum", "femur_right", "patella_left"}
+    femur = report["structures"]["femur_right"]
+    assert femur["kind"] == "bone" and femur["watertight"] and femur["triangles"] > 1000 and femur["volume_cm3"] > 300
