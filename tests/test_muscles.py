@@ -1,0 +1,342 @@
+"""Muscle geometry: data validation, closed surfaces, volumes, layering, penetration, fibres, mirroring.
+
+Everything is measured on the built geometry against reference ranges
+(ANATOMY.md), so a wrong shape fails a test. The right side is built once per
+session (no cache) and shared.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trimesh
+
+from viewer.anatomy.bones import load_bone_surfaces, load_landmarks
+from viewer.anatomy.muscles import MUSCLE_NAMES, build_muscles, load_muscle_specs
+from viewer.anatomy.muscles.derived_landmarks import derive_landmarks
+from viewer.anatomy.muscles.distance_field import distance_grid
+from viewer.anatomy.muscles.mesh_queries import inside, ray_hit_distance
+from viewer.anatomy.muscles.spec import read_spec
+from viewer.io.annotations import AnnotationError
+from viewer.paths import annotations_dir
+
+REFERENCE_VOLUMES_CM3 = {
+    "gluteus_maximus": 870,
+    "gluteus_medius": 331,
+    "gluteus_minimus": 107,
+    "tensor_fasciae_latae": 67,
+    "piriformis": 43,
+    "quadratus_femoris": 33,
+    "obturator_internus": 27,
+    "superior_gemellus": 8,
+    "inferior_gemellus": 8,
+}
+# Origin-to-insertion polylines include tendon: accept from the muscle fibre length (Ward 2009) up to about 2.2x it.
+FIBRE_LENGTH_RANGE_MM = {
+    "gluteus_maximus": (140, 260),
+    "gluteus_medius": (73, 170),
+    "gluteus_minimus": (70, 150),
+    "piriformis": (84, 180),
+    "obturator_internus": (88, 190),
+    "superior_gemellus": (40, 110),
+    "inferior_gemellus": (40, 110),
+    "quadratus_femoris": (45, 110),
+    "tensor_fasciae_latae": (120, 260),
+    "iliotibial_band": (420, 620),
+}
+RIGHT_BONES = ("hip_bone_right", "sacrum", "femur_right", "tibia_fibula_right")
+
+
+@pytest.fixture(scope="session")
+def muscles():
+    return build_muscles(use_cache=False)
+
+
+@pytest.fixture(scope="session")
+def bones():
+    return load_bone_surfaces()
+
+
+@pytest.fixture(scope="session")
+def landmarks(bones):
+    return {**load_landmarks(), **derive_landmarks(bones, load_landmarks())}
+
+
+@pytest.fixture(scope="session")
+def bone_grids(bones):
+    return {name: distance_grid(bones[name].vertices, bones[name].faces) for name in RIGHT_BONES}
+
+
+def right(muscles, name):
+    return muscles[f"{name}_right"]
+
+
+def mesh_inside(vertices, faces, points, grid=None):
+    """Exact containment, evaluated only where a coarse distance grid cannot decide."""
+    result = np.zeros(len(points), bool)
+    grid = grid or distance_grid(vertices, faces, spacing=2.0, margin=6.0)
+    distance = grid.distance(points)
+    result[distance < -4] = True
+    unsure = np.abs(distance) <= 4
+    if unsure.any():
+        result[unsure] = inside(vertices, faces, points[unsure])
+    return result
+
+
+# ---------------------------------------------------------------- data files
+
+
+def test_specs_load_in_build_order_with_student_text():
+    specs = load_muscle_specs()
+    assert specs[0].name == "obturator_internus"
+    assert {s.name for s in specs} == set(MUSCLE_NAMES)
+    assert [s.build_order for s in specs] == sorted(s.build_order for s in specs)
+    for spec in specs:
+        assert spec.info["sources"] and spec.info["actions"] and spec.info["innervation"]
+        assert spec.colour.startswith("#") and len(spec.colour) == 7
+    by_name = {s.name: s for s in specs}
+    assert (
+        "IT band" in by_name["iliotibial_band"].common_names and "TFL" in by_name["tensor_fasciae_latae"].common_names
+    )
+    assert by_name["gluteus_maximus"].layer < by_name["gluteus_medius"].layer < by_name["gluteus_minimus"].layer
+
+
+def test_colours_are_distinct_and_separable_by_lightness():
+    specs = load_muscle_specs()
+    rgb = np.array([[int(s.colour[i : i + 2], 16) for i in (1, 3, 5)] for s in specs]) / 255
+    assert len({s.colour for s in specs}) == len(specs)
+    lightness = rgb @ [0.2126, 0.7152, 0.0722]
+    itb = [s.name for s in specs].index("iliotibial_band")
+    assert lightness[itb] > 0.85 and rgb[itb, 2] >= rgb[itb, 0]  # pale, bluish fascia
+    muscle_lightness = np.delete(lightness, itb)
+    assert muscle_lightness.max() < 0.6  # all muscles read darker than ivory bone (~0.9)
+
+
+def _broken_copy(tmp_path: Path, muscle: str, edit) -> Path:
+    data = json.loads((annotations_dir() / "muscles" / f"{muscle}.json").read_text())
+    edit(data)
+    path = tmp_path / f"{muscle}.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "words"),
+    [
+        (lambda d: d["origin"]["landmarks"].__setitem__(1, "foo"), "origin.landmarks[1]", "unknown landmark 'foo'"),
+        (lambda d: d["insertion"].__setitem__("bone", "humerus"), "insertion.bone", "unknown bone 'humerus'"),
+        (lambda d: d.pop("colour"), "(top level)", "'colour' is a required property"),
+        (lambda d: d["grid"].__setitem__("fibres", "many"), "grid.fibres", "is not of type 'integer'"),
+        (lambda d: d["info"].__setitem__("actions", "abducts"), "info.actions", "is not of type 'array'"),
+    ],
+)
+def test_bad_definition_names_file_and_field(tmp_path, edit, field, words):
+    path = _broken_copy(tmp_path, "gluteus_medius", edit)
+    with pytest.raises(AnnotationError) as caught:
+        read_spec(path)
+    message = str(caught.value)
+    assert str(path) in message and words in message
+    if field != "(top level)":
+        assert f"field '{field}'" in message
+
+
+def test_bad_derived_landmark_names_file_and_field(tmp_path, bones):
+    source = annotations_dir() / "muscles" / "derived_landmarks.json"
+    data = json.loads(source.read_text())
+    data["landmarks"][1]["near"] = {"no_such_point": 1.0}
+    path = tmp_path / "derived_landmarks.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(AnnotationError, match=r"derived_landmarks.json: field 'landmarks\[1\].near.no_such_point'"):
+        derive_landmarks(bones, load_landmarks(), path)
+
+
+# ---------------------------------------------------------------- surfaces
+
+
+def test_all_twenty_are_closed_outward_and_positive(muscles):
+    assert len(muscles) == 20
+    for name, muscle in muscles.items():
+        mesh = trimesh.Trimesh(muscle.vertices, muscle.faces, process=False)
+        assert mesh.is_watertight, name
+        assert mesh.is_winding_consistent, name
+        assert mesh.volume > 0, name
+        assert muscle.faces.dtype == np.int64 and muscle.vertices.dtype == np.float64
+
+
+def test_volumes_within_a_third_of_reference(muscles):
+    for name, reference in REFERENCE_VOLUMES_CM3.items():
+        volume = trimesh.Trimesh(right(muscles, name).vertices, right(muscles, name).faces, process=False).volume / 1000
+        assert reference * 2 / 3 <= volume <= reference * 4 / 3, (name, volume)
+    gemelli = sum(
+        trimesh.Trimesh(right(muscles, n).vertices, right(muscles, n).faces, process=False).volume / 1000
+        for n in ("superior_gemellus", "inferior_gemellus")
+    )
+    assert 16 * 2 / 3 <= gemelli <= 16 * 4 / 3
+
+
+def test_iliotibial_band_is_thin(muscles):
+    band = right(muscles, "iliotibial_band")
+    half = len(band.vertices) // 2
+    thickness = np.linalg.norm(band.vertices[half:] - band.vertices[:half], axis=1)
+    assert 1.0 <= np.median(thickness) <= 3.0
+
+
+def test_left_is_exact_mirror_of_right(muscles):
+    for name in MUSCLE_NAMES:
+        r, left = muscles[f"{name}_right"], muscles[f"{name}_left"]
+        np.testing.assert_allclose(left.vertices, r.vertices * [1, 1, -1])
+        np.testing.assert_allclose(left.fibres, r.fibres * [1, 1, -1])
+        np.testing.assert_array_equal(left.faces, r.faces[:, ::-1])
+        assert left.side == "left" and r.side == "right" and left.spec == r.spec
+
+
+# ---------------------------------------------------------------- layering and penetration
+
+
+def first_muscle_hit(muscles, points, direction):
+    """Name of the first right-side muscle a ray from far behind each point meets."""
+    direction = np.asarray(direction, float) / np.linalg.norm(direction)
+    starts = points - 500 * direction
+    names = [n for n in muscles if n.endswith("_right")]
+    hits = np.stack([ray_hit_distance(muscles[n].vertices, muscles[n].faces, starts, direction) for n in names])
+    return np.array(names)[hits.argmin(axis=0)], hits.min(axis=0)
+
+
+def posterior_sample(muscle, rng, keep=None, count=120):
+    points = muscle.vertices if keep is None else muscle.vertices[keep(muscle.vertices)]
+    return points[rng.choice(len(points), size=min(count, len(points)), replace=False)]
+
+
+@pytest.mark.parametrize(
+    "deep",
+    [
+        "piriformis",
+        "superior_gemellus",
+        "obturator_internus",
+        "inferior_gemellus",
+        "quadratus_femoris",
+        "gluteus_medius",
+    ],
+)
+def test_maximus_covers_the_deep_layer_from_behind(muscles, landmarks, deep):
+    rng = np.random.default_rng(1)
+    muscle = right(muscles, deep)
+    notch_z = landmarks["greater_sciatic_notch_right"][2]
+    if deep == "gluteus_medius":  # posterior third of medius
+        x = muscle.vertices[:, 0]
+        keep = lambda v: v[:, 0] <= np.quantile(x, 1 / 3)  # noqa: E731
+    else:  # the part outside the pelvis, which is what one sees from behind
+        keep = lambda v: v[:, 2] >= notch_z  # noqa: E731
+    points = posterior_sample(muscle, rng, keep)
+    first, _ = first_muscle_hit(muscles, points, [1, 0, 0])
+    share = np.mean(first == "gluteus_maximus_right")
+    assert share >= 0.9, (deep, share)
+
+
+def test_minimus_lies_under_medius(muscles):
+    rng = np.random.default_rng(2)
+    minimus = right(muscles, "gluteus_minimus")
+    points = posterior_sample(minimus, rng, count=200)
+    first, _ = first_muscle_hit(muscles, points, [0, -0.3, -1])  # looking in from the side and a little above
+    covered = np.isin(
+        first, ["gluteus_medius_right", "tensor_fasciae_latae_right", "iliotibial_band_right", "gluteus_maximus_right"]
+    )
+    assert covered.mean() >= 0.9
+    assert np.mean(first == "gluteus_medius_right") >= 0.6
+
+
+def test_band_and_tfl_are_outermost_laterally(muscles):
+    band = right(muscles, "iliotibial_band")
+    thigh = band.fibres[:, band.fibres.shape[1] // 3 : -3].reshape(-1, 3)
+    first, _ = first_muscle_hit(muscles, thigh, [0, 0, -1])
+    assert np.mean(first == "iliotibial_band_right") >= 0.95
+    tfl = right(muscles, "tensor_fasciae_latae")
+    points = tfl.fibres[2:-2, 3:-3].reshape(-1, 3)
+    first, _ = first_muscle_hit(muscles, points, [0, 0, -1])
+    assert np.isin(first, ["tensor_fasciae_latae_right", "iliotibial_band_right"]).mean() >= 0.95
+
+
+def test_muscles_do_not_enter_bone_or_deeper_muscles(muscles, bones, bone_grids):
+    order = [s.name for s in load_muscle_specs()]
+    for index, name in enumerate(order):
+        vertices = right(muscles, name).vertices
+        inside_any = np.zeros(len(vertices), bool)
+        for bone in RIGHT_BONES:
+            inside_any |= mesh_inside(bones[bone].vertices, bones[bone].faces, vertices, bone_grids[bone])
+        for deeper in order[:index]:
+            other = right(muscles, deeper)
+            inside_any |= mesh_inside(other.vertices, other.faces, vertices)
+        assert inside_any.mean() < 0.01, (name, inside_any.mean())
+
+
+# ---------------------------------------------------------------- fibres
+
+
+def test_fibre_ends_sit_on_their_bones(muscles, bone_grids):
+    for spec in load_muscle_specs():
+        fibres = right(muscles, spec.name).fibres
+        for attachment, ends in ((spec.origin, fibres[:, 0]), (spec.insertion, fibres[:, -1])):
+            bone = f"{attachment.bone}_right" if attachment.bone != "sacrum" else "sacrum"
+            distance = bone_grids[bone].distance(ends)
+            limit = 5.0 + attachment.offset_mm
+            off_bone = np.abs(distance) > limit
+            if spec.name == "gluteus_maximus" and attachment is spec.origin:
+                off_bone = off_bone[
+                    : int(0.75 * len(off_bone))
+                ]  # lowest fibres arise from coccyx and sacrotuberous ligament
+            assert not off_bone.any(), (spec.name, attachment.bone, distance.round(1))
+
+
+def test_fibre_lengths_are_plausible(muscles):
+    for name, (low, high) in FIBRE_LENGTH_RANGE_MM.items():
+        length = right(muscles, name).length_mm()
+        assert low <= length <= high, (name, length)
+
+
+def test_maximus_runs_inferolaterally_at_30_to_45_degrees(muscles):
+    fibres = right(muscles, "gluteus_maximus").fibres
+    chord = fibres[:, -1] - fibres[:, 0]
+    assert np.all(chord[:, 1] < 0) and np.all(chord[:, 2] > 0)  # down and out
+    angle = np.degrees(np.arctan2(-chord[:, 1], np.linalg.norm(chord[:, [0, 2]], axis=1)))
+    assert 28 <= angle.mean() <= 50, angle.round(0)
+
+
+def test_piriformis_passes_through_greater_sciatic_foramen(muscles, landmarks):
+    fibres = right(muscles, "piriformis").fibres
+    foramen = (landmarks["greater_sciatic_foramen_upper_right"] + landmarks["greater_sciatic_foramen_lower_right"]) / 2
+    closest = np.linalg.norm(fibres - foramen, axis=2).min(axis=1)
+    assert closest.max() < 20
+    assert np.all(fibres[:, 0, 2] < foramen[2] - 5) and np.all(fibres[:, -1, 2] > foramen[2] + 40)  # medial -> lateral
+
+
+def test_obturator_internus_turns_about_90_degrees_at_lesser_sciatic_notch(muscles, landmarks):
+    fibres = right(muscles, "obturator_internus").fibres
+    notch = landmarks["lesser_sciatic_notch_right"]
+    turn_index = np.linalg.norm(fibres - notch, axis=2).argmin(axis=1)
+    angles = []
+    for fibre, k in zip(fibres, turn_index, strict=True):
+        before, after = fibre[k] - fibre[max(k - 8, 0)], fibre[min(k + 8, len(fibre) - 1)] - fibre[k]
+        cosine = before @ after / np.linalg.norm(before) / np.linalg.norm(after)
+        angles.append(np.degrees(np.arccos(np.clip(cosine, -1, 1))))
+    assert 60 <= np.median(angles) <= 130, np.round(angles)
+    assert np.all(fibres[:, 0, 2] < notch[2]) and np.all(
+        fibres[:, -1, 2] > notch[2] + 40
+    )  # inside pelvis -> trochanter
+
+
+# ---------------------------------------------------------------- cache
+
+
+def test_cache_round_trip(tmp_path, monkeypatch, muscles):
+    monkeypatch.setenv("GLUTE_VIEWER_CACHE", str(tmp_path))
+    built = build_muscles()
+    assert len(list(tmp_path.glob("muscles-*.npz"))) == 1
+    cached = build_muscles()
+    for name, muscle in muscles.items():
+        np.testing.assert_allclose(cached[name].vertices, muscle.vertices)
+        np.testing.assert_array_equal(cached[name].faces, built[name].faces)
+    shutil.rmtree(tmp_path)

@@ -1,0 +1,84 @@
+"""Gluteal muscles built from their attachments on the atlas bones.
+
+Public API used by the scene model: :func:`load_muscle_specs` (validated data
+files) and :func:`build_muscles` (closed surfaces and fibres for both sides).
+Geometry only: no Qt and no rendering imports here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
+from viewer.anatomy.muscles.build import RightMuscle, build_right_side
+from viewer.anatomy.muscles.cache import build_key, read_cache, write_cache
+from viewer.anatomy.muscles.derived_landmarks import derive_landmarks
+from viewer.anatomy.muscles.fibres import polyline_lengths
+from viewer.anatomy.muscles.spec import MUSCLE_NAMES, Attachment, MuscleSpec, load_muscle_specs
+
+FloatArray = np.ndarray
+
+
+@dataclass
+class MuscleGeometry:
+    """One muscle on one side: closed surface (mm, pelvis frame) and its fibres."""
+
+    name: str  # e.g. "gluteus_medius_right"
+    spec: MuscleSpec
+    side: str  # "right" | "left"
+    vertices: FloatArray  # (n, 3)
+    faces: np.ndarray  # (m, 3) int64, wound outward
+    fibres: FloatArray  # (n_fibres, n_samples, 3), origin to insertion
+
+    def length_mm(self) -> float:
+        """Mean fibre polyline length, origin to insertion (includes tendon)."""
+        return float(polyline_lengths(self.fibres).mean())
+
+    def surface(self) -> Surface:
+        return Surface(self.vertices, self.faces)
+
+
+def mirror(points: FloatArray) -> FloatArray:
+    """Left side from right: reflect Z (the midsagittal plane)."""
+    return np.asarray(points, dtype=float) * np.array([1.0, 1.0, -1.0])
+
+
+def _arrays_from_build(built: list[RightMuscle]) -> dict[str, FloatArray]:
+    arrays = {}
+    for muscle in built:
+        arrays[f"{muscle.spec.name}__vertices"] = muscle.vertices
+        arrays[f"{muscle.spec.name}__faces"] = muscle.faces
+        arrays[f"{muscle.spec.name}__fibres"] = muscle.fibres
+    return arrays
+
+
+def build_muscles(
+    bones: dict[str, Surface] | None = None, landmarks: dict[str, FloatArray] | None = None, use_cache: bool = True
+) -> dict[str, MuscleGeometry]:
+    """All muscles on both sides by structure name (``<muscle>_<side>``), in build order (deep first)."""
+    bones = load_bone_surfaces() if bones is None else bones
+    landmarks = load_landmarks() if landmarks is None else landmarks
+    specs = load_muscle_specs()
+    key = build_key(bones, landmarks)
+    arrays = read_cache(key) if use_cache else None
+    if arrays is None or any(f"{spec.name}__faces" not in arrays for spec in specs):
+        everything = {**landmarks, **derive_landmarks(bones, landmarks)}
+        arrays = _arrays_from_build(build_right_side(specs, bones, everything))
+        if use_cache:
+            write_cache(key, arrays)
+    result = {}
+    for side in SIDES:
+        for spec in specs:
+            vertices, faces, fibres = (arrays[f"{spec.name}__{part}"] for part in ("vertices", "faces", "fibres"))
+            if side == "left":
+                vertices, fibres, faces = mirror(vertices), mirror(fibres), faces[:, ::-1]
+            name = f"{spec.name}_{side}"
+            result[name] = MuscleGeometry(
+                name, spec, side, np.array(vertices, float), np.array(faces, np.int64), np.array(fibres, float)
+            )
+    return result
+
+
+__all__ = ["MUSCLE_NAMES", "Attachment", "MuscleGeometry", "MuscleSpec", "build_muscles", "load_muscle_specs", "mirror"]

@@ -1,0 +1,133 @@
+"""Build every muscle on the right side, deep to superficial, then mirror to the left.
+
+Each muscle's fibres avoid the bones and every muscle built before it (its
+build order comes from the data files), so layering is true by construction.
+Thickness is scaled until the closed surface holds the reference volume.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from viewer.anatomy.bones import Surface
+from viewer.anatomy.muscles.derived_landmarks import bone_key, resolve
+from viewer.anatomy.muscles.distance_field import DistanceGrid, distance_grid, union_distance
+from viewer.anatomy.muscles.fibres import escape, initial_fibres, pinned_indices, push_out, relax
+from viewer.anatomy.muscles.sheet import box_faces, box_vertices, sheet_normals, signed_volume, thickness_profile
+from viewer.anatomy.muscles.spec import Attachment, MuscleSpec
+
+FloatArray = np.ndarray
+RIGHT_BONES = ("hip_bone_right", "sacrum", "femur_right", "tibia_fibula_right", "patella_right")
+SURFACE_LIFT_MM = 0.8  # attachment points sit just off the bone so the deep face never dips into it
+MUSCLE_GRID_SPACING_MM = 2.0
+
+
+@dataclass
+class RightMuscle:
+    """Right-side build result: the (u, s) grid state a re-pose starts from."""
+
+    spec: MuscleSpec
+    fibres: FloatArray  # (n_fibres, n_samples, 3)
+    free: np.ndarray  # (n_samples,) False where the fibre is pinned
+    thickness: FloatArray  # (n_fibres, n_samples) mm
+    vertices: FloatArray
+    faces: np.ndarray
+
+
+def resample_path(points: FloatArray, count: int) -> FloatArray:
+    """``count`` points evenly spaced by arc length along a polyline."""
+    steps = np.linalg.norm(np.diff(points, axis=0), axis=1)
+    arc = np.concatenate([[0.0], np.cumsum(steps)])
+    targets = np.linspace(0, arc[-1], count)
+    return np.stack([np.interp(targets, arc, points[:, k]) for k in range(3)], axis=1)
+
+
+class Builder:
+    """Holds the obstacle fields while the muscles are built one after another."""
+
+    def __init__(self, bones: dict[str, Surface], landmarks: dict[str, FloatArray]) -> None:
+        self.landmarks = landmarks
+        self.bone_grids = {
+            name: distance_grid(bones[name].vertices, bones[name].faces) for name in RIGHT_BONES if name in bones
+        }
+        self.muscle_grids: list[DistanceGrid] = []
+
+    def obstacle(self, points: FloatArray) -> tuple[FloatArray, FloatArray]:
+        grids = list(self.bone_grids.values()) + self.muscle_grids
+        flat = points.reshape(-1, 3)
+        distance, direction = union_distance(grids, flat)
+        return distance.reshape(points.shape[:-1]), direction.reshape(points.shape)
+
+    def attachment_points(self, attachment: Attachment, count: int, lift: float, snap: bool) -> FloatArray:
+        path = np.stack([self.landmarks[resolve(name, self.landmarks)] for name in attachment.landmarks])
+        points = resample_path(path, count)
+        grid = self.bone_grids[bone_key(attachment.bone)]
+        if snap:  # chords between landmarks cut through curved bone: bring them back onto the surface
+            for _ in range(3):
+                distance = grid.distance(points)
+                near = np.abs(distance) < 10.0
+                points[near] -= distance[near, None] * grid.direction(points[near])
+        return points + (attachment.offset_mm + lift) * grid.direction(points)
+
+    def build(self, spec: MuscleSpec) -> RightMuscle:
+        n_u, n_s = spec.n_fibres, spec.n_samples
+        minimum, shape = thickness_profile(n_u, n_s, spec.thickness)
+        tube = spec.shape == "tube"
+        lift = SURFACE_LIFT_MM + (minimum.max() / 2 if tube else 0.0)
+        nodes = [self.attachment_points(spec.origin, n_u, lift, True)]
+        nodes += [self.attachment_points(via, n_u, 0.0, False) for via in spec.via]
+        nodes.append(self.attachment_points(spec.insertion, n_u, lift, True))
+        stations = [0.0] + [via.at for via in spec.via] + [1.0]
+        free = np.ones(n_s, bool)
+        free[pinned_indices(stations, n_s)] = False
+        fibres = initial_fibres(nodes, stations, n_s)
+        direction = np.asarray(spec.escape_direction, float) if spec.escape_direction else None
+        target = spec.thickness.get("target_volume_cm3")
+        scale = 0.0 if target is None else 10.0
+        for round_ in range(3 if tube else 1):
+            thickness = minimum + scale * shape
+            clearance = spec.clearance_mm + (thickness / 2 if tube else 0.0)
+            if round_ == 0:
+                fibres = escape(fibres, free, self.obstacle, clearance, direction)
+            fibres = relax(fibres, free, self.obstacle, clearance, iterations=60 if round_ == 0 else 25)
+            if target is not None:
+                scale = self.calibrate(fibres, minimum, shape, tube, scale, target * 1000.0)
+        thickness = minimum + scale * shape
+        if tube:
+            fibres = push_out(fibres, free, self.obstacle, spec.clearance_mm + thickness / 2)
+        vertices, faces = self.surface(fibres, thickness, tube)
+        self.muscle_grids.append(distance_grid(vertices, faces, MUSCLE_GRID_SPACING_MM, margin=12.0))
+        return RightMuscle(spec, fibres, free, thickness, vertices, faces)
+
+    def calibrate(self, fibres, minimum, shape, tube, scale, target_mm3) -> float:
+        """Thickness scale giving the target volume (volume is close to linear in the scale)."""
+        for _ in range(3):
+            base = signed_volume(*self.surface(fibres, minimum, tube))
+            probe = max(scale, 5.0)
+            per_unit = (signed_volume(*self.surface(fibres, minimum + probe * shape, tube)) - base) / probe
+            scale = max((target_mm3 - base) / max(per_unit, 1e-6), 0.0)
+        return scale
+
+    def surface(self, fibres: FloatArray, thickness: FloatArray, tube: bool) -> tuple[FloatArray, np.ndarray]:
+        """Closed box mesh around the fibre sheet, faces wound outward."""
+        normals = sheet_normals(fibres)
+        _, outward = self.obstacle(fibres)
+        if np.einsum("ijk,ijk->", normals, outward) < 0:
+            normals = -normals
+        offset = normals * thickness[..., None]
+        lower, upper = (fibres - offset / 2, fibres + offset / 2) if tube else (fibres, fibres + offset)
+        vertices = box_vertices(lower, upper)
+        faces = box_faces(*fibres.shape[:2])
+        if signed_volume(vertices, faces) < 0:
+            faces = faces[:, ::-1].copy()
+        return vertices, faces
+
+
+def build_right_side(
+    specs: list[MuscleSpec], bones: dict[str, Surface], landmarks: dict[str, FloatArray]
+) -> list[RightMuscle]:
+    """All muscles of the right side, in build order."""
+    builder = Builder(bones, landmarks)
+    return [builder.build(spec) for spec in sorted(specs, key=lambda s: s.build_order)]

@@ -1,0 +1,68 @@
+"""Closed surfaces on the structured (fibre u, along-fibre s) grid.
+
+The fibre sheet is one face; the other is the sheet offset along its normal by a
+thickness profile. The two faces and four side strips share the grid's vertex
+numbering, so the mesh is watertight by construction and a re-posed muscle keeps
+the same vertex identity (only positions change).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+
+FloatArray = np.ndarray
+
+
+def thickness_profile(n_fibres: int, n_samples: int, settings: dict) -> tuple[FloatArray, FloatArray]:
+    """(minimum, shape) arrays (n_fibres, n_samples): thickness = minimum + T * shape for a scale T."""
+    s = np.linspace(0, 1, n_samples)
+    u = np.linspace(0, 1, n_fibres)
+    if "fixed_mm" in settings:
+        return np.full((n_fibres, n_samples), float(settings["fixed_mm"])), np.zeros((n_fibres, n_samples))
+    start, end = settings.get("origin_tendon", 0.0), settings.get("insertion_tendon", 0.2)
+    peak = settings.get("peak_at", 0.5)
+    w = np.clip((s - start) / max(1 - start - end, 1e-6), 0, 1)
+    w = w ** (np.log(0.5) / np.log(peak))  # moves the belly's thickest point to ``peak``
+    belly = np.sin(np.pi * w) ** 0.7
+    taper = settings.get("edge_taper", 0.25)
+    edge = np.ones_like(u) if taper == 0 else np.sin(0.5 * np.pi * np.clip(np.minimum(u, 1 - u) / taper, 0, 1)) ** 0.8
+    edge = np.maximum(edge, 0.15)
+    minimum = np.full((n_fibres, n_samples), float(settings.get("min_mm", 1.5)))
+    return minimum, edge[:, None] * belly[None, :]
+
+
+def sheet_normals(fibres: FloatArray, smoothing: int = 4) -> FloatArray:
+    """Unit normals of the fibre sheet (cross of the u and s tangents), smoothed to avoid folds."""
+    du = np.gradient(fibres, axis=0)
+    ds = np.gradient(fibres, axis=1)
+    normals = np.cross(du, ds)
+    for _ in range(smoothing):
+        padded = np.pad(normals, ((1, 1), (1, 1), (0, 0)), mode="edge")
+        normals = (4 * normals + padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]) / 8
+    return normals / np.maximum(np.linalg.norm(normals, axis=2, keepdims=True), 1e-9)
+
+
+@cache
+def box_faces(n_u: int, n_s: int) -> np.ndarray:
+    """Triangles of the closed grid box: lower face, upper face (vertex index + n_u*n_s) and side strips."""
+    grid = np.arange(n_u * n_s).reshape(n_u, n_s)
+    v00, v10, v11, v01 = grid[:-1, :-1], grid[1:, :-1], grid[1:, 1:], grid[:-1, 1:]
+    lower = np.concatenate([np.stack([v00, v10, v11], -1).reshape(-1, 3), np.stack([v00, v11, v01], -1).reshape(-1, 3)])
+    upper = lower[:, ::-1] + n_u * n_s
+    loop = np.concatenate([grid[::-1, 0], grid[0, 1:], grid[1:, -1], grid[-1, -2::-1][:-1]])
+    p, q = loop, np.roll(loop, -1)
+    offset = n_u * n_s
+    sides = np.concatenate([np.stack([p, q, q + offset], -1), np.stack([p, q + offset, p + offset], -1)])
+    return np.concatenate([lower, upper, sides]).astype(np.int64)
+
+
+def box_vertices(lower: FloatArray, upper: FloatArray) -> FloatArray:
+    return np.concatenate([lower.reshape(-1, 3), upper.reshape(-1, 3)])
+
+
+def signed_volume(vertices: FloatArray, faces: np.ndarray) -> float:
+    """Enclosed volume (mm^3); positive when faces wind outward."""
+    a, b, c = (vertices[faces[:, k]] for k in range(3))
+    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)

@@ -1,0 +1,140 @@
+"""Muscle definitions: read ``assets/annotations/muscles/<muscle>.json`` into validated specs.
+
+Schema checks catch missing fields and wrong types; this module adds the checks a
+schema cannot do (bones and landmarks that must exist), with errors naming the
+file and the field, so a typo in a data file never becomes a silent wrong shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from viewer.anatomy.bones import SIDES, bone_specs
+from viewer.anatomy.muscles.derived_landmarks import definitions_path, load_definitions
+from viewer.io.annotations import AnnotationError, read_json, validate
+from viewer.paths import annotations_dir
+
+MUSCLE_NAMES = (
+    "gluteus_maximus",
+    "gluteus_medius",
+    "gluteus_minimus",
+    "piriformis",
+    "superior_gemellus",
+    "obturator_internus",
+    "inferior_gemellus",
+    "quadratus_femoris",
+    "tensor_fasciae_latae",
+    "iliotibial_band",
+)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A path of landmarks on one bone, sampled evenly into one point per fibre."""
+
+    bone: str  # without side, e.g. "femur"
+    landmarks: tuple[str, ...]
+    offset_mm: float = 0.0
+    at: float | None = None  # fibre parameter of a via constraint (0 origin .. 1 insertion)
+
+
+@dataclass(frozen=True)
+class MuscleSpec:
+    """Everything the annotation file says about one muscle (no side)."""
+
+    name: str
+    display_name: str
+    common_names: tuple[str, ...]
+    layer: int
+    layer_name: str
+    colour: str
+    info: dict
+    build_order: int
+    shape: str
+    n_fibres: int
+    n_samples: int
+    origin: Attachment
+    insertion: Attachment
+    via: tuple[Attachment, ...]
+    escape_direction: tuple[float, float, float] | None
+    clearance_mm: float
+    thickness: dict
+    path: Path = field(compare=False)
+
+
+def muscles_dir() -> Path:
+    return annotations_dir() / "muscles"
+
+
+def known_bones() -> set[str]:
+    """Bone names without side, from the bone annotation file."""
+    names = set()
+    for spec in bone_specs():
+        names.add(spec.name.removesuffix(f"_{spec.side}") if spec.side else spec.name)
+    return names
+
+
+def known_landmarks() -> set[str]:
+    """Landmark names usable without side: shipped landmarks plus the derived ones."""
+    shipped = read_json(annotations_dir() / "landmarks.json")["landmarks"]
+    names = set()
+    for name in shipped:
+        names.add(name)
+        for side in SIDES:
+            names.add(name.removesuffix(f"_{side}"))
+    names.update(entry["name"] for entry in load_definitions(definitions_path())["landmarks"])
+    return names
+
+
+def _attachment(data: dict, where: str, path: Path, bones: set[str], landmarks: set[str]) -> Attachment:
+    if data["bone"] not in bones:
+        raise AnnotationError(
+            path, f"unknown bone '{data['bone']}' (known: {', '.join(sorted(bones))})", f"{where}.bone"
+        )
+    for index, name in enumerate(data["landmarks"]):
+        if name not in landmarks:
+            raise AnnotationError(path, f"unknown landmark '{name}'", f"{where}.landmarks[{index}]")
+    return Attachment(data["bone"], tuple(data["landmarks"]), float(data.get("offset_mm", 0.0)), data.get("at"))
+
+
+def read_spec(path: Path, bones: set[str] | None = None, landmarks: set[str] | None = None) -> MuscleSpec:
+    """Read and check one muscle file; any problem raises :class:`AnnotationError` naming file and field."""
+    data = validate(read_json(path), "muscle", path)
+    bones = known_bones() if bones is None else bones
+    landmarks = known_landmarks() if landmarks is None else landmarks
+    if data["name"] != path.stem:
+        raise AnnotationError(path, f"name '{data['name']}' does not match the file name", "name")
+    escape = data.get("escape_direction")
+    if escape is not None and not np.any(escape):
+        raise AnnotationError(path, "must not be the zero vector", "escape_direction")
+    return MuscleSpec(
+        name=data["name"],
+        display_name=data["display_name"],
+        common_names=tuple(data["common_names"]),
+        layer=data["layer"],
+        layer_name=data["layer_name"],
+        colour=data["colour"],
+        info=dict(data["info"]),
+        build_order=data["build_order"],
+        shape=data["shape"],
+        n_fibres=data["grid"]["fibres"],
+        n_samples=data["grid"]["samples"],
+        origin=_attachment(data["origin"], "origin", path, bones, landmarks),
+        insertion=_attachment(data["insertion"], "insertion", path, bones, landmarks),
+        via=tuple(_attachment(v, f"via[{i}]", path, bones, landmarks) for i, v in enumerate(data.get("via", []))),
+        escape_direction=tuple(escape) if escape is not None else None,
+        clearance_mm=float(data["clearance_mm"]),
+        thickness=dict(data["thickness"]),
+        path=path,
+    )
+
+
+def load_muscle_specs(directory: Path | None = None) -> list[MuscleSpec]:
+    """All ten muscle specs, validated, in build order (deep structures first)."""
+    directory = directory or muscles_dir()
+    bones, landmarks = known_bones(), known_landmarks()
+    specs = [read_spec(directory / f"{name}.json", bones, landmarks) for name in MUSCLE_NAMES]
+    return sorted(specs, key=lambda spec: spec.build_order)
