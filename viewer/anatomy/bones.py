@@ -1,6 +1,7 @@
 """Load the committed bone meshes and named landmarks (pelvis frame, mm).
 
-Meshes are binary PLY read by trimesh without processing, so vertex order is
+Meshes are binary PLY read with a small numpy reader (importing trimesh just
+to read them would cost most of a second at start-up), so vertex order is
 exactly what the build step wrote. Any missing or corrupt file raises
 :class:`AssetError` naming the file.
 """
@@ -12,10 +13,10 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-import trimesh
 
 from viewer.anatomy.lagrange import FloatArray, IntArray
 from viewer.io.annotations import AnnotationError, load_annotation
+from viewer.io.ply import read_ply
 from viewer.paths import annotations_dir, meshes_dir
 
 SIDES = ("right", "left")
@@ -42,7 +43,10 @@ class Surface:
     vertices: FloatArray
     faces: IntArray
 
-    def trimesh(self) -> trimesh.Trimesh:
+    def trimesh(self):
+        """As a ``trimesh.Trimesh`` (imported on demand: geometry tools only, not start-up)."""
+        import trimesh
+
         return trimesh.Trimesh(self.vertices, self.faces, process=False)
 
 
@@ -67,10 +71,8 @@ def read_surface(path: Path) -> Surface:
     if not path.is_file():
         raise AssetError(f"{path}: mesh file not found (regenerate with: python -m viewer.tools.build_assets)")
     try:
-        mesh = trimesh.load(path, file_type="ply", process=False, force="mesh")
-        vertices = np.asarray(mesh.vertices, dtype=float)
-        faces = np.asarray(mesh.faces, dtype=np.int64)
-    except Exception as error:  # trimesh raises many types for corrupt files
+        vertices, faces = read_ply(path)
+    except (OSError, ValueError, KeyError, IndexError) as error:
         raise AssetError(f"{path}: not a readable PLY mesh ({type(error).__name__}: {error})") from error
     if len(vertices) == 0 or len(faces) == 0 or faces.max() >= len(vertices) or not np.isfinite(vertices).all():
         raise AssetError(f"{path}: mesh is empty or malformed")
