@@ -22,6 +22,7 @@ FloatArray = np.ndarray
 RIGHT_BONES = ("hip_bone_right", "sacrum", "femur_right", "tibia_fibula_right", "patella_right")
 SURFACE_LIFT_MM = 0.8  # attachment points sit just off the bone so the deep face never dips into it
 MUSCLE_GRID_SPACING_MM = 2.0
+VERTEX_CLEARANCE_MM = 1.0  # covers the distance grids' interpolation error
 
 
 @dataclass
@@ -67,7 +68,7 @@ class Builder:
         if snap:  # chords between landmarks cut through curved bone: bring them back onto the surface
             for _ in range(3):
                 distance = grid.distance(points)
-                near = np.abs(distance) < 10.0
+                near = np.abs(distance) < 25.0
                 points[near] -= distance[near, None] * grid.direction(points[near])
         return points + (attachment.offset_mm + lift) * grid.direction(points)
 
@@ -89,17 +90,32 @@ class Builder:
         for round_ in range(3 if tube else 1):
             thickness = minimum + scale * shape
             clearance = spec.clearance_mm + (thickness / 2 if tube else 0.0)
+            if round_ == 0 and spec.approach_mm > 0:  # drape from outside: start clear and let tension pull it down
+                fibres = fibres + spec.approach_mm * free[None, :, None] * direction / np.linalg.norm(direction)
             if round_ == 0:
                 fibres = escape(fibres, free, self.obstacle, clearance, direction)
-            fibres = relax(fibres, free, self.obstacle, clearance, iterations=60 if round_ == 0 else 25)
+            iterations = (400 if spec.approach_mm > 0 else 60) if round_ == 0 else 25
+            fibres = relax(fibres, free, self.obstacle, clearance, iterations=iterations)
             if target is not None:
                 scale = self.calibrate(fibres, minimum, shape, tube, scale, target * 1000.0)
         thickness = minimum + scale * shape
         if tube:
             fibres = push_out(fibres, free, self.obstacle, spec.clearance_mm + thickness / 2)
         vertices, faces = self.surface(fibres, thickness, tube)
-        self.muscle_grids.append(distance_grid(vertices, faces, MUSCLE_GRID_SPACING_MM, margin=12.0))
+        extent = np.prod(vertices.max(axis=0) - vertices.min(axis=0))
+        spacing = 1.0 if extent < 1.5e6 else MUSCLE_GRID_SPACING_MM  # thin tendons need the finer grid
+        self.muscle_grids.append(distance_grid(vertices, faces, spacing, margin=12.0))
         return RightMuscle(spec, fibres, free, thickness, vertices, faces)
+
+    def clear_vertices(self, vertices: FloatArray) -> FloatArray:
+        """Offset faces can graze a neighbour where the sheet bends: nudge those vertices back out."""
+        for _ in range(3):
+            distance, outward = self.obstacle(vertices)
+            depth = np.clip(VERTEX_CLEARANCE_MM - distance, 0, None)
+            if not depth.any():
+                break
+            vertices = vertices + depth[:, None] * outward
+        return vertices
 
     def calibrate(self, fibres, minimum, shape, tube, scale, target_mm3) -> float:
         """Thickness scale giving the target volume (volume is close to linear in the scale)."""
@@ -118,7 +134,7 @@ class Builder:
             normals = -normals
         offset = normals * thickness[..., None]
         lower, upper = (fibres - offset / 2, fibres + offset / 2) if tube else (fibres, fibres + offset)
-        vertices = box_vertices(lower, upper)
+        vertices = self.clear_vertices(box_vertices(lower, upper))
         faces = box_faces(*fibres.shape[:2])
         if signed_volume(vertices, faces) < 0:
             faces = faces[:, ::-1].copy()

@@ -61,6 +61,7 @@ class MuscleSpec:
     via: tuple[Attachment, ...]
     escape_direction: tuple[float, float, float] | None
     clearance_mm: float
+    approach_mm: float  # > 0: start the fibres this far out along escape_direction and drape them inward
     thickness: dict
     path: Path = field(compare=False)
 
@@ -110,6 +111,8 @@ def read_spec(path: Path, bones: set[str] | None = None, landmarks: set[str] | N
     escape = data.get("escape_direction")
     if escape is not None and not np.any(escape):
         raise AnnotationError(path, "must not be the zero vector", "escape_direction")
+    if data.get("approach_mm", 0) > 0 and escape is None:
+        raise AnnotationError(path, "needs escape_direction (the side to drape from)", "approach_mm")
     return MuscleSpec(
         name=data["name"],
         display_name=data["display_name"],
@@ -127,6 +130,7 @@ def read_spec(path: Path, bones: set[str] | None = None, landmarks: set[str] | N
         via=tuple(_attachment(v, f"via[{i}]", path, bones, landmarks) for i, v in enumerate(data.get("via", []))),
         escape_direction=tuple(escape) if escape is not None else None,
         clearance_mm=float(data["clearance_mm"]),
+        approach_mm=float(data.get("approach_mm", 0.0)),
         thickness=dict(data["thickness"]),
         path=path,
     )
