@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         "inspect", help="print what the scene holds (units, frame, pose, landmarks, structures)"
     )
     inspect.add_argument("--json", action="store_true", help="one JSON object on standard output")
+    inspect.add_argument("--fibres", action="store_true", help="include each muscle's fibre polylines (mm)")
     _add_pose_options(inspect)
 
     export = commands.add_parser("export", help="render the scene off-screen to a PNG")
@@ -100,7 +101,7 @@ def _posed_scene(args: argparse.Namespace):
 
 def run_inspect(args: argparse.Namespace) -> int:
     scene = _posed_scene(args)
-    report = scene.describe()
+    report = scene.describe(include_fibres=args.fibres)
     report["pose"] = {
         "side": args.side,
         **scene.pose("left" if args.side == "left" else "right").as_dict(),
@@ -114,7 +115,8 @@ def run_inspect(args: argparse.Namespace) -> int:
     print("pose: " + ", ".join(f"{k}={v:g}" for k, v in scene.pose("right").as_dict().items()))
     print(f"{len(report['landmarks'])} landmarks; structures:")
     for name, entry in report["structures"].items():
-        print(f"  {name:28s} {entry['kind']:7s} {entry['vertices']:7d} vertices {entry['volume_cm3']:8.1f} cm3")
+        length = f"{entry['length_mm']:7.1f} mm" if "length_mm" in entry else ""
+        print(f"  {name:32s} {entry['kind']:7s} {entry['layer']:13s} {entry['volume_cm3']:8.1f} cm3 {length}")
     return 0
 
 

@@ -15,7 +15,7 @@ from viewer.anatomy.bones import SIDES, bone_specs, landmark_info, load_bone_sur
 from viewer.anatomy.frame import FRAME_DESCRIPTION, apply
 from viewer.anatomy.kinematics import JOINT_RANGES, LegPose, PoseError, leg_transforms
 from viewer.anatomy.lagrange import FloatArray
-from viewer.anatomy.metrics import is_watertight, signed_volume
+from viewer.anatomy.metrics import is_watertight, polyline_lengths, signed_volume
 from viewer.model.events import Signal
 from viewer.model.structures import Structure
 
@@ -37,6 +37,7 @@ class SceneModel:
         self.structures: dict[str, Structure] = {s.name: s for s in structures}
         self.landmarks_rest = dict(landmarks)
         self._landmark_bones = {name: info["bone"] for name, info in landmark_info().items()}
+        self._landmark_names = {name: info["display_name"] for name, info in landmark_info().items()}
         self._visible = dict.fromkeys(self.structures, True)
         self._opacity = dict.fromkeys(self.structures, 1.0)
         self._pose = {side: LegPose() for side in SIDES}
@@ -53,6 +54,8 @@ class SceneModel:
         self.opacity_changed = Signal("opacity_changed")  # (name, opacity)
         self.pose_changed = Signal("pose_changed")  # (pose by side)
         self.selection_changed = Signal("selection_changed")  # (name or None)
+        self.fibres_visibility_changed = Signal("fibres_visibility_changed")  # (visible)
+        self._fibres_visible = False
 
     # --- visibility and opacity -------------------------------------------------
     def _check_name(self, name: str) -> None:
@@ -91,6 +94,17 @@ class SceneModel:
         if name != self._selection:
             self._selection = name
             self.selection_changed.emit(name)
+
+    # --- fibre lines ---------------------------------------------------------------------
+    @property
+    def fibres_visible(self) -> bool:
+        return self._fibres_visible
+
+    def set_fibres_visible(self, visible: bool) -> None:
+        """Draw each muscle's fibre lines over it (shows students the pull direction)."""
+        if self._fibres_visible != bool(visible):
+            self._fibres_visible = bool(visible)
+            self.fibres_visibility_changed.emit(bool(visible))
 
     # --- pose ------------------------------------------------------------------------
     def pose(self, side: str = "right") -> LegPose:
@@ -133,6 +147,15 @@ class SceneModel:
             return structure.vertices
         return apply(self._segment_transforms[structure.segment], structure.vertices)
 
+    def fibres(self, name: str) -> FloatArray | None:
+        """Fibre polylines of a structure at the current pose (None for bones)."""
+        return self.structures[name].fibres
+
+    def length_mm(self, name: str) -> float | None:
+        """Mean fibre path length at the current pose (None for structures without fibres)."""
+        fibres = self.fibres(name)
+        return None if fibres is None else float(polyline_lengths(fibres).mean())
+
     def landmarks(self) -> dict[str, FloatArray]:
         """Landmark positions at the current pose."""
         posed = {}
@@ -141,16 +164,23 @@ class SceneModel:
             posed[name] = apply(self._segment_transforms[segment], point[None])[0] if segment != "pelvis" else point
         return posed
 
+    def landmark_bones(self) -> dict[str, str]:
+        """Which bone structure each landmark lies on."""
+        return dict(self._landmark_bones)
+
+    def landmark_display_name(self, name: str) -> str:
+        return self._landmark_names.get(name, name)
+
     def names(self, kind: str | None = None) -> list[str]:
         return [n for n, s in self.structures.items() if kind is None or s.kind == kind]
 
     # --- report ------------------------------------------------------------------------
-    def describe(self) -> dict:
+    def describe(self, include_fibres: bool = False) -> dict:
         """The JSON-ready summary printed by ``python -m viewer inspect --json``."""
         structures = {}
         for name, structure in self.structures.items():
             vertices = self.vertices(name)
-            structures[name] = {
+            entry = {
                 "kind": structure.kind,
                 "layer": structure.layer_name,
                 "vertices": len(vertices),
@@ -158,6 +188,12 @@ class SceneModel:
                 "volume_cm3": round(signed_volume(vertices, structure.faces) / 1000.0, 2),
                 "watertight": is_watertight(structure.faces),
             }
+            fibres = self.fibres(name)
+            if fibres is not None:
+                entry["length_mm"] = round(self.length_mm(name) or 0.0, 2)
+                if include_fibres:
+                    entry["fibres"] = np.round(fibres, 2).tolist()
+            structures[name] = entry
         pose = {side: self._pose[side].as_dict() for side in SIDES}
         return {
             "units": "mm",
@@ -188,6 +224,36 @@ def bone_structures() -> list[Structure]:
     ]
 
 
-def build_scene() -> SceneModel:
+def muscle_structures() -> list[Structure]:
+    """The gluteal muscles and the iliotibial band, built from their attachments (cached)."""
+    from viewer.anatomy.muscles import build_muscles
+
+    structures = []
+    for name, muscle in build_muscles().items():
+        spec = muscle.spec
+        side_label = f" ({muscle.side})"
+        structures.append(
+            Structure(
+                name=name,
+                kind="fascia" if spec.name == "iliotibial_band" else "muscle",
+                display_name=spec.display_name + side_label,
+                colour=spec.colour,
+                vertices=muscle.vertices,
+                faces=muscle.faces,
+                side=muscle.side,
+                segment=None,
+                layer=spec.layer,
+                layer_name=spec.layer_name,
+                info=dict(spec.info),
+                common_names=tuple(spec.common_names),
+                fibres=muscle.fibres,
+            )
+        )
+    # superficial first, as a student peels them
+    return sorted(structures, key=lambda s: (s.layer, s.name))
+
+
+def build_scene(muscles: bool = True) -> SceneModel:
     """Build the full scene from the shipped assets (no Qt, no rendering)."""
-    return SceneModel(bone_structures(), load_landmarks())
+    structures = bone_structures() + (muscle_structures() if muscles else [])
+    return SceneModel(structures, load_landmarks())

@@ -29,6 +29,8 @@ class Structure:
     layer: int = 99  # 0 = most superficial
     layer_name: str = "bone"
     info: dict = field(default_factory=dict)
+    common_names: tuple[str, ...] = ()
+    fibres: FloatArray | None = None  # (n_fibres, n_samples, 3) polylines origin -> insertion
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

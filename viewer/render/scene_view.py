@@ -10,10 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pyvista as pv
 from vtkmodules.vtkRenderingAnnotation import vtkAnnotatedCubeActor
+from vtkmodules.vtkRenderingCore import vtkCellPicker
 
 from viewer.model.scene import SceneModel
 from viewer.render.views import VIEW_ANGLE_DEG, camera_for
 
+HIGHLIGHT_COLOUR = "#ffd21f"
+LABEL_FONT_SIZE = 14
 BACKGROUND_TOP = "#f7f5f1"
 BACKGROUND_BOTTOM = "#d6d2ca"
 # Faces of the orientation cube, as clinical viewers label them.
@@ -38,6 +41,15 @@ def orientation_cube() -> vtkAnnotatedCubeActor:
     return cube
 
 
+def fibre_lines(fibres: np.ndarray) -> pv.PolyData:
+    """All fibre polylines of one muscle as a single line mesh."""
+    n_fibres, n_samples, _ = fibres.shape
+    points = fibres.reshape(-1, 3)
+    starts = np.arange(n_fibres) * n_samples
+    lines = np.hstack([np.full((n_fibres, 1), n_samples), starts[:, None] + np.arange(n_samples)]).ravel()
+    return pv.PolyData(points, lines=lines)
+
+
 def polydata(vertices: np.ndarray, faces: np.ndarray) -> pv.PolyData:
     """A triangle PolyData with point normals for smooth shading."""
     cells = np.hstack([np.full((len(faces), 1), 3), faces]).ravel()
@@ -53,7 +65,11 @@ class SceneView:
         self.model = model
         self.actors: dict[str, pv.Actor] = {}
         self.meshes: dict[str, pv.PolyData] = {}
+        self.fibre_actors: dict[str, pv.Actor] = {}
+        self.highlight_actor: pv.Actor | None = None
         self._current_view = "posterior"
+        self._picker = vtkCellPicker()
+        self._picker.SetTolerance(0.0005)
         plotter.set_background(BACKGROUND_BOTTOM, top=BACKGROUND_TOP)
         self._setup_lights()
         for name, structure in model.structures.items():
@@ -80,6 +96,9 @@ class SceneView:
         model.visibility_changed.connect(self._on_visibility)
         model.opacity_changed.connect(self._on_opacity)
         model.pose_changed.connect(self._on_pose)
+        model.selection_changed.connect(self._on_selection)
+        model.fibres_visibility_changed.connect(self._on_fibres_visibility)
+        self._on_fibres_visibility(model.fibres_visible, render=False)
         self.set_view("posterior")
 
     def _setup_lights(self) -> None:
@@ -98,6 +117,51 @@ class SceneView:
     # --- model events -----------------------------------------------------------------
     def _on_visibility(self, name: str, visible: bool) -> None:
         self.actors[name].SetVisibility(visible)
+        if name in self.fibre_actors:
+            self.fibre_actors[name].SetVisibility(visible and self.model.fibres_visible)
+        if name == self.model.selection and self.highlight_actor is not None:
+            self.highlight_actor.SetVisibility(visible)
+        self.plotter.render()
+
+    def _on_fibres_visibility(self, visible: bool, render: bool = True) -> None:
+        for name in self.model.structures:
+            fibres = self.model.fibres(name)
+            if fibres is None:
+                continue
+            if name not in self.fibre_actors and visible:
+                self.fibre_actors[name] = self.plotter.add_mesh(
+                    fibre_lines(fibres),
+                    color="#5a1a10",
+                    line_width=1.5,
+                    opacity=0.55,
+                    name=f"{name}__fibres",
+                    reset_camera=False,
+                    pickable=False,
+                )
+            if name in self.fibre_actors:
+                self.fibre_actors[name].SetVisibility(visible and self.model.is_visible(name))
+        if render:
+            self.plotter.render()
+
+    def _on_selection(self, name: str | None) -> None:
+        """Outline the selected structure and name it at the top of the view."""
+        if self.highlight_actor is not None:
+            self.plotter.remove_actor(self.highlight_actor, render=False)
+        self.plotter.remove_actor("__selection_label", render=False)
+        self.highlight_actor = None
+        if name is not None:
+            structure = self.model.structures[name]
+            self.highlight_actor = self.plotter.add_silhouette(self.meshes[name], color=HIGHLIGHT_COLOUR, line_width=4)
+            self.highlight_actor.SetVisibility(self.model.is_visible(name))
+            if structure.segment is not None:
+                self.highlight_actor.user_matrix = self.model.segment_transform(structure.segment)
+            self.plotter.add_text(
+                structure.display_name,
+                position="upper_edge",
+                font_size=LABEL_FONT_SIZE,
+                color="#202020",
+                name="__selection_label",
+            )
         self.plotter.render()
 
     def _on_opacity(self, name: str, opacity: float) -> None:
@@ -112,6 +176,9 @@ class SceneView:
         for name, structure in self.model.structures.items():
             if structure.segment is not None:
                 self.actors[name].user_matrix = self.model.segment_transform(structure.segment)
+        selected = self.model.selection
+        if self.highlight_actor is not None and selected and self.model.structures[selected].segment is not None:
+            self.highlight_actor.user_matrix = self.model.segment_transform(self.model.structures[selected].segment)
 
     # --- camera ------------------------------------------------------------------------
     @property
@@ -139,3 +206,17 @@ class SceneView:
             if candidate is actor:
                 return name
         return None
+
+    def pick(self, x: int, y: int) -> str | None:
+        """The visible structure under display pixel (x, y) (VTK convention: origin bottom left)."""
+        if not self._picker.Pick(x, y, 0, self.plotter.renderer):
+            return None
+        return self.structure_at(self._picker.GetActor())
+
+    def display_position(self, point: np.ndarray) -> tuple[int, int]:
+        """Display pixel (origin bottom left) where a world point is drawn."""
+        renderer = self.plotter.renderer
+        renderer.SetWorldPoint(*point, 1.0)
+        renderer.WorldToDisplay()
+        x, y, _ = renderer.GetDisplayPoint()
+        return round(x), round(y)

@@ -12,9 +12,11 @@ from pyvistaqt import QtInteractor
 from viewer.model.scene import SceneModel
 from viewer.render.scene_view import SceneView
 from viewer.render.views import VIEWS
+from viewer.ui.info_panel import InfoPanel
 from viewer.ui.structures_panel import StructuresPanel
 
 WINDOW_TITLE = "Glute Viewer — 3D atlas of the hip and gluteal region"
+CLICK_TOLERANCE_PX = 4
 
 
 class MainWindow(QMainWindow):
@@ -30,16 +32,43 @@ class MainWindow(QMainWindow):
         self.view_actions: dict[str, QAction] = {}
         self._build_toolbar()
         self.structures_panel = StructuresPanel(model)
-        dock = QDockWidget("Structures", self)
-        dock.setObjectName("structures_dock")
-        dock.setWidget(self.structures_panel)
+        self._add_dock("Structures", self.structures_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.info_panel = InfoPanel(model)
+        self._add_dock("About the selection", self.info_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._press_position: tuple[int, int] | None = None
+        iren = self.interactor.iren
+        iren.add_observer("LeftButtonPressEvent", self._on_left_press)
+        iren.add_observer("LeftButtonReleaseEvent", self._on_left_release)
+        self.statusBar().showMessage(
+            "Click a structure to learn about it. Drag to rotate, scroll to zoom. "
+            "Views: A P R L S I, Shift+R/L posterolateral, Home resets."
+        )
+
+    def _add_dock(self, title: str, widget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.lower().replace(" ", "_"))
+        dock.setWidget(widget)
         dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
         )
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        self.statusBar().showMessage(
-            "Drag to rotate, scroll to zoom. Views: A P R L S I, Shift+R/L posterolateral, Home resets."
-        )
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _on_left_press(self, *_args) -> None:
+        self._press_position = self.interactor.iren.get_event_position()
+
+    def _on_left_release(self, *_args) -> None:
+        """A click that did not drag selects what is under it (or clears the selection)."""
+        start, self._press_position = self._press_position, None
+        x, y = self.interactor.iren.get_event_position()
+        if start is not None and abs(x - start[0]) <= CLICK_TOLERANCE_PX and abs(y - start[1]) <= CLICK_TOLERANCE_PX:
+            self.select_at(x, y)
+
+    def select_at(self, x: int, y: int) -> str | None:
+        """Select the structure drawn at display pixel (x, y), VTK convention (origin bottom left)."""
+        name = self.scene_view.pick(x, y)
+        self.model.select(name)
+        return name
 
     def _build_toolbar(self) -> None:
         toolbar = QToolBar("Views", self)

@@ -1,52 +1,126 @@
-"""The structures panel: everything in the scene, grouped, each with a visibility box."""
+"""The structures panel: everything in the scene, grouped by layer, with visibility and opacity.
+
+Muscles are grouped from the surface down (superficial, intermediate, deep)
+so the tree reads like peeling the region; bones come last. Ticking a group
+shows or hides the whole layer. Selecting a row selects the structure.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import QHeaderView, QSlider, QTreeWidget, QTreeWidgetItem
 
 from viewer.model.scene import SceneModel
 
-GROUP_TITLES = {"bone": "Bones", "muscle": "Muscles", "fascia": "Fascia", "nerve": "Nerves"}
+GROUP_TITLES = {
+    "superficial": "Superficial layer",
+    "intermediate": "Intermediate layer",
+    "deep": "Deep layer",
+    "bone": "Bones",
+}
 NAME_ROLE = Qt.ItemDataRole.UserRole
+OPACITY_STEPS = 100
+
+
+def colour_icon(colour: str) -> QIcon:
+    pixmap = QPixmap(14, 14)
+    pixmap.fill(QColor(colour))
+    return QIcon(pixmap)
 
 
 class StructuresPanel(QTreeWidget):
-    """Tree of structures; ticking a box shows or hides it through the model."""
+    """Tree of structures; every change goes through the model, and the tree follows the model."""
 
     def __init__(self, model: SceneModel) -> None:
         super().__init__()
         self.model = model
-        self.setHeaderLabels(["Structure"])
-        self.setRootIsDecorated(True)
+        self.setColumnCount(2)
+        self.setHeaderLabels(["Structure", "Opacity"])
+        self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
+        self.header().resizeSection(1, 90)
+        self.header().setStretchLastSection(False)
         self.setUniformRowHeights(True)
         self.items: dict[str, QTreeWidgetItem] = {}
-        groups: dict[str, QTreeWidgetItem] = {}
-        for name, structure in model.structures.items():
-            group_key = structure.kind if structure.kind == "bone" else structure.layer_name
-            if group_key not in groups:
-                title = GROUP_TITLES.get(group_key, group_key.capitalize())
-                groups[group_key] = QTreeWidgetItem(self, [title])
-                groups[group_key].setFlags(Qt.ItemFlag.ItemIsEnabled)
-            item = QTreeWidgetItem(groups[group_key], [structure.display_name])
-            item.setData(0, NAME_ROLE, name)
-            item.setToolTip(0, f"{structure.display_name} — {name}")
+        self.sliders: dict[str, QSlider] = {}
+        self.groups: dict[str, QTreeWidgetItem] = {}
+        ordered = sorted(model.structures.values(), key=lambda s: (s.layer, s.kind != "fascia", s.name))
+        for structure in ordered:
+            group = self._group(structure.layer_name)
+            item = QTreeWidgetItem(group, [structure.display_name])
+            item.setData(0, NAME_ROLE, structure.name)
+            item.setIcon(0, colour_icon(structure.colour))
+            tip = structure.display_name
+            if structure.common_names:
+                tip += " — also called " + ", ".join(structure.common_names)
+            item.setToolTip(0, tip)
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsSelectable)
-            item.setCheckState(0, Qt.CheckState.Checked if model.is_visible(name) else Qt.CheckState.Unchecked)
-            self.items[name] = item
+            item.setCheckState(
+                0, Qt.CheckState.Checked if model.is_visible(structure.name) else Qt.CheckState.Unchecked
+            )
+            self.items[structure.name] = item
+            self.setItemWidget(item, 1, self._slider(structure.name))
         self.expandAll()
         self.itemChanged.connect(self._on_item_changed)
+        self.itemSelectionChanged.connect(self._on_row_selected)
         model.visibility_changed.connect(self._on_visibility)
+        model.opacity_changed.connect(self._on_opacity)
+        model.selection_changed.connect(self._on_selection)
 
-    def _on_item_changed(self, item: QTreeWidgetItem, _column: int) -> None:
+    def _group(self, layer_name: str) -> QTreeWidgetItem:
+        if layer_name not in self.groups:
+            group = QTreeWidgetItem(self, [GROUP_TITLES.get(layer_name, layer_name.capitalize())])
+            group.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsAutoTristate)
+            group.setCheckState(0, Qt.CheckState.Checked)
+            font = group.font(0)
+            font.setBold(True)
+            group.setFont(0, font)
+            self.groups[layer_name] = group
+        return self.groups[layer_name]
+
+    def _slider(self, name: str) -> QSlider:
+        slider = QSlider(Qt.Orientation.Horizontal)
+        slider.setRange(0, OPACITY_STEPS)
+        slider.setValue(round(self.model.opacity(name) * OPACITY_STEPS))
+        slider.setToolTip("Opacity")
+        slider.valueChanged.connect(lambda value, n=name: self.model.set_opacity(n, value / OPACITY_STEPS))
+        self.sliders[name] = slider
+        return slider
+
+    # --- from the user -----------------------------------------------------------------------
+    def _on_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
         name = item.data(0, NAME_ROLE)
-        if name:
+        if name and column == 0:
             self.model.set_visible(name, item.checkState(0) == Qt.CheckState.Checked)
 
+    def _on_row_selected(self) -> None:
+        selected = [item.data(0, NAME_ROLE) for item in self.selectedItems() if item.data(0, NAME_ROLE)]
+        if selected:
+            self.model.select(selected[0])
+
+    # --- from the model ----------------------------------------------------------------------
     def _on_visibility(self, name: str, visible: bool) -> None:
-        item = self.items[name]
         self.blockSignals(True)
         try:
-            item.setCheckState(0, Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked)
+            self.items[name].setCheckState(0, Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked)
+        finally:
+            self.blockSignals(False)
+
+    def _on_opacity(self, name: str, opacity: float) -> None:
+        slider = self.sliders[name]
+        slider.blockSignals(True)
+        try:
+            slider.setValue(round(opacity * OPACITY_STEPS))
+        finally:
+            slider.blockSignals(False)
+
+    def _on_selection(self, name: str | None) -> None:
+        self.blockSignals(True)
+        try:
+            self.clearSelection()
+            if name is not None:
+                self.items[name].setSelected(True)
+                self.scrollToItem(self.items[name])
         finally:
             self.blockSignals(False)

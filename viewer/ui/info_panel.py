@@ -1,0 +1,71 @@
+"""The information panel: what the selected structure is, in words a student can use."""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtWidgets import QTextBrowser
+
+from viewer.model.scene import SceneModel
+
+SECTIONS = (
+    ("origin", "Origin"),
+    ("insertion", "Insertion"),
+    ("actions", "Actions"),
+    ("innervation", "Innervation"),
+    ("layer", "Layer"),
+    ("fibres", "Fibre direction"),
+    ("massage_note", "For bodywork"),
+)
+PROMPT = (
+    "<p style='color:#666'>Click a muscle or bone in the view, or a row in the structures panel, to read about it.</p>"
+)
+
+
+def structure_html(model: SceneModel, name: str) -> str:
+    """HTML description of one structure from its annotation data."""
+    structure = model.structures[name]
+    parts = [f"<h2 style='margin-bottom:2px'>{escape(structure.display_name)}</h2>"]
+    kind = {"bone": "Bone", "muscle": "Muscle", "fascia": "Fascia", "nerve": "Nerve"}[structure.kind]
+    subtitle = kind if structure.kind == "bone" else f"{kind}, {structure.layer_name} layer"
+    parts.append(f"<p style='color:#555;margin-top:0'>{escape(subtitle)}</p>")
+    if structure.common_names:
+        parts.append(f"<p><i>Also called:</i> {escape(', '.join(structure.common_names))}</p>")
+    info = structure.info
+    for key, title in SECTIONS:
+        value = info.get(key)
+        if not value:
+            continue
+        parts.append(f"<h4 style='margin-bottom:1px'>{title}</h4>")
+        if isinstance(value, list):
+            parts.append("<ul style='margin-top:0'>" + "".join(f"<li>{escape(str(v))}</li>" for v in value) + "</ul>")
+        else:
+            parts.append(f"<p style='margin-top:0'>{escape(str(value))}</p>")
+    length = model.length_mm(name)
+    if length is not None:
+        parts.append(f"<p><b>Mean fibre path at this pose:</b> {length:.0f} mm</p>")
+    if structure.kind == "bone":
+        landmarks = [n for n, bone in model.landmark_bones().items() if bone == name]
+        if landmarks:
+            names = ", ".join(model.landmark_display_name(n) for n in sorted(landmarks))
+            parts.append(f"<h4 style='margin-bottom:1px'>Landmarks</h4><p style='margin-top:0'>{escape(names)}</p>")
+    sources = info.get("sources")
+    if sources:
+        parts.append("<h4 style='margin-bottom:1px'>Sources</h4><ul style='margin-top:0;color:#555'>")
+        parts.append("".join(f"<li>{escape(str(s))}</li>" for s in sources) + "</ul>")
+    return "".join(parts)
+
+
+class InfoPanel(QTextBrowser):
+    """Shows the selected structure's origin, insertion, actions, innervation and layer."""
+
+    def __init__(self, model: SceneModel) -> None:
+        super().__init__()
+        self.model = model
+        self.setOpenExternalLinks(False)
+        self.setHtml(PROMPT)
+        model.selection_changed.connect(self._on_selection)
+        model.pose_changed.connect(lambda _pose: self._on_selection(model.selection))
+
+    def _on_selection(self, name: str | None) -> None:
+        self.setHtml(PROMPT if name is None else structure_html(self.model, name))
