@@ -41,11 +41,12 @@ def test_view_presets_look_from_their_side(view, name):
 
 def test_hiding_structures_removes_their_pixels(view, fresh_scene):
     before = warm(view.plotter)
-    for name in fresh_scene.names("bone"):
+    for name in fresh_scene.names():
         fresh_scene.set_visible(name, False)
     assert warm(view.plotter) < 0.002 < before
     fresh_scene.set_visible("sacrum", True)
     assert 0.005 < warm(view.plotter) < before
+    assert not view.actors["femur_right"].GetVisibility() and view.actors["sacrum"].GetVisibility()
 
 
 def test_pose_moves_the_rendered_femur(view, fresh_scene):
