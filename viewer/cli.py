@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--view", choices=list(VIEWS), default="posterior", dest="export_view")
     export.add_argument("--size", type=parse_size, default=(1920, 1080), metavar="WxH", dest="export_size")
     export.add_argument("--out", type=Path, required=True, metavar="FILE.png")
+    export.add_argument(
+        "--color-by",
+        choices=["anatomy", "stretch"],
+        default="anatomy",
+        help="anatomy: each structure its own colour; stretch: muscle length change from anatomical position",
+    )
     _add_pose_options(export)
     return parser
 
@@ -126,6 +132,7 @@ def run_export(args: argparse.Namespace) -> int:
     if args.out.suffix.lower() != ".png":
         raise UsageError(f"--out must name a .png file, not {args.out}")
     scene = _posed_scene(args)
+    scene.set_colour_mode(args.color_by)
     path = export_png(scene, args.out, view=args.export_view, size=args.export_size)
     print(f"wrote {path} ({args.export_size[0]}x{args.export_size[1]}, {args.export_view} view)")
     return 0

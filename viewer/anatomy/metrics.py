@@ -27,3 +27,25 @@ def is_watertight(faces: IntArray) -> bool:
 def polyline_lengths(polylines: FloatArray) -> FloatArray:
     """Length of each polyline in an (n, samples, 3) array."""
     return np.linalg.norm(np.diff(polylines, axis=1), axis=2).sum(axis=1)
+
+
+def vertex_normals(vertices: FloatArray, faces: IntArray) -> FloatArray:
+    """Area-weighted unit vertex normals (for smooth shading of a re-posed muscle, per frame)."""
+    a, b, c = (vertices[faces[:, k]] for k in range(3))
+    face_normals = np.cross(b - a, c - a)
+    normals = np.zeros_like(vertices)
+    for k in range(3):
+        for axis in range(3):
+            normals[:, axis] += np.bincount(faces[:, k], weights=face_normals[:, axis], minlength=len(vertices))
+    lengths = np.linalg.norm(normals, axis=1, keepdims=True)
+    return normals / np.where(lengths > 0, lengths, 1.0)
+
+
+def nearest_fibre_of_vertices(vertices: FloatArray, fibres: FloatArray) -> IntArray:
+    """For each vertex, the index of the fibre polyline it lies nearest (to colour by fibre)."""
+    from scipy.spatial import cKDTree
+
+    n_samples = fibres.shape[1]
+    tree = cKDTree(fibres.reshape(-1, 3))
+    _, index = tree.query(vertices)
+    return (index // n_samples).astype(np.int64)

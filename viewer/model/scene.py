@@ -17,7 +17,7 @@ from viewer.anatomy.kinematics import JOINT_RANGES, LegPose, PoseError, leg_tran
 from viewer.anatomy.lagrange import FloatArray
 from viewer.anatomy.metrics import is_watertight, polyline_lengths, signed_volume
 from viewer.model.events import Signal
-from viewer.model.structures import Structure
+from viewer.model.structures import DeformerFactory, Structure
 
 BONE_SEGMENTS = {"femur": "thigh", "tibia_fibula": "shank", "patella": "shank"}
 
@@ -33,8 +33,19 @@ def bone_segment(name: str) -> str:
 class SceneModel:
     """Everything the viewer shows, independent of how it is drawn."""
 
-    def __init__(self, structures: Iterable[Structure], landmarks: dict[str, FloatArray]) -> None:
+    def __init__(
+        self,
+        structures: Iterable[Structure],
+        landmarks: dict[str, FloatArray],
+        deformer_factories: Iterable[DeformerFactory] = (),
+    ) -> None:
         self.structures: dict[str, Structure] = {s.name: s for s in structures}
+        # Deformers are created on the first pose away from anatomical position (start-up stays quick).
+        self._deformer_factories = list(deformer_factories)
+        self._deformers: list | None = None
+        self._posed: dict[str, object] = {}
+        self._rest_lengths = {n: polyline_lengths(s.fibres) for n, s in self.structures.items() if s.fibres is not None}
+        self._colour_mode = "anatomy"
         self.landmarks_rest = dict(landmarks)
         self._landmark_bones = {name: info["bone"] for name, info in landmark_info().items()}
         self._landmark_names = {name: info["display_name"] for name, info in landmark_info().items()}
@@ -55,6 +66,7 @@ class SceneModel:
         self.pose_changed = Signal("pose_changed")  # (pose by side)
         self.selection_changed = Signal("selection_changed")  # (name or None)
         self.fibres_visibility_changed = Signal("fibres_visibility_changed")  # (visible)
+        self.colour_mode_changed = Signal("colour_mode_changed")  # ("anatomy" | "stretch")
         self._fibres_visible = False
 
     # --- visibility and opacity -------------------------------------------------
@@ -106,6 +118,21 @@ class SceneModel:
             self._fibres_visible = bool(visible)
             self.fibres_visibility_changed.emit(bool(visible))
 
+    # --- colouring ---------------------------------------------------------------------
+    COLOUR_MODES = ("anatomy", "stretch")
+
+    @property
+    def colour_mode(self) -> str:
+        return self._colour_mode
+
+    def set_colour_mode(self, mode: str) -> None:
+        """``anatomy`` (each structure its own colour) or ``stretch`` (length change from anatomical)."""
+        if mode not in self.COLOUR_MODES:
+            raise ValueError(f"colour mode must be one of {self.COLOUR_MODES}, not {mode!r}")
+        if mode != self._colour_mode:
+            self._colour_mode = mode
+            self.colour_mode_changed.emit(mode)
+
     # --- pose ------------------------------------------------------------------------
     def pose(self, side: str = "right") -> LegPose:
         return self._pose[side]
@@ -119,8 +146,21 @@ class SceneModel:
         if all(new[s] == self._pose[s] for s in sides):
             return
         self._pose.update(new)
+        self._after_pose_change()
+
+    def _after_pose_change(self) -> None:
         self._segment_transforms = self._compute_segment_transforms()
+        self._update_deformables()
         self.pose_changed.emit(dict(self._pose))
+
+    def set_leg_poses(self, poses: dict[str, LegPose]) -> None:
+        """Set whole-leg poses at once (one signal, one muscle update), e.g. from the timeline."""
+        if any(side not in SIDES for side in poses):
+            raise PoseError(f"sides must be right or left, not {sorted(poses)}")
+        if all(poses[side] == self._pose[side] for side in poses):
+            return
+        self._pose.update(poses)
+        self._after_pose_change()
 
     def reset_pose(self) -> None:
         """Back to anatomical position."""
@@ -135,6 +175,49 @@ class SceneModel:
             transforms[f"shank_{side}"] = legs["shank"]
         return transforms
 
+    def _update_deformables(self) -> None:
+        """Re-shape muscles (and other deformables) for the current segment transforms."""
+        if not self._deformer_factories:
+            return
+        if all(pose == LegPose() for pose in self._pose.values()):
+            self._posed.clear()  # anatomical position: the rest geometry itself
+            return
+        if self._deformers is None:
+            self._deformers = [factory() for factory in self._deformer_factories]
+        transforms = {k: v for k, v in self._segment_transforms.items() if k != "pelvis"}
+        for deformer in self._deformers:
+            for name, posed in deformer.pose(transforms).items():
+                if name in self.structures:
+                    self._posed[name] = posed
+
+    def lengths_at(self, poses: dict[str, LegPose], names: Iterable[str]) -> dict[str, float]:
+        """Mean fibre lengths (mm) the named structures would have at ``poses``; the scene is unchanged.
+
+        Used to plot a muscle's length over a whole action before it is played.
+        """
+        names = [n for n in names if self.structures[n].fibres is not None]
+        full = {side: poses.get(side, LegPose()) for side in SIDES}
+        if all(p == LegPose() for p in full.values()) or not self._deformer_factories:
+            return {n: float(self._rest_lengths[n].mean()) for n in names}
+        if self._deformers is None:
+            self._deformers = [factory() for factory in self._deformer_factories]
+        transforms = {}
+        for side in SIDES:
+            centres = self.joint_centres[side]
+            legs = leg_transforms(full[side], side, centres["hip"], centres["knee"])
+            transforms[f"thigh_{side}"], transforms[f"shank_{side}"] = legs["thigh"], legs["shank"]
+        posed: dict[str, object] = {}
+        for deformer in self._deformers:
+            posed.update(deformer.pose(transforms))
+        self._update_deformables()  # put the deformers' warm start back on the current pose
+        return {
+            n: float(polyline_lengths(posed[n].fibres).mean()) if n in posed else float(self._rest_lengths[n].mean())
+            for n in names
+        }
+
+    def is_deformable(self, name: str) -> bool:
+        return self.structures[name].segment is None
+
     def segment_transform(self, segment: str) -> FloatArray:
         """4x4 transform of a rigid body part at the current pose."""
         return self._segment_transforms[segment]
@@ -143,13 +226,31 @@ class SceneModel:
     def vertices(self, name: str) -> FloatArray:
         """Vertices of a structure at the current pose."""
         structure = self.structures[name]
-        if structure.segment is None or structure.segment == "pelvis":
+        if structure.segment is None:
+            posed = self._posed.get(name)
+            return structure.vertices if posed is None else posed.vertices
+        if structure.segment == "pelvis":
             return structure.vertices
         return apply(self._segment_transforms[structure.segment], structure.vertices)
 
     def fibres(self, name: str) -> FloatArray | None:
         """Fibre polylines of a structure at the current pose (None for bones)."""
+        posed = self._posed.get(name)
+        if posed is not None and getattr(posed, "fibres", None) is not None:
+            return posed.fibres
         return self.structures[name].fibres
+
+    def stretch(self, name: str) -> FloatArray | None:
+        """Per-fibre length change from anatomical position (0.1 = 10% longer)."""
+        fibres = self.fibres(name)
+        if fibres is None:
+            return None
+        return polyline_lengths(fibres) / self._rest_lengths[name] - 1.0
+
+    def length_change(self, name: str) -> float | None:
+        """Mean fibre path length relative to anatomical position, minus one."""
+        length = self.length_mm(name)
+        return None if length is None else length / float(self._rest_lengths[name].mean()) - 1.0
 
     def length_mm(self, name: str) -> float | None:
         """Mean fibre path length at the current pose (None for structures without fibres)."""
@@ -224,12 +325,10 @@ def bone_structures() -> list[Structure]:
     ]
 
 
-def muscle_structures() -> list[Structure]:
-    """The gluteal muscles and the iliotibial band, built from their attachments (cached)."""
-    from viewer.anatomy.muscles import build_muscles
-
+def muscle_structures(muscles: dict) -> list[Structure]:
+    """The gluteal muscles and the iliotibial band as scene structures."""
     structures = []
-    for name, muscle in build_muscles().items():
+    for name, muscle in muscles.items():
         spec = muscle.spec
         side_label = f" ({muscle.side})"
         structures.append(
@@ -255,5 +354,18 @@ def muscle_structures() -> list[Structure]:
 
 def build_scene(muscles: bool = True) -> SceneModel:
     """Build the full scene from the shipped assets (no Qt, no rendering)."""
-    structures = bone_structures() + (muscle_structures() if muscles else [])
-    return SceneModel(structures, load_landmarks())
+    structures = bone_structures()
+    factories = []
+    if muscles:
+        from viewer.anatomy.muscles import build_muscles
+
+        geometry = build_muscles()
+        structures += muscle_structures(geometry)
+
+        def muscle_poser():
+            from viewer.anatomy.muscles import MusclePoser
+
+            return MusclePoser(geometry)
+
+        factories.append(muscle_poser)
+    return SceneModel(structures, load_landmarks(), factories)

@@ -12,10 +12,15 @@ import pyvista as pv
 from vtkmodules.vtkRenderingAnnotation import vtkAnnotatedCubeActor
 from vtkmodules.vtkRenderingCore import vtkCellPicker
 
+from viewer.anatomy.metrics import nearest_fibre_of_vertices, vertex_normals
 from viewer.model.scene import SceneModel
 from viewer.render.views import VIEW_ANGLE_DEG, camera_for
 
 HIGHLIGHT_COLOUR = "#ffd21f"
+STRETCH_ARRAY = "length_change_percent"
+STRETCH_LIMIT_PERCENT = 20.0
+STRETCH_CMAP = "RdBu_r"  # diverging and colour-blind safe: blue shortened, white unchanged, red lengthened
+STRETCH_TITLE = "Length change from anatomical position (%)"
 LABEL_FONT_SIZE = 14
 BACKGROUND_TOP = "#f7f5f1"
 BACKGROUND_BOTTOM = "#d6d2ca"
@@ -68,6 +73,8 @@ class SceneView:
         self.fibre_actors: dict[str, pv.Actor] = {}
         self.highlight_actor: pv.Actor | None = None
         self._current_view = "posterior"
+        self._fibre_of_vertex: dict[str, np.ndarray] = {}
+        self._stretch_bar = False
         self._picker = vtkCellPicker()
         self._picker.SetTolerance(0.0005)
         plotter.set_background(BACKGROUND_BOTTOM, top=BACKGROUND_TOP)
@@ -88,6 +95,8 @@ class SceneView:
             )
             self.meshes[name] = mesh
             self.actors[name] = actor
+            if structure.fibres is not None:
+                self._prepare_stretch(name, mesh, actor)
             actor.SetVisibility(model.is_visible(name))
             actor.prop.opacity = model.opacity(name)
         if show_axes:
@@ -98,6 +107,8 @@ class SceneView:
         model.pose_changed.connect(self._on_pose)
         model.selection_changed.connect(self._on_selection)
         model.fibres_visibility_changed.connect(self._on_fibres_visibility)
+        model.colour_mode_changed.connect(self._on_colour_mode)
+        self._on_colour_mode(model.colour_mode, render=False)
         self._on_fibres_visibility(model.fibres_visible, render=False)
         self.set_view("posterior")
 
@@ -172,13 +183,82 @@ class SceneView:
         self._apply_pose()
         self.plotter.render()
 
+    # --- stretch colouring ---------------------------------------------------------------
+    def _prepare_stretch(self, name: str, mesh: pv.PolyData, actor: pv.Actor) -> None:
+        """Give a muscle a per-vertex length-change array and a shared diverging colour map."""
+        structure = self.model.structures[name]
+        self._fibre_of_vertex[name] = nearest_fibre_of_vertices(structure.vertices, structure.fibres)
+        mesh.point_data[STRETCH_ARRAY] = np.zeros(mesh.n_points)
+        mapper = actor.mapper
+        mapper.lookup_table = self._stretch_lut()
+        mapper.SetScalarModeToUsePointFieldData()
+        mapper.SelectColorArray(STRETCH_ARRAY)
+        mapper.scalar_range = (-STRETCH_LIMIT_PERCENT, STRETCH_LIMIT_PERCENT)
+        mapper.scalar_visibility = False
+
+    def _stretch_lut(self) -> pv.LookupTable:
+        if not hasattr(self, "_lut"):
+            self._lut = pv.LookupTable(cmap=STRETCH_CMAP, scalar_range=(-STRETCH_LIMIT_PERCENT, STRETCH_LIMIT_PERCENT))
+        return self._lut
+
+    def _update_stretch(self, name: str) -> None:
+        stretch = self.model.stretch(name)
+        self.meshes[name].point_data[STRETCH_ARRAY] = 100.0 * stretch[self._fibre_of_vertex[name]]
+
+    def _on_colour_mode(self, mode: str, render: bool = True) -> None:
+        stretch = mode == "stretch"
+        for name in self._fibre_of_vertex:
+            if stretch:
+                self._update_stretch(name)
+            self.actors[name].mapper.scalar_visibility = stretch
+        if stretch and not self._stretch_bar:
+            first = next(iter(self._fibre_of_vertex), None)
+            if first is not None:
+                self.plotter.add_scalar_bar(
+                    title=STRETCH_TITLE,
+                    mapper=self.actors[first].mapper,
+                    n_labels=5,
+                    fmt="%+.0f",
+                    vertical=False,
+                    position_x=0.3,
+                    position_y=0.03,
+                    width=0.4,
+                    title_font_size=16,
+                    label_font_size=14,
+                    color="#202020",
+                )
+                self._stretch_bar = True
+        elif not stretch and self._stretch_bar:
+            self.plotter.remove_scalar_bar(STRETCH_TITLE, render=False)
+            self._stretch_bar = False
+        if render:
+            self.plotter.render()
+
     def _apply_pose(self) -> None:
         for name, structure in self.model.structures.items():
             if structure.segment is not None:
                 self.actors[name].user_matrix = self.model.segment_transform(structure.segment)
+            else:
+                self._update_deformable(name)
         selected = self.model.selection
         if self.highlight_actor is not None and selected and self.model.structures[selected].segment is not None:
             self.highlight_actor.user_matrix = self.model.segment_transform(self.model.structures[selected].segment)
+
+    def _update_deformable(self, name: str) -> None:
+        """Move a re-shaped structure's points in place (same topology, no new actor)."""
+        mesh = self.meshes[name]
+        vertices = self.model.vertices(name)
+        if vertices is mesh.points or np.shares_memory(vertices, mesh.points):
+            return
+        mesh.points = vertices
+        mesh.point_data["Normals"] = vertex_normals(vertices, self.model.structures[name].faces)
+        if name in self._fibre_of_vertex and self.model.colour_mode == "stretch":
+            self._update_stretch(name)
+        if name in self.fibre_actors:
+            self.fibre_actors[name].mapper.dataset.points = self._fibre_points(name)
+
+    def _fibre_points(self, name: str) -> np.ndarray:
+        return self.model.fibres(name).reshape(-1, 3)
 
     # --- camera ------------------------------------------------------------------------
     @property

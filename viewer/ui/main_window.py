@@ -13,6 +13,8 @@ from viewer.model.scene import SceneModel
 from viewer.render.scene_view import SceneView
 from viewer.render.views import VIEWS
 from viewer.ui.info_panel import InfoPanel
+from viewer.ui.lengths_panel import LengthsPanel
+from viewer.ui.motion_panel import MotionPanel
 from viewer.ui.structures_panel import StructuresPanel
 
 WINDOW_TITLE = "Glute Viewer — 3D atlas of the hip and gluteal region"
@@ -34,7 +36,13 @@ class MainWindow(QMainWindow):
         self.structures_panel = StructuresPanel(model)
         self._add_dock("Structures", self.structures_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.info_panel = InfoPanel(model)
-        self._add_dock("About the selection", self.info_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        info_dock = self._add_dock("About the selection", self.info_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.motion_panel = MotionPanel(model)
+        self._add_dock("Motion", self.motion_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.lengths_panel = LengthsPanel(model, self.motion_panel.timeline_panel.timeline)
+        lengths_dock = self._add_dock("Muscle lengths", self.lengths_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(info_dock, lengths_dock)
+        info_dock.raise_()
         self._press_position: tuple[int, int] | None = None
         iren = self.interactor.iren
         iren.add_observer("LeftButtonPressEvent", self._on_left_press)
@@ -89,6 +97,24 @@ class MainWindow(QMainWindow):
         reset.triggered.connect(self.reset_view)
         toolbar.addAction(reset)
         self.view_actions["reset"] = reset
+        toolbar.addSeparator()
+        self.stretch_action = QAction("Colour by stretch", self)
+        self.stretch_action.setCheckable(True)
+        self.stretch_action.setShortcut(QKeySequence("C"))
+        self.stretch_action.setToolTip("Paint muscles by length change from anatomical position (C)")
+        self.stretch_action.toggled.connect(lambda on: self.model.set_colour_mode("stretch" if on else "anatomy"))
+        self.model.colour_mode_changed.connect(lambda mode: self.stretch_action.setChecked(mode == "stretch"))
+        toolbar.addAction(self.stretch_action)
+        self.fibres_action = QAction("Fibres", self)
+        self.fibres_action.setCheckable(True)
+        self.fibres_action.setShortcut(QKeySequence("F"))
+        self.fibres_action.setToolTip("Draw each muscle's fibre direction (F)")
+        self.fibres_action.toggled.connect(self.model.set_fibres_visible)
+        toolbar.addAction(self.fibres_action)
+        play = QAction("Play/pause", self)
+        play.setShortcut(QKeySequence(Qt.Key.Key_Space))
+        play.triggered.connect(lambda: self.motion_panel.timeline_panel.toggle_play())
+        self.addAction(play)
 
     def show_view(self, view: str) -> None:
         self.scene_view.set_view(view)

@@ -1,0 +1,173 @@
+"""Hip actions as data, and a Qt-free timeline that turns time into a pose.
+
+Actions live in ``assets/annotations/actions.json``: keyframed joint angles
+with a description and source. The timeline eases between keyframes so a
+played action starts and stops smoothly, as a demonstrated movement does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from viewer.anatomy.kinematics import LegPose, PoseError
+from viewer.io.annotations import AnnotationError, load_annotation
+from viewer.model.events import Signal
+from viewer.paths import annotations_dir
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    time: float
+    pose: LegPose
+
+
+@dataclass(frozen=True)
+class Action:
+    """A movement or therapist's position: which leg moves and how, over time."""
+
+    id: str
+    title: str
+    kind: str  # "movement" | "position"
+    side: str  # "both" | "right" | "left"
+    description: str
+    source: str
+    keyframes: tuple[Keyframe, ...]
+
+    @property
+    def duration(self) -> float:
+        return self.keyframes[-1].time
+
+    def pose_at(self, time: float) -> LegPose:
+        """Joint angles at ``time`` seconds, eased (smoothstep) between keyframes."""
+        frames = self.keyframes
+        if time <= frames[0].time or len(frames) == 1:
+            return frames[0].pose
+        if time >= frames[-1].time:
+            return frames[-1].pose
+        index = int(np.searchsorted([f.time for f in frames], time, side="right")) - 1
+        before, after = frames[index], frames[index + 1]
+        fraction = (time - before.time) / (after.time - before.time)
+        eased = fraction * fraction * (3 - 2 * fraction)
+        a, b = before.pose.as_dict(), after.pose.as_dict()
+        return LegPose(**{k: a[k] + (b[k] - a[k]) * eased for k in a})
+
+
+def _parse(entry: dict, path: Path, index: int) -> Action:
+    keyframes = []
+    previous = -1.0
+    for k, frame in enumerate(entry["keyframes"]):
+        field = f"actions[{index}].keyframes[{k}]"
+        if frame["t"] <= previous:
+            raise AnnotationError(path, "keyframe times must increase", f"{field}.t")
+        previous = frame["t"]
+        try:
+            pose = LegPose(**{key: float(v) for key, v in frame["pose"].items()})
+        except PoseError as error:
+            raise AnnotationError(path, str(error), f"{field}.pose") from error
+        keyframes.append(Keyframe(float(frame["t"]), pose))
+    return Action(
+        id=entry["id"],
+        title=entry["title"],
+        kind=entry["kind"],
+        side=entry["side"],
+        description=entry["description"],
+        source=entry["source"],
+        keyframes=tuple(keyframes),
+    )
+
+
+@cache
+def load_actions(directory: Path | None = None) -> dict[str, Action]:
+    """All actions by id, validated (schema, ranges, increasing times, unique ids)."""
+    path = (directory or annotations_dir()) / "actions.json"
+    data = load_annotation("actions", directory=directory)
+    actions: dict[str, Action] = {}
+    for index, entry in enumerate(data["actions"]):
+        if entry["id"] in actions:
+            raise AnnotationError(path, f"duplicate action id {entry['id']!r}", f"actions[{index}].id")
+        actions[entry["id"]] = _parse(entry, path, index)
+    return actions
+
+
+class Timeline:
+    """Plays one action on a scene: play, pause, scrub, speed, loop and step.
+
+    The UI drives it with a timer calling :meth:`advance`; tests and scripts can
+    call :meth:`seek` directly. It never touches Qt.
+    """
+
+    STEP_SECONDS = 0.25
+
+    def __init__(self, scene, action: Action | None = None) -> None:
+        self.scene = scene
+        self.action: Action | None = None
+        self.time = 0.0
+        self.speed = 1.0
+        self.loop = False
+        self.playing = False
+        self.side_override: str | None = None  # play the action on "right", "left" or "both" instead
+        self.changed = Signal("timeline_changed")  # (time)
+        self.action_changed = Signal("timeline_action_changed")  # (action)
+        self.state_changed = Signal("timeline_state_changed")  # (playing)
+        if action is not None:
+            self.set_action(action)
+
+    def set_action(self, action: Action) -> None:
+        """Switch to ``action`` and pose its start."""
+        self.pause()
+        self.action = action
+        self.action_changed.emit(action)
+        self.seek(0.0)
+
+    def set_speed(self, speed: float) -> None:
+        if not 0.05 <= speed <= 8:
+            raise ValueError(f"speed {speed:g} outside 0.05..8")
+        self.speed = float(speed)
+
+    def play(self) -> None:
+        if self.action is None:
+            return
+        if self.time >= self.action.duration and not self.loop:
+            self.seek(0.0)
+        if not self.playing:
+            self.playing = True
+            self.state_changed.emit(True)
+
+    def pause(self) -> None:
+        if self.playing:
+            self.playing = False
+            self.state_changed.emit(False)
+
+    def advance(self, seconds: float) -> None:
+        """Move playback on by wall-clock ``seconds`` (scaled by speed)."""
+        if not self.playing or self.action is None:
+            return
+        target = self.time + seconds * self.speed
+        duration = self.action.duration
+        if target >= duration:
+            if self.loop and duration > 0:
+                target %= duration
+            else:
+                target = duration
+                self.pause()
+        self.seek(target)
+
+    def step(self, direction: int = 1) -> None:
+        """Pause and move a quarter second forward (1) or back (-1)."""
+        self.pause()
+        self.seek(self.time + direction * self.STEP_SECONDS)
+
+    def seek(self, time: float) -> None:
+        """Jump to ``time`` seconds and pose the scene there."""
+        if self.action is None:
+            return
+        self.time = float(np.clip(time, 0.0, self.action.duration))
+        pose = self.action.pose_at(self.time)
+        moving = self.side_override or self.action.side
+        sides = ("right", "left") if moving == "both" else (moving,)
+        self.scene.set_leg_poses({side: pose if side in sides else LegPose() for side in ("right", "left")})
+        self.changed.emit(self.time)

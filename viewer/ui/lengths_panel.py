@@ -1,0 +1,145 @@
+"""Muscle lengths: a table of every visible muscle's change, and the selected muscle over the action."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+from viewer.anatomy.kinematics import LegPose
+from viewer.model.actions import Action, Timeline
+from viewer.model.scene import SceneModel
+
+PLOT_SAMPLES = 41
+LENGTHENED, SHORTENED = QColor("#c0392b"), QColor("#2166ac")
+
+
+def change_colour(change: float) -> QColor:
+    """Pale red for lengthened, pale blue for shortened, stronger with the size of the change."""
+    strength = min(abs(change) / 0.2, 1.0)
+    base = LENGTHENED if change > 0 else SHORTENED
+    white = QColor("white")
+    mix = lambda a, b: round(a + (b - a) * strength * 0.6)  # noqa: E731
+    return QColor(mix(white.red(), base.red()), mix(white.green(), base.green()), mix(white.blue(), base.blue()))
+
+
+class LengthTable(QTableWidget):
+    """Each visible muscle's length at this pose and its change from anatomical position."""
+
+    def __init__(self, model: SceneModel) -> None:
+        super().__init__(0, 3)
+        self.model = model
+        self.setHorizontalHeaderLabels(["Muscle", "Length", "Change"])
+        self.verticalHeader().setVisible(False)
+        self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.horizontalHeader().setStretchLastSection(True)
+        model.pose_changed.connect(lambda _pose: self.refresh())
+        model.visibility_changed.connect(lambda *_args: self.refresh())
+        self.cellClicked.connect(self._on_click)
+        self.refresh()
+
+    def rows(self) -> list[tuple[str, float, float]]:
+        """(name, length mm, change) for every visible structure with fibres."""
+        result = []
+        for name, structure in self.model.structures.items():
+            if structure.fibres is None or not self.model.is_visible(name):
+                continue
+            result.append((name, self.model.length_mm(name), self.model.length_change(name)))
+        return result
+
+    def refresh(self) -> None:
+        rows = self.rows()
+        self.setRowCount(len(rows))
+        for row, (name, length, change) in enumerate(rows):
+            items = (
+                QTableWidgetItem(self.model.structures[name].display_name),
+                QTableWidgetItem(f"{length:.0f} mm"),
+                QTableWidgetItem(f"{100 * change:+.1f}%"),
+            )
+            items[0].setData(Qt.ItemDataRole.UserRole, name)
+            items[2].setBackground(change_colour(change))
+            for column, item in enumerate(items):
+                self.setItem(row, column, item)
+        self.resizeColumnsToContents()
+
+    def _on_click(self, row: int, _column: int) -> None:
+        self.model.select(self.item(row, 0).data(Qt.ItemDataRole.UserRole))
+
+
+class LengthPlot(QWidget):
+    """Length change of the selected muscle across the action, with a cursor at the current time."""
+
+    def __init__(self, model: SceneModel, timeline: Timeline) -> None:
+        super().__init__()
+        self.model = model
+        self.timeline = timeline
+        self.setMinimumHeight(160)
+        self.times = np.zeros(0)
+        self.changes = np.zeros(0)
+        self.title = ""
+        model.selection_changed.connect(lambda _name: self.recompute())
+        timeline.changed.connect(lambda _t: self.update())
+        timeline.action_changed.connect(lambda _action: self.recompute())
+
+    def recompute(self) -> None:
+        """Sample the whole action for the selected muscle (the scene itself is not moved)."""
+        name, action = self.model.selection, self.timeline.action
+        if name is None or self.model.structures[name].fibres is None or action is None or action.duration == 0:
+            self.times, self.changes, self.title = np.zeros(0), np.zeros(0), ""
+            self.update()
+            return
+        rest = self.model.lengths_at({}, [name])[name]
+        self.times = np.linspace(0.0, action.duration, PLOT_SAMPLES)
+        self.changes = np.array(
+            [self.model.lengths_at(self._poses(action, t), [name])[name] / rest - 1 for t in self.times]
+        )
+        self.title = f"{self.model.structures[name].display_name}: {action.title}"
+        self.update()
+
+    def _poses(self, action: Action, time: float) -> dict[str, LegPose]:
+        pose = action.pose_at(time)
+        moving = self.timeline.side_override or action.side
+        return {side: pose for side in ("right", "left") if moving in ("both", side)}
+
+    def paintEvent(self, _event) -> None:  # Qt override
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.fillRect(self.rect(), QColor("white"))
+        if len(self.times) == 0:
+            painter.setPen(QColor("#777"))
+            painter.drawText(
+                self.rect(), Qt.AlignmentFlag.AlignCenter, "Select a muscle to plot its length over the action"
+            )
+            return
+        left, right, top, bottom = 48, self.width() - 10, 22, self.height() - 22
+        limit = max(0.05, float(np.abs(self.changes).max()) * 1.1)
+        x = lambda t: left + (right - left) * t / self.times[-1]  # noqa: E731
+        y = lambda c: top + (bottom - top) * (limit - c) / (2 * limit)  # noqa: E731
+        painter.setPen(QColor("#333"))
+        painter.drawText(left, 15, self.title)
+        painter.setPen(QPen(QColor("#bbb"), 1))
+        painter.drawLine(QPointF(left, y(0)), QPointF(right, y(0)))
+        painter.setPen(QColor("#555"))
+        for value in (limit, 0.0, -limit):
+            painter.drawText(2, round(y(value)) + 4, f"{100 * value:+.0f}%")
+        path = QPainterPath(QPointF(x(self.times[0]), y(self.changes[0])))
+        for t, c in zip(self.times[1:], self.changes[1:], strict=True):
+            path.lineTo(QPointF(x(t), y(c)))
+        painter.setPen(QPen(QColor("#8e1b1b"), 2))
+        painter.drawPath(path)
+        painter.setPen(QPen(QColor("#1f5fa8"), 1, Qt.PenStyle.DashLine))
+        cursor = x(min(self.timeline.time, self.times[-1]))
+        painter.drawLine(QPointF(cursor, top), QPointF(cursor, bottom))
+
+
+class LengthsPanel(QWidget):
+    def __init__(self, model: SceneModel, timeline: Timeline) -> None:
+        super().__init__()
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Length change from anatomical position (red longer, blue shorter)"))
+        self.table = LengthTable(model)
+        self.plot = LengthPlot(model, timeline)
+        layout.addWidget(self.table, 2)
+        layout.addWidget(self.plot, 1)
