@@ -78,3 +78,41 @@ def test_screenshot_command_saves_the_real_window(tmp_path):
     image = read_png(out)
     assert image.shape[0] >= 600 and image.shape[1] >= 900
     assert warm_share(image) > 0.05  # the 3D view with bones is in the picture, not a black box
+
+
+def test_clicking_a_muscle_selects_it_and_explains_it(window, qtbot):
+    from PySide6.QtCore import QPoint, Qt
+
+    window.show_view("posterior")
+    maximus = window.model.structures["gluteus_maximus_right"].vertices
+    x, y = window.scene_view.display_position(maximus.mean(axis=0))
+    ratio = window.interactor.devicePixelRatioF()
+    point = QPoint(round(x / ratio), round(window.interactor.height() - y / ratio))
+    qtbot.mouseClick(window.interactor, Qt.MouseButton.LeftButton, pos=point)
+    assert window.model.selection == "gluteus_maximus_right"
+    html = window.info_panel.toHtml()
+    assert "Inferior gluteal" in html and "Origin" in html and "Insertion" in html
+    assert window.structures_panel.items["gluteus_maximus_right"].isSelected()
+    window.select_at(2, 2)  # empty background clears the selection
+    assert window.model.selection is None
+
+
+def test_muscles_grouped_by_layer_with_opacity(window):
+    panel = window.structures_panel
+    titles = [panel.topLevelItem(i).text(0) for i in range(panel.topLevelItemCount())]
+    assert titles[0].startswith("Superficial") and titles[-1] == "Bones"
+    deep = panel.groups["deep"]
+    deep_names = {deep.child(i).data(0, 256) for i in range(deep.childCount())}
+    assert {"piriformis_right", "gluteus_minimus_left", "quadratus_femoris_right"} <= deep_names
+    panel.sliders["gluteus_maximus_right"].setValue(30)
+    assert window.model.opacity("gluteus_maximus_right") == 0.3
+    assert window.scene_view.actors["gluteus_maximus_right"].prop.opacity == 0.3
+
+
+def test_stretch_colour_toggle_shows_a_legend(window):
+    window.stretch_action.setChecked(True)
+    assert window.model.colour_mode == "stretch"
+    assert window.scene_view.actors["piriformis_right"].mapper.scalar_visibility
+    assert "Length change" in " ".join(window.interactor.scalar_bars.keys())
+    window.stretch_action.setChecked(False)
+    assert not window.scene_view.actors["piriformis_right"].mapper.scalar_visibility

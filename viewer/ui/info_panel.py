@@ -63,6 +63,7 @@ class InfoPanel(QTextBrowser):
         super().__init__()
         self.model = model
         self.setOpenExternalLinks(False)
+        self.setMinimumWidth(320)
         self.setHtml(PROMPT)
         model.selection_changed.connect(self._on_selection)
         model.pose_changed.connect(lambda _pose: self._on_selection(model.selection))

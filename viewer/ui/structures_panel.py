@@ -42,6 +42,7 @@ class StructuresPanel(QTreeWidget):
         self.header().resizeSection(1, 90)
         self.header().setStretchLastSection(False)
         self.setUniformRowHeights(True)
+        self.setMinimumWidth(330)
         self.items: dict[str, QTreeWidgetItem] = {}
         self.sliders: dict[str, QSlider] = {}
         self.groups: dict[str, QTreeWidgetItem] = {}
