@@ -26,6 +26,14 @@ def fresh_scene():
 
 
 @pytest.fixture()
+def bones_scene():
+    """Bones and landmarks only: for kinematics tests that need no muscles."""
+    from viewer.model.scene import build_scene
+
+    return build_scene(muscles=False)
+
+
+@pytest.fixture()
 def asset_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private copy of assets/ that a test may break; the viewer is pointed at it."""
     from viewer.anatomy.bones import clear_caches

@@ -15,13 +15,6 @@ REQUIRED = {
 }  # fmt: skip
 
 
-@pytest.fixture()
-def bones_scene():
-    from viewer.model.scene import build_scene
-
-    return build_scene(muscles=False)
-
-
 def test_every_required_action_is_defined_with_text_and_source():
     actions = load_actions()
     assert set(actions) >= REQUIRED

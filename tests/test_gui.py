@@ -116,3 +116,14 @@ def test_stretch_colour_toggle_shows_a_legend(window):
     assert "Length change" in " ".join(window.interactor.scalar_bars.keys())
     window.stretch_action.setChecked(False)
     assert not window.scene_view.actors["piriformis_right"].mapper.scalar_visibility
+
+
+def test_presentation_mode_hides_panels_and_enlarges_text(window):
+    from PySide6.QtWidgets import QDockWidget
+
+    window.model.select("gluteus_medius_right")
+    window.presentation_action.setChecked(True)
+    assert all(not dock.isVisible() for dock in window.findChildren(QDockWidget))
+    assert window.scene_view.label_scale == 2.0
+    window.presentation_action.setChecked(False)
+    assert all(dock.isVisible() for dock in window.findChildren(QDockWidget) if not dock.isFloating())

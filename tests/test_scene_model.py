@@ -57,29 +57,29 @@ def _knee(scene, side):
 
 
 @pytest.mark.parametrize("side", ["right", "left"])
-def test_hip_angles_move_the_knee_the_anatomical_way(fresh_scene, side):
+def test_hip_angles_move_the_knee_the_anatomical_way(bones_scene, side):
     lateral = 1 if side == "right" else -1
-    rest_knee = _knee(fresh_scene, side)
-    fresh_scene.set_pose(side, hip_flexion=90)
-    knee = _knee(fresh_scene, side)
-    hip = fresh_scene.landmarks()[f"femoral_head_centre_{side}"]
+    rest_knee = _knee(bones_scene, side)
+    bones_scene.set_pose(side, hip_flexion=90)
+    knee = _knee(bones_scene, side)
+    hip = bones_scene.landmarks()[f"femoral_head_centre_{side}"]
     assert knee[0] - hip[0] > 350 and abs(knee[1] - hip[1]) < 20  # thigh horizontal, pointing forward
-    fresh_scene.set_pose(side, hip_flexion=0, hip_abduction=30)
-    assert lateral * (_knee(fresh_scene, side)[2] - rest_knee[2]) > 150  # abduction swings the knee out
-    fresh_scene.set_pose(side, hip_abduction=0, hip_rotation=30)
-    gt_rest = fresh_scene.landmarks_rest[f"greater_trochanter_{side}"]
-    gt = fresh_scene.landmarks()[f"greater_trochanter_{side}"]
+    bones_scene.set_pose(side, hip_flexion=0, hip_abduction=30)
+    assert lateral * (_knee(bones_scene, side)[2] - rest_knee[2]) > 150  # abduction swings the knee out
+    bones_scene.set_pose(side, hip_abduction=0, hip_rotation=30)
+    gt_rest = bones_scene.landmarks_rest[f"greater_trochanter_{side}"]
+    gt = bones_scene.landmarks()[f"greater_trochanter_{side}"]
     assert gt[0] > gt_rest[0] + 15  # internal rotation swings the greater trochanter forwards (away from the sacrum)
-    np.testing.assert_allclose(fresh_scene.landmarks()[f"femoral_head_centre_{side}"], hip, atol=1e-9)
+    np.testing.assert_allclose(bones_scene.landmarks()[f"femoral_head_centre_{side}"], hip, atol=1e-9)
 
 
-def test_knee_flexion_moves_the_shank_back(fresh_scene):
-    ankle_rest = fresh_scene.vertices("tibia_fibula_right")[:, 1].argmin()
-    before = fresh_scene.vertices("tibia_fibula_right")[ankle_rest].copy()
-    fresh_scene.set_pose("right", knee_flexion=90)
-    after = fresh_scene.vertices("tibia_fibula_right")[ankle_rest]
+def test_knee_flexion_moves_the_shank_back(bones_scene):
+    ankle_rest = bones_scene.vertices("tibia_fibula_right")[:, 1].argmin()
+    before = bones_scene.vertices("tibia_fibula_right")[ankle_rest].copy()
+    bones_scene.set_pose("right", knee_flexion=90)
+    after = bones_scene.vertices("tibia_fibula_right")[ankle_rest]
     assert after[0] < before[0] - 250  # the ankle swings posteriorly
-    np.testing.assert_allclose(fresh_scene.vertices("femur_right"), fresh_scene.structures["femur_right"].vertices)
+    np.testing.assert_allclose(bones_scene.vertices("femur_right"), bones_scene.structures["femur_right"].vertices)
 
 
 def test_describe_reports_every_structure(scene):

@@ -240,6 +240,12 @@ class SceneModel:
             return posed.fibres
         return self.structures[name].fibres
 
+    def fibre_lines(self, name: str) -> FloatArray | None:
+        """Fibre polylines to draw: on the outer surface where the structure provides them."""
+        posed = self._posed.get(name)
+        outer = getattr(posed, "outer_fibres", None) if posed is not None else self.structures[name].outer_fibres
+        return outer if outer is not None else self.fibres(name)
+
     def stretch(self, name: str) -> FloatArray | None:
         """Per-fibre length change from anatomical position (0.1 = 10% longer)."""
         fibres = self.fibres(name)
@@ -346,6 +352,7 @@ def muscle_structures(muscles: dict) -> list[Structure]:
                 info=dict(spec.info),
                 common_names=tuple(spec.common_names),
                 fibres=muscle.fibres,
+                outer_fibres=getattr(muscle, "outer_fibres", None),
             )
         )
     # superficial first, as a student peels them

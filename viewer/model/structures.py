@@ -33,6 +33,7 @@ class Structure:
     info: dict = field(default_factory=dict)
     common_names: tuple[str, ...] = ()
     fibres: FloatArray | None = None  # (n_fibres, n_samples, 3) polylines origin -> insertion
+    outer_fibres: FloatArray | None = None  # the same fibres traced on the outer surface, for drawing
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -72,6 +72,7 @@ class SceneView:
         self.meshes: dict[str, pv.PolyData] = {}
         self.fibre_actors: dict[str, pv.Actor] = {}
         self.highlight_actor: pv.Actor | None = None
+        self.label_scale = 1.0  # presentation mode enlarges on-screen text
         self._current_view = "posterior"
         self._fibre_of_vertex: dict[str, np.ndarray] = {}
         self._stretch_bar = False
@@ -136,12 +137,12 @@ class SceneView:
 
     def _on_fibres_visibility(self, visible: bool, render: bool = True) -> None:
         for name in self.model.structures:
-            fibres = self.model.fibres(name)
-            if fibres is None:
+            lines = self.model.fibre_lines(name)
+            if lines is None:
                 continue
             if name not in self.fibre_actors and visible:
                 self.fibre_actors[name] = self.plotter.add_mesh(
-                    fibre_lines(fibres),
+                    fibre_lines(lines),
                     color="#5a1a10",
                     line_width=1.5,
                     opacity=0.55,
@@ -169,7 +170,7 @@ class SceneView:
             self.plotter.add_text(
                 structure.display_name,
                 position="upper_edge",
-                font_size=LABEL_FONT_SIZE,
+                font_size=round(LABEL_FONT_SIZE * self.label_scale),
                 color="#202020",
                 name="__selection_label",
             )
@@ -258,7 +259,12 @@ class SceneView:
             self.fibre_actors[name].mapper.dataset.points = self._fibre_points(name)
 
     def _fibre_points(self, name: str) -> np.ndarray:
-        return self.model.fibres(name).reshape(-1, 3)
+        return self.model.fibre_lines(name).reshape(-1, 3)
+
+    def set_label_scale(self, scale: float) -> None:
+        """Scale on-screen text (the selection name) for a projector."""
+        self.label_scale = scale
+        self._on_selection(self.model.selection)
 
     # --- camera ------------------------------------------------------------------------
     @property

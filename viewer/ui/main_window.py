@@ -111,10 +111,27 @@ class MainWindow(QMainWindow):
         self.fibres_action.setToolTip("Draw each muscle's fibre direction (F)")
         self.fibres_action.toggled.connect(self.model.set_fibres_visible)
         toolbar.addAction(self.fibres_action)
+        self.presentation_action = QAction("Presentation", self)
+        self.presentation_action.setCheckable(True)
+        self.presentation_action.setShortcut(QKeySequence(Qt.Key.Key_F5))
+        self.presentation_action.setToolTip("Full screen with large text and no side panels, for projecting (F5)")
+        self.presentation_action.toggled.connect(self.set_presentation)
+        toolbar.addAction(self.presentation_action)
         play = QAction("Play/pause", self)
         play.setShortcut(QKeySequence(Qt.Key.Key_Space))
         play.triggered.connect(lambda: self.motion_panel.timeline_panel.toggle_play())
         self.addAction(play)
+
+    def set_presentation(self, on: bool) -> None:
+        """Projector mode: full screen, docks and status bar hidden, larger on-screen text."""
+        for dock in self.findChildren(QDockWidget):
+            dock.setVisible(not on)
+        self.statusBar().setVisible(not on)
+        self.scene_view.set_label_scale(2.0 if on else 1.0)
+        if on:
+            self.showFullScreen()
+        else:
+            self.showNormal()
 
     def show_view(self, view: str) -> None:
         self.scene_view.set_view(view)
