@@ -7,7 +7,7 @@ Geometry only: no Qt and no rendering imports here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -30,7 +30,12 @@ class MuscleGeometry:
     side: str  # "right" | "left"
     vertices: FloatArray  # (n, 3)
     faces: np.ndarray  # (m, 3) int64, wound outward
-    fibres: FloatArray  # (n_fibres, n_samples, 3), origin to insertion
+    fibres: FloatArray  # (n_fibres, n_samples, 3), origin to insertion, on the deep face (used for lengths)
+    outer_fibres: FloatArray | None = field(default=None, repr=False)  # same shape, on the superficial face (drawing)
+
+    def __post_init__(self) -> None:
+        if self.outer_fibres is None:
+            self.outer_fibres = outer_face(self.vertices, self.fibres.shape)
 
     def length_mm(self) -> float:
         """Mean fibre polyline length, origin to insertion (includes tendon)."""
@@ -38,6 +43,12 @@ class MuscleGeometry:
 
     def surface(self) -> Surface:
         return Surface(self.vertices, self.faces)
+
+
+def outer_face(vertices: FloatArray, fibre_shape: tuple[int, ...]) -> FloatArray:
+    """The superficial face of a (u, s) box mesh as fibre polylines: its second half of vertices, row by row."""
+    n_u, n_s = fibre_shape[:2]
+    return np.array(vertices[n_u * n_s : 2 * n_u * n_s], dtype=float).reshape(n_u, n_s, 3)
 
 
 def mirror(points: FloatArray) -> FloatArray:

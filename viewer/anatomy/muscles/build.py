@@ -23,6 +23,7 @@ RIGHT_BONES = ("hip_bone_right", "sacrum", "femur_right", "tibia_fibula_right", 
 SURFACE_LIFT_MM = 0.8  # attachment points sit just off the bone so the deep face never dips into it
 MUSCLE_GRID_SPACING_MM = 2.0
 VERTEX_CLEARANCE_MM = 1.0  # covers the distance grids' interpolation error
+MEMBRANE = 0.25  # across-fibre smoothing of sheets during relaxation (keeps them from folding)
 
 
 @dataclass
@@ -95,7 +96,9 @@ class Builder:
             if round_ == 0:
                 fibres = escape(fibres, free, self.obstacle, clearance, direction)
             iterations = (400 if spec.approach_mm > 0 else 60) if round_ == 0 else 25
-            fibres = relax(fibres, free, self.obstacle, clearance, iterations=iterations)
+            fibres = relax(
+                fibres, free, self.obstacle, clearance, iterations=iterations, membrane=0.0 if tube else MEMBRANE
+            )
             if target is not None:
                 scale = self.calibrate(fibres, minimum, shape, tube, scale, target * 1000.0)
         thickness = minimum + scale * shape
@@ -134,6 +137,9 @@ class Builder:
             normals = -normals
         offset = normals * thickness[..., None]
         lower, upper = (fibres - offset / 2, fibres + offset / 2) if tube else (fibres, fibres + offset)
+        if tube:  # lift whole cross-sections off what lies beneath, so the faces never cross each other
+            shift = self.clear_vertices(lower.reshape(-1, 3)).reshape(lower.shape) - lower
+            lower, upper = lower + shift, upper + shift
         vertices = self.clear_vertices(box_vertices(lower, upper))
         faces = box_faces(*fibres.shape[:2])
         if signed_volume(vertices, faces) < 0:

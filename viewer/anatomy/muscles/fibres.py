@@ -64,14 +64,22 @@ def relax(
     clearance: FloatArray,
     iterations: int = 60,
     stiffness: float = 0.5,
+    membrane: float = 0.0,
 ) -> FloatArray:
-    """Shorten the fibres over the obstacles: smoothing with pinned samples, then push out to ``clearance``."""
+    """Shorten the fibres over the obstacles: smoothing with pinned samples, then push out to ``clearance``.
+
+    ``membrane`` > 0 also smooths across neighbouring fibres (interior ones), so a sheet
+    behaves like a membrane instead of independent strings and cannot fold between fibres.
+    """
     fibres = fibres.copy()
     clearance = np.broadcast_to(clearance, fibres.shape[:2])
     inner = free[1:-1]
     for _ in range(iterations):
         average = 0.5 * (fibres[:, :-2] + fibres[:, 2:])
         fibres[:, 1:-1][:, inner] += stiffness * (average - fibres[:, 1:-1])[:, inner]
+        if membrane > 0 and len(fibres) > 2:
+            across = 0.5 * (fibres[:-2] + fibres[2:]) - fibres[1:-1]
+            fibres[1:-1] += membrane * across * free[None, :, None]
         fibres = push_out(fibres, free, obstacle, clearance)
     return fibres
 
