@@ -1,0 +1,222 @@
+"""Undo and redo for what is shown: visibility, opacity and peel depth (Qt-free).
+
+Every change made through a :class:`History` is recorded as a reversible step
+of exact before/after values; a multi-structure change (isolate, show all, a
+peel) is one step. The target is any object with the SceneModel setters
+(``is_visible``/``set_visible``, ``opacity``/``set_opacity``, ``names()``).
+Changes made directly on the model, bypassing the history, are not recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from viewer.model.events import Signal
+from viewer.model.layers import GHOSTED, HIDDEN, PeelState
+
+DEFAULT_GHOST_OPACITY = 0.15
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str  # "visible" | "opacity" | "depth" | "ghost"
+    name: str | None
+    before: Any
+    after: Any
+
+
+@dataclass
+class Step:
+    label: str
+    changes: list[Change] = field(default_factory=list)
+
+
+class History:
+    """Records visibility, opacity and peel changes as undoable steps.
+
+    ``base_opacity`` remembers each structure's own opacity (as the user last
+    set it, initially the model's), which a shown structure returns to after
+    being ghosted by a peel or an isolate.
+    """
+
+    def __init__(
+        self, model: Any, peel: PeelState | None = None, ghost_opacity: float = DEFAULT_GHOST_OPACITY, limit: int = 200
+    ) -> None:
+        self.model = model
+        self.peel_state = peel
+        self.ghost_opacity = float(ghost_opacity)
+        self.limit = int(limit)
+        self.base_opacity: dict[str, float] = {name: model.opacity(name) for name in model.names()}
+        self._undo: list[Step] = []
+        self._redo: list[Step] = []
+        self._open: Step | None = None
+        self.changed = Signal("history_changed")  # (can_undo, can_redo)
+
+    # --- recording ---------------------------------------------------------------------------
+    @contextmanager
+    def group(self, label: str) -> Iterator[Step]:
+        """Collect every change made inside the block into one undoable step."""
+        if self._open is not None:  # nested: join the outer step
+            yield self._open
+            return
+        self._open = Step(label)
+        try:
+            yield self._open
+        finally:
+            step, self._open = self._open, None
+            if step.changes:
+                self._push(step)
+
+    def _push(self, step: Step) -> None:
+        self._undo.append(step)
+        del self._undo[: max(0, len(self._undo) - self.limit)]
+        self._redo.clear()
+        self.changed.emit(self.can_undo, self.can_redo)
+
+    def _record(self, change: Change) -> None:
+        if change.before == change.after:
+            return
+        self._apply(change, change.after)
+        if self._open is not None:
+            self._open.changes.append(change)
+        else:
+            self._push(Step(change.kind, [change]))
+
+    def _apply(self, change: Change, value: Any) -> None:
+        if change.kind == "visible":
+            self.model.set_visible(change.name, value)
+        elif change.kind == "opacity":
+            self.model.set_opacity(change.name, value)
+        elif change.kind == "depth":
+            self._peel().set_depth(value)
+        elif change.kind == "ghost":
+            self._peel().set_ghost(value)
+
+    def _peel(self) -> PeelState:
+        if self.peel_state is None:
+            raise RuntimeError("this history has no PeelState")
+        return self.peel_state
+
+    # --- recorded operations ------------------------------------------------------------------
+    def set_visible(self, name: str, visible: bool) -> None:
+        self._record(Change("visible", name, self.model.is_visible(name), bool(visible)))
+
+    def set_opacity(self, name: str, opacity: float) -> None:
+        """A user opacity change: also becomes the structure's base opacity."""
+        before = self.model.opacity(name)
+        self._record(Change("opacity", name, before, float(min(max(opacity, 0.0), 1.0))))
+        self.base_opacity[name] = self.model.opacity(name)
+
+    def _show(self, name: str, state: str) -> None:
+        """Make one structure shown / ghosted / hidden (recorded in the open step)."""
+        if state == HIDDEN:
+            self.set_visible(name, False)
+            return
+        self.set_visible(name, True)
+        opacity = self.ghost_opacity if state == GHOSTED else self.base_opacity.get(name, 1.0)
+        self._record(Change("opacity", name, self.model.opacity(name), opacity))
+
+    def isolate(self, name: str, mode: str = GHOSTED) -> None:
+        """Show one structure; every other becomes a ghost (``mode='ghosted'``) or hidden (``'hidden'``). One step."""
+        if mode not in (GHOSTED, HIDDEN):
+            raise ValueError(f"isolate mode must be {GHOSTED!r} or {HIDDEN!r}, not {mode!r}")
+        self.model.is_visible(name)  # unknown names fail before anything changes
+        with self.group(f"isolate {name}"):
+            for other in self.model.names():
+                self._show(other, "shown" if other == name else mode)
+
+    def show_all(self) -> None:
+        """Everything visible at its own opacity, nothing peeled. One step."""
+        with self.group("show all"):
+            if self.peel_state is not None:
+                self._record(Change("depth", None, self.peel_state.depth, 0))
+            for name in self.model.names():
+                self._show(name, "shown")
+
+    def apply_peel(self) -> None:
+        """Make the model match the peel state (recorded in the open step, or as its own step)."""
+        peel = self._peel()
+        with self.group("peel"):
+            for name in self.model.names():
+                self._show(name, peel.state_of(name))
+
+    def set_depth(self, depth: int) -> None:
+        """Peel to ``depth`` layers and update what is shown, as one step."""
+        peel = self._peel()
+        if not 0 <= depth <= peel.n_layers:
+            raise ValueError(f"peel depth must be 0..{peel.n_layers}, not {depth}")
+        with self.group(f"peel to depth {depth}"):
+            self._record(Change("depth", None, peel.depth, int(depth)))
+            self.apply_peel()
+
+    def peel(self) -> bool:
+        peel = self._peel()
+        if peel.depth >= peel.n_layers:
+            return False
+        self.set_depth(peel.depth + 1)
+        return True
+
+    def restore(self) -> bool:
+        peel = self._peel()
+        if peel.depth == 0:
+            return False
+        self.set_depth(peel.depth - 1)
+        return True
+
+    def restore_all(self) -> None:
+        self.set_depth(0)
+
+    def set_ghost(self, ghost: bool) -> None:
+        peel = self._peel()
+        with self.group("ghost peeled layers" if ghost else "hide peeled layers"):
+            self._record(Change("ghost", None, peel.ghost, bool(ghost)))
+            self.apply_peel()
+
+    # --- undo / redo -----------------------------------------------------------------------------
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    @property
+    def undo_label(self) -> str | None:
+        return self._undo[-1].label if self._undo else None
+
+    @property
+    def redo_label(self) -> str | None:
+        return self._redo[-1].label if self._redo else None
+
+    def undo(self) -> bool:
+        """Put back exactly what the last step changed; False if there is nothing to undo."""
+        if not self._undo or self._open is not None:
+            return False
+        step = self._undo.pop()
+        for change in reversed(step.changes):
+            self._apply(change, change.before)
+        self._redo.append(step)
+        self.changed.emit(self.can_undo, self.can_redo)
+        return True
+
+    def redo(self) -> bool:
+        if not self._redo or self._open is not None:
+            return False
+        step = self._redo.pop()
+        for change in step.changes:
+            self._apply(change, change.after)
+        self._undo.append(step)
+        self.changed.emit(self.can_undo, self.can_redo)
+        return True
+
+    def clear(self) -> None:
+        self._undo.clear()
+        self._redo.clear()
+        self.changed.emit(False, False)
+
+
+__all__ = ["DEFAULT_GHOST_OPACITY", "Change", "History", "Step"]
