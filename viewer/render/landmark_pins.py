@@ -1,0 +1,161 @@
+"""Palpable bony landmarks as small named spheres (ASIS, PSIS, iliac crest, ...).
+
+The pins come from ``assets/annotations/landmark_pins.json``; their positions
+from the scene's landmarks at the current pose (:func:`pin_positions`, pure),
+drawn on any ``pyvista.BasePlotter`` by :class:`LandmarkPins`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pyvista as pv
+
+from viewer.anatomy.frame import apply
+from viewer.anatomy.lagrange import FloatArray
+from viewer.io.annotations import load_annotation
+
+SIDES = ("right", "left")
+
+
+@dataclass(frozen=True)
+class Pin:
+    name: str  # e.g. psis_right, sacrum
+    display_name: str
+    landmark: str | None  # scene landmark it sits on, or None for a snapped combination
+    combination: dict[str, float] | None = None
+    snap_to: str | None = None
+    snap_direction: tuple[float, float, float] | None = None
+
+
+@cache
+def pin_config() -> dict:
+    return load_annotation("landmark_pins")
+
+
+def load_pins() -> list[Pin]:
+    """Every pin, sided ones once per side (right first)."""
+    pins = []
+    for entry in pin_config()["pins"]:
+        sides: tuple[str | None, ...] = SIDES if entry["sided"] else (None,)
+        for side in sides:
+            suffix = f"_{side}" if side else ""
+            display = f"{entry['display_name']} ({side[0].upper()})" if side else entry["display_name"]
+            combination = entry.get("combination")
+            pins.append(
+                Pin(
+                    name=entry["name"] + suffix,
+                    display_name=display,
+                    landmark=entry["landmark"] + suffix if "landmark" in entry else None,
+                    combination=dict(combination) if combination else None,
+                    snap_to=entry.get("snap_to"),
+                    snap_direction=tuple(entry["snap_direction"]) if "snap_direction" in entry else None,
+                )
+            )
+    return pins
+
+
+def snapped_point(vertices: FloatArray, target: FloatArray, direction: FloatArray | None = None) -> FloatArray:
+    """The vertex nearest ``target``; with a direction, the vertex furthest along it among those within 15 mm
+    of the line through the target (the bone's outer surface on that side)."""
+    vertices = np.asarray(vertices, dtype=float)
+    if direction is None:
+        return vertices[np.linalg.norm(vertices - target, axis=1).argmin()]
+    unit = np.asarray(direction, dtype=float) / np.linalg.norm(direction)
+    offset = vertices - target
+    along = offset @ unit
+    across = np.linalg.norm(offset - along[:, None] * unit, axis=1)
+    near = across < 15.0
+    if not near.any():
+        return vertices[np.linalg.norm(offset, axis=1).argmin()]
+    candidates = np.flatnonzero(near)
+    return vertices[candidates[along[candidates].argmax()]]
+
+
+def pin_positions(model, pins: list[Pin] | None = None) -> dict[str, FloatArray]:
+    """Where each pin sits at the model's current pose (mm, pelvis frame)."""
+    pins = load_pins() if pins is None else pins
+    posed = model.landmarks()
+    positions = {}
+    for pin in pins:
+        if pin.landmark is not None:
+            positions[pin.name] = np.asarray(posed[pin.landmark], dtype=float)
+            continue
+        rest = sum(weight * model.landmarks_rest[name] for name, weight in (pin.combination or {}).items())
+        total = sum((pin.combination or {}).values())
+        structure = model.structures[pin.snap_to]
+        point = snapped_point(structure.vertices, np.asarray(rest) / total, pin.snap_direction)
+        if structure.segment not in (None, "pelvis"):
+            point = apply(model.segment_transform(structure.segment), point[None])[0]
+        positions[pin.name] = point
+    return positions
+
+
+class LandmarkPins:
+    """Small spheres with names at the palpable landmarks; follow the pose; show/hide."""
+
+    def __init__(self, plotter: pv.BasePlotter, model, visible: bool = False, font_size: int = 14) -> None:
+        self.plotter = plotter
+        self.model = model
+        self.pins = load_pins()
+        self.font_size = font_size
+        self.radius = float(pin_config().get("radius_mm", 4.5))
+        self.colour = pin_config().get("colour", "#1d4ed8")
+        self.positions: dict[str, FloatArray] = {}
+        self._actors: list = []
+        self._visible = False
+        model.pose_changed.connect(self._on_pose)
+        self.set_visible(visible)
+
+    @property
+    def visible(self) -> bool:
+        return self._visible
+
+    def set_visible(self, visible: bool) -> None:
+        self._visible = bool(visible)
+        self._redraw()
+
+    def toggle(self) -> bool:
+        self.set_visible(not self._visible)
+        return self._visible
+
+    def _on_pose(self, _pose) -> None:
+        if self._visible:
+            self._redraw()
+
+    def _redraw(self) -> None:
+        for actor in self._actors:
+            self.plotter.remove_actor(actor, render=False)
+        self._actors = []
+        self.positions = pin_positions(self.model, self.pins)
+        if self._visible:
+            names = [p.name for p in self.pins]
+            points = np.array([self.positions[n] for n in names])
+            spheres = pv.PolyData(points).glyph(geom=pv.Sphere(radius=self.radius), scale=False, orient=False)
+            self._actors.append(
+                self.plotter.add_mesh(
+                    spheres, color=self.colour, smooth_shading=True, name="__landmark_pins",
+                    reset_camera=False, pickable=False, specular=0.4,
+                )
+            )  # fmt: skip
+            self._actors.append(
+                self.plotter.add_point_labels(
+                    points,
+                    [p.display_name for p in self.pins],
+                    font_size=self.font_size,
+                    text_color="#10204a",
+                    shape_color="#f4f6ff",
+                    shape_opacity=0.75,
+                    point_size=0,
+                    show_points=False,
+                    always_visible=True,
+                    name="__landmark_pin_labels",
+                    reset_camera=False,
+                )
+            )
+        self.plotter.render()
+
+
+__all__ = ["LandmarkPins", "Pin", "load_pins", "pin_config", "pin_positions", "snapped_point"]
