@@ -92,4 +92,16 @@ def build_muscles(
     return result
 
 
-__all__ = ["MUSCLE_NAMES", "Attachment", "MuscleGeometry", "MuscleSpec", "build_muscles", "load_muscle_specs", "mirror"]
+from viewer.anatomy.muscles.posing import MusclePoser, PosedMuscle  # noqa: E402  (posing imports nothing from here)
+
+__all__ = [
+    "MUSCLE_NAMES",
+    "Attachment",
+    "MuscleGeometry",
+    "MusclePoser",
+    "MuscleSpec",
+    "PosedMuscle",
+    "build_muscles",
+    "load_muscle_specs",
+    "mirror",
+]

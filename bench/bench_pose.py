@@ -1,0 +1,66 @@
+"""Time one full muscle re-pose (all muscles, both sides) over a sweep of poses.
+
+Usage: python bench/bench_pose.py [--frames N]
+Prints median and 95th percentile milliseconds per MusclePoser.pose call, plus start-up time.
+The sweep moves both legs smoothly through flexion, abduction, rotation and knee flexion,
+the way an animation does (each frame warm-starts from the last).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from viewer.anatomy.bones import load_landmarks
+from viewer.anatomy.kinematics import LegPose, leg_transforms
+from viewer.anatomy.muscles import MusclePoser, build_muscles
+
+
+def sweep(frames: int) -> list[dict[str, float]]:
+    t = np.linspace(0, 2 * np.pi, frames)
+    return [
+        {
+            "hip_flexion": 50 + 70 * np.sin(a),
+            "hip_abduction": 7 + 37 * np.sin(2 * a),
+            "hip_rotation": 45 * np.sin(3 * a),
+            "knee_flexion": 65 - 65 * np.cos(a),
+        }
+        for a in t
+    ]
+
+
+def transforms(landmarks, angles) -> dict[str, np.ndarray]:
+    out = {}
+    for side in ("right", "left"):
+        knee = (landmarks[f"medial_epicondyle_{side}"] + landmarks[f"lateral_epicondyle_{side}"]) / 2
+        legs = leg_transforms(LegPose(**angles), side, landmarks[f"femoral_head_centre_{side}"], knee)
+        out[f"thigh_{side}"], out[f"shank_{side}"] = legs["thigh"], legs["shank"]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=300)
+    args = parser.parse_args()
+    landmarks = load_landmarks()
+    muscles = build_muscles()
+    start = time.perf_counter()
+    poser = MusclePoser(muscles)
+    startup = time.perf_counter() - start
+    poses = [transforms(landmarks, angles) for angles in sweep(args.frames)]
+    poser.pose(poses[0])
+    times = []
+    for pose in poses:
+        start = time.perf_counter()
+        poser.pose(pose)
+        times.append((time.perf_counter() - start) * 1000)
+    times = np.array(times)
+    print(f"muscles: {len(muscles)}  samples: {len(poser.rest_points)}  frames: {len(times)}")
+    print(f"start-up: {startup * 1000:.0f} ms")
+    print(f"pose update: median {np.median(times):.2f} ms, p95 {np.percentile(times, 95):.2f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""Re-posing muscles: rest pose exact, classic length changes (ANATOMY.md), volume kept, no bone crossed.
+
+Poses come from the real kinematics (hip and knee angles -> segment transforms).
+One poser is shared; poses are visited in a fixed order so warm starts are
+exercised as in the app. The whole file stays cheap (a few poses per axis).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from viewer.anatomy.bones import load_bone_surfaces, load_landmarks
+from viewer.anatomy.kinematics import LegPose, leg_transforms
+from viewer.anatomy.muscles import MusclePoser, PosedMuscle, build_muscles, load_muscle_specs
+from viewer.anatomy.muscles.distance_field import distance_grid
+from viewer.anatomy.muscles.sheet import signed_volume
+
+GRID_POSES = [
+    {"hip_flexion": -20},
+    {"hip_flexion": 60},
+    {"hip_flexion": 120, "knee_flexion": 130},
+    {"hip_abduction": 45},
+    {"hip_abduction": -30},
+    {"hip_rotation": 45},
+    {"hip_rotation": -45},
+    {"hip_flexion": 90, "hip_abduction": 30, "hip_rotation": -30},
+    {"hip_flexion": 90, "hip_abduction": -20, "hip_rotation": 40, "knee_flexion": 90},
+]
+BONE_OF = {
+    "hip_bone": "hip_bone_right",
+    "sacrum": "sacrum",
+    "femur": "femur_right",
+    "tibia_fibula": "tibia_fibula_right",
+}
+SEGMENT_OF = {"hip_bone": "pelvis", "sacrum": "pelvis", "femur": "thigh", "tibia_fibula": "shank"}
+
+
+@pytest.fixture(scope="module")
+def muscles():
+    return build_muscles()
+
+
+@pytest.fixture(scope="module")
+def poser(muscles):
+    return MusclePoser(muscles)
+
+
+@pytest.fixture(scope="module")
+def bones():
+    return load_bone_surfaces()
+
+
+@pytest.fixture(scope="module")
+def bone_grids(bones):
+    return {name: distance_grid(bones[name].vertices, bones[name].faces) for name in BONE_OF.values()}
+
+
+def transforms(**angles) -> dict[str, np.ndarray]:
+    landmarks = load_landmarks()
+    out = {}
+    for side in ("right", "left"):
+        knee = (landmarks[f"medial_epicondyle_{side}"] + landmarks[f"lateral_epicondyle_{side}"]) / 2
+        legs = leg_transforms(LegPose(**angles), side, landmarks[f"femoral_head_centre_{side}"], knee)
+        out[f"thigh_{side}"], out[f"shank_{side}"] = legs["thigh"], legs["shank"]
+    return out
+
+
+def settle(poser, **angles) -> dict[str, PosedMuscle]:
+    """Pose, then pose again from there (what an animation frame after a small step sees)."""
+    poser.pose(transforms(**angles))
+    return poser.pose(transforms(**angles))
+
+
+@pytest.fixture(scope="module")
+def grid_results(poser):
+    return [(angles, settle(poser, **angles)) for angles in GRID_POSES]
+
+
+def test_identity_reproduces_rest_geometry(muscles, poser):
+    poser.pose(transforms(hip_flexion=45))  # a warm start from elsewhere must not leak into the rest pose
+    posed = poser.pose(transforms())
+    assert set(posed) == set(muscles)
+    for name, muscle in muscles.items():
+        np.testing.assert_allclose(posed[name].vertices, muscle.vertices, atol=1e-6)
+        np.testing.assert_allclose(posed[name].fibres, muscle.fibres, atol=1e-6)
+        assert posed[name].outer_fibres.shape == muscle.fibres.shape
+
+
+def change(poser, muscles, name, **angles) -> float:
+    posed = settle(poser, **angles)
+    return posed[f"{name}_right"].length_mm() / muscles[f"{name}_right"].length_mm() - 1
+
+
+@pytest.mark.parametrize(
+    "name", ["piriformis", "superior_gemellus", "obturator_internus", "inferior_gemellus", "quadratus_femoris"]
+)
+def test_internal_rotation_lengthens_the_short_rotators(poser, muscles, name):
+    assert change(poser, muscles, name, hip_rotation=45) > 0.03
+
+
+def test_flexion_to_90_lengthens_all_of_maximus(poser, muscles):
+    posed = settle(poser, hip_flexion=90)["gluteus_maximus_right"]
+    rest = muscles["gluteus_maximus_right"]
+    ratio = np.linalg.norm(np.diff(posed.fibres, axis=1), axis=2).sum(1) / np.linalg.norm(
+        np.diff(rest.fibres, axis=1), axis=2
+    ).sum(1)
+    assert np.all(ratio > 1.03), ratio.round(3)  # every bundle, upper to lower
+    assert ratio[-3:].mean() > ratio[:3].mean()  # the lower part most
+
+
+@pytest.mark.parametrize("name", ["gluteus_medius", "gluteus_minimus", "tensor_fasciae_latae"])
+def test_abduction_shortens_the_abductors(poser, muscles, name):
+    assert change(poser, muscles, name, hip_abduction=45) < -0.03
+
+
+@pytest.mark.parametrize("name", ["gluteus_medius", "gluteus_minimus"])
+def test_adduction_lengthens_medius_and_minimus(poser, muscles, name):
+    assert change(poser, muscles, name, hip_abduction=-30) > 0.03
+
+
+def test_left_side_mirrors_the_right(poser):
+    posed = settle(poser, hip_flexion=60, hip_rotation=20)
+    for spec in load_muscle_specs():
+        right, left = posed[f"{spec.name}_right"], posed[f"{spec.name}_left"]
+        assert abs(right.length_mm() - left.length_mm()) < 0.03 * right.length_mm(), spec.name
+
+
+# Known limitation: these two fold at extreme poses (quadratus femoris: thick and short, squeezed between
+# ischium and femur in external rotation and deep flexion; obturator internus: at its bend in adduction),
+# and a folded box has no meaningful volume; tensor fasciae latae folds at the last, compound pose
+# (flexed, adducted and internally rotated). Measured separately below so a fix shows up as XPASS.
+FOLDING = ("quadratus_femoris", "obturator_internus")
+FOLDING_POSE = len(GRID_POSES) - 1
+
+
+def volume_errors(muscles, grid_results, names):
+    worst = {}
+    for _, posed in grid_results:
+        for name in names:
+            rest = signed_volume(muscles[name].vertices, muscles[name].faces)
+            ratio = signed_volume(posed[name].vertices, muscles[name].faces) / rest
+            worst[name] = max(worst.get(name, 0.0), abs(ratio - 1))
+    return worst
+
+
+def test_volume_kept_within_ten_percent(muscles, grid_results):
+    names = [n for n in muscles if not n.startswith(FOLDING)]
+    worst = volume_errors(muscles, grid_results[:FOLDING_POSE], names)
+    assert max(worst.values()) < 0.10, {k: round(v, 3) for k, v in worst.items() if v >= 0.10}
+
+
+@pytest.mark.xfail(reason="known: quadratus femoris and obturator internus fold at extreme poses", strict=False)
+def test_volume_kept_for_the_folding_rotators(muscles, grid_results):
+    worst = volume_errors(muscles, grid_results, muscles)
+    assert max(worst.values()) < 0.10
+
+
+def inside_bone_shares(grid_results, bone_grids, names):
+    """(pose, muscle, share of its vertices deeper than 1 mm inside a bone) for the right side."""
+    shares = []
+    for angles, posed in grid_results:
+        legs = transforms(**angles)
+        frames = {
+            "hip_bone_right": np.eye(4),
+            "sacrum": np.eye(4),
+            "femur_right": legs["thigh_right"],
+            "tibia_fibula_right": legs["shank_right"],
+        }
+        for name in names:
+            vertices = posed[f"{name}_right"].vertices
+            inside = np.zeros(len(vertices), bool)
+            for bone, matrix in frames.items():
+                local = (vertices - matrix[:3, 3]) @ matrix[:3, :3]
+                inside |= bone_grids[bone].distance(local) < -1.0  # beyond the grids' interpolation error
+            shares.append((angles, name, inside.mean()))
+    return shares
+
+
+def test_no_muscle_enters_bone_across_the_pose_grid(grid_results, bone_grids):
+    names = [s.name for s in load_muscle_specs() if s.name not in FOLDING]
+    bad = [entry for entry in inside_bone_shares(grid_results, bone_grids, names) if entry[2] >= 0.01]
+    assert not bad, bad
+
+
+@pytest.mark.xfail(reason="known: quadratus femoris folds into the femur in deep flexion", strict=False)
+def test_folding_rotators_stay_out_of_bone(grid_results, bone_grids):
+    bad = [entry for entry in inside_bone_shares(grid_results, bone_grids, FOLDING) if entry[2] >= 0.01]
+    assert not bad, bad
+
+
+def test_attachments_ride_with_their_bones(grid_results, bone_grids):
+    for angles, posed in grid_results:
+        legs = transforms(**angles)
+        frames = {"pelvis": np.eye(4), "thigh": legs["thigh_right"], "shank": legs["shank_right"]}
+        for spec in load_muscle_specs():
+            fibres = posed[f"{spec.name}_right"].fibres
+            for attachment, ends in ((spec.origin, fibres[:, 0]), (spec.insertion, fibres[:, -1])):
+                matrix = frames[SEGMENT_OF[attachment.bone]]
+                local = (ends - matrix[:3, 3]) @ matrix[:3, :3]
+                distance = np.abs(bone_grids[BONE_OF[attachment.bone]].distance(local))
+                limit = 5.0 + attachment.offset_mm
+                if spec.name == "gluteus_maximus" and attachment is spec.origin:
+                    distance = distance[: len(distance) // 2]  # lower half: coccyx and sacrotuberous ligament
+                assert distance.max() <= limit, (angles, spec.name, distance.round(1))
+
+
+def test_vertex_count_and_order_kept(muscles, grid_results):
+    for _, posed in grid_results:
+        for name, muscle in muscles.items():
+            assert posed[name].vertices.shape == muscle.vertices.shape
+            half = len(muscle.vertices) // 2
+            np.testing.assert_allclose(
+                posed[name].vertices[half:].reshape(posed[name].outer_fibres.shape), posed[name].outer_fibres
+            )
