@@ -92,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="anatomy",
         help="anatomy: each structure its own colour; stretch: muscle length change from anatomical position",
     )
+    export.add_argument("--peel", type=int, default=0, metavar="N", help="hide the N outermost layers (0 = skin on)")
+    export.add_argument("--ghost", action="store_true", help="keep the last peeled layer as a faint ghost")
+    export.add_argument(
+        "--isolate", metavar="NAME", help="show only this structure (others ghosted), e.g. piriformis_right"
+    )
+    export.add_argument("--labels", action="store_true", help="name the visible structures with leader lines")
+    export.add_argument("--landmarks", action="store_true", help="show the landmark pins (ASIS, PSIS, trochanter...)")
     _add_pose_options(export)
     return parser
 
@@ -126,6 +133,27 @@ def run_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _apply_layers(scene, args: argparse.Namespace) -> None:
+    """Peel, ghost and isolate exactly as the window's layer controls do."""
+    from viewer.model.history import History
+    from viewer.model.layers import PeelState
+
+    peel = PeelState(ghost=args.ghost)
+    if not 0 <= args.peel < peel.n_layers:
+        raise UsageError(f"--peel must be 0 to {peel.n_layers - 1} (there are {peel.n_layers} layers), not {args.peel}")
+    history = History(scene, peel)
+    history.set_depth(args.peel)
+    if args.isolate:
+        if args.isolate not in scene.structures:
+            from viewer.model.search import search
+
+            found = search(args.isolate, scene)
+            if not found:
+                raise UsageError(f"--isolate: no structure called {args.isolate!r}")
+            args.isolate = found[0].name
+        history.isolate(args.isolate)
+
+
 def run_export(args: argparse.Namespace) -> int:
     from viewer.render.export import export_png
 
@@ -133,7 +161,10 @@ def run_export(args: argparse.Namespace) -> int:
         raise UsageError(f"--out must name a .png file, not {args.out}")
     scene = _posed_scene(args)
     scene.set_colour_mode(args.color_by)
-    path = export_png(scene, args.out, view=args.export_view, size=args.export_size)
+    _apply_layers(scene, args)
+    path = export_png(
+        scene, args.out, view=args.export_view, size=args.export_size, labels=args.labels, landmarks=args.landmarks
+    )
     print(f"wrote {path} ({args.export_size[0]}x{args.export_size[1]}, {args.export_view} view)")
     return 0
 

@@ -359,6 +359,34 @@ def muscle_structures(muscles: dict) -> list[Structure]:
     return sorted(structures, key=lambda s: (s.layer, s.name))
 
 
+SKIN_COLOUR = "#e9b99c"
+SKIN_OPACITY = 0.3
+
+
+def skin_structure() -> Structure:
+    """The translucent skin of the hip region: where the therapist's hand actually is."""
+    from viewer.anatomy.skin import load_skin
+
+    surface = load_skin()
+    return Structure(
+        name="skin",
+        kind="skin",
+        display_name="Skin and subcutaneous fat",
+        colour=SKIN_COLOUR,
+        vertices=surface.vertices,
+        faces=surface.faces,
+        segment=None,
+        layer=-1,
+        layer_name="skin",
+        info={
+            "layer": "Outermost: skin over a layer of subcutaneous fat (about 18 mm over the buttock, "
+            "thinner over the bony points a therapist feels: PSIS, sacrum, iliac crest, greater trochanter).",
+            "massage_note": "Every technique starts here: the hand, knuckle or elbow meets the skin, and force "
+            "travels through the fat and the superficial layers to the muscle being worked.",
+        },
+    )
+
+
 def build_scene(muscles: bool = True) -> SceneModel:
     """Build the full scene from the shipped assets (no Qt, no rendering)."""
     structures = bone_structures()
@@ -375,4 +403,16 @@ def build_scene(muscles: bool = True) -> SceneModel:
             return MusclePoser(geometry)
 
         factories.append(muscle_poser)
-    return SceneModel(structures, load_landmarks(), factories)
+        skin = skin_structure()
+        structures.insert(0, skin)
+
+        def skin_deformer():
+            from viewer.anatomy.skinning import SkinDeformer
+
+            return SkinDeformer(skin.name, skin.vertices, load_bone_surfaces())
+
+        factories.append(skin_deformer)
+    scene = SceneModel(structures, load_landmarks(), factories)
+    if muscles:
+        scene.set_opacity("skin", SKIN_OPACITY)
+    return scene

@@ -10,8 +10,15 @@ from viewer.model.scene import SceneModel
 from viewer.render.scene_view import SceneView
 
 
-def export_png(model: SceneModel, out: Path, view: str = "posterior", size: tuple[int, int] = (1920, 1080)) -> Path:
-    """Render ``model`` from ``view`` at ``size`` pixels and save a PNG."""
+def export_png(
+    model: SceneModel,
+    out: Path,
+    view: str = "posterior",
+    size: tuple[int, int] = (1920, 1080),
+    labels: bool = False,
+    landmarks: bool = False,
+) -> Path:
+    """Render ``model`` from ``view`` at ``size`` pixels and save a PNG (labels and pins optional)."""
     out = Path(out)
     if out.parent and not out.parent.exists():
         raise FileNotFoundError(f"{out.parent}: output folder does not exist")
@@ -19,6 +26,8 @@ def export_png(model: SceneModel, out: Path, view: str = "posterior", size: tupl
     try:
         scene = SceneView(plotter, model)
         scene.set_view(view)
+        scene.pins.set_visible(landmarks)
+        scene.labels.set_enabled(labels)
         plotter.screenshot(str(out))
     finally:
         plotter.close()

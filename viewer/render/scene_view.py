@@ -7,6 +7,8 @@ Written against ``BasePlotter``, so the same code draws into an off-screen
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pyvista as pv
 from vtkmodules.vtkRenderingAnnotation import vtkAnnotatedCubeActor
@@ -14,6 +16,9 @@ from vtkmodules.vtkRenderingCore import vtkCellPicker
 
 from viewer.anatomy.metrics import nearest_fibre_of_vertices, vertex_normals
 from viewer.model.scene import SceneModel
+from viewer.render.attachments import AttachmentView
+from viewer.render.labels import StructureLabels
+from viewer.render.landmark_pins import LandmarkPins
 from viewer.render.views import VIEW_ANGLE_DEG, camera_for
 
 HIGHLIGHT_COLOUR = "#ffd21f"
@@ -73,6 +78,9 @@ class SceneView:
         self.fibre_actors: dict[str, pv.Actor] = {}
         self.highlight_actor: pv.Actor | None = None
         self.label_scale = 1.0  # presentation mode enlarges on-screen text
+        # The window replaces this with a coalescing scheduler (one frame per event-loop turn);
+        # off-screen, every change renders at once.
+        self.schedule_render: Callable[[], None] | None = None
         self._current_view = "posterior"
         self._fibre_of_vertex: dict[str, np.ndarray] = {}
         self._stretch_bar = False
@@ -111,6 +119,12 @@ class SceneView:
         model.colour_mode_changed.connect(self._on_colour_mode)
         self._on_colour_mode(model.colour_mode, render=False)
         self._on_fibres_visibility(model.fibres_visible, render=False)
+        plotter.enable_depth_peeling(number_of_peels=8, occlusion_ratio=0.0)  # translucent layers sort correctly
+        self.labels = StructureLabels(self, enabled=False)
+        self.pins = LandmarkPins(plotter, model, visible=False)
+        self.attachments = AttachmentView(plotter, model, enabled=True)
+        for signal in (model.visibility_changed, model.opacity_changed, model.selection_changed, model.pose_changed):
+            signal.connect(self._refresh_labels)
         self.set_view("posterior")
 
     def _setup_lights(self) -> None:
@@ -133,7 +147,7 @@ class SceneView:
             self.fibre_actors[name].SetVisibility(visible and self.model.fibres_visible)
         if name == self.model.selection and self.highlight_actor is not None:
             self.highlight_actor.SetVisibility(visible)
-        self.plotter.render()
+        self.request_render()
 
     def _on_fibres_visibility(self, visible: bool, render: bool = True) -> None:
         for name in self.model.structures:
@@ -153,7 +167,7 @@ class SceneView:
             if name in self.fibre_actors:
                 self.fibre_actors[name].SetVisibility(visible and self.model.is_visible(name))
         if render:
-            self.plotter.render()
+            self.request_render()
 
     def _on_selection(self, name: str | None) -> None:
         """Outline the selected structure and name it at the top of the view."""
@@ -174,15 +188,15 @@ class SceneView:
                 color="#202020",
                 name="__selection_label",
             )
-        self.plotter.render()
+        self.request_render()
 
     def _on_opacity(self, name: str, opacity: float) -> None:
         self.actors[name].prop.opacity = opacity
-        self.plotter.render()
+        self.request_render()
 
     def _on_pose(self, _pose: dict) -> None:
         self._apply_pose()
-        self.plotter.render()
+        self.request_render()
 
     # --- stretch colouring ---------------------------------------------------------------
     def _prepare_stretch(self, name: str, mesh: pv.PolyData, actor: pv.Actor) -> None:
@@ -233,7 +247,7 @@ class SceneView:
             self.plotter.remove_scalar_bar(STRETCH_TITLE, render=False)
             self._stretch_bar = False
         if render:
-            self.plotter.render()
+            self.request_render()
 
     def _apply_pose(self) -> None:
         for name, structure in self.model.structures.items():
@@ -261,6 +275,16 @@ class SceneView:
     def _fibre_points(self, name: str) -> np.ndarray:
         return self.model.fibre_lines(name).reshape(-1, 3)
 
+    def request_render(self) -> None:
+        if self.schedule_render is None:
+            self.plotter.render()
+        else:
+            self.schedule_render()
+
+    def _refresh_labels(self, *_args) -> None:
+        if self.labels.enabled:
+            self.labels.update()
+
     def set_label_scale(self, scale: float) -> None:
         """Scale on-screen text (the selection name) for a projector."""
         self.label_scale = scale
@@ -281,7 +305,9 @@ class SceneView:
         camera.view_angle = VIEW_ANGLE_DEG
         self.plotter.reset_camera_clipping_range()
         self._current_view = view
-        self.plotter.render()
+        self.request_render()
+        if hasattr(self, "labels"):
+            self._refresh_labels()
 
     def reset_view(self) -> None:
         self.set_view("posterior")

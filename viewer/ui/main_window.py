@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QToolBar
 from pyvistaqt import QtInteractor
 
+from viewer.model.history import History
+from viewer.model.layers import PeelState
 from viewer.model.scene import SceneModel
 from viewer.render.scene_view import SceneView
 from viewer.render.views import VIEWS
 from viewer.ui.info_panel import InfoPanel
+from viewer.ui.layers_panel import LayersPanel
 from viewer.ui.lengths_panel import LengthsPanel
 from viewer.ui.motion_panel import MotionPanel
 from viewer.ui.structures_panel import StructuresPanel
@@ -31,10 +34,20 @@ class MainWindow(QMainWindow):
         self.interactor = QtInteractor(self, auto_update=False)
         self.setCentralWidget(self.interactor)
         self.scene_view = SceneView(self.interactor, model)
+        self._render_timer = QTimer(self)
+        self._render_timer.setSingleShot(True)
+        self._render_timer.setInterval(0)
+        self._render_timer.timeout.connect(self.interactor.render)
+        self.scene_view.schedule_render = self._render_timer.start  # many changes, one frame
+        self.peel = PeelState()
+        self.history = History(model, self.peel)
         self.view_actions: dict[str, QAction] = {}
         self._build_toolbar()
-        self.structures_panel = StructuresPanel(model)
-        self._add_dock("Structures", self.structures_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.structures_panel = StructuresPanel(model, self.history)
+        self.layers_panel = LayersPanel(model, self.history, self.peel)
+        layers_dock = self._add_dock("Layers", self.layers_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        structures_dock = self._add_dock("Structures", self.structures_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.splitDockWidget(layers_dock, structures_dock, Qt.Orientation.Vertical)
         self.info_panel = InfoPanel(model)
         info_dock = self._add_dock("About the selection", self.info_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.motion_panel = MotionPanel(model)
@@ -47,6 +60,7 @@ class MainWindow(QMainWindow):
         iren = self.interactor.iren
         iren.add_observer("LeftButtonPressEvent", self._on_left_press)
         iren.add_observer("LeftButtonReleaseEvent", self._on_left_release)
+        iren.add_observer("EndInteractionEvent", lambda *_args: self.scene_view._refresh_labels())
         self.statusBar().showMessage(
             "Click a structure to learn about it. Drag to rotate, scroll to zoom. "
             "Views: A P R L S I, Shift+R/L posterolateral, Home resets."
@@ -117,10 +131,44 @@ class MainWindow(QMainWindow):
         self.presentation_action.setToolTip("Full screen with large text and no side panels, for projecting (F5)")
         self.presentation_action.toggled.connect(self.set_presentation)
         toolbar.addAction(self.presentation_action)
+        toolbar.addSeparator()
+        self.labels_action = self._toggle(toolbar, "Labels", "T", "Name the visible structures with leader lines (T)")
+        self.labels_action.toggled.connect(self.scene_view.labels.set_enabled)
+        self.pins_action = self._toggle(toolbar, "Landmarks", "M", "Pins on the landmarks a therapist palpates (M)")
+        self.pins_action.toggled.connect(self.scene_view.pins.set_visible)
+        self.undo_action = QAction("Undo", self)
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.undo_action.triggered.connect(self.history.undo)
+        self.redo_action = QAction("Redo", self)
+        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
+        self.redo_action.triggered.connect(self.history.redo)
+        toolbar.addAction(self.undo_action)
+        toolbar.addAction(self.redo_action)
+        self.history.changed.connect(self._on_history)
+        self._on_history(False, False)
+        for key, slot in ((Qt.Key.Key_PageDown, self.history.peel), (Qt.Key.Key_PageUp, self.history.restore)):
+            shortcut = QAction(self)
+            shortcut.setShortcut(QKeySequence(key))
+            shortcut.triggered.connect(slot)
+            self.addAction(shortcut)
         play = QAction("Play/pause", self)
         play.setShortcut(QKeySequence(Qt.Key.Key_Space))
         play.triggered.connect(lambda: self.motion_panel.timeline_panel.toggle_play())
         self.addAction(play)
+
+    def _toggle(self, toolbar: QToolBar, text: str, key: str, tip: str) -> QAction:
+        action = QAction(text, self)
+        action.setCheckable(True)
+        action.setShortcut(QKeySequence(key))
+        action.setToolTip(tip)
+        toolbar.addAction(action)
+        return action
+
+    def _on_history(self, can_undo: bool, can_redo: bool) -> None:
+        self.undo_action.setEnabled(can_undo)
+        self.redo_action.setEnabled(can_redo)
+        self.undo_action.setToolTip(f"Undo {self.history.undo_label or ''} (Ctrl+Z)")
+        self.redo_action.setToolTip(f"Redo {self.history.redo_label or ''}")
 
     def set_presentation(self, on: bool) -> None:
         """Projector mode: full screen, docks and status bar hidden, larger on-screen text."""

@@ -11,12 +11,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QHeaderView, QSlider, QTreeWidget, QTreeWidgetItem
 
+from viewer.model.history import History
 from viewer.model.scene import SceneModel
 
 GROUP_TITLES = {
     "superficial": "Superficial layer",
     "intermediate": "Intermediate layer",
     "deep": "Deep layer",
+    "skin": "Skin",
     "bone": "Bones",
 }
 NAME_ROLE = Qt.ItemDataRole.UserRole
@@ -32,9 +34,10 @@ def colour_icon(colour: str) -> QIcon:
 class StructuresPanel(QTreeWidget):
     """Tree of structures; every change goes through the model, and the tree follows the model."""
 
-    def __init__(self, model: SceneModel) -> None:
+    def __init__(self, model: SceneModel, history: History | None = None) -> None:
         super().__init__()
         self.model = model
+        self.history = history  # visibility changes go through it so they can be undone
         self.setColumnCount(2)
         self.setHeaderLabels(["Structure", "Opacity"])
         self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -93,7 +96,8 @@ class StructuresPanel(QTreeWidget):
     def _on_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
         name = item.data(0, NAME_ROLE)
         if name and column == 0:
-            self.model.set_visible(name, item.checkState(0) == Qt.CheckState.Checked)
+            visible = item.checkState(0) == Qt.CheckState.Checked
+            (self.history or self.model).set_visible(name, visible)
 
     def _on_row_selected(self) -> None:
         selected = [item.data(0, NAME_ROLE) for item in self.selectedItems() if item.data(0, NAME_ROLE)]

@@ -1,0 +1,57 @@
+"""Let the skin follow the thighs: linear blend skinning by distance to the bones.
+
+The skin is built once in anatomical position. Each skin vertex gets a weight
+for its thigh from how much nearer it lies to that femur than to the pelvis,
+with a smooth blend around the hip, so flexing or rotating a leg carries the
+buttock and thigh surface with it instead of leaving the femur poking out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from viewer.anatomy.bones import SIDES, Surface
+from viewer.anatomy.lagrange import FloatArray
+
+BLEND_WIDTH_MM = 25.0  # how gradually the weight passes from pelvis to thigh
+
+
+@dataclass(frozen=True)
+class SkinnedVertices:
+    vertices: FloatArray
+
+
+def thigh_weights(vertices: FloatArray, bones: dict[str, Surface]) -> dict[str, FloatArray]:
+    """Per-vertex weight (0..1) of each thigh, from distances to the femur and the pelvic bones."""
+    from scipy.spatial import cKDTree
+
+    pelvis = np.vstack([bones[name].vertices for name in ("hip_bone_right", "hip_bone_left", "sacrum")])
+    to_pelvis, _ = cKDTree(pelvis).query(vertices)
+    weights = {}
+    for side in SIDES:
+        to_femur, _ = cKDTree(bones[f"femur_{side}"].vertices).query(vertices)
+        weights[side] = 1.0 / (1.0 + np.exp(-(to_pelvis - to_femur) / (BLEND_WIDTH_MM / 4)))
+    total = weights["right"] + weights["left"]
+    over = total > 1.0  # a vertex cannot belong to both thighs more than fully
+    for side in SIDES:
+        weights[side][over] /= total[over]
+    return weights
+
+
+class SkinDeformer:
+    """Poses one skin-like surface (``name``) from the thigh transforms."""
+
+    def __init__(self, name: str, rest: FloatArray, bones: dict[str, Surface]) -> None:
+        self.name = name
+        self.rest = np.asarray(rest, dtype=float)
+        self.weights = thigh_weights(self.rest, bones)
+        self._homogeneous = np.hstack([self.rest, np.ones((len(self.rest), 1))])
+
+    def pose(self, transforms: dict[str, FloatArray]) -> dict[str, SkinnedVertices]:
+        vertices = self.rest.copy()
+        for side in SIDES:
+            moved = self._homogeneous @ transforms[f"thigh_{side}"][:3].T
+            vertices += self.weights[side][:, None] * (moved - self.rest)
+        return {self.name: SkinnedVertices(vertices)}
