@@ -1,0 +1,297 @@
+"""Sciatic nerve: course, layering, width, clearance from bone and muscle, posing, danger zones, data errors."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from viewer.anatomy.bones import load_bone_surfaces, load_landmarks
+from viewer.anatomy.kinematics import LegPose, leg_transforms
+from viewer.anatomy.muscles.mesh_queries import inside
+from viewer.anatomy.nerve import build_nerve, load_nerve_spec, pose_nerve
+from viewer.anatomy.nerve_mesh import ray_hits
+from viewer.anatomy.nerve_zones import build_danger_zones, caution_area, load_danger_zone_data
+from viewer.io.annotations import AnnotationError
+
+DEEP_ROTATORS = ("superior_gemellus", "obturator_internus", "inferior_gemellus", "quadratus_femoris")
+DIVIDED = "divided_fibular_through_piriformis"
+
+
+@pytest.fixture(scope="module")
+def muscles():
+    from viewer.anatomy.muscles import build_muscles
+
+    return build_muscles()
+
+
+@pytest.fixture(scope="module")
+def bones():
+    return load_bone_surfaces()
+
+
+@pytest.fixture(scope="module")
+def landmarks():
+    return load_landmarks()
+
+
+@pytest.fixture(scope="module")
+def nerve():
+    return build_nerve("right")
+
+
+@pytest.fixture(scope="module")
+def divided():
+    return build_nerve("right", DIVIDED)
+
+
+def test_data_has_usual_and_divided_variants_with_prevalence_and_sources():
+    spec = load_nerve_spec()
+    assert spec.default_variant == "usual"
+    assert spec.variants["usual"].prevalence_percent == pytest.approx(85)
+    assert spec.variants[DIVIDED].prevalence_percent == pytest.approx(10)
+    assert spec.variants_total["prevalence_percent"] == pytest.approx(17)
+    assert all(v.source for v in spec.variants.values()) and len(spec.sources) >= 3
+    assert [b.name for b in spec.variants[DIVIDED].branches] == ["tibial", "common_fibular"]
+    assert spec.variants[DIVIDED].branches[1].passes_through == ("piriformis",)
+
+
+def _piriformis_column_checks(line, piriformis, notch):
+    below, total = [], 0
+    for point in line:
+        if np.linalg.norm(point - notch) > 70:
+            continue
+        column = piriformis[(np.abs(piriformis[:, 0] - point[0]) < 5) & (np.abs(piriformis[:, 2] - point[2]) < 5)]
+        if len(column):
+            total += 1
+            below.append(column[:, 1].min() > point[1])
+    return below, total
+
+
+def test_nerve_exits_below_piriformis(nerve, muscles, landmarks):
+    below, total = _piriformis_column_checks(
+        nerve.centreline, muscles["piriformis_right"].vertices, landmarks["greater_sciatic_notch_right"]
+    )
+    assert total >= 5, "the nerve should pass under piriformis near the sciatic notch"
+    assert all(below), "every centreline point under piriformis must lie below its lower border"
+
+
+def test_divided_variant_fibular_part_pierces_piriformis(divided, muscles, landmarks):
+    piriformis = muscles["piriformis_right"]
+    tibial, fibular = divided.branches
+    assert inside(piriformis.vertices, piriformis.faces, fibular.centreline).sum() >= 2
+    below, total = _piriformis_column_checks(tibial.centreline, piriformis.vertices, landmarks["greater_sciatic_notch_right"])
+    assert total >= 5 and all(below)
+
+
+def test_nerve_lies_deep_to_maximus_and_superficial_to_the_deep_rotators(nerve, muscles, landmarks):
+    top = landmarks["ischial_spine_right"][1]
+    bottom = landmarks["ischial_tuberosity_right"][1] + 10
+    direction = np.array([1.0, 0.0, 0.0])  # from behind
+    maximus = muscles["gluteus_maximus_right"]
+    checked = with_rotator = 0
+    for point in nerve.centreline:
+        if not bottom <= point[1] <= top:
+            continue
+        origin = point - 300 * direction
+        t_max = ray_hits(maximus.vertices, maximus.faces, origin, direction)[0]
+        t_nerve = ray_hits(nerve.vertices, nerve.faces, origin, direction)[0]
+        rotators = [ray_hits(muscles[f"{m}_right"].vertices, muscles[f"{m}_right"].faces, origin, direction)[0] for m in DEEP_ROTATORS]
+        t_rot = min((t[0] for t in rotators if len(t)), default=np.inf)
+        assert len(t_max) and len(t_nerve)
+        assert t_max[0] < t_nerve[0], f"maximus must be hit before the nerve at {point.round(1)}"
+        assert t_nerve[0] < t_rot, f"the nerve must be hit before the deep rotators at {point.round(1)}"
+        checked += 1
+        with_rotator += np.isfinite(t_rot)
+    assert checked >= 8 and with_rotator >= 4
+
+
+def test_nerve_passes_roughly_midway_between_trochanter_and_tuberosity(nerve, landmarks):
+    gt, it = landmarks["greater_trochanter_right"][1:], landmarks["ischial_tuberosity_right"][1:]
+    line = nerve.centreline[:, 1:]  # posterior view: (y, z)
+    d = gt - it
+    t = np.clip((line - it) @ d / (d @ d), 0, 1)
+    gap = np.linalg.norm(line - it - t[:, None] * d, axis=1)
+    k = int(np.argmin(gap))
+    assert gap[k] < 3.0, "the nerve should cross the line from the tuberosity to the trochanter"
+    assert 0.3 <= t[k] <= 0.7
+
+
+def test_width_about_15_mm_and_closed_outward_tube(nerve, muscles, landmarks):
+    piriformis = muscles["piriformis_right"].vertices
+    notch = landmarks["greater_sciatic_notch_right"]
+    under = [
+        k for k, p in enumerate(nerve.centreline)
+        if np.linalg.norm(p - notch) < 70
+        and ((np.abs(piriformis[:, 0] - p[0]) < 5) & (np.abs(piriformis[:, 2] - p[2]) < 5)).any()
+    ]
+    width = 2 * nerve.radius[under]
+    assert width.mean() == pytest.approx(15.0, abs=2.5), "about 15 mm wide at the lower border of piriformis"
+    assert width.max() == pytest.approx(15.0, abs=1.0)
+    assert 2 * nerve.radius[-1] < width.max()  # tapers
+    assert (nerve.branches[0].half_thickness <= nerve.radius).all()  # flattened ellipse
+    edges = Counter(tuple(sorted(e)) for f in nerve.faces for e in ((f[0], f[1]), (f[1], f[2]), (f[2], f[0])))
+    assert set(edges.values()) == {2}
+    tri = nerve.vertices[nerve.faces]
+    assert np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])).sum() > 0
+
+
+@pytest.mark.parametrize("variant", ["usual", DIVIDED])
+def test_tube_clear_of_bone_and_muscle_at_rest(variant, bones, muscles):
+    geometry = build_nerve("right", variant)
+    for branch in geometry.branches:
+        vertices = geometry.vertices[branch.vertex_slice]
+        bone_inside = sum(
+            _inside_fast(bones[n].vertices, bones[n].faces, vertices).sum() for n in ("hip_bone_right", "sacrum", "femur_right")
+        )
+        muscle_inside = sum(
+            _inside_fast(m.vertices, m.faces, vertices).sum()
+            for m in muscles.values()
+            if m.side == "right" and m.spec.name not in branch.passes_through
+        )
+        assert bone_inside / len(vertices) < 0.01
+        assert muscle_inside / len(vertices) < 0.01, f"{branch.name}: {muscle_inside} of {len(vertices)} vertices inside muscle"
+        for m in muscles.values():
+            if m.side == "right" and m.spec.name not in branch.passes_through:
+                assert not inside(m.vertices, m.faces, branch.centreline).any(), m.name
+        for n in ("hip_bone_right", "sacrum", "femur_right"):
+            assert not inside(bones[n].vertices, bones[n].faces, branch.centreline).any(), n
+
+
+def _transforms(pose: LegPose, landmarks) -> dict:
+    hip = landmarks["femoral_head_centre_right"]
+    knee = (landmarks["medial_epicondyle_right"] + landmarks["lateral_epicondyle_right"]) / 2
+    legs = leg_transforms(pose, "right", hip, knee)
+    return {"pelvis": np.eye(4), "thigh_right": legs["thigh"]}
+
+
+def _inside_fast(vertices, faces, points):
+    """Winding-number inside test, only for points near the mesh (a point inside a bone or muscle of
+    these sizes is always within 25 mm of one of its vertices)."""
+    from scipy.spatial import cKDTree
+
+    near, _ = cKDTree(vertices).query(points, distance_upper_bound=25.0)
+    candidates = np.isfinite(near)
+    result = np.zeros(len(points), dtype=bool)
+    if candidates.any():
+        result[candidates] = inside(vertices, faces, points[candidates])
+    return result
+
+
+def test_never_inside_bone_at_a_grid_of_poses(nerve, bones, landmarks):
+    femur, hip_bone = bones["femur_right"], bones["hip_bone_right"]
+    for flexion in (-15, 30, 90, 115):
+        for abduction in (-25, 0, 35):
+            for rotation in (-40, 40):
+                transforms = _transforms(LegPose(flexion, abduction, rotation, 60), landmarks)
+                vertices, line = pose_nerve(nerve, transforms)
+                thigh = transforms["thigh_right"]
+                femur_posed = femur.vertices @ thigh[:3, :3].T + thigh[:3, 3]
+                for v, f in ((femur_posed, femur.faces), (hip_bone.vertices, hip_bone.faces)):
+                    assert not _inside_fast(v, f, line).any(), (flexion, abduction, rotation)
+                    assert _inside_fast(v, f, vertices[::2]).mean() < 0.01, (flexion, abduction, rotation)
+
+
+def test_pose_follows_pelvis_proximally_and_thigh_distally(nerve, landmarks):
+    transforms = _transforms(LegPose(hip_flexion=60, hip_rotation=20), landmarks)
+    _vertices, line = pose_nerve(nerve, transforms)
+    weights = nerve.branches[0].weights
+    assert weights[0] == 0 and weights[-1] == 1 and (np.diff(weights) >= 0).all()
+    assert np.allclose(line[0], nerve.centreline[0])
+    thigh = transforms["thigh_right"]
+    expected = thigh[:3, :3] @ nerve.centreline[-1] + thigh[:3, 3]
+    assert np.linalg.norm(line[-1] - expected) < 1.0
+    steps = np.linalg.norm(np.diff(line, axis=0), axis=1)
+    rest_steps = np.linalg.norm(np.diff(nerve.centreline, axis=0), axis=1)
+    assert steps.max() < 3 * rest_steps.max(), "blending must not tear the nerve"
+    rest_vertices, _ = pose_nerve(nerve, {})
+    assert np.allclose(rest_vertices, nerve.vertices)
+
+
+def test_posing_is_fast(nerve, landmarks):
+    transforms = _transforms(LegPose(hip_flexion=45, hip_abduction=20, hip_rotation=-20), landmarks)
+    pose_nerve(nerve, transforms)
+    start = time.perf_counter()
+    for _ in range(200):
+        pose_nerve(nerve, transforms)
+    assert (time.perf_counter() - start) / 200 < 1e-3
+
+
+def test_left_side_mirrors_right(nerve):
+    left = build_nerve("left")
+    assert left.name == "sciatic_nerve_left" and left.side == "left"
+    assert np.allclose(left.vertices, nerve.vertices * [1, 1, -1])
+    assert (left.centreline[:, 2] < 0).all()
+
+
+def test_danger_zone_contains_the_gluteal_nerve_and_notch_site(nerve, landmarks):
+    zones = {z.id: z for z in build_danger_zones(nerve)}
+    tube, notch = zones["sciatic_nerve_gluteal"], zones["sciatic_notch"]
+    assert tube.margin_mm == pytest.approx(load_danger_zone_data()["zones"][0]["margin_mm"])
+    assert 10 <= tube.margin_mm <= 25
+    gluteal = (nerve.centreline[:, 1] <= landmarks["greater_sciatic_notch_right"][1]) & (
+        nerve.centreline[:, 1] >= landmarks["ischial_tuberosity_right"][1] - 40
+    )
+    assert gluteal.sum() >= 10
+    rings = np.flatnonzero(gluteal)
+    ring_vertices = nerve.vertices[np.isin(nerve.vertex_ring, rings) & (np.arange(len(nerve.vertices)) < len(nerve.centreline) * 20)]
+    assert tube.contains(ring_vertices).all()
+    edges = Counter(tuple(sorted(e)) for f in tube.faces for e in ((f[0], f[1]), (f[1], f[2]), (f[2], f[0])))
+    assert set(edges.values()) == {2}, "the zone is a closed volume"
+    assert notch.contains(nerve.centreline).any()
+    wider = {z.id: z for z in build_danger_zones(nerve, margin_mm=25.0)}["sciatic_nerve_gluteal"]
+    probe = nerve.centreline[rings[len(rings) // 2]] + np.array([-(nerve.radius[rings[0]] + 20.0), 0, 0])
+    assert not tube.contains(probe).any() and wider.contains(probe).all()
+
+
+def test_caution_area_marks_skin_over_the_nerve_only(nerve, landmarks):
+    zones = build_danger_zones(nerve)
+    k = int(np.argmin(np.abs(nerve.centreline[:, 1] - landmarks["ischial_spine_right"][1] + 15)))
+    over_nerve = nerve.centreline[k] + np.array([-55.0, 0.0, 0.0])
+    crest = landmarks["iliac_crest_summit_right"] + np.array([-30.0, 0.0, 0.0])
+    points = np.array([over_nerve, crest])
+    normals = np.array([[-1.0, 0, 0], [-1.0, 0, 0]])
+    assert caution_area(points, zones, normals=normals).tolist() == [True, False]
+    assert caution_area(points, zones).tolist() == [False, False]  # nearest distance alone: both are outside
+    assert caution_area(points, zones, margin_mm=60).tolist() == [True, False]
+
+
+def _broken_copy(asset_copy, name, change):
+    path = asset_copy / "annotations" / name
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        (lambda d: d["variants"][0]["branches"][0]["control_points"][1]["landmarks"].update(ischial_spin=1.0),
+         "variants[0].branches[0].control_points[1].landmarks.ischial_spin", "unknown landmark"),
+        (lambda d: d["variants"][1]["branches"][1].update(passes_through=["piriformus"]),
+         "variants[1].branches[1].passes_through[0]", "unknown muscle"),
+        (lambda d: d["cross_section"].pop("width_mm"), "cross_section", "width_mm"),
+        (lambda d: d.update(default_variant="rare"), "default_variant", "unknown variant"),
+    ],
+)
+def test_bad_nerve_file_names_file_and_field(asset_copy, change, field, message):
+    path = _broken_copy(asset_copy, "nerve.json", change)
+    with pytest.raises(AnnotationError) as error:
+        load_nerve_spec(path)
+    assert error.value.field == field
+    assert error.value.path == path and message in str(error.value)
+
+
+def test_bad_danger_zone_file_names_file_and_field(asset_copy):
+    path = _broken_copy(asset_copy, "danger_zones.json", lambda d: d["zones"][1]["landmarks"].update(notch=1.0))
+    with pytest.raises(AnnotationError) as error:
+        load_danger_zone_data(path)
+    assert error.value.field == "zones[1].landmarks.notch" and "nerve" not in str(error.value.path.name).replace("danger_zones", "")
+    path = _broken_copy(asset_copy, "danger_zones.json", lambda d: d["zones"][0].pop("margin_mm"))
+    with pytest.raises(AnnotationError) as error:
+        load_danger_zone_data(path)
+    assert error.value.field == "zones[0]" and "margin_mm" in str(error.value)

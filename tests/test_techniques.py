@@ -1,0 +1,218 @@
+"""Technique library, geometry at a pose, safety check, and the overlay drawn off-screen."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from viewer.io.annotations import AnnotationError
+from viewer.techniques import ACTION_IDS, TOOLS, load_technique, load_techniques
+from viewer.techniques.context import context_at_pose
+from viewer.techniques.geometry import technique_geometry
+from viewer.techniques.safety import assess
+
+REQUIRED = {
+    "maximus_free_to_slide",
+    "maximus_itb_border",
+    "frog_position_medius_minimus",
+    "external_rotation_medius_minimus",
+    "rotators_prone_knee90",
+    "rotators_side_lying",
+    "self_ball_chair",
+    "self_ball_floor_wall",
+    "self_foam_roller",
+    "self_thumb_knuckle_kneading",
+    "self_palm_fist_compression",
+}
+SEEDS = {"000_978ee40933522562.txt", "001_520b9ea5f046d506.txt", "002_87520087ce94a3ae.txt"}
+
+
+@pytest.fixture(scope="module")
+def techniques():
+    return load_techniques()
+
+
+@pytest.fixture(scope="module")
+def muscles():
+    from viewer.anatomy.muscles import build_muscles
+
+    return build_muscles()
+
+
+@pytest.fixture(scope="module")
+def contexts(techniques, muscles):
+    """One context per (technique pose, side)."""
+    cache = {}
+    for technique in techniques.values():
+        key = tuple(sorted(technique.pose_angles.items()))
+        for side in ("right", "left"):
+            if (key, side) not in cache:
+                cache[(key, side)] = context_at_pose(side, technique.pose_angles, muscles=muscles)
+    return lambda technique, side: cache[(tuple(sorted(technique.pose_angles.items())), side)]
+
+
+def test_library_has_the_seed_techniques_with_complete_data(techniques):
+    assert set(techniques) >= REQUIRED
+    for technique in techniques.values():
+        assert technique.pose_action in ACTION_IDS and technique.tool in TOOLS
+        assert set(technique.source) <= SEEDS
+        assert technique.targets and technique.cautions and technique.dosage
+        assert 0 < technique.approach["angle_to_surface_deg"] <= 90
+        technique.leg_pose()  # angles a joint reaches
+    assert {t.tool for t in techniques.values()} >= {"palm_heel", "knuckles", "elbow", "forearm", "ball", "roller", "thumb", "fist", "fingers"}
+    assert techniques["rotators_prone_knee90"].pose_angles["knee_flexion"] == 90
+    assert "000_978ee40933522562.txt" in techniques["rotators_side_lying"].source
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_every_technique_passes_safety_in_its_recommended_form(techniques, contexts, side):
+    for technique in techniques.values():
+        context = contexts(technique, side)
+        geometry = technique_geometry(technique, context)
+        report = assess(technique, geometry, context)
+        assert not report.flagged, report.explanation
+        assert report.reaches_target, f"{technique.id}: the line of force does not reach a target"
+        assert "Safe as described" in report.explanation
+        assert abs(geometry.angle_to_surface_deg - technique.approach["angle_to_surface_deg"]) < 0.5
+        assert np.isclose(np.linalg.norm(geometry.direction), 1.0)
+        assert np.dot(geometry.direction, geometry.normal) < 0, "the approach points into the body"
+        assert (geometry.contact[2] > 0) == (side == "right")
+
+
+def test_rotators_prone_sinks_obliquely_through_maximus_to_piriformis(techniques, contexts):
+    technique = techniques["rotators_prone_knee90"]
+    context = contexts(technique, "right")
+    geometry = technique_geometry(technique, context)
+    report = assess(technique, geometry, context)
+    first = report.crossings[0]
+    assert first.structure == "gluteus_maximus_right" and first.entry_mm == 0
+    piriformis = [c for c in report.crossings if c.structure == "piriformis_right"]
+    assert piriformis and piriformis[0].entry_mm > first.exit_mm - 1 and piriformis[0].entry_mm < geometry.working_depth_mm
+    assert report.force_line_min_distance_mm > 15 and report.angle_from_normal_deg >= 30
+    # the stroke runs from the medial origin towards the trochanter, on the surface
+    trochanter = context.landmark("greater_trochanter")
+    stroke = geometry.stroke
+    assert np.linalg.norm(stroke[-1] - trochanter) < np.linalg.norm(stroke[0] - trochanter)
+    assert stroke[-1][2] > stroke[0][2]
+    # cone boundary rays are at the stated half angle
+    rays = geometry.cone_rays(8)
+    angles = np.degrees(np.arccos(np.clip(rays @ geometry.direction, -1, 1)))
+    assert np.allclose(angles, geometry.cone_half_angle_deg, atol=1e-6)
+
+
+def _vertical_over_nerve(technique, context):
+    line = context.nerve_centrelines[0]
+    k = int(np.argmin(np.abs(line[:, 1] - (context.landmark("ischial_spine")[1] - 5))))
+    return technique_geometry(technique, context, anchor=line[k], angle_to_surface_deg=90)
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_vertical_push_over_the_nerve_is_flagged_with_a_reason(techniques, contexts, side):
+    technique = techniques["rotators_prone_knee90"]
+    context = contexts(technique, side)
+    geometry = _vertical_over_nerve(technique, context)
+    report = assess(technique, geometry, context)
+    assert report.angle_from_normal_deg < 1
+    assert report.too_vertical and report.too_close and report.flagged
+    assert report.force_line_min_distance_mm < 0
+    assert "sciatic_nerve_gluteal" in report.zones_entered
+    assert any(c.structure == f"sciatic_nerve_{side}" for c in report.crossings)
+    assert "Not safe" in report.explanation and "too vertical" in report.explanation
+
+
+def test_same_spot_oblique_is_not_too_vertical(techniques, contexts):
+    technique = techniques["rotators_prone_knee90"]
+    context = contexts(technique, "right")
+    line = context.nerve_centrelines[0]
+    k = int(np.argmin(np.abs(line[:, 1] - (context.landmark("ischial_spine")[1] - 5))))
+    geometry = technique_geometry(technique, context, anchor=line[k], angle_to_surface_deg=45)
+    report = assess(technique, geometry, context)
+    assert not report.too_vertical  # the angle part of the check responds to the angle
+
+
+@pytest.fixture()
+def technique_copy(asset_copy):
+    return asset_copy / "annotations" / "techniques"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        (lambda d: d["targets"].__setitem__(0, "piriform"), "targets[0]", "unknown structure 'piriform'"),
+        (lambda d: d["pose"].update(action="cartwheel"), "pose.action", "unknown action 'cartwheel'"),
+        (lambda d: d["pose"]["angles"].update(hip_rotation=80), "pose.angles", "hip_rotation"),
+        (lambda d: d["approach"]["heading"].update(towards_landmark="great_trochanter"), "approach.heading.towards_landmark", "unknown landmark"),
+        (lambda d: d.update(tool="hammer"), "tool", "hammer"),
+        (lambda d: d["stroke"].update(muscle="gluteus_maximal"), "stroke.muscle", "unknown structure"),
+        (lambda d: d.pop("cautions"), "(top level)", "cautions"),
+        (lambda d: d.update(id="something_else"), "id", "file name"),
+    ],
+)
+def test_bad_technique_files_are_rejected_naming_file_and_field(technique_copy, change, field, message):
+    path = technique_copy / "rotators_prone_knee90.json"
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+    with pytest.raises(AnnotationError) as error:
+        load_technique(path)
+    assert error.value.field == field, str(error.value)
+    assert error.value.path == path and message in str(error.value)
+    with pytest.raises(AnnotationError, match=r"rotators_prone_knee90\.json"):
+        load_techniques(technique_copy)
+
+
+def test_empty_technique_folder_is_an_error(tmp_path):
+    with pytest.raises(AnnotationError, match="no technique files"):
+        load_techniques(tmp_path)
+
+
+def test_technique_folder_copy_loads(technique_copy):
+    assert set(load_techniques(technique_copy)) >= REQUIRED
+
+
+def test_overlay_adds_and_removes_actors_and_changes_pixels(techniques, contexts):
+    import pyvista as pv
+
+    from viewer.render.scene_view import polydata
+    from viewer.render.technique_overlay import SAFE_COLOUR, WARNING_COLOUR, TechniqueOverlay
+
+    technique = techniques["rotators_prone_knee90"]
+    context = contexts(technique, "right")
+    geometry = technique_geometry(technique, context)
+    report = assess(technique, geometry, context)
+    plotter = pv.Plotter(off_screen=True, window_size=(400, 400))
+    try:
+        maximus = context.structures["gluteus_maximus_right"]
+        plotter.add_mesh(polydata(*maximus), color="#a8322d", opacity=0.3)
+        plotter.camera.position = (-600.0, -60.0, 80.0)
+        plotter.camera.focal_point = (-90.0, -60.0, 80.0)
+        plotter.camera.up = (0.0, 1.0, 0.0)
+        before = np.asarray(plotter.screenshot(return_img=True), dtype=int)
+        overlay = TechniqueOverlay(plotter)
+        actors = overlay.show(geometry, report, context.zones)
+        assert {"tool", "approach", "force_line", "stroke", "cone", "zone_sciatic_nerve_gluteal", "zone_sciatic_notch"} <= set(actors)
+        assert all(actor in plotter.renderer.actors.values() for actor in actors.values())
+        assert np.allclose(pv.Color(actors["approach"].prop.color).float_rgb, pv.Color(SAFE_COLOUR).float_rgb)
+        after = np.asarray(plotter.screenshot(return_img=True), dtype=int)
+        assert (np.abs(after - before).sum(axis=-1) > 30).mean() > 0.01
+        flagged = assess(technique, _vertical_over_nerve(technique, context), context)
+        actors = overlay.show(_vertical_over_nerve(technique, context), flagged, context.zones)
+        assert np.allclose(pv.Color(actors["approach"].prop.color).float_rgb, pv.Color(WARNING_COLOUR).float_rgb)
+        overlay.clear()
+        assert not overlay.actors
+        assert not any(name.startswith("__technique_") for name in plotter.renderer.actors)
+        cleared = np.asarray(plotter.screenshot(return_img=True), dtype=int)
+        assert np.abs(cleared - before).max() < 30
+    finally:
+        plotter.close()
+
+
+@pytest.mark.parametrize("tool", ["ball", "roller", "palm_heel", "forearm", "fist", "elbow", "knuckles", "thumb", "fingers"])
+def test_every_tool_has_a_glyph(tool):
+    from viewer.render.technique_overlay import tool_glyph
+
+    glyph = tool_glyph(tool, np.array([-150.0, -50.0, 70.0]), np.array([1.0, 0.0, 0.0]))
+    assert glyph.n_points > 0
+    assert glyph.bounds[0] <= -150.0 + 1e-6 or tool in ("ball", "roller")  # sits outside the body (behind)

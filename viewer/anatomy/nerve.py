@@ -1,0 +1,535 @@
+"""The sciatic nerve in the gluteal region: course, tube geometry, variants and posing.
+
+The course is data (``assets/annotations/nerve.json``): landmark-anchored
+control points per branch and per anatomical variant. :func:`nerve_centreline`
+runs a smooth curve through them and relaxes it out of bones and muscles with a
+clearance, flattening the nerve where the plane between gluteus maximus and the
+deep rotators is thinner than the nerve. :func:`build_nerve` wraps that in a
+closed, slightly flattened tube; :func:`pose_nerve` carries it with the pelvis
+proximally and the thigh distally (smooth skinning weights along the nerve) and
+pushes it back out of bone. Built for the right side, mirrored for the left.
+Geometry only: no Qt, no rendering.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.interpolate import CubicSpline
+
+from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
+from viewer.anatomy.nerve_mesh import (
+    SurfaceField,
+    arc_length,
+    interpolate_at,
+    point_polyline_distance,
+    resample,
+    section_frames,
+    tube,
+)
+from viewer.io.annotations import AnnotationError, read_json, validate
+from viewer.paths import annotations_dir
+
+FloatArray = np.ndarray
+NERVE_NAME = "sciatic_nerve"
+PELVIS_BONES = ("hip_bone_{side}", "sacrum")
+THIGH_BONES = ("femur_{side}",)
+
+
+# --- data -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ControlPoint:
+    name: str
+    landmarks: dict[str, float]
+    offset_mm: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class BranchSpec:
+    name: str
+    display_name: str
+    width_scale: float
+    passes_through: tuple[str, ...]  # muscles the branch is allowed to pierce (without side)
+    control_points: tuple[ControlPoint, ...]
+
+
+@dataclass(frozen=True)
+class NerveVariant:
+    id: str
+    display_name: str
+    prevalence_percent: float
+    source: str
+    description: str
+    branches: tuple[BranchSpec, ...]
+
+
+@dataclass(frozen=True)
+class NerveSpec:
+    """Everything ``nerve.json`` says (right side, no geometry yet)."""
+
+    name: str
+    display_name: str
+    colour: str
+    info: dict
+    sources: tuple[str, ...]
+    cross_section: dict
+    depth_hint: tuple[float, float, float]
+    samples: int
+    clearance_mm: float
+    skinning: dict
+    default_variant: str
+    variants: dict[str, NerveVariant]
+    variants_total: dict
+    path: Path = field(compare=False)
+
+
+def nerve_path() -> Path:
+    return annotations_dir() / "nerve.json"
+
+
+def resolve_landmark(name: str, side: str, landmarks: dict[str, FloatArray]) -> str | None:
+    """Key of an unsided landmark name on ``side`` (``ischial_spine`` -> ``ischial_spine_right``)."""
+    for candidate in (f"{name}_{side}", name):
+        if candidate in landmarks:
+            return candidate
+    return None
+
+
+def load_nerve_spec(path: Path | None = None, landmarks: dict[str, FloatArray] | None = None) -> NerveSpec:
+    """Read and check ``nerve.json``; problems raise :class:`AnnotationError` naming the file and field."""
+    from viewer.anatomy.muscles import MUSCLE_NAMES
+
+    path = path or nerve_path()
+    data = validate(read_json(path), "nerve", path)
+    landmarks = load_landmarks() if landmarks is None else landmarks
+    variants: dict[str, NerveVariant] = {}
+    for vi, variant in enumerate(data["variants"]):
+        where = f"variants[{vi}]"
+        if variant["id"] in variants:
+            raise AnnotationError(path, f"duplicate variant id '{variant['id']}'", f"{where}.id")
+        branches = []
+        names = set()
+        for bi, branch in enumerate(variant["branches"]):
+            bwhere = f"{where}.branches[{bi}]"
+            if branch["name"] in names:
+                raise AnnotationError(path, f"duplicate branch name '{branch['name']}'", f"{bwhere}.name")
+            names.add(branch["name"])
+            for mi, muscle in enumerate(branch["passes_through"]):
+                if muscle not in MUSCLE_NAMES:
+                    raise AnnotationError(path, f"unknown muscle '{muscle}'", f"{bwhere}.passes_through[{mi}]")
+            points = []
+            for ci, point in enumerate(branch["control_points"]):
+                cwhere = f"{bwhere}.control_points[{ci}]"
+                for name in point["landmarks"]:
+                    if any(resolve_landmark(name, side, landmarks) is None for side in SIDES):
+                        raise AnnotationError(path, f"unknown landmark '{name}'", f"{cwhere}.landmarks.{name}")
+                if sum(point["landmarks"].values()) <= 0:
+                    raise AnnotationError(path, "landmark weights must not all be zero", f"{cwhere}.landmarks")
+                points.append(
+                    ControlPoint(point["name"], dict(point["landmarks"]), tuple(point.get("offset_mm", (0.0, 0.0, 0.0))))
+                )
+            branches.append(
+                BranchSpec(
+                    branch["name"], branch["display_name"], float(branch["width_scale"]),
+                    tuple(branch["passes_through"]), tuple(points),
+                )
+            )
+        variants[variant["id"]] = NerveVariant(
+            variant["id"], variant["display_name"], float(variant["prevalence_percent"]), variant["source"],
+            variant.get("description", ""), tuple(branches),
+        )
+    if data["default_variant"] not in variants:
+        raise AnnotationError(path, f"unknown variant '{data['default_variant']}'", "default_variant")
+    for key in ("pelvis_above", "thigh_below"):
+        name = data["skinning"][key]["landmark"]
+        if any(resolve_landmark(name, side, landmarks) is None for side in SIDES):
+            raise AnnotationError(path, f"unknown landmark '{name}'", f"skinning.{key}.landmark")
+    if not np.any(data["depth_hint"]):
+        raise AnnotationError(path, "must not be the zero vector", "depth_hint")
+    return NerveSpec(
+        name=data["name"], display_name=data["display_name"], colour=data["colour"], info=dict(data.get("info", {})),
+        sources=tuple(data["sources"]), cross_section=dict(data["cross_section"]),
+        depth_hint=tuple(data["depth_hint"]), samples=int(data["samples"]), clearance_mm=float(data["clearance_mm"]),
+        skinning=dict(data["skinning"]), default_variant=data["default_variant"], variants=variants,
+        variants_total=dict(data.get("variants_total", {})), path=path,
+    )
+
+
+# --- geometry -------------------------------------------------------------------------
+@dataclass
+class NerveBranch:
+    """One strand of the nerve (the whole nerve, or the tibial / common fibular part)."""
+
+    name: str
+    display_name: str
+    centreline: FloatArray  # (n, 3) rest position, proximal first
+    half_width: FloatArray  # (n,)
+    half_thickness: FloatArray  # (n,)
+    depth_axis: FloatArray  # (n, 3) unit, posterior-ish (the flat side faces it)
+    width_axis: FloatArray  # (n, 3) unit
+    weights: FloatArray  # (n,) thigh skinning weight: 0 moves with the pelvis, 1 with the thigh
+    passes_through: tuple[str, ...]
+    vertex_slice: slice  # rows of NerveGeometry.vertices that belong to this branch
+
+
+@dataclass
+class NerveGeometry:
+    """The nerve on one side: closed tube(s) in the pelvis frame (mm) plus the data to pose them."""
+
+    name: str  # "sciatic_nerve_right"
+    side: str
+    vertices: FloatArray
+    faces: np.ndarray
+    centreline: FloatArray  # main branch centreline (the first branch), proximal first
+    radius: FloatArray  # main branch half width per centreline point (the larger semi-axis)
+    variant: str = "usual"
+    branches: tuple[NerveBranch, ...] = ()
+    display_name: str = "Sciatic nerve"
+    colour: str = "#f3d34a"
+    vertex_weights: FloatArray = field(default=None, repr=False)  # (n_vertices,) thigh weight
+    vertex_ring: FloatArray = field(default=None, repr=False)  # (n_vertices,) global ring index
+    _bone_fields: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def centrelines(self) -> list[FloatArray]:
+        return [b.centreline for b in self.branches]
+
+    def distance(self, points: FloatArray, centrelines: list[FloatArray] | None = None) -> FloatArray:
+        """Distance from points to the nerve surface (conservative: the larger semi-axis; < 0 inside).
+
+        Pass posed ``centrelines`` (one per branch, as :func:`pose_nerve` returns) for a posed nerve.
+        """
+        points = np.atleast_2d(np.asarray(points, dtype=float))
+        lines = centrelines if centrelines is not None else self.centrelines
+        best = np.full(len(points), np.inf)
+        for branch, line in zip(self.branches, lines, strict=False):
+            d, at = point_polyline_distance(points, line)
+            best = np.minimum(best, d - interpolate_at(branch.half_width, at))
+        return best
+
+    def posed_centrelines(self, centreline_all: FloatArray) -> list[FloatArray]:
+        """Split the stacked centreline returned by :func:`pose_nerve` into branches."""
+        out, start = [], 0
+        for branch in self.branches:
+            out.append(centreline_all[start : start + len(branch.centreline)])
+            start += len(branch.centreline)
+        return out
+
+
+def _anchor(point: ControlPoint, side: str, landmarks: dict[str, FloatArray]) -> FloatArray:
+    total = sum(point.landmarks.values())
+    position = sum(w * landmarks[resolve_landmark(n, side, landmarks)] for n, w in point.landmarks.items()) / total
+    offset = np.asarray(point.offset_mm, dtype=float)
+    if side == "left":
+        offset = offset * np.array([1.0, 1.0, -1.0])
+    return position + offset
+
+
+def control_points(branch: BranchSpec, side: str, landmarks: dict[str, FloatArray]) -> FloatArray:
+    """The branch's anchored control points on ``side`` (before relaxation)."""
+    return np.array([_anchor(p, side, landmarks) for p in branch.control_points])
+
+
+def _spline(points: FloatArray, count: int) -> FloatArray:
+    s = arc_length(points)
+    curve = CubicSpline(s, points, bc_type="natural")
+    dense = curve(np.linspace(0, s[-1], count * 8))
+    return resample(dense, count)
+
+
+def _obstacles(side: str, bones: dict[str, Surface], muscles: dict, skip: tuple[str, ...] = ()) -> SurfaceField:
+    surfaces = [(bones[n.format(side=side)].vertices, bones[n.format(side=side)].faces) for n in PELVIS_BONES + THIGH_BONES]
+    for _name, muscle in muscles.items():
+        if muscle.side == side and muscle.spec.name not in skip:
+            surfaces.append((muscle.vertices, muscle.faces))
+    return SurfaceField(surfaces)
+
+
+def _relax(
+    centre: FloatArray,
+    half_width: FloatArray,
+    half_thickness: FloatArray,
+    field_: SurfaceField,
+    spec: NerveSpec,
+    iterations: int = 200,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Push the tube's rings out of the obstacles (keeping clearance), flattening where squeezed."""
+    centre = centre.copy()
+    h = half_thickness.copy()
+    a = half_width.copy()
+    h_min = spec.cross_section["min_thickness_mm"] / 2
+    a_min = 0.6 * half_width
+    sides = spec.cross_section["sides"]
+    angle = np.linspace(0, 2 * np.pi, sides, endpoint=False)
+    cos, sin = np.cos(angle), np.sin(angle)
+    hint = np.asarray(spec.depth_hint, dtype=float)
+    settle = iterations // 3  # last iterations: no smoothing or resampling, only pushing out
+    for iteration in range(iterations):
+        depth, width = section_frames(centre, hint)
+        ring = (
+            centre[:, None]
+            + (a[:, None] * cos)[..., None] * width[:, None]
+            + (h[:, None] * sin)[..., None] * depth[:, None]
+        )
+        ring = np.concatenate([ring, centre[:, None]], axis=1)
+        sd, normal = field_.signed_distance(ring.reshape(-1, 3))
+        need = np.maximum(spec.clearance_mm - sd, 0.0).reshape(len(centre), -1)
+        push = need[..., None] * normal.reshape(len(centre), -1, 3)
+        move = np.zeros_like(centre)
+        along_depth = np.einsum("nkj,nj->nk", push, depth)
+        along_width = np.einsum("nkj,nj->nk", push, width)
+        for component, other, axis_vectors, is_depth in (
+            (along_depth, along_width, depth, True),
+            (along_width, along_depth, width, False),
+        ):
+            up, down = component.max(axis=1), component.min(axis=1)
+            move += (np.maximum(up, 0) + np.minimum(down, 0))[:, None] * axis_vectors
+            # squeezed: pushed from both sides mainly along this axis (not just lying on a curved surface)
+            dominant = np.where(np.abs(component) > np.abs(other), component, 0.0)
+            d_up, d_down = dominant.max(axis=1), dominant.min(axis=1)
+            squeezed = (d_up > 0.05) & (d_down < -0.05)
+            shrink = 0.5 * np.minimum(d_up, -d_down)
+            if is_depth:
+                h = np.where(squeezed, np.maximum(h_min, h - shrink), h)
+            else:
+                a = np.where(squeezed, np.maximum(a_min, a - shrink), a)
+        # neighbouring rings move together (a kinked nerve is worse than a slightly pressed one)
+        move = np.maximum(np.abs(move), np.abs(_smooth(move))) * np.sign(move + 1e-12 * _smooth(move))
+        centre += 0.5 * _smooth(move)
+        if iteration < iterations - settle:
+            centre[1:-1] += 0.2 * (0.5 * (centre[:-2] + centre[2:]) - centre[1:-1])
+            if iteration % 10 == 9:
+                centre = resample(centre, len(centre))
+    h = np.maximum(h_min, np.minimum(h, np.convolve(np.pad(h, 2, mode="edge"), np.ones(5) / 5, mode="valid")))
+    depth, width = section_frames(centre, hint)
+    return centre, a, h, depth, width
+
+
+def _smooth(values: FloatArray) -> FloatArray:
+    """[1, 2, 1] / 4 along the first axis, ends kept."""
+    out = values.copy()
+    out[1:-1] = 0.25 * values[:-2] + 0.5 * values[1:-1] + 0.25 * values[2:]
+    return out
+
+
+def _level(spec_level: dict, side: str, landmarks: dict[str, FloatArray]) -> float:
+    return float(landmarks[resolve_landmark(spec_level["landmark"], side, landmarks)][1] + spec_level.get("offset_mm", 0.0))
+
+
+def skinning_weights(centreline: FloatArray, spec: NerveSpec, side: str, landmarks: dict[str, FloatArray]) -> FloatArray:
+    """Thigh weight per centreline point: 0 above the pelvis level, 1 below the thigh level, smooth between."""
+    top = _level(spec.skinning["pelvis_above"], side, landmarks)
+    bottom = _level(spec.skinning["thigh_below"], side, landmarks)
+    t = np.clip((top - centreline[:, 1]) / max(top - bottom, 1e-6), 0.0, 1.0)
+    weights = t * t * (3 - 2 * t)
+    return np.maximum.accumulate(weights)
+
+
+def nerve_centreline(
+    side: str = "right",
+    variant: str | None = None,
+    bones: dict[str, Surface] | None = None,
+    muscles: dict | None = None,
+    landmarks: dict[str, FloatArray] | None = None,
+    spec: NerveSpec | None = None,
+) -> dict[str, FloatArray]:
+    """Relaxed centreline per branch (``{"sciatic": (n, 3)}`` for the usual course), rest pose, mm."""
+    nerve = build_nerve(side, variant, bones=bones, muscles=muscles, landmarks=landmarks, spec=spec)
+    return {branch.name: branch.centreline.copy() for branch in nerve.branches}
+
+
+_CACHE: dict[tuple[str, str], NerveGeometry] = {}
+
+
+def build_nerve(
+    side: str = "right",
+    variant: str | None = None,
+    bones: dict[str, Surface] | None = None,
+    muscles: dict | None = None,
+    landmarks: dict[str, FloatArray] | None = None,
+    spec: NerveSpec | None = None,
+) -> NerveGeometry:
+    """The sciatic nerve on one side as a closed tube (one per branch for divided variants).
+
+    With all inputs defaulted the result is cached per (side, variant): the relaxation reads
+    every muscle and takes a few tenths of a second.
+    """
+    if side not in SIDES:
+        raise ValueError(f"side must be one of {SIDES}, not {side!r}")
+    defaults = bones is None and muscles is None and landmarks is None and spec is None
+    spec = spec or load_nerve_spec(landmarks=landmarks)
+    variant = variant or spec.default_variant
+    if variant not in spec.variants:
+        raise KeyError(f"unknown nerve variant {variant!r}; known: {', '.join(spec.variants)}")
+    key = (side, variant)
+    if defaults and key in _CACHE:
+        return _CACHE[key]
+    if side == "left":
+        right = build_nerve("right", variant, bones, muscles, landmarks, spec)
+        result = _mirror(right)
+    else:
+        result = _build_right(spec, spec.variants[variant], bones, muscles, landmarks)
+    if defaults:
+        _CACHE[key] = result
+    return result
+
+
+def build_nerves(variant: str | None = None) -> dict[str, NerveGeometry]:
+    """Both sides by structure name (``sciatic_nerve_right``, ``sciatic_nerve_left``)."""
+    return {f"{NERVE_NAME}_{side}": build_nerve(side, variant) for side in SIDES}
+
+
+def _build_right(spec: NerveSpec, variant: NerveVariant, bones, muscles, landmarks) -> NerveGeometry:
+    from viewer.anatomy.muscles import build_muscles
+
+    side = "right"
+    bones = load_bone_surfaces() if bones is None else bones
+    landmarks = load_landmarks() if landmarks is None else landmarks
+    muscles = build_muscles() if muscles is None else muscles
+    cs = spec.cross_section
+    branches, vertices, faces, weights, rings = [], [], [], [], []
+    offset = ring_offset = 0
+    for branch_spec in variant.branches:
+        start = _spline(control_points(branch_spec, side, landmarks), spec.samples)
+        s = arc_length(start) / arc_length(start)[-1]
+        half_width = branch_spec.width_scale * 0.5 * (cs["width_mm"] + (cs["distal_width_mm"] - cs["width_mm"]) * s)
+        half_thickness = np.full(len(start), min(cs["thickness_mm"] / 2, half_width.min()))
+        field_ = _obstacles(side, bones, muscles, skip=branch_spec.passes_through)
+        centre, half_width, h, depth, width = _relax(start, half_width, half_thickness, field_, spec)
+        w = skinning_weights(centre, spec, side, landmarks)
+        v, f = tube(centre, half_width, h, depth, width, sides=cs["sides"])
+        n_rings = len(centre)
+        ring_of_vertex = np.concatenate([np.repeat(np.arange(n_rings), cs["sides"]), [0, n_rings - 1]])
+        branches.append(
+            NerveBranch(
+                branch_spec.name, branch_spec.display_name, centre, half_width, h, depth, width, w,
+                branch_spec.passes_through, slice(offset, offset + len(v)),
+            )
+        )
+        vertices.append(v)
+        faces.append(f + offset)
+        weights.append(w[ring_of_vertex])
+        rings.append(ring_of_vertex + ring_offset)
+        offset += len(v)
+        ring_offset += n_rings
+    main = branches[0]
+    geometry = NerveGeometry(
+        name=f"{NERVE_NAME}_{side}", side=side, vertices=np.vstack(vertices), faces=np.vstack(faces),
+        centreline=main.centreline, radius=main.half_width, variant=variant.id, branches=tuple(branches),
+        display_name=spec.display_name, colour=spec.colour, vertex_weights=np.concatenate(weights),
+        vertex_ring=np.concatenate(rings),
+    )
+    geometry._bone_fields = _bone_fields(side, bones)
+    return geometry
+
+
+def _bone_fields(side: str, bones: dict[str, Surface]) -> dict[str, SurfaceField]:
+    def field_of(names):
+        return SurfaceField([(bones[n.format(side=side)].vertices, bones[n.format(side=side)].faces) for n in names])
+
+    return {"pelvis": field_of(PELVIS_BONES), f"thigh_{side}": field_of(THIGH_BONES)}
+
+
+def _mirror(right: NerveGeometry) -> NerveGeometry:
+    flip = np.array([1.0, 1.0, -1.0])
+    branches = tuple(
+        NerveBranch(
+            b.name, b.display_name, b.centreline * flip, b.half_width.copy(), b.half_thickness.copy(),
+            b.depth_axis * flip, b.width_axis * flip, b.weights.copy(), b.passes_through, b.vertex_slice,
+        )
+        for b in right.branches
+    )
+    left = NerveGeometry(
+        name=f"{NERVE_NAME}_left", side="left", vertices=right.vertices * flip, faces=right.faces[:, ::-1].copy(),
+        centreline=branches[0].centreline, radius=branches[0].half_width, variant=right.variant, branches=branches,
+        display_name=right.display_name, colour=right.colour, vertex_weights=right.vertex_weights.copy(),
+        vertex_ring=right.vertex_ring.copy(),
+    )
+    left._bone_fields = _bone_fields("left", load_bone_surfaces())
+    return left
+
+
+# --- posing -------------------------------------------------------------------------------
+def _apply(transform: FloatArray, points: FloatArray) -> FloatArray:
+    return points @ transform[:3, :3].T + transform[:3, 3]
+
+
+def pose_nerve(nerve: NerveGeometry, transforms: dict[str, FloatArray]) -> tuple[FloatArray, FloatArray]:
+    """(vertices, centreline) of the nerve at a pose.
+
+    ``transforms`` holds 4x4 segment transforms keyed like the scene model (``pelvis``,
+    ``thigh_right``...); missing ones are the identity. Each ring blends the pelvis and
+    thigh transforms by its skinning weight (linear blend skinning), then any ring that
+    the blend carried into bone is pushed back out along the bone's normal. The returned
+    centreline stacks all branches (split with :meth:`NerveGeometry.posed_centrelines`).
+    """
+    eye = np.eye(4)
+    pelvis = np.asarray(transforms.get("pelvis", eye), dtype=float)
+    thigh_key = f"thigh_{nerve.side}"
+    thigh = np.asarray(transforms.get(thigh_key, eye), dtype=float)
+    rest_lines = np.vstack([b.centreline for b in nerve.branches])
+    w_line = np.concatenate([b.weights for b in nerve.branches])[:, None]
+    w_vert = nerve.vertex_weights[:, None]
+    line = (1 - w_line) * _apply(pelvis, rest_lines) + w_line * _apply(thigh, rest_lines)
+    vertices = (1 - w_vert) * _apply(pelvis, nerve.vertices) + w_vert * _apply(thigh, nerve.vertices)
+    if np.allclose(thigh, pelvis):
+        return vertices, line
+    # push rings back out of bone (only rings whose centre comes close to a bone are checked)
+    half = np.concatenate([np.maximum(b.half_width, b.half_thickness) for b in nerve.branches])
+    shift = np.zeros_like(line)
+    for segment, transform in (("pelvis", pelvis), (thigh_key, thigh)):
+        field_ = nerve._bone_fields.get(segment)
+        if field_ is None:
+            continue
+        inverse = np.linalg.inv(transform)
+        local = _apply(inverse, line + shift)
+        sd, normal = field_.signed_distance(local, limit=float(half.max()) + 6.0)
+        near = sd < half + 1.0
+        if not near.any():
+            continue
+        # exact check with the rings' extreme points along the bone normal
+        rotation = transform[:3, :3]
+        normal_world = normal[near] @ rotation.T
+        extent = _extent_along(nerve, np.flatnonzero(near), normal_world)
+        need = np.maximum(extent + 0.5 - sd[near], 0.0)
+        shift[near] += need[:, None] * normal_world
+    if np.any(shift):
+        line = line + shift
+        vertices = vertices + shift[nerve.vertex_ring]
+    return vertices, line
+
+
+def _extent_along(nerve: NerveGeometry, rings: np.ndarray, directions: FloatArray) -> FloatArray:
+    """Half extent of the elliptic section of the given rings along (world) directions (rest axes, conservative)."""
+    widths = np.concatenate([b.half_width for b in nerve.branches])[rings]
+    thick = np.concatenate([b.half_thickness for b in nerve.branches])[rings]
+    return np.sqrt(
+        (widths * np.abs(np.einsum("ij,ij->i", directions, _axes(nerve, "width_axis")[rings]))) ** 2
+        + (thick * np.abs(np.einsum("ij,ij->i", directions, _axes(nerve, "depth_axis")[rings]))) ** 2
+    )
+
+
+def _axes(nerve: NerveGeometry, name: str) -> FloatArray:
+    return np.vstack([getattr(b, name) for b in nerve.branches])
+
+
+__all__ = [
+    "NERVE_NAME",
+    "BranchSpec",
+    "ControlPoint",
+    "NerveBranch",
+    "NerveGeometry",
+    "NerveSpec",
+    "NerveVariant",
+    "build_nerve",
+    "build_nerves",
+    "control_points",
+    "load_nerve_spec",
+    "nerve_centreline",
+    "nerve_path",
+    "pose_nerve",
+    "resolve_landmark",
+    "skinning_weights",
+]

@@ -1,0 +1,189 @@
+"""Massage danger zones around the sciatic nerve, as closed meshes and as distance functions.
+
+Data in ``assets/annotations/danger_zones.json``: a margin around the nerve's
+gluteal course and the sciatic notch endangerment site, plus the thresholds the
+technique safety check uses. Zones are built from a (posed) nerve, so they move
+with it. :func:`caution_area` marks points of a skin-like surface whose inward
+line (or nearest distance) reaches a zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from viewer.anatomy.bones import SIDES, load_landmarks
+from viewer.anatomy.nerve import NerveGeometry, resolve_landmark
+from viewer.anatomy.nerve_mesh import interpolate_at, point_polyline_distance, section_frames, sphere, tube, unit
+from viewer.io.annotations import AnnotationError, read_json, validate
+from viewer.paths import annotations_dir
+
+FloatArray = np.ndarray
+
+
+def danger_zones_path() -> Path:
+    return annotations_dir() / "danger_zones.json"
+
+
+def load_danger_zone_data(path: Path | None = None, landmarks: dict[str, FloatArray] | None = None) -> dict:
+    """The validated data file; unknown landmarks or structures raise naming file and field."""
+    path = path or danger_zones_path()
+    data = validate(read_json(path), "danger_zones", path)
+    landmarks = load_landmarks() if landmarks is None else landmarks
+    seen = set()
+    for index, zone in enumerate(data["zones"]):
+        where = f"zones[{index}]"
+        if zone["id"] in seen:
+            raise AnnotationError(path, f"duplicate zone id '{zone['id']}'", f"{where}.id")
+        seen.add(zone["id"])
+        if zone["kind"] == "nerve_margin" and zone["structure"] != "sciatic_nerve":
+            raise AnnotationError(path, f"unknown structure '{zone['structure']}'", f"{where}.structure")
+        names = []
+        if zone["kind"] == "nerve_margin":
+            names = [(zone["from_level"]["landmark"], "from_level.landmark"), (zone["to_level"]["landmark"], "to_level.landmark")]
+        else:
+            names = [(name, f"landmarks.{name}") for name in zone["landmarks"]]
+        for name, sub in names:
+            if any(resolve_landmark(name, side, landmarks) is None for side in SIDES):
+                raise AnnotationError(path, f"unknown landmark '{name}'", f"{where}.{sub}")
+    return data
+
+
+@dataclass
+class DangerZone:
+    """One closed zone volume on one side (mm, pelvis frame)."""
+
+    id: str
+    kind: str  # "nerve_margin" | "sphere"
+    side: str
+    display_name: str
+    colour: str
+    why: str
+    sources: tuple[str, ...]
+    vertices: FloatArray
+    faces: np.ndarray
+    margin_mm: float = 0.0  # nerve_margin: distance added to the nerve's half width
+    centre: FloatArray | None = None  # sphere
+    radius_mm: float = 0.0  # sphere
+    _lines: list[tuple[FloatArray, FloatArray]] = field(default_factory=list, repr=False)  # (centreline, radius)
+
+    def distance(self, points: FloatArray) -> FloatArray:
+        """Signed distance to the zone's boundary (< 0 inside)."""
+        points = np.atleast_2d(np.asarray(points, dtype=float))
+        if self.kind == "sphere":
+            return np.linalg.norm(points - self.centre, axis=1) - self.radius_mm
+        best = np.full(len(points), np.inf)
+        for line, radius in self._lines:
+            d, at = point_polyline_distance(points, line)
+            best = np.minimum(best, d - interpolate_at(radius, at))
+        return best
+
+    def contains(self, points: FloatArray) -> np.ndarray:
+        return self.distance(points) <= 0.0
+
+
+def _level(level: dict, side: str, landmarks: dict[str, FloatArray]) -> float:
+    return float(landmarks[resolve_landmark(level["landmark"], side, landmarks)][1] + level.get("offset_mm", 0.0))
+
+
+def build_danger_zones(
+    nerve: NerveGeometry,
+    centrelines: list[FloatArray] | None = None,
+    landmarks: dict[str, FloatArray] | None = None,
+    margin_mm: float | None = None,
+    data: dict | None = None,
+    sides: int = 24,
+) -> list[DangerZone]:
+    """The zones of ``nerve.side``; pass posed ``centrelines`` (per branch) and posed landmarks for a pose.
+
+    ``margin_mm`` overrides the data file's margin around the nerve.
+    The gluteal stretch of the nerve is chosen on the rest centreline (by level), so it is the
+    same stretch of nerve at every pose.
+    """
+    data = data or load_danger_zone_data()
+    landmarks = load_landmarks() if landmarks is None else landmarks
+    rest_landmarks = load_landmarks()
+    side = nerve.side
+    lines = centrelines if centrelines is not None else nerve.centrelines
+    flip = np.array([1.0, 1.0, -1.0]) if side == "left" else np.ones(3)
+    zones = []
+    for zone in data["zones"]:
+        common = dict(
+            id=zone["id"], kind=zone["kind"], side=side, display_name=zone["display_name"], colour=zone["colour"],
+            why=zone["why"], sources=tuple(zone["sources"]),
+        )
+        if zone["kind"] == "sphere":
+            total = sum(zone["landmarks"].values())
+            centre = sum(w * landmarks[resolve_landmark(n, side, landmarks)] for n, w in zone["landmarks"].items()) / total
+            centre = centre + np.asarray(zone.get("offset_mm", (0, 0, 0)), dtype=float) * flip
+            v, f = sphere(centre, zone["radius_mm"])
+            zones.append(DangerZone(**common, vertices=v, faces=f, centre=centre, radius_mm=float(zone["radius_mm"])))
+            continue
+        margin = float(zone["margin_mm"] if margin_mm is None else margin_mm)
+        top = _level(zone["from_level"], side, rest_landmarks)
+        bottom = _level(zone["to_level"], side, rest_landmarks)
+        vertices, faces, kept = [], [], []
+        offset = 0
+        for branch, line in zip(nerve.branches, lines, strict=False):
+            rest_y = branch.centreline[:, 1]
+            keep = np.flatnonzero((rest_y <= top) & (rest_y >= bottom))
+            if len(keep) < 2:
+                continue
+            keep = np.arange(keep.min(), keep.max() + 1)
+            part = np.asarray(line, dtype=float)[keep]
+            radius = np.maximum(branch.half_width, branch.half_thickness)[keep] + margin
+            depth, width = section_frames(part, unit(np.asarray(branch.depth_axis[keep].mean(axis=0))))
+            v, f = tube(part, radius, radius, depth, width, sides=sides)
+            vertices.append(v)
+            faces.append(f + offset)
+            offset += len(v)
+            kept.append((part, radius))
+        if kept:
+            zones.append(
+                DangerZone(**common, vertices=np.vstack(vertices), faces=np.vstack(faces), margin_mm=margin, _lines=kept)
+            )
+    return zones
+
+
+def caution_area(
+    points_on_surface: FloatArray,
+    zones: list[DangerZone],
+    normals: FloatArray | None = None,
+    depth_mm: float = 80.0,
+    margin_mm: float = 0.0,
+    step_mm: float = 2.0,
+) -> np.ndarray:
+    """Mask of surface points whose inward line (or nearest distance) reaches a danger zone.
+
+    ``normals`` are outward unit normals; with them each point casts a line ``depth_mm`` inward
+    (the way pressure would go) and is marked when any sample lies inside a zone. Without them
+    (or in addition) a point is marked when it lies within ``margin_mm`` of a zone.
+    """
+    points = np.atleast_2d(np.asarray(points_on_surface, dtype=float))
+    mask = np.zeros(len(points), dtype=bool)
+    for zone in zones:
+        mask |= zone.distance(points) <= margin_mm
+        if normals is not None:
+            inward = -unit(np.atleast_2d(np.asarray(normals, dtype=float)))
+            steps = np.arange(0.0, depth_mm + 1e-9, step_mm)
+            samples = points[:, None, :] + steps[None, :, None] * inward[:, None, :]
+            inside = zone.distance(samples.reshape(-1, 3)).reshape(len(points), len(steps)) <= 0
+            mask |= inside.any(axis=1)
+    return mask
+
+
+def safety_settings(data: dict | None = None) -> dict:
+    """Thresholds of the technique safety check (from the data file)."""
+    return dict((data or load_danger_zone_data())["safety"])
+
+
+__all__ = [
+    "DangerZone",
+    "build_danger_zones",
+    "caution_area",
+    "danger_zones_path",
+    "load_danger_zone_data",
+    "safety_settings",
+]

@@ -1,0 +1,125 @@
+"""The posed inputs a technique's geometry and safety check need, for one side.
+
+Built either from a :class:`~viewer.model.scene.SceneModel` (whatever it shows at its
+current pose) or directly from the assets at a given pose (no scene needed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from viewer.anatomy.bones import landmark_info, load_bone_surfaces, load_landmarks
+from viewer.anatomy.kinematics import LegPose, leg_transforms
+from viewer.anatomy.nerve import NerveGeometry, build_nerve, pose_nerve
+from viewer.anatomy.nerve_zones import DangerZone, build_danger_zones
+
+FloatArray = np.ndarray
+SEGMENT_OF_BONE = {"femur": "thigh", "tibia_fibula": "shank", "patella": "shank"}
+
+
+@dataclass
+class TechniqueContext:
+    """Posed geometry on one side: meshes and fibres by structure name, landmarks, nerve and zones."""
+
+    side: str
+    structures: dict[str, tuple[FloatArray, np.ndarray]]  # sided names -> (vertices, faces), posed
+    fibres: dict[str, FloatArray]  # sided muscle names -> (n_fibres, n_samples, 3), posed
+    landmarks: dict[str, FloatArray]  # posed
+    nerve: NerveGeometry
+    nerve_vertices: FloatArray  # posed tube vertices
+    nerve_centrelines: list[FloatArray]  # posed, one per branch
+    zones: list[DangerZone]
+
+    def landmark(self, name: str) -> FloatArray:
+        for candidate in (f"{name}_{self.side}", name):
+            if candidate in self.landmarks:
+                return self.landmarks[candidate]
+        raise KeyError(f"unknown landmark {name!r}")
+
+    def nerve_distance(self, points: FloatArray) -> FloatArray:
+        """Distance from points to the posed nerve surface (mm, < 0 inside)."""
+        return self.nerve.distance(points, self.nerve_centrelines)
+
+    def zone(self, zone_id: str) -> DangerZone | None:
+        return next((z for z in self.zones if z.id == zone_id), None)
+
+
+def _segment(bone: str, side: str) -> str:
+    for prefix, segment in SEGMENT_OF_BONE.items():
+        if bone.startswith(prefix + "_"):
+            return f"{segment}_{bone.rsplit('_', 1)[1]}"
+    return "pelvis"
+
+
+def _apply(transform: FloatArray, points: FloatArray) -> FloatArray:
+    return np.asarray(points, dtype=float) @ transform[:3, :3].T + transform[:3, 3]
+
+
+def context_from_parts(
+    side: str,
+    transforms: dict[str, FloatArray],
+    structures: dict[str, tuple[FloatArray, np.ndarray]],
+    fibres: dict[str, FloatArray],
+    landmarks: dict[str, FloatArray],
+    nerve: NerveGeometry | None = None,
+    margin_mm: float | None = None,
+) -> TechniqueContext:
+    """Assemble a context from already posed parts (the scene passes its own)."""
+    nerve = nerve or build_nerve(side)
+    vertices, line = pose_nerve(nerve, transforms)
+    centrelines = nerve.posed_centrelines(line)
+    zones = build_danger_zones(nerve, centrelines, landmarks, margin_mm=margin_mm)
+    return TechniqueContext(side, structures, fibres, landmarks, nerve, vertices, centrelines, zones)
+
+
+def context_from_scene(scene, side: str = "right", nerve: NerveGeometry | None = None, margin_mm: float | None = None):
+    """Context from a scene model at its current pose (structures of ``side`` plus unsided ones)."""
+    transforms = {s: scene.segment_transform(s) for s in ("pelvis", f"thigh_{side}", f"shank_{side}")}
+    structures, fibres = {}, {}
+    for name, structure in scene.structures.items():
+        if structure.side not in (side, None) or structure.kind == "nerve":
+            continue
+        structures[name] = (scene.vertices(name), structure.faces)
+        f = scene.fibres(name)
+        if f is not None:
+            fibres[name] = f
+    return context_from_parts(side, transforms, structures, fibres, scene.landmarks(), nerve, margin_mm)
+
+
+def context_at_pose(
+    side: str = "right",
+    pose: LegPose | dict | None = None,
+    muscles: dict | None = None,
+    nerve: NerveGeometry | None = None,
+    margin_mm: float | None = None,
+) -> TechniqueContext:
+    """Context straight from the assets at a leg pose (muscles keep their rest shape, bones move)."""
+    from viewer.anatomy.muscles import build_muscles
+
+    pose = pose if isinstance(pose, LegPose) else LegPose(**(pose or {}))
+    rest = load_landmarks()
+    hip = rest[f"femoral_head_centre_{side}"]
+    knee = (rest[f"medial_epicondyle_{side}"] + rest[f"lateral_epicondyle_{side}"]) / 2
+    legs = leg_transforms(pose, side, hip, knee)
+    transforms = {"pelvis": np.eye(4), f"thigh_{side}": legs["thigh"], f"shank_{side}": legs["shank"]}
+    structures = {}
+    for name, surface in load_bone_surfaces().items():
+        if name.endswith("_left" if side == "right" else "_right"):
+            continue
+        structures[name] = (_apply(transforms[_segment(name, side)], surface.vertices), surface.faces)
+    fibres = {}
+    for name, muscle in (muscles or build_muscles()).items():
+        if muscle.side == side:
+            structures[name] = (muscle.vertices, muscle.faces)
+            fibres[name] = muscle.fibres
+    bones = {name: info["bone"] for name, info in landmark_info().items()}
+    landmarks = {}
+    for name, point in rest.items():
+        segment = _segment(bones.get(name, ""), side)
+        landmarks[name] = _apply(transforms.get(segment, np.eye(4)), point[None])[0]
+    return context_from_parts(side, transforms, structures, fibres, landmarks, nerve, margin_mm)
+
+
+__all__ = ["TechniqueContext", "context_at_pose", "context_from_parts", "context_from_scene"]

@@ -1,0 +1,203 @@
+"""Where and how a technique meets the body at a pose.
+
+From posed meshes, fibres and landmarks (a :class:`TechniqueContext`): the
+contact point on the outer surface (the superficial-most structure on the line
+of force), the approach vector (unit, into the body) at the stated angle to the
+local surface and heading as stated, the cone of acceptable directions and the
+stroke path traced along the named muscle's fibres and projected onto the outer
+surface. Directions in the data are for the right side and mirrored for the left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from viewer.anatomy.nerve_mesh import face_normals, ray_hits, resample, unit
+from viewer.techniques.context import TechniqueContext
+from viewer.techniques.library import Technique
+
+FloatArray = np.ndarray
+OUTSIDE_MM = 400.0
+
+
+@dataclass
+class TechniqueGeometry:
+    technique_id: str
+    side: str
+    tool: str
+    anchor: FloatArray  # the point the force line is aimed through (on or in the target)
+    contact: FloatArray  # on the outer surface
+    normal: FloatArray  # outward surface normal at the contact
+    direction: FloatArray  # unit approach vector, into the body
+    angle_from_normal_deg: float  # 0 = straight down into the surface (vertical)
+    cone_half_angle_deg: float
+    working_depth_mm: float
+    stroke: FloatArray  # (k, 3) path on the outer surface
+    surface_structure: str  # structure hit at the contact
+
+    @property
+    def angle_to_surface_deg(self) -> float:
+        return 90.0 - self.angle_from_normal_deg
+
+    @property
+    def force_end(self) -> FloatArray:
+        return self.contact + self.working_depth_mm * self.direction
+
+    def cone_rays(self, count: int = 16) -> FloatArray:
+        """Unit directions on the boundary of the cone of acceptable angles."""
+        e1 = unit(np.cross(self.direction, [0.0, 1.0, 0.0] if abs(self.direction[1]) < 0.9 else [1.0, 0.0, 0.0]))
+        e2 = np.cross(self.direction, e1)
+        alpha = np.radians(self.cone_half_angle_deg)
+        phi = np.linspace(0, 2 * np.pi, count, endpoint=False)
+        return unit(
+            np.cos(alpha) * self.direction
+            + np.sin(alpha) * (np.cos(phi)[:, None] * e1 + np.sin(phi)[:, None] * e2)
+        )
+
+
+def _mirror(vector, side: str) -> FloatArray:
+    vector = np.asarray(vector, dtype=float)
+    return vector * np.array([1.0, 1.0, -1.0]) if side == "left" else vector
+
+
+def first_hit(
+    structures: dict[str, tuple[FloatArray, np.ndarray]], origin: FloatArray, direction: FloatArray
+) -> tuple[float, str | None, FloatArray | None]:
+    """(distance, structure, outward normal) of the first surface crossed by a ray (inf, None, None if none)."""
+    best = (np.inf, None, None)
+    direction = unit(direction)
+    for name, (vertices, faces) in structures.items():
+        lo, hi = vertices.min(axis=0) - 1, vertices.max(axis=0) + 1
+        if not _ray_box(origin, direction, lo, hi):
+            continue
+        t = ray_hits(vertices, faces, origin, direction)[0]
+        if len(t) and t[0] < best[0]:
+            point = origin + t[0] * direction
+            best = (float(t[0]), name, _surface_normal(vertices, faces, point))
+    return best
+
+
+def _ray_box(origin: FloatArray, direction: FloatArray, lo: FloatArray, hi: FloatArray) -> bool:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t1, t2 = (lo - origin) / direction, (hi - origin) / direction
+    tmin = np.nanmax(np.minimum(t1, t2))
+    tmax = np.nanmin(np.maximum(t1, t2))
+    return bool(tmax >= max(tmin, 0.0))
+
+
+def _surface_normal(vertices: FloatArray, faces: np.ndarray, point: FloatArray, radius: float = 10.0) -> FloatArray:
+    """Area-weighted outward normal of the faces near a surface point (smooths faceting)."""
+    centroids = vertices[faces].mean(axis=1)
+    near = np.linalg.norm(centroids - point, axis=1) < radius
+    if not near.any():
+        near = np.linalg.norm(centroids - point, axis=1) == np.linalg.norm(centroids - point, axis=1).min()
+    return unit(face_normals(vertices, faces[near]).sum(axis=0))
+
+
+def mean_fibre(fibres: FloatArray, count: int = 200) -> FloatArray:
+    """The muscle's middle line (mean of its fibres), resampled evenly origin -> insertion."""
+    return resample(np.asarray(fibres, dtype=float).mean(axis=0), count)
+
+
+def fibre_point(fibres: FloatArray, fraction: float) -> FloatArray:
+    line = mean_fibre(fibres)
+    return line[round(np.clip(fraction, 0, 1) * (len(line) - 1))]
+
+
+def _anchor(technique: Technique, context: TechniqueContext) -> FloatArray:
+    anchor = technique.contact["anchor"]
+    side = context.side
+    offset = _mirror(anchor.get("offset_mm", (0.0, 0.0, 0.0)), side)
+    if "muscle" in anchor:
+        return fibre_point(context.fibres[f"{anchor['muscle']}_{side}"], anchor["fibre_fraction"]) + offset
+    total = sum(anchor["landmarks"].values())
+    return sum(w * context.landmark(n) for n, w in anchor["landmarks"].items()) / total + offset
+
+
+def _heading(technique: Technique, context: TechniqueContext, contact: FloatArray, anchor: FloatArray) -> FloatArray:
+    heading = technique.approach["heading"]
+    if "towards_landmark" in heading:
+        return context.landmark(heading["towards_landmark"]) - anchor
+    if "along_fibres" in heading:
+        line = mean_fibre(context.fibres[f"{heading['along_fibres']}_{context.side}"])
+        k = int(np.argmin(np.linalg.norm(line - anchor, axis=1)))
+        k = min(max(k, 1), len(line) - 2)
+        return line[k + 1] - line[k - 1]
+    return _mirror(heading["direction"], context.side)
+
+
+def approach_direction(normal: FloatArray, heading: FloatArray, angle_to_surface_deg: float) -> FloatArray:
+    """Unit vector into the body at ``angle_to_surface_deg`` to the surface, leaning towards ``heading``."""
+    normal = unit(normal)
+    tangent = np.asarray(heading, dtype=float) - np.dot(heading, normal) * normal
+    if np.linalg.norm(tangent) < 1e-9:
+        tangent = np.cross(normal, [0.0, 1.0, 0.0] if abs(normal[1]) < 0.9 else [1.0, 0.0, 0.0])
+    tangent = unit(tangent)
+    tilt = np.radians(90.0 - angle_to_surface_deg)
+    return unit(-np.cos(tilt) * normal + np.sin(tilt) * tangent)
+
+
+def _outer_structures(context: TechniqueContext) -> dict[str, tuple[FloatArray, np.ndarray]]:
+    return context.structures
+
+
+def technique_geometry(
+    technique: Technique,
+    context: TechniqueContext,
+    anchor: FloatArray | None = None,
+    angle_to_surface_deg: float | None = None,
+    iterations: int = 5,
+) -> TechniqueGeometry:
+    """The technique's contact, approach, cone and stroke at the context's pose.
+
+    ``anchor`` and ``angle_to_surface_deg`` override the data (to explore a variant, e.g. a
+    vertical push placed right over the nerve).
+    """
+    structures = _outer_structures(context)
+    target = np.asarray(anchor, dtype=float) if anchor is not None else _anchor(technique, context)
+    angle = float(technique.approach["angle_to_surface_deg"] if angle_to_surface_deg is None else angle_to_surface_deg)
+    view = -unit(_mirror(technique.contact["from_direction"], context.side))
+    aim_through_anchor = technique.depth["layer"] == "deep"
+    direction = view
+    contact, normal, surface = None, -direction, None
+    for _ in range(iterations if aim_through_anchor else 1):
+        # deep work: the line of force passes through the anchor; otherwise the contact lies over it
+        line = direction if aim_through_anchor else view
+        origin = target - OUTSIDE_MM * line
+        t, surface, hit_normal = first_hit(structures, origin, line)
+        if surface is None:
+            raise ValueError(f"technique {technique.id}: the line towards {np.round(target, 1)} meets no structure")
+        contact, normal = origin + t * line, hit_normal
+        new = approach_direction(normal, _heading(technique, context, contact, target), angle)
+        direction = new if not aim_through_anchor else unit(direction + new)  # damped: converges without flip-flopping
+    if aim_through_anchor:
+        direction = approach_direction(normal, _heading(technique, context, contact, target), angle)
+    cos_angle = float(np.clip(np.dot(direction, -normal), -1.0, 1.0))
+    stroke = stroke_path(technique, context, view)
+    return TechniqueGeometry(
+        technique_id=technique.id, side=context.side, tool=technique.tool, anchor=target, contact=contact,
+        normal=normal, direction=direction, angle_from_normal_deg=float(np.degrees(np.arccos(cos_angle))),
+        cone_half_angle_deg=float(technique.approach["cone_half_angle_deg"]),
+        working_depth_mm=float(technique.approach["working_depth_mm"]), stroke=stroke, surface_structure=surface,
+    )
+
+
+def stroke_path(technique: Technique, context: TechniqueContext, direction: FloatArray, count: int = 24) -> FloatArray:
+    """The stroke: the named muscle's middle fibre between the stated fractions, projected along
+    ``direction`` (the side the practitioner works from, into the body) onto the outer surface,
+    1 mm proud of it for drawing."""
+    stroke = technique.stroke
+    line = mean_fibre(context.fibres[f"{stroke['muscle']}_{context.side}"])
+    fractions = np.linspace(stroke["from_fraction"], stroke["to_fraction"], count)
+    points = line[np.round(fractions * (len(line) - 1)).astype(int)]
+    projected = []
+    for point in points:
+        origin = point - OUTSIDE_MM * direction
+        t, name, normal = first_hit(context.structures, origin, direction)
+        projected.append(origin + t * direction + normal * 1.0 if name is not None else point)
+    return np.array(projected)
+
+
+__all__ = ["TechniqueGeometry", "approach_direction", "first_hit", "mean_fibre", "stroke_path", "technique_geometry"]
