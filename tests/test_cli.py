@@ -100,3 +100,25 @@ def test_export_renders_the_bones(tmp_path):
     image = read_png(out)
     assert image.shape[:2] == (400, 640)
     assert warm_share(image) > 0.08  # ivory bone covers a real part of the picture
+
+
+def test_export_peeled_and_labelled(tmp_path):
+    full, peeled = tmp_path / "full.png", tmp_path / "peeled.png"
+    assert run_cli("export", "--size", "480x360", "--out", str(full)).returncode == 0
+    result = run_cli("export", "--peel", "3", "--labels", "--size", "480x360", "--out", str(peeled))
+    assert result.returncode == 0, result.stderr
+    assert np.abs(read_png(full).astype(int) - read_png(peeled).astype(int)).mean() > 5
+
+
+def test_export_rejects_bad_layer_requests():
+    assert "--peel must be 0 to" in run_cli("export", "--peel", "12", "--out", "x.png").stderr
+    assert "no structure called" in run_cli("export", "--isolate", "zzzz", "--out", "x.png").stderr
+
+
+def test_export_stretch_colours_a_posed_scene(tmp_path):
+    out = tmp_path / "stretch.png"
+    result = run_cli("export", "--pose", "hip_rotation=30", "--color-by", "stretch", "--size", "480x360", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    rgb = read_png(out)[..., :3].astype(int)
+    reddish = (rgb[..., 0] - rgb[..., 2] > 60).mean()  # lengthened rotators and maximus
+    assert reddish > 0.01

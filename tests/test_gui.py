@@ -68,7 +68,7 @@ def test_toolbar_and_keys_change_the_view(window, qtbot):
 def test_screenshot_command_saves_the_real_window(tmp_path):
     out = tmp_path / "window.png"
     result = subprocess.run(
-        [sys.executable, "-m", "viewer", "--screenshot", str(out), "--size", "900x600"],
+        [sys.executable, "-m", "viewer", "--screenshot", str(out), "--size", "1400x900"],
         capture_output=True,
         text=True,
         timeout=300,
@@ -76,7 +76,7 @@ def test_screenshot_command_saves_the_real_window(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     image = read_png(out)
-    assert image.shape[0] >= 600 and image.shape[1] >= 900
+    assert image.shape[0] >= 900 and image.shape[1] >= 1400
     assert warm_share(image) > 0.05  # the 3D view with bones is in the picture, not a black box
 
 
@@ -100,7 +100,7 @@ def test_clicking_a_muscle_selects_it_and_explains_it(window, qtbot):
 def test_muscles_grouped_by_layer_with_opacity(window):
     panel = window.structures_panel
     titles = [panel.topLevelItem(i).text(0) for i in range(panel.topLevelItemCount())]
-    assert titles[0].startswith("Superficial") and titles[-1] == "Bones"
+    assert titles[0] == "Skin" and titles[1].startswith("Superficial") and titles[-1] == "Bones"
     deep = panel.groups["deep"]
     deep_names = {deep.child(i).data(0, 256) for i in range(deep.childCount())}
     assert {"piriformis_right", "gluteus_minimus_left", "quadratus_femoris_right"} <= deep_names
@@ -127,3 +127,40 @@ def test_presentation_mode_hides_panels_and_enlarges_text(window):
     assert window.scene_view.label_scale == 2.0
     window.presentation_action.setChecked(False)
     assert all(dock.isVisible() for dock in window.findChildren(QDockWidget) if not dock.isFloating())
+
+
+def test_peel_ghost_undo_and_search(window, qtbot):
+    from PySide6.QtCore import Qt
+
+    model, panel = window.model, window.layers_panel
+    assert model.is_visible("skin") and model.is_visible("gluteus_maximus_right")
+    qtbot.mouseClick(panel.peel_button, Qt.MouseButton.LeftButton)  # skin
+    qtbot.mouseClick(panel.peel_button, Qt.MouseButton.LeftButton)  # band and TFL
+    qtbot.mouseClick(panel.peel_button, Qt.MouseButton.LeftButton)  # maximus
+    assert window.peel.depth == 3 and not model.is_visible("gluteus_maximus_right")
+    assert model.is_visible("piriformis_right") and model.is_visible("gluteus_medius_left")
+    assert "Gluteus medius" in panel.status.text()
+    panel.ghost.setChecked(True)  # the last peeled layer comes back faint
+    assert model.is_visible("gluteus_maximus_right") and model.opacity("gluteus_maximus_right") < 0.3
+    window.undo_action.trigger()
+    assert not model.is_visible("gluteus_maximus_right")
+    window.redo_action.trigger()
+    assert model.is_visible("gluteus_maximus_right")
+    qtbot.mouseClick(panel.restore_all_button, Qt.MouseButton.LeftButton)
+    assert window.peel.depth == 0 and model.is_visible("skin")
+    panel.search_box.setText("IT band")
+    qtbot.keyClick(panel.search_box, Qt.Key.Key_Return)
+    assert model.selection == "iliotibial_band_right"
+    panel.isolate_button.click()
+    assert model.opacity("gluteus_medius_right") < 0.3 and model.opacity("iliotibial_band_right") == 1.0
+
+
+def test_labels_and_landmark_pins_toggle(window):
+    window.history.set_depth(3)
+    window.labels_action.setChecked(True)
+    labels = window.scene_view.labels
+    assert "piriformis_right" in labels.boxes and "gluteus_maximus_right" not in labels.boxes
+    boxes = list(labels.boxes.values())
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    window.pins_action.setChecked(True)
+    assert window.scene_view.pins.visible and "asis_right" in str(window.scene_view.pins.positions)

@@ -22,6 +22,7 @@ from viewer.render.landmark_pins import LandmarkPins
 from viewer.render.views import VIEW_ANGLE_DEG, camera_for
 
 HIGHLIGHT_COLOUR = "#ffd21f"
+PICKABLE_OPACITY = 0.5
 STRETCH_ARRAY = "length_change_percent"
 STRETCH_LIMIT_PERCENT = 20.0
 STRETCH_CMAP = "RdBu_r"  # diverging and colour-blind safe: blue shortened, white unchanged, red lengthened
@@ -107,7 +108,7 @@ class SceneView:
             if structure.fibres is not None:
                 self._prepare_stretch(name, mesh, actor)
             actor.SetVisibility(model.is_visible(name))
-            actor.prop.opacity = model.opacity(name)
+            self._set_opacity(name, model.opacity(name))
         if show_axes:
             plotter.add_orientation_widget(orientation_cube(), interactive=False, viewport=(0.0, 0.0, 0.09, 0.13))
         self._apply_pose()
@@ -191,8 +192,13 @@ class SceneView:
         self.request_render()
 
     def _on_opacity(self, name: str, opacity: float) -> None:
-        self.actors[name].prop.opacity = opacity
+        self._set_opacity(name, opacity)
         self.request_render()
+
+    def _set_opacity(self, name: str, opacity: float) -> None:
+        """Translucent things (the skin, ghosts) let clicks through to what is seen beneath them."""
+        self.actors[name].prop.opacity = opacity
+        self.actors[name].SetPickable(opacity >= PICKABLE_OPACITY)
 
     def _on_pose(self, _pose: dict) -> None:
         self._apply_pose()
