@@ -271,6 +271,14 @@ class SceneModel:
             posed[name] = apply(self._segment_transforms[segment], point[None])[0] if segment != "pelvis" else point
         return posed
 
+    def neighbours(self, name: str):
+        """What lies over, under and beside a structure (see :mod:`viewer.model.neighbours`)."""
+        if not hasattr(self, "_neighbour_finder"):
+            from viewer.model.neighbours import NeighbourFinder
+
+            self._neighbour_finder = NeighbourFinder(self)
+        return self._neighbour_finder.neighbours(name)
+
     def landmark_bones(self) -> dict[str, str]:
         """Which bone structure each landmark lies on."""
         return dict(self._landmark_bones)

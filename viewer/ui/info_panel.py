@@ -41,6 +41,12 @@ def structure_html(model: SceneModel, name: str) -> str:
             parts.append("<ul style='margin-top:0'>" + "".join(f"<li>{escape(str(v))}</li>" for v in value) + "</ul>")
         else:
             parts.append(f"<p style='margin-top:0'>{escape(str(value))}</p>")
+    if structure.kind != "bone":
+        found = model.neighbours(name)
+        for title, names in (("Lies under", found.over), ("Lies over", found.under), ("Alongside", found.beside)):
+            if names:
+                listed = ", ".join(model.structures[n].display_name for n in names)
+                parts.append(f"<p><b>{title}:</b> {escape(listed)}</p>")
     length = model.length_mm(name)
     if length is not None:
         parts.append(f"<p><b>Mean fibre path at this pose:</b> {length:.0f} mm</p>")
