@@ -1,25 +1,30 @@
 """Re-posing the muscles of both sides from the segment transforms, fast enough for animation.
 
-Every fibre sample rides with the body segments by a blend weight along the
-fibre: 0 on the pelvis (origin, and via points on the pelvis), 1 on the segment
-that carries the insertion (femur -> thigh, tibia -> shank; the iliotibial band
-rides with the thigh and, near its end, the shank). That blended rigid motion
-(linear blend skinning) is corrected by a displacement ``d`` per sample, which
-is smoothed along the fibre with the attachments pinned and pushed out of the
-bones' signed-distance fields, so fibres wrap over bone instead of cutting
-through it. Each sample keeps at least the clearance it had from the bones in
-anatomical position (capped), which is how a superficial muscle keeps riding
-over the deeper muscles it lay on at rest. Fibres are re-routed from the fixed
-origin to the moved insertion; the surface is rebuilt on the same (u, s) grid
-by carrying the rest offsets of both faces with the blended rotation, scaled by
-rest length / posed length per fibre so the belly thickens as it shortens
-(volume roughly kept).
+Two path models share one relaxation. Most samples ride with the body segments by a
+blend weight along the fibre: 0 on the pelvis, 1 on the segment that carries the
+insertion (linear blend skinning; the iliotibial band rides with the thigh and, near
+its end, the shank). The short rotators and quadratus femoris (layer 2) are taut
+paths instead: the straight chord between their posed pins (origin, via points,
+insertion) plus their rest bow turned with the blended rotation, the bow shrinking
+with the span when they shorten (a slack muscle does not crumple). Their length
+therefore follows how far their attachments part: internal rotation lengthens them,
+external rotation shortens them.
+
+The skinned path is corrected by a displacement ``d`` per sample, smoothed with the
+attachments pinned (along the fibre for skinned sheets, over the whole sheet for taut
+ones) and pushed out of the bones' signed-distance fields. Each sample keeps the
+clearance it had from each bone at rest (capped), which is how a superficial muscle
+keeps riding over the deeper muscles it lay on; deep muscles lie on bone and capsule,
+so they keep only their own tendon clearance and half-thickness. A jump to a distant
+pose is walked in steps so paths wrap around the bones on the side they came from.
+The surface is rebuilt on the same (u, s) grid from the rest offsets of both faces
+turned with the blended rotation, thickened per fibre piece by rest length / posed
+length and then scaled per muscle to hold its volume.
 
 Everything pose-independent is precomputed, all muscles of both sides are one
-concatenated array, and each relaxation iteration is one batch of distance
-lookups per bone grid. Grids live in the bones' own rest frames (points are
-moved into the bone's frame instead) and are cached on disk like the muscle
-geometry, so construction is quick.
+concatenated array, and each relaxation iteration is one batch of distance lookups
+per bone grid. Grids live in the bones' own rest frames (points are moved into the
+bone's frame instead) and are cached on disk like the muscle geometry.
 """
 
 from __future__ import annotations
@@ -41,11 +46,13 @@ GRID_MARGIN_MM = 24.0
 CLEARANCE_CAP_MM = 20.0  # rest clearance kept at a pose, at most this (must stay below the grid margin)
 CLEARANCE_SLACK_MM = 0.5  # rest geometry satisfies every constraint with this to spare
 ITERATIONS = 2  # warm-started relaxation iterations per pose
-COLD_ITERATIONS = 8  # after a jump to a distant pose
+STEP_LIMIT = 0.2  # largest change of a rotation matrix entry per step when walking to a distant pose
+STEP_ITERATIONS = 2
 WARM_LIMIT = 0.35  # largest change of a rotation matrix entry (about 20 degrees) still warm-started
 SMOOTHING = 0.5
 ACTIVE_BAND_MM = 6.0  # after the first iteration of a pose, only samples this close to a bone are tested again
 THICKNESS_RANGE = (0.4, 2.5)
+KEEP_RANGE = (0.4, 2.5)  # bounds of the per-muscle volume correction
 VOLUME_STEPS = 2  # thickness corrections per pose
 SEGMENTS = ("pelvis", "thigh", "shank")
 SEGMENT_OF_BONE = {
@@ -57,6 +64,7 @@ SEGMENT_OF_BONE = {
 }
 _EYE4 = np.eye(4)
 _KEYS = ("thigh_right", "shank_right", "thigh_left", "shank_left")
+DEEP_LAYER = 2  # layer of the short rotators and quadratus femoris (posed as taut paths)
 _VERSION = b"pose-grids-1"  # bump when the grids change (spacing, margin, bone groups, packing)
 
 
@@ -199,6 +207,30 @@ def blend_weights(muscle) -> FloatArray:
     return weights
 
 
+def _interpolate(start: FloatArray, end: FloatArray, fraction: float) -> FloatArray:
+    """Rigid transforms part of the way from ``start`` to ``end`` (slerp of rotations, lerp of translations)."""
+    from scipy.spatial.transform import Rotation
+
+    relative = Rotation.from_matrix(np.einsum("nji,njk->nik", start[:, :3, :3], end[:, :3, :3]))
+    out = np.array(end, float)
+    out[:, :3, :3] = start[:, :3, :3] @ Rotation.from_rotvec(relative.as_rotvec() * fraction).as_matrix()
+    out[:, :3, 3] = (1 - fraction) * start[:, :3, 3] + fraction * end[:, :3, 3]
+    return out
+
+
+def _cross(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Row-wise cross product of (n, 3) arrays (cheaper than np.cross for this shape)."""
+    out = np.empty_like(a)
+    out[:, 0] = a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1]
+    out[:, 1] = a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2]
+    out[:, 2] = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+    return out
+
+
+def _norm(a: FloatArray) -> FloatArray:
+    return np.sqrt(np.einsum("ij,ij->i", a, a))
+
+
 class MusclePoser:
     """Re-poses all muscles of both sides from segment transforms; holds warm-start state."""
 
@@ -207,64 +239,118 @@ class MusclePoser:
         self.grids = load_pose_grids(bones)
         self.names = list(muscles)
         self.rest = muscles
-        rest_points, weights, sides, pinned, slices, shapes = [], [], [], [], {}, {}
-        lower_offsets, upper_offsets, shank_check = [], [], []
+        parts: dict[str, list] = {
+            k: [] for k in ("points", "weights", "side", "pinned", "left", "right", "alpha", "taut")
+        }
+        slices, shapes, fibre_sizes, deep, tendon_clearance = {}, {}, [], [], []
         start = 0
         for name in self.names:
             muscle = muscles[name]
             n_u, n_s = muscle.fibres.shape[:2]
             count = n_u * n_s
-            fibres = muscle.fibres.reshape(-1, 3)
-            rest_points.append(fibres)
-            weights.append(np.tile(blend_weights(muscle), (n_u, 1)))
-            sides.append(np.full(count, SIDES.index(muscle.side)))
-            ends = np.zeros((n_u, n_s), bool)
             stations = [0.0] + [via.at for via in muscle.spec.via] + [1.0]
-            ends[:, pinned_indices(stations, n_s)] = True
-            pinned.append(ends.reshape(-1))
-            lower_offsets.append(muscle.vertices[:count] - fibres)
-            upper_offsets.append(muscle.vertices[count : 2 * count] - fibres)
-            shank_check.append(np.full(count, SEGMENT_OF_BONE[muscle.spec.insertion.bone] == "shank"))
+            pins = np.unique(pinned_indices(stations, n_s))
+            s = np.arange(n_s)
+            segment = np.clip(np.searchsorted(pins, s, side="right") - 1, 0, len(pins) - 2)
+            left, right = pins[segment], pins[segment + 1]
+            rows = start + np.arange(n_u)[:, None] * n_s
+            parts["points"].append(muscle.fibres.reshape(-1, 3))
+            parts["weights"].append(np.tile(blend_weights(muscle), (n_u, 1)))
+            parts["side"].append(np.full(count, SIDES.index(muscle.side)))
+            parts["pinned"].append(np.isin(np.tile(s, n_u), pins))
+            parts["left"].append((rows + left).ravel())
+            parts["right"].append((rows + right).ravel())
+            parts["alpha"].append(np.tile((s - left) / (right - left), n_u))
+            taut = muscle.spec.layer == DEEP_LAYER  # short rotators: taut strings from origin to insertion
+            parts["taut"].append(np.full(count, taut))
+            deep.append(np.full(count, taut))
+            tendon_clearance.append(np.full(count, muscle.spec.clearance_mm))
             slices[name], shapes[name] = slice(start, start + count), (n_u, n_s)
+            fibre_sizes.append(np.tile(np.diff(np.append(pins[:-1], n_s)), n_u))  # pieces between pins
             start += count
-        self.rest_points = np.concatenate(rest_points)
-        self.weights = np.concatenate(weights)
-        self.side = np.concatenate(sides)
-        self.pinned = np.concatenate(pinned)
-        self.lower_offsets = np.concatenate(lower_offsets)
-        self.upper_offsets = np.concatenate(upper_offsets)
+        cat = {k: np.concatenate(v) for k, v in parts.items()}
         self.slices, self.shapes = slices, shapes
+        self.rest_points = cat["points"].astype(float)
+        self.side, self.pinned = cat["side"], cat["pinned"]
+        count = len(self.rest_points)
         self.free = np.flatnonzero(~self.pinned)  # never the first or last sample of a fibre
-        # the six matrices (pelvis, thigh, shank) x (right, left) a sample blends, as one weight row
-        self.weight6 = np.zeros((len(self.rest_points), 6))
-        for side_index in range(2):
-            rows = self.side == side_index
-            self.weight6[rows, 3 * side_index : 3 * side_index + 3] = self.weights[rows]
-        free_mask = ~self.pinned
-        self.free_by_side = [np.flatnonzero((self.side == k) & free_mask) for k in range(2)]
-        shank = np.concatenate(shank_check) & (self.weights[:, 2] + self.weights[:, 1] > 0.3)
-        self.shank_rows = [np.flatnonzero((self.side == k) & shank & free_mask) for k in range(2)]
-        fibre_sizes = np.concatenate([np.full(self.shapes[n][0], self.shapes[n][1]) for n in self.names])
-        self.fibre_starts = np.concatenate([[0], np.cumsum(fibre_sizes)[:-1]])
-        self.fibre_of_point = np.repeat(np.arange(len(fibre_sizes)), fibre_sizes)
-        self._surface_stencil()
-        self.within_fibre = np.ones(len(self.rest_points))
-        self.within_fibre[self.fibre_starts + fibre_sizes - 1] = 0.0  # no segment from a fibre's end to the next
-        identity = {f"{seg}_{side}": np.eye(4) for seg in ("thigh", "shank") for side in SIDES}
-        rest_distance = self._nearest_distance(self.rest_points, identity)
-        self.clearance = np.clip(rest_distance - CLEARANCE_SLACK_MM, 0.0, CLEARANCE_CAP_MM)
-        self.rest_fibre_lengths = np.concatenate(
-            [polyline_lengths(self.rest_points[self.slices[n]].reshape(*self.shapes[n], 3)) for n in self.names]
+        self.free_by_side = [np.flatnonzero((self.side == k) & ~self.pinned) for k in range(2)]
+        shank = np.concatenate(
+            [
+                np.full(
+                    self.shapes[n][0] * self.shapes[n][1], SEGMENT_OF_BONE[muscles[n].spec.insertion.bone] == "shank"
+                )
+                for n in self.names
+            ]
         )
+        shank &= cat["weights"][:, 1:].sum(axis=1) > 0.3
+        self.shank_rows = [np.flatnonzero((self.side == k) & shank & ~self.pinned) for k in range(2)]
+
+        # Path model. Skinned rows ride with their segments (linear blend skinning); taut rows are the
+        # straight chord between their posed pins plus the rest bow (their wrap at rest) turned with the
+        # blended rotation, so a rotator shortens or lengthens as its attachments approach or part.
+        taut = cat["taut"]
+        self.taut = taut
+        self.pin_rows = np.flatnonzero(self.pinned)
+        pin_index = np.full(count, -1)
+        pin_index[self.pin_rows] = np.arange(len(self.pin_rows))
+        self.taut_rows = np.flatnonzero(taut)
+        self.chord_left = pin_index[cat["left"][self.taut_rows]]
+        self.chord_right = pin_index[cat["right"][self.taut_rows]]
+        self.chord_alpha = cat["alpha"][self.taut_rows][:, None]
+        pins = self.rest_points[self.pin_rows]
+        chord = (1 - self.chord_alpha) * pins[self.chord_left] + self.chord_alpha * pins[self.chord_right]
+        self.base = self.rest_points.copy()
+        self.base[self.taut_rows] -= chord  # the rest bow
+        self.rest_spans = _norm(pins[self.chord_right] - pins[self.chord_left])
+        self.translate = (~taut).astype(float)[:, None]
+        weights = cat["weights"]
+        self.pin_segment = np.argmax(weights[self.pin_rows], axis=1) + 3 * self.side[self.pin_rows]
+        self.moving = []  # (rows, weight column, transform key) for each moving segment
+        for k, side in enumerate(SIDES):
+            for column, segment in ((1, "thigh"), (2, "shank")):
+                rows = np.flatnonzero((self.side == k) & (weights[:, column] > 0))
+                self.moving.append((rows, weights[rows, column][:, None], f"{segment}_{side}"))
+
+        # Surface: each vertex is its fibre sample plus an offset kept in the local frame of the fibre
+        # sheet (along the fibre, across it, normal), so the faces follow the posed sheet and never turn
+        # inside out; thickness scales hold each muscle's volume.
+        self.fibre_starts = np.concatenate([[0], np.cumsum(np.concatenate(fibre_sizes))[:-1]])
+        self.fibre_of_point = np.repeat(np.arange(len(self.fibre_starts)), np.concatenate(fibre_sizes))
+        self.within_fibre = np.ones(count)
+        self.within_fibre[np.cumsum(np.concatenate(fibre_sizes)) - 1] = 0.0
+        self._stencil()
+        lower = np.concatenate([muscles[n].vertices[: len(muscles[n].vertices) // 2] for n in self.names])
+        upper = np.concatenate([muscles[n].vertices[len(muscles[n].vertices) // 2 :] for n in self.names])
+        self.lower_offsets, self.upper_offsets = lower - self.rest_points, upper - self.rest_points
+        self.rest_fibre_lengths = self._fibre_lengths(self.rest_points)
+        self.rest_volume_estimates = self._volume_estimates(self.rest_points, self.lower_offsets, self.upper_offsets)
+        self.lower_depth = _norm(self.lower_offsets)  # how far the deep face lies below the path
+
+        # Clearance kept from each bone at a pose: what the sample had at rest (capped), which keeps a
+        # superficial muscle riding over the deeper muscles it lay on. Deep muscles lie on bone and capsule,
+        # so they only keep their own half-thickness and tendon clearance.
+        identity = {key: _EYE4 for key in _KEYS}
+        deep_rows = np.concatenate(deep)
+        own = np.concatenate(tendon_clearance) + self.lower_depth
+        self.clearance = {}
+        for name, grid, matrix, _ in self._bone_frames(identity, self.rest_points):
+            distance, _ = grid.sample((self.rest_points - matrix[:3, 3]) @ matrix[:3, :3])
+            keep = np.clip(distance - CLEARANCE_SLACK_MM, 0.0, CLEARANCE_CAP_MM)
+            keep = np.where(deep_rows, np.minimum(keep, own), keep)
+            self.clearance[name] = keep
+        self.scale = np.ones(count)
         self.displacement = np.zeros_like(self.rest_points)
         self.previous: np.ndarray | None = None
+        half = [np.arange(s.start, s.stop) for s in slices.values()]
+        self.vertex_order = np.concatenate([np.concatenate([rows, rows + count]) for rows in half])
 
-    # ------------------------------------------------------------------ obstacles
+    # ------------------------------------------------------------------ geometry helpers
 
-    def _surface_stencil(self) -> None:
-        """Neighbour rows across (u) and along (s) each fibre sheet, for its area element at every sample."""
-        plus_u, minus_u, plus_s, minus_s, owner = [], [], [], [], []
-        for index, name in enumerate(self.names):
+    def _stencil(self) -> None:
+        """Neighbour rows across (u) and along (s) each fibre sheet, for its local frame at every sample."""
+        plus_u, minus_u, plus_s, minus_s = [], [], [], []
+        for name in self.names:
             n_u, n_s = self.shapes[name]
             grid = np.arange(n_u * n_s).reshape(n_u, n_s) + self.slices[name].start
             u, s = np.meshgrid(np.arange(n_u), np.arange(n_s), indexing="ij")
@@ -272,56 +358,50 @@ class MusclePoser:
             minus_u.append(grid[np.maximum(u - 1, 0), s].ravel())
             plus_s.append(grid[u, np.minimum(s + 1, n_s - 1)].ravel())
             minus_s.append(grid[u, np.maximum(s - 1, 0)].ravel())
-            owner.append(np.full(n_u * n_s, index))
         self.stencil = [np.concatenate(a) for a in (plus_u, minus_u, plus_s, minus_s)]
-        self.muscle_of_point = np.concatenate(owner)
+        self.f_pu, self.f_mu, self.f_ps, self.f_ms = (a[self.free] for a in self.stencil)
+        skinned_rows = ~self.taut[self.free]  # skinned sheets smooth along their fibres, taut ones across too
+        self.f_pu = np.where(skinned_rows, self.f_ps, self.f_pu)
+        self.f_mu = np.where(skinned_rows, self.f_ms, self.f_mu)
         self.muscle_starts = np.array([self.slices[n].start for n in self.names])
-        self.rest_volumes = self._volumes(self.rest_points, self.lower_offsets, self.upper_offsets)
+        self.muscle_of_point = np.repeat(
+            np.arange(len(self.names)), [self.slices[n].stop - self.slices[n].start for n in self.names]
+        )
 
-    def _volumes(self, points: FloatArray, lower: FloatArray, upper: FloatArray) -> FloatArray:
-        """Volume of every muscle at once: the (u, s) grid swept from its lower to its upper face.
+    def _fibre_lengths(self, points: FloatArray) -> FloatArray:
+        segments = points[1:] - points[:-1]
+        step = np.append(_norm(segments), 0.0) * self.within_fibre
+        return np.add.reduceat(step, self.fibre_starts)
 
-        Per sample, the thickness vector dotted with the area element of the lower, middle and
-        upper surfaces by Simpson's rule, which is exact for the cubic a straight sweep gives.
-        """
-        pu, mu, ps, ms = self.stencil
-        low, high = points + lower, points + upper
-        mid = 0.5 * (low + high)
-        area = sum(w * np.cross(x[pu] - x[mu], x[ps] - x[ms]) for w, x in ((1.0, low), (4.0, mid), (1.0, high)))
-        return np.add.reduceat(np.einsum("ij,ij->i", area, high - low), self.muscle_starts) / 6.0
-
-    def _bone_frames(self, transforms: dict[str, FloatArray]) -> list[tuple[PackedGrid, FloatArray, np.ndarray]]:
-        """(grid, 4x4 transform of its bone, free rows to test) for every obstacle."""
-        frames = [(self.grids["pelvis"], _EYE4, self.free)]
+    def _bone_frames(self, transforms: dict[str, FloatArray], points=None):
+        """(name, grid, 4x4 transform of its bone, free rows to test) for every obstacle."""
+        frames = [("pelvis", self.grids["pelvis"], _EYE4, self.free)]
         for k, side in enumerate(SIDES):
-            frames.append((self.grids[f"femur_{side}"], transforms[f"thigh_{side}"], self.free_by_side[k]))
-            frames.append((self.grids[f"tibia_{side}"], transforms[f"shank_{side}"], self.shank_rows[k]))
+            frames.append(
+                (f"femur_{side}", self.grids[f"femur_{side}"], transforms[f"thigh_{side}"], self.free_by_side[k])
+            )
+            frames.append(
+                (f"tibia_{side}", self.grids[f"tibia_{side}"], transforms[f"shank_{side}"], self.shank_rows[k])
+            )
         return frames
 
-    def _nearest_distance(self, points: FloatArray, transforms: dict[str, FloatArray]) -> FloatArray:
-        nearest = np.full(len(points), np.inf)
-        for grid, matrix, _ in self._bone_frames(transforms):
-            distance, _ = grid.sample((points - matrix[:3, 3]) @ matrix[:3, :3])
-            nearest = np.minimum(nearest, distance)
-        return nearest
-
-    def _push_out(self, points: FloatArray, frames, active: list[np.ndarray] | None) -> list[np.ndarray]:
+    def _push_out(self, points: FloatArray, frames, active, extra: FloatArray) -> list[np.ndarray]:
         """Move free samples out of every bone to their clearance; returns, per bone, the rows near it."""
         near = []
-        for index, (grid, matrix, rows) in enumerate(frames):
+        for index, (name, grid, matrix, rows) in enumerate(frames):
             rows = rows if active is None else active[index]
             if len(rows) == 0:
                 near.append(rows)
                 continue
             rotation = matrix[:3, :3]
             distance, gradient = grid.sample((points[rows] - matrix[:3, 3]) @ rotation)
-            depth = self.clearance[rows] - distance
+            depth = self.clearance[name][rows] + extra[rows] - distance
             if active is None:  # later iterations of this pose only look at samples that came close
                 near.append(rows[depth > -ACTIVE_BAND_MM])
             hit = depth > 0
             if hit.any():
                 g = gradient[hit] @ rotation.T
-                g /= np.sqrt(np.einsum("ij,ij->i", g, g))[:, None] + 1e-9
+                g /= _norm(g)[:, None] + 1e-9
                 points[rows[hit]] += depth[hit, None] * g
         return near if active is None else active
 
@@ -338,51 +418,102 @@ class MusclePoser:
         stacked = np.stack([full[k] for k in _KEYS])
         if np.abs(stacked - _EYE4).max() < 1e-12:  # anatomical position: the rest geometry itself
             self.displacement[:] = 0.0
+            self.scale[:] = 1.0
             self.previous = stacked
             return self._result(self.rest_points, None, pelvis if moved_pelvis else None)
-        matrices = np.stack(
-            [_EYE4, full["thigh_right"], full["shank_right"], _EYE4, full["thigh_left"], full["shank_left"]]
-        )[:, :3, :].reshape(6, 12)
-        blended = (self.weight6 @ matrices).reshape(-1, 3, 4)
-        rotation = blended[:, :, :3]
-        skinned = np.einsum("nij,nj->ni", rotation, self.rest_points) + blended[:, :, 3]
-        warm = self.previous is not None and np.abs(stacked - self.previous)[:, :3, :3].max() < WARM_LIMIT
-        if not warm:
-            self.displacement[:] = 0.0
-        iterations = ITERATIONS if warm else COLD_ITERATIONS
+        start = self.previous if self.previous is not None else np.stack([_EYE4] * len(_KEYS))
+        jump = np.abs(stacked - start)[:, :3, :3].max()
+        if jump >= WARM_LIMIT:  # a jump: walk there in steps, so paths wrap around the bones on the right side
+            steps = int(np.ceil(jump / STEP_LIMIT))
+            for fraction in np.arange(1, steps) / steps:
+                between = _interpolate(start, stacked, fraction)
+                self._relax(dict(zip(_KEYS, between, strict=True)), STEP_ITERATIONS)
+        points = self._relax(full, ITERATIONS)
+        self.previous = stacked
+        return self._result(points, full, pelvis if moved_pelvis else None)
+
+    def _relax(self, full: dict[str, FloatArray], iterations: int) -> FloatArray:
+        """Warm-started relaxation at one pose: smooth the displacement over each sheet, push out of bone."""
+        skinned = self._skin(full)
         frames = self._bone_frames(full)
+        extra = self.lower_depth * np.clip(self.scale - 1.0, 0.0, None)  # a thickened tube needs more room
         d, free = self.displacement, self.free
         active = None
         for _ in range(iterations):
-            d[free] += SMOOTHING * (0.5 * (d[free - 1] + d[free + 1]) - d[free])
+            d[free] += SMOOTHING * (0.25 * (d[self.f_pu] + d[self.f_mu] + d[self.f_ps] + d[self.f_ms]) - d[free])
             points = skinned + d
-            active = self._push_out(points, frames, active)
+            active = self._push_out(points, frames, active, extra)
             d = points - skinned
-        self.displacement, self.previous = d, stacked
-        return self._result(skinned + d, rotation, pelvis if moved_pelvis else None)
+        self.displacement = d
+        return skinned + d
 
-    def _result(self, points: FloatArray, rotation: FloatArray | None, pelvis: FloatArray | None) -> dict:
-        segments = points[1:] - points[:-1]
-        step = np.append(np.sqrt(np.einsum("ij,ij->i", segments, segments)), 0.0) * self.within_fibre
-        lengths = np.add.reduceat(step, self.fibre_starts)
-        scale = np.clip(self.rest_fibre_lengths / np.maximum(lengths, 1e-6), *THICKNESS_RANGE)[self.fibre_of_point]
-        if rotation is None:
-            lower, upper = self.lower_offsets, self.upper_offsets
-        else:  # the faces turn with the blended segment rotation
-            lower = np.einsum("nij,nj->ni", rotation, self.lower_offsets)
-            upper = np.einsum("nij,nj->ni", rotation, self.upper_offsets)
-        lower, upper = lower * scale[:, None], upper * scale[:, None]
-        if rotation is not None:  # hold each muscle's volume: the belly thickens as it shortens
-            for _ in range(VOLUME_STEPS):
-                keep = np.clip(self.rest_volumes / self._volumes(points, lower, upper), *THICKNESS_RANGE)
-                lower, upper = (o * keep[self.muscle_of_point][:, None] for o in (lower, upper))
+    def _skin(self, full: dict[str, FloatArray]) -> FloatArray:
+        """Blend-skinned paths (taut rows: posed chord plus turned rest bow), before collision handling."""
+        matrices = np.stack(
+            [_EYE4, full["thigh_right"], full["shank_right"], _EYE4, full["thigh_left"], full["shank_left"]]
+        )
+        pin_matrices = matrices[self.pin_segment]
+        pins = (
+            np.einsum("nij,nj->ni", pin_matrices[:, :3, :3], self.rest_points[self.pin_rows]) + pin_matrices[:, :3, 3]
+        )
+        points = self.rest_points.copy()
+        chord = (1 - self.chord_alpha) * pins[self.chord_left] + self.chord_alpha * pins[self.chord_right]
+        points[self.taut_rows] = chord + self.base[self.taut_rows]
+        for rows, weight, key in self.moving:
+            matrix = full[key]
+            turn = matrix[:3, :3] - np.eye(3)
+            points[rows] += weight * (self.base[rows] @ turn.T + self.translate[rows] * matrix[:3, 3])
+        # a shortened rotator goes slack: its bow shrinks with its span instead of crumpling
+        spans = _norm(pins[self.chord_right] - pins[self.chord_left])
+        slack = np.minimum(spans / np.maximum(self.rest_spans, 1e-9), 1.0)[:, None]
+        points[self.taut_rows] = chord + slack * (points[self.taut_rows] - chord)
+        return points
+
+    def _turned_offsets(self, full: dict[str, FloatArray]) -> tuple[FloatArray, FloatArray]:
+        """Rest offsets of both faces turned with the blended segment rotation of their sample."""
+        lower, upper = self.lower_offsets.copy(), self.upper_offsets.copy()
+        for rows, weight, key in self.moving:
+            turn = (full[key][:3, :3] - np.eye(3)).T
+            lower[rows] += weight * (self.lower_offsets[rows] @ turn)
+            upper[rows] += weight * (self.upper_offsets[rows] @ turn)
+        return lower, upper
+
+    def _volume_estimates(self, points: FloatArray, lower: FloatArray, upper: FloatArray) -> FloatArray:
+        """Volume of every muscle at once (x6): the (u, s) grid swept from its lower to its upper face.
+
+        Per sample, the thickness vector dotted with the area elements of the lower, middle and upper
+        surfaces by Simpson's rule, which is exact for the cubic a straight sweep gives.
+        """
+        pu, mu, ps, ms = self.stencil
         low, high = points + lower, points + upper
+        low_u, low_s, high_u, high_s = low[pu] - low[mu], low[ps] - low[ms], high[pu] - high[mu], high[ps] - high[ms]
+        area = _cross(low_u, low_s) + _cross(high_u, high_s) + _cross(low_u + high_u, low_s + high_s)
+        return np.add.reduceat(np.einsum("ij,ij->i", area, upper - lower), self.muscle_starts)
+
+    def _result(self, points: FloatArray, full: dict | None, pelvis: FloatArray | None) -> dict:
+        if full is None:
+            low, high = points + self.lower_offsets, points + self.upper_offsets
+        else:  # the belly thickens as the fibres shorten, then each muscle's volume is held
+            lower, upper = self._turned_offsets(full)
+            lengths = self._fibre_lengths(points)
+            scale = np.clip(self.rest_fibre_lengths / np.maximum(lengths, 1e-6), *THICKNESS_RANGE)[self.fibre_of_point]
+            lower, upper = lower * scale[:, None], upper * scale[:, None]
+            for _ in range(VOLUME_STEPS):
+                keep = self.rest_volume_estimates / self._volume_estimates(points, lower, upper)
+                keep = np.clip(keep, *KEEP_RANGE)[self.muscle_of_point][:, None]
+                lower, upper, scale = lower * keep, upper * keep, scale * keep[:, 0]
+            self.scale = scale
+            low, high = points + lower, points + upper
         if pelvis is not None:
             low, high, points = (p @ pelvis[:3, :3].T + pelvis[:3, 3] for p in (low, high, points))
-        posed = {}
+        vertices = np.concatenate([low, high])[self.vertex_order]
+        posed_muscles = {}
+        start = 0
         for name in self.names:
             rows, shape = self.slices[name], (*self.shapes[name], 3)
-            posed[name] = PosedMuscle(
-                np.concatenate([low[rows], high[rows]]), points[rows].reshape(shape), high[rows].reshape(shape)
+            size = 2 * (rows.stop - rows.start)
+            posed_muscles[name] = PosedMuscle(
+                vertices[start : start + size], points[rows].reshape(shape), high[rows].reshape(shape)
             )
-        return posed
+            start += size
+        return posed_muscles
