@@ -43,6 +43,7 @@ FloatArray = np.ndarray
 
 GRID_SPACING_MM = 2.0
 GRID_MARGIN_MM = 24.0
+FAR_MM = 60.0  # distances beyond this are stored clamped (clearances never exceed CLEARANCE_CAP_MM + a few mm)
 CLEARANCE_CAP_MM = 20.0  # rest clearance kept at a pose, at most this (must stay below the grid margin)
 CLEARANCE_SLACK_MM = 0.5  # rest geometry satisfies every constraint with this to spare
 ITERATIONS = 2  # warm-started relaxation iterations per pose
@@ -65,7 +66,7 @@ SEGMENT_OF_BONE = {
 _EYE4 = np.eye(4)
 _KEYS = ("thigh_right", "shank_right", "thigh_left", "shank_left")
 DEEP_LAYER = 2  # layer of the short rotators and quadratus femoris (posed as taut paths)
-_VERSION = b"pose-grids-1"  # bump when the grids change (spacing, margin, bone groups, packing)
+_VERSION = b"pose-grids-2"  # bump when the grids change (spacing, margin, bone groups, packing)
 
 
 @dataclass
@@ -81,7 +82,7 @@ class PosedMuscle:
 
 
 class PackedGrid:
-    """Signed distance and its gradient packed as float32 rows, sampled with one gather per point.
+    """Signed distance and its gradient packed as int16 rows, sampled with one gather per point.
 
     The value at a point is the first-order expansion about the nearest grid node
     (value + gradient . offset): one row gather instead of the eight of trilinear
@@ -91,22 +92,28 @@ class PackedGrid:
     def __init__(self, origin: FloatArray, spacing: float, table: FloatArray, shape: tuple[int, int, int]) -> None:
         self.origin = np.asarray(origin, float)
         self.spacing = float(spacing)
-        self.table = table  # (nx * ny * nz, 4) float32: distance, gradient
+        self.table = table  # (nx * ny * nz, 4) int16: distance, gradient (fixed point, see ``pack``)
         _, ny, nz = shape
         self.strides = (ny * nz, nz)
         self.upper = np.array(shape) - 1
 
+    UNITS = np.array([0.01, 1e-4, 1e-4, 1e-4])  # mm and gradient per int16 step
+
     @staticmethod
-    def pack(values: FloatArray, spacing: float) -> FloatArray:
+    def pack(values: FloatArray, spacing: float) -> np.ndarray:
+        """Fixed-point rows; far from the bone (beyond FAR_MM) values are clamped, so the cache compresses well."""
         gradient = np.stack(np.gradient(values, spacing), axis=-1)
-        return np.concatenate([values[..., None], gradient], axis=-1).astype(np.float32).reshape(-1, 4)
+        far = np.abs(values) > FAR_MM
+        gradient[far] = np.rint(gradient[far] * 10) / 10  # coarse far away, where only the sign of "far" matters
+        rows = np.concatenate([np.clip(values, -FAR_MM, FAR_MM)[..., None], np.clip(gradient, -3, 3)], axis=-1)
+        return np.rint(rows.reshape(-1, 4) / PackedGrid.UNITS).astype(np.int16)
 
     def sample(self, points: FloatArray) -> tuple[FloatArray, FloatArray]:
         """(distance, gradient) at each point; beyond the grid, extrapolated from its boundary."""
         index = np.rint((points - self.origin) / self.spacing).astype(np.int64)
         np.clip(index, 0, self.upper, out=index)
-        rows = self.table[index[:, 0] * self.strides[0] + index[:, 1] * self.strides[1] + index[:, 2]]
-        gradient = rows[:, 1:].astype(float)
+        rows = self.table[index[:, 0] * self.strides[0] + index[:, 1] * self.strides[1] + index[:, 2]] * self.UNITS
+        gradient = rows[:, 1:]
         offset = points - (self.origin + index * self.spacing)
         distance = rows[:, 0] + np.einsum("ij,ij->i", gradient, offset)
         return distance, gradient
@@ -168,8 +175,11 @@ def load_pose_grids(bones: dict[str, Surface]) -> dict[str, PackedGrid]:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             temporary = path.with_suffix(".tmp.npz")
-            np.savez(temporary, **arrays)
+            np.savez_compressed(temporary, **arrays)
             temporary.replace(path)
+            for stale in path.parent.glob("pose-grids-*.npz"):  # grids of other bones or versions: rebuilt on demand
+                if stale != path:
+                    stale.unlink(missing_ok=True)
         except OSError:
             pass
     return {
