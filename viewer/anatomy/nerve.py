@@ -13,6 +13,8 @@ Geometry only: no Qt, no rendering.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -396,8 +398,9 @@ def _build_right(spec: NerveSpec, variant: NerveVariant, bones, muscles, landmar
         s = arc_length(start) / arc_length(start)[-1]
         half_width = branch_spec.width_scale * 0.5 * (cs["width_mm"] + (cs["distal_width_mm"] - cs["width_mm"]) * s)
         half_thickness = np.full(len(start), min(cs["thickness_mm"] / 2, half_width.min()))
-        field_ = _obstacles(side, bones, muscles, skip=branch_spec.passes_through)
-        centre, half_width, h, depth, width = _relax(start, half_width, half_thickness, field_, spec)
+        centre, half_width, h, depth, width = _relaxed_branch(
+            start, half_width, half_thickness, spec, variant, branch_spec, side, bones, muscles
+        )
         w = skinning_weights(centre, spec, side, landmarks)
         v, f = tube(centre, half_width, h, depth, width, sides=cs["sides"])
         n_rings = len(centre)
@@ -423,6 +426,43 @@ def _build_right(spec: NerveSpec, variant: NerveVariant, bones, muscles, landmar
     )
     geometry._bone_fields = _bone_fields(side, bones)
     return geometry
+
+
+def _relaxed_branch(start, half_width, half_thickness, spec, variant, branch_spec, side, bones, muscles):
+    """The relaxed branch (centre, half widths, axes), from a disk cache when nothing it reads changed.
+
+    Relaxing against every bone and muscle takes over a second; start-up must not pay it each time.
+    """
+    from viewer.anatomy.muscles.cache import cache_dir
+
+    digest = hashlib.sha256()
+    digest.update(spec.path.read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    digest.update(f"{variant.id}/{branch_spec.name}/{side}".encode())
+    for array in (start, half_width, half_thickness):
+        digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+    for name in sorted(bones):
+        digest.update(np.ascontiguousarray(bones[name].vertices, dtype=np.float64).tobytes())
+    for name in sorted(muscles):
+        if muscles[name].side == side:
+            digest.update(np.ascontiguousarray(muscles[name].vertices, dtype=np.float64).tobytes())
+    path = cache_dir() / f"nerve-{digest.hexdigest()[:24]}.npz"
+    keys = ("centre", "half_width", "half_thickness", "depth", "width")
+    try:
+        with np.load(path, allow_pickle=False) as cached:
+            return tuple(cached[k] for k in keys)
+    except (OSError, ValueError, KeyError):
+        pass
+    field_ = _obstacles(side, bones, muscles, skip=branch_spec.passes_through)
+    result = _relax(start, half_width, half_thickness, field_, spec)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(temporary, **dict(zip(keys, result, strict=True)))
+        temporary.replace(path)
+    except OSError:
+        pass  # a read-only cache only costs the next start-up the relaxation
+    return result
 
 
 def _bone_fields(side: str, bones: dict[str, Surface]) -> dict[str, SurfaceField]:

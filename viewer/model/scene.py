@@ -67,6 +67,7 @@ class SceneModel:
         self.selection_changed = Signal("selection_changed")  # (name or None)
         self.fibres_visibility_changed = Signal("fibres_visibility_changed")  # (visible)
         self.colour_mode_changed = Signal("colour_mode_changed")  # ("anatomy" | "stretch")
+        self.structures_replaced = Signal("structures_replaced")  # (names): new geometry, maybe new topology
         self._fibres_visible = False
 
     # --- visibility and opacity -------------------------------------------------
@@ -117,6 +118,32 @@ class SceneModel:
         if self._fibres_visible != bool(visible):
             self._fibres_visible = bool(visible)
             self.fibres_visibility_changed.emit(bool(visible))
+
+    # --- nerve variant -------------------------------------------------------------------
+    @property
+    def nerve_variant(self) -> str | None:
+        nerves = [s for s in self.structures.values() if s.kind == "nerve"]
+        return nerves[0].info.get("variant_id") if nerves else None
+
+    def set_nerve_variant(self, variant: str) -> None:
+        """Switch the sciatic nerve to another anatomical variant (geometry replaced, then announced)."""
+        from viewer.model.nerves import NerveDeformer, nerve_and_zone_structures
+
+        if variant == self.nerve_variant:
+            return
+        parts, nerves = nerve_and_zone_structures(variant)
+        for structure in parts:
+            self.structures[structure.name] = structure
+            self._posed.pop(structure.name, None)
+        index = next(i for i, f in enumerate(self._deformer_factories) if getattr(f, "nerves", None) is not None)
+        factory = lambda: NerveDeformer(nerves)  # noqa: E731
+        factory.nerves = nerves
+        self._deformer_factories[index] = factory
+        self._deformers = None
+        self._update_deformables()
+        if hasattr(self, "_caution_mask"):
+            del self._caution_mask
+        self.structures_replaced.emit([s.name for s in parts])
 
     # --- colouring ---------------------------------------------------------------------
     COLOUR_MODES = ("anatomy", "stretch")
@@ -271,6 +298,23 @@ class SceneModel:
             posed[name] = apply(self._segment_transforms[segment], point[None])[0] if segment != "pelvis" else point
         return posed
 
+    def caution_mask(self):
+        """Skin vertices (anatomical position) where pressing straight in would reach a danger zone."""
+        if not hasattr(self, "_caution_mask"):
+            from viewer.anatomy.metrics import vertex_normals
+            from viewer.anatomy.nerve import build_nerve
+            from viewer.anatomy.nerve_zones import build_danger_zones, caution_area
+
+            skin = next(s for s in self.structures.values() if s.kind == "skin")
+            zones = [z for side in SIDES for z in build_danger_zones(build_nerve(side, self.nerve_variant))]
+            # only skin within reach of a zone can press into it: test those few thousand points
+            reach = np.min([zone.distance(skin.vertices) for zone in zones], axis=0) <= CAUTION_DEPTH_MM
+            normals = vertex_normals(skin.vertices, skin.faces)[reach]
+            mask = np.zeros(len(skin.vertices), dtype=bool)
+            mask[reach] = caution_area(skin.vertices[reach], zones, normals=normals, depth_mm=CAUTION_DEPTH_MM)
+            self._caution_mask = mask
+        return self._caution_mask
+
     def neighbours(self, name: str):
         """What lies over, under and beside a structure (see :mod:`viewer.model.neighbours`)."""
         if not hasattr(self, "_neighbour_finder"):
@@ -368,6 +412,7 @@ def muscle_structures(muscles: dict) -> list[Structure]:
 
 
 SKIN_COLOUR = "#e9b99c"
+CAUTION_DEPTH_MM = 80.0  # how far pressure is followed inward from the skin
 SKIN_OPACITY = 0.3
 
 
@@ -411,6 +456,13 @@ def build_scene(muscles: bool = True) -> SceneModel:
             return MusclePoser(geometry)
 
         factories.append(muscle_poser)
+        from viewer.model.nerves import NerveDeformer, nerve_and_zone_structures
+
+        nerve_parts, nerves = nerve_and_zone_structures()
+        structures += nerve_parts
+        nerve_factory = lambda: NerveDeformer(nerves)  # noqa: E731
+        nerve_factory.nerves = nerves  # lets a variant switch find and replace it
+        factories.append(nerve_factory)
         skin = skin_structure()
         structures.insert(0, skin)
 
@@ -423,4 +475,9 @@ def build_scene(muscles: bool = True) -> SceneModel:
     scene = SceneModel(structures, load_landmarks(), factories)
     if muscles:
         scene.set_opacity("skin", SKIN_OPACITY)
+        from viewer.model.nerves import DANGER_OPACITY
+
+        for name in scene.names("danger"):
+            scene.set_opacity(name, DANGER_OPACITY)
+            scene.set_visible(name, False)  # shown with techniques or by the Danger zones toggle
     return scene

@@ -110,7 +110,9 @@ def parse_query(query: str) -> tuple[list[str], str | None]:
     return kept, side
 
 
-def search(query: str, structures: Mapping[str, Any] | Any, limit: int = 10, threshold: float = 0.45) -> list[Candidate]:
+def search(
+    query: str, structures: Mapping[str, Any] | Any, limit: int = 10, threshold: float = 0.45
+) -> list[Candidate]:
     """Ranked candidates for a typed query; ``structures`` is a name->Structure mapping or a SceneModel."""
     table: Mapping[str, Any] = getattr(structures, "structures", structures)
     words, side = parse_query(query)

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from viewer.anatomy.lagrange import FloatArray, IntArray
 
-KINDS = ("skin", "bone", "muscle", "fascia", "nerve")
+KINDS = ("skin", "bone", "muscle", "fascia", "nerve", "danger")
 
 
 @dataclass

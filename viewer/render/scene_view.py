@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pyvista as pv
-from vtkmodules.vtkRenderingAnnotation import vtkAnnotatedCubeActor
+from vtkmodules.vtkRenderingAnnotation import vtkAnnotatedCubeActor, vtkLegendBoxActor
 from vtkmodules.vtkRenderingCore import vtkCellPicker
 
 from viewer.anatomy.metrics import nearest_fibre_of_vertices, vertex_normals
@@ -23,6 +23,33 @@ from viewer.render.views import VIEW_ANGLE_DEG, camera_for
 
 HIGHLIGHT_COLOUR = "#ffd21f"
 PICKABLE_OPACITY = 0.5
+CAUTION_ARRAY = "caution_area"
+CAUTION_RGBA = [214, 39, 40, 255]
+
+
+def danger_legend(model: SceneModel) -> vtkLegendBoxActor:
+    """Legend for the danger layer: each zone kind once, plus the caution area on the skin."""
+    entries: dict[str, str] = {}
+    for name in model.names("danger"):
+        structure = model.structures[name]
+        entries.setdefault(structure.display_name.rsplit(" (", 1)[0], structure.colour)
+    entries["Caution area on the skin (pressure would reach a zone)"] = "#d62728"
+    legend = vtkLegendBoxActor()
+    legend.SetNumberOfEntries(len(entries))
+    square = pv.Plane(i_resolution=1, j_resolution=1)
+    for index, (text, colour) in enumerate(entries.items()):
+        legend.SetEntry(index, square, text, pv.Color(colour).float_rgb)
+    legend.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
+    legend.GetPositionCoordinate().SetValue(0.01, 0.84)
+    legend.GetPosition2Coordinate().SetValue(0.34, 0.14)
+    legend.SetBorder(False)
+    legend.UseBackgroundOn()
+    legend.SetBackgroundColor(1.0, 1.0, 1.0)
+    legend.SetBackgroundOpacity(0.75)
+    legend.GetEntryTextProperty().SetColor(0.1, 0.1, 0.1)
+    return legend
+
+
 STRETCH_ARRAY = "length_change_percent"
 STRETCH_LIMIT_PERCENT = 20.0
 STRETCH_CMAP = "RdBu_r"  # diverging and colour-blind safe: blue shortened, white unchanged, red lengthened
@@ -85,30 +112,13 @@ class SceneView:
         self._current_view = "posterior"
         self._fibre_of_vertex: dict[str, np.ndarray] = {}
         self._stretch_bar = False
+        self._danger_legend = None
         self._picker = vtkCellPicker()
         self._picker.SetTolerance(0.0005)
         plotter.set_background(BACKGROUND_BOTTOM, top=BACKGROUND_TOP)
         self._setup_lights()
-        for name, structure in model.structures.items():
-            mesh = polydata(structure.vertices, structure.faces)
-            actor = plotter.add_mesh(
-                mesh,
-                color=structure.colour,
-                smooth_shading=True,
-                ambient=0.18,
-                diffuse=0.82,
-                specular=0.18 if structure.kind == "bone" else 0.3,
-                specular_power=18,
-                name=name,
-                reset_camera=False,
-                pickable=True,
-            )
-            self.meshes[name] = mesh
-            self.actors[name] = actor
-            if structure.fibres is not None:
-                self._prepare_stretch(name, mesh, actor)
-            actor.SetVisibility(model.is_visible(name))
-            self._set_opacity(name, model.opacity(name))
+        for name in model.structures:
+            self._add_structure(name)
         if show_axes:
             plotter.add_orientation_widget(orientation_cube(), interactive=False, viewport=(0.0, 0.0, 0.09, 0.13))
         self._apply_pose()
@@ -118,15 +128,95 @@ class SceneView:
         model.selection_changed.connect(self._on_selection)
         model.fibres_visibility_changed.connect(self._on_fibres_visibility)
         model.colour_mode_changed.connect(self._on_colour_mode)
+        model.structures_replaced.connect(self._on_structures_replaced)
         self._on_colour_mode(model.colour_mode, render=False)
+        self._update_danger_display()
         self._on_fibres_visibility(model.fibres_visible, render=False)
-        plotter.enable_depth_peeling(number_of_peels=8, occlusion_ratio=0.0)  # translucent layers sort correctly
+        # Translucent layers (skin, ghosts, danger zones) sort correctly with depth peeling, which
+        # fails silently with multisampling on Mesa; exports add supersampling for smooth edges.
+        plotter.render_window.SetMultiSamples(0)
+        plotter.enable_depth_peeling(number_of_peels=8, occlusion_ratio=0.0)
         self.labels = StructureLabels(self, enabled=False)
         self.pins = LandmarkPins(plotter, model, visible=False)
         self.attachments = AttachmentView(plotter, model, enabled=True)
         for signal in (model.visibility_changed, model.opacity_changed, model.selection_changed, model.pose_changed):
             signal.connect(self._refresh_labels)
         self.set_view("posterior")
+
+    def _add_structure(self, name: str) -> None:
+        """One smooth-shaded actor per structure; muscles also get stretch colouring, the skin its caution area."""
+        structure = self.model.structures[name]
+        mesh = polydata(self.model.vertices(name), structure.faces)
+        actor = self.plotter.add_mesh(
+            mesh,
+            color=structure.colour,
+            smooth_shading=True,
+            ambient=0.18,
+            diffuse=0.82,
+            specular=0.18 if structure.kind == "bone" else 0.3,
+            specular_power=18,
+            name=name,
+            reset_camera=False,
+            pickable=True,
+        )
+        self.meshes[name] = mesh
+        self.actors[name] = actor
+        if structure.fibres is not None:
+            self._prepare_stretch(name, mesh, actor)
+        if structure.kind == "skin":
+            self._prepare_caution(name, mesh, actor)
+        actor.SetVisibility(self.model.is_visible(name))
+        self._set_opacity(name, self.model.opacity(name))
+        if structure.segment is not None:
+            actor.user_matrix = self.model.segment_transform(structure.segment)
+
+    def _on_structures_replaced(self, names: list[str]) -> None:
+        """New geometry for some structures (e.g. another nerve variant): rebuild their actors."""
+        self._caution_ready = False
+        for name in names:
+            if name in self.actors:
+                self.plotter.remove_actor(self.actors.pop(name), render=False)
+            self._add_structure(name)
+        self._update_danger_display()
+        self._on_selection(self.model.selection)
+
+    # --- danger zones ----------------------------------------------------------------------
+    def _prepare_caution(self, name: str, mesh: pv.PolyData, actor: pv.Actor) -> None:
+        """Paint, on the skin, where pressure would travel into a danger zone (computed when first shown)."""
+        mesh.point_data[CAUTION_ARRAY] = np.zeros(mesh.n_points)
+        self._caution_ready = False
+        mapper = actor.mapper
+        mapper.lookup_table = pv.LookupTable(
+            values=np.array([self._rgba(self.model.structures[name].colour), CAUTION_RGBA])
+        )
+        mapper.lookup_table.scalar_range = (0.0, 1.0)
+        mapper.SetScalarModeToUsePointFieldData()
+        mapper.SelectColorArray(CAUTION_ARRAY)
+        mapper.scalar_range = (0.0, 1.0)
+        mapper.scalar_visibility = self.danger_visible()
+
+    @staticmethod
+    def _rgba(colour: str) -> list[int]:
+        rgb = pv.Color(colour).int_rgb
+        return [*rgb, 255]
+
+    def danger_visible(self) -> bool:
+        return any(self.model.is_visible(n) for n in self.model.names("danger"))
+
+    def _update_danger_display(self) -> None:
+        """Caution area on the skin and the legend follow whether any danger zone is shown."""
+        shown = self.danger_visible()
+        for name in self.model.names("skin"):
+            if shown and not self._caution_ready:
+                self.meshes[name].point_data[CAUTION_ARRAY] = self.model.caution_mask().astype(float)
+                self._caution_ready = True
+            self.actors[name].mapper.scalar_visibility = shown
+        if shown and self._danger_legend is None:
+            self._danger_legend = danger_legend(self.model)
+            self.plotter.renderer.AddViewProp(self._danger_legend)
+        elif not shown and self._danger_legend is not None:
+            self.plotter.renderer.RemoveViewProp(self._danger_legend)
+            self._danger_legend = None
 
     def _setup_lights(self) -> None:
         """Soft key light from the upper left plus fill and rim: the look of an atlas plate."""
@@ -144,6 +234,8 @@ class SceneView:
     # --- model events -----------------------------------------------------------------
     def _on_visibility(self, name: str, visible: bool) -> None:
         self.actors[name].SetVisibility(visible)
+        if self.model.structures[name].kind == "danger":
+            self._update_danger_display()
         if name in self.fibre_actors:
             self.fibre_actors[name].SetVisibility(visible and self.model.fibres_visible)
         if name == self.model.selection and self.highlight_actor is not None:

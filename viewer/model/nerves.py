@@ -1,0 +1,108 @@
+"""The sciatic nerve and its danger zones as scene structures, posed with the thighs.
+
+The nerve geometry, zones and variants come from :mod:`viewer.anatomy.nerve`
+and :mod:`viewer.anatomy.nerve_zones` (data in ``nerve.json`` and
+``danger_zones.json``). Here they become structures the scene can show, and a
+deformer re-poses the nerve and rebuilds its zones for every pose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from viewer.anatomy.bones import SIDES
+from viewer.anatomy.lagrange import FloatArray
+from viewer.anatomy.nerve import NerveGeometry, build_nerves, load_nerve_spec, pose_nerve
+from viewer.anatomy.nerve_zones import DangerZone, build_danger_zones
+from viewer.model.structures import Structure
+
+DANGER_OPACITY = 0.35
+
+
+@dataclass(frozen=True)
+class PosedVertices:
+    vertices: FloatArray
+    centreline: FloatArray | None = None
+
+
+def zone_name(zone: DangerZone) -> str:
+    return f"{zone.id}_zone_{zone.side}"
+
+
+def variant_choices() -> list[tuple[str, str, float]]:
+    """(id, display name, prevalence %) of each anatomical variant of the nerve's exit."""
+    spec = load_nerve_spec()
+    return [(v.id, v.display_name, v.prevalence_percent) for v in spec.variants.values()]
+
+
+def nerve_info(nerve: NerveGeometry) -> dict:
+    """The info-panel text for the nerve, with the chosen variant and how common it is."""
+    spec = load_nerve_spec()
+    variant = spec.variants[nerve.variant]
+    info = dict(spec.info)
+    info["variant"] = f"{variant.display_name}: about {variant.prevalence_percent:g}% of limbs. {variant.description}"
+    info["sources"] = [*spec.sources, variant.source]
+    info["variant_id"] = variant.id
+    return info
+
+
+def nerve_and_zone_structures(variant: str | None = None) -> tuple[list[Structure], dict[str, NerveGeometry]]:
+    """Both sciatic nerves and their danger zones (anatomical position)."""
+    nerves = build_nerves(variant)
+    structures = []
+    for name, nerve in nerves.items():
+        structures.append(
+            Structure(
+                name=name,
+                kind="nerve",
+                display_name=nerve.display_name + f" ({nerve.side})",
+                colour=nerve.colour,
+                vertices=nerve.vertices,
+                faces=nerve.faces,
+                side=nerve.side,
+                segment=None,
+                layer=2,
+                layer_name="nerve",
+                info=nerve_info(nerve),
+                common_names=("sciatic", "sciatic nerve"),
+            )
+        )
+        for zone in build_danger_zones(nerve):
+            structures.append(
+                Structure(
+                    name=zone_name(zone),
+                    kind="danger",
+                    display_name=f"{zone.display_name} ({zone.side})",
+                    colour=zone.colour,
+                    vertices=zone.vertices,
+                    faces=zone.faces,
+                    side=zone.side,
+                    segment=None,
+                    layer=2,
+                    layer_name="danger",
+                    info={"massage_note": zone.why, "sources": list(zone.sources)},
+                )
+            )
+    return structures, nerves
+
+
+class NerveDeformer:
+    """Skins each nerve between pelvis and thigh and rebuilds its zones around the posed course."""
+
+    def __init__(self, nerves: dict[str, NerveGeometry]) -> None:
+        self.nerves = nerves
+
+    def pose(self, transforms: dict[str, FloatArray]) -> dict[str, PosedVertices]:
+        posed: dict[str, PosedVertices] = {}
+        full = {"pelvis": np.eye(4), **transforms}
+        for name, nerve in self.nerves.items():
+            vertices, line = pose_nerve(nerve, full)
+            posed[name] = PosedVertices(vertices, line)
+            for zone in build_danger_zones(nerve, nerve.posed_centrelines(line)):
+                posed[zone_name(zone)] = PosedVertices(zone.vertices)
+        return posed
+
+
+__all__ = ["SIDES", "NerveDeformer", "nerve_and_zone_structures", "variant_choices", "zone_name"]
