@@ -164,3 +164,15 @@ def test_labels_and_landmark_pins_toggle(window):
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
     window.pins_action.setChecked(True)
     assert window.scene_view.pins.visible and "asis_right" in str(window.scene_view.pins.positions)
+
+
+def test_techniques_panel_draws_and_explains(window, qtbot):
+    window.techniques_panel.choose("rotators_prone_knee90")
+    window.technique_view.update()  # the window waits for the pose to settle; do it now
+    assert window.techniques.active.id == "rotators_prone_knee90"
+    assert "tool" in window.technique_view.overlay.actors
+    html = window.techniques_panel.text.toHtml()
+    assert "Safety check" in html and "elbow" in html and "000_978ee40933522562.txt" in html
+    assert window.danger_action.isChecked()  # the zones came on with the technique
+    window.model.select("piriformis_right")
+    assert "Working the rotators prone" in window.info_panel.toHtml()

@@ -9,7 +9,6 @@ import pytest
 
 from viewer.io.annotations import AnnotationError
 from viewer.techniques import ACTION_IDS, TOOLS, load_technique, load_techniques
-from viewer.techniques.context import context_at_pose
 from viewer.techniques.geometry import technique_geometry
 from viewer.techniques.safety import assess
 
@@ -42,14 +41,22 @@ def muscles():
 
 
 @pytest.fixture(scope="module")
-def contexts(techniques, muscles):
-    """One context per (technique pose, side)."""
+def contexts(techniques):
+    """One context per (technique pose, side), from a scene posed as the window poses it (muscles too)."""
+    from viewer.anatomy.kinematics import LegPose
+    from viewer.anatomy.nerve import build_nerve
+    from viewer.model.scene import build_scene
+    from viewer.techniques.context import context_from_scene
+
+    scene = build_scene()
     cache = {}
     for technique in techniques.values():
         key = tuple(sorted(technique.pose_angles.items()))
         for side in ("right", "left"):
             if (key, side) not in cache:
-                cache[(key, side)] = context_at_pose(side, technique.pose_angles, muscles=muscles)
+                other = "left" if side == "right" else "right"
+                scene.set_leg_poses({side: technique.leg_pose(), other: LegPose()})
+                cache[(key, side)] = context_from_scene(scene, side, nerve=build_nerve(side))
     return lambda technique, side: cache[(tuple(sorted(technique.pose_angles.items())), side)]
 
 

@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--view", choices=list(VIEWS), default="posterior", help="initial view of the window")
     parser.add_argument("--size", type=parse_size, default=(1600, 1000), metavar="WxH", help="window size")
-    commands = parser.add_subparsers(dest="command", metavar="{inspect,export}")
+    commands = parser.add_subparsers(dest="command", metavar="{inspect,export,techniques}")
 
     inspect = commands.add_parser(
         "inspect", help="print what the scene holds (units, frame, pose, landmarks, structures)"
@@ -99,6 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--labels", action="store_true", help="name the visible structures with leader lines")
     export.add_argument("--landmarks", action="store_true", help="show the landmark pins (ASIS, PSIS, trochanter...)")
+    export.add_argument("--technique", metavar="ID", help="pose, peel and draw a massage technique (see: techniques)")
+    export.add_argument("--technique-side", choices=["right", "left"], default="right", help="side the technique works")
+    export.add_argument("--nerve-variant", metavar="ID", help="sciatic nerve variant (see: techniques --json)")
+
+    techniques = commands.add_parser("techniques", help="list the massage techniques with their safety check")
+    techniques.add_argument("--json", action="store_true", help="one JSON object on standard output")
+    techniques.add_argument("--side", choices=["right", "left", "both"], default="both", help="sides to check")
+    techniques.add_argument("--nerve-variant", metavar="ID", help="check against another sciatic nerve variant")
     _add_pose_options(export)
     return parser
 
@@ -154,6 +162,86 @@ def _apply_layers(scene, args: argparse.Namespace) -> None:
         history.isolate(args.isolate)
 
 
+def _set_variant(scene, variant: str) -> None:
+    from viewer.model.nerves import variant_choices
+
+    known = [v[0] for v in variant_choices()]
+    if variant not in known:
+        raise UsageError(f"--nerve-variant must be one of {', '.join(known)}, not {variant!r}")
+    scene.set_nerve_variant(variant)
+
+
+def _technique_session(scene):
+    from viewer.model.history import History
+    from viewer.model.layers import PeelState
+    from viewer.model.technique_session import TechniqueSession
+
+    peel = PeelState()
+    return TechniqueSession(scene, History(scene, peel), peel)
+
+
+def run_techniques(args: argparse.Namespace) -> int:
+    """Every technique at its recommended pose, with the safety check computed from the geometry."""
+    from viewer.model.nerves import variant_choices
+    from viewer.model.scene import build_scene
+
+    scene = build_scene()
+    if args.nerve_variant:
+        _set_variant(scene, args.nerve_variant)
+    session = _technique_session(scene)
+    sides = ("right", "left") if args.side == "both" else (args.side,)
+    listed = []
+    for technique in session.techniques.values():
+        checks = {}
+        for side in sides:
+            session.choose(technique.id, side)
+            _geometry, report, _zones = session.result()
+            checks[side] = {
+                **report.summary(),
+                "reaches_target": report.reaches_target,
+                "crossings": [
+                    {"structure": c.structure, "entry_mm": round(c.entry_mm, 1), "exit_mm": round(c.exit_mm, 1)}
+                    for c in report.crossings
+                ],
+                "explanation": report.explanation,
+            }
+        listed.append(
+            {
+                "id": technique.id,
+                "title": technique.title,
+                "kind": technique.kind,
+                "targets": list(technique.targets),
+                "tool": technique.tool,
+                "client_position": technique.client_position,
+                "pose": {"action": technique.pose_action, **technique.pose_angles},
+                "approach": {
+                    k: technique.approach[k]
+                    for k in ("angle_to_surface_deg", "cone_half_angle_deg")
+                    if k in technique.approach
+                },
+                "source": list(technique.source),
+                "safety": checks,
+            }
+        )
+    report = {
+        "nerve_variant": scene.nerve_variant,
+        "nerve_variants": [{"id": i, "name": n, "prevalence_percent": p} for i, n, p in variant_choices()],
+        "techniques": listed,
+    }
+    if args.json:
+        json.dump(report, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    for entry in listed:
+        verdicts = ", ".join(
+            f"{side}: {'FLAGGED' if c['flagged'] else 'safe'} ({c['angle_to_surface_deg']:.0f}° to surface, "
+            f"{c['force_line_min_distance_mm']:.0f} mm from nerve)"
+            for side, c in entry["safety"].items()
+        )
+        print(f"{entry['id']:36s} {verdicts}")
+    return 0
+
+
 def run_export(args: argparse.Namespace) -> int:
     from viewer.render.export import export_png
 
@@ -161,9 +249,26 @@ def run_export(args: argparse.Namespace) -> int:
         raise UsageError(f"--out must name a .png file, not {args.out}")
     scene = _posed_scene(args)
     scene.set_colour_mode(args.color_by)
-    _apply_layers(scene, args)
+    if args.nerve_variant:
+        _set_variant(scene, args.nerve_variant)
+    session = None
+    if args.technique:
+        session = _technique_session(scene)
+        if args.technique not in session.techniques:
+            raise UsageError(f"--technique: unknown id {args.technique!r}; known: {', '.join(session.techniques)}")
+        session.choose(args.technique, args.technique_side)
+        if args.pose:  # an explicit pose wins over the technique's own
+            scene.set_pose(args.side, **args.pose)
+    if not args.technique or args.peel or args.isolate:
+        _apply_layers(scene, args)
     path = export_png(
-        scene, args.out, view=args.export_view, size=args.export_size, labels=args.labels, landmarks=args.landmarks
+        scene,
+        args.out,
+        view=args.export_view,
+        size=args.export_size,
+        labels=args.labels,
+        landmarks=args.landmarks,
+        techniques=session,
     )
     print(f"wrote {path} ({args.export_size[0]}x{args.export_size[1]}, {args.export_view} view)")
     return 0
@@ -180,6 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_inspect(args)
         if args.command == "export":
             return run_export(args)
+        if args.command == "techniques":
+            return run_techniques(args)
         from viewer.ui.app import run_window
 
         return run_window(view=args.view, size=args.size, screenshot=args.screenshot)

@@ -17,6 +17,7 @@ def export_png(
     size: tuple[int, int] = (1920, 1080),
     labels: bool = False,
     landmarks: bool = False,
+    techniques=None,
 ) -> Path:
     """Render ``model`` from ``view`` at ``size`` pixels and save a PNG (labels and pins optional)."""
     out = Path(out)
@@ -27,6 +28,10 @@ def export_png(
         scene = SceneView(plotter, model)
         plotter.enable_anti_aliasing("ssaa")  # handouts: smooth edges are worth the extra render time
         scene.set_view(view)
+        if techniques is not None:
+            from viewer.render.technique_view import TechniqueView
+
+            TechniqueView(plotter, techniques)
         scene.pins.set_visible(landmarks)
         scene.labels.set_enabled(labels)
         plotter.screenshot(str(out))

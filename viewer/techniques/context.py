@@ -79,7 +79,9 @@ def context_from_scene(scene, side: str = "right", nerve: NerveGeometry | None =
     transforms = {s: scene.segment_transform(s) for s in ("pelvis", f"thigh_{side}", f"shank_{side}")}
     structures, fibres = {}, {}
     for name, structure in scene.structures.items():
-        if structure.side not in (side, None) or structure.kind == "nerve":
+        # the techniques' contacts and depths are defined on the muscles, beneath skin and fat;
+        # the nerve and its zones are measured separately, not crossed
+        if structure.side not in (side, None) or structure.kind in ("nerve", "danger", "skin"):
             continue
         structures[name] = (scene.vertices(name), structure.faces)
         f = scene.fibres(name)

@@ -16,13 +16,17 @@ SECTIONS = (
     ("layer", "Layer"),
     ("fibres", "Fibre direction"),
     ("massage_note", "For bodywork"),
+    ("course", "Course"),
+    ("surface_anatomy", "Surface anatomy"),
+    ("variant", "Variant shown"),
+    ("massage", "For bodywork"),
 )
 PROMPT = (
     "<p style='color:#666'>Click a muscle or bone in the view, or a row in the structures panel, to read about it.</p>"
 )
 
 
-def structure_html(model: SceneModel, name: str) -> str:
+def structure_html(model: SceneModel, name: str, techniques: list | None = None) -> str:
     """HTML description of one structure from its annotation data."""
     structure = model.structures[name]
     parts = [f"<h2 style='margin-bottom:2px'>{escape(structure.display_name)}</h2>"]
@@ -55,6 +59,11 @@ def structure_html(model: SceneModel, name: str) -> str:
         if landmarks:
             names = ", ".join(model.landmark_display_name(n) for n in sorted(landmarks))
             parts.append(f"<h4 style='margin-bottom:1px'>Landmarks</h4><p style='margin-top:0'>{escape(names)}</p>")
+    if techniques:
+        titles = "".join(f"<li>{escape(t.title)}</li>" for t in techniques)
+        parts.append(
+            f"<h4 style='margin-bottom:1px'>Techniques that work it</h4><ul style='margin-top:0'>{titles}</ul>"
+        )
     sources = info.get("sources")
     if sources:
         parts.append("<h4 style='margin-bottom:1px'>Sources</h4><ul style='margin-top:0;color:#555'>")
@@ -65,9 +74,10 @@ def structure_html(model: SceneModel, name: str) -> str:
 class InfoPanel(QTextBrowser):
     """Shows the selected structure's origin, insertion, actions, innervation and layer."""
 
-    def __init__(self, model: SceneModel) -> None:
+    def __init__(self, model: SceneModel, techniques=None) -> None:
         super().__init__()
         self.model = model
+        self.techniques = techniques  # a TechniqueSession, to list the techniques that work a muscle
         self.setOpenExternalLinks(False)
         self.setMinimumWidth(320)
         self.setHtml(PROMPT)
@@ -75,4 +85,8 @@ class InfoPanel(QTextBrowser):
         model.pose_changed.connect(lambda _pose: self._on_selection(model.selection))
 
     def _on_selection(self, name: str | None) -> None:
-        self.setHtml(PROMPT if name is None else structure_html(self.model, name))
+        if name is None:
+            self.setHtml(PROMPT)
+            return
+        found = self.techniques.techniques_for(name) if self.techniques is not None else []
+        self.setHtml(structure_html(self.model, name, found))

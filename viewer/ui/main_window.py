@@ -12,13 +12,16 @@ from pyvistaqt import QtInteractor
 from viewer.model.history import History
 from viewer.model.layers import PeelState
 from viewer.model.scene import SceneModel
+from viewer.model.technique_session import TechniqueSession
 from viewer.render.scene_view import SceneView
+from viewer.render.technique_view import TechniqueView
 from viewer.render.views import VIEWS
 from viewer.ui.info_panel import InfoPanel
 from viewer.ui.layers_panel import LayersPanel
 from viewer.ui.lengths_panel import LengthsPanel
 from viewer.ui.motion_panel import MotionPanel
 from viewer.ui.structures_panel import StructuresPanel
+from viewer.ui.techniques_panel import TechniquesPanel
 
 WINDOW_TITLE = "Glute Viewer — 3D atlas of the hip and gluteal region"
 CLICK_TOLERANCE_PX = 4
@@ -41,6 +44,13 @@ class MainWindow(QMainWindow):
         self.scene_view.schedule_render = self._render_timer.start  # many changes, one frame
         self.peel = PeelState()
         self.history = History(model, self.peel)
+        self.techniques = TechniqueSession(model, self.history, self.peel)
+        self.technique_view = TechniqueView(self.interactor, self.techniques)
+        self._technique_timer = QTimer(self)
+        self._technique_timer.setSingleShot(True)
+        self._technique_timer.setInterval(250)  # recompute once the pose settles, not every frame
+        self._technique_timer.timeout.connect(self.technique_view.update)
+        self.technique_view.schedule = self._technique_timer.start
         self.view_actions: dict[str, QAction] = {}
         self._build_toolbar()
         self.structures_panel = StructuresPanel(model, self.history)
@@ -48,13 +58,16 @@ class MainWindow(QMainWindow):
         layers_dock = self._add_dock("Layers", self.layers_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         structures_dock = self._add_dock("Structures", self.structures_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.splitDockWidget(layers_dock, structures_dock, Qt.Orientation.Vertical)
-        self.info_panel = InfoPanel(model)
+        self.info_panel = InfoPanel(model, self.techniques)
         info_dock = self._add_dock("About the selection", self.info_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.motion_panel = MotionPanel(model)
         self._add_dock("Motion", self.motion_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.lengths_panel = LengthsPanel(model, self.motion_panel.timeline_panel.timeline)
         lengths_dock = self._add_dock("Muscle lengths", self.lengths_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(info_dock, lengths_dock)
+        self.techniques_panel = TechniquesPanel(model, self.techniques)
+        techniques_dock = self._add_dock("Techniques", self.techniques_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(lengths_dock, techniques_dock)
         info_dock.raise_()
         self._press_position: tuple[int, int] | None = None
         iren = self.interactor.iren
@@ -136,6 +149,11 @@ class MainWindow(QMainWindow):
         self.labels_action.toggled.connect(self.scene_view.labels.set_enabled)
         self.pins_action = self._toggle(toolbar, "Landmarks", "M", "Pins on the landmarks a therapist palpates (M)")
         self.pins_action.toggled.connect(self.scene_view.pins.set_visible)
+        self.danger_action = self._toggle(
+            toolbar, "Danger zones", "D", "Sciatic nerve danger zones and the caution area on the skin (D)"
+        )
+        self.danger_action.toggled.connect(self._show_danger)
+        self.model.visibility_changed.connect(self._sync_danger_action)
         self.undo_action = QAction("Undo", self)
         self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
         self.undo_action.triggered.connect(self.history.undo)
@@ -163,6 +181,20 @@ class MainWindow(QMainWindow):
         action.setToolTip(tip)
         toolbar.addAction(action)
         return action
+
+    def _sync_danger_action(self, name: str, _visible: bool) -> None:
+        """The toggle follows the zones when a technique shows them."""
+        if self.model.structures[name].kind == "danger":
+            shown = self.scene_view.danger_visible()
+            if shown != self.danger_action.isChecked():
+                self.danger_action.blockSignals(True)
+                self.danger_action.setChecked(shown)
+                self.danger_action.blockSignals(False)
+
+    def _show_danger(self, on: bool) -> None:
+        with self.history.group("danger zones"):
+            for name in self.model.names("danger"):
+                self.history.set_visible(name, on)
 
     def _on_history(self, can_undo: bool, can_redo: bool) -> None:
         self.undo_action.setEnabled(can_undo)

@@ -1,0 +1,80 @@
+"""Choosing a technique poses, peels and draws it; the CLI lists and renders techniques."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import pyvista as pv
+from imaging import read_png
+from test_cli import run_cli
+
+from viewer.model.history import History
+from viewer.model.layers import PeelState
+from viewer.model.technique_session import TechniqueSession
+from viewer.render.technique_view import TechniqueView
+
+
+@pytest.fixture()
+def session(fresh_scene):
+    peel = PeelState()
+    return TechniqueSession(fresh_scene, History(fresh_scene, peel), peel)
+
+
+def test_choosing_poses_peels_and_shows_the_danger_zones(session):
+    scene = session.scene
+    events = []
+    session.changed.connect(events.append)
+    session.choose("rotators_prone_knee90", "right")
+    assert events == ["rotators_prone_knee90"]
+    assert scene.pose("right").knee_flexion == 90 and scene.pose("right").hip_rotation > 0
+    assert scene.pose("left").knee_flexion == 0
+    assert not scene.is_visible("skin") and not scene.is_visible("iliotibial_band_right")  # peeled to maximus
+    assert (
+        scene.is_visible("gluteus_maximus_right") and scene.opacity("gluteus_maximus_right") < 0.5
+    )  # ghosted: force goes through it
+    assert scene.is_visible("sciatic_nerve_gluteal_zone_right") and not scene.is_visible(
+        "sciatic_nerve_gluteal_zone_left"
+    )
+    geometry, report, _zones = session.result()
+    assert geometry.tool == "elbow" and not report.flagged
+    assert 30 <= report.angle_to_surface_deg <= 70  # oblique, not vertical
+    assert report.crossings[0].structure == "gluteus_maximus_right"
+
+
+def test_techniques_for_a_muscle(session):
+    ids = {t.id for t in session.techniques_for("piriformis_left")}
+    assert "rotators_prone_knee90" in ids and "frog_position_medius_minimus" not in ids
+
+
+def test_overlay_drawn_and_cleared(session):
+    plotter = pv.Plotter(off_screen=True, window_size=[400, 300])
+    view = TechniqueView(plotter, session)
+    session.choose("maximus_free_to_slide", "left")
+    assert {"tool", "approach", "cone"} <= set(view.overlay.actors)
+    session.clear()
+    assert not view.overlay.actors
+    plotter.close()
+
+
+def test_techniques_json_lists_every_technique_with_its_safety_check():
+    result = run_cli("techniques", "--json", "--side", "right")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    ids = {t["id"] for t in report["techniques"]}
+    assert {"rotators_prone_knee90", "rotators_side_lying", "self_foam_roller", "self_ball_chair"} <= ids
+    assert {v["id"] for v in report["nerve_variants"]} >= {"usual", "divided_fibular_through_piriformis"}
+    for technique in report["techniques"]:
+        check = technique["safety"]["right"]
+        assert not check["flagged"], (technique["id"], check["explanation"])
+        assert check["crossings"] and check["explanation"]
+        assert technique["source"]
+
+
+def test_export_renders_a_technique(tmp_path):
+    plain, drawn = tmp_path / "plain.png", tmp_path / "drawn.png"
+    assert run_cli("export", "--peel", "2", "--size", "480x360", "--out", str(plain)).returncode == 0
+    result = run_cli("export", "--technique", "rotators_prone_knee90", "--size", "480x360", "--out", str(drawn))
+    assert result.returncode == 0, result.stderr
+    assert abs(read_png(plain).astype(int) - read_png(drawn).astype(int)).mean() > 3
+    assert "unknown id" in run_cli("export", "--technique", "nope", "--out", "x.png").stderr

@@ -1,0 +1,95 @@
+"""The technique being demonstrated: pose, peel, geometry and its safety check (Qt-free).
+
+Choosing a technique puts the body in the position it needs, peels to the
+layer it works on (ghosting what the force passes through), shows the danger
+zones of that side, and computes from the scene's own geometry where the
+contact is, which way the force goes and how close it comes to the nerve.
+"""
+
+from __future__ import annotations
+
+from viewer.anatomy.kinematics import LegPose
+from viewer.model.events import Signal
+from viewer.model.layers import layer_index
+from viewer.techniques.library import Technique, load_techniques
+
+GHOST_OPACITY = 0.3
+
+
+class TechniqueSession:
+    def __init__(self, scene, history=None, peel=None) -> None:
+        self.scene, self.history, self.peel = scene, history, peel
+        self.techniques: dict[str, Technique] = load_techniques()
+        self.active: Technique | None = None
+        self.side = "right"
+        self._result = None  # (geometry, report, zones), recomputed lazily after a pose change
+        self.changed = Signal("technique_changed")  # (technique id or None)
+        scene.pose_changed.connect(self._on_pose)
+
+    # --- choosing ---------------------------------------------------------------------------
+    def choose(self, technique_id: str, side: str = "right", pose: bool = True, layers: bool = True) -> None:
+        if technique_id not in self.techniques:
+            raise KeyError(f"unknown technique {technique_id!r}; known: {', '.join(self.techniques)}")
+        if side not in ("right", "left"):
+            raise ValueError(f"side must be right or left, not {side!r}")
+        technique = self.techniques[technique_id]
+        self.active, self._result = None, None  # pose first, so the pose change is not announced twice
+        if pose:
+            other = "left" if side == "right" else "right"
+            self.scene.set_leg_poses({side: technique.leg_pose(), other: LegPose()})
+        self.active, self.side = technique, side
+        if layers:
+            self._show_working_layer()
+        self.changed.emit(technique_id)
+
+    def clear(self) -> None:
+        if self.active is not None:
+            self.active, self._result = None, None
+            self.changed.emit(None)
+
+    def _show_working_layer(self) -> None:
+        """Peel down to the outermost layer the technique works through, ghost that, show the zones."""
+        technique, scene = self.active, self.scene
+        through = list(technique.depth.get("through", []))
+        names = [technique.sided(n, self.side) for n in through + list(technique.targets)]
+        layers = self.peel.layers if self.peel is not None else None
+        if layers is not None:
+            depths = [layer_index(n, layers) for n in names if layer_index(n, layers) is not None]
+            depth = min(depths) if depths else 0
+            (self.history or self.peel).set_depth(depth)
+            if self.history is None:
+                for name, state in self.peel.states(scene.names()).items():
+                    scene.set_visible(name, state != "hidden")
+        for name in (technique.sided(n, self.side) for n in through):
+            if name in scene.structures:
+                scene.set_visible(name, True)
+                scene.set_opacity(name, GHOST_OPACITY)
+        for name in scene.names("danger"):
+            scene.set_visible(name, scene.structures[name].side == self.side)
+
+    # --- results ------------------------------------------------------------------------------
+    def _on_pose(self, _pose) -> None:
+        if self.active is not None:
+            self._result = None
+            self.changed.emit(self.active.id)
+
+    def result(self):
+        """(geometry, safety report, danger zones) at the current pose, or None with no technique."""
+        if self.active is None:
+            return None
+        if self._result is None:
+            from viewer.anatomy.nerve import build_nerve
+            from viewer.techniques.context import context_from_scene
+            from viewer.techniques.geometry import technique_geometry
+            from viewer.techniques.safety import assess
+
+            nerve = build_nerve(self.side, self.scene.nerve_variant)
+            context = context_from_scene(self.scene, self.side, nerve=nerve)
+            geometry = technique_geometry(self.active, context)
+            self._result = (geometry, assess(self.active, geometry, context), context.zones)
+        return self._result
+
+    def techniques_for(self, structure_name: str) -> list[Technique]:
+        """Techniques that work a structure (by base name, either side)."""
+        base = structure_name.removesuffix("_right").removesuffix("_left")
+        return [t for t in self.techniques.values() if base in t.targets]
