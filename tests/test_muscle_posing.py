@@ -214,3 +214,15 @@ def test_vertex_count_and_order_kept(muscles, grid_results):
             np.testing.assert_allclose(
                 posed[name].vertices[half:].reshape(posed[name].outer_fibres.shape), posed[name].outer_fibres
             )
+
+
+def test_a_jump_does_not_depend_on_the_poses_before(poser, muscles):
+    """Reached by a jump, a pose is the same whether the poser came from rest or from a sweep elsewhere."""
+    target = transforms(hip_rotation=-40, hip_abduction=-20, hip_flexion=10)
+    poser.pose(transforms())
+    direct = {name: posed.length_mm() for name, posed in poser.pose(target).items()}
+    for angles in ({"hip_flexion": 110, "knee_flexion": 100}, {"hip_rotation": 45}, {"hip_abduction": 40}):
+        poser.pose(transforms(**angles))
+    after = {name: posed.length_mm() for name, posed in poser.pose(target).items()}
+    drift = {name: abs(after[name] / direct[name] - 1) for name in muscles}
+    assert max(drift.values()) < 0.01, {k: round(v, 4) for k, v in drift.items() if v >= 0.01}

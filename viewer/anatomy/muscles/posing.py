@@ -51,6 +51,7 @@ STEP_LIMIT = 0.2  # largest change of a rotation matrix entry per step when walk
 STEP_ITERATIONS = 2
 WARM_LIMIT = 0.35  # largest change of a rotation matrix entry (about 20 degrees) still warm-started
 SMOOTHING = 0.5
+FOLD_AREA = 0.3  # below this share of its rest area element (signed), a sample's thickness fades to nothing
 ACTIVE_BAND_MM = 6.0  # after the first iteration of a pose, only samples this close to a bone are tested again
 THICKNESS_RANGE = (0.4, 2.5)
 KEEP_RANGE = (0.4, 2.5)  # bounds of the per-muscle volume correction
@@ -65,6 +66,7 @@ SEGMENT_OF_BONE = {
 }
 _EYE4 = np.eye(4)
 _KEYS = ("thigh_right", "shank_right", "thigh_left", "shank_left")
+BROAD_DEEP = ("gluteus_minimus",)  # deep (taut) muscles whose faces keep the turned rest offsets
 DEEP_LAYER = 2  # layer of the short rotators and quadratus femoris (posed as taut paths)
 _VERSION = b"pose-grids-2"  # bump when the grids change (spacing, margin, bone groups, packing)
 
@@ -336,6 +338,24 @@ class MusclePoser:
         self.rest_fibre_lengths = self._fibre_lengths(self.rest_points)
         self.rest_volume_estimates = self._volume_estimates(self.rest_points, self.lower_offsets, self.upper_offsets)
         self.lower_depth = _norm(self.lower_offsets)  # how far the deep face lies below the path
+        # Both faces' offsets in the rest sheet frame (along the fibre, across it, normal): rebuilt in the
+        # posed frame, so the normal part (the thickness) keeps its sign and the box cannot turn inside out.
+        along, across, normal = self._frames(self.rest_points)
+        self.rest_normals = normal
+        # Only the short rotators and quadratus femoris are rebuilt in the posed sheet frame: their chord
+        # paths twist between attachments that turn apart; the skinned sheets (and gluteus minimus, a broad
+        # fan on the ilium) keep the rest offsets turned with their segments, which holds them better.
+        self.framed = self.taut & ~np.isin(
+            self.muscle_of_point, [k for k, n in enumerate(self.names) if muscles[n].spec.name in BROAD_DEEP]
+        )
+        pu, mu, ps, ms = self.stencil
+        rest = self.rest_points
+        self.rest_areas = np.abs(np.einsum("ij,ij->i", _cross(rest[pu] - rest[mu], rest[ps] - rest[ms]), normal))
+        self.rest_areas = np.maximum(self.rest_areas, 1e-3 * self.rest_areas.max())
+        self.lower_local, self.upper_local = (
+            np.stack([np.einsum("ij,ij->i", o, axis) for axis in (along, across, normal)], axis=1)
+            for o in (self.lower_offsets, self.upper_offsets)
+        )
 
         # Clearance kept from each bone at a pose: what the sample had at rest (capped), which keeps a
         # superficial muscle riding over the deeper muscles it lay on. Deep muscles lie on bone and capsule,
@@ -377,6 +397,27 @@ class MusclePoser:
         self.muscle_of_point = np.repeat(
             np.arange(len(self.names)), [self.slices[n].stop - self.slices[n].start for n in self.names]
         )
+
+    def _frames(self, points: FloatArray, reference: FloatArray | None = None):
+        """Orthonormal sheet frame (along, across, normal) at every sample.
+
+        With a ``reference`` normal (the rest normal turned with the segments), the normal never points
+        against it: where the (u, s) grid folds over locally the frame falls back to the reference.
+        """
+        pu, mu, ps, ms = self.stencil
+        along = points[ps] - points[ms]
+        normal = _cross(points[pu] - points[mu], along)
+        normal /= _norm(normal)[:, None] + 1e-12
+        for _ in range(2):  # degenerate samples (an attachment drawn to a point) take their neighbours' normal
+            normal = 2.0 * normal + normal[pu] + normal[mu] + normal[ps] + normal[ms]
+            normal /= _norm(normal)[:, None] + 1e-12
+        if reference is not None:
+            trust = np.clip(2.0 * np.einsum("ij,ij->i", normal, reference), 0.0, 1.0)[:, None]
+            normal = trust * normal + (1.0 - trust) * reference
+            normal /= _norm(normal)[:, None] + 1e-12
+        along = along - np.einsum("ij,ij->i", along, normal)[:, None] * normal
+        along /= _norm(along)[:, None] + 1e-12
+        return along, _cross(normal, along), normal
 
     def _fibre_lengths(self, points: FloatArray) -> FloatArray:
         segments = points[1:] - points[:-1]
@@ -433,7 +474,12 @@ class MusclePoser:
             return self._result(self.rest_points, None, pelvis if moved_pelvis else None)
         start = self.previous if self.previous is not None else np.stack([_EYE4] * len(_KEYS))
         jump = np.abs(stacked - start)[:, :3, :3].max()
-        if jump >= WARM_LIMIT:  # a jump: walk there in steps, so paths wrap around the bones on the right side
+        if jump >= WARM_LIMIT:  # a jump: walk there from rest in steps, so paths wrap around the bones on
+            # the right side and the result does not depend on the poses visited before
+            start = np.stack([_EYE4] * len(_KEYS))
+            self.displacement[:] = 0.0
+            self.scale[:] = 1.0
+            jump = np.abs(stacked - start)[:, :3, :3].max()
             steps = int(np.ceil(jump / STEP_LIMIT))
             for fraction in np.arange(1, steps) / steps:
                 between = _interpolate(start, stacked, fraction)
@@ -504,7 +550,22 @@ class MusclePoser:
         if full is None:
             low, high = points + self.lower_offsets, points + self.upper_offsets
         else:  # the belly thickens as the fibres shorten, then each muscle's volume is held
-            lower, upper = self._turned_offsets(full)
+            reference = self.rest_normals.copy()
+            for rows, weight, key in self.moving:
+                reference[rows] += weight * (self.rest_normals[rows] @ (full[key][:3, :3] - np.eye(3)).T)
+            reference /= _norm(reference)[:, None]
+            along, across, normal = self._frames(points, reference)
+            # where the (u, s) grid folds over (its area element turns against the normal) the box is
+            # collapsed to the sheet there instead of being turned inside out; the volume hold makes it up
+            pu, mu, ps, ms = self.stencil
+            area = np.einsum("ij,ij->i", _cross(points[pu] - points[mu], points[ps] - points[ms]), normal)
+            kept = np.clip(area / (FOLD_AREA * self.rest_areas), 0.0, 1.0)[:, None]
+            framed = (
+                kept * (local[:, :1] * along + local[:, 1:2] * across + local[:, 2:] * normal)
+                for local in (self.lower_local, self.upper_local)
+            )
+            turned = self._turned_offsets(full)
+            lower, upper = (np.where(self.framed[:, None], f, t) for f, t in zip(framed, turned, strict=True))
             lengths = self._fibre_lengths(points)
             scale = np.clip(self.rest_fibre_lengths / np.maximum(lengths, 1e-6), *THICKNESS_RANGE)[self.fibre_of_point]
             lower, upper = lower * scale[:, None], upper * scale[:, None]
