@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from viewer.model.events import Signal
-from viewer.model.layers import GHOSTED, HIDDEN, PeelState
+from viewer.model.layers import GHOSTED, HIDDEN, PeelState, layer_index
 
 DEFAULT_GHOST_OPACITY = 0.15
 
@@ -125,7 +125,7 @@ class History:
             raise ValueError(f"isolate mode must be {GHOSTED!r} or {HIDDEN!r}, not {mode!r}")
         self.model.is_visible(name)  # unknown names fail before anything changes
         with self.group(f"isolate {name}"):
-            for other in self.model.names():
+            for other in self._anatomy():
                 self._show(other, "shown" if other == name else mode)
 
     def show_all(self) -> None:
@@ -133,15 +133,21 @@ class History:
         with self.group("show all"):
             if self.peel_state is not None:
                 self._record(Change("depth", None, self.peel_state.depth, 0))
-            for name in self.model.names():
+            for name in self._anatomy():
                 self._show(name, "shown")
+
+    def _anatomy(self) -> list[str]:
+        """Structures that are anatomy, not overlays such as danger zones (which keep their own toggle)."""
+        structures = getattr(self.model, "structures", {})
+        return [n for n in self.model.names() if getattr(structures.get(n), "kind", None) != "danger"]
 
     def apply_peel(self) -> None:
         """Make the model match the peel state (recorded in the open step, or as its own step)."""
         peel = self._peel()
         with self.group("peel"):
             for name in self.model.names():
-                self._show(name, peel.state_of(name))
+                if layer_index(name, peel.layers) is not None:  # nerves and overlays keep their own state
+                    self._show(name, peel.state_of(name))
 
     def set_depth(self, depth: int) -> None:
         """Peel to ``depth`` layers and update what is shown, as one step."""

@@ -135,7 +135,9 @@ class SceneView:
         # Translucent layers (skin, ghosts, danger zones) sort correctly with depth peeling, which
         # fails silently with multisampling on Mesa; exports add supersampling for smooth edges.
         plotter.render_window.SetMultiSamples(0)
-        plotter.enable_depth_peeling(number_of_peels=8, occlusion_ratio=0.0)
+        plotter.enable_depth_peeling(
+            number_of_peels=4, occlusion_ratio=0.1
+        )  # 4 peels: 190 vs 835 ms a frame in software GL
         self.labels = StructureLabels(self, enabled=False)
         self.pins = LandmarkPins(plotter, model, visible=False)
         self.attachments = AttachmentView(plotter, model, enabled=True)
