@@ -1,0 +1,60 @@
+"""Regenerate the README pictures with the app's own export and window screenshot.
+
+Run ``python -m viewer.tools.pictures`` (the window picture needs a display,
+e.g. ``xvfb-run -a python -m viewer.tools.pictures``).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+PICTURES = {
+    "posterior.png": ["--view", "posterior", "--peel", "1"],
+    "lateral.png": ["--view", "right", "--peel", "1"],
+    "posterolateral.png": ["--view", "posterolateral_right", "--peel", "1", "--labels"],
+    "skin.png": ["--view", "posterolateral_right", "--landmarks"],
+    "deep_layer.png": ["--view", "posterior", "--peel", "3", "--ghost", "--labels"],
+    "stretch_flexion.png": [
+        "--view",
+        "right",
+        "--peel",
+        "1",
+        "--pose",
+        "hip_flexion=90",
+        "--side",
+        "right",
+        "--color-by",
+        "stretch",
+    ],
+    "stretch_rotation.png": [
+        "--view",
+        "posterior",
+        "--peel",
+        "3",
+        "--pose",
+        "hip_rotation=40",
+        "--side",
+        "right",
+        "--color-by",
+        "stretch",
+    ],
+    "technique_prone.png": ["--view", "posterolateral_right", "--technique", "rotators_prone_knee90"],
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    out = Path(argv[0]) if argv else Path(__file__).resolve().parents[2] / "assets" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    for name, options in PICTURES.items():
+        command = [sys.executable, "-m", "viewer", "export", *options, "--size", "1600x1100", "--out", str(out / name)]
+        subprocess.run(command, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "viewer", "--screenshot", str(out / "window.png"), "--size", "1700x1050"], check=True
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
