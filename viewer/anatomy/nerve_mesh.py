@@ -158,9 +158,10 @@ def tube(
     faces = [np.stack([a, c, b], -1).reshape(-1, 3), np.stack([b, c, d], -1).reshape(-1, 3)]
     start, end = n * sides, n * sides + 1
     jj = np.arange(sides)
-    faces.append(np.column_stack([np.full(sides, start), (jj + 1) % sides, jj]))
+    # caps wound like the side wall next to them (each ring edge used once in each direction)
+    faces.append(np.column_stack([np.full(sides, start), jj, (jj + 1) % sides]))
     last = (n - 1) * sides
-    faces.append(np.column_stack([np.full(sides, end), last + jj, last + (jj + 1) % sides]))
+    faces.append(np.column_stack([np.full(sides, end), last + (jj + 1) % sides, last + jj]))
     faces = np.vstack(faces).astype(np.int64)
     if _signed_volume(vertices, faces) < 0:
         faces = faces[:, ::-1]

@@ -67,6 +67,7 @@ def nerve_and_zone_structures(variant: str | None = None) -> tuple[list[Structur
                 layer_name="nerve",
                 info=nerve_info(nerve),
                 common_names=("sciatic", "sciatic nerve"),
+                centreline=np.vstack(nerve.centrelines),
             )
         )
         for zone in build_danger_zones(nerve):

@@ -273,6 +273,12 @@ class SceneModel:
         outer = getattr(posed, "outer_fibres", None) if posed is not None else self.structures[name].outer_fibres
         return outer if outer is not None else self.fibres(name)
 
+    def centreline(self, name: str) -> FloatArray | None:
+        """A nerve's course at the current pose (None for other structures)."""
+        posed = self._posed.get(name)
+        line = getattr(posed, "centreline", None) if posed is not None else None
+        return line if line is not None else self.structures[name].centreline
+
     def stretch(self, name: str) -> FloatArray | None:
         """Per-fibre length change from anatomical position (0.1 = 10% longer)."""
         fibres = self.fibres(name)
@@ -347,6 +353,9 @@ class SceneModel:
                 "volume_cm3": round(signed_volume(vertices, structure.faces) / 1000.0, 2),
                 "watertight": is_watertight(structure.faces),
             }
+            line = self.centreline(name)
+            if line is not None:
+                entry["centreline"] = np.round(line, 2).tolist()
             fibres = self.fibres(name)
             if fibres is not None:
                 entry["length_mm"] = round(self.length_mm(name) or 0.0, 2)

@@ -34,6 +34,7 @@ class Structure:
     common_names: tuple[str, ...] = ()
     fibres: FloatArray | None = None  # (n_fibres, n_samples, 3) polylines origin -> insertion
     outer_fibres: FloatArray | None = None  # the same fibres traced on the outer surface, for drawing
+    centreline: FloatArray | None = None  # nerves: the course, (n, 3), all branches stacked
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
