@@ -32,8 +32,8 @@ def export_png(
             from viewer.render.technique_view import TechniqueView
 
             TechniqueView(plotter, techniques)
-        scene.pins.set_visible(landmarks)
-        scene.labels.set_enabled(labels)
+        scene.set_pins(landmarks)
+        scene.set_labels(labels)
         plotter.screenshot(str(out))
     finally:
         plotter.close()

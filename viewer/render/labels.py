@@ -15,7 +15,7 @@ interactor); the layout itself is the pure function :func:`layout_labels`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,7 +45,10 @@ class Box:
 
     def overlaps(self, other: Box, gap: float = 0.0) -> bool:
         return not (
-            self.x1 + gap <= other.x0 or other.x1 + gap <= self.x0 or self.y1 + gap <= other.y0 or other.y1 + gap <= self.y0
+            self.x1 + gap <= other.x0
+            or other.x1 + gap <= self.x0
+            or self.y1 + gap <= other.y0
+            or other.y1 + gap <= self.y0
         )
 
     def inside(self, width: float, height: float) -> bool:
@@ -231,6 +234,9 @@ class StructureLabels:
         self.boxes: dict[str, Box] = {}
         self.anchors: dict[str, tuple[float, float]] = {}
         self.font_size = MIN_FONT
+        # more (key, text, point) items laid out with the structures, e.g. the landmark pins' names
+        self.extra_items: Callable[[], list[tuple[str, str, FloatArray]]] | None = None
+        self._texts: dict[str, str] = {}
         self._lines, self._line_data = _line_actor()
         self.plotter.renderer.AddViewProp(self._lines)
         self._enabled = False
@@ -284,7 +290,7 @@ class StructureLabels:
         actor = self.text_actors.get(name)
         if actor is None:
             actor = vtkTextActor()
-            actor.SetInput(self.model.structures[name].display_name)
+            actor.SetInput(self._texts.get(name) or self.model.structures[name].display_name)
             prop = actor.GetTextProperty()
             prop.SetColor(*TEXT_COLOUR)
             prop.SetBackgroundColor(*BOX_COLOUR)
@@ -321,6 +327,12 @@ class StructureLabels:
                 continue
             names.append(name)
             anchors.append(tuple(screen[index, :2]))
+        for key, text, point in self.extra_items() if self.extra_items else []:
+            screen = project(self.plotter, np.asarray(point, dtype=float)[None])[0]
+            if 0 <= screen[0] < width and 0 <= screen[1] < height:
+                self._texts[key] = text
+                names.append(key)
+                anchors.append((float(screen[0]), float(screen[1])))
         if not names:
             self.plotter.render()
             return
@@ -391,4 +403,13 @@ class StructureLabels:
         self.text_actors.clear()
 
 
-__all__ = ["Box", "StructureLabels", "anchor_point", "depth_buffer", "font_size_for", "layout_labels", "project", "visible_anchor"]
+__all__ = [
+    "Box",
+    "StructureLabels",
+    "anchor_point",
+    "depth_buffer",
+    "font_size_for",
+    "layout_labels",
+    "project",
+    "visible_anchor",
+]

@@ -106,6 +106,7 @@ class LandmarkPins:
         self.positions: dict[str, FloatArray] = {}
         self._actors: list = []
         self._visible = False
+        self.own_labels = True  # off while the structure labels lay the pin names out with theirs
         model.pose_changed.connect(self._on_pose)
         self.set_visible(visible)
 
@@ -120,6 +121,12 @@ class LandmarkPins:
     def toggle(self) -> bool:
         self.set_visible(not self._visible)
         return self._visible
+
+    def label_items(self) -> list[tuple[str, str, FloatArray]]:
+        """(key, name, position) of each pin, for a shared label layout."""
+        if not self._visible:
+            return []
+        return [(f"pin:{p.name}", p.display_name, self.positions[p.name]) for p in self.pins]
 
     def _on_pose(self, _pose) -> None:
         if self._visible:
@@ -140,6 +147,7 @@ class LandmarkPins:
                     reset_camera=False, pickable=False, specular=0.4,
                 )
             )  # fmt: skip
+        if self._visible and self.own_labels:
             self._actors.append(
                 self.plotter.add_point_labels(
                     points,

@@ -140,6 +140,7 @@ class SceneView:
         )  # 4 peels: 190 vs 835 ms a frame in software GL
         self.labels = StructureLabels(self, enabled=False)
         self.pins = LandmarkPins(plotter, model, visible=False)
+        self.labels.extra_items = self.pins.label_items
         self.attachments = AttachmentView(plotter, model, enabled=True)
         for signal in (model.visibility_changed, model.opacity_changed, model.selection_changed, model.pose_changed):
             signal.connect(self._refresh_labels)
@@ -374,6 +375,18 @@ class SceneView:
 
     def _fibre_points(self, name: str) -> np.ndarray:
         return self.model.fibre_lines(name).reshape(-1, 3)
+
+    def set_labels(self, on: bool) -> None:
+        """Structure labels on/off; while on, the pin names join their layout so nothing overlaps."""
+        self.pins.own_labels = not on
+        if self.pins.visible:
+            self.pins.set_visible(True)
+        self.labels.set_enabled(on)
+
+    def set_pins(self, on: bool) -> None:
+        self.pins.own_labels = not self.labels.enabled
+        self.pins.set_visible(on)
+        self._refresh_labels()
 
     def request_render(self) -> None:
         if self.schedule_render is None:

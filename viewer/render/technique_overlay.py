@@ -43,14 +43,18 @@ def tool_glyph(tool: str, contact: np.ndarray, direction: np.ndarray) -> pv.Poly
         return pv.Cylinder(center=contact + 75.0 * outward, direction=side, radius=75.0, height=300.0, resolution=48)
     if tool in ("palm_heel", "forearm"):
         radius, height = (40.0, 12.0) if tool == "palm_heel" else (30.0, 14.0)
-        disc = pv.Cylinder(center=contact + height / 2 * outward, direction=d, radius=radius, height=height, resolution=48)
+        disc = pv.Cylinder(
+            center=contact + height / 2 * outward, direction=d, radius=radius, height=height, resolution=48
+        )
         return disc if tool == "palm_heel" else disc.scale([1.0, 1.0, 1.0], inplace=False)
     if tool == "fist":
         return pv.Box(bounds=(-22, 22, -18, 18, -14, 14)).translate(contact + 16.0 * outward, inplace=False)
     # precise tools: elbow, knuckles, thumb, fingers -> a capsule-like rod along the approach
     radius = {"elbow": 14.0, "knuckles": 9.0, "thumb": 8.0, "fingers": 6.0}.get(tool, 8.0)
     length = {"elbow": 45.0, "knuckles": 30.0, "thumb": 30.0, "fingers": 35.0}.get(tool, 30.0)
-    rod = pv.Cylinder(center=contact + (radius + length / 2) * outward, direction=d, radius=radius, height=length, resolution=32)
+    rod = pv.Cylinder(
+        center=contact + (radius + length / 2) * outward, direction=d, radius=radius, height=length, resolution=32
+    )
     tip = pv.Sphere(radius=radius, center=contact + radius * outward)
     return rod.merge(tip)
 
@@ -61,7 +65,9 @@ def cone_mesh(geometry: TechniqueGeometry) -> pv.PolyData:
     radius = height * np.tan(np.radians(max(geometry.cone_half_angle_deg, 0.5)))
     centre = geometry.contact + geometry.direction * height / 2
     # pv.Cone points from base to apex along ``direction``
-    return pv.Cone(center=centre, direction=-geometry.direction, height=height, radius=radius, resolution=48, capping=False)
+    return pv.Cone(
+        center=centre, direction=-geometry.direction, height=height, radius=radius, resolution=48, capping=False
+    )
 
 
 class TechniqueOverlay:
@@ -90,10 +96,23 @@ class TechniqueOverlay:
         self.clear(render=False)
         flagged = bool(report is not None and report.flagged)
         accent = WARNING_COLOUR if flagged else SAFE_COLOUR
-        self._add("tool", tool_glyph(geometry.tool, geometry.contact, geometry.direction), color=WARNING_COLOUR if flagged else TOOL_COLOUR, smooth_shading=True, specular=0.3)
+        self._add(
+            "tool",
+            tool_glyph(geometry.tool, geometry.contact, geometry.direction),
+            color=WARNING_COLOUR if flagged else TOOL_COLOUR,
+            smooth_shading=True,
+            specular=0.3,
+        )
         arrow_length = max(geometry.working_depth_mm, 30.0)
         start = geometry.contact - geometry.direction * (arrow_length * 0.9)
-        arrow = pv.Arrow(start=start, direction=geometry.direction, scale=arrow_length * 1.6, tip_length=0.3, tip_radius=0.07, shaft_radius=0.025)
+        arrow = pv.Arrow(
+            start=start,
+            direction=geometry.direction,
+            scale=arrow_length * 1.6,
+            tip_length=0.3,
+            tip_radius=0.07,
+            shaft_radius=0.025,
+        )
         self._add("approach", arrow, color=accent, smooth_shading=True)
         force = pv.Line(geometry.contact, geometry.force_end).tube(radius=2.0)
         self._add("force_line", force, color=accent, opacity=0.9)
@@ -102,7 +121,11 @@ class TechniqueOverlay:
             self._add("stroke", path, color=STROKE_COLOUR, smooth_shading=True)
             end = geometry.stroke[-1]
             towards = geometry.stroke[-1] - geometry.stroke[-2]
-            self._add("stroke_head", pv.Cone(center=end, direction=towards, height=12.0, radius=6.0, resolution=24), color=STROKE_COLOUR)
+            self._add(
+                "stroke_head",
+                pv.Cone(center=end, direction=towards, height=12.0, radius=6.0, resolution=24),
+                color=STROKE_COLOUR,
+            )
         if show_cone:
             self._add("cone", cone_mesh(geometry), color=accent, opacity=CONE_OPACITY, smooth_shading=True)
         for zone in zones or []:

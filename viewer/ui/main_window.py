@@ -146,9 +146,9 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.presentation_action)
         toolbar.addSeparator()
         self.labels_action = self._toggle(toolbar, "Labels", "T", "Name the visible structures with leader lines (T)")
-        self.labels_action.toggled.connect(self.scene_view.labels.set_enabled)
+        self.labels_action.toggled.connect(self.scene_view.set_labels)
         self.pins_action = self._toggle(toolbar, "Landmarks", "M", "Pins on the landmarks a therapist palpates (M)")
-        self.pins_action.toggled.connect(self.scene_view.pins.set_visible)
+        self.pins_action.toggled.connect(self.scene_view.set_pins)
         self.danger_action = self._toggle(
             toolbar, "Danger zones", "D", "Sciatic nerve danger zones and the caution area on the skin (D)"
         )
