@@ -214,7 +214,7 @@ class AttachmentView:
                 bcolor="#fbfaf7",
                 border=True,
                 loc="lower right",
-                size=(0.16, 0.09),
+                size=(0.11, 0.07),
                 face="rectangle",
             )
         self.plotter.render()

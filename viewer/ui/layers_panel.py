@@ -24,7 +24,7 @@ class LayersPanel(QGroupBox):
     """Every change goes through :class:`History`, so it can be undone."""
 
     def __init__(self, model: SceneModel, history: History, peel: PeelState) -> None:
-        super().__init__("Layers")
+        super().__init__()  # the dock already says "Layers"
         self.model, self.history, self.peel_state = model, history, peel
         layout = QGridLayout(self)
         self.status = QLabel()
