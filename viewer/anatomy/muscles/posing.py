@@ -51,7 +51,9 @@ STEP_LIMIT = 0.2  # largest change of a rotation matrix entry per step when walk
 STEP_ITERATIONS = 2
 WARM_LIMIT = 0.35  # largest change of a rotation matrix entry (about 20 degrees) still warm-started
 SMOOTHING = 0.5
+VERTEX_CLEARANCE_MM = 0.5  # posed surface vertices are lifted at least this far out of every bone
 FOLD_AREA = 0.3  # below this share of its rest area element (signed), a sample's thickness fades to nothing
+NORMAL_SMOOTHING = 2  # passes of neighbour averaging of the sheet normals (also fills degenerate ones)
 ACTIVE_BAND_MM = 6.0  # after the first iteration of a pose, only samples this close to a bone are tested again
 THICKNESS_RANGE = (0.4, 2.5)
 KEEP_RANGE = (0.4, 2.5)  # bounds of the per-muscle volume correction
@@ -340,7 +342,11 @@ class MusclePoser:
         self.lower_depth = _norm(self.lower_offsets)  # how far the deep face lies below the path
         # Both faces' offsets in the rest sheet frame (along the fibre, across it, normal): rebuilt in the
         # posed frame, so the normal part (the thickness) keeps its sign and the box cannot turn inside out.
-        along, across, normal = self._frames(self.rest_points)
+        self.orientation = np.ones(count)
+        _, _, normal = self._frames(self.rest_points)
+        outward = np.einsum("ij,ij->i", self.upper_offsets - self.lower_offsets, normal)
+        self.orientation = np.where(np.add.reduceat(outward, self.muscle_starts) < 0, -1.0, 1.0)[self.muscle_of_point]
+        along, across, normal = self._frames(self.rest_points)  # the normal now points from deep to top face
         self.rest_normals = normal
         # Only the short rotators and quadratus femoris are rebuilt in the posed sheet frame: their chord
         # paths twist between attachments that turn apart; the skinned sheets (and gluteus minimus, a broad
@@ -350,7 +356,15 @@ class MusclePoser:
         )
         pu, mu, ps, ms = self.stencil
         rest = self.rest_points
-        self.rest_areas = np.abs(np.einsum("ij,ij->i", _cross(rest[pu] - rest[mu], rest[ps] - rest[ms]), normal))
+        self.rest_areas = self.orientation * np.einsum(
+            "ij,ij->i", _cross(rest[pu] - rest[mu], rest[ps] - rest[ms]), normal
+        )
+        # Framed sheets (obturator internus, quadratus femoris) hold their volume by the prism estimate,
+        # which a fold cannot fool; tubes and skinned sheets by the mesh estimate.
+        self.prism_muscles = (np.add.reduceat(self.framed.astype(int), self.muscle_starts) > 0) & np.array(
+            [muscles[n].spec.shape == "sheet" for n in self.names]
+        )
+        self.rest_prisms = self._prisms(self.rest_areas, self.upper_offsets - self.lower_offsets, normal)
         self.rest_areas = np.maximum(self.rest_areas, 1e-3 * self.rest_areas.max())
         self.lower_local, self.upper_local = (
             np.stack([np.einsum("ij,ij->i", o, axis) for axis in (along, across, normal)], axis=1)
@@ -369,6 +383,11 @@ class MusclePoser:
             keep = np.clip(distance - CLEARANCE_SLACK_MM, 0.0, CLEARANCE_CAP_MM)
             keep = np.where(deep_rows, np.minimum(keep, own), keep)
             self.clearance[name] = keep
+        shank_all = shank & (cat["weights"][:, 1:].sum(axis=1) > 0.3)
+        self.surface_rows = {"pelvis": np.arange(count)}
+        for k, side in enumerate(SIDES):
+            self.surface_rows[f"femur_{side}"] = np.flatnonzero(self.side == k)
+            self.surface_rows[f"tibia_{side}"] = np.flatnonzero((self.side == k) & shank_all)
         self.scale = np.ones(count)
         self.displacement = np.zeros_like(self.rest_points)
         self.previous: np.ndarray | None = None
@@ -398,6 +417,23 @@ class MusclePoser:
             np.arange(len(self.names)), [self.slices[n].stop - self.slices[n].start for n in self.names]
         )
 
+    def _clear_faces(self, low: FloatArray, high: FloatArray, full: dict) -> tuple[FloatArray, FloatArray]:
+        """Lift surface vertices that ended up in a bone back out (a lifted deep face carries its top along)."""
+        for name, grid, matrix, _ in self._bone_frames(full):
+            rows = self.surface_rows[name]
+            rotation = matrix[:3, :3]
+            for face, partner in ((low, high), (high, None)):
+                distance, gradient = grid.sample((face[rows] - matrix[:3, 3]) @ rotation)
+                depth = VERTEX_CLEARANCE_MM - distance
+                hit = depth > 0
+                if hit.any():
+                    g = gradient[hit] @ rotation.T
+                    move = depth[hit, None] * g / (_norm(g)[:, None] + 1e-9)
+                    face[rows[hit]] += move
+                    if partner is not None:
+                        partner[rows[hit]] += move
+        return low, high
+
     def _frames(self, points: FloatArray, reference: FloatArray | None = None):
         """Orthonormal sheet frame (along, across, normal) at every sample.
 
@@ -406,9 +442,11 @@ class MusclePoser:
         """
         pu, mu, ps, ms = self.stencil
         along = points[ps] - points[ms]
-        normal = _cross(points[pu] - points[mu], along)
+        normal = _cross(points[pu] - points[mu], along) * self.orientation[:, None]
         normal /= _norm(normal)[:, None] + 1e-12
-        for _ in range(2):  # degenerate samples (an attachment drawn to a point) take their neighbours' normal
+        for _ in range(
+            NORMAL_SMOOTHING
+        ):  # degenerate samples (an attachment drawn to a point) take their neighbours' normal
             normal = 2.0 * normal + normal[pu] + normal[mu] + normal[ps] + normal[ms]
             normal /= _norm(normal)[:, None] + 1e-12
         if reference is not None:
@@ -534,6 +572,15 @@ class MusclePoser:
             upper[rows] += weight * (self.upper_offsets[rows] @ turn)
         return lower, upper
 
+    def _prisms(self, area: FloatArray, thickness: FloatArray, normal: FloatArray) -> FloatArray:
+        """Volume of every muscle (x4) as sheet area element times thickness along the normal.
+
+        Linear in the thickness and blind to how the offset face curves, so the volume hold
+        cannot feed on a fold (a folded face reads as little volume, and more thickness folds it more).
+        """
+        per_sample = np.maximum(area, 0.0) * np.maximum(np.einsum("ij,ij->i", thickness, normal), 0.0)
+        return np.add.reduceat(per_sample, self.muscle_starts)
+
     def _volume_estimates(self, points: FloatArray, lower: FloatArray, upper: FloatArray) -> FloatArray:
         """Volume of every muscle at once (x6): the (u, s) grid swept from its lower to its upper face.
 
@@ -558,7 +605,9 @@ class MusclePoser:
             # where the (u, s) grid folds over (its area element turns against the normal) the box is
             # collapsed to the sheet there instead of being turned inside out; the volume hold makes it up
             pu, mu, ps, ms = self.stencil
-            area = np.einsum("ij,ij->i", _cross(points[pu] - points[mu], points[ps] - points[ms]), normal)
+            area = self.orientation * np.einsum(
+                "ij,ij->i", _cross(points[pu] - points[mu], points[ps] - points[ms]), normal
+            )
             kept = np.clip(area / (FOLD_AREA * self.rest_areas), 0.0, 1.0)[:, None]
             framed = (
                 kept * (local[:, :1] * along + local[:, 1:2] * across + local[:, 2:] * normal)
@@ -570,11 +619,16 @@ class MusclePoser:
             scale = np.clip(self.rest_fibre_lengths / np.maximum(lengths, 1e-6), *THICKNESS_RANGE)[self.fibre_of_point]
             lower, upper = lower * scale[:, None], upper * scale[:, None]
             for _ in range(VOLUME_STEPS):
-                keep = self.rest_volume_estimates / self._volume_estimates(points, lower, upper)
-                keep = np.clip(keep, *KEEP_RANGE)[self.muscle_of_point][:, None]
+                keep = np.where(
+                    self.prism_muscles,
+                    self.rest_prisms / np.maximum(self._prisms(area, upper - lower, normal), 1e-9),
+                    self.rest_volume_estimates / self._volume_estimates(points, lower, upper),
+                )
+                keep = np.clip(keep, *KEEP_RANGE)[self.muscle_of_point]
+                keep = (np.clip(scale * keep, *THICKNESS_RANGE) / scale)[:, None]  # never beyond the range in all
                 lower, upper, scale = lower * keep, upper * keep, scale * keep[:, 0]
             self.scale = scale
-            low, high = points + lower, points + upper
+            low, high = self._clear_faces(points + lower, points + upper, full)
         if pelvis is not None:
             low, high, points = (p @ pelvis[:3, :3].T + pelvis[:3, 3] for p in (low, high, points))
         vertices = np.concatenate([low, high])[self.vertex_order]
