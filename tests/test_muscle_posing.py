@@ -133,17 +133,48 @@ def test_left_side_mirrors_the_right(poser):
         assert abs(right.length_mm() - left.length_mm()) < 0.03 * right.length_mm(), spec.name
 
 
-# Known limitation: these two fold at extreme poses (quadratus femoris: thick and short, squeezed between
-# ischium and femur in external rotation and deep flexion; obturator internus: its tendon part crumples
-# when it shortens), and a folded box has no meaningful volume; tensor fasciae latae folds at the last,
-# compound pose (flexed, adducted and internally rotated). Measured separately below so a fix shows up as XPASS.
-FOLDING = ("quadratus_femoris", "obturator_internus")
-FOLDING_POSE = len(GRID_POSES) - 1
+# A wider grid over the action ranges (flexion -20..120, abduction -30..45, rotation -45..45, knee 0..130):
+# corners and the classic positions, every muscle of both sides. Each pose is a jump from the previous
+# one, which the poser walks from rest, so the order does not matter.
+WIDE_POSES = [
+    {"hip_flexion": f, "hip_abduction": a, "hip_rotation": r, "knee_flexion": 90 if f >= 90 else 0}
+    for f in (-20, 45, 120)
+    for a in (-30, 40)
+    for r in (-45, 45)
+] + [
+    {"hip_flexion": 10},
+    {"hip_flexion": 90, "hip_rotation": -45, "knee_flexion": 90},
+    {"hip_flexion": 90, "hip_rotation": 45, "knee_flexion": 90},
+    {"hip_flexion": 90, "hip_abduction": 40, "hip_rotation": 45, "knee_flexion": 90},
+    {"hip_flexion": 45, "hip_abduction": 40, "hip_rotation": 20, "knee_flexion": 90},  # frog
+    {"hip_flexion": 110, "knee_flexion": 100},  # side-lying
+    {"hip_flexion": 10, "hip_abduction": -25, "hip_rotation": -35},  # external rotation with adduction
+    {"hip_rotation": 40, "knee_flexion": 90},  # prone, knee bent, internal rotation
+    {"hip_flexion": 120, "knee_flexion": 130},
+]
+# Known limitations (measured below so a fix shows up as XPASS): quadratus femoris is a thick block on a
+# short ischium-femur gap; in external rotation its sheet twists through itself and its box loses or
+# turns volume, and it is squeezed into the ischium. Obturator internus loses up to about 20 % in deep
+# flexion with abduction and external rotation, tensor fasciae latae about 25 % when flexed, abducted
+# and internally rotated (skinned sheet crumpling at the hip).
+VOLUME_LIMITED = ("quadratus_femoris", "obturator_internus", "tensor_fasciae_latae")
+BONE_LIMITED = ("quadratus_femoris",)
 
 
-def volume_errors(muscles, grid_results, names):
+@pytest.fixture(scope="module")
+def wide_results(poser):
+    return [(angles, settle(poser, **angles)) for angles in WIDE_POSES]
+
+
+@pytest.fixture(scope="module")
+def all_bone_grids(bones):
+    names = [f"{b}_{side}" for b in ("hip_bone", "femur", "tibia_fibula") for side in ("right", "left")]
+    return {name: distance_grid(bones[name].vertices, bones[name].faces) for name in [*names, "sacrum"]}
+
+
+def volume_errors(muscles, results, names):
     worst = {}
-    for _, posed in grid_results:
+    for _, posed in results:
         for name in names:
             rest = signed_volume(muscles[name].vertices, muscles[name].faces)
             ratio = signed_volume(posed[name].vertices, muscles[name].faces) / rest
@@ -152,41 +183,60 @@ def volume_errors(muscles, grid_results, names):
 
 
 def test_volume_kept_within_ten_percent(muscles, grid_results):
-    names = [n for n in muscles if not n.startswith(FOLDING)]
-    worst = volume_errors(muscles, grid_results[:FOLDING_POSE], names)
+    worst = volume_errors(muscles, grid_results, [n for n in muscles if not n.startswith(VOLUME_LIMITED)])
     assert max(worst.values()) < 0.10, {k: round(v, 3) for k, v in worst.items() if v >= 0.10}
 
 
-@pytest.mark.xfail(reason="known: quadratus femoris and obturator internus fold at extreme poses", strict=False)
-def test_volume_kept_for_the_folding_rotators(muscles, grid_results):
-    worst = volume_errors(muscles, grid_results, muscles)
-    assert max(worst.values()) < 0.10
+def test_volume_kept_within_ten_percent_across_the_wide_grid(muscles, wide_results):
+    worst = volume_errors(muscles, wide_results, [n for n in muscles if not n.startswith(VOLUME_LIMITED)])
+    assert max(worst.values()) < 0.10, {k: round(v, 3) for k, v in worst.items() if v >= 0.10}
 
 
-def inside_bone_shares(grid_results, bone_grids, names):
-    """(pose, muscle, share of its vertices deeper than 1 mm inside a bone) for the right side."""
+@pytest.mark.xfail(reason="known: quadratus femoris, obturator internus, TFL lose volume at extremes", strict=False)
+def test_volume_kept_for_the_limited_muscles(muscles, wide_results):
+    worst = volume_errors(muscles, wide_results, [n for n in muscles if n.startswith(VOLUME_LIMITED)])
+    assert max(worst.values()) < 0.10, {k: round(v, 3) for k, v in worst.items()}
+
+
+def inside_bone_shares(results, grids, names, sides=("right",)):
+    """(pose, muscle, share of its vertices deeper than 1 mm inside a bone)."""
     shares = []
-    for angles, posed in grid_results:
+    for angles, posed in results:
         legs = transforms(**angles)
-        frames = {
-            "hip_bone_right": np.eye(4),
-            "sacrum": np.eye(4),
-            "femur_right": legs["thigh_right"],
-            "tibia_fibula_right": legs["shank_right"],
-        }
-        for name in names:
-            vertices = posed[f"{name}_right"].vertices
-            inside = np.zeros(len(vertices), bool)
-            for bone, matrix in frames.items():
-                local = (vertices - matrix[:3, 3]) @ matrix[:3, :3]
-                inside |= bone_grids[bone].distance(local) < -1.0  # beyond the grids' interpolation error
-            shares.append((angles, name, inside.mean()))
+        for side in sides:
+            frames = {
+                f"hip_bone_{side}": np.eye(4),
+                "sacrum": np.eye(4),
+                f"femur_{side}": legs[f"thigh_{side}"],
+                f"tibia_fibula_{side}": legs[f"shank_{side}"],
+            }
+            for name in names:
+                vertices = posed[f"{name}_{side}"].vertices
+                inside = np.zeros(len(vertices), bool)
+                for bone, matrix in frames.items():
+                    local = (vertices - matrix[:3, 3]) @ matrix[:3, :3]
+                    inside |= grids[bone].distance(local) < -1.0  # beyond the grids' interpolation error
+                shares.append((angles, f"{name}_{side}", round(float(inside.mean()), 4)))
     return shares
 
 
 def test_no_muscle_enters_bone_across_the_pose_grid(grid_results, bone_grids):
     names = [s.name for s in load_muscle_specs()]
     bad = [entry for entry in inside_bone_shares(grid_results, bone_grids, names) if entry[2] >= 0.01]
+    assert not bad, bad
+
+
+def test_no_muscle_enters_bone_across_the_wide_grid(wide_results, all_bone_grids):
+    names = [s.name for s in load_muscle_specs() if s.name not in BONE_LIMITED]
+    shares = inside_bone_shares(wide_results, all_bone_grids, names, ("right", "left"))
+    bad = [entry for entry in shares if entry[2] >= 0.01]
+    assert not bad, bad
+
+
+@pytest.mark.xfail(reason="known: quadratus femoris squeezed into the ischium in external rotation", strict=False)
+def test_quadratus_femoris_stays_out_of_bone_across_the_wide_grid(wide_results, all_bone_grids):
+    shares = inside_bone_shares(wide_results, all_bone_grids, BONE_LIMITED, ("right", "left"))
+    bad = [entry for entry in shares if entry[2] >= 0.01]
     assert not bad, bad
 
 
