@@ -61,3 +61,16 @@ def test_caution_area_lies_over_the_nerve_on_the_buttock(scene):
     low = lm["ischial_tuberosity_right"][1] - 80
     high = lm["greater_sciatic_notch_right"][1] + 60
     assert ((marked[:, 1] > low) & (marked[:, 1] < high)).mean() > 0.9  # at the level of the gluteal course
+
+
+def test_danger_margin_widens_the_zone_and_the_safety_check_follows(fresh_scene):
+    from viewer.model.technique_session import TechniqueSession
+
+    zone = "sciatic_nerve_gluteal_zone_right"
+    before = signed_volume(fresh_scene.vertices(zone), fresh_scene.structures[zone].faces)
+    session = TechniqueSession(fresh_scene)
+    session.choose("rotators_prone_knee90", "right", layers=False)
+    assert not session.result()[1].too_close
+    fresh_scene.set_danger_margin(55.0)  # the line of force passes about 47 mm from the nerve
+    assert signed_volume(fresh_scene.vertices(zone), fresh_scene.structures[zone].faces) > 1.5 * before
+    assert session.result()[1].too_close  # the same approach now ends inside the wider margin

@@ -102,11 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--technique", metavar="ID", help="pose, peel and draw a massage technique (see: techniques)")
     export.add_argument("--technique-side", choices=["right", "left"], default="right", help="side the technique works")
     export.add_argument("--nerve-variant", metavar="ID", help="sciatic nerve variant (see: techniques --json)")
+    export.add_argument("--danger-margin", type=float, metavar="MM", help="safety margin around the sciatic nerve")
 
     techniques = commands.add_parser("techniques", help="list the massage techniques with their safety check")
     techniques.add_argument("--json", action="store_true", help="one JSON object on standard output")
     techniques.add_argument("--side", choices=["right", "left", "both"], default="both", help="sides to check")
     techniques.add_argument("--nerve-variant", metavar="ID", help="check against another sciatic nerve variant")
+    techniques.add_argument("--danger-margin", type=float, metavar="MM", help="safety margin around the sciatic nerve")
     _add_pose_options(export)
     return parser
 
@@ -171,6 +173,14 @@ def _set_variant(scene, variant: str) -> None:
     scene.set_nerve_variant(variant)
 
 
+def _set_margin(scene, margin_mm: float | None) -> None:
+    if margin_mm is not None:
+        try:
+            scene.set_danger_margin(margin_mm)
+        except ValueError as error:
+            raise UsageError(f"--danger-margin: {error}") from None
+
+
 def _technique_session(scene):
     from viewer.model.history import History
     from viewer.model.layers import PeelState
@@ -188,6 +198,7 @@ def run_techniques(args: argparse.Namespace) -> int:
     scene = build_scene()
     if args.nerve_variant:
         _set_variant(scene, args.nerve_variant)
+    _set_margin(scene, args.danger_margin)
     session = _technique_session(scene)
     sides = ("right", "left") if args.side == "both" else (args.side,)
     listed = []
@@ -225,6 +236,7 @@ def run_techniques(args: argparse.Namespace) -> int:
         )
     report = {
         "nerve_variant": scene.nerve_variant,
+        "danger_margin_mm": scene.danger_margin_mm,
         "nerve_variants": [{"id": i, "name": n, "prevalence_percent": p} for i, n, p in variant_choices()],
         "techniques": listed,
     }
@@ -251,6 +263,7 @@ def run_export(args: argparse.Namespace) -> int:
     scene.set_colour_mode(args.color_by)
     if args.nerve_variant:
         _set_variant(scene, args.nerve_variant)
+    _set_margin(scene, args.danger_margin)
     session = None
     if args.technique:
         session = _technique_session(scene)

@@ -37,6 +37,14 @@ def variant_choices() -> list[tuple[str, str, float]]:
     return [(v.id, v.display_name, v.prevalence_percent) for v in spec.variants.values()]
 
 
+def danger_margin_default() -> float:
+    """The nerve margin the data file sets (mm)."""
+    from viewer.anatomy.nerve_zones import load_danger_zone_data
+
+    zones = load_danger_zone_data()["zones"]
+    return float(next(z["margin_mm"] for z in zones if z["kind"] == "nerve_margin"))
+
+
 def nerve_info(nerve: NerveGeometry) -> dict:
     """The info-panel text for the nerve, with the chosen variant and how common it is."""
     spec = load_nerve_spec()
@@ -48,8 +56,10 @@ def nerve_info(nerve: NerveGeometry) -> dict:
     return info
 
 
-def nerve_and_zone_structures(variant: str | None = None) -> tuple[list[Structure], dict[str, NerveGeometry]]:
-    """Both sciatic nerves and their danger zones (anatomical position)."""
+def nerve_and_zone_structures(
+    variant: str | None = None, margin_mm: float | None = None
+) -> tuple[list[Structure], dict[str, NerveGeometry]]:
+    """Both sciatic nerves and their danger zones (anatomical position; margin None = the data's)."""
     nerves = build_nerves(variant)
     structures = []
     for name, nerve in nerves.items():
@@ -70,7 +80,7 @@ def nerve_and_zone_structures(variant: str | None = None) -> tuple[list[Structur
                 centreline=np.vstack(nerve.centrelines),
             )
         )
-        for zone in build_danger_zones(nerve):
+        for zone in build_danger_zones(nerve, margin_mm=margin_mm):
             structures.append(
                 Structure(
                     name=zone_name(zone),
@@ -92,8 +102,9 @@ def nerve_and_zone_structures(variant: str | None = None) -> tuple[list[Structur
 class NerveDeformer:
     """Skins each nerve between pelvis and thigh and rebuilds its zones around the posed course."""
 
-    def __init__(self, nerves: dict[str, NerveGeometry]) -> None:
+    def __init__(self, nerves: dict[str, NerveGeometry], margin_mm: float | None = None) -> None:
         self.nerves = nerves
+        self.margin_mm = margin_mm
 
     def pose(self, transforms: dict[str, FloatArray]) -> dict[str, PosedVertices]:
         posed: dict[str, PosedVertices] = {}
@@ -101,7 +112,7 @@ class NerveDeformer:
         for name, nerve in self.nerves.items():
             vertices, line = pose_nerve(nerve, full)
             posed[name] = PosedVertices(vertices, line)
-            for zone in build_danger_zones(nerve, nerve.posed_centrelines(line)):
+            for zone in build_danger_zones(nerve, nerve.posed_centrelines(line), margin_mm=self.margin_mm):
                 posed[zone_name(zone)] = PosedVertices(zone.vertices)
         return posed
 

@@ -127,19 +127,36 @@ class SceneModel:
 
     def set_nerve_variant(self, variant: str) -> None:
         """Switch the sciatic nerve to another anatomical variant (geometry replaced, then announced)."""
+        if variant != self.nerve_variant:
+            self._rebuild_nerves(variant, self.danger_margin_mm)
+
+    @property
+    def danger_margin_mm(self) -> float | None:
+        """Safety margin around the nerve (None: the data file's default)."""
+        return getattr(self, "_danger_margin_mm", None)
+
+    def set_danger_margin(self, margin_mm: float) -> None:
+        """Widen or narrow the danger zone around the nerve; the safety check uses the same margin."""
+        if not 0 <= margin_mm <= 60:
+            raise ValueError(f"danger margin {margin_mm:g} mm outside 0..60 mm")
+        if margin_mm != self.danger_margin_mm:
+            self._danger_margin_mm = float(margin_mm)
+            self._rebuild_nerves(self.nerve_variant, self._danger_margin_mm)
+
+    def _rebuild_nerves(self, variant: str | None, margin_mm: float | None) -> None:
         from viewer.model.nerves import NerveDeformer, nerve_and_zone_structures
 
-        if variant == self.nerve_variant:
-            return
-        parts, nerves = nerve_and_zone_structures(variant)
+        visible = {n: self._visible[n] for n in self.names("danger")}
+        parts, nerves = nerve_and_zone_structures(variant, margin_mm)
         for structure in parts:
             self.structures[structure.name] = structure
             self._posed.pop(structure.name, None)
         index = next(i for i, f in enumerate(self._deformer_factories) if getattr(f, "nerves", None) is not None)
-        factory = lambda: NerveDeformer(nerves)  # noqa: E731
+        factory = lambda: NerveDeformer(nerves, margin_mm)  # noqa: E731
         factory.nerves = nerves
         self._deformer_factories[index] = factory
         self._deformers = None
+        self._visible.update(visible)
         self._update_deformables()
         if hasattr(self, "_caution_mask"):
             del self._caution_mask
@@ -312,7 +329,11 @@ class SceneModel:
             from viewer.anatomy.nerve_zones import build_danger_zones, caution_area
 
             skin = next(s for s in self.structures.values() if s.kind == "skin")
-            zones = [z for side in SIDES for z in build_danger_zones(build_nerve(side, self.nerve_variant))]
+            zones = [
+                z
+                for side in SIDES
+                for z in build_danger_zones(build_nerve(side, self.nerve_variant), margin_mm=self.danger_margin_mm)
+            ]
             # only skin within reach of a zone can press into it: test those few thousand points
             reach = np.min([zone.distance(skin.vertices) for zone in zones], axis=0) <= CAUTION_DEPTH_MM
             normals = vertex_normals(skin.vertices, skin.faces)[reach]

@@ -25,6 +25,7 @@ class TechniqueSession:
         self._result = None  # (geometry, report, zones), recomputed lazily after a pose change
         self.changed = Signal("technique_changed")  # (technique id or None)
         scene.pose_changed.connect(self._on_pose)
+        scene.structures_replaced.connect(self._on_pose)  # another nerve variant or margin: recheck
 
     # --- choosing ---------------------------------------------------------------------------
     def choose(self, technique_id: str, side: str = "right", pose: bool = True, layers: bool = True) -> None:
@@ -84,7 +85,7 @@ class TechniqueSession:
             from viewer.techniques.safety import assess
 
             nerve = build_nerve(self.side, self.scene.nerve_variant)
-            context = context_from_scene(self.scene, self.side, nerve=nerve)
+            context = context_from_scene(self.scene, self.side, nerve=nerve, margin_mm=self.scene.danger_margin_mm)
             geometry = technique_geometry(self.active, context)
             self._result = (geometry, assess(self.active, geometry, context), context.zones)
         return self._result

@@ -11,12 +11,13 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSpinBox,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-from viewer.model.nerves import variant_choices
+from viewer.model.nerves import danger_margin_default, variant_choices
 from viewer.model.scene import SceneModel
 from viewer.model.technique_session import TechniqueSession
 from viewer.techniques.library import Technique
@@ -95,6 +96,14 @@ class TechniquesPanel(QWidget):
             "Anatomical variants of where the sciatic nerve leaves the pelvis, with how common each is"
         )
         variant_row.addWidget(self.variant)
+        self.margin = QSpinBox()
+        self.margin.setRange(0, 60)
+        self.margin.setSuffix(" mm")
+        self.margin.setPrefix("Danger margin ")
+        self.margin.setValue(round(danger_margin_default()))
+        self.margin.setToolTip("How far around the sciatic nerve pressure counts as dangerous (zone and safety check)")
+        self.margin.editingFinished.connect(lambda: model.set_danger_margin(float(self.margin.value())))
+        variant_row.addWidget(self.margin)
         layout.addLayout(variant_row)
         self.text = QTextBrowser()
         layout.addWidget(self.text, 3)
