@@ -418,11 +418,15 @@ class MusclePoser:
         )
 
     def _clear_faces(self, low: FloatArray, high: FloatArray, full: dict) -> tuple[FloatArray, FloatArray]:
-        """Lift surface vertices that ended up in a bone back out (a lifted deep face carries its top along)."""
+        """Lift surface vertices that ended up in a bone back out (a lifted deep face carries its top along).
+
+        The top face is only tested where the deep face came within the muscle's thickness of the bone.
+        """
+        thickness = _norm(high - low)
         for name, grid, matrix, _ in self._bone_frames(full):
             rows = self.surface_rows[name]
             rotation = matrix[:3, :3]
-            for face, partner in ((low, high), (high, None)):
+            for face in (low, high):
                 distance, gradient = grid.sample((face[rows] - matrix[:3, 3]) @ rotation)
                 depth = VERTEX_CLEARANCE_MM - distance
                 hit = depth > 0
@@ -430,8 +434,10 @@ class MusclePoser:
                     g = gradient[hit] @ rotation.T
                     move = depth[hit, None] * g / (_norm(g)[:, None] + 1e-9)
                     face[rows[hit]] += move
-                    if partner is not None:
-                        partner[rows[hit]] += move
+                    if face is low:
+                        high[rows[hit]] += move
+                if face is low:  # the top face can only reach the bone where the deep face is near it
+                    rows = rows[depth > -thickness[rows] - 1.0]
         return low, high
 
     def _frames(self, points: FloatArray, reference: FloatArray | None = None):
