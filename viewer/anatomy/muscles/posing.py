@@ -16,10 +16,16 @@ ones) and pushed out of the bones' signed-distance fields. Each sample keeps the
 clearance it had from each bone at rest (capped), which is how a superficial muscle
 keeps riding over the deeper muscles it lay on; deep muscles lie on bone and capsule,
 so they keep only their own tendon clearance and half-thickness. A jump to a distant
-pose is walked in steps so paths wrap around the bones on the side they came from.
-The surface is rebuilt on the same (u, s) grid from the rest offsets of both faces
-turned with the blended rotation, thickened per fibre piece by rest length / posed
-length and then scaled per muscle to hold its volume.
+pose is walked in steps from rest (not from the previous pose), so paths wrap around
+the bones on the side they come from and the result does not depend on earlier poses.
+The surface is rebuilt on the same (u, s) grid, thickened per fibre piece by rest
+length / posed length and then scaled per muscle to hold its volume. Skinned sheets
+turn the rest offsets of both faces with the blended rotation; the short rotators and
+quadratus femoris keep them in the posed sheet frame (along, across, normal), with the
+normal never turned against the rest normal carried with the segments and the
+thickness faded out where the (u, s) grid folds over, so their boxes cannot turn
+inside out; they hold volume by a prism estimate a fold cannot fool. Finally surface
+vertices that ended up in a bone are lifted out.
 
 Everything pose-independent is precomputed, all muscles of both sides are one
 concatenated array, and each relaxation iteration is one batch of distance lookups
