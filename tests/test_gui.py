@@ -34,7 +34,10 @@ def test_window_shows_bones_with_title_and_panel(window):
     assert "gluteal" in window.windowTitle()
     panel = window.structures_panel
     assert set(panel.items) == set(window.model.structures)
-    assert all(item.checkState(0) == Qt.CheckState.Checked for item in panel.items.values())
+    shown = {n: i for n, i in panel.items.items() if window.model.structures[n].kind != "danger"}
+    assert all(item.checkState(0) == Qt.CheckState.Checked for item in shown.values())
+    danger = [i for n, i in panel.items.items() if window.model.structures[n].kind == "danger"]
+    assert danger and all(item.checkState(0) == Qt.CheckState.Unchecked for item in danger)  # overlays start off
     image = window.interactor.screenshot(return_img=True)
     assert warm_share(image) > 0.05
 
