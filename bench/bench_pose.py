@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from viewer.anatomy.bones import load_landmarks
-from viewer.anatomy.kinematics import LegPose, leg_transforms
+from viewer.anatomy.kinematics import LegPose, segment_transforms
 from viewer.anatomy.muscles import MusclePoser, build_muscles
 
 
@@ -32,12 +32,7 @@ def sweep(frames: int) -> list[dict[str, float]]:
 
 
 def transforms(landmarks, angles) -> dict[str, np.ndarray]:
-    out = {}
-    for side in ("right", "left"):
-        knee = (landmarks[f"medial_epicondyle_{side}"] + landmarks[f"lateral_epicondyle_{side}"]) / 2
-        legs = leg_transforms(LegPose(**angles), side, landmarks[f"femoral_head_centre_{side}"], knee)
-        out[f"thigh_{side}"], out[f"shank_{side}"] = legs["thigh"], legs["shank"]
-    return out
+    return segment_transforms(LegPose(**angles), landmarks)
 
 
 def main() -> None:

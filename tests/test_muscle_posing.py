@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from viewer.anatomy.bones import load_bone_surfaces, load_landmarks
-from viewer.anatomy.kinematics import LegPose, leg_transforms
+from viewer.anatomy.kinematics import LegPose, segment_transforms
 from viewer.anatomy.muscles import MusclePoser, PosedMuscle, build_muscles, load_muscle_specs
 from viewer.anatomy.muscles.distance_field import distance_grid
 from viewer.anatomy.muscles.sheet import signed_volume
@@ -58,12 +58,7 @@ def bone_grids(bones):
 
 def transforms(**angles) -> dict[str, np.ndarray]:
     landmarks = load_landmarks()
-    out = {}
-    for side in ("right", "left"):
-        knee = (landmarks[f"medial_epicondyle_{side}"] + landmarks[f"lateral_epicondyle_{side}"]) / 2
-        legs = leg_transforms(LegPose(**angles), side, landmarks[f"femoral_head_centre_{side}"], knee)
-        out[f"thigh_{side}"], out[f"shank_{side}"] = legs["thigh"], legs["shank"]
-    return out
+    return segment_transforms(LegPose(**angles), landmarks)
 
 
 def settle(poser, **angles) -> dict[str, PosedMuscle]:

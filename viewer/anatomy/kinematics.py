@@ -85,3 +85,19 @@ def leg_transforms(pose: LegPose, side: str, hip_centre: FloatArray, knee_centre
     thigh = about_point(hip_rotation_matrix(pose, side), hip_centre)
     knee = about_point(_rotation(2, -pose.knee_flexion), knee_centre)
     return {"thigh": thigh, "shank": thigh @ knee}
+
+
+def joint_centres(landmarks: dict[str, FloatArray], side: str) -> tuple[FloatArray, FloatArray]:
+    """Hip (femoral head) and knee (epicondyle midpoint) centres of one leg in anatomical position."""
+    knee = (landmarks[f"medial_epicondyle_{side}"] + landmarks[f"lateral_epicondyle_{side}"]) / 2
+    return landmarks[f"femoral_head_centre_{side}"], knee
+
+
+def segment_transforms(poses: dict[str, LegPose] | LegPose, landmarks: dict[str, FloatArray]) -> dict[str, FloatArray]:
+    """``thigh_right``, ``shank_right``, ``thigh_left``, ``shank_left`` transforms for a pose of each leg."""
+    transforms = {}
+    for side in ("right", "left"):
+        pose = poses if isinstance(poses, LegPose) else poses.get(side, LegPose())
+        legs = leg_transforms(pose, side, *joint_centres(landmarks, side))
+        transforms[f"thigh_{side}"], transforms[f"shank_{side}"] = legs["thigh"], legs["shank"]
+    return transforms

@@ -13,7 +13,7 @@ import numpy as np
 
 from viewer.anatomy.bones import SIDES, bone_specs, landmark_info, load_bone_surfaces, load_landmarks
 from viewer.anatomy.frame import FRAME_DESCRIPTION, apply
-from viewer.anatomy.kinematics import JOINT_RANGES, LegPose, PoseError, leg_transforms
+from viewer.anatomy.kinematics import JOINT_RANGES, LegPose, PoseError, segment_transforms
 from viewer.anatomy.lagrange import FloatArray
 from viewer.anatomy.metrics import is_watertight, polyline_lengths, signed_volume
 from viewer.model.events import Signal
@@ -53,13 +53,6 @@ class SceneModel:
         self._opacity = dict.fromkeys(self.structures, 1.0)
         self._pose = {side: LegPose() for side in SIDES}
         self._selection: str | None = None
-        self.joint_centres = {
-            side: {
-                "hip": landmarks[f"femoral_head_centre_{side}"],
-                "knee": (landmarks[f"medial_epicondyle_{side}"] + landmarks[f"lateral_epicondyle_{side}"]) / 2,
-            }
-            for side in SIDES
-        }
         self._segment_transforms = self._compute_segment_transforms()
         self.visibility_changed = Signal("visibility_changed")  # (name, visible)
         self.opacity_changed = Signal("opacity_changed")  # (name, opacity)
@@ -211,13 +204,7 @@ class SceneModel:
         self.set_pose("both", **dict.fromkeys(JOINT_RANGES, 0.0))
 
     def _compute_segment_transforms(self) -> dict[str, FloatArray]:
-        transforms = {"pelvis": np.eye(4)}
-        for side in SIDES:
-            centres = self.joint_centres[side]
-            legs = leg_transforms(self._pose[side], side, centres["hip"], centres["knee"])
-            transforms[f"thigh_{side}"] = legs["thigh"]
-            transforms[f"shank_{side}"] = legs["shank"]
-        return transforms
+        return {"pelvis": np.eye(4), **segment_transforms(self._pose, self.landmarks_rest)}
 
     def _update_deformables(self) -> None:
         """Re-shape muscles (and other deformables) for the current segment transforms."""
@@ -245,11 +232,7 @@ class SceneModel:
             return {n: float(self._rest_lengths[n].mean()) for n in names}
         if self._deformers is None:
             self._deformers = [factory() for factory in self._deformer_factories]
-        transforms = {}
-        for side in SIDES:
-            centres = self.joint_centres[side]
-            legs = leg_transforms(full[side], side, centres["hip"], centres["knee"])
-            transforms[f"thigh_{side}"], transforms[f"shank_{side}"] = legs["thigh"], legs["shank"]
+        transforms = segment_transforms(full, self.landmarks_rest)
         posed: dict[str, object] = {}
         for deformer in self._deformers:
             posed.update(deformer.pose(transforms))
