@@ -113,6 +113,7 @@ class SceneView:
         self._fibre_of_vertex: dict[str, np.ndarray] = {}
         self._stretch_bar = False
         self._danger_legend = None
+        self._labels_stale = False
         self._picker = vtkCellPicker()
         self._picker.SetTolerance(0.0005)
         plotter.set_background(BACKGROUND_BOTTOM, top=BACKGROUND_TOP)
@@ -381,6 +382,7 @@ class SceneView:
         self.pins.own_labels = not on
         if self.pins.visible:
             self.pins.set_visible(True)
+        self.plotter.render()  # the labels read this frame's depth buffer
         self.labels.set_enabled(on)
 
     def set_pins(self, on: bool) -> None:
@@ -395,7 +397,20 @@ class SceneView:
             self.schedule_render()
 
     def _refresh_labels(self, *_args) -> None:
-        if self.labels.enabled:
+        """Labels read the depth buffer, so they follow the frame: at once off-screen, after the next one in a window."""
+        if not self.labels.enabled:
+            return
+        if self.schedule_render is None:
+            self.labels.update()
+        else:
+            self._labels_stale = True
+            self.schedule_render()
+
+    def flush(self) -> None:
+        """Draw the pending frame, then bring the labels up to date with it (the window's render timer)."""
+        self.plotter.render()
+        if self._labels_stale:
+            self._labels_stale = False
             self.labels.update()
 
     def set_label_scale(self, scale: float) -> None:

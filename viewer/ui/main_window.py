@@ -35,12 +35,13 @@ class MainWindow(QMainWindow):
         self.model = model
         self.setWindowTitle(WINDOW_TITLE)
         self.interactor = QtInteractor(self, auto_update=False)
+        self.interactor.setMinimumSize(480, 360)  # the 3D view keeps priority; panels shrink or tab instead
         self.setCentralWidget(self.interactor)
         self.scene_view = SceneView(self.interactor, model)
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
         self._render_timer.setInterval(0)
-        self._render_timer.timeout.connect(self.interactor.render)
+        self._render_timer.timeout.connect(self.scene_view.flush)
         self.scene_view.schedule_render = self._render_timer.start  # many changes, one frame
         self.peel = PeelState()
         self.history = History(model, self.peel)
@@ -68,6 +69,7 @@ class MainWindow(QMainWindow):
         self.techniques_panel = TechniquesPanel(model, self.techniques)
         techniques_dock = self._add_dock("Techniques", self.techniques_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(lengths_dock, techniques_dock)
+        self.resizeDocks([layers_dock, info_dock], [330, 360], Qt.Orientation.Horizontal)
         info_dock.raise_()
         self._press_position: tuple[int, int] | None = None
         iren = self.interactor.iren

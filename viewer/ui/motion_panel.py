@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from viewer.anatomy.kinematics import JOINT_RANGES
 from viewer.model.actions import Timeline, load_actions
 from viewer.model.scene import SceneModel
+from viewer.ui.techniques_panel import compact
 
 ANGLE_LABELS = {
     "hip_flexion": "Hip flexion (+) / extension (−)",
@@ -97,6 +98,7 @@ class TimelinePanel(QGroupBox):
         for action in self.actions.values():
             self.action_box.addItem(action.title, action.id)
             self.action_box.setItemData(self.action_box.count() - 1, action.description, Qt.ItemDataRole.ToolTipRole)
+        compact(self.action_box, 24)
         top.addWidget(self.action_box, 1)
         self.side = QComboBox()
         self.side.addItem("Side as defined", None)

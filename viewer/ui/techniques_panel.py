@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QTextBrowser,
     QVBoxLayout,
@@ -21,6 +22,14 @@ from viewer.model.nerves import danger_margin_default, variant_choices
 from viewer.model.scene import SceneModel
 from viewer.model.technique_session import TechniqueSession
 from viewer.techniques.library import Technique
+
+
+def compact(box: QComboBox, characters: int = 18) -> None:
+    """A combo box that does not widen its panel to its longest item (the popup still shows it all)."""
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(characters)
+    box.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
 
 KIND_TITLES = {"therapist": "Therapist techniques", "self_care": "Self-care"}
 
@@ -92,6 +101,7 @@ class TechniquesPanel(QWidget):
         self.variant = QComboBox()
         for variant_id, name, prevalence in variant_choices():
             self.variant.addItem(f"{name} ({prevalence:g}%)", variant_id)
+        compact(self.variant)
         self.variant.setToolTip(
             "Anatomical variants of where the sciatic nerve leaves the pelvis, with how common each is"
         )
