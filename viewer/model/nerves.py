@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from viewer.anatomy.bones import SIDES
 from viewer.anatomy.lagrange import FloatArray
 from viewer.anatomy.nerve import NerveGeometry, build_nerves, load_nerve_spec, pose_nerve
 from viewer.anatomy.nerve_zones import DangerZone, build_danger_zones
@@ -117,4 +116,4 @@ class NerveDeformer:
         return posed
 
 
-__all__ = ["SIDES", "NerveDeformer", "nerve_and_zone_structures", "variant_choices", "zone_name"]
+__all__ = ["NerveDeformer", "nerve_and_zone_structures", "variant_choices", "zone_name"]

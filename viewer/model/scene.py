@@ -37,12 +37,12 @@ class SceneModel:
         self,
         structures: Iterable[Structure],
         landmarks: dict[str, FloatArray],
-        deformer_factories: Iterable[DeformerFactory] = (),
+        deformer_factories: dict[str, DeformerFactory] | None = None,
     ) -> None:
         self.structures: dict[str, Structure] = {s.name: s for s in structures}
         # Deformers are created on the first pose away from anatomical position (start-up stays quick).
-        self._deformer_factories = list(deformer_factories)
-        self._deformers: list | None = None
+        self._deformer_factories = dict(deformer_factories or {})  # by role: "muscles", "nerves", "skin"
+        self._deformers: dict[str, object] = {}
         self._posed: dict[str, object] = {}
         self._rest_lengths = {n: polyline_lengths(s.fibres) for n, s in self.structures.items() if s.fibres is not None}
         self._colour_mode = "anatomy"
@@ -144,11 +144,8 @@ class SceneModel:
         for structure in parts:
             self.structures[structure.name] = structure
             self._posed.pop(structure.name, None)
-        index = next(i for i, f in enumerate(self._deformer_factories) if getattr(f, "nerves", None) is not None)
-        factory = lambda: NerveDeformer(nerves, margin_mm)  # noqa: E731
-        factory.nerves = nerves
-        self._deformer_factories[index] = factory
-        self._deformers = None
+        self._deformer_factories["nerves"] = lambda: NerveDeformer(nerves, margin_mm)
+        self._deformers.pop("nerves", None)  # the muscles keep their poser and its warm start
         self._visible.update(visible)
         self._update_deformables()
         if hasattr(self, "_caution_mask"):
@@ -213,10 +210,8 @@ class SceneModel:
         if all(pose == LegPose() for pose in self._pose.values()):
             self._posed.clear()  # anatomical position: the rest geometry itself
             return
-        if self._deformers is None:
-            self._deformers = [factory() for factory in self._deformer_factories]
         transforms = {k: v for k, v in self._segment_transforms.items() if k != "pelvis"}
-        for deformer in self._deformers:
+        for deformer in self._active_deformers():
             for name, posed in deformer.pose(transforms).items():
                 if name in self.structures:
                     self._posed[name] = posed
@@ -230,11 +225,9 @@ class SceneModel:
         full = {side: poses.get(side, LegPose()) for side in SIDES}
         if all(p == LegPose() for p in full.values()) or not self._deformer_factories:
             return {n: float(self._rest_lengths[n].mean()) for n in names}
-        if self._deformers is None:
-            self._deformers = [factory() for factory in self._deformer_factories]
         transforms = segment_transforms(full, self.landmarks_rest)
         posed: dict[str, object] = {}
-        for deformer in self._deformers:
+        for deformer in self._active_deformers():
             posed.update(deformer.pose(transforms))
         self._update_deformables()  # put the deformers' warm start back on the current pose
         return {
@@ -242,8 +235,12 @@ class SceneModel:
             for n in names
         }
 
-    def is_deformable(self, name: str) -> bool:
-        return self.structures[name].segment is None
+    def _active_deformers(self) -> list:
+        """The deformers, created on first use (start-up stays quick)."""
+        for role, factory in self._deformer_factories.items():
+            if role not in self._deformers:
+                self._deformers[role] = factory()
+        return list(self._deformers.values())
 
     def segment_transform(self, segment: str) -> FloatArray:
         """4x4 transform of a rigid body part at the current pose."""
@@ -456,35 +453,21 @@ def skin_structure() -> Structure:
 def build_scene(muscles: bool = True) -> SceneModel:
     """Build the full scene from the shipped assets (no Qt, no rendering)."""
     structures = bone_structures()
-    factories = []
+    factories: dict[str, DeformerFactory] = {}
     if muscles:
-        from viewer.anatomy.muscles import build_muscles
-
-        geometry = build_muscles()
-        structures += muscle_structures(geometry)
-
-        def muscle_poser():
-            from viewer.anatomy.muscles import MusclePoser
-
-            return MusclePoser(geometry)
-
-        factories.append(muscle_poser)
+        from viewer.anatomy.muscles import MusclePoser, build_muscles
+        from viewer.anatomy.skinning import SkinDeformer
         from viewer.model.nerves import NerveDeformer, nerve_and_zone_structures
 
+        geometry = build_muscles()
         nerve_parts, nerves = nerve_and_zone_structures()
-        structures += nerve_parts
-        nerve_factory = lambda: NerveDeformer(nerves)  # noqa: E731
-        nerve_factory.nerves = nerves  # lets a variant switch find and replace it
-        factories.append(nerve_factory)
         skin = skin_structure()
-        structures.insert(0, skin)
-
-        def skin_deformer():
-            from viewer.anatomy.skinning import SkinDeformer
-
-            return SkinDeformer(skin.name, skin.vertices, load_bone_surfaces())
-
-        factories.append(skin_deformer)
+        structures = [skin, *structures, *muscle_structures(geometry), *nerve_parts]
+        factories = {
+            "muscles": lambda: MusclePoser(geometry),
+            "nerves": lambda: NerveDeformer(nerves),
+            "skin": lambda: SkinDeformer(skin.name, skin.vertices, load_bone_surfaces()),
+        }
     scene = SceneModel(structures, load_landmarks(), factories)
     if muscles:
         scene.set_opacity("skin", SKIN_OPACITY)

@@ -40,14 +40,3 @@ def run_window(view: str = "posterior", size: tuple[int, int] = (1600, 1000), sc
             raise outcome["error"]
         return 0
     return app.exec()
-
-
-def main() -> int:
-    """Console entry point kept for ``python -m viewer.ui.app``."""
-    from viewer.cli import main as cli_main
-
-    return cli_main()
-
-
-if __name__ == "__main__":
-    sys.exit(main())
