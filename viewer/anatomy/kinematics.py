@@ -69,6 +69,28 @@ def hip_rotation_matrix(pose: LegPose, side: str) -> FloatArray:
     return right if side == "right" else MIRROR @ right @ MIRROR
 
 
+def leg_pose_from_transforms(thigh: FloatArray, shank: FloatArray, side: str) -> LegPose:
+    """The joint angles that give these thigh and shank transforms (inverse of :func:`leg_transforms`).
+
+    Angles a hip cannot reach (from transforms made elsewhere) are clamped to the joint ranges.
+    """
+    rotation = np.asarray(thigh, float)[:3, :3]
+    if side != "right":
+        rotation = MIRROR @ rotation @ MIRROR
+    # rotation = Rz(flexion) Rx(-abduction) Ry(axial), read off its entries (called every animation frame)
+    minus_abduction = np.degrees(np.arcsin(np.clip(rotation[2, 1], -1.0, 1.0)))
+    flexion = np.degrees(np.arctan2(-rotation[0, 1], rotation[1, 1]))
+    axial = np.degrees(np.arctan2(-rotation[2, 0], rotation[2, 2]))
+    knee = np.asarray(thigh, float)[:3, :3].T @ np.asarray(shank, float)[:3, :3]
+    angles = {
+        "hip_flexion": flexion,
+        "hip_abduction": -minus_abduction,
+        "hip_rotation": axial,
+        "knee_flexion": -np.degrees(np.arctan2(knee[1, 0], knee[0, 0])),
+    }
+    return LegPose(**{k: float(np.clip(v, *JOINT_RANGES[k])) for k, v in angles.items()})
+
+
 def about_point(rotation: FloatArray, centre: FloatArray) -> FloatArray:
     """4x4 transform rotating about ``centre``."""
     transform = np.eye(4)

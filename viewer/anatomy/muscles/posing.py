@@ -21,10 +21,13 @@ the bones on the side they come from and the result does not depend on earlier p
 The surface is rebuilt on the same (u, s) grid, thickened per fibre piece by rest
 length / posed length and then scaled per muscle to hold its volume. Skinned sheets
 turn the rest offsets of both faces with the blended rotation; the short rotators and
-quadratus femoris keep them in the posed sheet frame (along, across, normal), with the
+obturator internus keep them in the posed sheet frame (along, across, normal), with the
 normal never turned against the rest normal carried with the segments and the
 thickness faded out where the (u, s) grid folds over, so their boxes cannot turn
-inside out; they hold volume by a prism estimate a fold cannot fool. Finally surface
+inside out; they hold volume by a prism estimate a fold cannot fool. Quadratus femoris,
+a block about as thick as it is long, would still fold its far face wherever its sheet
+bends: its faces are carried instead by the one linear map that best fits its posed
+sheet, thickened by how much that map shrinks the sheet's area. Finally surface
 vertices that ended up in a bone are lifted out.
 
 Everything pose-independent is precomputed, all muscles of both sides are one
@@ -75,6 +78,7 @@ SEGMENT_OF_BONE = {
 _EYE4 = np.eye(4)
 _KEYS = ("thigh_right", "shank_right", "thigh_left", "shank_left")
 BROAD_DEEP = ("gluteus_minimus",)  # deep (taut) muscles whose faces keep the turned rest offsets
+BLOCKS = ("quadratus_femoris",)  # as thick as they are long: faces carried by one linear map (_block_offsets)
 DEEP_LAYER = 2  # layer of the short rotators and quadratus femoris (posed as taut paths)
 _VERSION = b"pose-grids-2"  # bump when the grids change (spacing, margin, bone groups, packing)
 
@@ -340,6 +344,11 @@ class MusclePoser:
         self.within_fibre = np.ones(count)
         self.within_fibre[np.cumsum(np.concatenate(fibre_sizes)) - 1] = 0.0
         self._stencil()
+        self.blocks = [
+            np.arange(self.slices[name].start, self.slices[name].stop)
+            for name in self.names
+            if muscles[name].spec.name in BLOCKS
+        ]
         lower = np.concatenate([muscles[n].vertices[: len(muscles[n].vertices) // 2] for n in self.names])
         upper = np.concatenate([muscles[n].vertices[len(muscles[n].vertices) // 2 :] for n in self.names])
         self.lower_offsets, self.upper_offsets = lower - self.rest_points, upper - self.rest_points
@@ -368,7 +377,7 @@ class MusclePoser:
         # Framed sheets (obturator internus, quadratus femoris) hold their volume by the prism estimate,
         # which a fold cannot fool; tubes and skinned sheets by the mesh estimate.
         self.prism_muscles = (np.add.reduceat(self.framed.astype(int), self.muscle_starts) > 0) & np.array(
-            [muscles[n].spec.shape == "sheet" for n in self.names]
+            [muscles[n].spec.shape == "sheet" and muscles[n].spec.name not in BLOCKS for n in self.names]
         )
         self.rest_prisms = self._prisms(self.rest_areas, self.upper_offsets - self.lower_offsets, normal)
         self.rest_areas = np.maximum(self.rest_areas, 1e-3 * self.rest_areas.max())
@@ -508,6 +517,12 @@ class MusclePoser:
 
     # ------------------------------------------------------------------ posing
 
+    def reset(self) -> None:
+        """Forget the warm start: the next pose is solved as a jump from anatomical position."""
+        self.displacement[:] = 0.0
+        self.scale[:] = 1.0
+        self.previous = None
+
     def pose(self, transforms: dict[str, FloatArray]) -> dict[str, PosedMuscle]:
         """All muscles at the pose given by ``thigh_<side>`` and ``shank_<side>`` 4x4 transforms (pelvis frame)."""
         full = {key: np.asarray(transforms.get(key, _EYE4), float) for key in _KEYS}
@@ -575,6 +590,32 @@ class MusclePoser:
         points[self.taut_rows] = chord + slack * (points[self.taut_rows] - chord)
         return points
 
+    def _block_offsets(self, rows: np.ndarray, points: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Faces of a block carried by the linear map that best fits its posed sheet, thickness along its normal.
+
+        A block as thick as it is long folds if its far face is laid off a bending sheet; carried by one
+        map (the sheet's own bends added to both faces alike) it only shears. The map is fitted in the
+        rest sheet's plane (a flat point set says nothing about its normal); the offsets' normal part goes
+        along the posed plane's normal, scaled so area times thickness, the volume, is held.
+        """
+        rest = self.rest_points[rows]
+        centred = rest - rest.mean(axis=0)
+        plane = np.linalg.svd(centred, full_matrices=False)[2][:2]  # the two in-plane directions of the rest sheet
+        fit, *_ = np.linalg.lstsq(centred @ plane.T, points[rows] - points[rows].mean(axis=0), rcond=None)
+        normal = np.cross(plane[0], plane[1])
+        spread = np.cross(fit[0], fit[1])
+        area = float(np.linalg.norm(spread))
+        posed_normal = spread / max(area, 1e-9)
+        thicker = float(np.clip(1.0 / max(area, 1e-6), *THICKNESS_RANGE))
+
+        def carried(offsets: FloatArray, factor: float) -> FloatArray:
+            return (offsets @ plane.T) @ fit + factor * np.outer(offsets @ normal, posed_normal)
+
+        lower = carried(self.lower_offsets[rows], 1.0)
+        return lower, lower + carried(self.upper_offsets[rows] - self.lower_offsets[rows], thicker), np.full(
+            len(rows), thicker
+        )
+
     def _turned_offsets(self, full: dict[str, FloatArray]) -> tuple[FloatArray, FloatArray]:
         """Rest offsets of both faces turned with the blended segment rotation of their sample."""
         lower, upper = self.lower_offsets.copy(), self.upper_offsets.copy()
@@ -629,6 +670,10 @@ class MusclePoser:
             lower, upper = (np.where(self.framed[:, None], f, t) for f, t in zip(framed, turned, strict=True))
             lengths = self._fibre_lengths(points)
             scale = np.clip(self.rest_fibre_lengths / np.maximum(lengths, 1e-6), *THICKNESS_RANGE)[self.fibre_of_point]
+            block_scale = np.ones_like(scale)
+            for rows in self.blocks:  # thickened by their own area change instead
+                lower[rows], upper[rows], block_scale[rows] = self._block_offsets(rows, points)
+                scale[rows] = 1.0
             lower, upper = lower * scale[:, None], upper * scale[:, None]
             for _ in range(VOLUME_STEPS):
                 keep = np.where(
@@ -639,7 +684,7 @@ class MusclePoser:
                 keep = np.clip(keep, *KEEP_RANGE)[self.muscle_of_point]
                 keep = (np.clip(scale * keep, *THICKNESS_RANGE) / scale)[:, None]  # never beyond the range in all
                 lower, upper, scale = lower * keep, upper * keep, scale * keep[:, 0]
-            self.scale = scale
+            self.scale = scale * block_scale
             low, high = self._clear_faces(points + lower, points + upper, full)
         if pelvis is not None:
             low, high, points = (p @ pelvis[:3, :3].T + pelvis[:3, 3] for p in (low, high, points))
