@@ -1,5 +1,7 @@
 """Re-posing muscles: rest pose exact, classic length changes (ANATOMY.md), volume kept, no bone crossed.
 
+Every check runs twice: on the solver and on the pose space baked from it (what the app plays).
+
 Poses come from the real kinematics (hip and knee angles -> segment transforms).
 One poser is shared; poses are visited in a fixed order so warm starts are
 exercised as in the app. The whole file stays cheap (a few poses per axis).
@@ -15,6 +17,7 @@ from viewer.anatomy.kinematics import LegPose, segment_transforms
 from viewer.anatomy.muscles import MusclePoser, PosedMuscle, build_muscles, load_muscle_specs
 from viewer.anatomy.muscles.distance_field import distance_grid
 from viewer.anatomy.muscles.sheet import signed_volume
+from viewer.anatomy.pose_space import load_pose_space
 
 GRID_POSES = [
     {"hip_flexion": -20},
@@ -41,9 +44,14 @@ def muscles():
     return build_muscles()
 
 
-@pytest.fixture(scope="module")
-def poser(muscles):
-    return MusclePoser(muscles)
+@pytest.fixture(scope="module", params=["solver", "baked"])
+def poser(request, muscles):
+    """The solver itself, and the pose space baked from it that the app plays (both must hold every check)."""
+    if request.param == "solver":
+        return MusclePoser(muscles)
+    space = load_pose_space(muscles)
+    assert space is not None, "the shipped pose space is stale: run python -m viewer.tools.bake_poses"
+    return space
 
 
 @pytest.fixture(scope="module")
@@ -147,11 +155,12 @@ WIDE_POSES = [
     {"hip_rotation": 40, "knee_flexion": 90},  # prone, knee bent, internal rotation
     {"hip_flexion": 120, "knee_flexion": 130},
 ]
-# Known limitations (measured below so a fix shows up as XPASS): quadratus femoris is a thick block on a
-# short ischium-femur gap; in external rotation its sheet twists through itself and its box loses or
-# turns volume, and it is squeezed into the ischium. Obturator internus loses up to about 20 % in deep
-# flexion with abduction and external rotation, tensor fasciae latae about 25 % when flexed, abducted
-# and internally rotated (skinned sheet crumpling at the hip).
+# Known limitations (measured below and reported as xfail; the pose space the app plays inherits them from
+# the solver): quadratus femoris is a block about as thick as it is long on a short ischium-femur gap;
+# squeezed flat in external rotation with adduction (its attachments come within a third of their rest
+# distance) it loses volume and is pressed into the ischium. Obturator internus, a thick sheet round
+# the tight bend at the lesser sciatic notch, loses up to about 15-20 % in deep flexion with abduction
+# and external rotation; tensor fasciae latae about 20 % when flexed, abducted and internally rotated.
 VOLUME_LIMITED = ("quadratus_femoris", "obturator_internus", "tensor_fasciae_latae")
 BONE_LIMITED = ("quadratus_femoris",)
 
@@ -187,10 +196,11 @@ def test_volume_kept_within_ten_percent_across_the_wide_grid(muscles, wide_resul
     assert max(worst.values()) < 0.10, {k: round(v, 3) for k, v in worst.items() if v >= 0.10}
 
 
-@pytest.mark.xfail(reason="known: quadratus femoris, obturator internus, TFL lose volume at extremes", strict=False)
 def test_volume_kept_for_the_limited_muscles(muscles, wide_results):
+    """Measured, not yet held everywhere: the shapes the app plays inherit these from the solver."""
     worst = volume_errors(muscles, wide_results, [n for n in muscles if n.startswith(VOLUME_LIMITED)])
-    assert max(worst.values()) < 0.10, {k: round(v, 3) for k, v in worst.items()}
+    if max(worst.values()) >= 0.10:
+        pytest.xfail(f"known limitation: {({k: round(v, 3) for k, v in worst.items() if v >= 0.10})}")
 
 
 def inside_bone_shares(results, grids, names, sides=("right",)):
@@ -228,11 +238,12 @@ def test_no_muscle_enters_bone_across_the_wide_grid(wide_results, all_bone_grids
     assert not bad, bad
 
 
-@pytest.mark.xfail(reason="known: quadratus femoris squeezed into the ischium in external rotation", strict=False)
 def test_quadratus_femoris_stays_out_of_bone_across_the_wide_grid(wide_results, all_bone_grids):
+    """Measured, not yet held everywhere: squeezed flat against the ischium at the extremes (known)."""
     shares = inside_bone_shares(wide_results, all_bone_grids, BONE_LIMITED, ("right", "left"))
     bad = [entry for entry in shares if entry[2] >= 0.01]
-    assert not bad, bad
+    if bad:
+        pytest.xfail(f"known limitation: {bad}")
 
 
 def test_attachments_ride_with_their_bones(grid_results, bone_grids):

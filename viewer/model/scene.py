@@ -7,6 +7,7 @@ whole scene can be built, posed, measured and exported in a headless test.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -450,12 +451,29 @@ def skin_structure() -> Structure:
     )
 
 
+def muscle_deformer(geometry: dict) -> object:
+    """The baked pose space (a few milliseconds a pose); the solver itself when the table is stale or missing."""
+    from viewer.anatomy.muscles import MusclePoser
+    from viewer.anatomy.pose_space import load_pose_space
+
+    baked = load_pose_space(geometry)
+    if baked is not None:
+        return baked
+    warnings.warn(
+        "the muscle pose space is missing or was baked from other muscles; posing with the solver, which is "
+        "slower (run: python -m viewer.tools.bake_poses)",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    return MusclePoser(geometry)
+
+
 def build_scene(muscles: bool = True) -> SceneModel:
     """Build the full scene from the shipped assets (no Qt, no rendering)."""
     structures = bone_structures()
     factories: dict[str, DeformerFactory] = {}
     if muscles:
-        from viewer.anatomy.muscles import MusclePoser, build_muscles
+        from viewer.anatomy.muscles import build_muscles
         from viewer.anatomy.skinning import SkinDeformer
         from viewer.model.nerves import NerveDeformer, nerve_and_zone_structures
 
@@ -464,7 +482,7 @@ def build_scene(muscles: bool = True) -> SceneModel:
         skin = skin_structure()
         structures = [skin, *structures, *muscle_structures(geometry), *nerve_parts]
         factories = {
-            "muscles": lambda: MusclePoser(geometry),
+            "muscles": lambda: muscle_deformer(geometry),
             "nerves": lambda: NerveDeformer(nerves),
             "skin": lambda: SkinDeformer(skin.name, skin.vertices, load_bone_surfaces()),
         }

@@ -1,0 +1,116 @@
+"""The baked pose space: current with the shipped muscles, faithful to the solver, and a pure function of the pose."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from viewer.anatomy.bones import load_landmarks
+from viewer.anatomy.kinematics import LegPose, segment_transforms
+from viewer.anatomy.muscles import MusclePoser, build_muscles
+from viewer.anatomy.pose_space import POSE_SPACE_FILE, grid_axes, load_pose_space
+from viewer.model.scene import build_scene, muscle_deformer
+
+# Poses between grid nodes on every axis (the grid steps are 10, 7.5 and 7.5 degrees).
+OFF_GRID = [
+    {"hip_flexion": 35, "hip_abduction": 11, "hip_rotation": -17},
+    {"hip_flexion": 83, "hip_abduction": -13, "hip_rotation": 29},
+    {"hip_flexion": -8, "hip_abduction": 26, "hip_rotation": 41},
+    {"hip_flexion": 113, "hip_abduction": 33, "hip_rotation": -38},
+]
+
+
+@pytest.fixture(scope="module")
+def muscles():
+    return build_muscles()
+
+
+@pytest.fixture(scope="module")
+def space(muscles):
+    return load_pose_space(muscles)
+
+
+def transforms(sides=("right", "left"), **angles):
+    pose = LegPose(**angles)
+    return segment_transforms({side: pose for side in sides}, load_landmarks())
+
+
+def test_the_shipped_table_was_baked_from_these_muscles_and_bones(space):
+    assert space is not None, "the shipped pose space is missing or stale: run python -m viewer.tools.bake_poses"
+
+
+def test_the_grid_spans_every_joint_range_end_to_end():
+    flexion, abduction, rotation = grid_axes()
+    assert (flexion[0], flexion[-1], abduction[0], abduction[-1], rotation[0], rotation[-1]) == (
+        -20,
+        120,
+        -30,
+        45,
+        -45,
+        45,
+    )
+
+
+@pytest.mark.parametrize("angles", OFF_GRID, ids=lambda a: "/".join(str(v) for v in a.values()))
+def test_between_grid_nodes_the_shapes_follow_the_solver(space, muscles, angles):
+    solver = MusclePoser(muscles)
+    legs = transforms(**angles)
+    solver.pose(legs)
+    solved = solver.pose(legs)
+    baked = space.pose(legs)
+    distances = np.concatenate([np.linalg.norm(baked[n].vertices - solved[n].vertices, axis=1) for n in muscles])
+    assert distances.mean() < 0.6 and np.percentile(distances, 95) < 2.0, (
+        distances.mean(),
+        np.percentile(distances, 95),
+    )
+    for name in muscles:  # the solver's own walk steps leave a few tenths of a percent of roughness
+        assert abs(baked[name].length_mm() / solved[name].length_mm() - 1) < 0.03, name
+
+
+def test_a_pose_is_the_same_however_it_was_reached(space, muscles):
+    target = transforms(hip_flexion=47, hip_abduction=-12, hip_rotation=-31, knee_flexion=60)
+    direct = space.pose(target)
+    for angles in ({"hip_flexion": 110, "knee_flexion": 100}, {"hip_rotation": 45}, {"hip_abduction": 40}):
+        space.pose(transforms(**angles))
+    again = space.pose(target)
+    for name in muscles:
+        np.testing.assert_array_equal(again[name].vertices, direct[name].vertices)
+
+
+def test_moving_one_leg_leaves_the_other_sides_muscles_at_rest(space, muscles):
+    posed = space.pose(transforms(sides=("right",), hip_flexion=70, hip_rotation=30))
+    for name, muscle in muscles.items():
+        if muscle.side == "left":
+            np.testing.assert_array_equal(posed[name].vertices, muscle.vertices)
+        else:
+            assert np.abs(posed[name].vertices - muscle.vertices).max() > 5.0, name
+
+
+def test_the_iliotibial_band_end_rides_with_the_shank(space, muscles):
+    legs = transforms(hip_flexion=60, knee_flexion=110)
+    end = space.pose(legs)["iliotibial_band_right"].fibres[:, -1]
+    shank = legs["shank_right"]
+    expected = muscles["iliotibial_band_right"].fibres[:, -1] @ shank[:3, :3].T + shank[:3, 3]
+    assert np.linalg.norm(end - expected, axis=1).max() < 1.5
+
+
+def test_the_scene_plays_the_baked_table_not_the_slow_fallback():
+    scene = build_scene()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        scene.set_pose("right", hip_rotation=30)
+    assert scene.length_change("piriformis_right") > 0.05
+
+
+@pytest.mark.parametrize("damage", ["missing", "garbage"])
+def test_a_missing_or_unreadable_table_falls_back_to_the_solver_with_a_warning(asset_copy, muscles, damage):
+    table = asset_copy / "meshes" / POSE_SPACE_FILE
+    if damage == "missing":
+        table.unlink()
+    else:
+        table.write_bytes(b"not a numpy archive")
+    with pytest.warns(RuntimeWarning, match="bake_poses"):
+        deformer = muscle_deformer(muscles)
+    assert isinstance(deformer, MusclePoser)

@@ -1,0 +1,475 @@
+"""Muscles replayed from a pose space baked by the solver: a few milliseconds a pose, whatever came before.
+
+The solver (:class:`~viewer.anatomy.muscles.MusclePoser`) re-routes every fibre around the bones,
+thickens the bellies and holds the volumes. That takes tens of milliseconds, and its warm start makes
+a pose reached by a sweep differ a little from the same pose reached by a jump. Its shapes depend only
+on each leg's hip angles, so they are baked once on a grid over the joint ranges, every node reached
+by a jump from anatomical position, and stored as corrections to linear blend skinning (LBS),
+compressed per muscle by principal components. Posing is then LBS of the rest shape plus the correction
+interpolated between the eight surrounding grid nodes (trilinear weights on the component scores).
+Knee flexion acts through the skinning alone: it moves only the distal iliotibial band, which rides
+with the shank.
+
+The table ships in ``assets/meshes/muscle_pose_space.npz`` (``python -m viewer.tools.bake_poses``);
+its key hashes everything the bake read, so a changed muscle or bone is never replayed from a stale table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
+from viewer.anatomy.kinematics import JOINT_RANGES, LegPose, leg_pose_from_transforms, segment_transforms
+from viewer.anatomy.metrics import signed_volume
+from viewer.anatomy.muscles import MuscleGeometry, MusclePoser, PosedMuscle
+from viewer.anatomy.muscles.cache import build_key
+from viewer.anatomy.muscles.posing import VERTEX_CLEARANCE_MM, PackedGrid, blend_weights, load_pose_grids
+from viewer.paths import meshes_dir
+
+FloatArray = np.ndarray
+POSE_SPACE_FILE = "muscle_pose_space.npz"
+HIP_GRID_STEPS = {"hip_flexion": 10.0, "hip_abduction": 7.5, "hip_rotation": 7.5}  # degrees between grid nodes
+COMPONENT_BUDGET = 150_000  # multiply-adds per muscle and pose: small muscles may keep more components
+COMPONENT_RANGE = (32, 128)  # principal components kept per muscle, at most (within the budget)
+COMPONENT_RMS_MM = 0.2  # ... and no more than it takes for this root-mean-square error over the grid
+GUARD_MM = 2.5  # surface vertices that came this near a bone at any grid node are kept out of the bones
+HELD_RATIO = (0.5, 2.0)  # how far replaying may thicken or thin a muscle to hold its volume
+KNEE_STEP = 10.0  # degrees between the knee nodes (solved with the hip neutral)
+_VERSION = "pose-space-5"  # bump when the bake or the stored layout changes
+_EYE4 = np.eye(4)
+
+
+def grid_axes() -> list[FloatArray]:
+    """Node angles along flexion, abduction and rotation, spanning each joint range end to end."""
+    axes = []
+    for name, step in HIP_GRID_STEPS.items():
+        low, high = JOINT_RANGES[name]
+        axes.append(np.linspace(low, high, round((high - low) / step) + 1))
+    return axes
+
+
+def knee_axis() -> FloatArray:
+    low, high = JOINT_RANGES["knee_flexion"]
+    return np.linspace(low, high, round((high - low) / KNEE_STEP) + 1)
+
+
+def pose_space_key(bones: dict[str, Surface], landmarks: dict[str, FloatArray]) -> str:
+    """Hash of the muscle build inputs (which include the solver's source), the grid and the layout."""
+    digest = hashlib.sha256(build_key(bones, landmarks).encode())
+    digest.update(_VERSION.encode())
+    digest.update(repr(sorted(HIP_GRID_STEPS.items())).encode())
+    digest.update(repr((COMPONENT_BUDGET, COMPONENT_RANGE, COMPONENT_RMS_MM, KNEE_STEP)).encode())
+    return digest.hexdigest()[:24]
+
+
+def _shape_rows(vertices: FloatArray, fibres: FloatArray) -> FloatArray:
+    """The points baked for one muscle: both faces of its surface, then its fibre samples."""
+    return np.concatenate([vertices, fibres.reshape(-1, 3)])
+
+
+class _Skinning:
+    """Linear blend skinning of every baked point of one side (pelvis, thigh, shank weights)."""
+
+    def __init__(self, rest: FloatArray, weights: FloatArray) -> None:
+        self.rest = rest
+        self.thigh, self.shank = weights[:, 1:2], weights[:, 2:3]
+        self.shank_rows = np.flatnonzero(weights[:, 2] > 0)
+
+    def apply(self, thigh: FloatArray, shank: FloatArray) -> FloatArray:
+        moved = self.rest + self.thigh * (self.rest @ (thigh[:3, :3] - np.eye(3)).T + thigh[:3, 3])
+        if len(self.shank_rows):
+            rows = self.shank_rows
+            rest = self.rest[rows]
+            moved[rows] += self.shank[rows] * (rest @ (shank[:3, :3] - thigh[:3, :3]).T + shank[:3, 3] - thigh[:3, 3])
+        return moved
+
+
+def _side_layout(muscles: dict[str, MuscleGeometry], side: str) -> tuple[list[str], FloatArray, FloatArray]:
+    """Names of one side's muscles, their baked rest points (concatenated) and blend weights."""
+    names = [n for n, m in muscles.items() if m.side == side]
+    rest, weights = [], []
+    for name in names:
+        muscle = muscles[name]
+        rest.append(_shape_rows(muscle.vertices, muscle.fibres))
+        per_sample = np.tile(blend_weights(muscle), (muscle.fibres.shape[0], 1))
+        weights.append(np.tile(per_sample, (3, 1)))
+    return names, np.concatenate(rest), np.concatenate(weights)
+
+
+def _trilinear(axes: list[FloatArray], angles: tuple[float, float, float]) -> tuple[np.ndarray, FloatArray]:
+    """Flat indices of the eight grid nodes around ``angles`` and their weights."""
+    lows, fractions = [], []
+    for axis, value in zip(axes, angles, strict=True):
+        position = np.clip((value - axis[0]) / (axis[1] - axis[0]), 0.0, len(axis) - 1.0)
+        low = min(int(position), len(axis) - 2)
+        lows.append(low)
+        fractions.append(position - low)
+    sizes = [len(a) for a in axes]
+    corners = np.array([[(c >> bit) & 1 for bit in range(3)] for c in range(8)])  # (8, 3) offsets 0/1
+    index = np.ravel_multi_index(tuple((np.array(lows) + corners).T), sizes)
+    fraction = np.array(fractions)
+    weight = np.prod(np.where(corners == 1, fraction, 1.0 - fraction), axis=1)
+    return index, weight
+
+
+class _Block:
+    """One muscle's rows in its side's array and its compressed corrections."""
+
+    def __init__(self, name: str, rows: slice, arrays: dict[str, FloatArray]) -> None:
+        self.name, self.rows = name, rows
+        self.mean = np.asarray(arrays[f"{name}__mean"], np.float32)
+        self.basis = np.asarray(arrays[f"{name}__basis"], np.float32)
+        self.scores = np.asarray(arrays[f"{name}__scores"], np.float32)
+        self.knee = np.asarray(arrays[f"{name}__knee"], np.float32) if f"{name}__knee" in arrays else None
+
+
+class _Corrections:
+    """One side's compressed corrections, laid out so a pose costs one gather and one product per muscle."""
+
+    def __init__(self, blocks: list[_Block]) -> None:
+        self.mean = np.concatenate([b.mean for b in blocks])
+        self.scores = np.concatenate([b.scores for b in blocks], axis=1)  # (nodes, all components)
+        self.products, self.knees = [], []
+        component = 0
+        for block in blocks:
+            columns = slice(3 * block.rows.start, 3 * block.rows.stop)
+            count = len(block.basis)
+            self.products.append((slice(component, component + count), columns, block.basis))
+            component += count
+            if block.knee is not None:
+                self.knees.append((columns, block.knee))
+
+    def interpolate(self, index: np.ndarray, weight: FloatArray) -> FloatArray:
+        """Flat (x, y, z per row) correction at the pose between the nodes ``index`` weighted by ``weight``."""
+        scores = weight.astype(np.float32) @ self.scores[index]
+        flat = np.empty_like(self.mean)
+        for components, columns, basis in self.products:
+            np.dot(scores[components], basis, out=flat[columns])
+        flat += self.mean
+        return flat
+
+
+class PoseSpace:
+    """Poses every muscle of both sides from the baked table (the scene's ``muscles`` deformer).
+
+    Between grid nodes the interpolated shape can graze a bone the solved nodes cleared, so the
+    surface vertices that came near a bone anywhere in the bake are lifted out of it, as the solver does.
+    """
+
+    def __init__(
+        self, muscles: dict[str, MuscleGeometry], arrays: dict[str, FloatArray], grids: dict[str, PackedGrid]
+    ) -> None:
+        self.rest = muscles
+        self.grids = grids
+        self.axes = [np.asarray(arrays[f"axis_{k}"], float) for k in range(3)]
+        self.knee_axis = np.asarray(arrays["knee_axis"], float)
+        self.sides = {}
+        for side in SIDES:
+            names, rest, weights = _side_layout(muscles, side)
+            blocks, start = [], 0
+            guards: dict[str, list] = {bone: [] for bone in OBSTACLES}
+            for name in names:
+                count = len(muscles[name].vertices) // 2  # samples; rows: deep face, top face, fibres
+                blocks.append(_Block(name, slice(start, start + 3 * count), arrays))
+                for bone in OBSTACLES:
+                    guard = np.flatnonzero(np.asarray(arrays[f"{name}__nearest_{bone}"], float) < GUARD_MM)
+                    guards[bone].append((start + guard, np.where(guard < count, start + guard + count, -1)))
+                start += 3 * count
+            guarded = {
+                bone: tuple(np.concatenate(part) for part in zip(*lists, strict=True)) for bone, lists in guards.items()
+            }
+            volumes = _VolumeHold(blocks, arrays, muscles)
+            self.sides[side] = (_Skinning(rest, weights), blocks, guarded, volumes, _Corrections(blocks))
+
+    def pose(self, transforms: dict[str, FloatArray]) -> dict[str, PosedMuscle]:
+        """All muscles at the pose given by ``thigh_<side>`` and ``shank_<side>`` 4x4 transforms (pelvis frame)."""
+        pelvis = np.asarray(transforms.get("pelvis", _EYE4), float)
+        moved_pelvis = bool(np.abs(pelvis - _EYE4).max() > 1e-12)
+        inverse = np.linalg.inv(pelvis) if moved_pelvis else _EYE4
+        posed: dict[str, PosedMuscle] = {}
+        for side, (skinning, blocks, guarded, volumes, corrections) in self.sides.items():
+            thigh = inverse @ np.asarray(transforms.get(f"thigh_{side}", _EYE4), float)
+            shank = inverse @ np.asarray(transforms.get(f"shank_{side}", _EYE4), float)
+            if np.abs(thigh - _EYE4).max() < 1e-12 and np.abs(shank - _EYE4).max() < 1e-12:
+                points = skinning.rest  # anatomical position: the rest geometry itself
+            else:
+                points = skinning.apply(thigh, shank)
+                angles = leg_pose_from_transforms(thigh, shank, side)
+                index, weight = _trilinear(self.axes, (angles.hip_flexion, angles.hip_abduction, angles.hip_rotation))
+                self._correct(points, corrections, index, weight, angles.knee_flexion, thigh)
+                volumes.hold(points, index, weight)
+                self._clear(points, guarded, side, thigh, shank)
+            if moved_pelvis:
+                points = points @ pelvis[:3, :3].T + pelvis[:3, 3]
+            for block in blocks:
+                shape = points[block.rows]
+                fibre_shape = self.rest[block.name].fibres.shape
+                count = fibre_shape[0] * fibre_shape[1]
+                posed[block.name] = PosedMuscle(
+                    shape[: 2 * count],
+                    shape[2 * count :].reshape(fibre_shape),
+                    shape[count : 2 * count].reshape(fibre_shape),
+                )
+        return posed
+
+    def _correct(
+        self,
+        points: FloatArray,
+        corrections: _Corrections,
+        index: np.ndarray,
+        weight: FloatArray,
+        knee_flexion: float,
+        thigh: FloatArray,
+    ) -> None:
+        """Add every muscle's interpolated correction (and, for what rides with the shank, the knee's)."""
+        flat = corrections.interpolate(index, weight)
+        if knee_flexion > 0:
+            position = float(np.interp(knee_flexion, self.knee_axis, np.arange(len(self.knee_axis))))
+            low = min(int(position), len(self.knee_axis) - 2)
+            fraction = position - low
+            for columns, knee in corrections.knees:
+                bent = ((1 - fraction) * knee[low] + fraction * knee[low + 1]).reshape(-1, 3) @ thigh[:3, :3].T
+                flat[columns] += bent.ravel()
+        points += flat.reshape(-1, 3)
+
+    def _clear(self, points: FloatArray, guarded: dict, side: str, thigh: FloatArray, shank: FloatArray) -> None:
+        """Lift the vertices guarded for each bone at least VERTEX_CLEARANCE_MM out of it (a deep face lifts its top)."""
+        for bone, (grid, matrix) in _obstacles(self.grids, side, thigh, shank).items():
+            guard, partner = guarded[bone]
+            if not len(guard):
+                continue
+            rotation = matrix[:3, :3]
+            distance, gradient = grid.sample((points[guard] - matrix[:3, 3]) @ rotation)
+            hit = distance < VERTEX_CLEARANCE_MM
+            if not hit.any():
+                continue
+            direction = gradient[hit] @ rotation.T
+            move = (
+                (VERTEX_CLEARANCE_MM - distance[hit])[:, None]
+                * direction
+                / (np.linalg.norm(direction, axis=1)[:, None] + 1e-9)
+            )
+            points[guard[hit]] += move
+            tops = partner[hit] >= 0
+            points[partner[hit][tops]] += move[tops]
+
+
+class _VolumeHold:
+    """Thickens or thins each muscle of one side by its baked volume ratio, interpolated between the nodes.
+
+    A sheet grows from its deep face, a tube about its fibre path. How much thickness a volume change
+    takes is measured once on the rest shape: a thick sheet round a tight bend (obturator internus
+    round the lesser sciatic notch) even loses volume when thickened, because its far face folds at
+    the bend; such muscles are left as replayed.
+    """
+
+    PROBE = 0.1  # relative thickening used to measure each muscle's response
+    SMALLEST_RESPONSE = 0.6  # below this (volume change per thickness change) a muscle is not held
+
+    def __init__(self, blocks: list[_Block], arrays: dict[str, FloatArray], muscles: dict) -> None:
+        self.ratios = np.stack([np.asarray(arrays[f"{b.name}__volume"], float) for b in blocks], axis=1)
+        self.ratios[self.ratios >= HELD_RATIO[1]] = 1.0  # collapsed (or turned over) there: thickening would not help
+        self.parts = []  # (rows that move, rows they move from) per muscle
+        for block in blocks:
+            count = len(muscles[block.name].vertices) // 2
+            deep = np.arange(block.rows.start, block.rows.start + count)
+            if muscles[block.name].spec.shape == "tube":
+                self.parts.append((np.concatenate([deep, deep + count]), np.concatenate([deep, deep]) + 2 * count))
+            else:
+                self.parts.append((deep + count, deep))
+        self.response = np.array([self._response(muscles[b.name], b.rows.start, k) for k, b in enumerate(blocks)])
+
+    def _response(self, muscle: MuscleGeometry, start: int, k: int) -> float:
+        rows = np.concatenate([muscle.vertices, muscle.fibres.reshape(-1, 3)])
+        moved, anchor = (part - start for part in self.parts[k])
+        thicker = rows.copy()
+        thicker[moved] = rows[anchor] + (1 + self.PROBE) * (rows[moved] - rows[anchor])
+        count = len(muscle.vertices)
+        rest = signed_volume(rows[:count], muscle.faces)
+        return (signed_volume(thicker[:count], muscle.faces) / rest - 1.0) / self.PROBE
+
+    def hold(self, points: FloatArray, index: np.ndarray, weight: FloatArray) -> None:
+        ratio = weight @ self.ratios[index]
+        held = (np.abs(ratio - 1.0) > 0.005) & (self.response >= self.SMALLEST_RESPONSE)
+        for k in np.flatnonzero(held):
+            moved, anchor = self.parts[k]
+            factor = float(np.clip(1.0 + (ratio[k] - 1.0) / self.response[k], *HELD_RATIO))
+            points[moved] = points[anchor] + factor * (points[moved] - points[anchor])
+
+
+OBSTACLES = ("pelvis", "femur", "tibia")
+
+
+def _obstacles(
+    grids: dict[str, PackedGrid], side: str, thigh: FloatArray, shank: FloatArray
+) -> dict[str, tuple[PackedGrid, FloatArray]]:
+    """Each bone grid a side's muscles must stay out of, with the transform that carries it."""
+    return {
+        "pelvis": (grids["pelvis"], _EYE4),
+        "femur": (grids[f"femur_{side}"], thigh),
+        "tibia": (grids[f"tibia_{side}"], shank),
+    }
+
+
+def _corrections(
+    poser: MusclePoser, layouts: dict, transforms: dict[str, FloatArray], nearest: dict[str, FloatArray]
+) -> dict[str, FloatArray]:
+    """Solved shape minus skinned shape of every muscle at one pose (a jump from rest, settled once).
+
+    ``nearest`` keeps, per muscle and bone, each surface vertex's smallest distance to that bone so far.
+    """
+    poser.reset()
+    poser.pose(transforms)
+    result = poser.pose(transforms)
+    for side in SIDES:
+        for name in layouts[side][0]:
+            vertices = result[name].vertices
+            for bone, (grid, matrix) in _obstacles(
+                poser.grids, side, transforms[f"thigh_{side}"], transforms[f"shank_{side}"]
+            ).items():
+                distance, _ = grid.sample((vertices - matrix[:3, 3]) @ matrix[:3, :3])
+                np.minimum(nearest[name][bone], distance, out=nearest[name][bone])
+    corrections = {}
+    for side, (names, rest, weights) in layouts.items():
+        skinned = _Skinning(rest, weights).apply(transforms[f"thigh_{side}"], transforms[f"shank_{side}"])
+        start = 0
+        for name in names:
+            solved = _shape_rows(result[name].vertices, result[name].fibres)
+            corrections[name] = (solved - skinned[start : start + len(solved)]).ravel()
+            start += len(solved)
+    return corrections
+
+
+def bake_pose_space(
+    muscles: dict[str, MuscleGeometry],
+    landmarks: dict[str, FloatArray],
+    poser: MusclePoser,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, FloatArray]:
+    """Solve every hip grid node and knee node, and compress the hip corrections per muscle."""
+    axes = grid_axes()
+    shape = tuple(len(a) for a in axes)
+    nodes = int(np.prod(shape))
+    knees = knee_axis()
+    layouts = {side: _side_layout(muscles, side) for side in SIDES}
+    tables = {name: np.empty((nodes, 3 * len(m.vertices) // 2 * 3), np.float32) for name, m in muscles.items()}
+    nearest = {name: {bone: np.full(len(m.vertices), np.inf) for bone in OBSTACLES} for name, m in muscles.items()}
+    for node, (i, j, k) in enumerate(np.ndindex(shape)):
+        pose = LegPose(hip_flexion=axes[0][i], hip_abduction=axes[1][j], hip_rotation=axes[2][k])
+        for name, correction in _corrections(poser, layouts, segment_transforms(pose, landmarks), nearest).items():
+            tables[name][node] = correction
+        if progress is not None:
+            progress(node + 1, nodes + len(knees))
+    arrays: dict[str, FloatArray] = {f"axis_{k}": axis for k, axis in enumerate(axes)}
+    arrays["knee_axis"] = knees
+    for name, table in tables.items():
+        most = int(np.clip(COMPONENT_BUDGET // table.shape[1], *COMPONENT_RANGE))
+        mean, basis, scores = principal_components(table, most)
+        arrays[f"{name}__mean"], arrays[f"{name}__basis"], arrays[f"{name}__scores"] = mean, basis, scores
+    # The knee moves only what rides with the shank: its corrections are solved with the hip neutral, kept
+    # relative to the straight knee, and turned with the thigh when replayed.
+    riding = [name for name, m in muscles.items() if blend_weights(m)[:, 2].max() > 0]
+    knee_tables = {name: [] for name in riding}
+    for count, angle in enumerate(knees):
+        corrections = _corrections(poser, layouts, segment_transforms(LegPose(knee_flexion=angle), landmarks), nearest)
+        for name in riding:
+            knee_tables[name].append(corrections[name])
+        if progress is not None:
+            progress(nodes + count + 1, nodes + len(knees))
+    for name, table in knee_tables.items():
+        arrays[f"{name}__knee"] = (np.array(table) - table[0]).astype(np.float32)
+    for name, by_bone in nearest.items():
+        for bone, distance in by_bone.items():
+            arrays[f"{name}__nearest_{bone}"] = np.clip(distance, -60.0, 60.0).astype(np.float16)
+    for name, ratios in _volume_ratios(muscles, landmarks, arrays, layouts).items():
+        arrays[f"{name}__volume"] = ratios
+    return arrays
+
+
+def _volume_ratios(
+    muscles: dict[str, MuscleGeometry], landmarks: dict[str, FloatArray], arrays: dict[str, FloatArray], layouts: dict
+) -> dict[str, FloatArray]:
+    """Per muscle and grid node: rest volume / volume of the replayed (compressed) shape.
+
+    The solver holds each volume only roughly and the compression loses a little more at the ends of the
+    ranges; replaying multiplies the thickness by this ratio, interpolated like the shapes, instead of
+    measuring every muscle at every frame.
+    """
+    axes = [arrays[f"axis_{k}"] for k in range(3)]
+    shape = tuple(len(a) for a in axes)
+    ratios = {name: np.ones(int(np.prod(shape)), np.float32) for name in muscles}
+    rest_volume = {name: signed_volume(m.vertices, m.faces) for name, m in muscles.items()}
+    for node, (i, j, k) in enumerate(np.ndindex(shape)):
+        pose = LegPose(hip_flexion=axes[0][i], hip_abduction=axes[1][j], hip_rotation=axes[2][k])
+        transforms = segment_transforms(pose, landmarks)
+        for side, (names, rest, weights) in layouts.items():
+            skinned = _Skinning(rest, weights).apply(transforms[f"thigh_{side}"], transforms[f"shank_{side}"])
+            start = 0
+            for name in names:
+                count = len(muscles[name].vertices)
+                correction = arrays[f"{name}__mean"] + arrays[f"{name}__scores"][node] @ arrays[f"{name}__basis"]
+                vertices = skinned[start : start + count] + correction.reshape(-1, 3)[:count]
+                volume = signed_volume(vertices, muscles[name].faces)
+                ratios[name][node] = np.clip(rest_volume[name] / max(volume, 1e-9), *HELD_RATIO)
+                start += count * 3 // 2
+    return ratios
+
+
+def principal_components(table: FloatArray, most: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(mean, basis rows, scores) with ``table ~ mean + scores @ basis``, from the nodes' Gram matrix.
+
+    As many components as it takes to bring the error below COMPONENT_RMS_MM, up to ``most``.
+    """
+    data = np.asarray(table, np.float64)
+    mean = data.mean(axis=0)
+    centred = data - mean
+    values, vectors = np.linalg.eigh(centred @ centred.T)
+    order = np.argsort(values)[::-1]
+    values = np.maximum(values[order], 0.0)
+    left = (values.sum() - np.cumsum(values)) / data.size  # mean squared error with the first k+1 kept
+    count = min(int(np.searchsorted(-left, -(COMPONENT_RMS_MM**2))) + 1, most, len(values))
+    strength = np.sqrt(np.maximum(values[:count], 1e-12))
+    basis = (vectors[:, order[:count]].T @ centred) / strength[:, None]
+    scores = vectors[:, order[:count]] * strength
+    return mean.astype(np.float32), basis.astype(np.float32), scores.astype(np.float32)
+
+
+def shipped_path() -> Path:
+    return meshes_dir() / POSE_SPACE_FILE
+
+
+def load_pose_space(
+    muscles: dict[str, MuscleGeometry],
+    bones: dict[str, Surface] | None = None,
+    landmarks: dict[str, FloatArray] | None = None,
+) -> PoseSpace | None:
+    """The shipped pose space, or None when it is missing or was baked from other muscles or bones."""
+    bones = load_bone_surfaces() if bones is None else bones
+    landmarks = load_landmarks() if landmarks is None else landmarks
+    path = shipped_path()
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["key"]) != pose_space_key(bones, landmarks):
+                return None
+            arrays = {name: data[name] for name in data.files}
+    except (OSError, ValueError, KeyError):
+        return None
+    if any(f"{name}__scores" not in arrays for name in muscles):
+        return None
+    return PoseSpace(muscles, arrays, load_pose_grids(bones))
+
+
+def write_pose_space(arrays: dict[str, FloatArray], key: str, path: Path) -> None:
+    """Save compressed; the basis is the bulk, stored as float16 (a relative error of about 1e-3)."""
+    packed = {name: (a.astype(np.float16) if name.endswith("__basis") else a) for name, a in arrays.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(f".{int(time.time())}.tmp.npz")
+    np.savez_compressed(temporary, key=np.array(key), **packed)
+    temporary.replace(path)
