@@ -14,7 +14,7 @@ import numpy as np
 
 from viewer.anatomy.lagrange import FloatArray
 from viewer.anatomy.nerve import NerveGeometry, build_nerves, load_nerve_spec, pose_nerve
-from viewer.anatomy.nerve_zones import DangerZone, build_danger_zones
+from viewer.anatomy.nerve_zones import DangerZone, build_danger_zones, load_danger_zone_data
 from viewer.model.structures import Structure
 
 DANGER_OPACITY = 0.35
@@ -104,6 +104,7 @@ class NerveDeformer:
     def __init__(self, nerves: dict[str, NerveGeometry], margin_mm: float | None = None) -> None:
         self.nerves = nerves
         self.margin_mm = margin_mm
+        self.zone_data = load_danger_zone_data()  # read and validated once, not at every frame
 
     def pose(self, transforms: dict[str, FloatArray]) -> dict[str, PosedVertices]:
         posed: dict[str, PosedVertices] = {}
@@ -111,7 +112,8 @@ class NerveDeformer:
         for name, nerve in self.nerves.items():
             vertices, line = pose_nerve(nerve, full)
             posed[name] = PosedVertices(vertices, line)
-            for zone in build_danger_zones(nerve, nerve.posed_centrelines(line), margin_mm=self.margin_mm):
+            centrelines = nerve.posed_centrelines(line)
+            for zone in build_danger_zones(nerve, centrelines, margin_mm=self.margin_mm, data=self.zone_data):
                 posed[zone_name(zone)] = PosedVertices(zone.vertices)
         return posed
 
