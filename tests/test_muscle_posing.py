@@ -203,6 +203,14 @@ def test_volume_kept_for_the_limited_muscles(muscles, wide_results):
         pytest.xfail(f"known limitation: {({k: round(v, 3) for k, v in worst.items() if v >= 0.10})}")
 
 
+def test_no_muscle_balloons_across_the_wide_grid(muscles, wide_results):
+    """A squeezed muscle bulges, but never into a slab far beyond its own size (quadratus femoris once did)."""
+    for angles, posed in wide_results:
+        for name, muscle in muscles.items():
+            rest = np.linalg.norm(np.ptp(muscle.vertices, axis=0))
+            assert np.linalg.norm(np.ptp(posed[name].vertices, axis=0)) < 2.0 * rest, (angles, name)
+
+
 def inside_bone_shares(results, grids, names, sides=("right",)):
     """(pose, muscle, share of its vertices deeper than 1 mm inside a bone)."""
     shares = []

@@ -65,6 +65,7 @@ FOLD_AREA = 0.3  # below this share of its rest area element (signed), a sample'
 NORMAL_SMOOTHING = 2  # passes of neighbour averaging of the sheet normals (also fills degenerate ones)
 ACTIVE_BAND_MM = 6.0  # after the first iteration of a pose, only samples this close to a bone are tested again
 THICKNESS_RANGE = (0.4, 2.5)
+BLOCK_THICKEST = 4.0  # a block squeezed to a strip bulges this much at most (and loses volume beyond)
 KEEP_RANGE = (0.4, 2.5)  # bounds of the per-muscle volume correction
 VOLUME_STEPS = 2  # thickness corrections per pose
 SEGMENTS = ("pelvis", "thigh", "shank")
@@ -344,11 +345,14 @@ class MusclePoser:
         self.within_fibre = np.ones(count)
         self.within_fibre[np.cumsum(np.concatenate(fibre_sizes)) - 1] = 0.0
         self._stencil()
+        self.thickest = np.full(count, THICKNESS_RANGE[1])  # a block squeezed flat may bulge further
         self.blocks = [
             np.arange(self.slices[name].start, self.slices[name].stop)
             for name in self.names
             if muscles[name].spec.name in BLOCKS
         ]
+        for rows in self.blocks:
+            self.thickest[rows] = BLOCK_THICKEST
         lower = np.concatenate([muscles[n].vertices[: len(muscles[n].vertices) // 2] for n in self.names])
         upper = np.concatenate([muscles[n].vertices[len(muscles[n].vertices) // 2 :] for n in self.names])
         self.lower_offsets, self.upper_offsets = lower - self.rest_points, upper - self.rest_points
@@ -590,13 +594,17 @@ class MusclePoser:
         points[self.taut_rows] = chord + slack * (points[self.taut_rows] - chord)
         return points
 
-    def _block_offsets(self, rows: np.ndarray, points: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    def _block_offsets(
+        self, rows: np.ndarray, points: FloatArray, reference: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Faces of a block carried by the linear map that best fits its posed sheet, thickness along its normal.
 
         A block as thick as it is long folds if its far face is laid off a bending sheet; carried by one
         map (the sheet's own bends added to both faces alike) it only shears. The map is fitted in the
         rest sheet's plane (a flat point set says nothing about its normal); the offsets' normal part goes
-        along the posed plane's normal, scaled so area times thickness, the volume, is held.
+        along the posed plane's normal, scaled so area times thickness, the volume, is held. Where the
+        sheet is squeezed to a strip (external rotation brings the attachments close) its plane says
+        little, and the normal falls back to the rest normal carried with the segments (``reference``).
         """
         rest = self.rest_points[rows]
         centred = rest - rest.mean(axis=0)
@@ -606,13 +614,23 @@ class MusclePoser:
         spread = np.cross(fit[0], fit[1])
         area = float(np.linalg.norm(spread))
         posed_normal = spread / max(area, 1e-9)
-        thicker = float(np.clip(1.0 / max(area, 1e-6), *THICKNESS_RANGE))
+        carried_normal = reference[rows].sum(axis=0) * np.sign(normal @ self.rest_normals[rows].sum(axis=0))
+        carried_normal /= np.linalg.norm(carried_normal) + 1e-12
+        trust = float(np.clip((area - 0.3) / 0.4, 0.0, 1.0))
+        if trust < 1.0:
+            if posed_normal @ carried_normal < 0:
+                posed_normal = -posed_normal
+            posed_normal = trust * posed_normal + (1.0 - trust) * carried_normal
+            posed_normal /= np.linalg.norm(posed_normal) + 1e-12
+        thicker = float(np.clip(1.0 / max(area, 1e-6), THICKNESS_RANGE[0], BLOCK_THICKEST))
 
-        def carried(offsets: FloatArray, factor: float) -> FloatArray:
-            return (offsets @ plane.T) @ fit + factor * np.outer(offsets @ normal, posed_normal)
+        def carried(offsets: FloatArray, factor: float, slant: float) -> FloatArray:
+            """In-plane part by the fitted map (``slant`` of it), normal part along the posed normal."""
+            return slant * (offsets @ plane.T) @ fit + factor * np.outer(offsets @ normal, posed_normal)
 
-        lower = carried(self.lower_offsets[rows], 1.0)
-        return lower, lower + carried(self.upper_offsets[rows] - self.lower_offsets[rows], thicker), np.full(
+        lower = carried(self.lower_offsets[rows], 1.0, 1.0)
+        thickness = carried(self.upper_offsets[rows] - self.lower_offsets[rows], thicker, trust)  # no slant on a strip
+        return lower, lower + thickness, np.full(
             len(rows), thicker
         )
 
@@ -672,9 +690,10 @@ class MusclePoser:
             scale = np.clip(self.rest_fibre_lengths / np.maximum(lengths, 1e-6), *THICKNESS_RANGE)[self.fibre_of_point]
             block_scale = np.ones_like(scale)
             for rows in self.blocks:  # thickened by their own area change instead
-                lower[rows], upper[rows], block_scale[rows] = self._block_offsets(rows, points)
+                lower[rows], upper[rows], block_scale[rows] = self._block_offsets(rows, points, reference)
                 scale[rows] = 1.0
             lower, upper = lower * scale[:, None], upper * scale[:, None]
+            scale = scale * block_scale  # so the range below bounds a block's thickening in all
             for _ in range(VOLUME_STEPS):
                 keep = np.where(
                     self.prism_muscles,
@@ -682,9 +701,9 @@ class MusclePoser:
                     self.rest_volume_estimates / self._volume_estimates(points, lower, upper),
                 )
                 keep = np.clip(keep, *KEEP_RANGE)[self.muscle_of_point]
-                keep = (np.clip(scale * keep, *THICKNESS_RANGE) / scale)[:, None]  # never beyond the range in all
+                keep = (np.clip(scale * keep, THICKNESS_RANGE[0], self.thickest) / scale)[:, None]  # range in all
                 lower, upper, scale = lower * keep, upper * keep, scale * keep[:, 0]
-            self.scale = scale * block_scale
+            self.scale = scale
             low, high = self._clear_faces(points + lower, points + upper, full)
         if pelvis is not None:
             low, high, points = (p @ pelvis[:3, :3].T + pelvis[:3, 3] for p in (low, high, points))
