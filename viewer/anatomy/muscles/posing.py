@@ -47,6 +47,7 @@ from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces
 from viewer.anatomy.muscles.cache import cache_dir
 from viewer.anatomy.muscles.distance_field import inside_voxels
 from viewer.anatomy.muscles.fibres import pinned_indices, polyline_lengths
+from viewer.anatomy.muscles.sheet import signed_volume
 
 FloatArray = np.ndarray
 
@@ -65,7 +66,7 @@ FOLD_AREA = 0.3  # below this share of its rest area element (signed), a sample'
 NORMAL_SMOOTHING = 2  # passes of neighbour averaging of the sheet normals (also fills degenerate ones)
 ACTIVE_BAND_MM = 6.0  # after the first iteration of a pose, only samples this close to a bone are tested again
 THICKNESS_RANGE = (0.4, 2.5)
-BLOCK_THICKEST = 4.0  # a block squeezed to a strip bulges this much at most (and loses volume beyond)
+BLOCK_BULGE = (0.6, 2.6)  # bounds of a block belly's cross-section scale (mid-belly; none at the attachments)
 KEEP_RANGE = (0.4, 2.5)  # bounds of the per-muscle volume correction
 VOLUME_STEPS = 2  # thickness corrections per pose
 SEGMENTS = ("pelvis", "thigh", "shank")
@@ -345,14 +346,8 @@ class MusclePoser:
         self.within_fibre = np.ones(count)
         self.within_fibre[np.cumsum(np.concatenate(fibre_sizes)) - 1] = 0.0
         self._stencil()
-        self.thickest = np.full(count, THICKNESS_RANGE[1])  # a block squeezed flat may bulge further
-        self.blocks = [
-            np.arange(self.slices[name].start, self.slices[name].stop)
-            for name in self.names
-            if muscles[name].spec.name in BLOCKS
-        ]
-        for rows in self.blocks:
-            self.thickest[rows] = BLOCK_THICKEST
+        self.blocks = [_Block(muscles[name], self.slices[name]) for name in self.names if muscles[name].spec.name in BLOCKS]
+        self.block_muscles = np.array([muscles[n].spec.name in BLOCKS for n in self.names])
         lower = np.concatenate([muscles[n].vertices[: len(muscles[n].vertices) // 2] for n in self.names])
         upper = np.concatenate([muscles[n].vertices[len(muscles[n].vertices) // 2 :] for n in self.names])
         self.lower_offsets, self.upper_offsets = lower - self.rest_points, upper - self.rest_points
@@ -594,17 +589,15 @@ class MusclePoser:
         points[self.taut_rows] = chord + slack * (points[self.taut_rows] - chord)
         return points
 
-    def _block_offsets(
-        self, rows: np.ndarray, points: FloatArray, reference: FloatArray
-    ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Faces of a block carried by the linear map that best fits its posed sheet, thickness along its normal.
+    def _block_offsets(self, rows: np.ndarray, points: FloatArray, reference: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Face offsets of a block carried by the linear map that best fits its posed sheet (not yet bulged).
 
         A block as thick as it is long folds if its far face is laid off a bending sheet; carried by one
         map (the sheet's own bends added to both faces alike) it only shears. The map is fitted in the
         rest sheet's plane (a flat point set says nothing about its normal); the offsets' normal part goes
-        along the posed plane's normal, scaled so area times thickness, the volume, is held. Where the
-        sheet is squeezed to a strip (external rotation brings the attachments close) its plane says
-        little, and the normal falls back to the rest normal carried with the segments (``reference``).
+        along the posed plane's normal. Where the sheet is squeezed to a strip (external rotation brings
+        the attachments close) its plane says little, and the normal falls back to the rest normal
+        carried with the segments (``reference``).
         """
         rest = self.rest_points[rows]
         centred = rest - rest.mean(axis=0)
@@ -622,17 +615,13 @@ class MusclePoser:
                 posed_normal = -posed_normal
             posed_normal = trust * posed_normal + (1.0 - trust) * carried_normal
             posed_normal /= np.linalg.norm(posed_normal) + 1e-12
-        thicker = float(np.clip(1.0 / max(area, 1e-6), THICKNESS_RANGE[0], BLOCK_THICKEST))
 
-        def carried(offsets: FloatArray, factor: float, slant: float) -> FloatArray:
+        def carried(offsets: FloatArray, slant: float) -> FloatArray:
             """In-plane part by the fitted map (``slant`` of it), normal part along the posed normal."""
-            return slant * (offsets @ plane.T) @ fit + factor * np.outer(offsets @ normal, posed_normal)
+            return slant * (offsets @ plane.T) @ fit + np.outer(offsets @ normal, posed_normal)
 
-        lower = carried(self.lower_offsets[rows], 1.0, 1.0)
-        thickness = carried(self.upper_offsets[rows] - self.lower_offsets[rows], thicker, trust)  # no slant on a strip
-        return lower, lower + thickness, np.full(
-            len(rows), thicker
-        )
+        lower = carried(self.lower_offsets[rows], 1.0)
+        return lower, lower + carried(self.upper_offsets[rows] - self.lower_offsets[rows], trust)  # no slant on a strip
 
     def _turned_offsets(self, full: dict[str, FloatArray]) -> tuple[FloatArray, FloatArray]:
         """Rest offsets of both faces turned with the blended segment rotation of their sample."""
@@ -688,23 +677,24 @@ class MusclePoser:
             lower, upper = (np.where(self.framed[:, None], f, t) for f, t in zip(framed, turned, strict=True))
             lengths = self._fibre_lengths(points)
             scale = np.clip(self.rest_fibre_lengths / np.maximum(lengths, 1e-6), *THICKNESS_RANGE)[self.fibre_of_point]
-            block_scale = np.ones_like(scale)
-            for rows in self.blocks:  # thickened by their own area change instead
-                lower[rows], upper[rows], block_scale[rows] = self._block_offsets(rows, points, reference)
-                scale[rows] = 1.0
+            for block in self.blocks:  # skinned, and their bellies bulge instead (below)
+                scale[block.rows] = 1.0
             lower, upper = lower * scale[:, None], upper * scale[:, None]
-            scale = scale * block_scale  # so the range below bounds a block's thickening in all
             for _ in range(VOLUME_STEPS):
                 keep = np.where(
                     self.prism_muscles,
                     self.rest_prisms / np.maximum(self._prisms(area, upper - lower, normal), 1e-9),
                     self.rest_volume_estimates / self._volume_estimates(points, lower, upper),
                 )
-                keep = np.clip(keep, *KEEP_RANGE)[self.muscle_of_point]
-                keep = (np.clip(scale * keep, THICKNESS_RANGE[0], self.thickest) / scale)[:, None]  # range in all
+                keep = np.where(self.block_muscles, 1.0, np.clip(keep, *KEEP_RANGE))[self.muscle_of_point]
+                keep = (np.clip(scale * keep, *THICKNESS_RANGE) / scale)[:, None]  # the range bounds the thickening in all
                 lower, upper, scale = lower * keep, upper * keep, scale * keep[:, 0]
             self.scale = scale
-            low, high = self._clear_faces(points + lower, points + upper, full)
+            low, high = points + lower, points + upper
+            for block in self.blocks:
+                offsets = self._block_offsets(block.rows, points, reference)
+                low[block.rows], high[block.rows], _ = block.pose(points[block.rows], *offsets)
+            low, high = self._clear_faces(low, high, full)
         if pelvis is not None:
             low, high, points = (p @ pelvis[:3, :3].T + pelvis[:3, 3] for p in (low, high, points))
         vertices = np.concatenate([low, high])[self.vertex_order]
@@ -718,3 +708,51 @@ class MusclePoser:
             )
             start += size
         return posed_muscles
+
+
+class _Block:
+    """A muscle nearly as thick as it is long, posed as a whole: skinned, then its belly bulged to hold its volume.
+
+    Quadratus femoris spans a short gap between the ischial tuberosity and the intertrochanteric crest,
+    which external rotation brings to half its distance. Laid off its fibre sheet it folds, and
+    thickened along the sheet normal alone it turns into a rod standing out behind the ischium. Skinned
+    instead (each sample blends pelvis and femur by its place along the fibres), its ends stay on their
+    bones; the lost volume comes back as a bulge of the cross-section about the block's axis, widening
+    and thickening together, most at mid-belly and not at all at the attachments. The mesh volume is a
+    cubic in the bulge, solved exactly from four samples.
+    """
+
+    def __init__(self, muscle, rows: slice) -> None:
+        self.rows = np.arange(rows.start, rows.stop)
+        self.faces = muscle.faces
+        n_u, n_s = muscle.fibres.shape[:2]
+        self.n_s = n_s
+        self.station = np.tile(np.arange(n_s), 2 * n_u)
+        self.profile = np.sin(np.pi * self.station / (n_s - 1))[:, None]  # 0 at the attachments, 1 mid-belly
+        self.rest_volume = signed_volume(muscle.vertices, muscle.faces)
+
+    def pose(self, points: FloatArray, lower: FloatArray, upper: FloatArray) -> tuple[FloatArray, FloatArray, float]:
+        """Deep and top faces of the block on its posed fibre ``points`` and face offsets, bulged; the mid-belly scale.
+
+        The fibres themselves are not bulged: they keep the path (and the length) the solver gave them.
+        """
+        moved = np.concatenate([points + lower, points + upper])
+        centres = np.zeros((self.n_s, 3))
+        np.add.at(centres, self.station, moved)
+        centres /= np.bincount(self.station, minlength=self.n_s)[:, None]
+        axis = centres[-1] - centres[0]
+        axis /= np.linalg.norm(axis) + 1e-12
+        radial = moved - centres[self.station]
+        radial -= np.outer(radial @ axis, axis)
+        push = self.profile * radial
+        samples = np.array([0.0, 1.0, 2.0, 3.0])
+        volumes = [signed_volume(moved + t * push, self.faces) for t in samples]
+        cubic = np.polyfit(samples, volumes, 3)
+        cubic[-1] -= self.rest_volume
+        low_end, high_end = BLOCK_BULGE[0] - 1.0, BLOCK_BULGE[1] - 1.0
+        roots = [r.real for r in np.roots(cubic) if abs(r.imag) < 1e-9 and low_end <= r.real <= high_end]
+        nearest_end = min((low_end, high_end), key=lambda t: abs(np.polyval(cubic, t)))
+        bulge = min(roots, key=abs) if roots else nearest_end  # out of reach: the end that comes closest
+        moved += bulge * push
+        count = len(points)
+        return moved[:count], moved[count:], 1.0 + bulge
