@@ -119,7 +119,14 @@ def _posed_scene(args: argparse.Namespace):
     scene = build_scene()
     if args.pose:
         scene.set_pose(args.side, **args.pose)
+        _warn_impingement(scene)
     return scene
+
+
+def _warn_impingement(scene) -> None:
+    """Say so when the pose drives a femur into the pelvis (the output is still written)."""
+    for found in scene.impingements():
+        print(f"glute-viewer: warning: {found.message()}", file=sys.stderr)
 
 
 def run_inspect(args: argparse.Namespace) -> int:
@@ -272,6 +279,7 @@ def run_export(args: argparse.Namespace) -> int:
         session.choose(args.technique, args.technique_side)
         if args.pose:  # an explicit pose wins over the technique's own
             scene.set_pose(args.side, **args.pose)
+            _warn_impingement(scene)
     if not args.technique or args.peel or args.isolate:
         _apply_layers(scene, args)
     path = export_png(

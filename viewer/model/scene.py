@@ -63,6 +63,7 @@ class SceneModel:
         self.colour_mode_changed = Signal("colour_mode_changed")  # ("anatomy" | "stretch")
         self.structures_replaced = Signal("structures_replaced")  # (names): new geometry, maybe new topology
         self._fibres_visible = False
+        self._impingement_check = None  # built on first use
 
     # --- visibility and opacity -------------------------------------------------
     def _check_name(self, name: str) -> None:
@@ -200,6 +201,20 @@ class SceneModel:
     def reset_pose(self) -> None:
         """Back to anatomical position."""
         self.set_pose("both", **dict.fromkeys(JOINT_RANGES, 0.0))
+
+    def impingements(self) -> list:
+        """Bony impingement at the current pose, deepest first (see :mod:`viewer.anatomy.impingement`).
+
+        The joint ranges hold each angle on its own; some combinations still drive the femur into the
+        pelvis, and the panels and the command line say so rather than show bones passing through bones.
+        """
+        if all(pose == LegPose() for pose in self._pose.values()):
+            return []
+        if self._impingement_check is None:
+            from viewer.anatomy.impingement import ImpingementCheck
+
+            self._impingement_check = ImpingementCheck(landmarks=self.landmarks_rest)
+        return self._impingement_check.check(self._segment_transforms)
 
     def _compute_segment_transforms(self) -> dict[str, FloatArray]:
         return {"pelvis": np.eye(4), **segment_transforms(self._pose, self.landmarks_rest)}
@@ -370,6 +385,7 @@ class SceneModel:
             "frame": FRAME_DESCRIPTION,
             "pose": pose,
             "landmarks": {k: [round(float(v), 2) for v in p] for k, p in sorted(self.landmarks().items())},
+            "impingement": [found.as_dict() for found in self.impingements()],
             "structures": structures,
         }
 

@@ -65,6 +65,11 @@ class PosePanel(QGroupBox):
             slider.valueChanged.connect(lambda degrees, k=key: self._on_slider(k, degrees))
             self.sliders[key] = slider
             self.values[key] = value
+        self.impingement = QLabel()
+        self.impingement.setWordWrap(True)
+        self.impingement.setStyleSheet("color: #b35806; font-weight: bold")
+        self.impingement.hide()
+        layout.addWidget(self.impingement, len(JOINT_RANGES) + 1, 0, 1, 3)
         self.reset.clicked.connect(model.reset_pose)
         self.side.currentIndexChanged.connect(lambda _i: self._sync())
         model.pose_changed.connect(lambda _pose: self._sync())
@@ -82,6 +87,9 @@ class PosePanel(QGroupBox):
             slider.setValue(round(pose[key]))
             slider.blockSignals(False)
             self.values[key].setText(f"{pose[key]:.0f}°")
+        found = self.model.impingements()
+        self.impingement.setText("\n".join(i.message() for i in found))
+        self.impingement.setVisible(bool(found))
 
 
 class TimelinePanel(QGroupBox):
