@@ -124,14 +124,15 @@ def test_stretch_colour_toggle_shows_a_legend(window):
 def test_pose_panel_warns_of_bony_impingement(window):
     """Sliders reach every angle's range; a combination the bones cannot take is named, not silently shown."""
     panel = window.motion_panel.pose_panel
-    assert panel.impingement.isHidden()
+    assert panel.impingement.text() == ""
     panel.side.setCurrentIndex(panel.side.findData("right"))
     for key, degrees in (("hip_flexion", 120), ("hip_abduction", -30), ("hip_rotation", 45)):
         panel.sliders[key].setValue(degrees)
-    assert not panel.impingement.isHidden()
-    assert "right hip: bony impingement (femoroacetabular" in panel.impingement.text()
+    assert panel.impingement.text().startswith("Right hip: bony impingement (femoroacetabular")
+    assert "the femoral neck meets the acetabular rim" in panel.impingement.toolTip()
+    assert panel.impingement.width() >= panel.impingement.sizeHint().width()  # the whole line is shown
     panel.reset.click()
-    assert panel.impingement.isHidden()
+    assert panel.impingement.text() == ""
 
 
 def test_presentation_mode_hides_panels_and_enlarges_text(window):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from viewer.anatomy.bones import SIDES, load_bone_surfaces, load_landmarks
-from viewer.anatomy.impingement import OVERLAP_MM, ImpingementCheck
+from viewer.anatomy.impingement import HEAD_MARGIN_MM, OVERLAP_MM, ImpingementCheck
 from viewer.anatomy.kinematics import LegPose, segment_transforms
 from viewer.anatomy.muscles.distance_field import distance_grid
 from viewer.cli import main
@@ -51,7 +51,7 @@ def test_reported_depth_is_the_overlap_of_the_bone_meshes(check):
     hip = distance_grid(bones["hip_bone_right"].vertices, bones["hip_bone_right"].faces)
     head = load_landmarks()["femoral_head_centre_right"]
     femur = bones["femur_right"].vertices
-    femur = femur[np.linalg.norm(femur - head, axis=1) > 26.0]
+    femur = femur[np.linalg.norm(femur - head, axis=1) > HEAD_MARGIN_MM]
     for angles in (ISCHIOFEMORAL, FEMOROACETABULAR, {"hip_rotation": -45}, {"hip_flexion": 90}):
         thigh = transforms(**angles)["thigh_right"]
         overlap = -hip.distance(femur @ thigh[:3, :3].T + thigh[:3, 3]).min()

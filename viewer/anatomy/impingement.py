@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
-from viewer.anatomy.muscles.posing import PackedGrid, load_pose_grids
+from viewer.anatomy.muscles.posing import load_pose_grids
 
 FloatArray = np.ndarray
 OVERLAP_MM = 1.0  # deeper than this (the distance grid's error), the bones would pass through each other
@@ -41,6 +41,10 @@ class Impingement:
             "a living hip stops before this pose"
         )
 
+    def short(self) -> str:
+        """One line for a panel: side, kind and depth (the message gives the bones)."""
+        return f"{self.side.capitalize()} hip: bony impingement ({self.site.split(':')[0]}, {self.depth_mm:.1f} mm)"
+
     def as_dict(self) -> dict[str, object]:
         return {"side": self.side, "depth_mm": round(self.depth_mm, 1), "site": self.site}
 
@@ -48,23 +52,18 @@ class Impingement:
 class ImpingementCheck:
     """Tests a pose's femurs against the pelvis (a few hundred points per side, well under a millisecond)."""
 
-    def __init__(
-        self,
-        bones: dict[str, Surface] | None = None,
-        landmarks: dict[str, FloatArray] | None = None,
-        grid: PackedGrid | None = None,
-    ) -> None:
+    def __init__(self, bones: dict[str, Surface] | None = None, landmarks: dict[str, FloatArray] | None = None) -> None:
         bones = load_bone_surfaces() if bones is None else bones
         landmarks = load_landmarks() if landmarks is None else landmarks
-        self.grid = load_pose_grids(bones)["pelvis"] if grid is None else grid
+        self.grid = load_pose_grids(bones)["pelvis"]  # the one the muscle deformers already loaded
         self.points: dict[str, FloatArray] = {}
-        self.sites: dict[str, tuple[list[str], FloatArray]] = {}
+        self.site_landmarks: dict[str, FloatArray] = {}  # per side, in the order of SITES
         for side in SIDES:
             femur = bones[f"femur_{side}"].vertices
             distance, _ = self.grid.sample(femur)
             outside_head = np.linalg.norm(femur - landmarks[f"femoral_head_centre_{side}"], axis=1) > HEAD_MARGIN_MM
             self.points[side] = femur[outside_head & (distance < NEAR_PELVIS_MM)]
-            self.sites[side] = (list(SITES.values()), np.array([landmarks[f"{k}_{side}"] for k in SITES]))
+            self.site_landmarks[side] = np.array([landmarks[f"{name}_{side}"] for name in SITES])
 
     def check(self, transforms: dict[str, FloatArray]) -> list[Impingement]:
         """Impingements at the pose given by ``thigh_<side>`` transforms (pelvis frame), deepest first."""
@@ -77,7 +76,7 @@ class ImpingementCheck:
             distance, _ = self.grid.sample(points)
             deepest = int(np.argmin(distance))
             if -distance[deepest] > OVERLAP_MM:
-                names, positions = self.sites[side]
-                site = names[int(np.argmin(np.linalg.norm(positions - points[deepest], axis=1)))]
+                nearest = np.argmin(np.linalg.norm(self.site_landmarks[side] - points[deepest], axis=1))
+                site = list(SITES.values())[int(nearest)]
                 found.append(Impingement(side, float(-distance[deepest]), site))
         return sorted(found, key=lambda i: -i.depth_mm)

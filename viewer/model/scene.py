@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from viewer.anatomy.lagrange import FloatArray
 from viewer.anatomy.metrics import is_watertight, polyline_lengths, signed_volume
 from viewer.model.events import Signal
 from viewer.model.structures import DeformerFactory, Structure
+
+if TYPE_CHECKING:
+    from viewer.anatomy.impingement import Impingement
 
 BONE_SEGMENTS = {"femur": "thigh", "tibia_fibula": "shank", "patella": "shank"}
 
@@ -202,7 +206,7 @@ class SceneModel:
         """Back to anatomical position."""
         self.set_pose("both", **dict.fromkeys(JOINT_RANGES, 0.0))
 
-    def impingements(self) -> list:
+    def impingements(self) -> list[Impingement]:
         """Bony impingement at the current pose, deepest first (see :mod:`viewer.anatomy.impingement`).
 
         The joint ranges hold each angle on its own; some combinations still drive the femur into the

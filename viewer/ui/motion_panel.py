@@ -65,10 +65,8 @@ class PosePanel(QGroupBox):
             slider.valueChanged.connect(lambda degrees, k=key: self._on_slider(k, degrees))
             self.sliders[key] = slider
             self.values[key] = value
-        self.impingement = QLabel()
-        self.impingement.setWordWrap(True)
+        self.impingement = QLabel()  # always laid out (empty when free), so a warning never crowds the sliders
         self.impingement.setStyleSheet("color: #b35806; font-weight: bold")
-        self.impingement.hide()
         layout.addWidget(self.impingement, len(JOINT_RANGES) + 1, 0, 1, 3)
         self.reset.clicked.connect(model.reset_pose)
         self.side.currentIndexChanged.connect(lambda _i: self._sync())
@@ -88,8 +86,9 @@ class PosePanel(QGroupBox):
             slider.blockSignals(False)
             self.values[key].setText(f"{pose[key]:.0f}°")
         found = self.model.impingements()
-        self.impingement.setText("\n".join(i.message() for i in found))
-        self.impingement.setVisible(bool(found))
+        more = " (and the other hip)" if len(found) > 1 else ""
+        self.impingement.setText(found[0].short() + more if found else "")  # the deepest; all in the tooltip
+        self.impingement.setToolTip("\n".join(i.message() for i in found))
 
 
 class TimelinePanel(QGroupBox):

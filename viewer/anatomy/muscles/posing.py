@@ -27,7 +27,7 @@ thickness faded out where the (u, s) grid folds over, so their boxes cannot turn
 inside out; they hold volume by a prism estimate a fold cannot fool. Quadratus femoris,
 a block about as thick as it is long, would still fold its far face wherever its sheet
 bends: its faces are carried instead by the one linear map that best fits its posed
-sheet, thickened by how much that map shrinks the sheet's area. Finally surface
+sheet, and it holds its volume by bulging its belly (see ``_Block``). Finally surface
 vertices that ended up in a bone are lifted out.
 
 Everything pose-independent is precomputed, all muscles of both sides are one
@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -80,7 +81,7 @@ SEGMENT_OF_BONE = {
 _EYE4 = np.eye(4)
 _KEYS = ("thigh_right", "shank_right", "thigh_left", "shank_left")
 BROAD_DEEP = ("gluteus_minimus",)  # deep (taut) muscles whose faces keep the turned rest offsets
-BLOCKS = ("quadratus_femoris",)  # as thick as they are long: faces carried by one linear map (_block_offsets)
+BLOCKS = ("quadratus_femoris",)  # as thick as they are long: carried by one linear map, bellies bulged (_Block)
 DEEP_LAYER = 2  # layer of the short rotators and quadratus femoris (posed as taut paths)
 _VERSION = b"pose-grids-2"  # bump when the grids change (spacing, margin, bone groups, packing)
 
@@ -170,9 +171,20 @@ def _grid_key(bones: dict[str, Surface]) -> str:
     return digest.hexdigest()[:24]
 
 
+_LOADED_GRIDS: dict[str, dict[str, PackedGrid]] = {}  # by cache file: the posers and the impingement check share them
+
+
 def load_pose_grids(bones: dict[str, Surface]) -> dict[str, PackedGrid]:
-    """The five obstacle grids (pelvis, each femur, each tibia with patella), from the disk cache when possible."""
+    """The five obstacle grids (pelvis, each femur, each tibia with patella): loaded once per process,
+    from the disk cache when possible (they are only ever sampled, never changed)."""
     path = cache_dir() / f"pose-grids-{_grid_key(bones)}.npz"
+    if str(path) not in _LOADED_GRIDS:
+        _LOADED_GRIDS[str(path)] = _read_or_build_grids(bones, path)
+    return _LOADED_GRIDS[str(path)]
+
+
+def _read_or_build_grids(bones: dict[str, Surface], path: Path) -> dict[str, PackedGrid]:
+    """The grids from ``path``, or built from the bones (and saved there) when it is missing or unreadable."""
     arrays: dict[str, FloatArray] | None = None
     if path.is_file():
         try:
@@ -346,7 +358,9 @@ class MusclePoser:
         self.within_fibre = np.ones(count)
         self.within_fibre[np.cumsum(np.concatenate(fibre_sizes)) - 1] = 0.0
         self._stencil()
-        self.blocks = [_Block(muscles[name], self.slices[name]) for name in self.names if muscles[name].spec.name in BLOCKS]
+        self.blocks = [
+            _Block(muscles[name], self.slices[name]) for name in self.names if muscles[name].spec.name in BLOCKS
+        ]
         self.block_muscles = np.array([muscles[n].spec.name in BLOCKS for n in self.names])
         lower = np.concatenate([muscles[n].vertices[: len(muscles[n].vertices) // 2] for n in self.names])
         upper = np.concatenate([muscles[n].vertices[len(muscles[n].vertices) // 2 :] for n in self.names])
@@ -589,7 +603,9 @@ class MusclePoser:
         points[self.taut_rows] = chord + slack * (points[self.taut_rows] - chord)
         return points
 
-    def _block_offsets(self, rows: np.ndarray, points: FloatArray, reference: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def _block_offsets(
+        self, rows: np.ndarray, points: FloatArray, reference: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
         """Face offsets of a block carried by the linear map that best fits its posed sheet (not yet bulged).
 
         A block as thick as it is long folds if its far face is laid off a bending sheet; carried by one
@@ -687,13 +703,14 @@ class MusclePoser:
                     self.rest_volume_estimates / self._volume_estimates(points, lower, upper),
                 )
                 keep = np.where(self.block_muscles, 1.0, np.clip(keep, *KEEP_RANGE))[self.muscle_of_point]
-                keep = (np.clip(scale * keep, *THICKNESS_RANGE) / scale)[:, None]  # the range bounds the thickening in all
+                # the range bounds the thickening in all
+                keep = (np.clip(scale * keep, *THICKNESS_RANGE) / scale)[:, None]
                 lower, upper, scale = lower * keep, upper * keep, scale * keep[:, 0]
             self.scale = scale
             low, high = points + lower, points + upper
             for block in self.blocks:
                 offsets = self._block_offsets(block.rows, points, reference)
-                low[block.rows], high[block.rows], _ = block.pose(points[block.rows], *offsets)
+                low[block.rows], high[block.rows] = block.pose(points[block.rows], *offsets)
             low, high = self._clear_faces(low, high, full)
         if pelvis is not None:
             low, high, points = (p @ pelvis[:3, :3].T + pelvis[:3, 3] for p in (low, high, points))
@@ -711,15 +728,15 @@ class MusclePoser:
 
 
 class _Block:
-    """A muscle nearly as thick as it is long, posed as a whole: skinned, then its belly bulged to hold its volume.
+    """A muscle nearly as thick as it is long, whose belly bulges to hold its volume.
 
     Quadratus femoris spans a short gap between the ischial tuberosity and the intertrochanteric crest,
-    which external rotation brings to half its distance. Laid off its fibre sheet it folds, and
-    thickened along the sheet normal alone it turns into a rod standing out behind the ischium. Skinned
-    instead (each sample blends pelvis and femur by its place along the fibres), its ends stay on their
-    bones; the lost volume comes back as a bulge of the cross-section about the block's axis, widening
-    and thickening together, most at mid-belly and not at all at the attachments. The mesh volume is a
-    cubic in the bulge, solved exactly from four samples.
+    which external rotation brings to half its distance. Its faces are carried by the linear map that
+    best fits its posed sheet (``MusclePoser._block_offsets``); thickened along that sheet's normal
+    alone it would turn into a rod standing out behind the ischium. Instead the lost volume comes back
+    as a bulge of the cross-section about the block's axis, widening and thickening together, most at
+    mid-belly and not at all at the attachments, which stay on their bones. The mesh volume is a cubic
+    in the bulge, solved exactly from four samples.
     """
 
     def __init__(self, muscle, rows: slice) -> None:
@@ -731,8 +748,8 @@ class _Block:
         self.profile = np.sin(np.pi * self.station / (n_s - 1))[:, None]  # 0 at the attachments, 1 mid-belly
         self.rest_volume = signed_volume(muscle.vertices, muscle.faces)
 
-    def pose(self, points: FloatArray, lower: FloatArray, upper: FloatArray) -> tuple[FloatArray, FloatArray, float]:
-        """Deep and top faces of the block on its posed fibre ``points`` and face offsets, bulged; the mid-belly scale.
+    def pose(self, points: FloatArray, lower: FloatArray, upper: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Deep and top faces of the block on its posed fibre ``points`` and face offsets, bulged.
 
         The fibres themselves are not bulged: they keep the path (and the length) the solver gave them.
         """
@@ -755,4 +772,4 @@ class _Block:
         bulge = min(roots, key=abs) if roots else nearest_end  # out of reach: the end that comes closest
         moved += bulge * push
         count = len(points)
-        return moved[:count], moved[count:], 1.0 + bulge
+        return moved[:count], moved[count:]
