@@ -27,8 +27,10 @@ thickness faded out where the (u, s) grid folds over, so their boxes cannot turn
 inside out; they hold volume by a prism estimate a fold cannot fool. Quadratus femoris,
 a block about as thick as it is long, would still fold its far face wherever its sheet
 bends: its faces are carried instead by the one linear map that best fits its posed
-sheet, and it holds its volume by bulging its belly (see ``_Block``). Finally surface
-vertices that ended up in a bone are lifted out.
+sheet, and it holds its volume by bulging its belly where it has room (see ``_Block``).
+A taut piece between two pins on the pelvis (obturator internus on the obturator membrane,
+up to the lesser sciatic notch) is rigid with the pelvis. Finally surface vertices that
+ended up in a bone are lifted out.
 
 Everything pose-independent is precomputed, all muscles of both sides are one
 concatenated array, and each relaxation iteration is one batch of distance lookups
@@ -39,6 +41,7 @@ bone's frame instead) and are cached on disk like the muscle geometry.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,7 +70,13 @@ FOLD_AREA = 0.3  # below this share of its rest area element (signed), a sample'
 NORMAL_SMOOTHING = 2  # passes of neighbour averaging of the sheet normals (also fills degenerate ones)
 ACTIVE_BAND_MM = 6.0  # after the first iteration of a pose, only samples this close to a bone are tested again
 THICKNESS_RANGE = (0.4, 2.5)
-BLOCK_BULGE = (0.6, 2.6)  # bounds of a block belly's cross-section scale (mid-belly; none at the attachments)
+BLOCK_SLIMMING = (0.4, 1.0)  # bounds of a stretched block's cross-section scale
+BULGE_ROUNDS = 3  # rounds in which a squeezed block's bulge is taken back where it went into bone
+BULGE_REACH_MM = 40.0  # farthest a squeezed block's surface is offset to hold its volume
+BULGE_BISECTIONS = 24
+BULGE_MARGIN_MM = 1.5  # how far out of bone a bulged vertex is kept
+BULGE_SHELL_MM = 15.0  # how much farther from bone than its muscle reached at rest a bulge may reach
+BULGE_SMOOTHING = 3  # passes of averaging of the room each vertex has to bulge (a smooth belly)
 KEEP_RANGE = (0.4, 2.5)  # bounds of the per-muscle volume correction
 VOLUME_STEPS = 2  # thickness corrections per pose
 SEGMENTS = ("pelvis", "thigh", "shank")
@@ -265,6 +274,12 @@ def _cross(a: FloatArray, b: FloatArray) -> FloatArray:
     return out
 
 
+def _grid_normal(grid: FloatArray) -> FloatArray:
+    """Unit area-weighted normal of a (u, s) point grid: robust where a linear fit to it degenerates."""
+    total = np.cross(grid[1:, 1:] - grid[:-1, :-1], grid[:-1, 1:] - grid[1:, :-1]).sum(axis=(0, 1))
+    return total / (np.linalg.norm(total) + 1e-12)
+
+
 def _norm(a: FloatArray) -> FloatArray:
     return np.sqrt(np.einsum("ij,ij->i", a, a))
 
@@ -344,6 +359,15 @@ class MusclePoser:
         self.translate = (~taut).astype(float)[:, None]
         weights = cat["weights"]
         self.pin_segment = np.argmax(weights[self.pin_rows], axis=1) + 3 * self.side[self.pin_rows]
+        # a taut piece between two pins on the pelvis (obturator internus inside the pelvis, up to the
+        # lesser sciatic notch) is rigid with it: no relaxation, or the leg's pull at the notch would
+        # spread into it and fold its belly
+        on_pelvis = self.pin_segment % 3 == 0
+        pelvic = np.zeros(count, bool)
+        pelvic[self.taut_rows] = on_pelvis[self.chord_left] & on_pelvis[self.chord_right]
+        self.pelvic_rows = np.flatnonzero(pelvic)
+        self.free = np.flatnonzero(~self.pinned & ~pelvic)
+        self.free_by_side = [np.flatnonzero((self.side == k) & ~self.pinned & ~pelvic) for k in range(2)]
         self.moving = []  # (rows, weight column, transform key) for each moving segment
         for k, side in enumerate(SIDES):
             for column, segment in ((1, "thigh"), (2, "shank")):
@@ -361,6 +385,10 @@ class MusclePoser:
         self.blocks = [
             _Block(muscles[name], self.slices[name]) for name in self.names if muscles[name].spec.name in BLOCKS
         ]
+        identity = {key: _EYE4 for key in _KEYS}
+        for block in self.blocks:  # a belly bulges no farther from bone than its muscle reached at rest
+            distance, _ = self._nearest_bone(block.rest_vertices, identity, int(self.side[block.rows[0]]))
+            block.shell_mm = float(distance.max()) + BULGE_SHELL_MM
         self.block_muscles = np.array([muscles[n].spec.name in BLOCKS for n in self.names])
         lower = np.concatenate([muscles[n].vertices[: len(muscles[n].vertices) // 2] for n in self.names])
         upper = np.concatenate([muscles[n].vertices[len(muscles[n].vertices) // 2 :] for n in self.names])
@@ -508,6 +536,20 @@ class MusclePoser:
             )
         return frames
 
+    def _nearest_bone(self, vertices: FloatArray, full: dict, side: int) -> tuple[FloatArray, FloatArray]:
+        """Distance to the nearest bone of one side and that bone's outward unit gradient, per vertex."""
+        best = np.full(len(vertices), np.inf)
+        direction = np.zeros_like(vertices)
+        for name, grid, matrix, _ in self._bone_frames(full):
+            if name != "pelvis" and not name.endswith(SIDES[side]):
+                continue
+            rotation = matrix[:3, :3]
+            distance, gradient = grid.sample((vertices - matrix[:3, 3]) @ rotation)
+            closer = distance < best
+            best[closer] = distance[closer]
+            direction[closer] = gradient[closer] @ rotation.T
+        return best, direction / (_norm(direction)[:, None] + 1e-12)
+
     def _push_out(self, points: FloatArray, frames, active, extra: FloatArray) -> list[np.ndarray]:
         """Move free samples out of every bone to their clearance; returns, per bone, the rows near it."""
         near = []
@@ -603,18 +645,16 @@ class MusclePoser:
         points[self.taut_rows] = chord + slack * (points[self.taut_rows] - chord)
         return points
 
-    def _block_offsets(
-        self, rows: np.ndarray, points: FloatArray, reference: FloatArray
-    ) -> tuple[FloatArray, FloatArray]:
+    def _block_offsets(self, block: _Block, points: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Face offsets of a block carried by the linear map that best fits its posed sheet (not yet bulged).
 
         A block as thick as it is long folds if its far face is laid off a bending sheet; carried by one
         map (the sheet's own bends added to both faces alike) it only shears. The map is fitted in the
         rest sheet's plane (a flat point set says nothing about its normal); the offsets' normal part goes
-        along the posed plane's normal. Where the sheet is squeezed to a strip (external rotation brings
-        the attachments close) its plane says little, and the normal falls back to the rest normal
-        carried with the segments (``reference``).
+        along the posed sheet's area-weighted mean normal, which stays well defined where the map
+        degenerates (external rotation with adduction squeezes the sheet to a twisted strip).
         """
+        rows = block.rows
         rest = self.rest_points[rows]
         centred = rest - rest.mean(axis=0)
         plane = np.linalg.svd(centred, full_matrices=False)[2][:2]  # the two in-plane directions of the rest sheet
@@ -622,15 +662,10 @@ class MusclePoser:
         normal = np.cross(plane[0], plane[1])
         spread = np.cross(fit[0], fit[1])
         area = float(np.linalg.norm(spread))
-        posed_normal = spread / max(area, 1e-9)
-        carried_normal = reference[rows].sum(axis=0) * np.sign(normal @ self.rest_normals[rows].sum(axis=0))
-        carried_normal /= np.linalg.norm(carried_normal) + 1e-12
+        shape = (-1, block.n_s, 3)
+        rest_grid = _grid_normal(self.rest_points[rows].reshape(shape))
+        posed_normal = _grid_normal(points[rows].reshape(shape)) * np.sign(normal @ rest_grid)
         trust = float(np.clip((area - 0.3) / 0.4, 0.0, 1.0))
-        if trust < 1.0:
-            if posed_normal @ carried_normal < 0:
-                posed_normal = -posed_normal
-            posed_normal = trust * posed_normal + (1.0 - trust) * carried_normal
-            posed_normal /= np.linalg.norm(posed_normal) + 1e-12
 
         def carried(offsets: FloatArray, slant: float) -> FloatArray:
             """In-plane part by the fitted map (``slant`` of it), normal part along the posed normal."""
@@ -691,6 +726,8 @@ class MusclePoser:
             )
             turned = self._turned_offsets(full)
             lower, upper = (np.where(self.framed[:, None], f, t) for f, t in zip(framed, turned, strict=True))
+            lower[self.pelvic_rows] = self.lower_offsets[self.pelvic_rows]  # rigid with the pelvis, as at rest
+            upper[self.pelvic_rows] = self.upper_offsets[self.pelvic_rows]
             lengths = self._fibre_lengths(points)
             scale = np.clip(self.rest_fibre_lengths / np.maximum(lengths, 1e-6), *THICKNESS_RANGE)[self.fibre_of_point]
             for block in self.blocks:  # skinned, and their bellies bulge instead (below)
@@ -709,8 +746,11 @@ class MusclePoser:
             self.scale = scale
             low, high = points + lower, points + upper
             for block in self.blocks:
-                offsets = self._block_offsets(block.rows, points, reference)
-                low[block.rows], high[block.rows] = block.pose(points[block.rows], *offsets)
+                offsets = self._block_offsets(block, points)
+                side = int(self.side[block.rows[0]])
+                low[block.rows], high[block.rows] = block.pose(
+                    points[block.rows], *offsets, lambda v, k=side: self._nearest_bone(v, full, k)
+                )
             low, high = self._clear_faces(low, high, full)
         if pelvis is not None:
             low, high, points = (p @ pelvis[:3, :3].T + pelvis[:3, 3] for p in (low, high, points))
@@ -728,15 +768,16 @@ class MusclePoser:
 
 
 class _Block:
-    """A muscle nearly as thick as it is long, whose belly bulges to hold its volume.
+    """A muscle nearly as thick as it is long, whose belly bulges or slims to hold its volume.
 
     Quadratus femoris spans a short gap between the ischial tuberosity and the intertrochanteric crest,
-    which external rotation brings to half its distance. Its faces are carried by the linear map that
-    best fits its posed sheet (``MusclePoser._block_offsets``); thickened along that sheet's normal
-    alone it would turn into a rod standing out behind the ischium. Instead the lost volume comes back
-    as a bulge of the cross-section about the block's axis, widening and thickening together, most at
-    mid-belly and not at all at the attachments, which stay on their bones. The mesh volume is a cubic
-    in the bulge, solved exactly from four samples.
+    which external rotation brings to half its distance (and external rotation with adduction to under
+    a third). Its faces are carried by the linear map that best fits its posed sheet
+    (``MusclePoser._block_offsets``); thickened along that sheet's normal alone it would turn into a rod
+    standing out behind the ischium. Instead, squeezed, its surface is inflated outward, most at
+    mid-belly and not at all at the attachments (which stay on their bones), each vertex only as far as
+    it has room before bone, so the volume goes behind the joint rather than into the bones that take it
+    back. Stretched, its cross-section slims about its axis (a cubic in the scale, solved exactly).
     """
 
     def __init__(self, muscle, rows: slice) -> None:
@@ -746,12 +787,99 @@ class _Block:
         self.n_s = n_s
         self.station = np.tile(np.arange(n_s), 2 * n_u)
         self.profile = np.sin(np.pi * self.station / (n_s - 1))[:, None]  # 0 at the attachments, 1 mid-belly
+        self.slimming = self.profile ** (1 / 3)  # a stretched belly thins nearly evenly along its length
         self.rest_volume = signed_volume(muscle.vertices, muscle.faces)
+        self.rest_vertices = muscle.vertices
+        self.shell_mm = np.inf  # set by the poser: how far from bone the bulge may reach
+        count = len(muscle.vertices)
+        self.face_share = np.bincount(self.faces.ravel(), minlength=count).astype(float)
 
-    def pose(self, points: FloatArray, lower: FloatArray, upper: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def _solve(self, moved: FloatArray, push: FloatArray) -> float:
+        """The bulge t at which ``moved + t * push`` has the rest volume: a cubic in t, from four samples.
+
+        Out of reach within BLOCK_SLIMMING, the end that comes closest.
+        """
+        samples = np.array([0.0, 1.0, 2.0, 3.0])
+        cubic = np.polyfit(samples, [signed_volume(moved + t * push, self.faces) for t in samples], 3)
+        cubic[-1] -= self.rest_volume
+        low_end, high_end = BLOCK_SLIMMING[0] - 1.0, BLOCK_SLIMMING[1] - 1.0
+        roots = [r.real for r in np.roots(cubic) if abs(r.imag) < 1e-9 and low_end <= r.real <= high_end]
+        if roots:
+            return float(min(roots, key=abs))
+        return min((low_end, high_end), key=lambda t: abs(np.polyval(cubic, t)))
+
+    def _inflate(self, moved: FloatArray, axis: FloatArray, nearest_bone: Callable) -> FloatArray:
+        """The squeezed block inflated (its surface offset outward, most at mid-belly) to its rest volume.
+
+        Each vertex moves along its surface normal (across the axis) by ``t * profile``, but no farther
+        than the room it has: short of the nearest bone (BULGE_MARGIN_MM) and within ``shell_mm`` of
+        bone, estimated from the bone's distance field and checked after each solve. The room is smoothed
+        over the surface so the belly stays smooth. The volume grows monotonically with t: bisection.
+        """
+        normal = self._vertex_normals(moved)
+        normal -= np.outer(normal @ axis, axis)
+        normal /= _norm(normal)[:, None] + 1e-12
+        distance, outward = nearest_bone(moved)
+        slope = np.einsum("ij,ij->i", normal, outward)  # how fast moving along the normal leaves the bone
+        with np.errstate(divide="ignore"):
+            room = np.where(
+                slope < 0,
+                np.clip(distance - BULGE_MARGIN_MM, 0.0, None) / -slope,
+                np.clip(self.shell_mm - distance, 0.0, None) / np.maximum(slope, 1e-9),
+            )
+        room = np.minimum(room, BULGE_REACH_MM)
+        profile = self.profile[:, 0]
+        offset = np.zeros(len(moved))
+        for _ in range(BULGE_ROUNDS):
+            room = np.minimum(room, self._smooth(room))
+            offset = self._offsets_for_volume(moved, normal, profile, room)
+            distance, _ = nearest_bone(moved + offset[:, None] * normal)
+            over = np.clip(BULGE_MARGIN_MM - distance, 0.0, None) + np.clip(distance - self.shell_mm, 0.0, None)
+            if not over.any():
+                break
+            room = np.where(over > 0, np.clip(offset - over, 0.0, None), room)
+        return moved + offset[:, None] * normal
+
+    def _offsets_for_volume(
+        self, moved: FloatArray, normal: FloatArray, profile: FloatArray, room: FloatArray
+    ) -> FloatArray:
+        """Per-vertex offsets min(t * profile, room) with t bisected so the block has its rest volume."""
+
+        def volume(t: float) -> float:
+            return signed_volume(moved + np.minimum(t * profile, room)[:, None] * normal, self.faces)
+
+        low, high = 0.0, BULGE_REACH_MM
+        if volume(high) <= self.rest_volume:  # out of reach: as full as the room allows
+            return np.minimum(high * profile, room)
+        for _ in range(BULGE_BISECTIONS):
+            middle = 0.5 * (low + high)
+            low, high = (middle, high) if volume(middle) < self.rest_volume else (low, middle)
+        return np.minimum(high * profile, room)
+
+    def _vertex_normals(self, vertices: FloatArray) -> FloatArray:
+        """Area-weighted outward vertex normals of the closed block surface."""
+        corners = vertices[self.faces]
+        face_normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+        normals = np.zeros_like(vertices)
+        for k in range(3):
+            np.add.at(normals, self.faces[:, k], face_normals)
+        return normals / (_norm(normals)[:, None] + 1e-12)
+
+    def _smooth(self, values: FloatArray) -> FloatArray:
+        """A per-vertex value averaged over the faces around each vertex, a few times (no jagged edges)."""
+        for _ in range(BULGE_SMOOTHING):
+            per_face = values[self.faces].mean(axis=1)
+            values = np.bincount(self.faces.ravel(), np.repeat(per_face, 3), minlength=len(values)) / self.face_share
+        return values
+
+    def pose(
+        self, points: FloatArray, lower: FloatArray, upper: FloatArray, nearest_bone: Callable
+    ) -> tuple[FloatArray, FloatArray]:
         """Deep and top faces of the block on its posed fibre ``points`` and face offsets, bulged.
 
         The fibres themselves are not bulged: they keep the path (and the length) the solver gave them.
+        ``nearest_bone(vertices)`` gives each vertex's distance to the nearest bone and its outward
+        direction: the belly bulges away from bone, not into it (the bone would take the volume back).
         """
         moved = np.concatenate([points + lower, points + upper])
         centres = np.zeros((self.n_s, 3))
@@ -761,15 +889,10 @@ class _Block:
         axis /= np.linalg.norm(axis) + 1e-12
         radial = moved - centres[self.station]
         radial -= np.outer(radial @ axis, axis)
-        push = self.profile * radial
-        samples = np.array([0.0, 1.0, 2.0, 3.0])
-        volumes = [signed_volume(moved + t * push, self.faces) for t in samples]
-        cubic = np.polyfit(samples, volumes, 3)
-        cubic[-1] -= self.rest_volume
-        low_end, high_end = BLOCK_BULGE[0] - 1.0, BLOCK_BULGE[1] - 1.0
-        roots = [r.real for r in np.roots(cubic) if abs(r.imag) < 1e-9 and low_end <= r.real <= high_end]
-        nearest_end = min((low_end, high_end), key=lambda t: abs(np.polyval(cubic, t)))
-        bulge = min(roots, key=abs) if roots else nearest_end  # out of reach: the end that comes closest
-        moved += bulge * push
+        if signed_volume(moved, self.faces) >= self.rest_volume:  # stretched: the belly slims about its axis
+            push = self.slimming * radial
+            moved += self._solve(moved, push) * push
+        else:
+            moved = self._inflate(moved, axis, nearest_bone)
         count = len(points)
         return moved[:count], moved[count:]
