@@ -28,7 +28,13 @@ from viewer.anatomy.kinematics import JOINT_RANGES, LegPose, leg_pose_from_trans
 from viewer.anatomy.metrics import signed_volume
 from viewer.anatomy.muscles import MuscleGeometry, MusclePoser, PosedMuscle
 from viewer.anatomy.muscles.cache import build_key
-from viewer.anatomy.muscles.posing import VERTEX_CLEARANCE_MM, PackedGrid, blend_weights, load_pose_grids
+from viewer.anatomy.muscles.posing import (
+    BLOCKS,
+    VERTEX_CLEARANCE_MM,
+    PackedGrid,
+    blend_weights,
+    load_pose_grids,
+)
 from viewer.paths import meshes_dir
 
 FloatArray = np.ndarray
@@ -39,8 +45,9 @@ COMPONENT_RANGE = (32, 128)  # principal components kept per muscle, at most (wi
 COMPONENT_RMS_MM = 0.2  # ... and no more than it takes for this root-mean-square error over the grid
 GUARD_MM = 2.5  # surface vertices that came this near a bone at any grid node are kept out of the bones
 HELD_RATIO = (0.5, 2.0)  # how far replaying may thicken or thin a muscle to hold its volume
+SETTLE_PROBE = 1.1  # thickening used to measure a live-held muscle's volume response
 KNEE_STEP = 10.0  # degrees between the knee nodes (solved with the hip neutral)
-_VERSION = "pose-space-5"  # bump when the bake or the stored layout changes
+_VERSION = "pose-space-6"  # bump when the bake or the stored layout changes
 _EYE4 = np.eye(4)
 
 
@@ -204,6 +211,7 @@ class PoseSpace:
                 self._correct(points, corrections, index, weight, angles.knee_flexion, thigh)
                 volumes.hold(points, index, weight)
                 self._clear(points, guarded, side, thigh, shank)
+                volumes.settle(points)
             if moved_pelvis:
                 points = points @ pelvis[:3, :3].T + pelvis[:3, 3]
             for block in blocks:
@@ -259,47 +267,95 @@ class PoseSpace:
             points[partner[hit][tops]] += move[tops]
 
 
-class _VolumeHold:
-    """Thickens or thins each muscle of one side by its baked volume ratio, interpolated between the nodes.
+def thickening_rows(muscle: MuscleGeometry) -> tuple[np.ndarray, np.ndarray]:
+    """(rows that move, rows they move from) to thicken one muscle, in its own rows (vertices, then fibres).
 
-    A sheet grows from its deep face, a tube about its fibre path. How much thickness a volume change
-    takes is measured once on the rest shape: a thick sheet round a tight bend (obturator internus
-    round the lesser sciatic notch) even loses volume when thickened, because its far face folds at
-    the bend; such muscles are left as replayed.
+    A sheet grows from its deep face, a tube about its fibre path.
+    """
+    count = len(muscle.vertices) // 2
+    deep = np.arange(count)
+    if muscle.spec.shape == "tube":
+        return np.concatenate([deep, deep + count]), np.concatenate([deep, deep]) + 2 * count
+    return deep + count, deep
+
+
+def holding_factor(rows: FloatArray, muscle: MuscleGeometry, rest_volume: float) -> float:
+    """The thickening factor that gives one replayed muscle (its ``rows``) its rest volume, or 1 if none.
+
+    The volume is a cubic in the factor, fitted exactly from four samples; the root nearest 1 within
+    HELD_RATIO counts. A thick sheet round a tight bend (obturator internus at the lesser sciatic notch)
+    can lose volume when thickened, because its far face folds at the bend: it has no such root and is
+    left as replayed.
+    """
+    moved, anchor = thickening_rows(muscle)
+    count = len(muscle.vertices)
+    samples = np.array([0.5, 1.0, 1.5, 2.0])
+    volumes = []
+    for factor in samples:
+        thicker = rows.copy()
+        thicker[moved] = rows[anchor] + factor * (rows[moved] - rows[anchor])
+        volumes.append(signed_volume(thicker[:count], muscle.faces))
+    cubic = np.polyfit(samples, volumes, 3)
+    slope = np.polyval(np.polyder(cubic), 1.0)
+    if slope <= 0:  # thickening would not add volume
+        return 1.0
+    cubic[-1] -= rest_volume
+    roots = [r.real for r in np.roots(cubic) if abs(r.imag) < 1e-9 and HELD_RATIO[0] <= r.real <= HELD_RATIO[1]]
+    return float(min(roots, key=lambda r: abs(r - 1.0))) if roots else 1.0
+
+
+class _VolumeHold:
+    """Thickens or thins each muscle of one side by its baked holding factor, interpolated between the nodes.
+
+    The factors are solved at bake time on the replayed shapes themselves, so the hold is exact at every
+    node, whatever shape the muscle has there (a squeezed quadratus femoris answers thickening quite
+    differently from its rest shape). Between the nodes of a squeezed quadratus femoris the blended
+    shapes themselves lose volume, so that muscle (a ``BLOCKS`` muscle) is measured live and settled
+    by one secant step (``settle``): two volume sums over about 1100 triangles.
     """
 
-    PROBE = 0.1  # relative thickening used to measure each muscle's response
-    SMALLEST_RESPONSE = 0.6  # below this (volume change per thickness change) a muscle is not held
-
     def __init__(self, blocks: list[_Block], arrays: dict[str, FloatArray], muscles: dict) -> None:
-        self.ratios = np.stack([np.asarray(arrays[f"{b.name}__volume"], float) for b in blocks], axis=1)
-        self.ratios[self.ratios >= HELD_RATIO[1]] = 1.0  # collapsed (or turned over) there: thickening would not help
-        self.parts = []  # (rows that move, rows they move from) per muscle
-        for block in blocks:
-            count = len(muscles[block.name].vertices) // 2
-            deep = np.arange(block.rows.start, block.rows.start + count)
-            if muscles[block.name].spec.shape == "tube":
-                self.parts.append((np.concatenate([deep, deep + count]), np.concatenate([deep, deep]) + 2 * count))
-            else:
-                self.parts.append((deep + count, deep))
-        self.response = np.array([self._response(muscles[b.name], b.rows.start, k) for k, b in enumerate(blocks)])
-
-    def _response(self, muscle: MuscleGeometry, start: int, k: int) -> float:
-        rows = np.concatenate([muscle.vertices, muscle.fibres.reshape(-1, 3)])
-        moved, anchor = (part - start for part in self.parts[k])
-        thicker = rows.copy()
-        thicker[moved] = rows[anchor] + (1 + self.PROBE) * (rows[moved] - rows[anchor])
-        count = len(muscle.vertices)
-        rest = signed_volume(rows[:count], muscle.faces)
-        return (signed_volume(thicker[:count], muscle.faces) / rest - 1.0) / self.PROBE
+        self.factors = np.stack([np.asarray(arrays[f"{b.name}__holding"], float) for b in blocks], axis=1)
+        self.parts = [
+            tuple(part + b.rows.start for part in thickening_rows(muscles[b.name])) for b in blocks
+        ]  # (rows that move, rows they move from) per muscle, in the side's rows
+        self.live = [  # (rows that move, rows they move from, both in the muscle's rows), first row, faces, volume
+            (
+                *(part - b.rows.start for part in self.parts[k]),
+                b.rows.start,
+                muscles[b.name].faces,
+                signed_volume(muscles[b.name].vertices, muscles[b.name].faces),
+            )
+            for k, b in enumerate(blocks)
+            if muscles[b.name].spec.name in BLOCKS
+        ]
 
     def hold(self, points: FloatArray, index: np.ndarray, weight: FloatArray) -> None:
-        ratio = weight @ self.ratios[index]
-        held = (np.abs(ratio - 1.0) > 0.005) & (self.response >= self.SMALLEST_RESPONSE)
-        for k in np.flatnonzero(held):
+        factors = weight @ self.factors[index]
+        for k in np.flatnonzero(np.abs(factors - 1.0) > 0.002):
             moved, anchor = self.parts[k]
-            factor = float(np.clip(1.0 + (ratio[k] - 1.0) / self.response[k], *HELD_RATIO))
-            points[moved] = points[anchor] + factor * (points[moved] - points[anchor])
+            points[moved] = points[anchor] + factors[k] * (points[moved] - points[anchor])
+
+    def settle(self, points: FloatArray) -> None:
+        """Measure the live-held muscles and thicken or thin each to its rest volume (one secant step)."""
+        for moved, anchor, start, faces, rest_volume in self.live:
+            rows = points[start : start + max(int(moved.max()), int(anchor.max())) + 1]
+            volume = _volume(rows, faces)
+            spread = rows[moved] - rows[anchor]
+            thicker = rows.copy()
+            thicker[moved] = rows[anchor] + SETTLE_PROBE * spread
+            gain = _volume(thicker, faces) - volume
+            if gain <= 0:
+                continue
+            factor = float(np.clip(1.0 + (SETTLE_PROBE - 1.0) * (rest_volume - volume) / gain, *HELD_RATIO))
+            points[start + moved] = rows[anchor] + factor * spread
+
+
+def _volume(vertices: FloatArray, faces: np.ndarray) -> float:
+    """Enclosed volume of a closed mesh (as ``signed_volume``, with the cross product written out: faster)."""
+    a, b, c = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
+    cross = b[:, [1, 2, 0]] * c[:, [2, 0, 1]] - b[:, [2, 0, 1]] * c[:, [1, 2, 0]]
+    return float(np.einsum("ij,ij->", a, cross)) / 6.0
 
 
 OBSTACLES = ("pelvis", "femur", "tibia")
@@ -386,23 +442,23 @@ def bake_pose_space(
     for name, by_bone in nearest.items():
         for bone, distance in by_bone.items():
             arrays[f"{name}__nearest_{bone}"] = np.clip(distance, -60.0, 60.0).astype(np.float16)
-    for name, ratios in _volume_ratios(muscles, landmarks, arrays, layouts).items():
-        arrays[f"{name}__volume"] = ratios
+    for name, factors in _holding_factors(muscles, landmarks, arrays, layouts).items():
+        arrays[f"{name}__holding"] = factors
     return arrays
 
 
-def _volume_ratios(
+def _holding_factors(
     muscles: dict[str, MuscleGeometry], landmarks: dict[str, FloatArray], arrays: dict[str, FloatArray], layouts: dict
 ) -> dict[str, FloatArray]:
-    """Per muscle and grid node: rest volume / volume of the replayed (compressed) shape.
+    """Per muscle and grid node: the thickening factor that gives the replayed (compressed) shape its rest volume.
 
     The solver holds each volume only roughly and the compression loses a little more at the ends of the
-    ranges; replaying multiplies the thickness by this ratio, interpolated like the shapes, instead of
-    measuring every muscle at every frame.
+    ranges; replaying applies this factor, interpolated like the shapes, instead of measuring every
+    muscle at every frame.
     """
     axes = [arrays[f"axis_{k}"] for k in range(3)]
     shape = tuple(len(a) for a in axes)
-    ratios = {name: np.ones(int(np.prod(shape)), np.float32) for name in muscles}
+    factors = {name: np.ones(int(np.prod(shape)), np.float32) for name in muscles}
     rest_volume = {name: signed_volume(m.vertices, m.faces) for name, m in muscles.items()}
     for node, (i, j, k) in enumerate(np.ndindex(shape)):
         pose = LegPose(hip_flexion=axes[0][i], hip_abduction=axes[1][j], hip_rotation=axes[2][k])
@@ -411,13 +467,12 @@ def _volume_ratios(
             skinned = _Skinning(rest, weights).apply(transforms[f"thigh_{side}"], transforms[f"shank_{side}"])
             start = 0
             for name in names:
-                count = len(muscles[name].vertices)
+                size = len(muscles[name].vertices) * 3 // 2  # vertices, then fibre samples
                 correction = arrays[f"{name}__mean"] + arrays[f"{name}__scores"][node] @ arrays[f"{name}__basis"]
-                vertices = skinned[start : start + count] + correction.reshape(-1, 3)[:count]
-                volume = signed_volume(vertices, muscles[name].faces)
-                ratios[name][node] = np.clip(rest_volume[name] / max(volume, 1e-9), *HELD_RATIO)
-                start += count * 3 // 2
-    return ratios
+                rows = skinned[start : start + size] + correction.reshape(-1, 3)
+                factors[name][node] = holding_factor(rows, muscles[name], rest_volume[name])
+                start += size
+    return factors
 
 
 def principal_components(table: FloatArray, most: int) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -461,7 +516,7 @@ def load_pose_space(
             arrays = {name: data[name] for name in data.files}
     except (OSError, ValueError, KeyError):
         return None
-    if any(f"{name}__scores" not in arrays for name in muscles):
+    if any(f"{name}__{part}" not in arrays for name in muscles for part in ("scores", "holding")):
         return None
     return PoseSpace(muscles, arrays, load_pose_grids(bones))
 
