@@ -15,9 +15,9 @@ import pytest
 from viewer.anatomy.bones import load_bone_surfaces, load_landmarks
 from viewer.anatomy.impingement import ImpingementCheck
 from viewer.anatomy.kinematics import LegPose, segment_transforms
+from viewer.anatomy.metrics import signed_volume
 from viewer.anatomy.muscles import MusclePoser, PosedMuscle, build_muscles, load_muscle_specs
 from viewer.anatomy.muscles.distance_field import distance_grid
-from viewer.anatomy.muscles.sheet import signed_volume
 from viewer.anatomy.pose_space import load_pose_space
 
 GRID_POSES = [

@@ -7,6 +7,18 @@ import numpy as np
 from viewer.anatomy.lagrange import FloatArray, IntArray
 
 
+def cubic_root(samples: FloatArray, values: list[float], target: float, bounds: tuple[float, float], near: float):
+    """The x within ``bounds`` nearest ``near`` where the cubic through four (samples, values) equals ``target``.
+
+    None when it has no such root. Volumes of a mesh whose vertices move linearly in x are exactly cubic
+    in x, so four samples pin the fit down.
+    """
+    cubic = np.polyfit(samples, values, 3)
+    cubic[-1] -= target
+    roots = [r.real for r in np.roots(cubic) if abs(r.imag) < 1e-9 and bounds[0] <= r.real <= bounds[1]]
+    return float(min(roots, key=lambda r: abs(r - near))) if roots else None
+
+
 def signed_volume(vertices: FloatArray, faces: IntArray) -> float:
     """Enclosed volume (mm^3) by the divergence theorem; positive for outward-facing triangles."""
     a, b, c = (vertices[faces[:, k]] for k in range(3))

@@ -25,7 +25,7 @@ import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
 from viewer.anatomy.kinematics import JOINT_RANGES, LegPose, leg_pose_from_transforms, segment_transforms
-from viewer.anatomy.metrics import signed_volume
+from viewer.anatomy.metrics import cubic_root, signed_volume
 from viewer.anatomy.muscles import MuscleGeometry, MusclePoser, PosedMuscle
 from viewer.anatomy.muscles.cache import build_key
 from viewer.anatomy.muscles.posing import (
@@ -295,13 +295,10 @@ def holding_factor(rows: FloatArray, muscle: MuscleGeometry, rest_volume: float)
         thicker = rows.copy()
         thicker[moved] = rows[anchor] + factor * (rows[moved] - rows[anchor])
         volumes.append(signed_volume(thicker[:count], muscle.faces))
-    cubic = np.polyfit(samples, volumes, 3)
-    slope = np.polyval(np.polyder(cubic), 1.0)
-    if slope <= 0:  # thickening would not add volume
+    if volumes[2] <= volumes[1]:  # thickening would not add volume
         return 1.0
-    cubic[-1] -= rest_volume
-    roots = [r.real for r in np.roots(cubic) if abs(r.imag) < 1e-9 and HELD_RATIO[0] <= r.real <= HELD_RATIO[1]]
-    return float(min(roots, key=lambda r: abs(r - 1.0))) if roots else 1.0
+    factor = cubic_root(samples, volumes, rest_volume, HELD_RATIO, 1.0)
+    return 1.0 if factor is None else factor
 
 
 class _VolumeHold:
@@ -340,22 +337,15 @@ class _VolumeHold:
         """Measure the live-held muscles and thicken or thin each to its rest volume (one secant step)."""
         for moved, anchor, start, faces, rest_volume in self.live:
             rows = points[start : start + max(int(moved.max()), int(anchor.max())) + 1]
-            volume = _volume(rows, faces)
+            volume = signed_volume(rows, faces)
             spread = rows[moved] - rows[anchor]
             thicker = rows.copy()
             thicker[moved] = rows[anchor] + SETTLE_PROBE * spread
-            gain = _volume(thicker, faces) - volume
+            gain = signed_volume(thicker, faces) - volume
             if gain <= 0:
                 continue
             factor = float(np.clip(1.0 + (SETTLE_PROBE - 1.0) * (rest_volume - volume) / gain, *HELD_RATIO))
             points[start + moved] = rows[anchor] + factor * spread
-
-
-def _volume(vertices: FloatArray, faces: np.ndarray) -> float:
-    """Enclosed volume of a closed mesh (as ``signed_volume``, with the cross product written out: faster)."""
-    a, b, c = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
-    cross = b[:, [1, 2, 0]] * c[:, [2, 0, 1]] - b[:, [2, 0, 1]] * c[:, [1, 2, 0]]
-    return float(np.einsum("ij,ij->", a, cross)) / 6.0
 
 
 OBSTACLES = ("pelvis", "femur", "tibia")

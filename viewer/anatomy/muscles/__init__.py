@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
+from viewer.anatomy.metrics import polyline_lengths
 from viewer.anatomy.muscles.build import RightMuscle, build_right_side
 from viewer.anatomy.muscles.cache import build_key, read_cache, write_cache
 from viewer.anatomy.muscles.derived_landmarks import derive_landmarks
-from viewer.anatomy.muscles.fibres import polyline_lengths
 from viewer.anatomy.muscles.spec import MUSCLE_NAMES, Attachment, MuscleSpec, load_muscle_specs
 
 FloatArray = np.ndarray

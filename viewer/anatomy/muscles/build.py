@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from viewer.anatomy.bones import Surface
+from viewer.anatomy.metrics import signed_volume
 from viewer.anatomy.muscles.derived_landmarks import bone_key, resolve
 from viewer.anatomy.muscles.distance_field import DistanceGrid, distance_grid, union_distance
 from viewer.anatomy.muscles.fibres import escape, initial_fibres, pinned_indices, push_out, relax
-from viewer.anatomy.muscles.sheet import box_faces, box_vertices, sheet_normals, signed_volume, thickness_profile
+from viewer.anatomy.muscles.sheet import box_faces, box_vertices, sheet_normals, thickness_profile
 from viewer.anatomy.muscles.spec import Attachment, MuscleSpec
 
 FloatArray = np.ndarray

@@ -89,8 +89,3 @@ def push_out(fibres: FloatArray, free: np.ndarray, obstacle: Obstacle, clearance
     distance, outward = obstacle(fibres)
     depth = np.clip(clearance - distance, 0, None) * free[None, :]
     return fibres + depth[..., None] * outward
-
-
-def polyline_lengths(fibres: FloatArray) -> FloatArray:
-    """Length of each fibre polyline (mm)."""
-    return np.linalg.norm(np.diff(fibres, axis=1), axis=2).sum(axis=1)

@@ -48,10 +48,10 @@ from pathlib import Path
 import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces
+from viewer.anatomy.metrics import cubic_root, polyline_lengths, signed_volume, vertex_normals
 from viewer.anatomy.muscles.cache import cache_dir
 from viewer.anatomy.muscles.distance_field import inside_voxels
-from viewer.anatomy.muscles.fibres import pinned_indices, polyline_lengths
-from viewer.anatomy.muscles.sheet import signed_volume
+from viewer.anatomy.muscles.fibres import pinned_indices
 
 FloatArray = np.ndarray
 
@@ -800,13 +800,12 @@ class _Block:
         Out of reach within BLOCK_SLIMMING, the end that comes closest.
         """
         samples = np.array([0.0, 1.0, 2.0, 3.0])
-        cubic = np.polyfit(samples, [signed_volume(moved + t * push, self.faces) for t in samples], 3)
-        cubic[-1] -= self.rest_volume
-        low_end, high_end = BLOCK_SLIMMING[0] - 1.0, BLOCK_SLIMMING[1] - 1.0
-        roots = [r.real for r in np.roots(cubic) if abs(r.imag) < 1e-9 and low_end <= r.real <= high_end]
-        if roots:
-            return float(min(roots, key=abs))
-        return min((low_end, high_end), key=lambda t: abs(np.polyval(cubic, t)))
+        volumes = [signed_volume(moved + t * push, self.faces) for t in samples]
+        ends = (BLOCK_SLIMMING[0] - 1.0, BLOCK_SLIMMING[1] - 1.0)
+        bulge = cubic_root(samples, volumes, self.rest_volume, ends, 0.0)
+        if bulge is not None:
+            return bulge
+        return min(ends, key=lambda t: abs(signed_volume(moved + t * push, self.faces) - self.rest_volume))
 
     def _inflate(self, moved: FloatArray, axis: FloatArray, nearest_bone: Callable) -> FloatArray:
         """The squeezed block inflated (its surface offset outward, most at mid-belly) to its rest volume.
@@ -816,7 +815,7 @@ class _Block:
         bone, estimated from the bone's distance field and checked after each solve. The room is smoothed
         over the surface so the belly stays smooth. The volume grows monotonically with t: bisection.
         """
-        normal = self._vertex_normals(moved)
+        normal = vertex_normals(moved, self.faces)
         normal -= np.outer(normal @ axis, axis)
         normal /= _norm(normal)[:, None] + 1e-12
         distance, outward = nearest_bone(moved)
@@ -855,15 +854,6 @@ class _Block:
             middle = 0.5 * (low + high)
             low, high = (middle, high) if volume(middle) < self.rest_volume else (low, middle)
         return np.minimum(high * profile, room)
-
-    def _vertex_normals(self, vertices: FloatArray) -> FloatArray:
-        """Area-weighted outward vertex normals of the closed block surface."""
-        corners = vertices[self.faces]
-        face_normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-        normals = np.zeros_like(vertices)
-        for k in range(3):
-            np.add.at(normals, self.faces[:, k], face_normals)
-        return normals / (_norm(normals)[:, None] + 1e-12)
 
     def _smooth(self, values: FloatArray) -> FloatArray:
         """A per-vertex value averaged over the faces around each vertex, a few times (no jagged edges)."""

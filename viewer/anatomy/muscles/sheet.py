@@ -60,9 +60,3 @@ def box_faces(n_u: int, n_s: int) -> np.ndarray:
 
 def box_vertices(lower: FloatArray, upper: FloatArray) -> FloatArray:
     return np.concatenate([lower.reshape(-1, 3), upper.reshape(-1, 3)])
-
-
-def signed_volume(vertices: FloatArray, faces: np.ndarray) -> float:
-    """Enclosed volume (mm^3); positive when faces wind outward."""
-    a, b, c = (vertices[faces[:, k]] for k in range(3))
-    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
