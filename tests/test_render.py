@@ -56,3 +56,50 @@ def test_pose_moves_the_rendered_femur(view, fresh_scene):
     np.testing.assert_allclose(matrix, fresh_scene.segment_transform("thigh_right"))
     bounds = view.actors["femur_right"].bounds
     assert bounds[1] > 300  # the femur now reaches far anterior (x max)
+
+
+POSES = [
+    {"hip_flexion": 90},
+    {"hip_flexion": 45, "hip_abduction": 20, "hip_rotation": -30, "knee_flexion": 60},
+    {"hip_flexion": -15, "hip_rotation": 35, "knee_flexion": 90},
+]
+
+
+def _assert_bone_actors_hold_their_landmarks(view: SceneView, model) -> None:
+    """Every bone actor's drawn bounds contain that bone's posed landmarks (within 1 mm)."""
+    landmarks = model.landmarks()
+    checked = 0
+    for landmark, bone in model.landmark_bones().items():
+        if bone not in view.actors:
+            continue
+        x0, x1, y0, y1, z0, z1 = view.actors[bone].GetBounds()
+        point = landmarks[landmark]
+        assert x0 - 1 <= point[0] <= x1 + 1, (landmark, bone, point, (x0, x1))
+        assert y0 - 1 <= point[1] <= y1 + 1, (landmark, bone, point, (y0, y1))
+        assert z0 - 1 <= point[2] <= z1 + 1, (landmark, bone, point, (z0, z1))
+        checked += 1
+    assert checked > 20
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+@pytest.mark.parametrize("pose", POSES)
+def test_bones_drawn_where_the_model_says_when_posed_before_the_view(bones_scene, side, pose):
+    """Exports pose the model first and build the view after: bones must not be posed twice."""
+    bones_scene.set_pose(side, **pose)
+    plotter = pv.Plotter(off_screen=True, window_size=[200, 150])
+    try:
+        _assert_bone_actors_hold_their_landmarks(SceneView(plotter, bones_scene, show_axes=False), bones_scene)
+    finally:
+        plotter.close()
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_bones_drawn_where_the_model_says_when_posed_after_the_view(bones_scene, side):
+    plotter = pv.Plotter(off_screen=True, window_size=[200, 150])
+    try:
+        view = SceneView(plotter, bones_scene, show_axes=False)
+        for pose in POSES:
+            bones_scene.set_pose(side, **pose)
+            _assert_bone_actors_hold_their_landmarks(view, bones_scene)
+    finally:
+        plotter.close()

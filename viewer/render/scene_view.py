@@ -150,7 +150,10 @@ class SceneView:
     def _add_structure(self, name: str) -> None:
         """One smooth-shaded actor per structure; muscles also get stretch colouring, the skin its caution area."""
         structure = self.model.structures[name]
-        mesh = polydata(self.model.vertices(name), structure.faces)
+        # Rigid structures keep their rest vertices and ride on the actor's user matrix (set below and
+        # on every pose change); deformable ones are drawn at their current posed vertices.
+        rest_or_posed = structure.vertices if structure.segment is not None else self.model.vertices(name)
+        mesh = polydata(rest_or_posed, structure.faces)
         actor = self.plotter.add_mesh(
             mesh,
             color=structure.colour,
