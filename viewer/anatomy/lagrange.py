@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-from numpy.typing import NDArray
 
-FloatArray = NDArray[np.float64]
-IntArray = NDArray[np.int64]
+from viewer.types import FloatArray, IntArray
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,7 @@ Geometry only: no Qt, no rendering.
 
 from __future__ import annotations
 
-import hashlib
-import os
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from viewer.anatomy.nerve_mesh import (
     section_frames,
     tube,
 )
+from viewer.cache import ArrayCache, content_key
 from viewer.io.annotations import AnnotationError, read_json, validate
 from viewer.paths import annotations_dir
 
@@ -38,6 +38,8 @@ FloatArray = np.ndarray
 NERVE_NAME = "sciatic_nerve"
 PELVIS_BONES = ("hip_bone_{side}", "sacrum")
 THIGH_BONES = ("femur_{side}",)
+RELAX_VERSION = "nerve-relax-1"  # bump when the relaxation below changes what it produces (keys the disk cache)
+_NERVE_CACHE = ArrayCache("nerve", keep_other_keys=True)  # one file per side, variant and branch
 
 
 # --- data -----------------------------------------------------------------------------
@@ -433,35 +435,18 @@ def _relaxed_branch(start, half_width, half_thickness, spec, variant, branch_spe
 
     Relaxing against every bone and muscle takes over a second; start-up must not pay it each time.
     """
-    from viewer.anatomy.muscles.cache import cache_dir
-
-    digest = hashlib.sha256()
-    digest.update(spec.path.read_bytes())
-    digest.update(Path(__file__).read_bytes())
-    digest.update(f"{variant.id}/{branch_spec.name}/{side}".encode())
-    for array in (start, half_width, half_thickness):
-        digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
-    for name in sorted(bones):
-        digest.update(np.ascontiguousarray(bones[name].vertices, dtype=np.float64).tobytes())
-    for name in sorted(muscles):
-        if muscles[name].side == side:
-            digest.update(np.ascontiguousarray(muscles[name].vertices, dtype=np.float64).tobytes())
-    path = cache_dir() / f"nerve-{digest.hexdigest()[:24]}.npz"
+    parts: list[object] = [RELAX_VERSION, json.loads(spec.path.read_text(encoding="utf-8"))]
+    parts += [variant.id, branch_spec.name, side, *(np.asarray(a, np.float64) for a in (start, half_width, half_thickness))]
+    parts += [np.asarray(bones[name].vertices, np.float64) for name in sorted(bones)]
+    parts += [np.asarray(muscles[name].vertices, np.float64) for name in sorted(muscles) if muscles[name].side == side]
+    key = content_key(*parts)
     keys = ("centre", "half_width", "half_thickness", "depth", "width")
-    try:
-        with np.load(path, allow_pickle=False) as cached:
-            return tuple(cached[k] for k in keys)
-    except (OSError, ValueError, KeyError):
-        pass
+    cached = _NERVE_CACHE.load(key, keys)
+    if cached is not None:
+        return tuple(cached[k] for k in keys)
     field_ = _obstacles(side, bones, muscles, skip=branch_spec.passes_through)
     result = _relax(start, half_width, half_thickness, field_, spec)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(temporary, **dict(zip(keys, result, strict=True)))
-        temporary.replace(path)
-    except OSError:
-        pass  # a read-only cache only costs the next start-up the relaxation
+    _NERVE_CACHE.save(key, dict(zip(keys, result, strict=True)))
     return result
 
 

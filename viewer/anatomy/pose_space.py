@@ -16,8 +16,7 @@ its key hashes everything the bake read, so a changed muscle or bone is never re
 
 from __future__ import annotations
 
-import hashlib
-import time
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,11 +29,13 @@ from viewer.anatomy.muscles import MuscleGeometry, MusclePoser, PosedMuscle
 from viewer.anatomy.muscles.cache import build_key
 from viewer.anatomy.muscles.posing import (
     BLOCKS,
+    SOLVER_VERSION,
     VERTEX_CLEARANCE_MM,
     PackedGrid,
     blend_weights,
     load_pose_grids,
 )
+from viewer.cache import UNREADABLE_ERRORS, atomic_write, content_key, read_arrays
 from viewer.paths import meshes_dir
 
 FloatArray = np.ndarray
@@ -49,6 +50,7 @@ SETTLE_PROBE = 1.1  # thickening used to measure a live-held muscle's volume res
 KNEE_STEP = 10.0  # degrees between the knee nodes (solved with the hip neutral)
 _VERSION = "pose-space-6"  # bump when the bake or the stored layout changes
 _EYE4 = np.eye(4)
+log = logging.getLogger(__name__)
 
 
 def grid_axes() -> list[FloatArray]:
@@ -66,12 +68,14 @@ def knee_axis() -> FloatArray:
 
 
 def pose_space_key(bones: dict[str, Surface], landmarks: dict[str, FloatArray]) -> str:
-    """Hash of the muscle build inputs (which include the solver's source), the grid and the layout."""
-    digest = hashlib.sha256(build_key(bones, landmarks).encode())
-    digest.update(_VERSION.encode())
-    digest.update(repr(sorted(HIP_GRID_STEPS.items())).encode())
-    digest.update(repr((COMPONENT_BUDGET, COMPONENT_RANGE, COMPONENT_RMS_MM, KNEE_STEP)).encode())
-    return digest.hexdigest()[:24]
+    """Key of a bake: the muscle build inputs, the solver and bake format versions, the grid and the layout."""
+    return content_key(
+        build_key(bones, landmarks),
+        SOLVER_VERSION,
+        _VERSION,
+        sorted(HIP_GRID_STEPS.items()),
+        [COMPONENT_BUDGET, list(COMPONENT_RANGE), COMPONENT_RMS_MM, KNEE_STEP],
+    )
 
 
 def _shape_rows(vertices: FloatArray, fibres: FloatArray) -> FloatArray:
@@ -500,11 +504,11 @@ def load_pose_space(
     if not path.is_file():
         return None
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if str(data["key"]) != pose_space_key(bones, landmarks):
-                return None
-            arrays = {name: data[name] for name in data.files}
-    except (OSError, ValueError, KeyError):
+        arrays = read_arrays(path)
+    except UNREADABLE_ERRORS as error:
+        log.warning("glute-viewer: the shipped pose space %s is unreadable (%s)", path, type(error).__name__)
+        return None
+    if "key" not in arrays or str(arrays["key"]) != pose_space_key(bones, landmarks):
         return None
     if any(f"{name}__{part}" not in arrays for name in muscles for part in ("scores", "holding")):
         return None
@@ -512,9 +516,12 @@ def load_pose_space(
 
 
 def write_pose_space(arrays: dict[str, FloatArray], key: str, path: Path) -> None:
-    """Save compressed; the basis is the bulk, stored as float16 (a relative error of about 1e-3)."""
+    """Save compressed and atomically; the basis is the bulk, stored as float16 (a relative error of about 1e-3)."""
     packed = {name: (a.astype(np.float16) if name.endswith("__basis") else a) for name, a in arrays.items()}
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".{int(time.time())}.tmp.npz")
-    np.savez_compressed(temporary, key=np.array(key), **packed)
-    temporary.replace(path)
+
+    def write(temporary: Path) -> None:
+        with open(temporary, "wb") as handle:
+            np.savez_compressed(handle, key=np.array(key), **packed)
+
+    atomic_write(path, write)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from viewer.anatomy.lagrange import FloatArray, IntArray
+from viewer.types import FloatArray, IntArray
 
 _TYPES = {
     "char": "i1", "int8": "i1", "uchar": "u1", "uint8": "u1", "short": "i2", "int16": "i2",

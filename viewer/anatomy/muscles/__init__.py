@@ -14,7 +14,7 @@ import numpy as np
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
 from viewer.anatomy.metrics import polyline_lengths
 from viewer.anatomy.muscles.build import RightMuscle, build_right_side
-from viewer.anatomy.muscles.cache import build_key, read_cache, write_cache
+from viewer.anatomy.muscles.cache import MUSCLE_CACHE, build_key
 from viewer.anatomy.muscles.derived_landmarks import derive_landmarks
 from viewer.anatomy.muscles.spec import MUSCLE_NAMES, Attachment, MuscleSpec, load_muscle_specs
 
@@ -73,12 +73,13 @@ def build_muscles(
     landmarks = load_landmarks() if landmarks is None else landmarks
     specs = load_muscle_specs()
     key = build_key(bones, landmarks)
-    arrays = read_cache(key) if use_cache else None
-    if arrays is None or any(f"{spec.name}__faces" not in arrays for spec in specs):
+    required = [f"{spec.name}__{part}" for spec in specs for part in ("vertices", "faces", "fibres")]
+    arrays = MUSCLE_CACHE.load(key, required) if use_cache else None
+    if arrays is None:
         everything = {**landmarks, **derive_landmarks(bones, landmarks)}
         arrays = _arrays_from_build(build_right_side(specs, bones, everything))
         if use_cache:
-            write_cache(key, arrays)
+            MUSCLE_CACHE.save(key, arrays)
     result = {}
     for side in SIDES:
         for spec in specs:

@@ -1,80 +1,62 @@
-"""On-disk cache of built muscle geometry, keyed by everything the build reads.
+"""What the built muscles depend on, as a cache key (see :mod:`viewer.cache`).
 
-A cold build takes several seconds (distance grids, relaxation, volume
-calibration); start-up must not. The key hashes the muscle data files, schemas,
-this package's source, and the bone meshes and landmarks actually used, so any
-change rebuilds. Files are plain .npz read without pickle.
+The key hashes the *geometry* the muscle data files ask for (attachments, grids,
+thickness targets, build order...), the bones and the landmarks, plus
+:data:`BUILD_VERSION`. Student text, names, colours and sources are left out, so
+editing what the info panel says never makes the cache or the baked pose space
+stale; changing the code that builds the shapes means bumping the version.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-from pathlib import Path
+import json
 
 import numpy as np
 
 from viewer.anatomy.bones import Surface
 from viewer.anatomy.muscles.spec import muscles_dir
-from viewer.io.annotations import AnnotationError
+from viewer.cache import ArrayCache, content_key
 
 FloatArray = np.ndarray
-_PACKAGE = Path(__file__).resolve().parent
-_SCHEMA = _PACKAGE.parent.parent / "io" / "schemas" / "muscle.schema.json"
+
+# Bump whenever build.py, fibres.py, sheet.py, distance_field.py or derived_landmarks.py change
+# the shapes they produce (the muscle cache and the shipped pose space are then rebuilt/rebaked).
+BUILD_VERSION = "muscles-build-1"
+
+# Fields of the muscle data files that only say, name or colour things: no effect on geometry.
+PRESENTATION_FIELDS = frozenset(
+    {"display_name", "common_names", "colour", "info", "note", "notes", "sources", "source", "reference", "layer_name"}
+)
+
+MUSCLE_CACHE = ArrayCache("muscles")
 
 
-def cache_dir() -> Path:
-    override = os.environ.get("GLUTE_VIEWER_CACHE")
-    if override:
-        return Path(override)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "glute-viewer"
+def geometry_fields(document: object) -> object:
+    """A parsed data file without its presentation fields (at any depth)."""
+    if isinstance(document, dict):
+        return {k: geometry_fields(v) for k, v in document.items() if k not in PRESENTATION_FIELDS}
+    if isinstance(document, list):
+        return [geometry_fields(v) for v in document]
+    return document
 
 
 def build_key(bones: dict[str, Surface], landmarks: dict[str, FloatArray]) -> str:
-    digest = hashlib.sha256()
-    files = (
-        sorted(muscles_dir().glob("*.json"))
-        + sorted(_PACKAGE.glob("*.py"))
-        + sorted(_PACKAGE.glob("*.json"))
-        + [_SCHEMA]
-    )
-    for path in files:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+    """Key of the muscle build: the geometry fields of every muscle data file, bones, landmarks, version.
+
+    Parameters
+    ----------
+    bones
+        Bone surfaces by name (vertices (n, 3) mm, faces (m, 3)).
+    landmarks
+        Landmark points (3,) mm by name.
+    """
+    documents = {
+        path.name: geometry_fields(json.loads(path.read_text(encoding="utf-8")))
+        for path in sorted(muscles_dir().glob("*.json"))
+    }
+    parts: list[object] = [BUILD_VERSION, documents]
     for name in sorted(bones):
-        digest.update(name.encode())
-        digest.update(np.ascontiguousarray(bones[name].vertices, dtype=np.float64).tobytes())
-        digest.update(np.ascontiguousarray(bones[name].faces, dtype=np.int64).tobytes())
+        parts += [name, np.asarray(bones[name].vertices, dtype=np.float64), np.asarray(bones[name].faces, np.int64)]
     for name in sorted(landmarks):
-        digest.update(name.encode())
-        digest.update(np.asarray(landmarks[name], dtype=np.float64).tobytes())
-    return digest.hexdigest()[:24]
-
-
-def cache_path(key: str) -> Path:
-    return cache_dir() / f"muscles-{key}.npz"
-
-
-def read_cache(key: str) -> dict[str, FloatArray] | None:
-    """Arrays saved for ``key``, or None when absent or unreadable (then the caller rebuilds)."""
-    path = cache_path(key)
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {name: data[name] for name in data.files}
-    except (OSError, ValueError, AnnotationError):
-        return None
-
-
-def write_cache(key: str, arrays: dict[str, FloatArray]) -> None:
-    """Save atomically; a read-only or full disk only costs the next start-up a rebuild."""
-    path = cache_path(key)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(temporary, **arrays)
-        temporary.replace(path)
-    except OSError:
-        pass
+        parts += [name, np.asarray(landmarks[name], dtype=np.float64)]
+    return content_key(*parts)

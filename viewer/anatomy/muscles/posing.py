@@ -40,18 +40,16 @@ bone's frame instead) and are cached on disk like the muscle geometry.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces
 from viewer.anatomy.metrics import cubic_root, polyline_lengths, signed_volume, vertex_normals
-from viewer.anatomy.muscles.cache import cache_dir
 from viewer.anatomy.muscles.distance_field import inside_voxels
 from viewer.anatomy.muscles.fibres import pinned_indices
+from viewer.cache import ArrayCache, content_key
 
 FloatArray = np.ndarray
 
@@ -92,7 +90,9 @@ _KEYS = ("thigh_right", "shank_right", "thigh_left", "shank_left")
 BROAD_DEEP = ("gluteus_minimus",)  # deep (taut) muscles whose faces keep the turned rest offsets
 BLOCKS = ("quadratus_femoris",)  # as thick as they are long: carried by one linear map, bellies bulged (_Block)
 DEEP_LAYER = 2  # layer of the short rotators and quadratus femoris (posed as taut paths)
-_VERSION = b"pose-grids-2"  # bump when the grids change (spacing, margin, bone groups, packing)
+# Bump when the solver's posed shapes change: the shipped pose space is keyed by it (not by this source).
+SOLVER_VERSION = "solver-1"
+_GRID_VERSION = "pose-grids-2"  # bump when the grids change (spacing, margin, bone groups, packing)
 
 
 @dataclass
@@ -171,37 +171,40 @@ GRID_BONES = {
 
 
 def _grid_key(bones: dict[str, Surface]) -> str:
-    digest = hashlib.sha256(_VERSION)
+    parts: list[object] = [_GRID_VERSION]
     for name in sorted({b for group in GRID_BONES.values() for b in group}):
         if name in bones:
-            digest.update(name.encode())
-            digest.update(np.ascontiguousarray(bones[name].vertices, dtype=np.float64).tobytes())
-            digest.update(np.ascontiguousarray(bones[name].faces, dtype=np.int64).tobytes())
-    return digest.hexdigest()[:24]
+            parts += [name, np.asarray(bones[name].vertices, np.float64), np.asarray(bones[name].faces, np.int64)]
+    return content_key(*parts)
 
 
+_GRID_CACHE = ArrayCache("pose-grids", compressed=True)
+
+
+def _grid_consistency(arrays: dict[str, np.ndarray]) -> str | None:
+    """Why cached grid arrays cannot be used (a table that does not fill its grid), or None."""
+    for name in GRID_BONES:
+        shape = arrays[f"{name}__shape"]
+        if shape.shape != (3,) or arrays[f"{name}__table"].shape != (int(np.prod(shape)), 4):
+            return f"{name} table does not match its grid"
+    return None
 _LOADED_GRIDS: dict[str, dict[str, PackedGrid]] = {}  # by cache file: the posers and the impingement check share them
 
 
 def load_pose_grids(bones: dict[str, Surface]) -> dict[str, PackedGrid]:
     """The five obstacle grids (pelvis, each femur, each tibia with patella): loaded once per process,
     from the disk cache when possible (they are only ever sampled, never changed)."""
-    path = cache_dir() / f"pose-grids-{_grid_key(bones)}.npz"
-    if str(path) not in _LOADED_GRIDS:
-        _LOADED_GRIDS[str(path)] = _read_or_build_grids(bones, path)
-    return _LOADED_GRIDS[str(path)]
+    key = _grid_key(bones)
+    if key not in _LOADED_GRIDS:
+        _LOADED_GRIDS[key] = _read_or_build_grids(bones, key)
+    return _LOADED_GRIDS[key]
 
 
-def _read_or_build_grids(bones: dict[str, Surface], path: Path) -> dict[str, PackedGrid]:
-    """The grids from ``path``, or built from the bones (and saved there) when it is missing or unreadable."""
-    arrays: dict[str, FloatArray] | None = None
-    if path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {name: data[name] for name in data.files}
-        except (OSError, ValueError):
-            arrays = None
-    if arrays is None or any(f"{name}__table" not in arrays for name in GRID_BONES):
+def _read_or_build_grids(bones: dict[str, Surface], key: str) -> dict[str, PackedGrid]:
+    """The grids from the cache, or built from the bones (and cached) when missing or damaged."""
+    required = [f"{name}__{part}" for name in GRID_BONES for part in ("origin", "shape", "table")]
+    arrays = _GRID_CACHE.load(key, required, check=_grid_consistency)
+    if arrays is None:
         arrays = {}
         for name, members in GRID_BONES.items():
             origin, values = union_grid_values(
@@ -209,16 +212,7 @@ def _read_or_build_grids(bones: dict[str, Surface], path: Path) -> dict[str, Pac
             )
             arrays[f"{name}__origin"], arrays[f"{name}__shape"] = origin, np.array(values.shape)
             arrays[f"{name}__table"] = PackedGrid.pack(values.astype(float), GRID_SPACING_MM)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(".tmp.npz")
-            np.savez_compressed(temporary, **arrays)
-            temporary.replace(path)
-            for stale in path.parent.glob("pose-grids-*.npz"):  # grids of other bones or versions: rebuilt on demand
-                if stale != path:
-                    stale.unlink(missing_ok=True)
-        except OSError:
-            pass
+        _GRID_CACHE.save(key, arrays)
     return {
         name: PackedGrid(
             arrays[f"{name}__origin"], GRID_SPACING_MM, arrays[f"{name}__table"], tuple(arrays[f"{name}__shape"])
