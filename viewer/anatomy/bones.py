@@ -16,7 +16,7 @@ import numpy as np
 
 from viewer.anatomy.lagrange import FloatArray, IntArray
 from viewer.io.annotations import AnnotationError, load_annotation
-from viewer.io.ply import read_ply
+from viewer.io.ply import PlyError, read_ply
 from viewer.paths import annotations_dir, meshes_dir
 
 SIDES = ("right", "left")
@@ -72,6 +72,8 @@ def read_surface(path: Path) -> Surface:
         raise AssetError(f"{path}: mesh file not found (regenerate with: python -m viewer.tools.build_assets)")
     try:
         vertices, faces = read_ply(path)
+    except PlyError as error:  # already names the file and what is wrong
+        raise AssetError(str(error)) from error
     except (OSError, ValueError, KeyError, IndexError) as error:
         raise AssetError(f"{path}: not a readable PLY mesh ({type(error).__name__}: {error})") from error
     if len(vertices) == 0 or len(faces) == 0 or faces.max() >= len(vertices) or not np.isfinite(vertices).all():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -30,19 +31,59 @@ def schema(name: str) -> dict[str, Any]:
     return json.loads(text)
 
 
+LARGEST_NUMBER = 1e9  # no number in the annotation files comes near this (millimetres, degrees, counts)
+
+
 def read_json(path: Path) -> Any:
-    """Parse a JSON file with the standard (safe) loader; errors name the file."""
+    """Parse a JSON file with the standard (safe) loader; errors name the file (and the field).
+
+    Every number must be finite and of sane size: JSON Schema cannot say "finite", so the check
+    is made here once for every file rather than per field (``NaN``, ``Infinity``, ``1e999`` and
+    absurdly long integers are refused, naming the field).
+    """
     try:
         with Path(path).open(encoding="utf-8") as handle:
-            return json.load(handle)
+            data = json.load(handle, parse_constant=_non_finite)
     except FileNotFoundError as error:
         raise AnnotationError(path, "file not found") from error
+    except IsADirectoryError as error:
+        raise AnnotationError(path, "is a folder, not a file") from error
     except json.JSONDecodeError as error:
         raise AnnotationError(
             path, f"not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
         ) from error
+    except RecursionError as error:
+        raise AnnotationError(path, "not valid JSON (nested too deeply)") from error
+    except ValueError as error:  # e.g. an integer of thousands of digits
+        raise AnnotationError(path, f"not valid JSON ({str(error).split(':')[0]})") from error
     except (OSError, UnicodeDecodeError) as error:
         raise AnnotationError(path, f"cannot read file ({error})") from error
+    bad = _first_bad_number(data, [])
+    if bad is not None:
+        where, value = bad
+        raise AnnotationError(path, f"{value!r} is not a finite number of sane size", field_path(where))
+    return data
+
+
+def _non_finite(token: str) -> float:
+    return float(token)  # NaN / Infinity: kept so the walk below can name the field
+
+
+def _first_bad_number(data: Any, where: list) -> tuple[list, Any] | None:
+    """Path and value of the first number that is not finite or too large, depth first."""
+    stack = [(data, where)]
+    while stack:
+        value, at = stack.pop()
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int | float):
+            if not math.isfinite(value) or abs(value) > LARGEST_NUMBER:
+                return at, value
+        elif isinstance(value, dict):
+            stack.extend((v, [*at, k]) for k, v in reversed(list(value.items())))
+        elif isinstance(value, list):
+            stack.extend((v, [*at, i]) for i, v in reversed(list(enumerate(value))))
+    return None
 
 
 def field_path(parts: Any) -> str:

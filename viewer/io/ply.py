@@ -20,6 +20,7 @@ _TYPES = {
     "float": "f4", "float32": "f4", "double": "f8", "float64": "f8",
 }  # fmt: skip
 MAX_HEADER_BYTES = 4096
+MAX_COORDINATE_MM = 3000.0  # every mesh of the region lies well within 3 m of the pelvis origin
 
 
 class PlyError(ValueError):
@@ -68,4 +69,22 @@ def read_ply(path: Path) -> tuple[FloatArray, IntArray]:
             raise PlyError(f"{path}: unexpected element {name!r}")
     if vertices is None or faces is None:
         raise PlyError(f"{path}: needs both vertex and face elements")
+    _check_geometry(path, vertices, faces)
     return vertices, faces
+
+
+def _check_geometry(path: Path, vertices: FloatArray, faces: IntArray) -> None:
+    """Finite vertices within the region's box and face indices that name existing vertices."""
+    bad_vertex = np.flatnonzero(~np.isfinite(vertices).all(axis=1) | (np.abs(vertices) > MAX_COORDINATE_MM).any(axis=1))
+    if len(bad_vertex):
+        index = int(bad_vertex[0])
+        raise PlyError(
+            f"{path}: field 'vertex[{index}]': {vertices[index].tolist()} is not a finite point within "
+            f"{MAX_COORDINATE_MM:.0f} mm of the pelvis"
+        )
+    bad_face = np.flatnonzero(((faces < 0) | (faces >= len(vertices))).any(axis=1))
+    if len(bad_face):
+        index = int(bad_face[0])
+        raise PlyError(
+            f"{path}: field 'face[{index}]': vertex index {faces[index].tolist()} outside 0..{len(vertices) - 1}"
+        )
