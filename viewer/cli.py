@@ -167,7 +167,7 @@ def _apply_layers(scene, args: argparse.Namespace) -> None:
             found = search(args.isolate, scene)
             if not found:
                 raise UsageError(f"--isolate: no structure called {args.isolate!r}")
-            args.isolate = found[0].name
+            args.isolate = found[0].structure
         history.isolate(args.isolate)
 
 
@@ -237,7 +237,7 @@ def run_techniques(args: argparse.Namespace) -> int:
                     for k in ("angle_to_surface_deg", "cone_half_angle_deg")
                     if k in technique.approach
                 },
-                "source": list(technique.source),
+                "sources": technique.citations,
                 "safety": checks,
             }
         )
