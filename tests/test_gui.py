@@ -193,3 +193,23 @@ def test_techniques_panel_draws_and_explains(window, qtbot):
     assert window.danger_action.isChecked()  # the zones came on with the technique
     window.model.select("piriformis_right")
     assert "Working the rotators prone" in window.info_panel.toHtml()
+
+
+def test_latin_toggle_switches_the_info_panel_and_the_labels(window):
+    window.history.set_depth(3)
+    window.model.select("piriformis_right")
+    window.labels_action.setChecked(True)
+    window.pins_action.setChecked(True)
+    labels = window.scene_view.labels
+    assert "Piriformis (musculus piriformis)" in window.info_panel.toPlainText()
+    assert labels.text_actors["piriformis_right"].GetInput() == "Piriformis (right)"
+    window.latin_action.trigger()
+    assert window.model.language == "latin" and window.latin_action.isChecked()
+    assert "musculus piriformis (Piriformis)" in window.info_panel.toPlainText()
+    window.scene_view.flush()
+    assert labels.text_actors["piriformis_right"].GetInput() == "musculus piriformis (right)"
+    assert labels.text_actors["piriformis_right"].GetVisibility()
+    pin_texts = {labels.text_actors[k].GetInput() for k in labels.boxes if k.startswith("pin:")}
+    assert "trochanter major (R)" in pin_texts and "Greater trochanter (R)" not in pin_texts
+    window.model.set_language("english")  # the toolbar follows the model
+    assert not window.latin_action.isChecked()

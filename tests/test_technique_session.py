@@ -68,7 +68,7 @@ def test_techniques_json_lists_every_technique_with_its_safety_check():
         check = technique["safety"]["right"]
         assert not check["flagged"], (technique["id"], check["explanation"])
         assert check["crossings"] and check["explanation"]
-        assert technique["source"]
+        assert technique["sources"] and not any(".txt" in s for s in technique["sources"])
 
 
 def test_export_renders_a_technique(tmp_path):

@@ -99,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--labels", action="store_true", help="name the visible structures with leader lines")
     export.add_argument("--landmarks", action="store_true", help="show the landmark pins (ASIS, PSIS, trochanter...)")
+    export.add_argument(
+        "--language",
+        choices=["english", "latin"],
+        default="english",
+        help="names on labels and pins: english, or latin (Terminologia Anatomica)",
+    )
     export.add_argument("--technique", metavar="ID", help="pose, peel and draw a massage technique (see: techniques)")
     export.add_argument("--technique-side", choices=["right", "left"], default="right", help="side the technique works")
     export.add_argument("--nerve-variant", metavar="ID", help="sciatic nerve variant (see: techniques --json)")
@@ -167,7 +173,7 @@ def _apply_layers(scene, args: argparse.Namespace) -> None:
             found = search(args.isolate, scene)
             if not found:
                 raise UsageError(f"--isolate: no structure called {args.isolate!r}")
-            args.isolate = found[0].name
+            args.isolate = found[0].structure
         history.isolate(args.isolate)
 
 
@@ -237,7 +243,7 @@ def run_techniques(args: argparse.Namespace) -> int:
                     for k in ("angle_to_surface_deg", "cone_half_angle_deg")
                     if k in technique.approach
                 },
-                "source": list(technique.source),
+                "sources": technique.citations,
                 "safety": checks,
             }
         )
@@ -268,6 +274,7 @@ def run_export(args: argparse.Namespace) -> int:
         raise UsageError(f"--out must name a .png file, not {args.out}")
     scene = _posed_scene(args)
     scene.set_colour_mode(args.color_by)
+    scene.set_language(args.language)
     if args.nerve_variant:
         _set_variant(scene, args.nerve_variant)
     _set_margin(scene, args.danger_margin)

@@ -15,6 +15,7 @@ import numpy as np
 
 from viewer.anatomy.kinematics import LegPose, PoseError
 from viewer.io.annotations import AnnotationError, load_annotation
+from viewer.io.references import cite
 from viewer.model.events import Signal
 from viewer.paths import annotations_dir
 
@@ -75,7 +76,7 @@ def _parse(entry: dict, path: Path, index: int) -> Action:
         kind=entry["kind"],
         side=entry["side"],
         description=entry["description"],
-        source=entry["source"],
+        source=" ".join(cite([entry["source"]])),
         keyframes=tuple(keyframes),
     )
 

@@ -18,8 +18,10 @@ from viewer.anatomy.frame import FRAME_DESCRIPTION, apply
 from viewer.anatomy.kinematics import JOINT_RANGES, LegPose, PoseError, segment_transforms
 from viewer.anatomy.lagrange import FloatArray
 from viewer.anatomy.metrics import is_watertight, polyline_lengths, signed_volume
+from viewer.io.references import cite
 from viewer.model.events import Signal
 from viewer.model.structures import DeformerFactory, Structure
+from viewer.model.terminology import LANGUAGES, apply_terminology, landmark_term
 
 if TYPE_CHECKING:
     from viewer.anatomy.impingement import Impingement
@@ -54,6 +56,7 @@ class SceneModel:
         self.landmarks_rest = dict(landmarks)
         self._landmark_bones = {name: info["bone"] for name, info in landmark_info().items()}
         self._landmark_names = {name: info["display_name"] for name, info in landmark_info().items()}
+        self._language = "english"
         self._visible = dict.fromkeys(self.structures, True)
         self._opacity = dict.fromkeys(self.structures, 1.0)
         self._pose = {side: LegPose() for side in SIDES}
@@ -66,6 +69,7 @@ class SceneModel:
         self.fibres_visibility_changed = Signal("fibres_visibility_changed")  # (visible)
         self.colour_mode_changed = Signal("colour_mode_changed")  # ("anatomy" | "stretch")
         self.structures_replaced = Signal("structures_replaced")  # (names): new geometry, maybe new topology
+        self.language_changed = Signal("language_changed")  # ("english" | "latin")
         self._fibres_visible = False
         self._impingement_check = None  # built on first use
 
@@ -147,6 +151,7 @@ class SceneModel:
 
         visible = {n: self._visible[n] for n in self.names("danger")}
         parts, nerves = nerve_and_zone_structures(variant, margin_mm)
+        apply_terminology(parts)
         for structure in parts:
             self.structures[structure.name] = structure
             self._posed.pop(structure.name, None)
@@ -157,6 +162,40 @@ class SceneModel:
         if hasattr(self, "_caution_mask"):
             del self._caution_mask
         self.structures_replaced.emit([s.name for s in parts])
+
+    # --- names ------------------------------------------------------------------------
+    @property
+    def language(self) -> str:
+        """Which name comes first in the panels and labels: ``english`` or ``latin`` (Terminologia Anatomica)."""
+        return self._language
+
+    def set_language(self, language: str) -> None:
+        if language not in LANGUAGES:
+            raise ValueError(f"language must be one of {LANGUAGES}, not {language!r}")
+        if language != self._language:
+            self._language = language
+            self.language_changed.emit(language)
+
+    def structure_name(self, name: str, language: str | None = None) -> str:
+        """A structure's name in the language (default: the current one), with its side: ``piriformis (right)``."""
+        structure = self.structures[name]
+        if (language or self._language) == "latin" and structure.latin_name:
+            return f"{structure.latin_name} ({structure.side})" if structure.side else structure.latin_name
+        return structure.display_name
+
+    def both_names(self, name: str) -> str:
+        """English and Latin, the current language first, without the side: ``Piriformis (musculus piriformis)``."""
+        structure = self.structures[name]
+        english = structure.display_name.removesuffix(f" ({structure.side})")
+        if not structure.latin_name:
+            return english
+        names = (english, structure.latin_name)
+        first, second = names[::-1] if self._language == "latin" else names
+        return f"{first} ({second})"
+
+    def sources(self, name: str) -> list[str]:
+        """The published works a structure's text comes from, each once (see :mod:`viewer.io.references`)."""
+        return cite(self.structures[name].info.get("sources", ()))
 
     # --- colouring ---------------------------------------------------------------------
     COLOUR_MODES = ("anatomy", "stretch")
@@ -354,8 +393,10 @@ class SceneModel:
         """Which bone structure each landmark lies on."""
         return dict(self._landmark_bones)
 
-    def landmark_display_name(self, name: str) -> str:
-        return self._landmark_names.get(name, name)
+    def landmark_display_name(self, name: str, language: str | None = None) -> str:
+        """A landmark's name (without side) in the language (default: the current one)."""
+        term = landmark_term(name)
+        return term.name(language or self._language) if term else self._landmark_names.get(name, name)
 
     def names(self, kind: str | None = None) -> list[str]:
         return [n for n, s in self.structures.items() if kind is None or s.kind == kind]
@@ -506,6 +547,7 @@ def build_scene(muscles: bool = True) -> SceneModel:
             "nerves": lambda: NerveDeformer(nerves),
             "skin": lambda: SkinDeformer(skin.name, skin.vertices, load_bone_surfaces()),
         }
+    apply_terminology(structures)
     scene = SceneModel(structures, load_landmarks(), factories)
     if muscles:
         scene.set_opacity("skin", SKIN_OPACITY)

@@ -1,11 +1,13 @@
-"""Find a structure by name, common name or abbreviation, forgiving typos (Qt-free).
+"""Find a structure or landmark by English, Latin or common name, forgiving typos (Qt-free).
 
 ``search("glute med")`` ranks ``gluteus_medius_right`` then ``..._left``;
 side words (left, right, L, R, lt, rt) restrict the side. Without a side both
 sides are returned, the right first. Scoring compares query words with the
-words of each structure's names (display name, base name, common names and a
-small table of teaching abbreviations): exact words score highest, then
-prefixes ("piri", "med"), initials ("TFL", "ITB", "QF") and close spellings.
+words of each structure's names (display name, base name, and the English,
+Terminologia Anatomica Latin and common names of :mod:`viewer.model.terminology`):
+exact words score highest, then prefixes ("piri", "med"), initials ("TFL",
+"ITB", "QF") and close spellings. Given a scene model, its landmarks are found
+too ("greater trochanter", "sit bone"); their candidates name the bone they lie on.
 """
 
 from __future__ import annotations
@@ -16,45 +18,26 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from viewer.model.terminology import Term, base_and_side, landmark_term, structure_term
+
 SIDE_WORDS = {"right": "right", "r": "right", "rt": "right", "left": "left", "l": "left", "lt": "left"}
-# Extra names a teacher or student may type (base structure name -> aliases).
-ALIASES: dict[str, tuple[str, ...]] = {
-    "gluteus_maximus": ("glute max", "glut max", "gmax", "buttock"),
-    "gluteus_medius": ("glute med", "glut med", "gmed", "hip abductor"),
-    "gluteus_minimus": ("glute min", "glut min", "gmin"),
-    "piriformis": ("piri", "piriformis muscle"),
-    "superior_gemellus": ("gemellus superior", "gemelli", "gemellus"),
-    "inferior_gemellus": ("gemellus inferior", "gemelli", "gemellus"),
-    "obturator_internus": ("obturator", "obturator internus", "oi"),
-    "quadratus_femoris": ("quad fem", "qf", "quadratus"),
-    "tensor_fasciae_latae": ("tfl", "tensor fascia lata", "tensor"),
-    "iliotibial_band": ("it band", "itb", "iliotibial tract", "it tract"),
-    "hip_bone": ("hip bone", "innominate", "os coxae", "ilium", "ischium", "pubis", "pelvis"),
-    "sacrum": ("sacrum", "sacral", "coccyx", "tailbone", "pelvis"),
-    "femur": ("thigh bone", "thighbone", "femur"),
-    "tibia_fibula": ("tibia", "fibula", "shin bone"),
-    "patella": ("kneecap", "knee cap"),
-    "skin": ("skin", "surface"),
-    "sciatic_nerve": ("sciatic",),
-}
 
 
 @dataclass(frozen=True)
 class Candidate:
-    name: str
+    name: str  # a structure, or a landmark such as greater_trochanter_right
     display: str
     score: float  # 0..1, higher is better
+    kind: str = "structure"  # or "landmark"
+    structure: str = ""  # the structure to select: itself, or the bone a landmark lies on
+
+    def __post_init__(self) -> None:
+        if not self.structure:
+            object.__setattr__(self, "structure", self.name)
 
 
 def _words(text: str) -> list[str]:
     return [w for w in re.split(r"[^a-z0-9]+", text.lower()) if w]
-
-
-def _base_and_side(name: str) -> tuple[str, str | None]:
-    for side in ("right", "left"):
-        if name.endswith("_" + side):
-            return name[: -len(side) - 1], side
-    return name, None
 
 
 def _word_score(query: str, word: str) -> float:
@@ -88,13 +71,34 @@ def _phrase_score(query_words: list[str], phrase: str) -> float:
     return mean * (0.9 + 0.1 * coverage)
 
 
+def _term_phrases(term: Term | None) -> list[str]:
+    return [term.english, term.latin, *term.common_names, term.abbreviation or ""] if term else []
+
+
 def _phrases(name: str, structure: Any) -> list[str]:
-    base, _side = _base_and_side(name)
+    base, _side = base_and_side(name)
     display = re.sub(r"\s*\((right|left)\)\s*$", "", getattr(structure, "display_name", "") or "")
     phrases = [base.replace("_", " "), display]
     phrases += list(getattr(structure, "common_names", ()) or ())
-    phrases += list(ALIASES.get(base, ()))
+    phrases += _term_phrases(structure_term(name))
     return [p for p in phrases if p]
+
+
+def _entries(structures: Mapping[str, Any] | Any) -> list[tuple[str, str, list[str], str, str]]:
+    """(name, display, phrases, kind, structure to select) for every structure, and every landmark of a scene."""
+    table: Mapping[str, Any] = getattr(structures, "structures", structures)
+    entries = [
+        (name, getattr(s, "display_name", name), _phrases(name, s), "structure", name) for name, s in table.items()
+    ]
+    bones = structures.landmark_bones() if hasattr(structures, "landmark_bones") else {}
+    for name, bone in bones.items():
+        term = landmark_term(name)
+        if term is None or bone not in table:
+            continue
+        side = base_and_side(name)[1]
+        display = f"{term.english} ({side})" if side else term.english
+        entries.append((name, display, _term_phrases(term), "landmark", bone))
+    return entries
 
 
 def parse_query(query: str) -> tuple[list[str], str | None]:
@@ -113,28 +117,31 @@ def parse_query(query: str) -> tuple[list[str], str | None]:
 def search(
     query: str, structures: Mapping[str, Any] | Any, limit: int = 10, threshold: float = 0.45
 ) -> list[Candidate]:
-    """Ranked candidates for a typed query; ``structures`` is a name->Structure mapping or a SceneModel."""
-    table: Mapping[str, Any] = getattr(structures, "structures", structures)
+    """Ranked candidates for a typed query.
+
+    ``structures`` is a name->Structure mapping, or a SceneModel (then its landmarks are searched too).
+    """
     words, side = parse_query(query)
     if not words:
         return []
     side_rank = {"right": 0, "left": 1, None: 2}
     results = []
-    for name, structure in table.items():
-        _base, structure_side = _base_and_side(name)
-        if side is not None and structure_side not in (side, None):
+    for name, display, phrases, kind, target in _entries(structures):
+        entry_side = base_and_side(name)[1]
+        if side is not None and entry_side not in (side, None):
             continue
-        score = max((_phrase_score(words, phrase) for phrase in _phrases(name, structure)), default=0.0)
+        score = max((_phrase_score(words, phrase) for phrase in phrases), default=0.0)
         if score >= threshold:
-            display = getattr(structure, "display_name", name)
-            results.append((round(score, 4), side_rank[structure_side], name, display))
+            results.append((round(score, 4), side_rank[entry_side], name, display, kind, target))
     results.sort(key=lambda r: (-r[0], r[1], r[2]))
-    return [Candidate(name, display, score) for score, _rank, name, display in results[:limit]]
+    return [
+        Candidate(name, display, score, kind, target) for score, _rank, name, display, kind, target in results[:limit]
+    ]
 
 
 def best_match(query: str, structures: Mapping[str, Any] | Any) -> str | None:
     found = search(query, structures, limit=1)
-    return found[0].name if found else None
+    return found[0].structure if found else None
 
 
 def names_matching(query: str, names: Iterable[str]) -> list[str]:
@@ -142,4 +149,4 @@ def names_matching(query: str, names: Iterable[str]) -> list[str]:
     return [c.name for c in search(query, dict.fromkeys(names))]
 
 
-__all__ = ["ALIASES", "SIDE_WORDS", "Candidate", "best_match", "names_matching", "parse_query", "search"]
+__all__ = ["SIDE_WORDS", "Candidate", "best_match", "names_matching", "parse_query", "search"]

@@ -32,6 +32,7 @@ class Structure:
     layer_name: str = "bone"
     info: dict = field(default_factory=dict)
     common_names: tuple[str, ...] = ()
+    latin_name: str | None = None  # Terminologia Anatomica, e.g. "musculus gluteus maximus"
     fibres: FloatArray | None = None  # (n_fibres, n_samples, 3) polylines origin -> insertion
     outer_fibres: FloatArray | None = None  # the same fibres traced on the outer surface, for drawing
     centreline: FloatArray | None = None  # nerves: the course, (n, 3), all branches stacked

@@ -290,7 +290,6 @@ class StructureLabels:
         actor = self.text_actors.get(name)
         if actor is None:
             actor = vtkTextActor()
-            actor.SetInput(self._texts.get(name) or self.model.structures[name].display_name)
             prop = actor.GetTextProperty()
             prop.SetColor(*TEXT_COLOUR)
             prop.SetBackgroundColor(*BOX_COLOUR)
@@ -303,6 +302,7 @@ class StructureLabels:
             actor.PickableOff()
             self.plotter.renderer.AddViewProp(actor)
             self.text_actors[name] = actor
+        actor.SetInput(self._texts.get(name) or self.model.structure_name(name))  # in the scene's language
         return actor
 
     def _measure(self, actor: vtkTextActor) -> tuple[float, float]:

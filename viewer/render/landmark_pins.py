@@ -15,7 +15,9 @@ import pyvista as pv
 
 from viewer.anatomy.frame import apply
 from viewer.anatomy.lagrange import FloatArray
-from viewer.io.annotations import load_annotation
+from viewer.io.annotations import AnnotationError, load_annotation
+from viewer.model.terminology import landmark_term
+from viewer.paths import annotations_dir
 
 SIDES = ("right", "left")
 
@@ -23,11 +25,15 @@ SIDES = ("right", "left")
 @dataclass(frozen=True)
 class Pin:
     name: str  # e.g. psis_right, sacrum
-    display_name: str
+    display_name: str  # English label, e.g. "PSIS (R)"
     landmark: str | None  # scene landmark it sits on, or None for a snapped combination
     combination: dict[str, float] | None = None
     snap_to: str | None = None
     snap_direction: tuple[float, float, float] | None = None
+    latin_name: str = ""  # Terminologia Anatomica label, e.g. "spina iliaca posterior superior (R)"
+
+    def label(self, language: str = "english") -> str:
+        return self.latin_name if language == "latin" and self.latin_name else self.display_name
 
 
 @cache
@@ -38,16 +44,23 @@ def pin_config() -> dict:
 def load_pins() -> list[Pin]:
     """Every pin, sided ones once per side (right first)."""
     pins = []
-    for entry in pin_config()["pins"]:
+    for index, entry in enumerate(pin_config()["pins"]):
+        term = landmark_term(entry["name"])
+        if term is None:
+            path = annotations_dir() / "terminology.json"
+            raise AnnotationError(
+                path, f"no entry for the pin {entry['name']!r} (landmark_pins.json pins[{index}])", "landmarks"
+            )
         sides: tuple[str | None, ...] = SIDES if entry["sided"] else (None,)
         for side in sides:
             suffix = f"_{side}" if side else ""
-            display = f"{entry['display_name']} ({side[0].upper()})" if side else entry["display_name"]
+            mark = f" ({side[0].upper()})" if side else ""
             combination = entry.get("combination")
             pins.append(
                 Pin(
                     name=entry["name"] + suffix,
-                    display_name=display,
+                    display_name=(term.abbreviation or term.english) + mark,
+                    latin_name=term.latin + mark,
                     landmark=entry["landmark"] + suffix if "landmark" in entry else None,
                     combination=dict(combination) if combination else None,
                     snap_to=entry.get("snap_to"),
@@ -108,6 +121,7 @@ class LandmarkPins:
         self._visible = False
         self.own_labels = True  # off while the structure labels lay the pin names out with theirs
         model.pose_changed.connect(self._on_pose)
+        model.language_changed.connect(self._on_pose)
         self.set_visible(visible)
 
     @property
@@ -126,7 +140,7 @@ class LandmarkPins:
         """(key, name, position) of each pin, for a shared label layout."""
         if not self._visible:
             return []
-        return [(f"pin:{p.name}", p.display_name, self.positions[p.name]) for p in self.pins]
+        return [(f"pin:{p.name}", p.label(self.model.language), self.positions[p.name]) for p in self.pins]
 
     def _on_pose(self, _pose) -> None:
         if self._visible:
@@ -151,7 +165,7 @@ class LandmarkPins:
             self._actors.append(
                 self.plotter.add_point_labels(
                     points,
-                    [p.display_name for p in self.pins],
+                    [p.label(self.model.language) for p in self.pins],
                     font_size=self.font_size,
                     text_color="#10204a",
                     shape_color="#f4f6ff",

@@ -145,6 +145,8 @@ class SceneView:
         self.attachments = AttachmentView(plotter, model, enabled=True)
         for signal in (model.visibility_changed, model.opacity_changed, model.selection_changed, model.pose_changed):
             signal.connect(self._refresh_labels)
+        model.language_changed.connect(lambda _language: self._on_selection(model.selection))
+        model.language_changed.connect(self._refresh_labels)
         self.set_view("posterior")
 
     def _add_structure(self, name: str) -> None:
@@ -282,7 +284,7 @@ class SceneView:
             if structure.segment is not None:
                 self.highlight_actor.user_matrix = self.model.segment_transform(structure.segment)
             self.plotter.add_text(
-                structure.display_name,
+                self.model.structure_name(name),
                 position="upper_edge",
                 font_size=round(LABEL_FONT_SIZE * self.label_scale),
                 color="#202020",

@@ -14,6 +14,7 @@ from pathlib import Path
 from viewer.anatomy.bones import SIDES, load_landmarks
 from viewer.anatomy.kinematics import LegPose, PoseError
 from viewer.io.annotations import AnnotationError, read_json, validate
+from viewer.io.references import cite
 from viewer.paths import annotations_dir
 
 # Pose/action ids defined by the scene (assets/annotations/actions.json, owned by the scene model).
@@ -55,6 +56,11 @@ class Technique:
 
     def leg_pose(self) -> LegPose:
         return LegPose(**self.pose_angles)
+
+    @property
+    def citations(self) -> list[str]:
+        """The published works the technique comes from, as readers look them up (``source`` holds seed files)."""
+        return cite(self.source)
 
     def sided(self, name: str, side: str) -> str:
         """Structure name on a side (``piriformis`` -> ``piriformis_right``)."""

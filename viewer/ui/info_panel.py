@@ -29,9 +29,11 @@ PROMPT = (
 def structure_html(model: SceneModel, name: str, techniques: list | None = None) -> str:
     """HTML description of one structure from its annotation data."""
     structure = model.structures[name]
-    parts = [f"<h2 style='margin-bottom:2px'>{escape(structure.display_name)}</h2>"]
+    parts = [f"<h2 style='margin-bottom:2px'>{escape(model.both_names(name))}</h2>"]
     kind = {"bone": "Bone", "muscle": "Muscle", "fascia": "Fascia", "nerve": "Nerve"}[structure.kind]
     subtitle = kind if structure.kind == "bone" else f"{kind}, {structure.layer_name} layer"
+    if structure.side:
+        subtitle += f", {structure.side} side"
     parts.append(f"<p style='color:#555;margin-top:0'>{escape(subtitle)}</p>")
     if structure.common_names:
         parts.append(f"<p><i>Also called:</i> {escape(', '.join(structure.common_names))}</p>")
@@ -64,7 +66,7 @@ def structure_html(model: SceneModel, name: str, techniques: list | None = None)
         parts.append(
             f"<h4 style='margin-bottom:1px'>Techniques that work it</h4><ul style='margin-top:0'>{titles}</ul>"
         )
-    sources = info.get("sources")
+    sources = model.sources(name)
     if sources:
         parts.append("<h4 style='margin-bottom:1px'>Sources</h4><ul style='margin-top:0;color:#555'>")
         parts.append("".join(f"<li>{escape(str(s))}</li>" for s in sources) + "</ul>")
@@ -83,6 +85,7 @@ class InfoPanel(QTextBrowser):
         self.setHtml(PROMPT)
         model.selection_changed.connect(self._on_selection)
         model.pose_changed.connect(lambda _pose: self._on_selection(model.selection))
+        model.language_changed.connect(lambda _language: self._on_selection(model.selection))
 
     def _on_selection(self, name: str | None) -> None:
         if name is None:

@@ -86,7 +86,7 @@ class LayersPanel(QGroupBox):
         if not candidates:
             self.search_result.setText(f"Nothing called “{query}”.")
             return None
-        name = candidates[0].name
+        name = candidates[0].structure  # a landmark selects the bone it lies on
         if not self.model.is_visible(name):
             self.history.set_visible(name, True)
         self.model.select(name)

@@ -151,6 +151,11 @@ class MainWindow(QMainWindow):
         self.labels_action.toggled.connect(self.scene_view.set_labels)
         self.pins_action = self._toggle(toolbar, "Landmarks", "M", "Pins on the landmarks a therapist palpates (M)")
         self.pins_action.toggled.connect(self.scene_view.set_pins)
+        self.latin_action = self._toggle(
+            toolbar, "Latin names", "N", "Name structures and landmarks in Terminologia Anatomica Latin (N)"
+        )
+        self.latin_action.toggled.connect(lambda on: self.model.set_language("latin" if on else "english"))
+        self.model.language_changed.connect(lambda language: self.latin_action.setChecked(language == "latin"))
         self.danger_action = self._toggle(
             toolbar, "Danger zones", "D", "Sciatic nerve danger zones and the caution area on the skin (D)"
         )

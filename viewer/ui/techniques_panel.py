@@ -65,7 +65,7 @@ def technique_html(technique: Technique, report=None) -> str:
         parts.append(
             "<p><b>Cautions:</b></p><ul>" + "".join(f"<li>{escape(c)}</li>" for c in technique.cautions) + "</ul>"
         )
-    parts.append(f"<p style='color:#555'><i>Source: {escape(', '.join(technique.source))}</i></p>")
+    parts.append(f"<p style='color:#555'><i>Source: {escape(' '.join(technique.citations))}</i></p>")
     return "".join(parts)
 
 
