@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import struct
 from pathlib import Path
 
@@ -48,7 +47,7 @@ def test_nan_margin_in_the_shipped_zones_is_refused_not_used(asset_copy):
     path = asset_copy / "annotations" / "danger_zones.json"
     path.write_text(path.read_text().replace('"margin_mm": 15.0', '"margin_mm": NaN', 1))
     assert "NaN" in path.read_text()
-    with pytest.raises(AnnotationError, match="danger_zones.json: field '.*margin_mm': nan"):
+    with pytest.raises(AnnotationError, match=r"danger_zones\.json: field '.*margin_mm': nan"):
         load_danger_zone_data()
 
 
