@@ -41,9 +41,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class Candidate:
-    name: str
+    name: str  # a structure name, or an action id when kind is "action"
     display: str
     score: float  # 0..1, higher is better
+    kind: str = "structure"  # "structure" | "action" (a movement to play: "internal rotation", "frog")
 
 
 def _words(text: str) -> list[str]:
@@ -132,6 +133,34 @@ def search(
     return [Candidate(name, display, score) for score, _rank, name, display in results[:limit]]
 
 
+SECONDARY_MOVEMENT = 0.9  # an action matched by a movement it also makes ranks below one that is about it
+
+
+def search_actions(query: str, actions: Mapping[str, Any], threshold: float = 0.6) -> list[Candidate]:
+    """Actions found by title or by the movement typed ("internal rotation", "abduction", "frog"), best first.
+
+    ``actions`` maps ids to :class:`viewer.model.actions.Action`.
+    """
+    words, _side = parse_query(query)
+    if not words:
+        return []
+    results = []
+    for action_id, action in actions.items():
+        main = action.movements((action.played_angle(),))
+        scores = [_phrase_score(words, p) for p in (action.title, action_id.replace("_", " "), *main)]
+        scores += [SECONDARY_MOVEMENT * _phrase_score(words, p) for p in action.movements() if p not in main]
+        score = max(scores)
+        if score >= threshold:
+            results.append(Candidate(action_id, action.title, round(score, 4), "action"))
+    return sorted(results, key=lambda c: -c.score)
+
+
+def search_all(query: str, structures: Mapping[str, Any] | Any, actions: Mapping[str, Any]) -> list[Candidate]:
+    """Structures and actions together, best first; a structure wins a tie (it is what the view shows)."""
+    found = search(query, structures) + search_actions(query, actions)
+    return sorted(found, key=lambda c: (-c.score, c.kind != "structure"))
+
+
 def best_match(query: str, structures: Mapping[str, Any] | Any) -> str | None:
     found = search(query, structures, limit=1)
     return found[0].name if found else None
@@ -142,4 +171,14 @@ def names_matching(query: str, names: Iterable[str]) -> list[str]:
     return [c.name for c in search(query, dict.fromkeys(names))]
 
 
-__all__ = ["ALIASES", "SIDE_WORDS", "Candidate", "best_match", "names_matching", "parse_query", "search"]
+__all__ = [
+    "ALIASES",
+    "SIDE_WORDS",
+    "Candidate",
+    "best_match",
+    "names_matching",
+    "parse_query",
+    "search",
+    "search_actions",
+    "search_all",
+]
