@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLabel, QTableWidget, QTableWidgetItem, QVBoxLayou
 from viewer.anatomy.kinematics import LegPose
 from viewer.model.actions import Action, Phase, Timeline, angle_axis_label
 from viewer.model.scene import SceneModel
-from viewer.model.units import signed_percent
+from viewer.model.units import MINUS, signed_percent
 
 PLOT_SAMPLES = 41
 LENGTHENED, SHORTENED = QColor("#c0392b"), QColor("#2166ac")
@@ -147,9 +147,10 @@ class LengthPlot(QWidget):
         painter.setPen(QPen(QColor("#bbb"), 1))
         painter.drawLine(QPointF(left, y(0)), QPointF(right, y(0)))
         painter.setPen(QColor("#555"))
-        for value in (limit, 0.0, -limit):
+        for value in (limit, 0.0, -limit):  # kept inside the plot's height, clear of the time axis below
+            centre = min(max(y(value), top + line / 2), bottom - line / 2)
             painter.drawText(
-                QRectF(0, y(value) - line / 2, left - 16, line), Qt.AlignmentFlag.AlignRight, signed_percent(value, 0)
+                QRectF(0, centre - line / 2, left - 16, line), Qt.AlignmentFlag.AlignRight, signed_percent(value, 0)
             )
         painter.save()  # y axis title, written upwards
         painter.translate(line * 0.8, (top + bottom) / 2)
@@ -183,7 +184,7 @@ class LengthPlot(QWidget):
         painter.setPen(QColor("#8a5a00"))
         for frame in action.keyframes:
             degrees = round(frame.pose.as_dict()[self.angle])
-            text = f"{degrees:+d}°" if degrees else "0°"
+            text = f"{'+' if degrees > 0 else MINUS if degrees < 0 else ''}{abs(degrees)}°"
             painter.drawText(QRectF(x(frame.time) - 24, row, 48, line), Qt.AlignmentFlag.AlignCenter, text)
         painter.drawText(QRectF(x(0.0), row + line, self.width(), line), Qt.AlignmentFlag.AlignLeft, self.angle_label)
 
