@@ -98,3 +98,19 @@ def test_bad_action_files_name_the_file_and_field(asset_copy, change, field):
     finally:
         load_actions.cache_clear()
     assert "actions.json" in str(error.value) and f"field '{field}" in str(error.value)
+
+
+def test_rotation_is_played_internal_then_external_and_named_so():
+    actions = load_actions()
+    rotation = actions["hip_rotation"]
+    assert rotation.played_angle() == "hip_rotation"
+    phases = rotation.phases()
+    assert [p.name for p in phases] == ["internal rotation", "external rotation"]
+    assert phases[0].start < 0.1 and abs(phases[0].end - 4.0) < 0.02 and abs(phases[1].start - 4.0) < 0.02
+    assert abs(phases[1].end - 8.0) < 0.02
+    assert [p.name for p in actions["hip_abduction_adduction"].phases()] == ["abduction", "adduction"]
+    assert [p.name for p in actions["hip_flexion_extension"].phases()] == ["flexion", "extension"]
+    lever = actions["prone_knee90_internal_rotation"]
+    assert lever.played_angle() == "hip_rotation" and lever.phases()[0].start > 1.4  # the knee bends first
+    assert "flexion" not in actions["hip_abduction_adduction"].movements()  # 10 degrees is not a flexion
+    assert set(actions["frog_position"].movements()) >= {"flexion", "abduction", "internal rotation"}

@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 from imaging import read_png, warm_share
+from PySide6.QtCore import Qt, QUrl
 
 pytest.importorskip("pytestqt")
 
@@ -101,12 +102,20 @@ def test_clicking_a_muscle_selects_it_and_explains_it(window, qtbot):
 
 
 def test_muscles_grouped_by_layer_with_opacity(window):
-    panel = window.structures_panel
+    """The structures panel groups by the same layers, under the same names, as the layers panel peels."""
+    from PySide6.QtCore import Qt
+
+    panel, peel = window.structures_panel, window.peel
     titles = [panel.topLevelItem(i).text(0) for i in range(panel.topLevelItemCount())]
-    assert titles[0] == "Skin" and titles[1].startswith("Superficial") and titles[-1] == "Bones"
-    deep = panel.groups["deep"]
-    deep_names = {deep.child(i).data(0, 256) for i in range(deep.childCount())}
-    assert {"piriformis_right", "gluteus_minimus_left", "quadratus_femoris_right"} <= deep_names
+    assert titles == [layer.display_name for layer in peel.layers] + ["Danger zones (overlay, not a layer)"]
+    intermediate = panel.groups["intermediate"]
+    names = {intermediate.child(i).data(0, 256) for i in range(intermediate.childCount())}
+    assert {"piriformis_right", "gluteus_medius_left", "quadratus_femoris_right", "sciatic_nerve_right"} <= names
+    assert "gluteus_minimus_left" not in names
+    for _ in range(3):
+        window.layers_panel.peel_button.click()
+    assert panel.groups["intermediate"].text(0) in window.layers_panel.status.text()
+    assert panel.groups["gluteus_maximus"].checkState(0) == Qt.CheckState.Unchecked  # the peeled layer, by name
     panel.sliders["gluteus_maximus_right"].setValue(30)
     assert window.model.opacity("gluteus_maximus_right") == 0.3
     assert window.scene_view.actors["gluteus_maximus_right"].prop.opacity == 0.3
@@ -213,3 +222,86 @@ def test_latin_toggle_switches_the_info_panel_and_the_labels(window):
     assert "trochanter major (R)" in pin_texts and "Greater trochanter (R)" not in pin_texts
     window.model.set_language("english")  # the toolbar follows the model
     assert not window.latin_action.isChecked()
+
+
+def test_info_panel_describes_every_kind_and_the_skin_keeps_the_length_table_live(window, qtbot):
+    """Selecting the skin row, or searching "skin", used to raise and freeze the length table at +0.0%."""
+    from viewer.model.units import signed_percent
+    from viewer.ui.info_panel import structure_html
+
+    model = window.model
+    for kind in ("skin", "bone", "muscle", "fascia", "nerve", "danger"):
+        name = model.names(kind)[0]
+        html = structure_html(model, name)
+        assert model.structures[name].display_name.split(" (")[0] in html
+    window.structures_panel.items["skin"].setSelected(True)  # the skin row, as a student clicks it
+    assert model.selection == "skin"
+    html = window.info_panel.toHtml()
+    assert "Skin and subcutaneous fat" in html and "layer 1 of 6" in html and "Gluteus maximus (right)" in html
+    window.layers_panel.search_box.setText("skin")
+    qtbot.keyClick(window.layers_panel.search_box, Qt.Key.Key_Return)
+    assert model.selection == "skin" and "Found Skin" in window.layers_panel.search_result.text()
+    model.set_pose("right", hip_rotation=45.0)
+    table = window.lengths_panel.table
+    rows = {table.item(r, 0).data(Qt.ItemDataRole.UserRole): table.item(r, 2).text() for r in range(table.rowCount())}
+    assert abs(model.length_change("piriformis_right")) > 0.05
+    assert rows["piriformis_right"] == signed_percent(model.length_change("piriformis_right"))
+    assert not any(text in ("+0.0%", "-0.0%", "\u22120.0%") for text in rows.values())
+
+
+def test_lies_over_names_anatomy_not_danger_zones(window):
+    window.model.select("gluteus_maximus_right")
+    html = window.info_panel.toHtml()
+    assert "Lies over" in html and "Sciatic nerve (right)" in html and "Skin and subcutaneous fat" in html
+    assert "endangerment" not in html and "gluteal course" not in html
+
+
+def test_a_peeled_selection_says_it_is_hidden_and_can_be_shown_again(window, qtbot):
+    model = window.model
+    model.select("gluteus_maximus_right")
+    assert window.scene_view.highlight_actor.GetVisibility()
+    for _ in range(3):
+        window.layers_panel.peel_button.click()
+    assert not model.is_visible("gluteus_maximus_right") and model.selection == "gluteus_maximus_right"
+    html = window.info_panel.toHtml()
+    assert "Gluteus maximus (right) — peeled (hidden); restore the layer to see it" in html
+    assert not window.scene_view.highlight_actor.GetVisibility()  # no outline around nothing
+    window.info_panel.anchorClicked.emit(QUrl("show:selection"))  # the "Show it" link
+    assert model.is_visible("gluteus_maximus_right") and window.peel.depth == 2
+    assert "peeled" not in window.info_panel.toHtml() and window.scene_view.highlight_actor.GetVisibility()
+    window.structures_panel.items["gluteus_maximus_right"].setCheckState(0, Qt.CheckState.Unchecked)
+    assert "hidden; tick it in the structures panel" in window.info_panel.toHtml()
+    window.undo_action.trigger()
+    assert "hidden" not in window.info_panel.toHtml()
+
+
+def test_length_plot_names_its_axes_and_the_internal_and_external_halves(window, qtbot):
+    from viewer.ui.lengths_panel import PHASE_SHADES
+
+    window.motion_panel.timeline_panel.select_action("hip_rotation")
+    window.model.select("piriformis_right")
+    plot = window.lengths_panel.plot
+    assert (plot.x_label, plot.angle_label, plot.y_label) == ("time (s)", "hip rotation (°)", "length change (%)")
+    assert [p.name for p in plot.phases] == ["internal rotation", "external rotation"]
+    plot.resize(600, 240)
+    image = plot.grab().toImage()
+    y = image.height() // 2
+    shades = {(c.red(), c.green(), c.blue()) for c in (PHASE_SHADES[1], PHASE_SHADES[-1])}
+    colour = lambda x: image.pixelColor(x, y).getRgb()[:3]  # noqa: E731
+    row = [colour(x) for x in range(image.width())]
+    left = [c for c in row[: image.width() // 2] if c in shades]
+    right = [c for c in row[image.width() // 2 :] if c in shades]
+    assert left and right and set(left) != set(right)  # two differently shaded halves
+
+
+def test_typing_a_movement_chooses_the_action(window, qtbot):
+    panel, timeline = window.layers_panel, window.motion_panel.timeline_panel
+    for query, action in (
+        ("internal rotation", "hip_rotation"),
+        ("frog", "frog_position"),
+        ("abduction", "hip_abduction_adduction"),
+    ):
+        panel.search_box.setText(query)
+        qtbot.keyClick(panel.search_box, Qt.Key.Key_Return)
+        assert timeline.action_box.currentData() == action and timeline.timeline.action.id == action
+    assert "Motion panel" in panel.search_result.text()

@@ -88,3 +88,49 @@ def test_describe_reports_every_structure(scene):
     assert set(report["structures"]) >= {"hip_bone_right", "hip_bone_left", "sacrum", "femur_right", "patella_left"}
     femur = report["structures"]["femur_right"]
     assert femur["kind"] == "bone" and femur["watertight"] and femur["triangles"] > 1000 and femur["volume_cm3"] > 300
+
+
+def test_a_raising_slot_is_logged_and_the_later_slots_still_run(caplog):
+    """Like Qt: a listener that fails (the info panel on the skin, once) must not freeze the length table."""
+    from viewer.model.events import Signal
+
+    signal, seen = Signal("pose_changed"), []
+
+    def broken(value):
+        raise KeyError(value)
+
+    signal.connect(broken)
+    signal.connect(seen.append)
+    with caplog.at_level("ERROR", logger="viewer.model.events"):
+        signal.emit("skin")
+    assert seen == ["skin"]
+    assert [type(e) for e in signal.errors] == [KeyError]
+    assert "pose_changed" in caplog.text and "broken" in caplog.text and "KeyError" in caplog.text
+    signal.emit("femur_right")
+    assert seen == ["skin", "femur_right"] and len(signal.errors) == 1
+
+
+def test_every_structure_names_its_layer_as_layers_json_does(scene):
+    from viewer.model.layers import load_layers
+
+    layers = load_layers()
+    described = scene.describe()["structures"]
+    for name, structure in scene.structures.items():
+        layer = scene.layer_of(name)
+        if structure.kind == "danger":
+            assert layer is None and structure.layer == len(layers)  # overlays last, in no layer
+            continue
+        assert structure.layer_name == layer.name == layers[structure.layer].name
+        assert described[name]["layer"] == layer.name
+    assert scene.layer_of("gluteus_maximus_right").display_name == "Gluteus maximus"
+    assert scene.structures["tensor_fasciae_latae_left"].layer_name == "fascia_lata"  # not "superficial"
+
+
+@pytest.mark.parametrize(
+    ("fraction", "decimals", "text"),
+    [(0.153, 1, "+15.3%"), (-0.0004, 1, "0.0%"), (-0.0, 1, "0.0%"), (-0.0006, 1, "\u22120.1%"), (-0.2, 0, "\u221220%")],
+)
+def test_percentages_never_read_minus_zero(fraction, decimals, text):
+    from viewer.model.units import signed_percent
+
+    assert signed_percent(fraction, decimals) == text

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from viewer.io.annotations import AnnotationError
+from viewer.model.actions import load_actions
 from viewer.model.events import Signal
 from viewer.model.history import History
 from viewer.model.layers import (
@@ -19,7 +20,7 @@ from viewer.model.layers import (
     load_layers,
     structures_in_layer,
 )
-from viewer.model.search import parse_query, search
+from viewer.model.search import parse_query, search, search_all
 from viewer.paths import annotations_dir
 
 
@@ -230,3 +231,42 @@ def test_search_rejects_nonsense_and_parses_sides(scene):
     assert search("xylophone", scene) == []
     assert search("", scene) == [] and search("left", scene) == []
     assert parse_query("Glute Med R") == (["glute", "med"], "right")
+
+
+@pytest.mark.parametrize(
+    ("query", "action"),
+    [
+        ("internal rotation", "hip_rotation"),
+        ("external rotation", "hip_rotation"),
+        ("abduction", "hip_abduction_adduction"),
+        ("adduction", "hip_abduction_adduction"),
+        ("flexion", "hip_flexion_extension"),
+        ("extension", "hip_flexion_extension"),
+        ("frog", "frog_position"),
+        ("side lying", "sidelying_hip_flexion"),
+        ("IR", "hip_rotation"),
+    ],
+)
+def test_search_finds_actions_by_the_movement_typed(scene, query, action):
+    found = search_all(query, scene, load_actions())
+    assert found and (found[0].kind, found[0].name) == ("action", action), found[:3]
+
+
+def test_search_still_prefers_structures_by_name(scene):
+    for query, first in (("piriformis", "piriformis_right"), ("skin", "skin"), ("glute med", "gluteus_medius_right")):
+        found = search_all(query, scene, load_actions())
+        assert (found[0].kind, found[0].name) == ("structure", first)
+
+
+def test_history_says_why_a_structure_is_hidden_and_reveals_it_in_one_step(model):
+    history = History(model, PeelState())
+    assert history.hidden_reason("gluteus_maximus_right") is None
+    history.set_depth(3)  # skin, fascia lata and maximus peeled
+    assert history.hidden_reason("gluteus_maximus_right") == "peeled"
+    history.set_visible("piriformis_right", False)
+    assert history.hidden_reason("piriformis_right") == "hidden"
+    history.reveal("gluteus_maximus_right")
+    assert history.peel_state.depth == 2 and model.is_visible("gluteus_maximus_right")
+    assert not model.is_visible("skin")  # only the layers over it come back
+    history.undo()
+    assert history.peel_state.depth == 3 and not model.is_visible("gluteus_maximus_right")

@@ -19,6 +19,28 @@ from viewer.io.references import cite
 from viewer.model.events import Signal
 from viewer.paths import annotations_dir
 
+# joint angle -> (axis name, what a positive angle is called, what a negative angle is called)
+ANGLE_WORDS: dict[str, tuple[str, str, str | None]] = {
+    "hip_flexion": ("hip flexion", "flexion", "extension"),
+    "hip_abduction": ("hip abduction", "abduction", "adduction"),
+    "hip_rotation": ("hip rotation", "internal rotation", "external rotation"),
+    "knee_flexion": ("knee flexion", "knee flexion", None),
+}
+HIP_ANGLES = ("hip_flexion", "hip_abduction", "hip_rotation")
+PHASE_SAMPLES = 801
+MOVEMENT_DEGREES = 15.0  # an angle reaching this is a movement of the action a student would name
+STILL_DEGREES = 1e-6  # the angle is exactly neutral here (a keyframe at zero), between two phases
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A stretch of an action where the played angle is on one side of zero, e.g. internal rotation."""
+
+    start: float  # s
+    end: float  # s
+    sign: int  # +1 (flexion, abduction, internal rotation) or -1
+    name: str  # "internal rotation"
+
 
 @dataclass(frozen=True)
 class Keyframe:
@@ -56,6 +78,50 @@ class Action:
         a, b = before.pose.as_dict(), after.pose.as_dict()
         return LegPose(**{k: a[k] + (b[k] - a[k]) * eased for k in a})
 
+    def played_angle(self) -> str | None:
+        """The joint angle the action is about: the hip angle that changes most (the knee if only it moves)."""
+        spans = {}
+        for key in ANGLE_WORDS:
+            values = [frame.pose.as_dict()[key] for frame in self.keyframes]
+            spans[key] = max(values) - min(values)
+        moving = [key for key in HIP_ANGLES if spans[key] > 0] or [key for key in ANGLE_WORDS if spans[key] > 0]
+        return max(moving, key=lambda key: spans[key]) if moving else None
+
+    def movements(self, angles: tuple[str, ...] = tuple(ANGLE_WORDS)) -> tuple[str, ...]:
+        """The movements a student would name for this action: ``("internal rotation", "external rotation")``.
+
+        Only angles that reach ``MOVEMENT_DEGREES`` count (the 10 degrees of flexion that keep adduction
+        clear of the other leg do not make it a flexion).
+        """
+        words = []
+        for key in (a for a in angles if a is not None):
+            _axis, positive, negative = ANGLE_WORDS[key]
+            values = [frame.pose.as_dict()[key] for frame in self.keyframes]
+            words += [positive] if max(values) >= MOVEMENT_DEGREES else []
+            words += [negative] if negative and min(values) <= -MOVEMENT_DEGREES else []
+        return tuple(words)
+
+    def phases(self, angle: str | None = None) -> list[Phase]:
+        """Where the played angle is positive and where negative, named (``internal``/``external rotation``)."""
+        angle = angle or self.played_angle()
+        if angle is None or self.duration == 0:
+            return []
+        times = np.linspace(0.0, self.duration, PHASE_SAMPLES)
+        values = np.array([self.pose_at(t).as_dict()[angle] for t in times])
+        signs = np.where(np.abs(values) < STILL_DEGREES, 0, np.sign(values)).astype(int)
+        _axis, positive, negative = ANGLE_WORDS[angle]
+        found: list[Phase] = []
+        start = None
+        for index, sign in enumerate(signs):
+            if start is not None and sign != signs[start]:
+                found.append(Phase(float(times[start]), float(times[index]), int(signs[start]), ""))
+                start = None
+            if start is None and sign != 0:
+                start = index
+        if start is not None:
+            found.append(Phase(float(times[start]), float(times[-1]), int(signs[start]), ""))
+        return [Phase(p.start, p.end, p.sign, positive if p.sign > 0 else negative or "") for p in found]
+
 
 def _parse(entry: dict, path: Path, index: int) -> Action:
     keyframes = []
@@ -79,6 +145,11 @@ def _parse(entry: dict, path: Path, index: int) -> Action:
         source=" ".join(cite([entry["source"]])),
         keyframes=tuple(keyframes),
     )
+
+
+def angle_axis_label(angle: str) -> str:
+    """``hip_rotation`` -> ``"hip rotation (°)"``, for a plot axis."""
+    return f"{ANGLE_WORDS[angle][0]} (°)"
 
 
 @cache

@@ -1,21 +1,30 @@
 """A minimal Qt-free signal, so the scene model can announce changes to any listener.
 
 The renderer and the Qt panels subscribe; headless code and tests can too.
+Like Qt's own signals, one failing listener does not silence the others: the
+exception is logged with the signal and slot names and the remaining slots run.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
+log = logging.getLogger(__name__)
+
 
 class Signal:
-    """Callbacks called in connection order with the emitted arguments."""
+    """Callbacks called in connection order with the emitted arguments.
+
+    ``errors`` keeps the exceptions raised by slots in the last emit (empty when all ran cleanly).
+    """
 
     def __init__(self, name: str = "") -> None:
         self.name = name
         self._slots: list[Callable[..., Any]] = []
         self._blocked = False
+        self.errors: list[BaseException] = []
 
     def connect(self, slot: Callable[..., Any]) -> Callable[..., Any]:
         if slot not in self._slots:
@@ -27,10 +36,16 @@ class Signal:
             self._slots.remove(slot)
 
     def emit(self, *args: Any) -> None:
+        """Call every slot; a slot that raises is logged and the rest still run."""
         if self._blocked:
             return
+        self.errors = []
         for slot in list(self._slots):
-            slot(*args)
+            try:
+                slot(*args)
+            except Exception as error:  # one listener must not silence the others
+                self.errors.append(error)
+                log.exception("signal %r: slot %s raised", self.name or "?", _slot_name(slot))
 
     def blocked(self) -> _Blocker:
         """Context manager that silences this signal (for syncing without loops)."""
@@ -38,6 +53,13 @@ class Signal:
 
     def __len__(self) -> int:
         return len(self._slots)
+
+
+def _slot_name(slot: Callable[..., Any]) -> str:
+    """``InfoPanel._on_selection`` or ``<lambda> in viewer/ui/lengths_panel.py:40``, for the log."""
+    name = getattr(slot, "__qualname__", None) or repr(slot)
+    code = getattr(slot, "__code__", None)
+    return f"{name} ({code.co_filename}:{code.co_firstlineno})" if code is not None else name
 
 
 class _Blocker:

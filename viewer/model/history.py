@@ -141,6 +141,22 @@ class History:
         structures = getattr(self.model, "structures", {})
         return [n for n in self.model.names() if getattr(structures.get(n), "kind", None) != "danger"]
 
+    def hidden_reason(self, name: str) -> str | None:
+        """Why a structure is not drawn: ``"peeled"`` (its layer is peeled away), ``"hidden"``, or None if shown."""
+        if self.model.is_visible(name):
+            return None
+        peel = self.peel_state
+        if peel is not None and peel.state_of(name) == HIDDEN:
+            return "peeled"
+        return "hidden"
+
+    def reveal(self, name: str) -> None:
+        """Show a hidden structure again, as one step: restore the layers over it if it was peeled."""
+        with self.group(f"show {name}"):
+            if self.hidden_reason(name) == "peeled":
+                self.set_depth(layer_index(name, self._peel().layers) or 0)
+            self.set_visible(name, True)
+
     def apply_peel(self) -> None:
         """Make the model match the peel state (recorded in the open step, or as its own step)."""
         peel = self._peel()

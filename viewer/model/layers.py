@@ -69,6 +69,22 @@ def layer_index(name: str, layers: list[Layer]) -> int | None:
     return None
 
 
+def assign_layers(structures: Iterable, layers: list[Layer]) -> None:
+    """Set each structure's ``layer`` (index, 0 = skin) and ``layer_name`` from ``layers.json``.
+
+    One vocabulary for every panel: the layers panel, the structures panel, the
+    info panel and ``inspect`` all name a structure's layer as the peeling does.
+    Overlays in no layer (danger zones) go after the bones; other structures
+    in no layer keep what they had.
+    """
+    for structure in structures:
+        index = layer_index(structure.name, layers)
+        if index is not None:
+            structure.layer, structure.layer_name = index, layers[index].name
+        elif structure.kind == "danger":
+            structure.layer = len(layers)
+
+
 class PeelState:
     """How deep the student has peeled: ``depth`` layers (0..n) are removed from the top.
 
@@ -149,6 +165,7 @@ __all__ = [
     "SHOWN",
     "Layer",
     "PeelState",
+    "assign_layers",
     "base_name",
     "layer_index",
     "load_layers",

@@ -1,9 +1,11 @@
 """What lies over and under a structure, measured from the geometry and the layer order.
 
 Two structures are neighbours when a real share of one's surface lies within
-a few millimetres of the other's. Which one is "over" comes from the layer
-order in ``layers.json`` (skin first, bone last), so the answer agrees with
-how a student peels the region.
+a few millimetres of the other's (for the skin: within the thickness of the
+subcutaneous fat). Which one is "over" comes from the layer order in
+``layers.json`` (skin first, bone last), so the answer agrees with how a
+student peels the region. Only anatomy is listed: overlays such as the danger
+zones are drawn around the nerve, not structures a hand can feel.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from functools import cached_property
 from viewer.model.layers import layer_index, load_layers
 
 CONTACT_MM = 6.0
+SKIN_CONTACT_MM = 20.0  # the skin surface lies over the subcutaneous fat (about 18 mm over the buttock)
 MIN_SHARE = 0.04  # of a structure's vertices near the other, to count as lying against it
+ANATOMY_KINDS = ("skin", "bone", "muscle", "fascia", "nerve")  # not overlays such as danger zones
 
 
 @dataclass(frozen=True)
@@ -35,12 +39,23 @@ class NeighbourFinder:
     def _trees(self):
         from scipy.spatial import cKDTree
 
-        return {name: cKDTree(s.vertices) for name, s in self.model.structures.items()}
+        return {name: cKDTree(s.vertices) for name, s in self.model.structures.items() if s.kind in ANATOMY_KINDS}
 
-    def _share_near(self, name: str, other: str) -> float:
-        """Share of ``name``'s vertices within contact distance of ``other``'s."""
-        distances, _ = self._trees[other].query(self.model.structures[name].vertices, distance_upper_bound=CONTACT_MM)
-        return float((distances <= CONTACT_MM).mean())
+    def _share_near(self, name: str, other: str, contact_mm: float) -> float:
+        """Share of ``name``'s vertices within ``contact_mm`` of ``other``'s."""
+        distances, _ = self._trees[other].query(self.model.structures[name].vertices, distance_upper_bound=contact_mm)
+        return float((distances <= contact_mm).mean())
+
+    def _contact_mm(self, name: str, other: str) -> float | None:
+        """How close two structures must come to touch; None when they cannot lie directly on each other.
+
+        The skin touches what lies under its fat; never the sciatic nerve, which muscle always covers
+        (gluteus maximus in the buttock, the hamstrings, not modelled, in the thigh).
+        """
+        kinds = {self.model.structures[name].kind, self.model.structures[other].kind}
+        if "skin" not in kinds:
+            return CONTACT_MM
+        return None if "nerve" in kinds else SKIN_CONTACT_MM
 
     def _depth(self, name: str) -> int:
         index = layer_index(name, self.layers)
@@ -50,10 +65,15 @@ class NeighbourFinder:
         structure = self.model.structures[name]
         depth = self._depth(name)
         over, under, beside = [], [], []
+        if structure.kind not in ANATOMY_KINDS:
+            return Neighbours((), (), ())
         for other in self._trees:
             if other == name or (structure.side and self.model.structures[other].side not in (None, structure.side)):
                 continue
-            if max(self._share_near(name, other), self._share_near(other, name)) < MIN_SHARE:
+            contact = self._contact_mm(name, other)
+            if contact is None:
+                continue
+            if max(self._share_near(name, other, contact), self._share_near(other, name, contact)) < MIN_SHARE:
                 continue
             other_depth = self._depth(other)
             (over if other_depth < depth else under if other_depth > depth else beside).append(other)

@@ -20,6 +20,7 @@ from viewer.anatomy.lagrange import FloatArray
 from viewer.anatomy.metrics import is_watertight, polyline_lengths, signed_volume
 from viewer.io.references import cite
 from viewer.model.events import Signal
+from viewer.model.layers import Layer, assign_layers, layer_index, load_layers
 from viewer.model.structures import DeformerFactory, Structure
 from viewer.model.terminology import LANGUAGES, apply_terminology, landmark_term
 
@@ -47,6 +48,8 @@ class SceneModel:
         deformer_factories: dict[str, DeformerFactory] | None = None,
     ) -> None:
         self.structures: dict[str, Structure] = {s.name: s for s in structures}
+        self.layers = load_layers()
+        assign_layers(self.structures.values(), self.layers)
         # Deformers are created on the first pose away from anatomical position (start-up stays quick).
         self._deformer_factories = dict(deformer_factories or {})  # by role: "muscles", "nerves", "skin"
         self._deformers: dict[str, object] = {}
@@ -152,6 +155,7 @@ class SceneModel:
         visible = {n: self._visible[n] for n in self.names("danger")}
         parts, nerves = nerve_and_zone_structures(variant, margin_mm)
         apply_terminology(parts)
+        assign_layers(parts, self.layers)
         for structure in parts:
             self.structures[structure.name] = structure
             self._posed.pop(structure.name, None)
@@ -397,6 +401,11 @@ class SceneModel:
         """A landmark's name (without side) in the language (default: the current one)."""
         term = landmark_term(name)
         return term.name(language or self._language) if term else self._landmark_names.get(name, name)
+
+    def layer_of(self, name: str) -> Layer | None:
+        """The peeling layer (``layers.json``) a structure belongs to; None for overlays such as danger zones."""
+        index = layer_index(name, self.layers)
+        return None if index is None else self.layers[index]
 
     def names(self, kind: str | None = None) -> list[str]:
         return [n for n, s in self.structures.items() if kind is None or s.kind == kind]

@@ -25,14 +25,14 @@ SIDE_WORDS = {"right": "right", "r": "right", "rt": "right", "left": "left", "l"
 
 @dataclass(frozen=True)
 class Candidate:
-    name: str  # a structure, or a landmark such as greater_trochanter_right
+    name: str  # a structure, a landmark such as greater_trochanter_right, or an action id
     display: str
     score: float  # 0..1, higher is better
-    kind: str = "structure"  # or "landmark"
-    structure: str = ""  # the structure to select: itself, or the bone a landmark lies on
+    kind: str = "structure"  # "structure" | "landmark" | "action" (a movement to play: "internal rotation", "frog")
+    structure: str = ""  # the structure to select: itself, or the bone a landmark lies on ("" for an action)
 
     def __post_init__(self) -> None:
-        if not self.structure:
+        if not self.structure and self.kind != "action":
             object.__setattr__(self, "structure", self.name)
 
 
@@ -139,6 +139,34 @@ def search(
     ]
 
 
+SECONDARY_MOVEMENT = 0.9  # an action matched by a movement it also makes ranks below one that is about it
+
+
+def search_actions(query: str, actions: Mapping[str, Any], threshold: float = 0.6) -> list[Candidate]:
+    """Actions found by title or by the movement typed ("internal rotation", "abduction", "frog"), best first.
+
+    ``actions`` maps ids to :class:`viewer.model.actions.Action`.
+    """
+    words, _side = parse_query(query)
+    if not words:
+        return []
+    results = []
+    for action_id, action in actions.items():
+        main = action.movements((action.played_angle(),))
+        scores = [_phrase_score(words, p) for p in (action.title, action_id.replace("_", " "), *main)]
+        scores += [SECONDARY_MOVEMENT * _phrase_score(words, p) for p in action.movements() if p not in main]
+        score = max(scores)
+        if score >= threshold:
+            results.append(Candidate(action_id, action.title, round(score, 4), "action"))
+    return sorted(results, key=lambda c: -c.score)
+
+
+def search_all(query: str, structures: Mapping[str, Any] | Any, actions: Mapping[str, Any]) -> list[Candidate]:
+    """Structures and actions together, best first; a structure wins a tie (it is what the view shows)."""
+    found = search(query, structures) + search_actions(query, actions)
+    return sorted(found, key=lambda c: (-c.score, c.kind == "action"))
+
+
 def best_match(query: str, structures: Mapping[str, Any] | Any) -> str | None:
     found = search(query, structures, limit=1)
     return found[0].structure if found else None
@@ -149,4 +177,13 @@ def names_matching(query: str, names: Iterable[str]) -> list[str]:
     return [c.name for c in search(query, dict.fromkeys(names))]
 
 
-__all__ = ["SIDE_WORDS", "Candidate", "best_match", "names_matching", "parse_query", "search"]
+__all__ = [
+    "SIDE_WORDS",
+    "Candidate",
+    "best_match",
+    "names_matching",
+    "parse_query",
+    "search",
+    "search_actions",
+    "search_all",
+]

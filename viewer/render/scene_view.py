@@ -247,8 +247,8 @@ class SceneView:
             self._update_danger_display()
         if name in self.fibre_actors:
             self.fibre_actors[name].SetVisibility(visible and self.model.fibres_visible)
-        if name == self.model.selection and self.highlight_actor is not None:
-            self.highlight_actor.SetVisibility(visible)
+        if name == self.model.selection:
+            self._on_selection(name)  # outline off, and the name at the top says it is hidden
         self.request_render()
 
     def _on_fibres_visibility(self, visible: bool, render: bool = True) -> None:
@@ -283,8 +283,9 @@ class SceneView:
             self.highlight_actor.SetVisibility(self.model.is_visible(name))
             if structure.segment is not None:
                 self.highlight_actor.user_matrix = self.model.segment_transform(structure.segment)
+            hidden = "" if self.model.is_visible(name) else " (hidden)"
             self.plotter.add_text(
-                self.model.structure_name(name),
+                self.model.structure_name(name) + hidden,
                 position="upper_edge",
                 font_size=round(LABEL_FONT_SIZE * self.label_scale),
                 color="#202020",

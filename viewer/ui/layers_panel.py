@@ -14,10 +14,12 @@ from PySide6.QtWidgets import (
     QSlider,
 )
 
+from viewer.model.actions import load_actions
+from viewer.model.events import Signal
 from viewer.model.history import History
 from viewer.model.layers import PeelState
 from viewer.model.scene import SceneModel
-from viewer.model.search import search
+from viewer.model.search import search_all
 
 
 class LayersPanel(QGroupBox):
@@ -26,6 +28,8 @@ class LayersPanel(QGroupBox):
     def __init__(self, model: SceneModel, history: History, peel: PeelState) -> None:
         super().__init__()  # the dock already says "Layers"
         self.model, self.history, self.peel_state = model, history, peel
+        self.actions = load_actions()
+        self.action_found = Signal("action_found")  # (action id): a typed movement, for the motion panel
         layout = QGridLayout(self)
         self.status = QLabel()
         self.status.setWordWrap(True)
@@ -50,11 +54,13 @@ class LayersPanel(QGroupBox):
         layout.addWidget(self.isolate_button, 4, 0, 1, 2)
         layout.addWidget(self.show_all_button, 4, 2)
         self.search_box = QLineEdit()
-        self.search_box.setPlaceholderText("Find: glute med, TFL, IT band, piriformis…")
+        self.search_box.setPlaceholderText("Find: glute med, TFL, IT band, piriformis, internal rotation…")
         self.search_box.setClearButtonEnabled(True)
         words = sorted(
             {s.display_name for s in model.structures.values()}
             | {n for s in model.structures.values() for n in s.common_names}
+            | {a.title for a in self.actions.values()}
+            | {m for a in self.actions.values() for m in a.movements()}
         )
         completer = QCompleter(words, self)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
@@ -81,11 +87,20 @@ class LayersPanel(QGroupBox):
             self.history.isolate(self.model.selection)
 
     def find(self, query: str) -> str | None:
-        """Select the best match for a typed name or nickname, making it visible if it was hidden."""
-        candidates = search(query, self.model)
+        """Select the best match for a typed name, nickname or movement.
+
+        A structure is selected (and shown if it was hidden); an action ("internal rotation", "frog")
+        is announced on ``action_found`` for the motion panel to choose. Returns the name or action id.
+        """
+        candidates = search_all(query, self.model, self.actions)
         if not candidates:
             self.search_result.setText(f"Nothing called “{query}”.")
             return None
+        if candidates[0].kind == "action":
+            self.action_found.emit(candidates[0].name)
+            self.search_result.setText(f"Action: {candidates[0].display} (in the Motion panel; press Play)")
+            return candidates[0].name
+        candidates = [c for c in candidates if c.kind != "action"]
         name = candidates[0].structure  # a landmark selects the bone it lies on
         if not self.model.is_visible(name):
             self.history.set_visible(name, True)

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from viewer.anatomy.kinematics import LegPose
-from viewer.model.actions import Action, Timeline
+from viewer.model.actions import Action, Phase, Timeline, angle_axis_label
 from viewer.model.scene import SceneModel
+from viewer.model.units import MINUS, signed_percent
 
 PLOT_SAMPLES = 41
 LENGTHENED, SHORTENED = QColor("#c0392b"), QColor("#2166ac")
+PHASE_SHADES = {1: QColor("#fdebd0"), -1: QColor("#d6eaf8")}  # positive angle (e.g. internal rotation), negative
+TIME_LABEL = "time (s)"
+LENGTH_LABEL = "length change (%)"
 
 
 def change_colour(change: float) -> QColor:
@@ -56,7 +60,7 @@ class LengthTable(QTableWidget):
             items = (
                 QTableWidgetItem(self.model.structures[name].display_name),
                 QTableWidgetItem(f"{length:.0f} mm"),
-                QTableWidgetItem(f"{100 * change:+.1f}%"),
+                QTableWidgetItem(signed_percent(change)),
             )
             items[0].setData(Qt.ItemDataRole.UserRole, name)
             items[2].setBackground(change_colour(change))
@@ -69,16 +73,24 @@ class LengthTable(QTableWidget):
 
 
 class LengthPlot(QWidget):
-    """Length change of the selected muscle across the action, with a cursor at the current time."""
+    """Length change of the selected muscle across the action, with a cursor at the current time.
+
+    The x axis is time (s) with the played angle (e.g. hip rotation, degrees) under it at the keyframes;
+    the stretches where that angle is positive or negative are shaded and named (internal / external
+    rotation, abduction / adduction, flexion / extension), so a student reads which part lengthens what.
+    """
 
     def __init__(self, model: SceneModel, timeline: Timeline) -> None:
         super().__init__()
         self.model = model
         self.timeline = timeline
-        self.setMinimumHeight(160)
+        self.setMinimumHeight(200)
         self.times = np.zeros(0)
         self.changes = np.zeros(0)
         self.title = ""
+        self.angle: str | None = None  # the joint angle the action plays, e.g. "hip_rotation"
+        self.phases: list[Phase] = []
+        self.x_label, self.angle_label, self.y_label = TIME_LABEL, "", LENGTH_LABEL
         model.selection_changed.connect(lambda _name: self.recompute())
         timeline.changed.connect(lambda _t: self.update())
         timeline.action_changed.connect(lambda _action: self.recompute())
@@ -88,6 +100,7 @@ class LengthPlot(QWidget):
         name, action = self.model.selection, self.timeline.action
         if name is None or self.model.structures[name].fibres is None or action is None or action.duration == 0:
             self.times, self.changes, self.title = np.zeros(0), np.zeros(0), ""
+            self.angle, self.phases, self.angle_label = None, [], ""
             self.update()
             return
         rest = self.model.lengths_at({}, [name])[name]
@@ -96,6 +109,9 @@ class LengthPlot(QWidget):
             [self.model.lengths_at(self._poses(action, t), [name])[name] / rest - 1 for t in self.times]
         )
         self.title = f"{self.model.structures[name].display_name}: {action.title}"
+        self.angle = action.played_angle()
+        self.phases = action.phases(self.angle)
+        self.angle_label = angle_axis_label(self.angle) if self.angle else ""
         self.update()
 
     def _poses(self, action: Action, time: float) -> dict[str, LegPose]:
@@ -113,17 +129,37 @@ class LengthPlot(QWidget):
                 self.rect(), Qt.AlignmentFlag.AlignCenter, "Select a muscle to plot its length over the action"
             )
             return
-        left, right, top, bottom = 48, self.width() - 10, 22, self.height() - 22
+        line = painter.fontMetrics().height()
+        left, right, top = 58, self.width() - 10, 8 + 2 * line
+        bottom = self.height() - (3 if self.angle else 2) * line - 6
         limit = max(0.05, float(np.abs(self.changes).max()) * 1.1)
         x = lambda t: left + (right - left) * t / self.times[-1]  # noqa: E731
         y = lambda c: top + (bottom - top) * (limit - c) / (2 * limit)  # noqa: E731
         painter.setPen(QColor("#333"))
-        painter.drawText(left, 15, self.title)
+        painter.drawText(left, line, self.title)
+        for phase in self.phases:  # shaded halves, named: "internal rotation" | "external rotation"
+            band = QRectF(QPointF(x(phase.start), top), QPointF(x(phase.end), bottom))
+            painter.fillRect(band, PHASE_SHADES[phase.sign])
+            painter.setPen(QColor("#555"))
+            painter.drawText(
+                QRectF(band.left(), top - line - 2, band.width(), line), Qt.AlignmentFlag.AlignCenter, phase.name
+            )
         painter.setPen(QPen(QColor("#bbb"), 1))
         painter.drawLine(QPointF(left, y(0)), QPointF(right, y(0)))
         painter.setPen(QColor("#555"))
-        for value in (limit, 0.0, -limit):
-            painter.drawText(2, round(y(value)) + 4, f"{100 * value:+.0f}%")
+        for value in (limit, 0.0, -limit):  # kept inside the plot's height, clear of the time axis below
+            centre = min(max(y(value), top + line / 2), bottom - line / 2)
+            painter.drawText(
+                QRectF(0, centre - line / 2, left - 16, line), Qt.AlignmentFlag.AlignRight, signed_percent(value, 0)
+            )
+        painter.save()  # y axis title, written upwards
+        painter.translate(line * 0.8, (top + bottom) / 2)
+        painter.rotate(-90)
+        painter.drawText(
+            QRectF(-(bottom - top) / 2, -line, bottom - top, line), Qt.AlignmentFlag.AlignCenter, self.y_label
+        )
+        painter.restore()
+        self._draw_x_axes(painter, x, bottom, line)
         path = QPainterPath(QPointF(x(self.times[0]), y(self.changes[0])))
         for t, c in zip(self.times[1:], self.changes[1:], strict=True):
             path.lineTo(QPointF(x(t), y(c)))
@@ -132,6 +168,25 @@ class LengthPlot(QWidget):
         painter.setPen(QPen(QColor("#1f5fa8"), 1, Qt.PenStyle.DashLine))
         cursor = x(min(self.timeline.time, self.times[-1]))
         painter.drawLine(QPointF(cursor, top), QPointF(cursor, bottom))
+
+    def _draw_x_axes(self, painter: QPainter, x, bottom: float, line: int) -> None:
+        """Seconds under the plot, then the played angle at each keyframe, each row with its axis title."""
+        duration = float(self.times[-1])
+        painter.setPen(QColor("#555"))
+        step = 1.0 if duration <= 10 else 2.0
+        for second in np.arange(0.0, duration + 1e-9, step):
+            painter.drawText(QRectF(x(second) - 20, bottom + 2, 40, line), Qt.AlignmentFlag.AlignCenter, f"{second:g}")
+        painter.drawText(QRectF(0, bottom + 2, 52, line), Qt.AlignmentFlag.AlignRight, self.x_label)
+        action = self.timeline.action
+        if not self.angle or action is None:
+            return
+        row = bottom + 2 + line
+        painter.setPen(QColor("#8a5a00"))
+        for frame in action.keyframes:
+            degrees = round(frame.pose.as_dict()[self.angle])
+            text = f"{'+' if degrees > 0 else MINUS if degrees < 0 else ''}{abs(degrees)}°"
+            painter.drawText(QRectF(x(frame.time) - 24, row, 48, line), Qt.AlignmentFlag.AlignCenter, text)
+        painter.drawText(QRectF(x(0.0), row + line, self.width(), line), Qt.AlignmentFlag.AlignLeft, self.angle_label)
 
 
 class LengthsPanel(QWidget):

@@ -1,8 +1,9 @@
 """The structures panel: everything in the scene, grouped by layer, with visibility and opacity.
 
-Muscles are grouped from the surface down (superficial, intermediate, deep)
-so the tree reads like peeling the region; bones come last. Ticking a group
-shows or hides the whole layer. Selecting a row selects the structure.
+Structures are grouped by the layers of ``layers.json``, from the skin down to
+bone, under the same names the layers panel peels them by; the danger zones,
+an overlay rather than a layer, come last. Ticking a group shows or hides the
+whole layer. Selecting a row selects the structure.
 """
 
 from __future__ import annotations
@@ -14,13 +15,7 @@ from PySide6.QtWidgets import QHeaderView, QSlider, QTreeWidget, QTreeWidgetItem
 from viewer.model.history import History
 from viewer.model.scene import SceneModel
 
-GROUP_TITLES = {
-    "superficial": "Superficial layer",
-    "intermediate": "Intermediate layer",
-    "deep": "Deep layer",
-    "skin": "Skin",
-    "bone": "Bones",
-}
+OVERLAY_TITLES = {"danger": "Danger zones (overlay, not a layer)"}
 NAME_ROLE = Qt.ItemDataRole.UserRole
 OPACITY_STEPS = 100
 
@@ -51,7 +46,7 @@ class StructuresPanel(QTreeWidget):
         self.groups: dict[str, QTreeWidgetItem] = {}
         ordered = sorted(model.structures.values(), key=lambda s: (s.layer, s.kind != "fascia", s.name))
         for structure in ordered:
-            group = self._group(structure.layer_name)
+            group = self._group(structure.name)
             item = QTreeWidgetItem(group, [structure.display_name])
             item.setData(0, NAME_ROLE, structure.name)
             item.setIcon(0, colour_icon(structure.colour))
@@ -72,9 +67,15 @@ class StructuresPanel(QTreeWidget):
         model.opacity_changed.connect(self._on_opacity)
         model.selection_changed.connect(self._on_selection)
 
-    def _group(self, layer_name: str) -> QTreeWidgetItem:
+    def _group(self, name: str) -> QTreeWidgetItem:
+        """The tree group of a structure's layer, titled as the layers panel names it."""
+        structure = self.model.structures[name]
+        layer = self.model.layer_of(name)
+        layer_name = structure.layer_name if layer is None else layer.name
         if layer_name not in self.groups:
-            group = QTreeWidgetItem(self, [GROUP_TITLES.get(layer_name, layer_name.capitalize())])
+            title = OVERLAY_TITLES.get(layer_name, layer_name.capitalize()) if layer is None else layer.display_name
+            group = QTreeWidgetItem(self, [title])
+            group.setToolTip(0, title)
             group.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsAutoTristate)
             group.setCheckState(0, Qt.CheckState.Checked)
             font = group.font(0)
