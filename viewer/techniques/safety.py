@@ -146,7 +146,7 @@ def crossings_along(
         if len(hits) % 2 == 1:  # started inside (e.g. the contact sits exactly on the surface)
             pairs = [(0.0, float(hits[0])), *intervals(hits[1:])]
         for entry, exit_ in pairs:
-            if exit_ > 0 and entry < length:
+            if exit_ > 0 and entry < length + 0.05:  # a bone met at exactly the depth it stops the pressure
                 found.append(Crossing(name, round(max(entry, 0.0), 1), round(exit_, 1), name in bones))
     crossings = _merged(found)
     first_bone = next((k for k, c in enumerate(crossings) if c.bone), None)
@@ -321,7 +321,9 @@ def explain(technique: Technique, geometry: TechniqueGeometry, report: SafetyRep
             )
         if report.too_vertical:
             near = (
-                f"while the line of force comes within {_number(report.force_line_min_distance_mm)} mm of the nerve "
+                "while the line of force runs into the nerve"
+                if report.force_line_min_distance_mm < 0
+                else f"while the line of force comes within {_number(report.force_line_min_distance_mm)} mm of the nerve "
                 f"(closer than {_number(s['vertical_caution_mm'])} mm)"
                 if report.force_line_min_distance_mm < s["vertical_caution_mm"]
                 else "over the sciatic notch"
