@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -64,11 +65,23 @@ def test_techniques_json_lists_every_technique_with_its_safety_check():
     ids = {t["id"] for t in report["techniques"]}
     assert {"rotators_prone_knee90", "rotators_side_lying", "self_foam_roller", "self_ball_chair"} <= ids
     assert {v["id"] for v in report["nerve_variants"]} >= {"usual", "divided_fibular_through_piriformis"}
+    assert isinstance(report["danger_margin_mm"], float) and report["danger_margin_mm"] == 15.0
     for technique in report["techniques"]:
         check = technique["safety"]["right"]
         assert not check["flagged"], (technique["id"], check["explanation"])
         assert check["crossings"] and check["explanation"]
         assert technique["sources"] and not any(".txt" in s for s in technique["sources"])
+        # the words and the JSON are the same numbers, and safe means at least the margin away
+        assert check["danger_margin_mm"] == report["danger_margin_mm"]
+        assert check["nerve_distance_mm"] >= check["danger_margin_mm"]
+        distance = f"{check['nerve_distance_mm']:.1f}".removesuffix(".0")
+        assert f"the nearest approach, {distance} mm, is outside the 15 mm danger margin" in check["explanation"]
+        structures = [c["structure"] for c in check["crossings"]]
+        assert all(a != b for a, b in itertools.pairwise(structures)), structures
+
+
+def test_scene_danger_margin_is_a_number_from_the_start(fresh_scene):
+    assert fresh_scene.danger_margin_mm == 15.0
 
 
 def test_export_renders_a_technique(tmp_path):

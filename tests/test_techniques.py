@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
+import re
 
 import numpy as np
 import pytest
@@ -25,6 +28,9 @@ REQUIRED = {
     "self_thumb_knuckle_kneading",
     "self_palm_fist_compression",
 }
+NEGATIVE = re.compile(r"(?<![\d.])-\d")  # a minus sign on a number (not a range such as 0-40 mm)
+MARGINS = (5.0, 15.0, 25.0)
+VARIANTS = ("usual", "divided_fibular_through_piriformis")
 SEEDS = {"000_978ee40933522562.txt", "001_520b9ea5f046d506.txt", "002_87520087ce94a3ae.txt"}
 
 
@@ -126,7 +132,8 @@ def test_vertical_push_over_the_nerve_is_flagged_with_a_reason(techniques, conte
     assert report.force_line_min_distance_mm < 0
     assert "sciatic_nerve_gluteal" in report.zones_entered
     assert any(c.structure == f"sciatic_nerve_{side}" for c in report.crossings)
-    assert "Not safe" in report.explanation and "too vertical" in report.explanation
+    assert "Flagged" in report.explanation and "too vertical" in report.explanation
+    assert "passes through the sciatic nerve" in report.explanation and not NEGATIVE.search(report.explanation)
 
 
 def test_same_spot_oblique_is_not_too_vertical(techniques, contexts):
@@ -223,3 +230,108 @@ def test_every_tool_has_a_glyph(tool):
     glyph = tool_glyph(tool, np.array([-150.0, -50.0, 70.0]), np.array([1.0, 0.0, 0.0]))
     assert glyph.n_points > 0
     assert glyph.bounds[0] <= -150.0 + 1e-6 or tool in ("ball", "roller")  # sits outside the body (behind)
+
+
+@pytest.fixture(scope="module")
+def variant_reports(techniques):
+    """Right-side reports of every technique, for both nerve variants and several danger margins."""
+    from viewer.anatomy.kinematics import LegPose
+    from viewer.anatomy.nerve import build_nerve
+    from viewer.model.scene import build_scene
+    from viewer.techniques.context import context_from_scene
+
+    scene = build_scene()
+    nerves = {variant: build_nerve("right", variant) for variant in VARIANTS}
+    reports = {}
+    for technique in techniques.values():
+        scene.set_leg_poses({"right": technique.leg_pose(), "left": LegPose()})
+        for variant, nerve in nerves.items():
+            context = context_from_scene(scene, "right", nerve=nerve)
+            geometry = technique_geometry(technique, context)
+            for margin in MARGINS:
+                report = assess(technique, geometry, dataclasses.replace(context, margin_mm=margin))
+                reports[technique.id, variant, margin] = report
+    return reports
+
+
+def _words(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
+
+
+def test_verdict_words_carry_the_reported_numbers_and_safe_means_outside_the_margin(variant_reports):
+    for (technique_id, variant, margin), report in variant_reports.items():
+        text, summary, where = report.explanation, report.summary(), (technique_id, variant, margin)
+        assert summary["danger_margin_mm"] == margin and summary["nerve_distance_mm"] == report.nerve_distance_mm
+        assert report.nerve_distance_mm == min(report.force_line_min_distance_mm, report.cone_min_distance_mm)
+        assert report.too_close == (report.nerve_distance_mm < margin), where
+        assert ("Safe as described" in text) == (not report.flagged), where
+        assert not NEGATIVE.search(text), (where, text)
+        if not report.flagged:
+            assert report.nerve_distance_mm >= margin, where
+            assert f"the nearest approach, {_words(report.nerve_distance_mm)} mm, is outside the {_words(margin)} mm" in text
+        for distance, phrase in (
+            (report.force_line_min_distance_mm, "line of force comes no closer than {} mm"),
+            (report.cone_min_distance_mm, "cone of acceptable angles no closer than {} mm"),
+        ):
+            if distance >= 0:
+                assert phrase.format(_words(distance)) in text, (where, text)
+        if report.too_close and report.nerve_distance_mm >= 0:
+            assert f"comes within {_words(report.nerve_distance_mm)} mm" in text, (where, text)
+            assert f"less than the {_words(margin)} mm danger margin" in text
+            assert f"reaches into the danger zone from {_words(report.zone_entry_depth_mm)} mm deep" in text
+        if report.nerve_distance_mm < 0:
+            assert "passes through the sciatic nerve" in text and _words(report.nerve_entry_depth_mm) + " mm deep" in text
+
+
+def test_usual_nerve_every_technique_is_safe_at_15_mm_and_the_margin_decides(variant_reports):
+    for (technique_id, variant, margin), report in variant_reports.items():
+        if variant == "usual" and margin == 15.0:
+            assert not report.flagged and report.nerve_distance_mm >= 15.0, (technique_id, report.explanation)
+    # a wider margin flags exactly the approaches that come closer than it
+    assert any(r.too_close for (_t, v, m), r in variant_reports.items() if v == "usual" and m == 25.0)
+
+
+def test_divided_variant_flag_says_why_in_words(variant_reports):
+    report = variant_reports["rotators_prone_knee90", "divided_fibular_through_piriformis", 15.0]
+    assert report.flagged and report.nearest_branch == "Common fibular part"
+    assert "common fibular part, passes through piriformis" in report.explanation
+    usual = variant_reports["rotators_prone_knee90", "usual", 15.0]
+    assert report.nerve_distance_mm < usual.nerve_distance_mm  # the same approach, a nerve in its way
+
+
+def test_crossings_are_listed_once_in_order_and_end_where_the_pressure_stops(variant_reports):
+    for key, report in variant_reports.items():
+        crossings = report.crossings
+        assert [c.entry_mm for c in crossings] == sorted(c.entry_mm for c in crossings), key
+        assert all(a.structure != b.structure for a, b in itertools.pairwise(crossings)), key
+        assert all(c.entry_mm <= report.pressure_depth_mm for c in crossings), key
+        assert all(not c.bone for c in crossings[:-1]), key
+    piriformis = [c for c in variant_reports["rotators_prone_knee90", "usual", 15.0].crossings if c.structure.startswith("piriformis")]
+    assert len(piriformis) == 1
+
+
+def test_pressure_stops_at_the_first_bone(techniques, contexts):
+    """Pushed past its working depth, the external-rotation line meets the femur: nothing behind it is listed
+    and the nerve distance is measured only down to the bone."""
+    technique = techniques["external_rotation_medius_minimus"]
+    deep = dataclasses.replace(technique, approach={**technique.approach, "working_depth_mm": 150.0})
+    context = contexts(deep, "right")
+    report = assess(deep, technique_geometry(deep, context), context)
+    assert report.stopped_by == "femur_right" and report.pressure_depth_mm < 150.0
+    assert report.crossings[-1].structure == "femur_right" and report.crossings[-1].bone
+    assert report.crossings[-1].entry_mm == pytest.approx(report.pressure_depth_mm, abs=0.2)
+    assert "femur at" in report.explanation and "where the pressure stops" in report.explanation
+    assert "obturator internus" not in report.explanation
+
+
+def test_nerve_clearance_is_measured_along_the_cut_line(contexts, techniques):
+    from viewer.techniques.geometry import nerve_clearance
+
+    context = contexts(techniques["rotators_prone_knee90"], "right")
+    line = context.nerve_centrelines[0]
+    start = line[len(line) // 2] + np.array([-60.0, 0.0, 0.0])
+    clearance = nerve_clearance(context, start, np.array([1.0, 0.0, 0.0]), 40.0)
+    assert clearance.depths_mm[0] == 0 and clearance.depths_mm[-1] == 40.0
+    assert clearance.nearest_mm > 0 and clearance.first_within(0.0) is None  # stops 20 mm short of the nerve
+    deeper = nerve_clearance(context, start, np.array([1.0, 0.0, 0.0]), 80.0)
+    assert deeper.nearest_mm < 0 and 40.0 < deeper.first_within(0.0) < 62.0

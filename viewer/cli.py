@@ -224,7 +224,7 @@ def run_techniques(args: argparse.Namespace) -> int:
                 **report.summary(),
                 "reaches_target": report.reaches_target,
                 "crossings": [
-                    {"structure": c.structure, "entry_mm": round(c.entry_mm, 1), "exit_mm": round(c.exit_mm, 1)}
+                    {"structure": c.structure, "entry_mm": c.entry_mm, "exit_mm": c.exit_mm, "bone": c.bone}
                     for c in report.crossings
                 ],
                 "explanation": report.explanation,
@@ -260,7 +260,7 @@ def run_techniques(args: argparse.Namespace) -> int:
     for entry in listed:
         verdicts = ", ".join(
             f"{side}: {'FLAGGED' if c['flagged'] else 'safe'} ({c['angle_to_surface_deg']:.0f}° to surface, "
-            f"{c['force_line_min_distance_mm']:.0f} mm from nerve)"
+            f"{c['nerve_distance_mm']:.1f} mm from nerve, margin {c['danger_margin_mm']:g} mm)"
             for side, c in entry["safety"].items()
         )
         print(f"{entry['id']:36s} {verdicts}")

@@ -137,9 +137,13 @@ class SceneModel:
             self._rebuild_nerves(variant, self.danger_margin_mm)
 
     @property
-    def danger_margin_mm(self) -> float | None:
-        """Safety margin around the nerve (None: the data file's default)."""
-        return getattr(self, "_danger_margin_mm", None)
+    def danger_margin_mm(self) -> float:
+        """Safety margin around the nerve (mm): the data file's until :meth:`set_danger_margin` changes it."""
+        if getattr(self, "_danger_margin_mm", None) is None:
+            from viewer.model.nerves import danger_margin_default
+
+            self._danger_margin_mm = danger_margin_default()
+        return self._danger_margin_mm
 
     def set_danger_margin(self, margin_mm: float) -> None:
         """Widen or narrow the danger zone around the nerve; the safety check uses the same margin."""

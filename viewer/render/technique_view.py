@@ -51,7 +51,8 @@ class TechniqueView:
                 if on
             )
             if report.flagged
-            else f"Safe approach: {report.angle_to_surface_deg:.0f}° to the surface, {report.force_line_min_distance_mm:.0f} mm from the nerve"
+            else f"Safe approach: {report.angle_to_surface_deg:.0f}° to the surface, nearest {report.nerve_distance_mm:g} mm "
+            f"from the nerve (margin {report.danger_margin_mm:g} mm)"
         )
         self.plotter.add_text(
             f"{self.session.active.title}\n{verdict}",

@@ -7,10 +7,11 @@ current pose) or directly from the assets at a given pose (no scene needed).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
-from viewer.anatomy.bones import landmark_info, load_bone_surfaces, load_landmarks
+from viewer.anatomy.bones import bone_specs, landmark_info, load_bone_surfaces, load_landmarks
 from viewer.anatomy.kinematics import LegPose, leg_transforms
 from viewer.anatomy.nerve import NerveGeometry, build_nerve, pose_nerve
 from viewer.anatomy.nerve_zones import DangerZone, build_danger_zones
@@ -31,6 +32,11 @@ class TechniqueContext:
     nerve_vertices: FloatArray  # posed tube vertices
     nerve_centrelines: list[FloatArray]  # posed, one per branch
     zones: list[DangerZone]
+    margin_mm: float  # the danger margin around the nerve the safety check compares with
+
+    def bone_structures(self) -> dict[str, tuple[FloatArray, np.ndarray]]:
+        """The bones among the structures (pressure stops where a line of force meets one)."""
+        return {name: mesh for name, mesh in self.structures.items() if name in bone_names()}
 
     def landmark(self, name: str) -> FloatArray:
         for candidate in (f"{name}_{self.side}", name):
@@ -44,6 +50,12 @@ class TechniqueContext:
 
     def zone(self, zone_id: str) -> DangerZone | None:
         return next((z for z in self.zones if z.id == zone_id), None)
+
+
+@cache
+def bone_names() -> frozenset[str]:
+    """Structure names of every bone, both sides."""
+    return frozenset(spec.name for spec in bone_specs())
 
 
 def _segment(bone: str, side: str) -> str:
@@ -71,7 +83,9 @@ def context_from_parts(
     vertices, line = pose_nerve(nerve, transforms)
     centrelines = nerve.posed_centrelines(line)
     zones = build_danger_zones(nerve, centrelines, landmarks, margin_mm=margin_mm)
-    return TechniqueContext(side, structures, fibres, landmarks, nerve, vertices, centrelines, zones)
+    if margin_mm is None:  # the data file's margin, as the nerve's zone was built with it
+        margin_mm = next(zone.margin_mm for zone in zones if zone.kind == "nerve_margin")
+    return TechniqueContext(side, structures, fibres, landmarks, nerve, vertices, centrelines, zones, float(margin_mm))
 
 
 def context_from_scene(scene, side: str = "right", nerve: NerveGeometry | None = None, margin_mm: float | None = None):
@@ -124,4 +138,4 @@ def context_at_pose(
     return context_from_parts(side, transforms, structures, fibres, landmarks, nerve, margin_mm)
 
 
-__all__ = ["TechniqueContext", "context_at_pose", "context_from_parts", "context_from_scene"]
+__all__ = ["TechniqueContext", "bone_names", "context_at_pose", "context_from_parts", "context_from_scene"]

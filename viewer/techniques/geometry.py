@@ -6,6 +6,11 @@ of force), the approach vector (unit, into the body) at the stated angle to the
 local surface and heading as stated, the cone of acceptable directions and the
 stroke path traced along the named muscle's fibres and projected onto the outer
 surface. Directions in the data are for the right side and mirrored for the left.
+
+Where pressure goes (:func:`pressure_depth`: down a ray to the working depth or the first bone,
+whichever comes first) and how close it comes to the sciatic nerve along the way
+(:func:`nerve_clearance`) are measured here once, for the safety check and anything else that
+probes a depth along a line.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from viewer.techniques.library import Technique
 
 FloatArray = np.ndarray
 OUTSIDE_MM = 400.0
+CONVERGED_MM = 0.5  # deep work: the aim has settled once the contact moves less than this in a step
 
 
 @dataclass
@@ -96,6 +102,60 @@ def _surface_normal(vertices: FloatArray, faces: np.ndarray, point: FloatArray, 
     return unit(face_normals(vertices, faces[near]).sum(axis=0))
 
 
+def pressure_depth(
+    context: TechniqueContext, start: FloatArray, direction: FloatArray, working_depth_mm: float
+) -> tuple[float, str | None]:
+    """How deep pressure along a ray reaches: the working depth, or less where the ray first meets bone.
+
+    Parameters
+    ----------
+    context : the posed structures (bones among them).
+    start : (3,) the contact point.
+    direction : (3,) the ray, into the body.
+    working_depth_mm : how deep the technique works.
+
+    Returns
+    -------
+    (depth in mm, the bone that stops it or None when the working depth is reached first)
+    """
+    t, bone, _normal = first_hit(context.bone_structures(), np.asarray(start, dtype=float), direction)
+    return (float(t), bone) if t < working_depth_mm else (float(working_depth_mm), None)
+
+
+@dataclass(frozen=True)
+class NerveClearance:
+    """Distance to the nerve surface sampled along one ray, from its start to the depth it reaches."""
+
+    depths_mm: FloatArray  # (k,) depth of each sample below the start, ascending from 0
+    distances_mm: FloatArray  # (k,) distance to the nerve surface there (< 0: inside the nerve)
+
+    @property
+    def nearest_mm(self) -> float:
+        return float(self.distances_mm.min())
+
+    @property
+    def nearest_depth_mm(self) -> float:
+        return float(self.depths_mm[int(np.argmin(self.distances_mm))])
+
+    def first_within(self, distance_mm: float) -> float | None:
+        """The shallowest depth at which the ray comes closer than ``distance_mm`` to the nerve (None: never)."""
+        inside = np.flatnonzero(self.distances_mm < distance_mm)
+        return float(self.depths_mm[inside[0]]) if len(inside) else None
+
+
+def nerve_clearance(
+    context: TechniqueContext, start: FloatArray, direction: FloatArray, length_mm: float, step_mm: float = 1.0
+) -> NerveClearance:
+    """Distance to the posed nerve's surface every ``step_mm`` along ``start + t * direction``, 0 <= t <= length_mm.
+
+    ``direction`` (3,) is normalised here; ``start`` is (3,).
+    """
+    count = max(2, int(np.ceil(length_mm / step_mm)) + 1)
+    depths = np.linspace(0.0, float(length_mm), count)
+    points = np.asarray(start, dtype=float) + depths[:, None] * unit(np.asarray(direction, dtype=float))
+    return NerveClearance(depths, context.nerve_distance(points))
+
+
 def mean_fibre(fibres: FloatArray, count: int = 200) -> FloatArray:
     """The muscle's middle line (mean of its fibres), resampled evenly origin -> insertion."""
     return resample(np.asarray(fibres, dtype=float).mean(axis=0), count)
@@ -148,7 +208,7 @@ def technique_geometry(
     context: TechniqueContext,
     anchor: FloatArray | None = None,
     angle_to_surface_deg: float | None = None,
-    iterations: int = 5,
+    iterations: int = 20,
 ) -> TechniqueGeometry:
     """The technique's contact, approach, cone and stroke at the context's pose.
 
@@ -162,14 +222,20 @@ def technique_geometry(
     aim_through_anchor = technique.depth["layer"] == "deep"
     direction = view
     contact, normal, surface = None, -direction, None
+    stated = technique.sided(technique.contact["surface"], context.side) if "surface" in technique.contact else None
     for _ in range(iterations if aim_through_anchor else 1):
-        # deep work: the line of force passes through the anchor; otherwise the contact lies over it
+        # deep work: the line of force passes through the anchor (iterated until the contact settles,
+        # or until it would leave the surface the data names); otherwise the contact lies over it
         line = direction if aim_through_anchor else view
         origin = target - OUTSIDE_MM * line
-        t, surface, hit_normal = first_hit(structures, origin, line)
-        if surface is None:
+        t, hit, hit_normal = first_hit(structures, origin, line)
+        if hit is None:
             raise ValueError(f"technique {technique.id}: the line towards {np.round(target, 1)} meets no structure")
-        contact, normal = origin + t * line, hit_normal
+        if contact is not None and surface == stated != hit:
+            break
+        previous, contact, normal, surface = contact, origin + t * line, hit_normal, hit
+        if previous is not None and np.linalg.norm(contact - previous) < CONVERGED_MM:
+            break
         new = approach_direction(normal, _heading(technique, context, contact, target), angle)
         direction = new if not aim_through_anchor else unit(direction + new)  # damped: converges without flip-flopping
     if aim_through_anchor:
@@ -200,4 +266,14 @@ def stroke_path(technique: Technique, context: TechniqueContext, direction: Floa
     return np.array(projected)
 
 
-__all__ = ["TechniqueGeometry", "approach_direction", "first_hit", "mean_fibre", "stroke_path", "technique_geometry"]
+__all__ = [
+    "NerveClearance",
+    "TechniqueGeometry",
+    "approach_direction",
+    "first_hit",
+    "mean_fibre",
+    "nerve_clearance",
+    "pressure_depth",
+    "stroke_path",
+    "technique_geometry",
+]
