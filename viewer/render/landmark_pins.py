@@ -16,6 +16,7 @@ import pyvista as pv
 from viewer.anatomy.frame import apply
 from viewer.anatomy.lagrange import FloatArray
 from viewer.io.annotations import load_annotation
+from viewer.render.labels import LabelItem
 
 SIDES = ("right", "left")
 
@@ -28,6 +29,7 @@ class Pin:
     combination: dict[str, float] | None = None
     snap_to: str | None = None
     snap_direction: tuple[float, float, float] | None = None
+    side: str | None = None  # right / left for a sided landmark
 
 
 @cache
@@ -52,6 +54,7 @@ def load_pins() -> list[Pin]:
                     combination=dict(combination) if combination else None,
                     snap_to=entry.get("snap_to"),
                     snap_direction=tuple(entry["snap_direction"]) if "snap_direction" in entry else None,
+                    side=side,
                 )
             )
     return pins
@@ -106,7 +109,7 @@ class LandmarkPins:
         self.positions: dict[str, FloatArray] = {}
         self._actors: list = []
         self._visible = False
-        self.own_labels = True  # off while the structure labels lay the pin names out with theirs
+        self.own_labels = True  # off when a scene's labels lay the pin names out (only those seen)
         model.pose_changed.connect(self._on_pose)
         self.set_visible(visible)
 
@@ -122,11 +125,13 @@ class LandmarkPins:
         self.set_visible(not self._visible)
         return self._visible
 
-    def label_items(self) -> list[tuple[str, str, FloatArray]]:
-        """(key, name, position) of each pin, for a shared label layout."""
+    def label_items(self) -> list[LabelItem]:
+        """Each pin's name, position, side and radius, for the shared label layout (which names only those seen)."""
         if not self._visible:
             return []
-        return [(f"pin:{p.name}", p.display_name, self.positions[p.name]) for p in self.pins]
+        return [
+            LabelItem(f"pin:{p.name}", p.display_name, self.positions[p.name], p.side, self.radius) for p in self.pins
+        ]
 
     def _on_pose(self, _pose) -> None:
         if self._visible:
