@@ -344,10 +344,12 @@ def _line_actor() -> tuple[vtkActor2D, vtkPolyData]:
 
 
 def text_box(actor: vtkTextActor, renderer) -> Box:
-    """Where a 2D text actor is drawn, in display pixels (from VTK's own bounding box)."""
+    """Where a 2D text actor is drawn, in display pixels (VTK's bounding box, frame included, is relative to the
+    actor's position)."""
     bbox = [0.0, 0.0, 0.0, 0.0]
     actor.GetBoundingBox(renderer, bbox)
-    return Box(bbox[0], bbox[2], bbox[1] + 1, bbox[3] + 1)
+    x, y = actor.GetPosition()
+    return Box(x + bbox[0], y + bbox[2], x + bbox[1] + 1, y + bbox[3] + 1)
 
 
 class StructureLabels:
@@ -373,6 +375,7 @@ class StructureLabels:
         self.obstacles: list[Callable[[], Iterable[Box]]] = []
         self.text_sizes: Callable[[], TextSizes] = lambda: screen_text_sizes(self.plotter.window_size[1])
         self._texts: dict[str, str] = {}
+        self._offsets: dict[vtkTextActor, tuple[float, float]] = {}
         self._lines, self._line_data = _line_actor()
         self.plotter.renderer.AddViewProp(self._lines)
         self._enabled = False
@@ -443,6 +446,7 @@ class StructureLabels:
             prop.SetJustificationToLeft()
             prop.SetVerticalJustificationToBottom()
             actor.PickableOff()
+            actor.SetVisibility(False)  # shown once placed (a label that does not fit stays hidden)
             self.plotter.renderer.AddViewProp(actor)
             self.text_actors[name] = actor
         actor.SetInput(self._texts[name])
@@ -451,6 +455,7 @@ class StructureLabels:
     def _measure(self, actor: vtkTextActor) -> tuple[float, float]:
         actor.SetPosition(0, 0)
         box = text_box(actor, self.plotter.renderer)
+        self._offsets[actor] = (box.x0, box.y0)  # the frame reaches a little below and left of the position
         return box.x1 - box.x0, box.y1 - box.y0
 
     def _seen(self, zbuffer: FloatArray | None) -> tuple[list[str], list[tuple[float, float]]]:
@@ -506,7 +511,8 @@ class StructureLabels:
         points, lines = vtkPoints(), vtkCellArray()
         for name, anchor, box in fitted:
             actor = self.text_actors[name]
-            actor.SetPosition(box.x0, box.y0)
+            offset = self._offsets.get(actor, (0.0, 0.0))
+            actor.SetPosition(box.x0 - offset[0], box.y0 - offset[1])
             actor.SetVisibility(True)
             self.boxes[name] = box
             self.anchors[name] = (float(anchor[0]), float(anchor[1]))
