@@ -116,9 +116,11 @@ def test_stretch_colour_toggle_shows_a_legend(window):
     window.stretch_action.setChecked(True)
     assert window.model.colour_mode == "stretch"
     assert window.scene_view.actors["piriformis_right"].mapper.scalar_visibility
-    assert "Length change" in " ".join(window.interactor.scalar_bars.keys())
+    bar = window.scene_view._colour_bar
+    assert bar is not None and "Length change" in bar.title_actor.GetInput()
     window.stretch_action.setChecked(False)
     assert not window.scene_view.actors["piriformis_right"].mapper.scalar_visibility
+    assert window.scene_view._colour_bar is None
 
 
 def test_pose_panel_warns_of_bony_impingement(window):
