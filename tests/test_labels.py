@@ -171,3 +171,146 @@ def test_selecting_a_muscle_paints_two_colours_and_a_legend(view, fresh_scene):
     assert colours == expected and view.plotter.legend is not None
     fresh_scene.select("femur_right")  # bones have no fibres
     assert not attachments._actors and view.plotter.legend is None
+
+
+# --- only what is seen, sized for the output ---------------------------------------------------------------
+def test_far_side_is_the_side_turned_away_in_lateral_views():
+    from viewer.render.labels import far_side
+    from viewer.render.views import VIEWS
+
+    assert far_side(VIEWS["right"].direction) == "left" and far_side(VIEWS["left"].direction) == "right"
+    assert far_side(VIEWS["posterior"].direction) is None and far_side(VIEWS["posterolateral_right"].direction) is None
+
+
+def test_layout_keeps_clear_of_reserved_boxes():
+    anchors = np.array([[300.0, 40.0], [700.0, 30.0], [700.0, 700.0]])
+    sizes = np.tile([[120.0, 24.0]], (3, 1))
+    caption, legend = Box(560, 8, 792, 80), Box(8, 650, 300, 792)
+    boxes = layout_labels(anchors, sizes, (800, 800), model_box=(300, 0, 500, 800), margin=8, obstacles=[caption, legend])
+    assert boxes is not None
+    for box in boxes:
+        assert not box.overlaps(caption, gap=7) and not box.overlaps(legend, gap=7)
+
+
+def test_text_sizes_rule():
+    from viewer.render.labels import print_text_sizes, screen_text_sizes
+
+    assert screen_text_sizes(768, 2.0).min_font_px >= 0.025 * 768  # presentation: 2.5 % of the height at least
+    a4 = print_text_sizes(2480)  # A4 width at 300 dpi
+    assert a4.min_font_px >= 33 and a4.line_px >= 2  # 8 pt and a 2 px leader when printed
+    assert abs(print_text_sizes(1200, dpi=300).font_px - a4.font_px) <= 1  # the dpi, when given, decides
+
+
+def labelled_export(scene, view, size, landmarks=True, technique=None, stretch=False):
+    """An off-screen SceneView set up as ``export_png`` does (print text sizes), labels on."""
+    from viewer.render.technique_view import TechniqueView
+
+    plotter = pv.Plotter(off_screen=True, window_size=list(size))
+    scene_view = SceneView(plotter, scene)
+    scene_view.set_print()
+    scene_view.set_view(view)
+    technique_view = None
+    if technique is not None:
+        technique_view = TechniqueView(plotter, technique, text_sizes=scene_view.text_sizes)
+        scene_view.labels.obstacles.append(technique_view.caption_boxes)
+    if stretch:
+        scene.set_colour_mode("stretch")
+    scene_view.set_pins(landmarks)
+    scene_view.set_labels(True)
+    return plotter, scene_view, technique_view
+
+
+def rendered_label_boxes(scene_view):
+    """Boxes of the label text actors as VTK draws them, after a real render."""
+    from viewer.render.labels import text_box
+
+    scene_view.plotter.render()
+    return {
+        key: text_box(actor, scene_view.plotter.renderer)
+        for key, actor in scene_view.labels.text_actors.items()
+        if actor.GetVisibility()
+    }
+
+
+def test_right_view_names_only_the_near_side_and_the_pins_seen(fresh_scene):
+    plotter, scene_view, _ = labelled_export(fresh_scene, "right", (600, 450))
+    shown = {key: scene_view.labels.text_actors[key].GetInput() for key in rendered_label_boxes(scene_view)}
+    plotter.close()
+    assert shown, "nothing labelled"
+    assert not [k for k in shown if k.endswith("_left")], shown  # no far-side structure or pin
+    assert "pin:asis_right" in shown  # the right ASIS shows beside the iliotibial band
+    texts = [t.casefold() for t in shown.values()]
+    assert len(texts) == len(set(texts)), "a name given twice"
+
+
+def test_posterior_view_does_not_name_the_hidden_asis_nor_the_sacrum_twice(fresh_scene):
+    plotter, scene_view, _ = labelled_export(fresh_scene, "posterior", (600, 450))
+    shown = {key: scene_view.labels.text_actors[key].GetInput() for key in rendered_label_boxes(scene_view)}
+    plotter.close()
+    assert "pin:psis_right" in shown and "pin:psis_left" in shown  # the dimples of Venus are seen from behind
+    assert not {"pin:asis_right", "pin:asis_left"} & set(shown)  # the ASIS face forward, behind the hip bones
+    assert sum(text == "Sacrum" for text in shown.values()) == 1
+
+
+def test_pin_names_without_structure_labels_are_only_those_seen(fresh_scene):
+    plotter = pv.Plotter(off_screen=True, window_size=[600, 450])
+    scene_view = SceneView(plotter, fresh_scene)
+    scene_view.set_pins(True)
+    shown = set(rendered_label_boxes(scene_view))
+    plotter.close()
+    assert "pin:psis_right" in shown and not {"pin:asis_right", "pin:asis_left"} & shown
+    assert all(key.startswith("pin:") for key in shown)
+
+
+def test_presentation_labels_are_a_fortieth_of_the_height(fresh_scene):
+    plotter = pv.Plotter(off_screen=True, window_size=[1024, 768])
+    scene_view = SceneView(plotter, fresh_scene)
+    scene_view.set_label_scale(2.0)
+    scene_view.set_labels(True)
+    boxes = rendered_label_boxes(scene_view)
+    fonts = {scene_view.labels.text_actors[k].GetTextProperty().GetFontSize() for k in boxes}
+    plotter.close()
+    assert boxes and min(fonts) >= 0.025 * 768
+    assert min(b.y1 - b.y0 for b in boxes.values()) >= 0.025 * 768
+    assert_apart_and_inside(list(boxes.values()), 1024, 768)
+    assert all(b.x0 >= 1 and b.y0 >= 1 and b.x1 <= 1023 and b.y1 <= 767 for b in boxes.values())  # off the edge
+
+
+def test_a4_export_text_bar_and_leaders_are_print_sized(fresh_scene):
+    fresh_scene.set_pose("both", hip_rotation=30)
+    # half of A4 at 300 dpi, printed at 300 dpi (a full 2480x3508 window is bigger than the test display)
+    plotter, scene_view, _ = labelled_export(fresh_scene, "posterior", (1240, 1754), landmarks=False, stretch=True)
+    scene_view.set_print(dpi=300)
+    scene_view.labels.update()
+    boxes = rendered_label_boxes(scene_view)
+    labels = scene_view.labels
+    fonts = [labels.text_actors[k].GetTextProperty().GetFontSize() for k in boxes]
+    line_width = labels._lines.GetProperty().GetLineWidth()
+    bar = scene_view._colour_bar
+    pieces = bar.boxes()  # ramp, title, ticks as drawn
+    title, ticks = pieces[1], pieces[2:]
+    title_font = bar.title_actor.GetTextProperty().GetFontSize()
+    plotter.close()
+    assert boxes and min(fonts) >= 33 and line_width >= 2  # 8 pt and 2 px when printed on A4 at 300 dpi
+    assert title_font >= 33 and min(t.y1 - t.y0 for t in ticks) >= 33
+    assert not any(title.overlaps(t) for t in ticks) and not title.overlaps(pieces[0])
+    for box in boxes.values():  # labels keep clear of the colour bar
+        assert not any(box.overlaps(piece) for piece in pieces)
+
+
+def test_technique_caption_never_under_a_label(fresh_scene):
+    from viewer.model.history import History
+    from viewer.model.layers import PeelState
+    from viewer.model.technique_session import TechniqueSession
+
+    peel = PeelState()
+    session = TechniqueSession(fresh_scene, History(fresh_scene, peel), peel)
+    session.choose("rotators_prone_knee90", "right")
+    plotter, scene_view, technique_view = labelled_export(fresh_scene, "posterior", (600, 450), technique=session)
+    boxes = rendered_label_boxes(scene_view)
+    caption = technique_view.caption_boxes()
+    plotter.close()
+    assert boxes and caption
+    assert caption[0].x1 <= 599 and caption[0].y0 >= 1  # off the picture edge
+    assert not any(box.overlaps(caption[0]) for box in boxes.values())
+    assert not [k for k in boxes if k == "gluteus_maximus_right"]  # the see-through layer is a ghost, not named

@@ -18,6 +18,7 @@ from viewer.anatomy.lagrange import FloatArray
 from viewer.io.annotations import AnnotationError, load_annotation
 from viewer.model.terminology import landmark_term
 from viewer.paths import annotations_dir
+from viewer.render.labels import LabelItem
 
 SIDES = ("right", "left")
 
@@ -31,6 +32,7 @@ class Pin:
     snap_to: str | None = None
     snap_direction: tuple[float, float, float] | None = None
     latin_name: str = ""  # Terminologia Anatomica label, e.g. "spina iliaca posterior superior (R)"
+    side: str | None = None  # right / left for a sided landmark
 
     def label(self, language: str = "english") -> str:
         return self.latin_name if language == "latin" and self.latin_name else self.display_name
@@ -65,6 +67,7 @@ def load_pins() -> list[Pin]:
                     combination=dict(combination) if combination else None,
                     snap_to=entry.get("snap_to"),
                     snap_direction=tuple(entry["snap_direction"]) if "snap_direction" in entry else None,
+                    side=side,
                 )
             )
     return pins
@@ -119,7 +122,7 @@ class LandmarkPins:
         self.positions: dict[str, FloatArray] = {}
         self._actors: list = []
         self._visible = False
-        self.own_labels = True  # off while the structure labels lay the pin names out with theirs
+        self.own_labels = True  # off when a scene's labels lay the pin names out (only those seen)
         model.pose_changed.connect(self._on_pose)
         model.language_changed.connect(self._on_pose)
         self.set_visible(visible)
@@ -136,11 +139,14 @@ class LandmarkPins:
         self.set_visible(not self._visible)
         return self._visible
 
-    def label_items(self) -> list[tuple[str, str, FloatArray]]:
-        """(key, name, position) of each pin, for a shared label layout."""
+    def label_items(self) -> list[LabelItem]:
+        """Each pin's name, position, side and radius, for the shared label layout (which names only those seen)."""
         if not self._visible:
             return []
-        return [(f"pin:{p.name}", p.label(self.model.language), self.positions[p.name]) for p in self.pins]
+        return [
+            LabelItem(f"pin:{p.name}", p.label(self.model.language), self.positions[p.name], p.side, self.radius)
+            for p in self.pins
+        ]
 
     def _on_pose(self, _pose) -> None:
         if self._visible:

@@ -17,7 +17,8 @@ from vtkmodules.vtkRenderingCore import vtkCellPicker
 from viewer.anatomy.metrics import nearest_fibre_of_vertices, vertex_normals
 from viewer.model.scene import SceneModel
 from viewer.render.attachments import AttachmentView
-from viewer.render.labels import StructureLabels
+from viewer.render.colour_bar import ColourBar
+from viewer.render.labels import Box, StructureLabels, TextSizes, print_text_sizes, screen_text_sizes
 from viewer.render.landmark_pins import LandmarkPins
 from viewer.render.views import VIEW_ANGLE_DEG, camera_for
 
@@ -39,15 +40,27 @@ def danger_legend(model: SceneModel) -> vtkLegendBoxActor:
     square = pv.Plane(i_resolution=1, j_resolution=1)
     for index, (text, colour) in enumerate(entries.items()):
         legend.SetEntry(index, square, text, pv.Color(colour).float_rgb)
-    legend.GetPositionCoordinate().SetCoordinateSystemToNormalizedViewport()
-    legend.GetPositionCoordinate().SetValue(0.01, 0.84)
-    legend.GetPosition2Coordinate().SetValue(0.34, 0.14)
     legend.SetBorder(False)
     legend.UseBackgroundOn()
     legend.SetBackgroundColor(1.0, 1.0, 1.0)
     legend.SetBackgroundOpacity(0.75)
     legend.GetEntryTextProperty().SetColor(0.1, 0.1, 0.1)
+    legend.GetEntryTextProperty().SetFontFamilyToArial()
     return legend
+
+
+def legend_box(texts: list[str], sizes: TextSizes, window: tuple[float, float]) -> Box:
+    """Top-left box (display pixels) in which a legend's entries are drawn at ``sizes.font_px``.
+
+    VTK's legend fits its text to its box, so the box is sized from the text: a line and a half per entry,
+    about 0.6 em per character plus the colour square, at most the window's width less the margins.
+    """
+    width, height = window
+    margin, font = sizes.margin_px, sizes.font_px
+    longest = max((len(t) for t in texts), default=0)
+    box_width = min(font * (0.6 * longest + 2.5), width - 2 * margin)
+    box_height = min(font * (1.5 * len(texts) + 0.5), height - 2 * margin)
+    return Box(margin, height - margin - box_height, margin + box_width, height - margin)
 
 
 STRETCH_ARRAY = "length_change_percent"
@@ -55,6 +68,7 @@ STRETCH_LIMIT_PERCENT = 20.0
 STRETCH_CMAP = "RdBu_r"  # diverging and colour-blind safe: blue shortened, white unchanged, red lengthened
 STRETCH_TITLE = "Length change from anatomical position (%)"
 LABEL_FONT_SIZE = 14
+ORIENTATION_VIEWPORT = (0.0, 0.0, 0.09, 0.13)  # the orientation cube's corner (normalized viewport)
 BACKGROUND_TOP = "#f7f5f1"
 BACKGROUND_BOTTOM = "#d6d2ca"
 # Faces of the orientation cube, as clinical viewers label them.
@@ -106,6 +120,9 @@ class SceneView:
         self.fibre_actors: dict[str, pv.Actor] = {}
         self.highlight_actor: pv.Actor | None = None
         self.label_scale = 1.0  # presentation mode enlarges on-screen text
+        self.print_dpi: float | None = None  # set for exports: text sized for the printed page (see text_sizes)
+        self.printing = False
+        self._colour_bar: ColourBar | None = None
         # The window replaces this with a coalescing scheduler (one frame per event-loop turn);
         # off-screen, every change renders at once.
         self.schedule_render: Callable[[], None] | None = None
@@ -121,7 +138,7 @@ class SceneView:
         for name in model.structures:
             self._add_structure(name)
         if show_axes:
-            plotter.add_orientation_widget(orientation_cube(), interactive=False, viewport=(0.0, 0.0, 0.09, 0.13))
+            plotter.add_orientation_widget(orientation_cube(), interactive=False, viewport=ORIENTATION_VIEWPORT)
         self._apply_pose()
         model.visibility_changed.connect(self._on_visibility)
         model.opacity_changed.connect(self._on_opacity)
@@ -140,7 +157,10 @@ class SceneView:
             number_of_peels=4, occlusion_ratio=0.1
         )  # 4 peels: 190 vs 835 ms a frame in software GL
         self.labels = StructureLabels(self, enabled=False)
+        self.labels.text_sizes = self.text_sizes
+        self.labels.obstacles.append(self.overlay_boxes)
         self.pins = LandmarkPins(plotter, model, visible=False)
+        self.pins.own_labels = False  # the labels name the pins that are seen, apart from each other
         self.labels.extra_items = self.pins.label_items
         self.attachments = AttachmentView(plotter, model, enabled=True)
         for signal in (model.visibility_changed, model.opacity_changed, model.selection_changed, model.pose_changed):
@@ -223,6 +243,7 @@ class SceneView:
         if shown and self._danger_legend is None:
             self._danger_legend = danger_legend(self.model)
             self.plotter.renderer.AddViewProp(self._danger_legend)
+            self.place_overlays()
         elif not shown and self._danger_legend is not None:
             self.plotter.renderer.RemoveViewProp(self._danger_legend)
             self._danger_legend = None
@@ -334,25 +355,16 @@ class SceneView:
             if stretch:
                 self._update_stretch(name)
             self.actors[name].mapper.scalar_visibility = stretch
-        if stretch and not self._stretch_bar:
-            first = next(iter(self._fibre_of_vertex), None)
-            if first is not None:
-                self.plotter.add_scalar_bar(
-                    title=STRETCH_TITLE,
-                    mapper=self.actors[first].mapper,
-                    n_labels=5,
-                    fmt="%+.0f",
-                    vertical=False,
-                    position_x=0.3,
-                    position_y=0.03,
-                    width=0.4,
-                    title_font_size=16,
-                    label_font_size=14,
-                    color="#202020",
-                )
-                self._stretch_bar = True
+        if stretch and not self._stretch_bar and self._fibre_of_vertex:
+            limit = STRETCH_LIMIT_PERCENT
+            self._colour_bar = ColourBar(
+                self.plotter, self._stretch_lut(), (-limit, limit), STRETCH_TITLE, np.linspace(-limit, limit, 5)
+            )
+            self._stretch_bar = True
+            self.place_overlays()
         elif not stretch and self._stretch_bar:
-            self.plotter.remove_scalar_bar(STRETCH_TITLE, render=False)
+            self._colour_bar.remove()
+            self._colour_bar = None
             self._stretch_bar = False
         if render:
             self.request_render()
@@ -384,17 +396,56 @@ class SceneView:
         return self.model.fibre_lines(name).reshape(-1, 3)
 
     def set_labels(self, on: bool) -> None:
-        """Structure labels on/off; while on, the pin names join their layout so nothing overlaps."""
-        self.pins.own_labels = not on
-        if self.pins.visible:
-            self.pins.set_visible(True)
+        """Structure labels on/off (the names of the pins seen are laid out with them, or alone)."""
         self.plotter.render()  # the labels read this frame's depth buffer
         self.labels.set_enabled(on)
 
     def set_pins(self, on: bool) -> None:
-        self.pins.own_labels = not self.labels.enabled
         self.pins.set_visible(on)
         self._refresh_labels()
+
+    # --- text sizes and the 2D overlays --------------------------------------------------------
+    def text_sizes(self) -> TextSizes:
+        """The one rule for overlay text: printed size for exports, a share of the view height on screen."""
+        width, height = self.plotter.window_size
+        if self.printing:
+            return print_text_sizes(width, self.print_dpi)
+        return screen_text_sizes(height, self.label_scale)
+
+    def set_print(self, dpi: float | None = None) -> None:
+        """Size overlay text for print: 9 pt at ``dpi`` (None: the picture fills an A4 page's width)."""
+        self.printing, self.print_dpi = True, dpi
+        self.place_overlays()
+        self._on_selection(self.model.selection)
+
+    def place_overlays(self) -> None:
+        """Re-size and re-place the danger legend and the colour bar for the current output."""
+        sizes = self.text_sizes()
+        window = tuple(self.plotter.window_size)
+        if self._danger_legend is not None:
+            legend = self._danger_legend
+            texts = [legend.GetEntryString(i) for i in range(legend.GetNumberOfEntries())]
+            box = legend_box(texts, sizes, window)
+            legend.GetPositionCoordinate().SetCoordinateSystemToDisplay()
+            legend.GetPositionCoordinate().SetValue(box.x0, box.y0)
+            legend.GetPosition2Coordinate().SetCoordinateSystemToDisplay()
+            legend.GetPosition2Coordinate().SetValue(box.x1 - box.x0, box.y1 - box.y0)
+            legend.SetPadding(max(2, sizes.font_px // 4))
+        if self._colour_bar is not None:
+            self._colour_bar.place(sizes)
+
+    def overlay_boxes(self) -> list[Box]:
+        """What the labels keep clear of: orientation cube, danger legend, colour bar (display pixels)."""
+        self.place_overlays()
+        width, height = self.plotter.window_size
+        x0, y0, x1, y1 = ORIENTATION_VIEWPORT
+        boxes = [Box(x0 * width, y0 * height, x1 * width, y1 * height)]
+        if self._danger_legend is not None:
+            texts = [self._danger_legend.GetEntryString(i) for i in range(self._danger_legend.GetNumberOfEntries())]
+            boxes.append(legend_box(texts, self.text_sizes(), (width, height)))
+        if self._colour_bar is not None:
+            boxes.extend(self._colour_bar.boxes())
+        return boxes
 
     def request_render(self) -> None:
         if self.schedule_render is None:
@@ -404,7 +455,7 @@ class SceneView:
 
     def _refresh_labels(self, *_args) -> None:
         """Labels read the depth buffer, so they follow the frame: at once off-screen, after the next one in a window."""
-        if not self.labels.enabled:
+        if not self.labels.active and not self.labels.boxes:
             return
         if self.schedule_render is None:
             self.labels.update()
@@ -420,9 +471,11 @@ class SceneView:
             self.labels.update()
 
     def set_label_scale(self, scale: float) -> None:
-        """Scale on-screen text (the selection name) for a projector."""
+        """Scale on-screen text (labels, legend, colour bar, selection name) for a projector."""
         self.label_scale = scale
+        self.place_overlays()
         self._on_selection(self.model.selection)
+        self._refresh_labels()
 
     # --- camera ------------------------------------------------------------------------
     @property

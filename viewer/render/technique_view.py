@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pyvista as pv
+from vtkmodules.vtkRenderingCore import vtkTextActor
 
 from viewer.model.technique_session import TechniqueSession
+from viewer.render.labels import Box, TextSizes, screen_text_sizes, text_box
 from viewer.render.technique_overlay import TechniqueOverlay
 
 WARNING_TEXT_COLOUR = "#b3261e"
@@ -20,11 +22,16 @@ class TechniqueView:
     ``schedule`` that delays the update until the pose settles; off-screen it is immediate.
     """
 
-    def __init__(self, plotter: pv.BasePlotter, session: TechniqueSession) -> None:
+    def __init__(
+        self, plotter: pv.BasePlotter, session: TechniqueSession, text_sizes: Callable[[], TextSizes] | None = None
+    ) -> None:
         self.plotter = plotter
         self.session = session
         self.overlay = TechniqueOverlay(plotter)
         self.schedule: Callable[[], None] | None = None
+        # the scene's text rule (SceneView.text_sizes), so the caption matches the labels
+        self.text_sizes = text_sizes or (lambda: screen_text_sizes(plotter.window_size[1]))
+        self.caption: vtkTextActor | None = None
         session.changed.connect(self._on_changed)
         self.update()
 
@@ -36,6 +43,7 @@ class TechniqueView:
 
     def update(self) -> None:
         self.plotter.remove_actor("__technique_verdict", render=False)
+        self.caption = None
         result = self.session.result()
         if result is None:
             self.overlay.clear(render=False)
@@ -54,11 +62,28 @@ class TechniqueView:
             else f"Safe approach: {report.angle_to_surface_deg:.0f}° to the surface, nearest {report.nerve_distance_mm:g} mm "
             f"from the nerve (margin {report.danger_margin_mm:g} mm)"
         )
-        self.plotter.add_text(
-            f"{self.session.active.title}\n{verdict}",
-            position="lower_right",
-            font_size=12,
-            color=WARNING_TEXT_COLOUR if report.flagged else SAFE_TEXT_COLOUR,
-            name="__technique_verdict",
+        self._show_caption(
+            f"{self.session.active.title}\n{verdict}", WARNING_TEXT_COLOUR if report.flagged else SAFE_TEXT_COLOUR
         )
         self.plotter.render()
+
+    def _show_caption(self, text: str, colour: str) -> None:
+        """The caption in the lower right corner, a margin from the edges, at the scene's text size."""
+        sizes = self.text_sizes()
+        actor = vtkTextActor()
+        actor.SetInput(text)
+        prop = actor.GetTextProperty()
+        prop.SetFontSize(sizes.font_px)
+        prop.SetColor(*pv.Color(colour).float_rgb)
+        prop.SetFontFamilyToArial()
+        prop.SetJustificationToRight()
+        prop.SetVerticalJustificationToBottom()
+        actor.PickableOff()
+        width, _height = self.plotter.window_size
+        actor.SetPosition(width - sizes.margin_px, sizes.margin_px)
+        self.plotter.add_actor(actor, name="__technique_verdict", reset_camera=False, pickable=False, render=False)
+        self.caption = actor
+
+    def caption_boxes(self) -> list[Box]:
+        """Where the caption is drawn (display pixels), for the labels to keep clear of."""
+        return [text_box(self.caption, self.plotter.renderer)] if self.caption is not None else []

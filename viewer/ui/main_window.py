@@ -46,7 +46,8 @@ class MainWindow(QMainWindow):
         self.peel = PeelState()
         self.history = History(model, self.peel)
         self.techniques = TechniqueSession(model, self.history, self.peel)
-        self.technique_view = TechniqueView(self.interactor, self.techniques)
+        self.technique_view = TechniqueView(self.interactor, self.techniques, text_sizes=self.scene_view.text_sizes)
+        self.scene_view.labels.obstacles.append(self.technique_view.caption_boxes)
         self._technique_timer = QTimer(self)
         self._technique_timer.setSingleShot(True)
         self._technique_timer.setInterval(250)  # recompute once the pose settles, not every frame
