@@ -35,6 +35,7 @@ from viewer.anatomy.nerve_mesh import (
     tangents,
     transported_frames,
     tube,
+    tube_vertices,
 )
 from viewer.io.annotations import AnnotationError, read_json, validate
 from viewer.paths import annotations_dir
@@ -180,6 +181,7 @@ class NerveBranch:
     weights: FloatArray  # (n,) thigh skinning weight: 0 moves with the pelvis, 1 with the thigh
     passes_through: tuple[str, ...]
     vertex_slice: slice  # rows of NerveGeometry.vertices that belong to this branch
+    twist: FloatArray | None = None  # (n,) radians: depth axis about the tangent from a parallel-transported frame
 
 
 @dataclass
@@ -556,9 +558,9 @@ def pose_nerve(nerve: NerveGeometry, transforms: dict[str, FloatArray]) -> tuple
     vertices = np.empty_like(nerve.vertices)
     for branch, posed in zip(nerve.branches, nerve.posed_centrelines(line), strict=True):
         depth, width = _posed_frames(branch, posed, pelvis[:3, :3], thigh[:3, :3])
-        vertices[branch.vertex_slice] = tube(
+        vertices[branch.vertex_slice] = tube_vertices(
             posed, branch.half_width, branch.half_thickness, depth, width, nerve.sides, nerve.cap_rings
-        )[0]
+        )
     return vertices, line
 
 
@@ -605,8 +607,10 @@ def _posed_frames(
     section, and the twist grows from the rest twist by the thigh's extra turn in step with the
     skinning weight, so the last section faces where the thigh carries it.
     """
-    rest_tangent = tangents(branch.centreline)
-    twist = angle_about(transported_frames(branch.centreline, branch.depth_axis[0]), branch.depth_axis, rest_tangent)
+    if branch.twist is None:
+        carried_at_rest = transported_frames(branch.centreline, branch.depth_axis[0])
+        branch.twist = angle_about(carried_at_rest, branch.depth_axis, tangents(branch.centreline))
+    twist = branch.twist
     tangent = tangents(posed)
     carried = transported_frames(posed, pelvis_rotation @ branch.depth_axis[0])
     end_depth = thigh_rotation @ branch.depth_axis[-1]

@@ -175,22 +175,25 @@ def transported_frames(centreline: FloatArray, first_normal: FloatArray) -> Floa
     """
     points = np.asarray(centreline, dtype=float)
     tangent = tangents(points)
-    normal = np.empty_like(points)
     first = np.asarray(first_normal, dtype=float)
-    normal[0] = unit(first - (first @ tangent[0]) * tangent[0])
-    for k in range(len(points) - 1):
-        v1 = points[k + 1] - points[k]
-        c1 = v1 @ v1
-        if c1 < 1e-18:
-            normal[k + 1] = normal[k]
-            continue
-        r_left = normal[k] - (2.0 / c1) * (v1 @ normal[k]) * v1
-        t_left = tangent[k] - (2.0 / c1) * (v1 @ tangent[k]) * v1
-        v2 = tangent[k + 1] - t_left
-        c2 = v2 @ v2
-        r_next = r_left - (2.0 / c2) * (v2 @ r_left) * v2 if c2 > 1e-18 else r_left
-        normal[k + 1] = unit(r_next - (r_next @ tangent[k + 1]) * tangent[k + 1])
-    return normal
+    normal = [unit(first - (first @ tangent[0]) * tangent[0]).tolist()]
+    # plain floats: a few dozen tiny steps, where numpy's per-call cost would dominate
+    steps, tangent_rows = np.diff(points, axis=0).tolist(), tangent.tolist()
+    for (sx, sy, sz), (tx, ty, tz), (nx, ny, nz) in zip(steps, tangent_rows[:-1], tangent_rows[1:], strict=True):
+        rx, ry, rz = normal[-1]
+        c1 = sx * sx + sy * sy + sz * sz
+        if c1 > 1e-18:
+            k = 2.0 * (sx * rx + sy * ry + sz * rz) / c1
+            rx, ry, rz = rx - k * sx, ry - k * sy, rz - k * sz
+            k = 2.0 * (sx * tx + sy * ty + sz * tz) / c1
+            vx, vy, vz = nx - (tx - k * sx), ny - (ty - k * sy), nz - (tz - k * sz)
+            c2 = vx * vx + vy * vy + vz * vz
+            if c2 > 1e-18:
+                k = 2.0 * (vx * rx + vy * ry + vz * rz) / c2
+                rx, ry, rz = rx - k * vx, ry - k * vy, rz - k * vz
+        normal.append((rx, ry, rz))
+    normal = np.asarray(normal)
+    return unit(normal - np.einsum("ij,ij->i", normal, tangent)[:, None] * tangent)
 
 
 def angle_about(reference: FloatArray, vectors: FloatArray, axes: FloatArray) -> FloatArray:
@@ -204,6 +207,43 @@ def rotate_about(vectors: FloatArray, axes: FloatArray, angle: FloatArray) -> Fl
     cos, sin = np.cos(angle)[:, None], np.sin(angle)[:, None]
     along = np.einsum("ij,ij->i", axes, vectors)[:, None] * axes
     return vectors * cos + np.cross(axes, vectors) * sin + along * (1.0 - cos)
+
+
+def tube_vertices(
+    centreline: FloatArray,
+    half_width: FloatArray,
+    half_thickness: FloatArray,
+    depth_axis: FloatArray,
+    width_axis: FloatArray,
+    sides: int = 20,
+    cap_rings: int = 0,
+) -> FloatArray:
+    """The vertices of :func:`tube` alone (what posing needs each frame), same order."""
+    centreline = np.asarray(centreline, dtype=float)
+    half_width = np.asarray(half_width, dtype=float)
+    half_thickness = np.asarray(half_thickness, dtype=float)
+    n = len(centreline)
+    angle = np.linspace(0.0, 2 * np.pi, sides, endpoint=False)
+    tangent = tangents(centreline)
+    # cap rings: the start's (from the body outwards), then the end's; then the two poles
+    phi = np.linspace(0.0, 0.5 * np.pi, cap_rings + 2)[1:-1]
+    ends = (0, n - 1)
+    outward = np.array([-tangent[0], tangent[-1]])
+    length = np.maximum(half_width[[0, -1]], half_thickness[[0, -1]])
+    reach = np.concatenate([np.outer(length, np.sin(phi)), length[:, None] * (1.0 if cap_rings else 0.0)], axis=1)
+    centres = np.vstack([centreline, (centreline[[0, -1], None] + reach[..., None] * outward[:, None]).reshape(-1, 3)])
+    shrink = np.concatenate([np.ones(n), np.tile(np.concatenate([np.cos(phi), [0.0]]), 2)])
+    owner = np.concatenate([np.arange(n), np.repeat(ends, cap_rings + 1)])
+    a, h = half_width[owner] * shrink, half_thickness[owner] * shrink
+    ring = (
+        centres[:, None, :]
+        + (a[:, None] * np.cos(angle))[..., None] * width_axis[owner][:, None, :]
+        + (h[:, None] * np.sin(angle))[..., None] * depth_axis[owner][:, None, :]
+    )
+    rings = n + 2 * cap_rings
+    poles = ring[[n + cap_rings, n + 2 * cap_rings + 1], 0]
+    order = np.concatenate([np.arange(n), n + np.arange(cap_rings), n + cap_rings + 1 + np.arange(cap_rings)])
+    return np.vstack([ring[order].reshape(rings * sides, 3), poles])
 
 
 def tube(
@@ -221,35 +261,8 @@ def tube(
     start and at the end (a rounded, half-ellipsoid cap as long as the section is wide; none: flat
     caps), then one pole at each end.
     """
-    centreline = np.asarray(centreline, dtype=float)
-    half_width = np.asarray(half_width, dtype=float)
-    half_thickness = np.asarray(half_thickness, dtype=float)
+    vertices = tube_vertices(centreline, half_width, half_thickness, depth_axis, width_axis, sides, cap_rings)
     n = len(centreline)
-    angle = np.linspace(0.0, 2 * np.pi, sides, endpoint=False)
-
-    def rings(centre, a, h, depth, width):
-        return (
-            centre[:, None, :]
-            + (a[:, None] * np.cos(angle))[..., None] * width[:, None, :]
-            + (h[:, None] * np.sin(angle))[..., None] * depth[:, None, :]
-        ).reshape(-1, 3)
-
-    body = rings(centreline, half_width, half_thickness, depth_axis, width_axis)
-    ends = []  # (ring index, outward tangent) of the start and the end
-    tangent = tangents(centreline)
-    for ring, outward in ((0, -tangent[0]), (n - 1, tangent[-1])):
-        length = max(half_width[ring], half_thickness[ring])
-        phi = np.linspace(0.0, 0.5 * np.pi, cap_rings + 2)[1:-1]
-        shrink = np.cos(phi)
-        centres = centreline[ring] + (length * np.sin(phi))[:, None] * outward
-        cap = rings(
-            centres, half_width[ring] * shrink, half_thickness[ring] * shrink,
-            np.repeat(depth_axis[ring][None], cap_rings, 0), np.repeat(width_axis[ring][None], cap_rings, 0),
-        )
-        pole = centreline[ring] + (length if cap_rings else 0.0) * outward
-        ends.append((cap, pole))
-    cap_vertices = [cap for cap, _ in ends]
-    vertices = np.vstack([body, *cap_vertices, ends[0][1], ends[1][1]])
     # every sequence of rings from pole to pole: start cap (outermost first), body, end cap
     start_cap = n * sides + np.arange(cap_rings)[::-1, None] * sides
     end_cap = (n + cap_rings) * sides + np.arange(cap_rings)[:, None] * sides
