@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 from viewer.anatomy.bones import SIDES, load_landmarks
 from viewer.anatomy.nerve import NerveGeometry, resolve_landmark
@@ -199,21 +200,24 @@ def surface_components(adjacency: sparse.csr_matrix, chosen: np.ndarray) -> list
 
 
 def caution_region(
-    mask: np.ndarray, faces: np.ndarray, groups: np.ndarray, smoothing: int = 30
+    mask: np.ndarray, vertices: FloatArray, faces: np.ndarray, groups: np.ndarray, blur_mm: float = 8.0
 ) -> FloatArray:
     """A smooth field over a surface (n,) in [0, 1] whose level :data:`CAUTION_LEVEL` outlines one region per group.
 
-    ``mask`` (n,) marks the vertices from which pressure reaches a zone; it is averaged with its
-    neighbours ``smoothing`` times, so isolated marks fade and gaps fill. Per group (e.g. the side
-    of the body, ``groups`` (n,) labels) only the largest region above the level is kept, with its
-    holes filled: one connected area with one closed outline.
+    ``mask`` (n,) marks the vertices from which pressure reaches a zone; it is blurred over the
+    surface with a Gaussian of ``blur_mm`` (by distance, so the outline does not depend on how the
+    surface is triangulated): isolated marks fade and gaps fill. Per group (e.g. the side of the
+    body, ``groups`` (n,) labels) only the largest region above the level is kept, with its holes
+    filled: one connected area with one closed outline.
     """
+    vertices = np.asarray(vertices, dtype=float)
+    tree = cKDTree(vertices)
+    pairs = tree.sparse_distance_matrix(tree, 3.0 * blur_mm, output_type="coo_matrix")
+    weight = sparse.csr_matrix(
+        (np.exp(-0.5 * (pairs.data / blur_mm) ** 2), (pairs.row, pairs.col)), shape=pairs.shape
+    ) + sparse.identity(len(vertices), format="csr")
+    field_ = (weight @ np.asarray(mask, dtype=float)) / np.asarray(weight.sum(axis=1)).ravel()
     adjacency = surface_adjacency(len(mask), faces)
-    degree = np.asarray(adjacency.sum(axis=1)).ravel()
-    neighbour_mean = sparse.diags(1.0 / np.maximum(degree, 1)) @ adjacency
-    field_ = np.asarray(mask, dtype=float)
-    for _ in range(smoothing):
-        field_ = 0.5 * field_ + 0.5 * (neighbour_mean @ field_)
     inside = field_ >= CAUTION_LEVEL
     below, above = np.nextafter(CAUTION_LEVEL, 0.0), np.nextafter(CAUTION_LEVEL, 1.0)
     for group in np.unique(groups):

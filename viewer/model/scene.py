@@ -346,7 +346,7 @@ class SceneModel:
             normals = vertex_normals(skin.vertices, skin.faces)[reach]
             mask = np.zeros(len(skin.vertices), dtype=bool)
             mask[reach] = caution_area(skin.vertices[reach], zones, normals=normals, depth_mm=CAUTION_DEPTH_MM)
-            self._caution_field = caution_region(mask, skin.faces, np.sign(skin.vertices[:, 2]))
+            self._caution_field = caution_region(mask, skin.vertices, skin.faces, np.sign(skin.vertices[:, 2]))
         return self._caution_field
 
     def neighbours(self, name: str):
