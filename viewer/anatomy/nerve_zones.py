@@ -207,8 +207,9 @@ def caution_region(
     ``mask`` (n,) marks the vertices from which pressure reaches a zone; it is blurred over the
     surface with a Gaussian of ``blur_mm`` (by distance, so the outline does not depend on how the
     surface is triangulated): isolated marks fade and gaps fill. Per group (e.g. the side of the
-    body, ``groups`` (n,) labels) only the largest region above the level is kept, with its holes
-    filled: one connected area with one closed outline.
+    body, ``groups`` (n,) labels) the field fades out where another group begins, and only the
+    largest region above the level is kept, with its holes filled: one connected area with one
+    closed outline per group.
     """
     vertices = np.asarray(vertices, dtype=float)
     tree = cKDTree(vertices)
@@ -216,7 +217,15 @@ def caution_region(
     weight = sparse.csr_matrix(
         (np.exp(-0.5 * (pairs.data / blur_mm) ** 2), (pairs.row, pairs.col)), shape=pairs.shape
     ) + sparse.identity(len(vertices), format="csr")
-    field_ = (weight @ np.asarray(mask, dtype=float)) / np.asarray(weight.sum(axis=1)).ravel()
+    field_ = np.clip((weight @ np.asarray(mask, dtype=float)) / np.asarray(weight.sum(axis=1)).ravel(), 0.0, 1.0)
+    # fade each group's area out where another group begins, so the areas never merge into one
+    groups = np.asarray(groups)
+    for group in np.unique(groups):
+        mine = groups == group
+        if mine.all():
+            break
+        gap, _ = cKDTree(vertices[~mine]).query(vertices[mine])
+        field_[mine] *= np.clip(gap / blur_mm - 0.75, 0.0, 1.0)
     adjacency = surface_adjacency(len(mask), faces)
     inside = field_ >= CAUTION_LEVEL
     below, above = np.nextafter(CAUTION_LEVEL, 0.0), np.nextafter(CAUTION_LEVEL, 1.0)
