@@ -210,15 +210,10 @@ def rotate_about(vectors: FloatArray, axes: FloatArray, angle: FloatArray) -> Fl
 
 
 def tube_vertices(
-    centreline: FloatArray,
-    half_width: FloatArray,
-    half_thickness: FloatArray,
-    depth_axis: FloatArray,
-    width_axis: FloatArray,
-    sides: int = 20,
-    cap_rings: int = 0,
+    centreline: FloatArray, half_width: FloatArray, half_thickness: FloatArray,
+    depth_axis: FloatArray, width_axis: FloatArray, sides: int = 20, cap_rings: int = 0,
 ) -> FloatArray:
-    """The vertices of :func:`tube` alone (what posing needs each frame), same order."""
+    """The vertices of :func:`tube` alone (what posing needs each frame), same arguments and order."""
     centreline = np.asarray(centreline, dtype=float)
     half_width = np.asarray(half_width, dtype=float)
     half_thickness = np.asarray(half_thickness, dtype=float)
