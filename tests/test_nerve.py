@@ -315,3 +315,104 @@ def test_bad_danger_zone_file_names_file_and_field(asset_copy):
     with pytest.raises(AnnotationError) as error:
         load_danger_zone_data(path)
     assert error.value.field == "zones[0]" and "margin_mm" in str(error.value)
+
+
+POSES = {
+    "rest": LegPose(),
+    "flexed 90": LegPose(hip_flexion=90),
+    "internal rotation 40": LegPose(hip_rotation=40),
+    "external rotation 40": LegPose(hip_rotation=-40),
+    "abducted 45": LegPose(hip_abduction=45),
+    "side-lying flexion": LegPose(hip_flexion=110, knee_flexion=100),
+    "frog": LegPose(hip_flexion=45, hip_abduction=40, hip_rotation=20, knee_flexion=90),
+}
+
+
+def _side_transforms(pose: LegPose, side: str, landmarks) -> dict:
+    hip = landmarks[f"femoral_head_centre_{side}"]
+    knee = (landmarks[f"medial_epicondyle_{side}"] + landmarks[f"lateral_epicondyle_{side}"]) / 2
+    return {"pelvis": np.eye(4), f"thigh_{side}": leg_transforms(pose, side, hip, knee)["thigh"]}
+
+
+@pytest.mark.parametrize("variant", ["usual", DIVIDED])
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_no_bend_sharper_than_the_minimum_radius_at_rest_or_posed(variant, side, landmarks):
+    """The old relaxation left a zig-zag kink below quadratus femoris: 68-123 degrees over a few mm."""
+    from viewer.anatomy.nerve_mesh import turning_angles
+
+    geometry = build_nerve(side, variant)
+    limit = load_nerve_spec().min_bend_radius_mm
+    assert limit >= 20
+    for name, pose in POSES.items():
+        _vertices, line = pose_nerve(geometry, _side_transforms(pose, side, landmarks))
+        for branch, posed in zip(geometry.branches, geometry.posed_centrelines(line), strict=True):
+            angle, radius = turning_angles(posed)
+            assert radius.min() > 0.95 * limit, f"{branch.name} {name}: bend radius {radius.min():.1f} mm"
+            assert np.degrees(angle).max() < 20, f"{branch.name} {name}"
+
+
+def _section(vertices, branch, rings, sides):
+    ring = vertices[branch.vertex_slice][: rings * sides].reshape(rings, sides, 3)
+    centre = ring.mean(axis=1)
+    return ring, centre
+
+
+@pytest.mark.parametrize("variant", ["usual", DIVIDED])
+def test_posed_sections_keep_their_shape_and_twist_only_as_the_thigh_turns(variant, landmarks):
+    """Linear blend skinning pinched and wrung the sections (candy wrapper); now they are carried rigidly."""
+    from viewer.anatomy.nerve_mesh import angle_about, tangents, transported_frames
+
+    geometry = build_nerve("right", variant)
+    sides = geometry.sides
+    for name in ("internal rotation 40", "external rotation 40", "flexed 90", "frog"):
+        transforms = _side_transforms(POSES[name], "right", landmarks)
+        vertices, line = pose_nerve(geometry, transforms)
+        thigh = transforms["thigh_right"][:3, :3]
+        for branch, posed in zip(geometry.branches, geometry.posed_centrelines(line), strict=True):
+            rings = len(branch.centreline)
+            ring, centre = _section(vertices, branch, rings, sides)
+            np.testing.assert_allclose(centre, posed, atol=1e-6)
+            semi_width = np.linalg.norm(ring[:, 0] - centre, axis=1)
+            semi_depth = np.linalg.norm(ring[:, sides // 4] - centre, axis=1)
+            np.testing.assert_allclose(semi_width, branch.half_width, rtol=0.01, err_msg=name)
+            np.testing.assert_allclose(semi_depth, branch.half_thickness, rtol=0.01, err_msg=name)
+            # twist about the nerve, measured against a parallel-transported frame: rest vs posed
+            def twist(points, width_axis):
+                tangent = tangents(points)
+                carried = transported_frames(points, width_axis[0])
+                return np.unwrap(angle_about(carried, width_axis, tangent))
+
+            rest_ring, rest_centre = _section(geometry.vertices, branch, rings, sides)
+            change = np.degrees(
+                twist(posed, ring[:, 0] - centre) - twist(branch.centreline, rest_ring[:, 0] - rest_centre)
+            )
+            step = np.linalg.norm(np.diff(posed, axis=0), axis=1)
+            assert (np.abs(np.diff(change)) / step).max() < 1.2, f"{branch.name} {name}: twist concentrated"
+            # the last section faces where the thigh carries it
+            end = unit_rows(thigh @ branch.width_axis[-1])
+            assert np.degrees(np.arccos(np.clip(end @ unit_rows(ring[-1, 0] - centre[-1]), -1, 1))) < 3.0
+
+
+def unit_rows(vector):
+    return vector / np.linalg.norm(vector)
+
+
+@pytest.mark.parametrize("variant", ["usual", DIVIDED])
+def test_nerve_enters_from_the_pelvis_and_both_ends_are_rounded(variant, landmarks, muscles):
+    geometry = build_nerve("right", variant)
+    notch, spine = landmarks["greater_sciatic_notch_right"], landmarks["ischial_spine_right"]
+    piriformis = muscles["piriformis_right"].vertices
+    for branch in geometry.branches:
+        top = branch.centreline[0]
+        # inside the pelvis: medial to the sciatic notch and the spine, in front of piriformis
+        assert top[2] < min(notch[2], spine[2]) - 8, f"{branch.name} starts at {top.round(1)}"
+        column = piriformis[(np.abs(piriformis[:, 1] - top[1]) < 8) & (np.abs(piriformis[:, 2] - top[2]) < 8)]
+        assert len(column) and top[0] > column[:, 0].max(), "the nerve starts anterior to piriformis"
+        part = geometry.vertices[branch.vertex_slice]
+        poles = part[-2:]
+        for pole, ring, outward in ((poles[0], 0, -1), (poles[1], -1, 1)):
+            tangent = unit_rows(branch.centreline[ring] - branch.centreline[ring - outward])
+            reach = (pole - branch.centreline[ring]) @ tangent
+            assert reach > 0.8 * max(branch.half_width[ring], branch.half_thickness[ring]), "rounded cap"
+    edges = Counter((int(a), int(b)) for f in geometry.faces for a, b in ((f[0], f[1]), (f[1], f[2]), (f[2], f[0])))
+    assert set(edges.values()) == {1} and all((b, a) in edges for a, b in edges), "closed and consistently wound"

@@ -74,3 +74,82 @@ def test_danger_margin_widens_the_zone_and_the_safety_check_follows(fresh_scene)
     fresh_scene.set_danger_margin(55.0)  # the line of force passes about 47 mm from the nerve
     assert signed_volume(fresh_scene.vertices(zone), fresh_scene.structures[zone].faces) > 1.5 * before
     assert session.result()[1].too_close  # the same approach now ends inside the wider margin
+
+
+def _pieces(skin, chosen):
+    from viewer.anatomy.nerve_zones import surface_adjacency, surface_components
+
+    return surface_components(surface_adjacency(len(skin.vertices), skin.faces), chosen)
+
+
+def test_caution_area_is_one_region_per_side_without_holes(scene):
+    """It used to be a dozen red blotches per side with holes in them."""
+    from viewer.anatomy.nerve_zones import CAUTION_LEVEL
+
+    skin = scene.structures["skin"]
+    field = scene.caution_field()
+    assert field.shape == (len(skin.vertices),) and np.isfinite(field).all() and 0 <= field.min() <= field.max() <= 1
+    mask = scene.caution_mask()
+    np.testing.assert_array_equal(mask, field >= CAUTION_LEVEL)
+    for side in (1, -1):
+        on_side = np.sign(skin.vertices[:, 2]) == side
+        assert len(_pieces(skin, mask & on_side)) == 1, "one connected caution area per side"
+        assert len(_pieces(skin, ~mask & on_side)) == 1, "no holes in it"
+
+
+def test_caution_area_is_drawn_with_a_closed_outline_that_follows_the_pose(fresh_scene):
+    import pyvista as pv
+
+    from viewer.render.scene_view import SceneView
+
+    plotter = pv.Plotter(off_screen=True, window_size=[400, 300])
+    view = SceneView(plotter, fresh_scene)
+    try:
+        assert not view._caution_outlines  # nothing until the danger layer is shown
+        for name in fresh_scene.names("danger"):
+            fresh_scene.set_visible(name, True)
+        actor = view._caution_outlines["skin"]
+        assert actor.GetVisibility() and view.actors["skin"].mapper.interpolate_before_map
+        outline = actor.mapper.dataset
+        lines = outline.lines.reshape(-1, 3)[:, 1:]  # contour segments
+        degree = np.bincount(lines.ravel(), minlength=outline.n_points)
+        assert (degree == 2).all(), "every outline point joins exactly two segments: closed curves"
+        loops = outline.connectivity().point_data["RegionId"]
+        sides = [np.sign(outline.points[loops == k, 2]).mean() for k in np.unique(loops)]
+        assert sorted(np.sign(sides)) == [-1, 1], "one closed outline per side"
+        for k in np.unique(loops):
+            ordered = _walk(lines[np.isin(lines[:, 0], np.flatnonzero(loops == k))])
+            assert len(ordered) == (loops == k).sum(), "one loop through all its points"
+            turns = _turns(outline.points[ordered], span=3)
+            # a staircase of triangle edges turns by about 60 degrees at most points; folds of the
+            # skin (the natal cleft) may still turn the curve sharply in 3D at a few
+            assert np.median(turns) < 25 and np.percentile(turns, 90) < 50, "a smooth curve"
+        rest = outline.points.copy()
+        fresh_scene.set_pose("right", hip_flexion=60)
+        moved = np.linalg.norm(view._caution_outlines["skin"].mapper.dataset.points.mean(0) - rest.mean(0))
+        assert moved > 5, "the outline follows the posed skin"
+        fresh_scene.set_visible("skin", False)
+        assert not actor.GetVisibility()
+    finally:
+        plotter.close()
+
+
+def _walk(segments):
+    """Point order along one closed loop of (a, b) segments."""
+    after = {int(a): int(b) for a, b in segments}
+    before = {b: a for a, b in after.items()}
+    start = int(segments[0, 0])
+    order, point = [start], after.get(start, before.get(start))
+    following = after if start in after else before
+    while point != start and len(order) <= len(segments):
+        order.append(point)
+        point = following.get(point, (after | before).get(point))
+    return np.array(order)
+
+
+def _turns(points, span):
+    """Turn (degrees) of a closed loop's direction at each point, over ``span`` points on either side."""
+    ahead = np.roll(points, -span, axis=0) - points
+    behind = points - np.roll(points, span, axis=0)
+    cos = np.einsum("ij,ij->i", ahead, behind) / (np.linalg.norm(ahead, axis=1) * np.linalg.norm(behind, axis=1) + 1e-12)
+    return np.degrees(np.arccos(np.clip(cos, -1, 1)))

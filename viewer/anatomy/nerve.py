@@ -23,12 +23,18 @@ from scipy.interpolate import CubicSpline
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
 from viewer.anatomy.nerve_mesh import (
     SurfaceField,
+    angle_about,
     arc_length,
     interpolate_at,
+    limit_bend,
     point_polyline_distance,
     resample,
+    rotate_about,
     section_frames,
+    tangents,
+    transported_frames,
     tube,
+    tube_vertices,
 )
 from viewer.cache import ArrayCache, content_key
 from viewer.io.annotations import AnnotationError, read_json, validate
@@ -82,6 +88,7 @@ class NerveSpec:
     depth_hint: tuple[float, float, float]
     samples: int
     clearance_mm: float
+    min_bend_radius_mm: float
     skinning: dict
     default_variant: str
     variants: dict[str, NerveVariant]
@@ -156,7 +163,7 @@ def load_nerve_spec(path: Path | None = None, landmarks: dict[str, FloatArray] |
         name=data["name"], display_name=data["display_name"], colour=data["colour"], info=dict(data.get("info", {})),
         sources=tuple(data["sources"]), cross_section=dict(data["cross_section"]),
         depth_hint=tuple(data["depth_hint"]), samples=int(data["samples"]), clearance_mm=float(data["clearance_mm"]),
-        skinning=dict(data["skinning"]), default_variant=data["default_variant"], variants=variants,
+        min_bend_radius_mm=float(data["min_bend_radius_mm"]), skinning=dict(data["skinning"]), default_variant=data["default_variant"], variants=variants,
         variants_total=dict(data.get("variants_total", {})), path=path,
     )
 
@@ -176,6 +183,7 @@ class NerveBranch:
     weights: FloatArray  # (n,) thigh skinning weight: 0 moves with the pelvis, 1 with the thigh
     passes_through: tuple[str, ...]
     vertex_slice: slice  # rows of NerveGeometry.vertices that belong to this branch
+    twist: FloatArray | None = None  # (n,) radians: depth axis about the tangent from a parallel-transported frame
 
 
 @dataclass
@@ -194,6 +202,9 @@ class NerveGeometry:
     colour: str = "#f3d34a"
     vertex_weights: FloatArray = field(default=None, repr=False)  # (n_vertices,) thigh weight
     vertex_ring: FloatArray = field(default=None, repr=False)  # (n_vertices,) global ring index
+    sides: int = 20  # vertices per ring of the tube
+    cap_rings: int = 0  # rings of each rounded end cap
+    min_bend_radius_mm: float = 25.0  # no bend of the centreline is sharper, at rest or posed
     _bone_fields: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -300,15 +311,31 @@ def _relax(
             else:
                 a = np.where(squeezed, np.maximum(a_min, a - shrink), a)
         # neighbouring rings move together (a kinked nerve is worse than a slightly pressed one)
-        move = np.maximum(np.abs(move), np.abs(_smooth(move))) * np.sign(move + 1e-12 * _smooth(move))
-        centre += 0.5 * _smooth(move)
+        centre += 0.5 * _smooth(_spread(move, 1))
         if iteration < iterations - settle:
             centre[1:-1] += 0.2 * (0.5 * (centre[:-2] + centre[2:]) - centre[1:-1])
             if iteration % 10 == 9:
                 centre = resample(centre, len(centre))
-    h = np.maximum(h_min, np.minimum(h, np.convolve(np.pad(h, 2, mode="edge"), np.ones(5) / 5, mode="valid")))
+        centre = limit_bend(centre, spec.min_bend_radius_mm, iterations=4)
+    centre = limit_bend(centre, spec.min_bend_radius_mm)
+    h = np.maximum(h_min, _smooth_profile(h))
+    a = np.maximum(a_min, _smooth_profile(a))
     depth, width = section_frames(centre, hint)
     return centre, a, h, depth, width
+
+
+def _spread(move: FloatArray, times: int) -> FloatArray:
+    """Each ring's move shared with its neighbours (``times`` rings on either side), never made smaller."""
+    for _ in range(times):
+        smooth = _smooth(move)
+        move = np.maximum(np.abs(move), np.abs(smooth)) * np.sign(move + 1e-12 * smooth)
+    return move
+
+
+def _smooth_profile(values: FloatArray, window: int = 5) -> FloatArray:
+    """A section size along the nerve without steps: the mean over ``window`` rings."""
+    pad = window // 2
+    return np.convolve(np.pad(values, pad, mode="edge"), np.ones(window) / window, mode="valid")
 
 
 def _smooth(values: FloatArray) -> FloatArray:
@@ -404,9 +431,12 @@ def _build_right(spec: NerveSpec, variant: NerveVariant, bones, muscles, landmar
             start, half_width, half_thickness, spec, variant, branch_spec, side, bones, muscles
         )
         w = skinning_weights(centre, spec, side, landmarks)
-        v, f = tube(centre, half_width, h, depth, width, sides=cs["sides"])
+        v, f = tube(centre, half_width, h, depth, width, sides=cs["sides"], cap_rings=_cap_rings(spec))
         n_rings = len(centre)
-        ring_of_vertex = np.concatenate([np.repeat(np.arange(n_rings), cs["sides"]), [0, n_rings - 1]])
+        cap = _cap_rings(spec) * cs["sides"]
+        ring_of_vertex = np.concatenate(
+            [np.repeat(np.arange(n_rings), cs["sides"]), np.zeros(cap, int), np.full(cap, n_rings - 1), [0, n_rings - 1]]
+        )
         branches.append(
             NerveBranch(
                 branch_spec.name, branch_spec.display_name, centre, half_width, h, depth, width, w,
@@ -424,10 +454,15 @@ def _build_right(spec: NerveSpec, variant: NerveVariant, bones, muscles, landmar
         name=f"{NERVE_NAME}_{side}", side=side, vertices=np.vstack(vertices), faces=np.vstack(faces),
         centreline=main.centreline, radius=main.half_width, variant=variant.id, branches=tuple(branches),
         display_name=spec.display_name, colour=spec.colour, vertex_weights=np.concatenate(weights),
-        vertex_ring=np.concatenate(rings),
+        vertex_ring=np.concatenate(rings), sides=cs["sides"], cap_rings=_cap_rings(spec),
+        min_bend_radius_mm=spec.min_bend_radius_mm,
     )
     geometry._bone_fields = _bone_fields(side, bones)
     return geometry
+
+
+def _cap_rings(spec: NerveSpec) -> int:
+    return int(spec.cross_section.get("cap_rings", 0))
 
 
 def _relaxed_branch(start, half_width, half_thickness, spec, variant, branch_spec, side, bones, muscles):
@@ -470,7 +505,8 @@ def _mirror(right: NerveGeometry) -> NerveGeometry:
         name=f"{NERVE_NAME}_left", side="left", vertices=right.vertices * flip, faces=right.faces[:, ::-1].copy(),
         centreline=branches[0].centreline, radius=branches[0].half_width, variant=right.variant, branches=branches,
         display_name=right.display_name, colour=right.colour, vertex_weights=right.vertex_weights.copy(),
-        vertex_ring=right.vertex_ring.copy(),
+        vertex_ring=right.vertex_ring.copy(), sides=right.sides, cap_rings=right.cap_rings,
+        min_bend_radius_mm=right.min_bend_radius_mm,
     )
     left._bone_fields = _bone_fields("left", load_bone_surfaces())
     return left
@@ -485,10 +521,13 @@ def pose_nerve(nerve: NerveGeometry, transforms: dict[str, FloatArray]) -> tuple
     """(vertices, centreline) of the nerve at a pose.
 
     ``transforms`` holds 4x4 segment transforms keyed like the scene model (``pelvis``,
-    ``thigh_right``...); missing ones are the identity. Each ring blends the pelvis and
-    thigh transforms by its skinning weight (linear blend skinning), then any ring that
-    the blend carried into bone is pushed back out along the bone's normal. The returned
-    centreline stacks all branches (split with :meth:`NerveGeometry.posed_centrelines`).
+    ``thigh_right``...); missing ones are the identity. The centreline blends the pelvis and
+    thigh transforms by each ring's skinning weight; rings the blend carried into bone are pushed
+    back out (their neighbours follow), and no bend is left sharper than the nerve's minimum
+    bend radius. The tube is then rebuilt along the posed centreline with its sections carried by
+    parallel transport, turned about the nerve only by the twist the thigh imposes, spread evenly
+    over the stretch that follows the thigh (no candy-wrapper twist, no pinched sections). The
+    returned centreline stacks all branches (split with :meth:`NerveGeometry.posed_centrelines`).
     """
     eye = np.eye(4)
     pelvis = np.asarray(transforms.get("pelvis", eye), dtype=float)
@@ -496,34 +535,75 @@ def pose_nerve(nerve: NerveGeometry, transforms: dict[str, FloatArray]) -> tuple
     thigh = np.asarray(transforms.get(thigh_key, eye), dtype=float)
     rest_lines = np.vstack([b.centreline for b in nerve.branches])
     w_line = np.concatenate([b.weights for b in nerve.branches])[:, None]
-    w_vert = nerve.vertex_weights[:, None]
     line = (1 - w_line) * _apply(pelvis, rest_lines) + w_line * _apply(thigh, rest_lines)
-    vertices = (1 - w_vert) * _apply(pelvis, nerve.vertices) + w_vert * _apply(thigh, nerve.vertices)
     if np.allclose(thigh, pelvis):
-        return vertices, line
-    # push rings back out of bone (only rings whose centre comes close to a bone are checked)
+        return _apply(pelvis, nerve.vertices), line
+    for _round in range(2):
+        line = _ease_bends(nerve, line + _out_of_bone(nerve, line, pelvis, thigh, thigh_key))
+    vertices = np.empty_like(nerve.vertices)
+    for branch, posed in zip(nerve.branches, nerve.posed_centrelines(line), strict=True):
+        depth, width = _posed_frames(branch, posed, pelvis[:3, :3], thigh[:3, :3])
+        vertices[branch.vertex_slice] = tube_vertices(
+            posed, branch.half_width, branch.half_thickness, depth, width, nerve.sides, nerve.cap_rings
+        )
+    return vertices, line
+
+
+def _out_of_bone(
+    nerve: NerveGeometry, line: FloatArray, pelvis: FloatArray, thigh: FloatArray, thigh_key: str
+) -> FloatArray:
+    """Per ring, the shift that takes its section out of bone, shared with its neighbours (no kink)."""
     half = np.concatenate([np.maximum(b.half_width, b.half_thickness) for b in nerve.branches])
     shift = np.zeros_like(line)
     for segment, transform in (("pelvis", pelvis), (thigh_key, thigh)):
         field_ = nerve._bone_fields.get(segment)
         if field_ is None:
             continue
-        inverse = np.linalg.inv(transform)
-        local = _apply(inverse, line + shift)
+        local = _apply(np.linalg.inv(transform), line + shift)
         sd, normal = field_.signed_distance(local, limit=float(half.max()) + 6.0)
         near = sd < half + 1.0
         if not near.any():
             continue
         # exact check with the rings' extreme points along the bone normal
-        rotation = transform[:3, :3]
-        normal_world = normal[near] @ rotation.T
+        normal_world = normal[near] @ transform[:3, :3].T
         extent = _extent_along(nerve, np.flatnonzero(near), normal_world)
         need = np.maximum(extent + 0.5 - sd[near], 0.0)
         shift[near] += need[:, None] * normal_world
-    if np.any(shift):
-        line = line + shift
-        vertices = vertices + shift[nerve.vertex_ring]
-    return vertices, line
+    start = 0
+    for branch in nerve.branches:
+        rows = slice(start, start + len(branch.centreline))
+        shift[rows] = _spread(shift[rows], 3)
+        start = rows.stop
+    return shift
+
+
+def _ease_bends(nerve: NerveGeometry, line: FloatArray) -> FloatArray:
+    """Each branch of a stacked centreline with its bends eased to the minimum bend radius."""
+    return np.vstack([limit_bend(part, nerve.min_bend_radius_mm) for part in nerve.posed_centrelines(line)])
+
+
+def _posed_frames(
+    branch: NerveBranch, posed: FloatArray, pelvis_rotation: FloatArray, thigh_rotation: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """(depth axis, width axis) of each section along a posed branch, (n, 3) each.
+
+    At rest the sections face ``depth_axis``, which turns about the nerve by ``twist`` relative to a
+    parallel-transported frame. Posed, the frame is transported from the pelvis-carried first
+    section, and the twist grows from the rest twist by the thigh's extra turn in step with the
+    skinning weight, so the last section faces where the thigh carries it.
+    """
+    if branch.twist is None:
+        carried_at_rest = transported_frames(branch.centreline, branch.depth_axis[0])
+        branch.twist = angle_about(carried_at_rest, branch.depth_axis, tangents(branch.centreline))
+    twist = branch.twist
+    tangent = tangents(posed)
+    carried = transported_frames(posed, pelvis_rotation @ branch.depth_axis[0])
+    end_depth = thigh_rotation @ branch.depth_axis[-1]
+    end_twist = angle_about(carried[-1:], end_depth[None], tangent[-1:])[0]
+    extra = np.angle(np.exp(1j * (end_twist - twist[-1])))  # the thigh's turn about the nerve, in (-pi, pi]
+    share = branch.weights / branch.weights[-1] if branch.weights[-1] > 0 else branch.weights
+    depth = rotate_about(carried, tangent, twist + share * extra)
+    return depth, np.cross(tangent, depth)
 
 
 def _extent_along(nerve: NerveGeometry, rings: np.ndarray, directions: FloatArray) -> FloatArray:

@@ -132,6 +132,115 @@ def section_frames(centreline: FloatArray, depth_hint: FloatArray) -> tuple[Floa
     return depth, width
 
 
+def turning_angles(polyline: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """(angle in radians, bend radius in mm) at each interior point of a polyline, shape (n - 2,).
+
+    The radius is the mean length of the two segments meeting there over the angle between them:
+    the radius of the circle a smooth curve through the points would follow.
+    """
+    steps = np.diff(np.asarray(polyline, dtype=float), axis=0)
+    length = np.linalg.norm(steps, axis=1)
+    direction = unit(steps)
+    angle = np.arccos(np.clip(np.einsum("ij,ij->i", direction[:-1], direction[1:]), -1.0, 1.0))
+    radius = 0.5 * (length[:-1] + length[1:]) / np.maximum(angle, 1e-12)
+    return angle, radius
+
+
+def limit_bend(polyline: FloatArray, min_radius_mm: float, iterations: int = 400) -> FloatArray:
+    """The polyline with every bend eased until its radius is at least ``min_radius_mm`` (ends kept).
+
+    Points at too sharp a bend (and their neighbours, more gently) move towards the midpoint of
+    their neighbours; straight and gently curved stretches are left where they are.
+    """
+    line = np.asarray(polyline, dtype=float).copy()
+    for _ in range(iterations):
+        _, radius = turning_angles(line)
+        excess = np.clip(min_radius_mm / np.maximum(radius, 1e-9) - 1.0, 0.0, 1.0)
+        if not excess.any():
+            break
+        weight = np.zeros(len(line))
+        weight[1:-1] = 0.5 * np.minimum(1.0, 0.2 + excess)
+        weight[1:-1] *= excess > 0
+        weight[1:-1] = np.maximum(weight[1:-1], 0.5 * (np.roll(weight, 1) + np.roll(weight, -1))[1:-1] * 0.6)
+        line[1:-1] += weight[1:-1, None] * (0.5 * (line[:-2] + line[2:]) - line[1:-1])
+    return line
+
+
+def transported_frames(centreline: FloatArray, first_normal: FloatArray) -> FloatArray:
+    """Rotation-minimising (parallel-transport) unit normals along a polyline, (n, 3).
+
+    ``first_normal`` (made perpendicular to the first tangent) is carried along by the double
+    reflection method (Wang et al. 2008, ACM Trans Graph 27:2): the frame turns only as much as the
+    tangent does, never about the curve itself.
+    """
+    points = np.asarray(centreline, dtype=float)
+    tangent = tangents(points)
+    first = np.asarray(first_normal, dtype=float)
+    normal = [unit(first - (first @ tangent[0]) * tangent[0]).tolist()]
+    # plain floats: a few dozen tiny steps, where numpy's per-call cost would dominate
+    steps, tangent_rows = np.diff(points, axis=0).tolist(), tangent.tolist()
+    for (sx, sy, sz), (tx, ty, tz), (nx, ny, nz) in zip(steps, tangent_rows[:-1], tangent_rows[1:], strict=True):
+        rx, ry, rz = normal[-1]
+        c1 = sx * sx + sy * sy + sz * sz
+        if c1 > 1e-18:
+            k = 2.0 * (sx * rx + sy * ry + sz * rz) / c1
+            rx, ry, rz = rx - k * sx, ry - k * sy, rz - k * sz
+            k = 2.0 * (sx * tx + sy * ty + sz * tz) / c1
+            vx, vy, vz = nx - (tx - k * sx), ny - (ty - k * sy), nz - (tz - k * sz)
+            c2 = vx * vx + vy * vy + vz * vz
+            if c2 > 1e-18:
+                k = 2.0 * (vx * rx + vy * ry + vz * rz) / c2
+                rx, ry, rz = rx - k * vx, ry - k * vy, rz - k * vz
+        normal.append((rx, ry, rz))
+    normal = np.asarray(normal)
+    return unit(normal - np.einsum("ij,ij->i", normal, tangent)[:, None] * tangent)
+
+
+def angle_about(reference: FloatArray, vectors: FloatArray, axes: FloatArray) -> FloatArray:
+    """Signed angle (radians) from ``reference`` to ``vectors`` about ``axes``, row by row (n, 3) -> (n,)."""
+    sine = np.einsum("ij,ij->i", np.cross(reference, vectors), axes)
+    return np.arctan2(sine, np.einsum("ij,ij->i", reference, vectors))
+
+
+def rotate_about(vectors: FloatArray, axes: FloatArray, angle: FloatArray) -> FloatArray:
+    """Rotate each row of ``vectors`` about the unit row of ``axes`` by ``angle`` (Rodrigues)."""
+    cos, sin = np.cos(angle)[:, None], np.sin(angle)[:, None]
+    along = np.einsum("ij,ij->i", axes, vectors)[:, None] * axes
+    return vectors * cos + np.cross(axes, vectors) * sin + along * (1.0 - cos)
+
+
+def tube_vertices(
+    centreline: FloatArray, half_width: FloatArray, half_thickness: FloatArray,
+    depth_axis: FloatArray, width_axis: FloatArray, sides: int = 20, cap_rings: int = 0,
+) -> FloatArray:
+    """The vertices of :func:`tube` alone (what posing needs each frame), same arguments and order."""
+    centreline = np.asarray(centreline, dtype=float)
+    half_width = np.asarray(half_width, dtype=float)
+    half_thickness = np.asarray(half_thickness, dtype=float)
+    n = len(centreline)
+    angle = np.linspace(0.0, 2 * np.pi, sides, endpoint=False)
+    tangent = tangents(centreline)
+    # cap rings: the start's (from the body outwards), then the end's; then the two poles
+    phi = np.linspace(0.0, 0.5 * np.pi, cap_rings + 2)[1:-1]
+    ends = (0, n - 1)
+    outward = np.array([-tangent[0], tangent[-1]])
+    length = np.maximum(half_width[[0, -1]], half_thickness[[0, -1]])
+    reach = np.concatenate([np.outer(length, np.sin(phi)), length[:, None] * (1.0 if cap_rings else 0.0)], axis=1)
+    centres = np.vstack([centreline, (centreline[[0, -1], None] + reach[..., None] * outward[:, None]).reshape(-1, 3)])
+    shrink = np.concatenate([np.ones(n), np.tile(np.concatenate([np.cos(phi), [0.0]]), 2)])
+    owner = np.concatenate([np.arange(n), np.repeat(ends, cap_rings + 1)])
+    a, h = half_width[owner] * shrink, half_thickness[owner] * shrink
+    ring = (
+        centres[:, None, :]
+        + (a[:, None] * np.cos(angle))[..., None] * width_axis[owner][:, None, :]
+        + (h[:, None] * np.sin(angle))[..., None] * depth_axis[owner][:, None, :]
+    )
+    rings = n + 2 * cap_rings
+    poles = ring[[n + cap_rings, n + 2 * cap_rings + 1], 0]
+    order = np.concatenate([np.arange(n), n + np.arange(cap_rings), n + cap_rings + 1 + np.arange(cap_rings)])
+    return np.vstack([ring[order].reshape(rings * sides, 3), poles])
+
+
 def tube(
     centreline: FloatArray,
     half_width: FloatArray,
@@ -139,29 +248,29 @@ def tube(
     depth_axis: FloatArray,
     width_axis: FloatArray,
     sides: int = 20,
+    cap_rings: int = 0,
 ) -> tuple[FloatArray, np.ndarray]:
-    """Closed elliptic tube: ``sides`` vertices per ring, then one cap centre at each end; faces wound outward."""
-    centreline = np.asarray(centreline, dtype=float)
+    """Closed elliptic tube, faces wound outward.
+
+    Vertices: ``sides`` per centreline ring (ring-major), then ``cap_rings`` shrinking rings at the
+    start and at the end (a rounded, half-ellipsoid cap as long as the section is wide; none: flat
+    caps), then one pole at each end.
+    """
+    vertices = tube_vertices(centreline, half_width, half_thickness, depth_axis, width_axis, sides, cap_rings)
     n = len(centreline)
-    angle = np.linspace(0.0, 2 * np.pi, sides, endpoint=False)
-    ring = (
-        centreline[:, None, :]
-        + (np.asarray(half_width)[:, None] * np.cos(angle))[..., None] * width_axis[:, None, :]
-        + (np.asarray(half_thickness)[:, None] * np.sin(angle))[..., None] * depth_axis[:, None, :]
-    )
-    vertices = np.vstack([ring.reshape(-1, 3), centreline[0], centreline[-1]])
-    i, j = np.meshgrid(np.arange(n - 1), np.arange(sides), indexing="ij")
-    a = i * sides + j
-    b = i * sides + (j + 1) % sides
-    c = a + sides
-    d = b + sides
-    faces = [np.stack([a, c, b], -1).reshape(-1, 3), np.stack([b, c, d], -1).reshape(-1, 3)]
-    start, end = n * sides, n * sides + 1
+    # every sequence of rings from pole to pole: start cap (outermost first), body, end cap
+    start_cap = n * sides + np.arange(cap_rings)[::-1, None] * sides
+    end_cap = (n + cap_rings) * sides + np.arange(cap_rings)[:, None] * sides
+    order = np.vstack([start_cap, np.arange(n)[:, None] * sides, end_cap])[:, 0]
     jj = np.arange(sides)
+    first, second = order[:-1, None], order[1:, None]
+    a, b = first + jj, first + (jj + 1) % sides
+    c, d = second + jj, second + (jj + 1) % sides
+    faces = [np.stack([a, c, b], -1).reshape(-1, 3), np.stack([b, c, d], -1).reshape(-1, 3)]
+    start, end = len(vertices) - 2, len(vertices) - 1
     # caps wound like the side wall next to them (each ring edge used once in each direction)
-    faces.append(np.column_stack([np.full(sides, start), jj, (jj + 1) % sides]))
-    last = (n - 1) * sides
-    faces.append(np.column_stack([np.full(sides, end), last + (jj + 1) % sides, last + jj]))
+    faces.append(np.column_stack([np.full(sides, start), order[0] + jj, order[0] + (jj + 1) % sides]))
+    faces.append(np.column_stack([np.full(sides, end), order[-1] + (jj + 1) % sides, order[-1] + jj]))
     faces = np.vstack(faces).astype(np.int64)
     if _signed_volume(vertices, faces) < 0:
         faces = faces[:, ::-1]

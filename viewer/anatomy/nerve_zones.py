@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 from viewer.anatomy.bones import SIDES, load_landmarks
 from viewer.anatomy.nerve import NerveGeometry, resolve_landmark
@@ -174,6 +177,67 @@ def caution_area(
     return mask
 
 
+CAUTION_LEVEL = 0.5  # the caution area is where the smoothed field reaches this
+
+
+def surface_adjacency(vertex_count: int, faces: np.ndarray) -> sparse.csr_matrix:
+    """Symmetric vertex adjacency (1 where two vertices share an edge), (n, n) sparse."""
+    faces = np.asarray(faces)
+    rows = np.concatenate([faces[:, 0], faces[:, 1], faces[:, 2]])
+    cols = np.concatenate([faces[:, 1], faces[:, 2], faces[:, 0]])
+    graph = sparse.coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(vertex_count, vertex_count)).tocsr()
+    return ((graph + graph.T) > 0).astype(float).tocsr()
+
+
+def surface_components(adjacency: sparse.csr_matrix, chosen: np.ndarray) -> list[np.ndarray]:
+    """Vertex indices of each edge-connected piece of the ``chosen`` vertices, largest first."""
+    index = np.flatnonzero(chosen)
+    if len(index) == 0:
+        return []
+    _, label = connected_components(adjacency[index][:, index], directed=False)
+    pieces = [index[label == k] for k in range(label.max() + 1)]
+    return sorted(pieces, key=len, reverse=True)
+
+
+def caution_region(
+    mask: np.ndarray, vertices: FloatArray, faces: np.ndarray, groups: np.ndarray, blur_mm: float = 8.0
+) -> FloatArray:
+    """A smooth field over a surface (n,) in [0, 1] whose level :data:`CAUTION_LEVEL` outlines one region per group.
+
+    ``mask`` (n,) marks the vertices from which pressure reaches a zone; it is blurred over the
+    surface with a Gaussian of ``blur_mm`` (by distance, so the outline does not depend on how the
+    surface is triangulated): isolated marks fade and gaps fill. Per group (e.g. the side of the
+    body, ``groups`` (n,) labels) the field fades out where another group begins, and only the
+    largest region above the level is kept, with its holes filled: one connected area with one
+    closed outline per group.
+    """
+    vertices = np.asarray(vertices, dtype=float)
+    tree = cKDTree(vertices)
+    pairs = tree.sparse_distance_matrix(tree, 3.0 * blur_mm, output_type="coo_matrix")
+    weight = sparse.csr_matrix(
+        (np.exp(-0.5 * (pairs.data / blur_mm) ** 2), (pairs.row, pairs.col)), shape=pairs.shape
+    ) + sparse.identity(len(vertices), format="csr")
+    field_ = np.clip((weight @ np.asarray(mask, dtype=float)) / np.asarray(weight.sum(axis=1)).ravel(), 0.0, 1.0)
+    # fade each group's area out where another group begins, so the areas never merge into one
+    groups = np.asarray(groups)
+    for group in np.unique(groups):
+        mine = groups == group
+        if mine.all():
+            break
+        gap, _ = cKDTree(vertices[~mine]).query(vertices[mine])
+        field_[mine] *= np.clip(gap / blur_mm - 0.75, 0.0, 1.0)
+    adjacency = surface_adjacency(len(mask), faces)
+    inside = field_ >= CAUTION_LEVEL
+    below, above = np.nextafter(CAUTION_LEVEL, 0.0), np.nextafter(CAUTION_LEVEL, 1.0)
+    for group in np.unique(groups):
+        mine = groups == group
+        for stray in surface_components(adjacency, inside & mine)[1:]:
+            field_[stray] = np.minimum(field_[stray], below)
+        for hole in surface_components(adjacency, ~inside & mine)[1:]:
+            field_[hole] = np.maximum(field_[hole], above)
+    return field_
+
+
 def safety_settings(data: dict | None = None) -> dict:
     """Thresholds of the technique safety check (from the data file)."""
     return dict((data or load_danger_zone_data())["safety"])
@@ -183,7 +247,10 @@ __all__ = [
     "DangerZone",
     "build_danger_zones",
     "caution_area",
+    "caution_region",
     "danger_zones_path",
     "load_danger_zone_data",
     "safety_settings",
+    "surface_adjacency",
+    "surface_components",
 ]

@@ -167,8 +167,8 @@ class SceneModel:
         self._deformers.pop("nerves", None)  # the muscles keep their poser and its warm start
         self._visible.update(visible)
         self._update_deformables()
-        if hasattr(self, "_caution_mask"):
-            del self._caution_mask
+        if hasattr(self, "_caution_field"):
+            del self._caution_field
         self.structures_replaced.emit([s.name for s in parts])
 
     # --- names ------------------------------------------------------------------------
@@ -369,11 +369,18 @@ class SceneModel:
         return posed
 
     def caution_mask(self):
-        """Skin vertices (anatomical position) where pressing straight in would reach a danger zone."""
-        if not hasattr(self, "_caution_mask"):
+        """Skin vertices (anatomical position) inside the caution area: one connected area per side."""
+        from viewer.anatomy.nerve_zones import CAUTION_LEVEL
+
+        return self.caution_field() >= CAUTION_LEVEL
+
+    def caution_field(self):
+        """Smooth field on the skin (anatomical position), (n,) in [0, 1]: where pressing straight in
+        would reach a danger zone, smoothed over the skin; its ``CAUTION_LEVEL`` isoline outlines the area."""
+        if not hasattr(self, "_caution_field"):
             from viewer.anatomy.metrics import vertex_normals
             from viewer.anatomy.nerve import build_nerve
-            from viewer.anatomy.nerve_zones import build_danger_zones, caution_area
+            from viewer.anatomy.nerve_zones import build_danger_zones, caution_area, caution_region
 
             skin = next(s for s in self.structures.values() if s.kind == "skin")
             zones = [
@@ -386,8 +393,8 @@ class SceneModel:
             normals = vertex_normals(skin.vertices, skin.faces)[reach]
             mask = np.zeros(len(skin.vertices), dtype=bool)
             mask[reach] = caution_area(skin.vertices[reach], zones, normals=normals, depth_mm=CAUTION_DEPTH_MM)
-            self._caution_mask = mask
-        return self._caution_mask
+            self._caution_field = caution_region(mask, skin.vertices, skin.faces, np.sign(skin.vertices[:, 2]))
+        return self._caution_field
 
     def neighbours(self, name: str):
         """What lies over, under and beside a structure (see :mod:`viewer.model.neighbours`)."""

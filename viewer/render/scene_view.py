@@ -15,6 +15,7 @@ from vtkmodules.vtkRenderingAnnotation import vtkAnnotatedCubeActor, vtkLegendBo
 from vtkmodules.vtkRenderingCore import vtkCellPicker
 
 from viewer.anatomy.metrics import nearest_fibre_of_vertices, vertex_normals
+from viewer.anatomy.nerve_zones import CAUTION_LEVEL
 from viewer.model.scene import SceneModel
 from viewer.render.attachments import AttachmentView
 from viewer.render.colour_bar import ColourBar
@@ -26,6 +27,9 @@ HIGHLIGHT_COLOUR = "#ffd21f"
 PICKABLE_OPACITY = 0.5
 CAUTION_ARRAY = "caution_area"
 CAUTION_RGBA = [214, 39, 40, 255]
+CAUTION_OUTLINE_COLOUR = "#7a1010"
+CAUTION_OUTLINE_WIDTH = 3.0
+CAUTION_OUTLINE_LIFT_MM = 0.8  # the outline sits just above the skin so it is never buried in it
 
 
 def danger_legend(model: SceneModel) -> vtkLegendBoxActor:
@@ -130,6 +134,7 @@ class SceneView:
         self._fibre_of_vertex: dict[str, np.ndarray] = {}
         self._stretch_bar = False
         self._danger_legend = None
+        self._caution_outlines: dict[str, pv.Actor] = {}  # skin name -> outline of its caution area
         self._labels_stale = False
         self._picker = vtkCellPicker()
         self._picker.SetTolerance(0.0005)
@@ -211,18 +216,46 @@ class SceneView:
 
     # --- danger zones ----------------------------------------------------------------------
     def _prepare_caution(self, name: str, mesh: pv.PolyData, actor: pv.Actor) -> None:
-        """Paint, on the skin, where pressure would travel into a danger zone (computed when first shown)."""
+        """Paint, on the skin, where pressure would travel into a danger zone (computed when first shown).
+
+        The smooth caution field is interpolated across each triangle before the two-colour table
+        maps it, so the area's edge is the field's isoline (a smooth curve), not vertex blotches.
+        """
         mesh.point_data[CAUTION_ARRAY] = np.zeros(mesh.n_points)
         self._caution_ready = False
         mapper = actor.mapper
         mapper.lookup_table = pv.LookupTable(
             values=np.array([self._rgba(self.model.structures[name].colour), CAUTION_RGBA])
         )
-        mapper.lookup_table.scalar_range = (0.0, 1.0)
+        mapper.lookup_table.scalar_range = (2 * CAUTION_LEVEL - 1.0, 1.0)  # the two colours meet at the level
         mapper.SetScalarModeToUsePointFieldData()
         mapper.SelectColorArray(CAUTION_ARRAY)
-        mapper.scalar_range = (0.0, 1.0)
+        mapper.scalar_range = (2 * CAUTION_LEVEL - 1.0, 1.0)
+        mapper.interpolate_before_map = True
         mapper.scalar_visibility = self.danger_visible()
+
+    def _caution_outline(self, name: str) -> pv.PolyData:
+        """The caution area's edge on the (posed) skin: the field's isoline, lifted off the surface."""
+        outline = self.meshes[name].contour([CAUTION_LEVEL], scalars=CAUTION_ARRAY)
+        if outline.n_points and "Normals" in outline.point_data:
+            outline.points = outline.points + CAUTION_OUTLINE_LIFT_MM * outline.point_data["Normals"]
+        return outline
+
+    def _show_caution_outline(self, name: str, shown: bool) -> None:
+        """Draw (or refresh, or hide) the outline of the caution area on one skin."""
+        actor = self._caution_outlines.get(name)
+        if shown and self._caution_ready:
+            outline = self._caution_outline(name)
+            if actor is None:
+                actor = self.plotter.add_mesh(
+                    outline, color=CAUTION_OUTLINE_COLOUR, line_width=CAUTION_OUTLINE_WIDTH, lighting=False,
+                    name=f"{name}__caution_outline", reset_camera=False, pickable=False,
+                )
+                self._caution_outlines[name] = actor
+            else:
+                actor.mapper.dataset.copy_from(outline)
+        if actor is not None:
+            actor.SetVisibility(shown and self.model.is_visible(name))
 
     @staticmethod
     def _rgba(colour: str) -> list[int]:
@@ -237,9 +270,10 @@ class SceneView:
         shown = self.danger_visible()
         for name in self.model.names("skin"):
             if shown and not self._caution_ready:
-                self.meshes[name].point_data[CAUTION_ARRAY] = self.model.caution_mask().astype(float)
+                self.meshes[name].point_data[CAUTION_ARRAY] = self.model.caution_field()
                 self._caution_ready = True
             self.actors[name].mapper.scalar_visibility = shown
+            self._show_caution_outline(name, shown)
         if shown and self._danger_legend is None:
             self._danger_legend = danger_legend(self.model)
             self.plotter.renderer.AddViewProp(self._danger_legend)
@@ -264,7 +298,7 @@ class SceneView:
     # --- model events -----------------------------------------------------------------
     def _on_visibility(self, name: str, visible: bool) -> None:
         self.actors[name].SetVisibility(visible)
-        if self.model.structures[name].kind == "danger":
+        if self.model.structures[name].kind in ("danger", "skin"):
             self._update_danger_display()
         if name in self.fibre_actors:
             self.fibre_actors[name].SetVisibility(visible and self.model.fibres_visible)
@@ -387,6 +421,8 @@ class SceneView:
             return
         mesh.points = vertices
         mesh.point_data["Normals"] = vertex_normals(vertices, self.model.structures[name].faces)
+        if name in self._caution_outlines and self._caution_outlines[name].GetVisibility():
+            self._show_caution_outline(name, True)
         if name in self._fibre_of_vertex and self.model.colour_mode == "stretch":
             self._update_stretch(name)
         if name in self.fibre_actors:
