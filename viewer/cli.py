@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--view", choices=list(VIEWS), default="posterior", help="initial view of the window")
     parser.add_argument("--size", type=parse_size, default=(1600, 1000), metavar="WxH", help="window size")
-    commands = parser.add_subparsers(dest="command", metavar="{inspect,export,techniques}")
+    commands = parser.add_subparsers(dest="command", metavar="{inspect,export,techniques,probe,quiz}")
 
     inspect = commands.add_parser(
         "inspect", help="print what the scene holds (units, frame, pose, landmarks, structures)"
@@ -116,7 +116,21 @@ def build_parser() -> argparse.ArgumentParser:
     techniques.add_argument("--nerve-variant", metavar="ID", help="check against another sciatic nerve variant")
     techniques.add_argument("--danger-margin", type=float, metavar="MM", help="safety margin around the sciatic nerve")
     _add_pose_options(export)
+    _add_study_commands(commands)
     return parser
+
+
+def _add_study_commands(commands) -> None:
+    """``probe`` and ``quiz``: the study tools, headless."""
+    probe = commands.add_parser("probe", help="the column of tissues under a point: depths, nerve and bone")
+    probe.add_argument("--at", required=True, metavar="LANDMARK|X,Y,Z", help="a landmark or a point (mm)")
+    probe.add_argument("--direction", metavar="X,Y,Z", help="into the body (default: the inward normal)")
+    probe.add_argument("--technique", metavar="ID", help="probe along this technique's line of force instead")
+    probe.add_argument("--technique-side", choices=["right", "left"], default="right")
+    probe.add_argument("--depth", type=float, default=None, metavar="MM", help="how deep to look (default 150)")
+    probe.add_argument("--language", choices=["english", "latin"], default="english")
+    probe.add_argument("--json", action="store_true", help="one JSON object on standard output")
+    _add_pose_options(probe)
 
 
 def _posed_scene(args: argparse.Namespace):
@@ -302,6 +316,39 @@ def run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_probe(args: argparse.Namespace) -> int:
+    """What lies how deep under a point (or along a technique's line of force)."""
+    from viewer.model.probe import PROBE_DEPTH_MM, ProbeError, parse_point, parse_vector, probe, probe_technique
+
+    scene = _posed_scene(args)
+    scene.set_language(args.language)
+    depth = PROBE_DEPTH_MM if args.depth is None else args.depth
+    if not 0 < depth <= 500:
+        raise UsageError(f"--depth must be between 0 and 500 mm, not {depth:g}")
+    try:
+        if args.technique:
+            session = _technique_session(scene)
+            if args.technique not in session.techniques:
+                raise UsageError(f"--technique: unknown id {args.technique!r}; known: {', '.join(session.techniques)}")
+            session.choose(args.technique, args.technique_side, layers=False)
+            if args.pose:
+                scene.set_pose(args.side, **args.pose)
+            result = probe_technique(scene, session)
+        else:
+            direction = parse_vector(args.direction, "--direction") if args.direction else None
+            result = probe(scene, parse_point(args.at, scene), direction=direction, depth_mm=depth)
+    except ProbeError as error:
+        raise UsageError(f"--at/--direction: {error}") from None
+    if args.json:
+        json.dump(result.as_dict(scene), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    print(f"probe from {result.surface} at {', '.join(f'{v:.1f}' for v in result.point)} ({result.side} side):")
+    for line in result.lines(scene):
+        print("  " + line)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from viewer.anatomy.bones import AssetError
     from viewer.io.annotations import AnnotationError
@@ -315,6 +362,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_export(args)
         if args.command == "techniques":
             return run_techniques(args)
+        if args.command == "probe":
+            return run_probe(args)
         from viewer.ui.app import run_window
 
         return run_window(view=args.view, size=args.size, screenshot=args.screenshot)

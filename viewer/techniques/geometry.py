@@ -81,7 +81,7 @@ def first_hit(
         t = ray_hits(vertices, faces, origin, direction)[0]
         if len(t) and t[0] < best[0]:
             point = origin + t[0] * direction
-            best = (float(t[0]), name, _surface_normal(vertices, faces, point))
+            best = (float(t[0]), name, surface_normal(vertices, faces, point))
     return best
 
 
@@ -93,7 +93,7 @@ def _ray_box(origin: FloatArray, direction: FloatArray, lo: FloatArray, hi: Floa
     return bool(tmax >= max(tmin, 0.0))
 
 
-def _surface_normal(vertices: FloatArray, faces: np.ndarray, point: FloatArray, radius: float = 10.0) -> FloatArray:
+def surface_normal(vertices: FloatArray, faces: np.ndarray, point: FloatArray, radius: float = 10.0) -> FloatArray:
     """Area-weighted outward normal of the faces near a surface point (smooths faceting)."""
     centroids = vertices[faces].mean(axis=1)
     near = np.linalg.norm(centroids - point, axis=1) < radius
@@ -275,5 +275,6 @@ __all__ = [
     "nerve_clearance",
     "pressure_depth",
     "stroke_path",
+    "surface_normal",
     "technique_geometry",
 ]

@@ -153,6 +153,37 @@ def crossings_along(
     return crossings if first_bone is None else crossings[: first_bone + 1]
 
 
+@dataclass(frozen=True)
+class TissueColumn:
+    """What lies under a point along one ray: the structures crossed, where bone stops it, the nerve's distance.
+
+    The one measurement behind the safety check's line of force and the depth probe.
+    """
+
+    start: FloatArray  # (3,) where the column starts (the contact, or the probed point)
+    direction: FloatArray  # (3,) unit, into the body
+    depth_mm: float  # how deep it was asked to go
+    reach_mm: float  # how deep it goes: ``depth_mm``, or less where it first meets bone
+    stopped_by: str | None  # the bone met before ``depth_mm`` (None: none)
+    crossings: list[Crossing]  # in order, each once, ending with that bone if one stops it
+    nerve: NerveClearance  # distance to the nerve surface every millimetre from 0 to ``reach_mm``
+
+
+def tissue_column(context: TechniqueContext, start: FloatArray, direction: FloatArray, depth_mm: float) -> TissueColumn:
+    """The column of tissue under ``start`` along ``direction`` (normalised here), down to ``depth_mm`` or bone.
+
+    The crossings include the sciatic nerve when the ray passes through it; distances are in mm.
+    """
+    start = np.asarray(start, dtype=float)
+    direction = np.asarray(direction, dtype=float)
+    direction = direction / np.linalg.norm(direction)
+    reach, stopped_by = pressure_depth(context, start, direction, depth_mm)
+    meshes = {**context.structures, context.nerve.name: (context.nerve_vertices, context.nerve.faces)}
+    crossings = crossings_along(meshes, start, direction, reach, bone_names())
+    line = nerve_clearance(context, start, direction, reach)
+    return TissueColumn(start, direction, float(depth_mm), reach, stopped_by, crossings, line)
+
+
 def _mm(value: float) -> float:
     """A distance as reported: to 0.1 mm (never -0.0)."""
     return round(float(value), 1) + 0.0
@@ -164,13 +195,11 @@ def assess(
     """The safety report of a technique's geometry at the context's pose (margin: ``context.margin_mm``)."""
     settings = settings or safety_settings()
     contact, direction = geometry.contact, geometry.direction
-    reach, stopped_by = pressure_depth(context, contact, direction, geometry.working_depth_mm)
-    meshes = {**context.structures, context.nerve.name: (context.nerve_vertices, context.nerve.faces)}
-    crossings = crossings_along(meshes, contact, direction, reach, bone_names())
+    column = tissue_column(context, contact, direction, geometry.working_depth_mm)
+    reach, stopped_by, crossings, line = column.reach_mm, column.stopped_by, column.crossings, column.nerve
     targets = {f"{t}_{context.side}" for t in technique.targets}
     reaches = any(c.structure in targets and c.entry_mm <= reach + 5.0 for c in crossings)
 
-    line = nerve_clearance(context, contact, direction, reach)
     cone: list[tuple[FloatArray, NerveClearance]] = []
     for ray in geometry.cone_rays(int(settings["cone_rays"])):
         cone.append((ray, nerve_clearance(context, contact, ray, pressure_depth(context, contact, ray, reach)[0])))
@@ -344,4 +373,13 @@ def explain(technique: Technique, geometry: TechniqueGeometry, report: SafetyRep
     return " ".join(lines)
 
 
-__all__ = ["MERGE_GAP_MM", "Crossing", "SafetyReport", "assess", "crossings_along", "explain"]
+__all__ = [
+    "MERGE_GAP_MM",
+    "Crossing",
+    "SafetyReport",
+    "TissueColumn",
+    "assess",
+    "crossings_along",
+    "explain",
+    "tissue_column",
+]
