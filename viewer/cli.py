@@ -83,7 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pose_options(inspect)
 
     export = commands.add_parser("export", help="render the scene off-screen to a PNG")
-    export.add_argument("--view", choices=list(VIEWS), default="posterior", dest="export_view")
+    export.add_argument(
+        "--view", choices=list(VIEWS), default=None, dest="export_view",
+        help="camera (default: posterior, or facing the cut with --section)",
+    )
     export.add_argument("--size", type=parse_size, default=(1920, 1080), metavar="WxH", dest="export_size")
     export.add_argument("--out", type=Path, required=True, metavar="FILE.png")
     export.add_argument(
@@ -109,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--technique-side", choices=["right", "left"], default="right", help="side the technique works")
     export.add_argument("--nerve-variant", metavar="ID", help="sciatic nerve variant (see: techniques --json)")
     export.add_argument("--danger-margin", type=float, metavar="MM", help="safety margin around the sciatic nerve")
+    export.add_argument(
+        "--section",
+        metavar="PLANE",
+        help="cut the body and cap the cut: transverse@y=-90, sagittal@z=60, coronal@x=-80 or X,Y,Z:NX,NY,NZ",
+    )
 
     techniques = commands.add_parser("techniques", help="list the massage techniques with their safety check")
     techniques.add_argument("--json", action="store_true", help="one JSON object on standard output")
@@ -281,6 +289,21 @@ def run_techniques(args: argparse.Namespace) -> int:
     return 0
 
 
+def _set_section(scene, text: str | None) -> str | None:
+    """Cut the scene with ``--section``; the named view that faces the cut (None without one)."""
+    if text is None:
+        return None
+    from viewer.model.sections import SectionError, parse_section
+    from viewer.render.views import view_facing
+
+    try:
+        plane = parse_section(text)
+    except SectionError as error:
+        raise UsageError(f"--section: {error}") from None
+    scene.set_section(plane)
+    return view_facing(plane.normal)
+
+
 def run_export(args: argparse.Namespace) -> int:
     from viewer.render.export import export_png
 
@@ -303,6 +326,7 @@ def run_export(args: argparse.Namespace) -> int:
             _warn_impingement(scene)
     if not args.technique or args.peel or args.isolate:
         _apply_layers(scene, args)
+    args.export_view = args.export_view or _set_section(scene, args.section) or "posterior"
     path = export_png(
         scene,
         args.out,

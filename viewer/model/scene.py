@@ -73,6 +73,8 @@ class SceneModel:
         self.colour_mode_changed = Signal("colour_mode_changed")  # ("anatomy" | "stretch")
         self.structures_replaced = Signal("structures_replaced")  # (names): new geometry, maybe new topology
         self.language_changed = Signal("language_changed")  # ("english" | "latin")
+        self.section_changed = Signal("section_changed")  # (SectionPlane or None)
+        self._section = None
         self._fibres_visible = False
         self._impingement_check = None  # built on first use
 
@@ -204,6 +206,29 @@ class SceneModel:
     def sources(self, name: str) -> list[str]:
         """The published works a structure's text comes from, each once (see :mod:`viewer.io.references`)."""
         return cite(self.structures[name].info.get("sources", ()))
+
+    # --- cross-section ---------------------------------------------------------------------
+    @property
+    def section(self):
+        """The clipping plane (:class:`~viewer.model.sections.SectionPlane`) or None: the whole body."""
+        return self._section
+
+    def set_section(self, plane) -> None:
+        """Cut the body with a plane (everything on its normal's side cut away, the cut capped); None: no cut."""
+        if plane is not self._section:
+            self._section = plane
+            self.section_changed.emit(plane)
+
+    def section_caps(self) -> dict:
+        """The filled section of each shown structure at the current pose ({} without a cut)."""
+        from viewer.model.sections import scene_section
+
+        if self._section is None:
+            return {}
+        solid = [  # ghosts (peeled layers seen through) are not cut solid; the translucent skin is
+            n for n, s in self.structures.items() if self._visible[n] and (self._opacity[n] > 0.3 or s.kind == "skin")
+        ]
+        return scene_section(self, self._section, solid)
 
     # --- colouring ---------------------------------------------------------------------
     COLOUR_MODES = ("anatomy", "stretch")

@@ -371,6 +371,9 @@ class StructureLabels:
         self.line_width = 1.5
         # more items laid out with the structures, e.g. the landmark pins' names
         self.extra_items: Callable[[], list[LabelItem]] | None = None
+        # where a structure may be anchored (default: its vertices); None skips it (a cross-section names
+        # only the structures it cuts, on their cut faces)
+        self.anchor_points: Callable[[str], FloatArray | None] | None = None
         # regions the labels keep clear of (legends, colour bar, technique caption), display pixels
         self.obstacles: list[Callable[[], Iterable[Box]]] = []
         self.text_sizes: Callable[[], TextSizes] = lambda: screen_text_sizes(self.plotter.window_size[1])
@@ -478,7 +481,10 @@ class StructureLabels:
             structure = self.model.structures[name]
             if structure.side is not None and structure.side == hidden_side:
                 continue
-            screen = project(self.plotter, self.model.vertices(name))
+            points = self.anchor_points(name) if self.anchor_points is not None else self.model.vertices(name)
+            if points is None:
+                continue
+            screen = project(self.plotter, points)
             index = visible_anchor(screen, zbuffer, (width, height))
             if index is not None:  # else hidden behind other structures
                 add(name, self.model.structure_name(name), screen[index])  # in the scene's language

@@ -21,6 +21,7 @@ from viewer.render.attachments import AttachmentView
 from viewer.render.colour_bar import ColourBar
 from viewer.render.labels import Box, StructureLabels, TextSizes, print_text_sizes, screen_text_sizes
 from viewer.render.landmark_pins import LandmarkPins
+from viewer.render.section_view import SectionView
 from viewer.render.views import VIEW_ANGLE_DEG, camera_for
 
 HIGHLIGHT_COLOUR = "#ffd21f"
@@ -168,6 +169,7 @@ class SceneView:
         self.pins.own_labels = False  # the labels name the pins that are seen, apart from each other
         self.labels.extra_items = self.pins.label_items
         self.attachments = AttachmentView(plotter, model, enabled=True)
+        self.section = SectionView(self)
         for signal in (model.visibility_changed, model.opacity_changed, model.selection_changed, model.pose_changed):
             signal.connect(self._refresh_labels)
         model.language_changed.connect(lambda _language: self._on_selection(model.selection))

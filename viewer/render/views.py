@@ -51,3 +51,12 @@ def camera_for(view: str, aspect: float = 1.0) -> tuple[FloatArray, FloatArray, 
     distance = FOCUS_RADIUS_MM / np.sin(half_angle) / min(1.0, aspect)
     position = FOCUS + distance * np.asarray(preset.direction, dtype=float)
     return position, FOCUS.copy(), np.asarray(preset.up, dtype=float)
+
+
+def view_facing(normal: FloatArray) -> str:
+    """The named view that looks most nearly along ``-normal`` (at a cut whose normal points to the viewer)."""
+    normal = np.asarray(normal, dtype=float)
+    return max(
+        (v for v in VIEWS.values() if not v.name.startswith("posterolateral")),
+        key=lambda v: float(np.dot(v.direction, normal)),
+    ).name

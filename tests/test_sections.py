@@ -1,0 +1,172 @@
+"""Cross-sections: the plane, the loops cut from closed surfaces, the capped section and its picture."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import pyvista as pv
+
+from viewer.anatomy.nerve_mesh import sphere
+from viewer.cli import main
+from viewer.model.sections import (
+    BODY,
+    RIM,
+    RIM_MM,
+    SectionError,
+    inside_loops,
+    parse_section,
+    preset_plane,
+    section_caps,
+    slice_loops,
+)
+
+PLATE = {  # what a transverse section at the greater trochanter shows (right side)
+    "skin", "gluteus_maximus_right", "obturator_internus_right", "inferior_gemellus_right",
+    "sciatic_nerve_right", "femur_right", "hip_bone_right",
+}
+
+
+def shoelace(loop2d: np.ndarray) -> float:
+    x, y = loop2d[:, 0], loop2d[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def in_plane(plane, points):
+    e1, e2 = plane.basis()
+    return np.stack([(points - plane.origin) @ e1, (points - plane.origin) @ e2], axis=1)
+
+
+@pytest.mark.parametrize(
+    ("text", "origin", "normal"),
+    [
+        ("transverse@y=-90", (0, -90, 0), (0, -1, 0)),
+        ("sagittal@z=60", (0, 0, 60), (0, 0, 1)),
+        ("sagittal@z=-60", (0, 0, -60), (0, 0, -1)),
+        ("coronal@x=-80", (-80, 0, 0), (-1, 0, 0)),
+        ("-40,-90,130:0,0,2", (-40, -90, 130), (0, 0, 1)),
+    ],
+)
+def test_sections_parse_to_a_plane_whose_normal_faces_the_viewer(text, origin, normal):
+    plane = parse_section(text)
+    np.testing.assert_allclose(plane.origin, origin)
+    np.testing.assert_allclose(plane.normal, normal)
+    e1, e2 = plane.basis()
+    np.testing.assert_allclose(np.cross(e1, e2), plane.normal, atol=1e-12)  # right-handed, seen along -normal
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("oblique@y=3", "must be one of"),
+        ("transverse@x=3", "placed by y"),
+        ("transverse@y=abc", "numbers"),
+        ("1,2:0,1,0", "section point"),
+        ("0,0,0:0,0,0", "not be zero"),
+        ("nonsense", "must look like"),
+    ],
+)
+def test_bad_sections_say_what_is_wrong(text, message):
+    with pytest.raises(SectionError, match=message):
+        parse_section(text)
+
+
+def test_a_sphere_cut_gives_a_closed_circle_filled_to_its_area():
+    vertices, faces = sphere(np.zeros(3), 30.0, resolution=64)
+    plane = preset_plane("transverse", 12.0)
+    loops = slice_loops(vertices, faces, plane)
+    assert len(loops) == 1
+    radius = np.sqrt(30.0**2 - 12.0**2)
+    assert np.abs(np.linalg.norm(loops[0] - [0, 12, 0], axis=1) - radius).max() < 0.5
+    cap = section_caps(plane, [("ball", "muscle", vertices, faces)])["ball"]
+    assert cap.area_mm2 == pytest.approx(shoelace(in_plane(plane, loops[0])), rel=1e-3)
+    assert cap.area_mm2 == pytest.approx(np.pi * radius**2, rel=0.01)
+    assert np.abs(plane.signed_distance(cap.vertices)).max() < 1e-9
+
+
+def test_bone_caps_have_a_cortical_rim_around_the_marrow():
+    vertices, faces = sphere(np.zeros(3), 15.0, resolution=64)
+    plane = preset_plane("transverse", 0.0)
+    cap = section_caps(plane, [("bone", "bone", vertices, faces)])["bone"]
+    corners = in_plane(plane, cap.vertices)[cap.faces]
+    distance_from_centre = np.linalg.norm(corners.mean(axis=1), axis=1)
+    assert set(np.unique(cap.zone)) == {RIM, BODY}
+    assert distance_from_centre[cap.zone == RIM].min() > 15.0 - RIM_MM["bone"] - 0.5
+    assert distance_from_centre[cap.zone == BODY].max() < 15.0 - RIM_MM["bone"] + 0.5
+
+
+def test_nested_surfaces_partition_the_section_deepest_first():
+    outer = sphere(np.zeros(3), 40.0, resolution=48)
+    inner = sphere(np.array([5.0, 0.0, 0.0]), 10.0, resolution=48)
+    plane = preset_plane("transverse", 0.0)
+    caps = section_caps(plane, [("skin", "skin", *outer), ("bone", "bone", *inner)])
+    assert caps["skin"].area_mm2 + caps["bone"].area_mm2 == pytest.approx(np.pi * 40.0**2, rel=0.01)
+    assert caps["bone"].area_mm2 == pytest.approx(np.pi * 10.0**2, rel=0.02)
+    skin_centroids = in_plane(plane, caps["skin"].vertices)[caps["skin"].faces].mean(axis=1)
+    assert not inside_loops(skin_centroids, [in_plane(plane, loop) for loop in caps["bone"].loops]).any()
+
+
+def test_a_transverse_cut_at_the_trochanter_reads_like_an_anatomy_plate(scene):
+    plane = parse_section("transverse@y=-90")
+    caps = section_caps(
+        plane, ((n, scene.structures[n].kind, scene.vertices(n), scene.structures[n].faces) for n in scene.structures)
+    )
+    assert set(caps) >= PLATE
+    assert not any(scene.structures[n].kind == "danger" for n in caps)
+    # the caps tile the body's section: together exactly the area inside the skin, no overlaps
+    skin_area = sum(shoelace(in_plane(plane, loop)) for loop in caps["skin"].loops)
+    assert sum(cap.area_mm2 for cap in caps.values()) == pytest.approx(skin_area, rel=0.005)
+    for name, cap in caps.items():
+        centroids = in_plane(plane, cap.vertices)[cap.faces].mean(axis=1)
+        assert inside_loops(centroids, [in_plane(plane, loop) for loop in cap.loops]).all(), name
+        assert inside_loops(in_plane(plane, cap.anchors), [in_plane(plane, loop) for loop in cap.loops]).all(), name
+
+
+def test_the_cut_follows_the_pose_and_the_peeling(fresh_scene):
+    fresh_scene.set_section(parse_section("transverse@y=-90"))
+    rest = fresh_scene.section_caps()["femur_right"].area_mm2
+    fresh_scene.set_pose("right", hip_flexion=70)
+    flexed = fresh_scene.section_caps()
+    assert abs(flexed["femur_right"].area_mm2 - rest) > 100  # the femur now lies across the cut
+    assert flexed["femur_left"].area_mm2 == pytest.approx(rest, rel=0.01)
+    fresh_scene.set_visible("skin", False)
+    fresh_scene.set_opacity("gluteus_maximus_right", 0.15)  # a ghost is seen through, not cut solid
+    peeled = fresh_scene.section_caps()
+    assert "skin" not in peeled and "gluteus_maximus_right" not in peeled and "femur_right" in peeled
+
+
+def test_the_section_is_drawn_capped_and_labelled(fresh_scene):
+    from viewer.render.scene_view import SceneView
+    from viewer.render.section_view import cap_colours
+
+    fresh_scene.set_section(parse_section("transverse@y=-90"))
+    plotter = pv.Plotter(off_screen=True, window_size=[900, 700])
+    try:
+        view = SceneView(plotter, fresh_scene)
+        view.set_view("inferior")
+        image = plotter.screenshot(return_img=True)  # before the labels, whose leaders end in a dot there
+        view.set_labels(True)
+        caps = view.section.caps
+        for name in ("gluteus_maximus_right", "femur_right", "sciatic_nerve_right"):
+            x, y = view.display_position(caps[name].anchor)
+            zone = caps[name].zone[0] if name != "femur_right" else BODY
+            expected = cap_colours(fresh_scene.structures[name].kind, fresh_scene.structures[name].colour)[zone]
+            pixel = image[image.shape[0] - 1 - y, x, :3].astype(int)
+            assert np.abs(pixel - expected).max() <= 12, (name, pixel, expected)
+        # the labels name the structures cut, and only those
+        assert set(view.labels.boxes) <= set(caps)
+        assert set(view.labels.boxes) >= {"gluteus_maximus_right", "sciatic_nerve_right", "femur_right"}
+        # no cut: nothing clipped, no caps
+        fresh_scene.set_section(None)
+        assert view.section.caps == {}
+        assert not view.actors["femur_right"].mapper.GetClippingPlanes().GetNumberOfItems()
+    finally:
+        plotter.close()
+
+
+def test_export_section_cli(tmp_path, capsys):
+    out = tmp_path / "cut.png"
+    assert main(["export", "--section", "sagittal@z=85", "--size", "320x240", "--out", str(out)]) == 0
+    assert "right view" in capsys.readouterr().out and out.stat().st_size > 1000
+    with pytest.raises(SystemExit):
+        main(["export", "--section", "sideways@q=1", "--out", str(out)])
+    assert "--section" in capsys.readouterr().err
