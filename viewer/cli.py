@@ -140,6 +140,13 @@ def _add_study_commands(commands) -> None:
     probe.add_argument("--json", action="store_true", help="one JSON object on standard output")
     _add_pose_options(probe)
 
+    quiz = commands.add_parser("quiz", help="a reproducible self-test with answers computed from the model")
+    quiz.add_argument("--seed", type=int, default=0, help="the same seed gives the same questions")
+    quiz.add_argument("--count", type=int, default=10, metavar="N", help="how many questions (1-50)")
+    quiz.add_argument("--topic", action="append", metavar="TOPIC", help="layers, rotators, actions or danger (repeatable)")
+    quiz.add_argument("--language", choices=["english", "latin"], default="english")
+    quiz.add_argument("--json", action="store_true", help="one JSON object on standard output")
+
 
 def _posed_scene(args: argparse.Namespace):
     from viewer.model.scene import build_scene
@@ -373,6 +380,40 @@ def run_probe(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_quiz(args: argparse.Namespace) -> int:
+    """Questions with their answers, for tests and for teachers preparing paper quizzes."""
+    from viewer.model.quiz import TOPICS, make_quiz
+    from viewer.model.scene import build_scene
+
+    topics = tuple(args.topic or TOPICS)
+    unknown = [t for t in topics if t not in TOPICS]
+    if unknown:
+        raise UsageError(f"--topic must be one of {', '.join(TOPICS)}, not {', '.join(unknown)}")
+    if not 1 <= args.count <= 50:
+        raise UsageError(f"--count must be 1 to 50, not {args.count}")
+    scene = build_scene()
+    scene.set_language(args.language)
+    questions = make_quiz(scene, seed=args.seed, count=args.count, topics=topics, language=args.language)
+    if args.json:
+        report = {"seed": args.seed, "topics": list(topics), "questions": [q.as_dict() for q in questions]}
+        json.dump(report, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    for number, question in enumerate(questions, 1):
+        print(f"{number}. {question.prompt}")
+        for index, option in enumerate(question.options):
+            print(f"   {chr(65 + index)}. {option}")
+    print("\nAnswers:")
+    for number, question in enumerate(questions, 1):
+        answer = question.answer
+        if isinstance(answer, int):
+            answer = chr(65 + answer)
+        elif isinstance(answer, list):
+            answer = ", ".join(chr(65 + i) for i in answer)
+        print(f"{number}. {answer}: {question.explanation}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from viewer.anatomy.bones import AssetError
     from viewer.io.annotations import AnnotationError
@@ -388,6 +429,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_techniques(args)
         if args.command == "probe":
             return run_probe(args)
+        if args.command == "quiz":
+            return run_quiz(args)
         from viewer.ui.app import run_window
 
         return run_window(view=args.view, size=args.size, screenshot=args.screenshot)
