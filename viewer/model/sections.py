@@ -36,6 +36,7 @@ FAT_MM = 18.0
 RIM, BODY, UNMODELLED = 0, 1, 2  # the zones of a cut face
 KIND_PRIORITY = {"bone": 0, "nerve": 1, "muscle": 2, "fascia": 2, "skin": 9}  # who owns overlapping section
 NOT_CAPPED = ("danger",)  # overlays, not tissue
+HOLLOW_KINDS = ("bone", "skin")  # sections that may have true holes (a foramen, the gap between the legs)
 
 
 class SectionError(ValueError):
@@ -187,6 +188,14 @@ def _resample_loop(loop: FloatArray, step: float) -> FloatArray:
     return np.vstack(out)
 
 
+def inside_any_loop(points: FloatArray, loops: list[FloatArray]) -> np.ndarray:
+    """(n,) bool: 2D points inside at least one loop (a soft-tissue mesh folded onto itself still fills)."""
+    inside = np.zeros(len(points), dtype=bool)
+    for loop in loops:
+        inside |= inside_loops(points, [loop])
+    return inside
+
+
 def inside_loops(points: FloatArray, loops: list[FloatArray]) -> np.ndarray:
     """(n,) bool: 2D points inside the region the loops bound (even-odd rule: a loop inside a loop is a hole)."""
     points = np.asarray(points, dtype=float)
@@ -275,7 +284,8 @@ def section_caps(
     priority = sorted(range(len(order)), key=lambda k: KIND_PRIORITY.get(kinds[order[k]], 5))
     for k in priority:
         free = owner < 0
-        owner[np.flatnonzero(free)[inside_loops(centroids[free], loops2d[order[k]])]] = k
+        inside = inside_loops if kinds[order[k]] in HOLLOW_KINDS else inside_any_loop
+        owner[np.flatnonzero(free)[inside(centroids[free], loops2d[order[k]])]] = k
     caps = {}
     to_3d = plane.origin + points[:, :1] * e1 + points[:, 1:] * e2
     for k, name in enumerate(order):
