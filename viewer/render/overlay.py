@@ -81,7 +81,10 @@ class Overlay:
         return Overlay(
             (round(self.size[0] * factor), round(self.size[1] * factor)),
             [replace(t, box=box(t.box), font_px=t.font_px * factor) for t in self.texts],
-            [replace(s, segments=s.segments * factor, dots=s.dots * factor, width=s.width * factor) for s in self.lines],
+            [
+                replace(s, segments=s.segments * factor, dots=s.dots * factor, width=s.width * factor)
+                for s in self.lines
+            ],
             [replace(p, points=p.points * factor) for p in self.polygons],
         )
 
@@ -135,7 +138,12 @@ def _capture_text(actor: vtkTextActor, renderer, overlay: Overlay) -> None:
     align = {0: "left", 1: "center", 2: "right"}[prop.GetJustification()]
     overlay.texts.append(
         OverlayText(
-            text, text_box(actor, renderer), float(prop.GetFontSize()), tuple(prop.GetColor()), align, background,
+            text,
+            text_box(actor, renderer),
+            float(prop.GetFontSize()),
+            tuple(prop.GetColor()),
+            align,
+            background,
             tuple(prop.GetFrameColor()) if prop.GetFrame() else None,
         )
     )
@@ -162,9 +170,7 @@ def _capture_legend(legend: vtkLegendBoxActor, renderer, overlay: Overlay) -> No
         square = np.array([[sx0, sy0], [sx0 + side, sy0], [sx0 + side, sy0 + side], [sx0, sy0 + side]])
         overlay.polygons.append(OverlayPolygon(square, (*legend.GetEntryColor(index), 1.0)))
         text_x = sx0 + side + pad
-        overlay.texts.append(
-            OverlayText(legend.GetEntryString(index), Box(text_x, top - line, x1, top), font, colour)
-        )
+        overlay.texts.append(OverlayText(legend.GetEntryString(index), Box(text_x, top - line, x1, top), font, colour))
 
 
 def _capture_polydata(actor: vtkActor2D, overlay: Overlay) -> None:
