@@ -81,6 +81,7 @@ def render_picture(
         scene.set_labels(labels)
         overlay = capture_overlay(plotter).scaled(scale)
         with overlays_hidden(plotter):
+            plotter.render()  # without magnification the grab reads the last frame: draw it without the overlays
             image = plotter.screenshot(None, transparent_background=transparent, return_img=True, scale=scale)
     except MemoryError:
         raise ExportError(f"not enough memory to draw {size[0]}x{size[1]} pixels") from None

@@ -24,7 +24,8 @@ from viewer.render.views import VIEWS
 PAPERS_INCH = {"a4": (210 / 25.4, 297 / 25.4), "letter": (8.5, 11.0)}
 MARGIN_INCH = 0.5
 POINTS_PER_INCH = 72.0
-TITLE_PT, BODY_PT, FOOTER_PT, CAPTION_PT = 15.0, 8.5, 6.5, 8.0
+TITLE_PT, BODY_PT, FOOTER_PT, CAPTION_PT = 15.0, 7.5, 6.0, 8.0
+MAX_SOURCES = 8  # works listed in the footer; the rest are counted
 LINE_SPACING = 1.35
 LICENCE = (
     "Glute Viewer. Code: MIT licence. Bone meshes derived from the musculoskeletal-models project and "
@@ -76,8 +77,9 @@ def page_size(paper: str, orientation: str) -> tuple[float, float]:
 
 
 def grid(count: int, orientation: str) -> tuple[int, int]:
-    """(columns, rows) of the views: two side by side at most in portrait, three in landscape."""
-    columns = min(count, 2 if orientation == "portrait" else 3)
+    """(columns, rows) of the views: up to three stacked in portrait (wide pictures leave room for the labels on
+    both sides), two side by side beyond that; up to three side by side in landscape."""
+    columns = (1 if count <= 3 else 2) if orientation == "portrait" else min(count, 3) if count != 4 else 2
     return columns, math.ceil(count / columns)
 
 
@@ -104,7 +106,7 @@ def technique_text(session) -> list[str]:
 
 def _wrapped(lines: list[str], width_inch: float, size_pt: float) -> list[str]:
     """Lines wrapped to a column ``width_inch`` wide (about half an em per character)."""
-    characters = max(20, int(width_inch * POINTS_PER_INCH / (0.5 * size_pt)))
+    characters = max(20, int(width_inch * POINTS_PER_INCH / (0.56 * size_pt)))
     wrapped = []
     for line in lines:
         wrapped += textwrap.wrap(line, characters) or [""]
@@ -185,14 +187,21 @@ def write_handout(model: SceneModel, out: Path, spec: HandoutSpec, progress=None
         raise ExportError(f"{out}: a handout must end in .pdf")
     page = page_size(spec.paper, spec.orientation)
     text_width = page[0] - 2 * MARGIN_INCH
-    body = _wrapped(technique_text(spec.techniques), text_width, BODY_PT) if spec.techniques is not None else []
-    body += _wrapped([f"Notes: {spec.notes}"], text_width, BODY_PT) if spec.notes else []
-    footer = _wrapped([("Sources: " + "; ".join(spec.sources)) if spec.sources else "", LICENCE], text_width, FOOTER_PT)
+    column_gap = 0.25
+    column_width = (text_width - column_gap) / 2
+    paragraphs = technique_text(spec.techniques) if spec.techniques is not None else []
+    paragraphs += [f"Notes: {spec.notes}"] if spec.notes else []
+    body = _wrapped(paragraphs, column_width, BODY_PT)
+    columns = [body[: math.ceil(len(body) / 2)], body[math.ceil(len(body) / 2) :]]
+    listed = "; ".join(spec.sources[:MAX_SOURCES])
+    more = len(spec.sources) - MAX_SOURCES
+    listed += f"; and {more} more works cited in the atlas." if more > 0 else ""
+    footer = _wrapped([f"Sources: {listed}" if spec.sources else "", LICENCE], text_width, FOOTER_PT)
     line = BODY_PT * LINE_SPACING / POINTS_PER_INCH
     footer_h = len(footer) * FOOTER_PT * LINE_SPACING / POINTS_PER_INCH
     title_h = TITLE_PT * 1.8 / POINTS_PER_INCH
     top = page[1] - MARGIN_INCH - title_h
-    bottom = MARGIN_INCH + footer_h + 0.15 + len(body) * line + (0.1 if body else 0)
+    bottom = MARGIN_INCH + footer_h + 0.15 + len(columns[0]) * line + (0.1 if body else 0)
     if top - bottom < 1.5:
         raise ExportError("the text does not leave room for the pictures; shorten the notes or use fewer views")
 
@@ -217,10 +226,10 @@ def write_handout(model: SceneModel, out: Path, spec: HandoutSpec, progress=None
                     va="top", fontsize=CAPTION_PT, style="italic")  # fmt: skip
         if progress is not None:
             progress(index + 1, len(spec.views))
-    y = bottom - 0.1
-    for text in body:
-        figure.text(MARGIN_INCH / page[0], y / page[1], text, fontsize=BODY_PT, va="top")
-        y -= line
+    for number, column in enumerate(columns):
+        x = MARGIN_INCH + number * (column_width + column_gap)
+        for row, text in enumerate(column):
+            figure.text(x / page[0], (bottom - 0.1 - row * line) / page[1], text, fontsize=BODY_PT, va="top")
     y = MARGIN_INCH + footer_h
     for text in footer:
         figure.text(MARGIN_INCH / page[0], y / page[1], text, fontsize=FOOTER_PT, va="top", color="0.3")
