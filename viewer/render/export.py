@@ -128,22 +128,13 @@ def write_file(out: Path, write: Callable[[Path], None]) -> Path:
         raise ExportError(f"{out}: cannot write ({error.strerror or error})") from None
 
 
-def export_png(
-    model: SceneModel,
-    out: Path,
-    view: str = "posterior",
-    size: tuple[int, int] = (1920, 1080),
-    labels: bool = False,
-    landmarks: bool = False,
-    techniques=None,
-    dpi: float | None = None,
-    transparent: bool = False,
-) -> Path:
-    """Render ``model`` (see :func:`render_picture`) and save a PNG, ``dpi`` stored in it, background optional."""
+def export_png(model: SceneModel, out: Path, dpi: float | None = None, **picture) -> Path:
+    """Render ``model`` (options as :func:`render_picture`: view, size, labels, landmarks, techniques,
+    transparent) and save a PNG atomically, ``dpi`` stored in it."""
     out = Path(out)
     if not out.parent.is_dir():
         raise FileNotFoundError(f"{out.parent}: output folder does not exist")
-    image, _overlay = render_picture(model, view, size, labels, landmarks, techniques, dpi, transparent)
+    image, _overlay = render_picture(model, dpi=dpi, **picture)
     return save_png(image, out, dpi)
 
 
