@@ -15,7 +15,7 @@ from pathlib import Path
 from viewer.anatomy.kinematics import JOINT_RANGES, PoseError
 from viewer.render.views import VIEWS
 
-MAX_EXPORT_PIXELS = 8192
+MAX_EXPORT_PIXELS = 16384  # larger pictures are rendered in tiles (viewer.render.export)
 
 
 class UsageError(Exception):
@@ -52,6 +52,28 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def positive_number(text: str) -> float:
+    """``300`` -> 300.0; zero, negative or non-numbers are refused."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
+    if not (value > 0 and value < 1e5):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text!r}")
+    return value
+
+
+def parse_views(text: str) -> list[str]:
+    """``posterior,right`` -> ["posterior", "right"] (2 to 6 known views)."""
+    views = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [view for view in views if view not in VIEWS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown view {unknown[0]!r}; choose from {', '.join(VIEWS)}")
+    if not 2 <= len(views) <= 6:
+        raise argparse.ArgumentTypeError(f"give 2 to 6 views, not {len(views)}")
+    return views
+
+
 def _add_pose_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pose",
@@ -61,6 +83,33 @@ def _add_pose_options(parser: argparse.ArgumentParser) -> None:
         help=f"joint angles in degrees ({', '.join(JOINT_RANGES)}); flexion, abduction, internal rotation positive",
     )
     parser.add_argument("--side", choices=["both", "right", "left"], default="both", help="which leg --pose moves")
+
+
+def _add_scene_options(parser: argparse.ArgumentParser) -> None:
+    """What the picture shows: colours, layers, labels, language, technique, nerve (export and handout)."""
+    parser.add_argument(
+        "--color-by",
+        choices=["anatomy", "stretch"],
+        default="anatomy",
+        help="anatomy: each structure its own colour; stretch: muscle length change from anatomical position",
+    )
+    parser.add_argument("--peel", type=int, default=0, metavar="N", help="hide the N outermost layers (0 = skin on)")
+    parser.add_argument("--ghost", action="store_true", help="keep the last peeled layer as a faint ghost")
+    parser.add_argument(
+        "--isolate", metavar="NAME", help="show only this structure (others ghosted), e.g. piriformis_right"
+    )
+    parser.add_argument("--labels", action="store_true", help="name the visible structures with leader lines")
+    parser.add_argument("--landmarks", action="store_true", help="show the landmark pins (ASIS, PSIS, trochanter...)")
+    parser.add_argument(
+        "--language",
+        choices=["english", "latin"],
+        default="english",
+        help="names on labels and pins: english, or latin (Terminologia Anatomica)",
+    )
+    parser.add_argument("--technique", metavar="ID", help="pose, peel and draw a massage technique (see: techniques)")
+    parser.add_argument("--technique-side", choices=["right", "left"], default="right", help="side the technique works")
+    parser.add_argument("--nerve-variant", metavar="ID", help="sciatic nerve variant (see: techniques --json)")
+    parser.add_argument("--danger-margin", type=float, metavar="MM", help="safety margin around the sciatic nerve")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--view", choices=list(VIEWS), default="posterior", help="initial view of the window")
     parser.add_argument("--size", type=parse_size, default=(1600, 1000), metavar="WxH", help="window size")
-    commands = parser.add_subparsers(dest="command", metavar="{inspect,export,techniques,probe,quiz}")
+    commands = parser.add_subparsers(dest="command", metavar="{inspect,export,handout,techniques,probe,quiz}")
 
     inspect = commands.add_parser(
         "inspect", help="print what the scene holds (units, frame, pose, landmarks, structures)"
@@ -82,41 +131,36 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--fibres", action="store_true", help="include each muscle's fibre polylines (mm)")
     _add_pose_options(inspect)
 
-    export = commands.add_parser("export", help="render the scene off-screen to a PNG")
+    export = commands.add_parser("export", help="render the scene off-screen to a PNG, or save it as glTF (.glb/.gltf)")
     export.add_argument(
         "--view", choices=list(VIEWS), default=None, dest="export_view",
         help="camera (default: posterior, or facing the cut with --section)",
     )
     export.add_argument("--size", type=parse_size, default=(1920, 1080), metavar="WxH", dest="export_size")
-    export.add_argument("--out", type=Path, required=True, metavar="FILE.png")
-    export.add_argument(
-        "--color-by",
-        choices=["anatomy", "stretch"],
-        default="anatomy",
-        help="anatomy: each structure its own colour; stretch: muscle length change from anatomical position",
-    )
-    export.add_argument("--peel", type=int, default=0, metavar="N", help="hide the N outermost layers (0 = skin on)")
-    export.add_argument("--ghost", action="store_true", help="keep the last peeled layer as a faint ghost")
-    export.add_argument(
-        "--isolate", metavar="NAME", help="show only this structure (others ghosted), e.g. piriformis_right"
-    )
-    export.add_argument("--labels", action="store_true", help="name the visible structures with leader lines")
-    export.add_argument("--landmarks", action="store_true", help="show the landmark pins (ASIS, PSIS, trochanter...)")
-    export.add_argument(
-        "--language",
-        choices=["english", "latin"],
-        default="english",
-        help="names on labels and pins: english, or latin (Terminologia Anatomica)",
-    )
-    export.add_argument("--technique", metavar="ID", help="pose, peel and draw a massage technique (see: techniques)")
-    export.add_argument("--technique-side", choices=["right", "left"], default="right", help="side the technique works")
-    export.add_argument("--nerve-variant", metavar="ID", help="sciatic nerve variant (see: techniques --json)")
-    export.add_argument("--danger-margin", type=float, metavar="MM", help="safety margin around the sciatic nerve")
+    export.add_argument("--out", type=Path, required=True, metavar="FILE.png|FILE.glb|FILE.gltf")
+    export.add_argument("--transparent", action="store_true", help="PNG: fully transparent background (RGBA)")
+    export.add_argument("--dpi", type=positive_number, metavar="N", help="PNG: print resolution, stored in the file")
+    export.add_argument("--fibres", action="store_true", help="glTF: add each muscle's fibre lines")
+    _add_scene_options(export)
     export.add_argument(
         "--section",
         metavar="PLANE",
         help="cut the body and cap the cut: transverse@y=-90, sagittal@z=60, coronal@x=-80 or X,Y,Z:NX,NY,NZ",
     )
+    handout = commands.add_parser("handout", help="a print-ready PDF page with 2-6 labelled views")
+    handout.add_argument("--out", type=Path, required=True, metavar="FILE.pdf")
+    handout.add_argument(
+        "--views", type=parse_views, default=["posterior", "right"], metavar="VIEW,VIEW,...",
+        help=f"2-6 of: {', '.join(VIEWS)}",
+    )  # fmt: skip
+    handout.add_argument("--paper", choices=["a4", "letter"], default="a4")
+    handout.add_argument("--orientation", choices=["portrait", "landscape"], default="portrait")
+    handout.add_argument("--title", default="The gluteal region", help="the page's title")
+    handout.add_argument("--notes", default="", help="your notes, printed under the pictures")
+    handout.add_argument("--dpi", type=positive_number, default=300.0, metavar="N", help="picture resolution")
+    handout.add_argument("--lesson", metavar="ID", help="(not available yet: lessons are not part of the atlas)")
+    _add_scene_options(handout)
+    _add_pose_options(handout)
 
     techniques = commands.add_parser("techniques", help="list the massage techniques with their safety check")
     techniques.add_argument("--json", action="store_true", help="one JSON object on standard output")
@@ -311,11 +355,8 @@ def _set_section(scene, text: str | None) -> str | None:
     return view_facing(plane.normal)
 
 
-def run_export(args: argparse.Namespace) -> int:
-    from viewer.render.export import export_png
-
-    if args.out.suffix.lower() != ".png":
-        raise UsageError(f"--out must name a .png file, not {args.out}")
+def _export_scene(args: argparse.Namespace):
+    """The scene (and technique session, or None) an export or handout shows, set up from the options."""
     scene = _posed_scene(args)
     scene.set_colour_mode(args.color_by)
     scene.set_language(args.language)
@@ -333,17 +374,67 @@ def run_export(args: argparse.Namespace) -> int:
             _warn_impingement(scene)
     if not args.technique or args.peel or args.isolate:
         _apply_layers(scene, args)
-    args.export_view = args.export_view or _set_section(scene, args.section) or "posterior"
-    path = export_png(
-        scene,
-        args.out,
-        view=args.export_view,
-        size=args.export_size,
-        labels=args.labels,
-        landmarks=args.landmarks,
-        techniques=session,
-    )
-    print(f"wrote {path} ({args.export_size[0]}x{args.export_size[1]}, {args.export_view} view)")
+    return scene, session
+
+
+def _check_out(out: Path, suffixes: tuple[str, ...]) -> str:
+    """The lower-case suffix of ``--out`` if it is one of ``suffixes`` and names a file in an existing folder."""
+    suffix = out.suffix.lower()
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a folder; give a file name ending in {' or '.join(suffixes)}")
+    if suffix not in suffixes:
+        raise UsageError(f"--out must name a {' or '.join(suffixes)} file, not {out}")
+    if not out.parent.is_dir():
+        raise UsageError(f"--out: the folder {out.parent} does not exist")
+    return suffix
+
+
+def _report_export_error(error: Exception) -> int:
+    print(f"glute-viewer: error: {error}", file=sys.stderr)
+    return 1
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from viewer.render.export import ExportError, export_gltf, export_png
+
+    suffix = _check_out(args.out, (".png", ".glb", ".gltf"))
+    scene, session = _export_scene(args)
+    facing_the_cut = _set_section(scene, args.section)
+    args.export_view = args.export_view or facing_the_cut or "posterior"
+    try:
+        if suffix == ".png":
+            path = export_png(
+                scene, args.out, view=args.export_view, size=args.export_size, labels=args.labels,
+                landmarks=args.landmarks, techniques=session, dpi=args.dpi, transparent=args.transparent,
+            )  # fmt: skip
+            what = f"{args.export_size[0]}x{args.export_size[1]}, {args.export_view} view"
+        else:
+            path = export_gltf(scene, args.out, fibres=args.fibres)
+            what = f"glTF 2.0, {sum(scene.is_visible(n) for n in scene.structures)} structures"
+    except ExportError as error:
+        return _report_export_error(error)
+    print(f"wrote {path} ({what})")
+    return 0
+
+
+def run_handout(args: argparse.Namespace) -> int:
+    from viewer.render.export import ExportError
+    from viewer.render.handout import HandoutSpec, handout_sources, write_handout
+
+    if args.lesson:
+        raise UsageError("--lesson: lessons are not available yet")
+    _check_out(args.out, (".pdf",))
+    scene, session = _export_scene(args)
+    spec = HandoutSpec(
+        views=args.views, title=args.title, notes=args.notes, paper=args.paper, orientation=args.orientation,
+        labels=args.labels, landmarks=args.landmarks, dpi=args.dpi, techniques=session,
+        sources=handout_sources(scene, session),
+    )  # fmt: skip
+    try:
+        path = write_handout(scene, args.out, spec)
+    except ExportError as error:
+        return _report_export_error(error)
+    print(f"wrote {path} ({len(args.views)} views, {args.paper} {args.orientation})")
     return 0
 
 
@@ -425,6 +516,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_inspect(args)
         if args.command == "export":
             return run_export(args)
+        if args.command == "handout":
+            return run_handout(args)
         if args.command == "techniques":
             return run_techniques(args)
         if args.command == "probe":

@@ -1,37 +1,76 @@
-"""Off-screen rendering of the scene to a PNG, without any window or Qt."""
+"""Off-screen rendering of the scene to pictures (PNG) and 3D files (glTF), without any window or Qt.
+
+A picture of any size is drawn with bounded memory: the scene is laid out in a
+window at most :data:`MAX_TILE_PX` a side, the 3D part is rendered in tiles
+(VTK's window-to-image magnification) and the 2D overlays (labels, leaders,
+legend, colour bar, caption) are drawn again on the full picture at scale
+(:mod:`viewer.render.overlay`). Every file is written atomically.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pyvista as pv
 
+from viewer.cache import atomic_write
 from viewer.model.scene import SceneModel
+from viewer.render.overlay import Overlay, capture_overlay, draw_on_image, overlays_hidden
 from viewer.render.scene_view import SceneView
 
+MAX_TILE_PX = 2048  # the render window's largest side; bigger pictures are rendered in tiles
+MAX_PICTURE_PX = 16384
+MM_PER_METRE = 1000.0
 
-def export_png(
+
+class ExportError(Exception):
+    """A picture or file that cannot be made as asked: said in one line, never a blank file."""
+
+
+def tiling(size: tuple[int, int], max_tile: int = MAX_TILE_PX) -> tuple[int, tuple[int, int]]:
+    """(magnification, window size) whose product covers ``size`` with a window at most ``max_tile`` a side."""
+    width, height = size
+    if not (1 <= width <= MAX_PICTURE_PX and 1 <= height <= MAX_PICTURE_PX):
+        raise ExportError(f"a picture of {width}x{height} pixels cannot be drawn (at most {MAX_PICTURE_PX} a side)")
+    scale = max(1, math.ceil(max(width, height) / max_tile))
+    return scale, (math.ceil(width / scale), math.ceil(height / scale))
+
+
+def render_picture(
     model: SceneModel,
-    out: Path,
     view: str = "posterior",
     size: tuple[int, int] = (1920, 1080),
     labels: bool = False,
     landmarks: bool = False,
     techniques=None,
     dpi: float | None = None,
-) -> Path:
-    """Render ``model`` from ``view`` at ``size`` pixels and save a PNG (labels and pins optional).
+    transparent: bool = False,
+    max_tile: int = MAX_TILE_PX,
+    text: bool = True,
+) -> tuple[np.ndarray, Overlay]:
+    """Render ``model`` from ``view`` at ``size`` pixels (labels and pins optional).
 
     Text is sized for print: 9 pt at ``dpi`` (None: the picture fills the width of an A4 page).
+
+    Returns
+    -------
+    image : (height, width, 4 if transparent else 3) uint8
+        The picture; with ``text`` False the overlays are left off (drawn by the caller, e.g. as PDF text).
+    overlay : Overlay
+        The 2D overlays at the picture's scale.
     """
-    out = Path(out)
-    if out.parent and not out.parent.exists():
-        raise FileNotFoundError(f"{out.parent}: output folder does not exist")
-    plotter = pv.Plotter(off_screen=True, window_size=list(size))
+    scale, window = tiling(size, max_tile)
+    plotter = pv.Plotter(off_screen=True, window_size=list(window))
     try:
         scene = SceneView(plotter, model)
-        scene.set_print(dpi)
+        scene.set_print(dpi, scale)  # laid out at 1/scale, drawn at scale
         plotter.enable_anti_aliasing("ssaa")  # handouts: smooth edges are worth the extra render time
+        if transparent:
+            plotter.renderer.GradientBackgroundOff()
+            plotter.renderer.SetBackgroundAlpha(0.0)
         scene.set_view(view)
         if techniques is not None:
             from viewer.render.technique_view import TechniqueView
@@ -40,7 +79,124 @@ def export_png(
             scene.labels.obstacles.append(technique_view.caption_boxes)
         scene.set_pins(landmarks)
         scene.set_labels(labels)
-        plotter.screenshot(str(out))
+        overlay = capture_overlay(plotter).scaled(scale)
+        with overlays_hidden(plotter):
+            plotter.render()  # without magnification the grab reads the last frame: draw it without the overlays
+            image = plotter.screenshot(None, transparent_background=transparent, return_img=True, scale=scale)
+    except MemoryError:
+        raise ExportError(f"not enough memory to draw {size[0]}x{size[1]} pixels") from None
     finally:
         plotter.close()
-    return out
+    extra_rows = window[1] * scale - size[1]  # rows run top down; the overlay counts from the bottom
+    image = np.ascontiguousarray(np.asarray(image)[extra_rows:, : size[0]])
+    _check_drawn(image, size)
+    if text:
+        image = draw_on_image(image, overlay)
+    return image, overlay
+
+
+def _check_drawn(image: np.ndarray, size: tuple[int, int]) -> None:
+    """A renderer that ran out of room returns a blank (all black or all empty) picture: say so instead."""
+    if image.shape[:2] != (size[1], size[0]):
+        raise ExportError(f"the renderer returned {image.shape[1]}x{image.shape[0]} pixels, not {size[0]}x{size[1]}")
+    colours = image.reshape(-1, image.shape[2])
+    if image.shape[2] == 4 and not colours[:, 3].any():
+        raise ExportError(f"the renderer drew nothing at {size[0]}x{size[1]} pixels")
+    if not colours[:, :3].any() or (colours[::97] == colours[0]).all():
+        raise ExportError(f"the renderer returned a blank picture at {size[0]}x{size[1]} pixels")
+
+
+def save_png(image: np.ndarray, out: Path, dpi: float | None = None) -> Path:
+    """Write an (h, w, 3|4) uint8 picture as a PNG, atomically, with ``dpi`` in its pHYs chunk."""
+    from PIL import Image
+
+    mode = "RGBA" if image.shape[2] == 4 else "RGB"
+    options = {"dpi": (dpi, dpi)} if dpi else {}
+    return write_file(out, lambda temporary: Image.fromarray(image, mode).save(temporary, format="PNG", **options))
+
+
+def write_file(out: Path, write: Callable[[Path], None]) -> Path:
+    """Atomically write ``out`` (see :func:`viewer.cache.atomic_write`) after checking its folder."""
+    out = Path(out)
+    if out.is_dir():
+        raise ExportError(f"{out}: is a folder; give a file name")
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"{out.parent}: output folder does not exist")
+    try:
+        return atomic_write(out, write)
+    except OSError as error:
+        raise ExportError(f"{out}: cannot write ({error.strerror or error})") from None
+
+
+def export_png(model: SceneModel, out: Path, dpi: float | None = None, **picture) -> Path:
+    """Render ``model`` (options as :func:`render_picture`: view, size, labels, landmarks, techniques,
+    transparent) and save a PNG atomically, ``dpi`` stored in it."""
+    out = Path(out)
+    if not out.parent.is_dir():
+        raise FileNotFoundError(f"{out.parent}: output folder does not exist")
+    image, _overlay = render_picture(model, dpi=dpi, **picture)
+    return save_png(image, out, dpi)
+
+
+# --- 3D ------------------------------------------------------------------------------------------------
+
+
+def scene_meshes(model: SceneModel, fibres: bool = False):
+    """The shown structures as trimesh geometry in metres (glTF's unit), posed, with colour and opacity.
+
+    Returns
+    -------
+    dict[str, trimesh.Trimesh | trimesh.path.Path3D]
+        One mesh per shown structure by its id (``gluteus_maximus_right``...), plus ``<id>_fibres`` line sets.
+    """
+    import trimesh
+
+    geometry = {}
+    for name, structure in model.structures.items():
+        if not model.is_visible(name):
+            continue
+        rgba = np.r_[pv.Color(structure.colour).float_rgb, model.opacity(name)]
+        material = trimesh.visual.material.PBRMaterial(
+            name=name,
+            baseColorFactor=(rgba * 255).round().astype(np.uint8),
+            metallicFactor=0.0,
+            roughnessFactor=0.7,
+            alphaMode="BLEND" if rgba[3] < 1 else "OPAQUE",
+            doubleSided=rgba[3] < 1,
+        )
+        mesh = trimesh.Trimesh(
+            model.vertices(name) / MM_PER_METRE, structure.faces, process=False,
+            visual=trimesh.visual.TextureVisuals(material=material),
+        )  # fmt: skip
+        geometry[name] = mesh
+        lines = model.fibre_lines(name) if fibres else None
+        if lines is not None:
+            geometry[f"{name}_fibres"] = trimesh.load_path(np.asarray(lines) / MM_PER_METRE)
+    return geometry
+
+
+def export_gltf(model: SceneModel, out: Path, fibres: bool = False) -> Path:
+    """Write the shown structures, posed, as glTF 2.0 (``.glb`` binary, or ``.gltf`` with embedded buffers).
+
+    One named node and mesh per structure, its colour and opacity as a PBR material; units are metres.
+    """
+    import trimesh
+
+    out = Path(out)
+    geometry = scene_meshes(model, fibres)
+    if not geometry:
+        raise ExportError("nothing is shown: there is no structure to export")
+    scene = trimesh.Scene()
+    for name, item in geometry.items():
+        scene.add_geometry(item, geom_name=name, node_name=name)
+    file_type = out.suffix.lower().lstrip(".")
+    if file_type not in ("glb", "gltf"):
+        raise ExportError(f"{out}: a 3D file must end in .glb or .gltf")
+
+    def write(temporary: Path) -> None:
+        if file_type == "glb":
+            temporary.write_bytes(trimesh.exchange.gltf.export_glb(scene))
+        else:
+            temporary.write_bytes(trimesh.exchange.gltf.export_gltf(scene, embed_buffers=True)["model.gltf"])
+
+    return write_file(out, write)

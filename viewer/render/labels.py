@@ -53,6 +53,14 @@ class TextSizes:
     min_font_px: int  # labels are dropped rather than shrunk below this
     line_px: float  # leader lines and frames
 
+    def shrunk(self, factor: float) -> TextSizes:
+        """The sizes in a window ``factor`` times smaller than the output (a tiled export's layout window)."""
+        if factor == 1:
+            return self
+        return TextSizes(
+            max(1, round(self.font_px / factor)), max(1, round(self.min_font_px / factor)), self.line_px / factor
+        )
+
     @property
     def margin_px(self) -> int:
         """Clearance from the picture edge and around reserved boxes."""

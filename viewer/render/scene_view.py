@@ -127,6 +127,7 @@ class SceneView:
         self.label_scale = 1.0  # presentation mode enlarges on-screen text
         self.print_dpi: float | None = None  # set for exports: text sized for the printed page (see text_sizes)
         self.printing = False
+        self.print_scale = 1  # an export drawn this many times larger than the window (tiled)
         self._colour_bar: ColourBar | None = None
         # The window replaces this with a coalescing scheduler (one frame per event-loop turn);
         # off-screen, every change renders at once.
@@ -447,12 +448,15 @@ class SceneView:
         """The one rule for overlay text: printed size for exports, a share of the view height on screen."""
         width, height = self.plotter.window_size
         if self.printing:
-            return print_text_sizes(width, self.print_dpi)
+            return print_text_sizes(width * self.print_scale, self.print_dpi).shrunk(self.print_scale)
         return screen_text_sizes(height, self.label_scale)
 
-    def set_print(self, dpi: float | None = None) -> None:
-        """Size overlay text for print: 9 pt at ``dpi`` (None: the picture fills an A4 page's width)."""
-        self.printing, self.print_dpi = True, dpi
+    def set_print(self, dpi: float | None = None, scale: int = 1) -> None:
+        """Size overlay text for print: 9 pt at ``dpi`` (None: the picture fills an A4 page's width).
+
+        ``scale``: the picture is ``scale`` times the window's size, so text is laid out that much smaller.
+        """
+        self.printing, self.print_dpi, self.print_scale = True, dpi, scale
         self.place_overlays()
         self._on_selection(self.model.selection)
 
