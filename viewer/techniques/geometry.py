@@ -218,6 +218,8 @@ def technique_geometry(
     structures = _outer_structures(context)
     target = np.asarray(anchor, dtype=float) if anchor is not None else _anchor(technique, context)
     angle = float(technique.approach["angle_to_surface_deg"] if angle_to_surface_deg is None else angle_to_surface_deg)
+    if not 0.0 <= angle <= 90.0:  # also refuses NaN, which would pass every later comparison
+        raise ValueError(f"technique {technique.id}: angle to the surface {angle:g} is not 0 to 90 degrees")
     view = -unit(_mirror(technique.contact["from_direction"], context.side))
     aim_through_anchor = technique.depth["layer"] == "deep"
     direction = view
