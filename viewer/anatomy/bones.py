@@ -83,9 +83,23 @@ def read_surface(path: Path) -> Surface:
 
 @cache
 def load_bone_surfaces() -> dict[str, Surface]:
-    """All bone surfaces by structure name (cached: they never change at run time)."""
+    """All bone surfaces by structure name (cached: they never change at run time).
+
+    A bone ``bones.json`` names but no mesh was built for is an error in ``bones.json`` (naming the
+    field), not a missing mesh: the meshes folder is what the build step made of the shipped list.
+    """
     folder = meshes_dir()
-    return {spec.name: read_surface(folder / f"{spec.name}.ply") for spec in bone_specs()}
+    specs = bone_specs()
+    for spec in specs:
+        if not (folder / f"{spec.name}.ply").is_file():
+            names = [bone["name"] for bone in load_annotation("bones")["bones"]]
+            base = spec.name.removesuffix(f"_{spec.side}") if spec.side else spec.name
+            raise AnnotationError(
+                annotations_dir() / "bones.json",
+                f"no mesh {spec.name}.ply was built for this bone (unknown bone or side; meshes in {folder})",
+                f"bones[{names.index(base)}]",
+            )
+    return {spec.name: read_surface(folder / f"{spec.name}.ply") for spec in specs}
 
 
 @cache
