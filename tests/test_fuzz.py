@@ -301,7 +301,7 @@ def test_every_mutation_is_a_clean_error_or_a_finite_result(world, relative):
         except CLEAN_ERRORS as error:
             message = str(error)
             assert "\n" not in message, message
-            assert Path(relative).name in message, f"{relative}: error blames another file: {message}"
+            assert f"/{Path(relative).name}" in message, f"{relative}: error blames another file: {message}"
             COUNTS["clean errors"] += 1
         except Exception:
             COUNTS["tracebacks"] += 1

@@ -20,6 +20,7 @@ from viewer.io.ply import PlyError, read_ply
 from viewer.paths import annotations_dir, meshes_dir
 
 SIDES = ("right", "left")
+LANDMARK_SLACK_MM = 15.0  # a landmark lies on its bone: within its bounding box grown by this much
 
 
 class AssetError(RuntimeError):
@@ -105,11 +106,24 @@ def load_bone_surfaces() -> dict[str, Surface]:
 @cache
 def load_landmarks() -> dict[str, FloatArray]:
     """Named landmark positions (mm, pelvis frame), e.g. ``asis_right``."""
-    try:
-        data = load_annotation("landmarks")
-    except AnnotationError as error:
-        raise AssetError(str(error)) from error
-    return {name: np.array(entry["position"], dtype=float) for name, entry in data["landmarks"].items()}
+    data = load_annotation("landmarks")
+    bones = load_bone_surfaces()
+    path = annotations_dir() / "landmarks.json"
+    landmarks = {}
+    for name, entry in data["landmarks"].items():
+        position = np.array(entry["position"], dtype=float)
+        on = [bones[b].vertices for b in (entry["bone"], *(f"{entry['bone']}_{side}" for side in SIDES)) if b in bones]
+        if not on:
+            raise AnnotationError(path, f"unknown bone '{entry['bone']}'", f"landmarks.{name}.bone")
+        vertices = np.concatenate(on)
+        if not (vertices.min(axis=0) - LANDMARK_SLACK_MM <= position).all() or not (
+            position <= vertices.max(axis=0) + LANDMARK_SLACK_MM
+        ).all():
+            raise AnnotationError(
+                path, f"{position.round(1).tolist()} is not on or near the {entry['bone']}", f"landmarks.{name}.position"
+            )
+        landmarks[name] = position
+    return landmarks
 
 
 @cache
