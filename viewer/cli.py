@@ -348,8 +348,9 @@ def _check_screenshot(path: Path) -> None:
         raise UsageError(f"--screenshot: output folder does not exist: {path.parent}")
 
 
-def display_problem(platform: str = sys.platform, environ: dict[str, str] | None = None) -> str | None:
+def display_problem(platform: str | None = None, environ: dict[str, str] | None = None) -> str | None:
     """Why the window cannot open here (no display on Linux), or None when it can try."""
+    platform = sys.platform if platform is None else platform
     environ = os.environ if environ is None else environ
     if not platform.startswith("linux") or environ.get("QT_QPA_PLATFORM"):
         return None

@@ -20,7 +20,7 @@ from viewer.io.ply import PlyError, read_ply
 from viewer.paths import annotations_dir, meshes_dir
 
 SIDES = ("right", "left")
-LANDMARK_SLACK_MM = 15.0  # a landmark lies on its bone: within its bounding box grown by this much
+LANDMARK_REACH_MM = 30.0  # a landmark lies on its bone (centres of the femoral head and acetabulum: 20-25 mm in)
 
 
 class AssetError(RuntimeError):
@@ -115,12 +115,11 @@ def load_landmarks() -> dict[str, FloatArray]:
         on = [bones[b].vertices for b in (entry["bone"], *(f"{entry['bone']}_{side}" for side in SIDES)) if b in bones]
         if not on:
             raise AnnotationError(path, f"unknown bone '{entry['bone']}'", f"landmarks.{name}.bone")
-        vertices = np.concatenate(on)
-        if not (vertices.min(axis=0) - LANDMARK_SLACK_MM <= position).all() or not (
-            position <= vertices.max(axis=0) + LANDMARK_SLACK_MM
-        ).all():
+        distance = float(np.linalg.norm(np.concatenate(on) - position, axis=1).min())
+        if distance > LANDMARK_REACH_MM:
             raise AnnotationError(
-                path, f"{position.round(1).tolist()} is not on or near the {entry['bone']}", f"landmarks.{name}.position"
+                path, f"{position.round(1).tolist()} is {distance:.0f} mm from the {entry['bone']} (at most "
+                f"{LANDMARK_REACH_MM:g} mm: a landmark lies on its bone)", f"landmarks.{name}.position"
             )
         landmarks[name] = position
     return landmarks
