@@ -154,7 +154,7 @@ def use_landmark_definitions(world) -> list:
 def use_landmark_pins(world) -> list:
     from viewer.render.landmark_pins import load_pins, pin_positions
 
-    return [pin_positions(world["scene"], load_pins())]
+    return [load_pins(), pin_positions(world["scene"])]
 
 
 def use_layers(world) -> list:
