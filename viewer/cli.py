@@ -7,7 +7,10 @@ commands never import Qt; the window is imported only when it is asked for.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +25,25 @@ class UsageError(Exception):
     """Bad command-line input: reported with the usage line, never a traceback."""
 
 
+class CommandFailed(Exception):
+    """The command cannot do what was asked (no display, a result it will not print): one line, exit 1."""
+
+
+def refuse_non_finite(report: dict) -> None:
+    """Stop before printing a result that holds NaN or Infinity anywhere (it would read as a real number)."""
+    from viewer.io.annotations import field_path, first_bad_number
+
+    bad = first_bad_number(report, [], largest=math.inf)
+    if bad is not None:
+        raise CommandFailed(f"result field '{field_path(bad[0])}' is {bad[1]!r}, not a finite number; nothing printed")
+
+
+def print_json(report: dict) -> None:
+    """``report`` as one JSON object on stdout; never a NaN or Infinity token (nothing printed then)."""
+    refuse_non_finite(report)
+    sys.stdout.write(json.dumps(report, indent=1, allow_nan=False) + "\n")
+
+
 def parse_pose(text: str) -> dict[str, float]:
     """``hip_flexion=90,hip_rotation=20`` -> {"hip_flexion": 90.0, "hip_rotation": 20.0}."""
     angles: dict[str, float] = {}
@@ -32,6 +54,8 @@ def parse_pose(text: str) -> dict[str, float]:
             raise argparse.ArgumentTypeError(f"pose item {item!r} must look like key=degrees")
         if key not in JOINT_RANGES:
             raise argparse.ArgumentTypeError(f"unknown pose key {key!r}; known: {', '.join(JOINT_RANGES)}")
+        if key in angles:
+            raise argparse.ArgumentTypeError(f"pose key {key!r} given twice")
         try:
             angles[key] = float(value)
         except ValueError:
@@ -39,6 +63,13 @@ def parse_pose(text: str) -> dict[str, float]:
                 f"pose value for {key} must be a number of degrees, not {value!r}"
             ) from None
     return angles
+
+
+def parse_name(text: str) -> str:
+    """A structure name option: refuse the empty string instead of silently ignoring it."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a structure, e.g. piriformis_right (empty name given)")
+    return text.strip()
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -96,7 +127,7 @@ def _add_scene_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--peel", type=int, default=0, metavar="N", help="hide the N outermost layers (0 = skin on)")
     parser.add_argument("--ghost", action="store_true", help="keep the last peeled layer as a faint ghost")
     parser.add_argument(
-        "--isolate", metavar="NAME", help="show only this structure (others ghosted), e.g. piriformis_right"
+        "--isolate", type=parse_name, metavar="NAME", help="show only this structure (others ghosted), e.g. piriformis_right"
     )
     parser.add_argument("--labels", action="store_true", help="name the visible structures with leader lines")
     parser.add_argument("--landmarks", action="store_true", help="show the landmark pins (ASIS, PSIS, trochanter...)")
@@ -217,9 +248,9 @@ def run_inspect(args: argparse.Namespace) -> int:
         **report["pose"],
     }
     if args.json:
-        json.dump(report, sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        print_json(report)
         return 0
+    refuse_non_finite(report)
     print(f"units: {report['units']}; frame: {report['frame']['name']}")
     print("pose: " + ", ".join(f"{k}={v:g}" for k, v in scene.pose("right").as_dict().items()))
     print(f"{len(report['landmarks'])} landmarks; structures:")
@@ -327,9 +358,9 @@ def run_techniques(args: argparse.Namespace) -> int:
         "techniques": listed,
     }
     if args.json:
-        json.dump(report, sys.stdout, indent=1)
-        sys.stdout.write("\n")
+        print_json(report)
         return 0
+    refuse_non_finite(report)
     for entry in listed:
         verdicts = ", ".join(
             f"{side}: {'FLAGGED' if c['flagged'] else 'safe'} ({c['angle_to_surface_deg']:.0f}° to surface, "
@@ -505,10 +536,82 @@ def run_quiz(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from viewer.anatomy.bones import AssetError
-    from viewer.io.annotations import AnnotationError
+def _check_screenshot(path: Path) -> None:
+    """Refuse a screenshot the window could not write, before any window opens."""
+    if path.suffix.lower() != ".png":
+        raise UsageError(f"--screenshot must name a .png file, not {path}")
+    if path.is_dir():
+        raise UsageError(f"--screenshot names a folder, not a file: {path}")
+    if not path.parent.is_dir():
+        raise UsageError(f"--screenshot: output folder does not exist: {path.parent}")
 
+
+def display_problem(platform: str | None = None, environ: dict[str, str] | None = None) -> str | None:
+    """Why the window cannot open here (no display on Linux), or None when it can try."""
+    platform = sys.platform if platform is None else platform
+    environ = os.environ if environ is None else environ
+    if not platform.startswith("linux") or environ.get("QT_QPA_PLATFORM"):
+        return None
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    return (
+        "no display found: neither DISPLAY nor WAYLAND_DISPLAY is set; "
+        "for pictures without a window use `python -m viewer export`"
+    )
+
+
+def run_window(args: argparse.Namespace) -> int:
+    if args.screenshot is not None:
+        _check_screenshot(args.screenshot)
+    problem = display_problem()
+    if problem:
+        raise CommandFailed(problem)
+    from viewer.ui.app import run_window as open_window
+
+    return open_window(view=args.view, size=args.size, screenshot=args.screenshot)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean bad input files or a bad environment, reported in one line (exit 1)."""
+    from viewer.anatomy.bones import AssetError
+    from viewer.anatomy.skin import SkinError
+    from viewer.io.annotations import AnnotationError
+    from viewer.io.ply import PlyError
+
+    errors: list[type[BaseException]] = [AssetError, AnnotationError, PlyError, SkinError, CommandFailed]
+    export = sys.modules.get("viewer.render.export")  # its own error class, once the exporter is loaded
+    errors += [e for e in (getattr(export, "ExportError", None),) if isinstance(e, type)]
+    return tuple(errors)
+
+
+def one_line(text: str) -> str:
+    """A message on one line (a library's multi-line text joined with "; ")."""
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def describe_os_error(error: OSError) -> str:
+    """``/ro/x.png: Permission denied``: the file and the system's reason, one line."""
+    reason = error.strerror or str(error)
+    if error.errno == errno.ENOSPC:
+        reason = "no space left on the device"
+    names = [str(n) for n in (error.filename, error.filename2) if n is not None]
+    return ": ".join([*names, reason]) if names else str(error)
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the interpreter's final flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (tests capture stdout)
+        pass
+
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as the shell reports Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as the shell reports a reader that stopped (``| head``)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -524,12 +627,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_probe(args)
         if args.command == "quiz":
             return run_quiz(args)
-        from viewer.ui.app import run_window
-
-        return run_window(view=args.view, size=args.size, screenshot=args.screenshot)
+        return run_window(args)
     except (UsageError, PoseError) as error:
         parser.error(str(error))
-    except (AssetError, AnnotationError, FileNotFoundError) as error:
-        print(f"glute-viewer: error: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("glute-viewer: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as error:
+        print(f"glute-viewer: error: {one_line(describe_os_error(error))}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        if not isinstance(error, _user_errors()):
+            raise
+        print(f"glute-viewer: error: {one_line(str(error))}", file=sys.stderr)
         return 1
     return 0

@@ -20,6 +20,7 @@ from viewer.io.ply import PlyError, read_ply
 from viewer.paths import annotations_dir, meshes_dir
 
 SIDES = ("right", "left")
+LANDMARK_REACH_MM = 30.0  # a landmark lies on its bone (centres of the femoral head and acetabulum: 20-25 mm in)
 
 
 class AssetError(RuntimeError):
@@ -83,19 +84,45 @@ def read_surface(path: Path) -> Surface:
 
 @cache
 def load_bone_surfaces() -> dict[str, Surface]:
-    """All bone surfaces by structure name (cached: they never change at run time)."""
+    """All bone surfaces by structure name (cached: they never change at run time).
+
+    A bone ``bones.json`` names but no mesh was built for is an error in ``bones.json`` (naming the
+    field), not a missing mesh: the meshes folder is what the build step made of the shipped list.
+    """
     folder = meshes_dir()
-    return {spec.name: read_surface(folder / f"{spec.name}.ply") for spec in bone_specs()}
+    specs = bone_specs()
+    for spec in specs:
+        if not (folder / f"{spec.name}.ply").is_file():
+            names = [bone["name"] for bone in load_annotation("bones")["bones"]]
+            base = spec.name.removesuffix(f"_{spec.side}") if spec.side else spec.name
+            raise AnnotationError(
+                annotations_dir() / "bones.json",
+                f"no mesh {spec.name}.ply was built for this bone (unknown bone or side; meshes in {folder})",
+                f"bones[{names.index(base)}]",
+            )
+    return {spec.name: read_surface(folder / f"{spec.name}.ply") for spec in specs}
 
 
 @cache
 def load_landmarks() -> dict[str, FloatArray]:
     """Named landmark positions (mm, pelvis frame), e.g. ``asis_right``."""
-    try:
-        data = load_annotation("landmarks")
-    except AnnotationError as error:
-        raise AssetError(str(error)) from error
-    return {name: np.array(entry["position"], dtype=float) for name, entry in data["landmarks"].items()}
+    data = load_annotation("landmarks")
+    bones = load_bone_surfaces()
+    path = annotations_dir() / "landmarks.json"
+    landmarks = {}
+    for name, entry in data["landmarks"].items():
+        position = np.array(entry["position"], dtype=float)
+        on = [bones[b].vertices for b in (entry["bone"], *(f"{entry['bone']}_{side}" for side in SIDES)) if b in bones]
+        if not on:
+            raise AnnotationError(path, f"unknown bone '{entry['bone']}'", f"landmarks.{name}.bone")
+        distance = float(np.linalg.norm(np.concatenate(on) - position, axis=1).min())
+        if distance > LANDMARK_REACH_MM:
+            raise AnnotationError(
+                path, f"{position.round(1).tolist()} is {distance:.0f} mm from the {entry['bone']} (at most "
+                f"{LANDMARK_REACH_MM:g} mm: a landmark lies on its bone)", f"landmarks.{name}.position"
+            )
+        landmarks[name] = position
+    return landmarks
 
 
 @cache

@@ -135,7 +135,7 @@ def load_nerve_spec(path: Path | None = None, landmarks: dict[str, FloatArray] |
                 cwhere = f"{bwhere}.control_points[{ci}]"
                 for name in point["landmarks"]:
                     if any(resolve_landmark(name, side, landmarks) is None for side in SIDES):
-                        raise AnnotationError(path, f"unknown landmark '{name}'", f"{cwhere}.landmarks.{name}")
+                        raise AnnotationError(path, f"unknown landmark '{name}' (not in landmarks.json)", f"{cwhere}.landmarks.{name}")
                 if sum(point["landmarks"].values()) <= 0:
                     raise AnnotationError(path, "landmark weights must not all be zero", f"{cwhere}.landmarks")
                 points.append(
@@ -156,7 +156,7 @@ def load_nerve_spec(path: Path | None = None, landmarks: dict[str, FloatArray] |
     for key in ("pelvis_above", "thigh_below"):
         name = data["skinning"][key]["landmark"]
         if any(resolve_landmark(name, side, landmarks) is None for side in SIDES):
-            raise AnnotationError(path, f"unknown landmark '{name}'", f"skinning.{key}.landmark")
+            raise AnnotationError(path, f"unknown landmark '{name}' (not in landmarks.json)", f"skinning.{key}.landmark")
     if not np.any(data["depth_hint"]):
         raise AnnotationError(path, "must not be the zero vector", "depth_hint")
     return NerveSpec(

@@ -50,7 +50,7 @@ def load_danger_zone_data(path: Path | None = None, landmarks: dict[str, FloatAr
             names = [(name, f"landmarks.{name}") for name in zone["landmarks"]]
         for name, sub in names:
             if any(resolve_landmark(name, side, landmarks) is None for side in SIDES):
-                raise AnnotationError(path, f"unknown landmark '{name}'", f"{where}.{sub}")
+                raise AnnotationError(path, f"unknown landmark '{name}' (not in landmarks.json)", f"{where}.{sub}")
     return data
 
 

@@ -58,7 +58,7 @@ def read_json(path: Path) -> Any:
         raise AnnotationError(path, f"not valid JSON ({str(error).split(':')[0]})") from error
     except (OSError, UnicodeDecodeError) as error:
         raise AnnotationError(path, f"cannot read file ({error})") from error
-    bad = _first_bad_number(data, [])
+    bad = first_bad_number(data, [])
     if bad is not None:
         where, value = bad
         raise AnnotationError(path, f"{value!r} is not a finite number of sane size", field_path(where))
@@ -69,15 +69,15 @@ def _non_finite(token: str) -> float:
     return float(token)  # NaN / Infinity: kept so the walk below can name the field
 
 
-def _first_bad_number(data: Any, where: list) -> tuple[list, Any] | None:
-    """Path and value of the first number that is not finite or too large, depth first."""
+def first_bad_number(data: Any, where: list, largest: float = LARGEST_NUMBER) -> tuple[list, Any] | None:
+    """Path and value of the first number that is not finite or larger than ``largest``, depth first."""
     stack = [(data, where)]
     while stack:
         value, at = stack.pop()
         if isinstance(value, bool):
             continue
         if isinstance(value, int | float):
-            if not math.isfinite(value) or abs(value) > LARGEST_NUMBER:
+            if not math.isfinite(value) or abs(value) > largest:
                 return at, value
         elif isinstance(value, dict):
             stack.extend((v, [*at, k]) for k, v in reversed(list(value.items())))

@@ -90,9 +90,34 @@ def snapped_point(vertices: FloatArray, target: FloatArray, direction: FloatArra
     return vertices[candidates[along[candidates].argmax()]]
 
 
+def check_pins(model, config: dict | None = None) -> None:
+    """Every landmark and structure a pin names exists in ``model``; else an error naming the file and field."""
+    config = pin_config() if config is None else config
+    landmarks, structures = model.landmarks_rest, model.structures
+    path = annotations_dir() / "landmark_pins.json"
+    for index, entry in enumerate(config["pins"]):
+        at = f"pins[{index}]"
+        if "landmark" in entry:
+            suffixes = [f"_{side}" for side in SIDES] if entry["sided"] else [""]
+            if any(entry["landmark"] + suffix not in landmarks for suffix in suffixes):
+                raise AnnotationError(path, f"unknown landmark {entry['landmark']!r}", f"{at}.landmark")
+            continue
+        for name in entry["combination"]:
+            if name not in landmarks:
+                raise AnnotationError(path, f"unknown landmark {name!r}", f"{at}.combination.{name}")
+        if sum(entry["combination"].values()) <= 0:
+            raise AnnotationError(path, "landmark weights must add up to more than zero", f"{at}.combination")
+        if entry["snap_to"] not in structures:
+            raise AnnotationError(path, f"unknown structure {entry['snap_to']!r}", f"{at}.snap_to")
+        if "snap_direction" in entry and not any(entry["snap_direction"]):
+            raise AnnotationError(path, "must not be the zero vector", f"{at}.snap_direction")
+
+
 def pin_positions(model, pins: list[Pin] | None = None) -> dict[str, FloatArray]:
     """Where each pin sits at the model's current pose (mm, pelvis frame)."""
-    pins = load_pins() if pins is None else pins
+    if pins is None:
+        check_pins(model)
+        pins = load_pins()
     posed = model.landmarks()
     positions = {}
     for pin in pins:
@@ -115,6 +140,7 @@ class LandmarkPins:
     def __init__(self, plotter: pv.BasePlotter, model, visible: bool = False, font_size: int = 14) -> None:
         self.plotter = plotter
         self.model = model
+        check_pins(model)
         self.pins = load_pins()
         self.font_size = font_size
         self.radius = float(pin_config().get("radius_mm", 4.5))
@@ -186,4 +212,4 @@ class LandmarkPins:
         self.plotter.render()
 
 
-__all__ = ["LandmarkPins", "Pin", "load_pins", "pin_config", "pin_positions", "snapped_point"]
+__all__ = ["LandmarkPins", "Pin", "check_pins", "load_pins", "pin_config", "pin_positions", "snapped_point"]

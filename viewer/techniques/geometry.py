@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from viewer.anatomy.nerve_mesh import face_normals, ray_hits, resample, unit
+from viewer.io.annotations import AnnotationError
 from viewer.techniques.context import TechniqueContext
 from viewer.techniques.library import Technique
 
@@ -218,6 +219,8 @@ def technique_geometry(
     structures = _outer_structures(context)
     target = np.asarray(anchor, dtype=float) if anchor is not None else _anchor(technique, context)
     angle = float(technique.approach["angle_to_surface_deg"] if angle_to_surface_deg is None else angle_to_surface_deg)
+    if not 0.0 <= angle <= 90.0:  # also refuses NaN, which would pass every later comparison
+        raise ValueError(f"technique {technique.id}: angle to the surface {angle:g} is not 0 to 90 degrees")
     view = -unit(_mirror(technique.contact["from_direction"], context.side))
     aim_through_anchor = technique.depth["layer"] == "deep"
     direction = view
@@ -230,7 +233,11 @@ def technique_geometry(
         origin = target - OUTSIDE_MM * line
         t, hit, hit_normal = first_hit(structures, origin, line)
         if hit is None:
-            raise ValueError(f"technique {technique.id}: the line towards {np.round(target, 1)} meets no structure")
+            raise AnnotationError(
+                technique.path or technique.id,
+                f"the line from contact.from_direction towards {np.round(target, 1)} meets no structure",
+                "contact.anchor",
+            )
         if contact is not None and surface == stated != hit:
             break
         previous, contact, normal, surface = contact, origin + t * line, hit_normal, hit

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from viewer.anatomy.bones import SIDES, load_landmarks
 from viewer.anatomy.kinematics import LegPose, PoseError
-from viewer.io.annotations import AnnotationError, read_json, validate
+from viewer.io.annotations import AnnotationError, load_annotation, read_json, validate
 from viewer.io.references import cite
 from viewer.paths import annotations_dir
 
@@ -72,20 +72,13 @@ def techniques_dir() -> Path:
 
 
 def known_actions() -> set[str]:
-    """The fixed action ids plus any listed in ``actions.json`` (when the scene ships one)."""
-    ids = set(ACTION_IDS)
-    path = annotations_dir() / "actions.json"
-    if path.is_file():
-        try:
-            data = read_json(path)
-        except AnnotationError:
-            return ids
-        entries = data.get("actions", data) if isinstance(data, dict) else data
-        if isinstance(entries, dict):
-            ids.update(k for k in entries if isinstance(k, str))
-        elif isinstance(entries, list):
-            ids.update(e["id"] for e in entries if isinstance(e, dict) and isinstance(e.get("id"), str))
-    return ids
+    """The fixed action ids plus those listed in ``actions.json``.
+
+    A broken ``actions.json`` is an error here as it is in the window (naming the file and field),
+    never silently skipped.
+    """
+    data = load_annotation("actions")
+    return set(ACTION_IDS) | {entry["id"] for entry in data["actions"]}
 
 
 def known_structures() -> set[str]:
@@ -116,7 +109,7 @@ def load_technique(
 
     def landmark(name: str, where: str) -> None:
         if not _landmark_known(name, landmarks):
-            raise AnnotationError(path, f"unknown landmark '{name}'", where)
+            raise AnnotationError(path, f"unknown landmark '{name}' (not in landmarks.json)", where)
 
     for i, name in enumerate(data["targets"]):
         structure(name, f"targets[{i}]")

@@ -79,11 +79,13 @@ class SafetyReport:
     @property
     def too_close(self) -> bool:
         """The pressure reaches into the danger margin around the nerve."""
-        return self.nerve_distance_mm < self.danger_margin_mm
+        return not self.nerve_distance_mm >= self.danger_margin_mm  # written so that NaN counts as too close
 
     @property
     def flagged(self) -> bool:
-        return self.too_vertical or self.too_close
+        """Too vertical, too close, or measured with a number that is not finite (never "safe" by accident)."""
+        measured = (self.angle_from_normal_deg, self.nerve_distance_mm, self.danger_margin_mm)
+        return self.too_vertical or self.too_close or not all(np.isfinite(measured))
 
     def summary(self) -> dict:
         """The verdict and the numbers it uses, as JSON-ready values."""

@@ -86,7 +86,7 @@ class _Deriver:
     def point(self, name: str, field: str) -> FloatArray:
         key = resolve(name, self.known)
         if key is None:
-            raise AnnotationError(self.path, f"unknown landmark '{name}'", field)
+            raise AnnotationError(self.path, f"unknown landmark '{name}' (neither in landmarks.json nor derived above)", field)
         return self.known[key]
 
     def combination(self, weights: dict[str, float], field: str) -> FloatArray:
@@ -101,6 +101,9 @@ class _Deriver:
             (np.array(published, float) * scale_to_mm, self.point(name, f"frames.{frame}.pairs[{i}]"))
             for i, (name, published) in enumerate(frames[frame]["pairs"])
         ]
+        if len(pairs) > 1 and min(np.linalg.norm(pairs[1][k] - pairs[0][k]) for k in (0, 1)) < 1e-6:
+            # two coincident points give no scale (0/0 = NaN would move every landmark of the frame)
+            raise AnnotationError(self.path, "the two pairs' points must differ (published and atlas)", f"frames.{frame}.pairs")
         rotation, scale, shift = similarity(pairs)
         return lambda p: scale * rotation @ (np.asarray(p, float) * scale_to_mm) + shift
 

@@ -97,7 +97,7 @@ def _attachment(data: dict, where: str, path: Path, bones: set[str], landmarks: 
         )
     for index, name in enumerate(data["landmarks"]):
         if name not in landmarks:
-            raise AnnotationError(path, f"unknown landmark '{name}'", f"{where}.landmarks[{index}]")
+            raise AnnotationError(path, f"unknown landmark '{name}' (not in landmarks.json nor derived_landmarks.json)", f"{where}.landmarks[{index}]")
     return Attachment(data["bone"], tuple(data["landmarks"]), float(data.get("offset_mm", 0.0)), data.get("at"))
 
 
