@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--view", choices=list(VIEWS), default="posterior", help="initial view of the window")
     parser.add_argument("--size", type=parse_size, default=(1600, 1000), metavar="WxH", help="window size")
-    commands = parser.add_subparsers(dest="command", metavar="{inspect,export,techniques,probe,quiz}")
+    commands = parser.add_subparsers(dest="command", metavar="{inspect,export,techniques,probe,quiz,lessons}")
 
     inspect = commands.add_parser(
         "inspect", help="print what the scene holds (units, frame, pose, landmarks, structures)"
@@ -92,24 +92,26 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument(
         "--color-by",
         choices=["anatomy", "stretch"],
-        default="anatomy",
         help="anatomy: each structure its own colour; stretch: muscle length change from anatomical position",
     )
-    export.add_argument("--peel", type=int, default=0, metavar="N", help="hide the N outermost layers (0 = skin on)")
-    export.add_argument("--ghost", action="store_true", help="keep the last peeled layer as a faint ghost")
+    export.add_argument("--peel", type=int, metavar="N", help="hide the N outermost layers (0 = skin on)")
+    export.add_argument("--ghost", action="store_true", default=None, help="keep the last peeled layer as a faint ghost")
     export.add_argument(
         "--isolate", metavar="NAME", help="show only this structure (others ghosted), e.g. piriformis_right"
     )
-    export.add_argument("--labels", action="store_true", help="name the visible structures with leader lines")
-    export.add_argument("--landmarks", action="store_true", help="show the landmark pins (ASIS, PSIS, trochanter...)")
+    export.add_argument(
+        "--labels", action="store_true", default=None, help="name the visible structures with leader lines"
+    )
+    export.add_argument(
+        "--landmarks", action="store_true", default=None, help="show the landmark pins (ASIS, PSIS, trochanter...)"
+    )
     export.add_argument(
         "--language",
         choices=["english", "latin"],
-        default="english",
         help="names on labels and pins: english, or latin (Terminologia Anatomica)",
     )
     export.add_argument("--technique", metavar="ID", help="pose, peel and draw a massage technique (see: techniques)")
-    export.add_argument("--technique-side", choices=["right", "left"], default="right", help="side the technique works")
+    export.add_argument("--technique-side", choices=["right", "left"], help="side the technique works (default right)")
     export.add_argument("--nerve-variant", metavar="ID", help="sciatic nerve variant (see: techniques --json)")
     export.add_argument("--danger-margin", type=float, metavar="MM", help="safety margin around the sciatic nerve")
     export.add_argument(
@@ -117,6 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PLANE",
         help="cut the body and cap the cut: transverse@y=-90, sagittal@z=60, coronal@x=-80 or X,Y,Z:NX,NY,NZ",
     )
+    export.add_argument(
+        "--scene", type=Path, metavar="FILE.json", help="draw a saved scene (the other options override it)"
+    )
+    export.add_argument("--lesson", metavar="ID", help="draw a step of a lesson (see: lessons); with --step")
+    export.add_argument("--step", type=int, default=1, metavar="N", help="which step of --lesson, from 1")
+    export.add_argument("--save-scene", type=Path, metavar="FILE.json", help="also write the scene of this picture")
+
+    lessons = commands.add_parser("lessons", help="list the lessons with their steps and teaching notes")
+    lessons.add_argument("--json", action="store_true", help="one JSON object on standard output")
 
     techniques = commands.add_parser("techniques", help="list the massage techniques with their safety check")
     techniques.add_argument("--json", action="store_true", help="one JSON object on standard output")
@@ -185,34 +196,17 @@ def run_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _apply_layers(scene, args: argparse.Namespace) -> None:
-    """Peel, ghost and isolate exactly as the window's layer controls do."""
-    from viewer.model.history import History
-    from viewer.model.layers import PeelState
-
-    peel = PeelState(ghost=args.ghost)
-    if not 0 <= args.peel < peel.n_layers:
-        raise UsageError(f"--peel must be 0 to {peel.n_layers - 1} (there are {peel.n_layers} layers), not {args.peel}")
-    history = History(scene, peel)
-    history.set_depth(args.peel)
-    if args.isolate:
-        if args.isolate not in scene.structures:
-            from viewer.model.search import search
-
-            found = search(args.isolate, scene)
-            if not found:
-                raise UsageError(f"--isolate: no structure called {args.isolate!r}")
-            args.isolate = found[0].structure
-        history.isolate(args.isolate)
-
-
-def _set_variant(scene, variant: str) -> None:
+def _check_variant(variant: str) -> str:
     from viewer.model.nerves import variant_choices
 
     known = [v[0] for v in variant_choices()]
     if variant not in known:
         raise UsageError(f"--nerve-variant must be one of {', '.join(known)}, not {variant!r}")
-    scene.set_nerve_variant(variant)
+    return variant
+
+
+def _set_variant(scene, variant: str) -> None:
+    scene.set_nerve_variant(_check_variant(variant))
 
 
 def _set_margin(scene, margin_mm: float | None) -> None:
@@ -296,54 +290,117 @@ def run_techniques(args: argparse.Namespace) -> int:
     return 0
 
 
-def _set_section(scene, text: str | None) -> str | None:
-    """Cut the scene with ``--section``; the named view that faces the cut (None without one)."""
-    if text is None:
-        return None
+def _section_document(text: str) -> dict:
+    """``--section`` as a scene document's section (a usage error naming the option when bad)."""
     from viewer.model.sections import SectionError, parse_section
-    from viewer.render.views import view_facing
 
     try:
         plane = parse_section(text)
     except SectionError as error:
         raise UsageError(f"--section: {error}") from None
-    scene.set_section(plane)
-    return view_facing(plane.normal)
+    return {"origin": plane.origin.tolist(), "normal": plane.normal.tolist(), "kind": plane.kind}
+
+
+def _base_document(args: argparse.Namespace) -> tuple[dict, Path]:
+    """The scene the export starts from: a scene file, a lesson step, or the start-up scene; and its file."""
+    from viewer.model.scene_file import SCENE_VERSION, read_scene
+
+    if args.scene and args.lesson:
+        raise UsageError("give --scene or --lesson, not both")
+    if args.scene:
+        return read_scene(args.scene), args.scene
+    if args.lesson:
+        from viewer.model.lessons import lesson_step_document
+
+        try:
+            return lesson_step_document(args.lesson, args.step)
+        except KeyError as error:
+            raise UsageError(error.args[0]) from None
+    return {"version": SCENE_VERSION}, Path("command line")
+
+
+def export_document(args: argparse.Namespace, state) -> tuple[dict, Path]:
+    """The scene document of one export: the base scene with the options given on the command line over it."""
+    document, source = _base_document(args)
+    if args.technique:
+        if args.technique not in state.techniques.techniques:
+            known = ", ".join(state.techniques.techniques)
+            raise UsageError(f"--technique: unknown id {args.technique!r}; known: {known}")
+        for key in ("pose", "peel", "isolate", "structures"):  # what the technique sets itself
+            document.pop(key, None)
+        document["technique"] = {"id": args.technique, "side": args.technique_side or "right"}
+    elif args.technique_side and document.get("technique"):
+        document["technique"]["side"] = args.technique_side
+    if args.pose:
+        poses = document.setdefault("pose", {})
+        for side in ("right", "left") if args.side == "both" else (args.side,):
+            poses[side] = {**poses.get(side, {}), **args.pose}
+    n_layers = state.peel.n_layers
+    if args.peel is not None and not 0 <= args.peel < n_layers:
+        raise UsageError(f"--peel must be 0 to {n_layers - 1} (there are {n_layers} layers), not {args.peel}")
+    if args.peel is not None or args.ghost or args.isolate:
+        document.pop("structures", None)  # exact states of the file, made by its own peel and isolate
+        peel = document.setdefault("peel", {})
+        if args.peel is not None:
+            peel["depth"] = args.peel
+        if args.ghost:
+            peel["ghost"] = True
+    if args.isolate:
+        name = args.isolate
+        if name not in state.scene.structures:
+            from viewer.model.search import search
+
+            found = search(name, state.scene)
+            if not found:
+                raise UsageError(f"--isolate: no structure called {name!r}")
+            name = found[0].structure
+        document["isolate"] = name
+    if args.nerve_variant:
+        document["nerve_variant"] = _check_variant(args.nerve_variant)
+    if args.danger_margin is not None:
+        if not 0 <= args.danger_margin <= 60:
+            raise UsageError(f"--danger-margin: danger margin {args.danger_margin:g} mm outside 0..60 mm")
+        document["danger_margin_mm"] = args.danger_margin
+    options = {"colour_mode": args.color_by, "language": args.language, "labels": args.labels}
+    document.update({key: value for key, value in {**options, "landmarks": args.landmarks}.items() if value is not None})
+    if args.section:
+        document["section"] = _section_document(args.section)
+        if not args.export_view:
+            from viewer.render.views import view_facing
+
+            document["camera"] = {"view": view_facing(document["section"]["normal"])}
+    if args.export_view:
+        document["camera"] = {"view": args.export_view}
+    return document, source
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from viewer.io.annotations import validate
+    from viewer.model.scene import build_scene
+    from viewer.model.scene_file import SCENE_SCHEMA, SceneState, apply_document, scene_document, write_scene
     from viewer.render.export import export_png
 
     if args.out.suffix.lower() != ".png":
         raise UsageError(f"--out must name a .png file, not {args.out}")
-    scene = _posed_scene(args)
-    scene.set_colour_mode(args.color_by)
-    scene.set_language(args.language)
-    if args.nerve_variant:
-        _set_variant(scene, args.nerve_variant)
-    _set_margin(scene, args.danger_margin)
-    session = None
-    if args.technique:
-        session = _technique_session(scene)
-        if args.technique not in session.techniques:
-            raise UsageError(f"--technique: unknown id {args.technique!r}; known: {', '.join(session.techniques)}")
-        session.choose(args.technique, args.technique_side)
-        if args.pose:  # an explicit pose wins over the technique's own
-            scene.set_pose(args.side, **args.pose)
-            _warn_impingement(scene)
-    if not args.technique or args.peel or args.isolate:
-        _apply_layers(scene, args)
-    args.export_view = args.export_view or _set_section(scene, args.section) or "posterior"
+    if args.save_scene and args.save_scene.suffix.lower() != ".json":
+        raise UsageError(f"--save-scene must name a .json file, not {args.save_scene}")
+    state = SceneState.for_scene(build_scene())
+    document, source = export_document(args, state)
+    apply_document(state, validate(document, SCENE_SCHEMA, source), source)
+    _warn_impingement(state.scene)
     path = export_png(
-        scene,
+        state.scene,
         args.out,
-        view=args.export_view,
         size=args.export_size,
-        labels=args.labels,
-        landmarks=args.landmarks,
-        techniques=session,
+        labels=state.labels,
+        landmarks=state.landmarks,
+        techniques=state.techniques if state.techniques.active else None,
+        camera=state.camera,
     )
-    print(f"wrote {path} ({args.export_size[0]}x{args.export_size[1]}, {args.export_view} view)")
+    view = state.camera.get("view", "saved camera")
+    print(f"wrote {path} ({args.export_size[0]}x{args.export_size[1]}, {view} view)")
+    if args.save_scene:
+        print(f"wrote {write_scene(args.save_scene, scene_document(state))}")
     return 0
 
 
@@ -414,6 +471,31 @@ def run_quiz(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_lessons(args: argparse.Namespace) -> int:
+    """The shipped lessons: id, title, sources and each step's title and teaching note."""
+    from viewer.model.lessons import list_lessons
+
+    lessons = [
+        {
+            "id": lesson.id,
+            "title": lesson.title,
+            "summary": lesson.summary,
+            "sources": lesson.citations(),
+            "steps": [{"number": n, "title": s.title, "note": s.note} for n, s in enumerate(lesson.steps, 1)],
+        }
+        for lesson in list_lessons()
+    ]
+    if args.json:
+        json.dump({"lessons": lessons}, sys.stdout, indent=1, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    for lesson in lessons:
+        print(f"{lesson['id']}: {lesson['title']} ({len(lesson['steps'])} steps)")
+        for step in lesson["steps"]:
+            print(f"  {step['number']}. {step['title']}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from viewer.anatomy.bones import AssetError
     from viewer.io.annotations import AnnotationError
@@ -431,6 +513,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_probe(args)
         if args.command == "quiz":
             return run_quiz(args)
+        if args.command == "lessons":
+            return run_lessons(args)
         from viewer.ui.app import run_window
 
         return run_window(view=args.view, size=args.size, screenshot=args.screenshot)

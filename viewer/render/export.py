@@ -19,10 +19,12 @@ def export_png(
     landmarks: bool = False,
     techniques=None,
     dpi: float | None = None,
+    camera: dict | None = None,
 ) -> Path:
     """Render ``model`` from ``view`` at ``size`` pixels and save a PNG (labels and pins optional).
 
     Text is sized for print: 9 pt at ``dpi`` (None: the picture fills the width of an A4 page).
+    ``camera`` (a scene document's: a named view or exact numbers) replaces ``view`` when given.
     """
     out = Path(out)
     if out.parent and not out.parent.exists():
@@ -33,6 +35,8 @@ def export_png(
         scene.set_print(dpi)
         plotter.enable_anti_aliasing("ssaa")  # handouts: smooth edges are worth the extra render time
         scene.set_view(view)
+        if camera is not None:
+            scene.set_camera(camera)
         if techniques is not None:
             from viewer.render.technique_view import TechniqueView
 
