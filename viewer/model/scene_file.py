@@ -217,7 +217,9 @@ def apply_document(state: SceneState, document: dict[str, Any], path: Path, pref
 
         normal = np.asarray(section["normal"], dtype=float)
         scene.set_section(
-            SectionPlane(np.asarray(section["origin"], dtype=float), normal / np.linalg.norm(normal), section.get("kind", "free"))
+            SectionPlane(
+                np.asarray(section["origin"], dtype=float), normal / np.linalg.norm(normal), section.get("kind", "free")
+            )
         )
     scene.select(document.get("selection"))
     scene.set_fibres_visible(document.get("fibres", False))
