@@ -48,7 +48,7 @@ def test_out_naming_a_folder_is_refused(tmp_path, capsys):
     folder.mkdir()
     with pytest.raises(SystemExit) as exit_:
         main(["export", "--out", str(folder)])
-    assert exit_.value.code == 2 and "names a folder" in capsys.readouterr().err
+    assert exit_.value.code == 2 and "is a folder" in capsys.readouterr().err
 
 
 def test_no_display_is_one_line_and_exit_1(monkeypatch, capsys):

@@ -128,5 +128,5 @@ def test_handout_pdf_has_selectable_text(tmp_path):
 
 def test_handout_refuses_bad_requests(tmp_path):
     assert "give 2 to 6 views" in run_cli("handout", "--out", "x.pdf", "--views", "posterior").stderr
-    assert "lessons are not available" in run_cli("handout", "--out", "x.pdf", "--lesson", "one").stderr
+    assert "lesson handouts are not made yet" in run_cli("handout", "--out", "x.pdf", "--lesson", "one").stderr
     assert "must name a .pdf" in run_cli("handout", "--out", str(tmp_path / "x.png")).stderr

@@ -117,28 +117,33 @@ def _add_pose_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_scene_options(parser: argparse.ArgumentParser) -> None:
-    """What the picture shows: colours, layers, labels, language, technique, nerve (export and handout)."""
+    """What the picture shows: colours, layers, labels, language, technique, nerve (export and handout).
+
+    Every option defaults to None: "not given", so a scene file or lesson step keeps its own value.
+    """
     parser.add_argument(
         "--color-by",
         choices=["anatomy", "stretch"],
-        default="anatomy",
         help="anatomy: each structure its own colour; stretch: muscle length change from anatomical position",
     )
-    parser.add_argument("--peel", type=int, default=0, metavar="N", help="hide the N outermost layers (0 = skin on)")
-    parser.add_argument("--ghost", action="store_true", help="keep the last peeled layer as a faint ghost")
+    parser.add_argument("--peel", type=int, metavar="N", help="hide the N outermost layers (0 = skin on)")
+    parser.add_argument("--ghost", action="store_true", default=None, help="keep the last peeled layer as a faint ghost")
     parser.add_argument(
         "--isolate", type=parse_name, metavar="NAME", help="show only this structure (others ghosted), e.g. piriformis_right"
     )
-    parser.add_argument("--labels", action="store_true", help="name the visible structures with leader lines")
-    parser.add_argument("--landmarks", action="store_true", help="show the landmark pins (ASIS, PSIS, trochanter...)")
+    parser.add_argument(
+        "--labels", action="store_true", default=None, help="name the visible structures with leader lines"
+    )
+    parser.add_argument(
+        "--landmarks", action="store_true", default=None, help="show the landmark pins (ASIS, PSIS, trochanter...)"
+    )
     parser.add_argument(
         "--language",
         choices=["english", "latin"],
-        default="english",
         help="names on labels and pins: english, or latin (Terminologia Anatomica)",
     )
     parser.add_argument("--technique", metavar="ID", help="pose, peel and draw a massage technique (see: techniques)")
-    parser.add_argument("--technique-side", choices=["right", "left"], default="right", help="side the technique works")
+    parser.add_argument("--technique-side", choices=["right", "left"], help="side the technique works (default right)")
     parser.add_argument("--nerve-variant", metavar="ID", help="sciatic nerve variant (see: techniques --json)")
     parser.add_argument("--danger-margin", type=float, metavar="MM", help="safety margin around the sciatic nerve")
 
@@ -153,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--view", choices=list(VIEWS), default="posterior", help="initial view of the window")
     parser.add_argument("--size", type=parse_size, default=(1600, 1000), metavar="WxH", help="window size")
-    commands = parser.add_subparsers(dest="command", metavar="{inspect,export,handout,techniques,probe,quiz}")
+    commands = parser.add_subparsers(dest="command", metavar="{inspect,export,handout,techniques,probe,quiz,lessons}")
 
     inspect = commands.add_parser(
         "inspect", help="print what the scene holds (units, frame, pose, landmarks, structures)"
@@ -178,6 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PLANE",
         help="cut the body and cap the cut: transverse@y=-90, sagittal@z=60, coronal@x=-80 or X,Y,Z:NX,NY,NZ",
     )
+    export.add_argument(
+        "--scene", type=Path, metavar="FILE.json", help="draw a saved scene (the other options override it)"
+    )
+    export.add_argument("--lesson", metavar="ID", help="draw a step of a lesson (see: lessons); with --step")
+    export.add_argument("--step", type=int, default=1, metavar="N", help="which step of --lesson, from 1")
+    export.add_argument("--save-scene", type=Path, metavar="FILE.json", help="also write the scene of this picture")
+
     handout = commands.add_parser("handout", help="a print-ready PDF page with 2-6 labelled views")
     handout.add_argument("--out", type=Path, required=True, metavar="FILE.pdf")
     handout.add_argument(
@@ -189,9 +201,15 @@ def build_parser() -> argparse.ArgumentParser:
     handout.add_argument("--title", default="The gluteal region", help="the page's title")
     handout.add_argument("--notes", default="", help="your notes, printed under the pictures")
     handout.add_argument("--dpi", type=positive_number, default=300.0, metavar="N", help="picture resolution")
-    handout.add_argument("--lesson", metavar="ID", help="(not available yet: lessons are not part of the atlas)")
+    handout.add_argument("--lesson", metavar="ID", help="(lesson handouts are not made yet: use export --lesson ID --step N)")
     _add_scene_options(handout)
+    handout.add_argument(
+        "--scene", type=Path, metavar="FILE.json", help="draw a saved scene (the other options override it)"
+    )
     _add_pose_options(handout)
+
+    lessons = commands.add_parser("lessons", help="list the lessons with their steps and teaching notes")
+    lessons.add_argument("--json", action="store_true", help="one JSON object on standard output")
 
     techniques = commands.add_parser("techniques", help="list the massage techniques with their safety check")
     techniques.add_argument("--json", action="store_true", help="one JSON object on standard output")
@@ -260,34 +278,17 @@ def run_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _apply_layers(scene, args: argparse.Namespace) -> None:
-    """Peel, ghost and isolate exactly as the window's layer controls do."""
-    from viewer.model.history import History
-    from viewer.model.layers import PeelState
-
-    peel = PeelState(ghost=args.ghost)
-    if not 0 <= args.peel < peel.n_layers:
-        raise UsageError(f"--peel must be 0 to {peel.n_layers - 1} (there are {peel.n_layers} layers), not {args.peel}")
-    history = History(scene, peel)
-    history.set_depth(args.peel)
-    if args.isolate:
-        if args.isolate not in scene.structures:
-            from viewer.model.search import search
-
-            found = search(args.isolate, scene)
-            if not found:
-                raise UsageError(f"--isolate: no structure called {args.isolate!r}")
-            args.isolate = found[0].structure
-        history.isolate(args.isolate)
-
-
-def _set_variant(scene, variant: str) -> None:
+def _check_variant(variant: str) -> str:
     from viewer.model.nerves import variant_choices
 
     known = [v[0] for v in variant_choices()]
     if variant not in known:
         raise UsageError(f"--nerve-variant must be one of {', '.join(known)}, not {variant!r}")
-    scene.set_nerve_variant(variant)
+    return variant
+
+
+def _set_variant(scene, variant: str) -> None:
+    scene.set_nerve_variant(_check_variant(variant))
 
 
 def _set_margin(scene, margin_mm: float | None) -> None:
@@ -371,41 +372,88 @@ def run_techniques(args: argparse.Namespace) -> int:
     return 0
 
 
-def _set_section(scene, text: str | None) -> str | None:
-    """Cut the scene with ``--section``; the named view that faces the cut (None without one)."""
-    if text is None:
-        return None
+def _section_document(text: str) -> dict:
+    """``--section`` as a scene document's section (a usage error naming the option when bad)."""
     from viewer.model.sections import SectionError, parse_section
-    from viewer.render.views import view_facing
 
     try:
         plane = parse_section(text)
     except SectionError as error:
         raise UsageError(f"--section: {error}") from None
-    scene.set_section(plane)
-    return view_facing(plane.normal)
+    return {"origin": plane.origin.tolist(), "normal": plane.normal.tolist(), "kind": plane.kind}
 
 
-def _export_scene(args: argparse.Namespace):
-    """The scene (and technique session, or None) an export or handout shows, set up from the options."""
-    scene = _posed_scene(args)
-    scene.set_colour_mode(args.color_by)
-    scene.set_language(args.language)
-    if args.nerve_variant:
-        _set_variant(scene, args.nerve_variant)
-    _set_margin(scene, args.danger_margin)
-    session = None
+def _base_document(args: argparse.Namespace) -> tuple[dict, Path]:
+    """The scene the export starts from: a scene file, a lesson step, or the start-up scene; and its file."""
+    from viewer.model.scene_file import SCENE_VERSION, read_scene
+
+    if args.scene and args.lesson:
+        raise UsageError("give --scene or --lesson, not both")
+    if args.scene:
+        return read_scene(args.scene), args.scene
+    if args.lesson:
+        from viewer.model.lessons import lesson_step_document
+
+        try:
+            return lesson_step_document(args.lesson, args.step)
+        except KeyError as error:
+            raise UsageError(error.args[0]) from None
+    return {"version": SCENE_VERSION}, Path("command line")
+
+
+def export_document(args: argparse.Namespace, state) -> tuple[dict, Path]:
+    """The scene document of one export: the base scene with the options given on the command line over it."""
+    document, source = _base_document(args)
     if args.technique:
-        session = _technique_session(scene)
-        if args.technique not in session.techniques:
-            raise UsageError(f"--technique: unknown id {args.technique!r}; known: {', '.join(session.techniques)}")
-        session.choose(args.technique, args.technique_side)
-        if args.pose:  # an explicit pose wins over the technique's own
-            scene.set_pose(args.side, **args.pose)
-            _warn_impingement(scene)
-    if not args.technique or args.peel or args.isolate:
-        _apply_layers(scene, args)
-    return scene, session
+        if args.technique not in state.techniques.techniques:
+            known = ", ".join(state.techniques.techniques)
+            raise UsageError(f"--technique: unknown id {args.technique!r}; known: {known}")
+        for key in ("pose", "peel", "isolate", "structures"):  # what the technique sets itself
+            document.pop(key, None)
+        document["technique"] = {"id": args.technique, "side": args.technique_side or "right"}
+    elif args.technique_side and document.get("technique"):
+        document["technique"]["side"] = args.technique_side
+    if args.pose:
+        poses = document.setdefault("pose", {})
+        for side in ("right", "left") if args.side == "both" else (args.side,):
+            poses[side] = {**poses.get(side, {}), **args.pose}
+    n_layers = state.peel.n_layers
+    if args.peel is not None and not 0 <= args.peel < n_layers:
+        raise UsageError(f"--peel must be 0 to {n_layers - 1} (there are {n_layers} layers), not {args.peel}")
+    if args.peel is not None or args.ghost or args.isolate:
+        document.pop("structures", None)  # exact states of the file, made by its own peel and isolate
+        peel = document.setdefault("peel", {})
+        if args.peel is not None:
+            peel["depth"] = args.peel
+        if args.ghost:
+            peel["ghost"] = True
+    if args.isolate:
+        name = args.isolate
+        if name not in state.scene.structures:
+            from viewer.model.search import search
+
+            found = search(name, state.scene)
+            if not found:
+                raise UsageError(f"--isolate: no structure called {name!r}")
+            name = found[0].structure
+        document["isolate"] = name
+    if args.nerve_variant:
+        document["nerve_variant"] = _check_variant(args.nerve_variant)
+    if args.danger_margin is not None:
+        if not 0 <= args.danger_margin <= 60:
+            raise UsageError(f"--danger-margin: danger margin {args.danger_margin:g} mm outside 0..60 mm")
+        document["danger_margin_mm"] = args.danger_margin
+    options = {"colour_mode": args.color_by, "language": args.language, "labels": args.labels}
+    document.update({key: value for key, value in {**options, "landmarks": args.landmarks}.items() if value is not None})
+    if args.section:
+        document["section"] = _section_document(args.section)
+        if not args.export_view:
+            from viewer.render.views import view_facing
+
+            document["camera"] = {"view": view_facing(document["section"]["normal"])}
+    if args.export_view:
+        document["camera"] = {"view": args.export_view}
+    return document, source
 
 
 def _check_out(out: Path, suffixes: tuple[str, ...]) -> str:
@@ -425,26 +473,43 @@ def _report_export_error(error: Exception) -> int:
     return 1
 
 
+def _export_state(args: argparse.Namespace):
+    """The scene an export or handout shows: the base scene document with the options over it, applied."""
+    from viewer.io.annotations import validate
+    from viewer.model.scene import build_scene
+    from viewer.model.scene_file import SCENE_SCHEMA, SceneState, apply_document
+
+    state = SceneState.for_scene(build_scene())
+    document, source = export_document(args, state)
+    apply_document(state, validate(document, SCENE_SCHEMA, source), source)
+    _warn_impingement(state.scene)
+    return state
+
+
 def run_export(args: argparse.Namespace) -> int:
+    from viewer.model.scene_file import scene_document, write_scene
     from viewer.render.export import ExportError, export_gltf, export_png
 
     suffix = _check_out(args.out, (".png", ".glb", ".gltf"))
-    scene, session = _export_scene(args)
-    facing_the_cut = _set_section(scene, args.section)
-    args.export_view = args.export_view or facing_the_cut or "posterior"
+    if args.save_scene and args.save_scene.suffix.lower() != ".json":
+        raise UsageError(f"--save-scene must name a .json file, not {args.save_scene}")
+    state = _export_state(args)
     try:
         if suffix == ".png":
             path = export_png(
-                scene, args.out, view=args.export_view, size=args.export_size, labels=args.labels,
-                landmarks=args.landmarks, techniques=session, dpi=args.dpi, transparent=args.transparent,
+                state.scene, args.out, size=args.export_size, labels=state.labels, landmarks=state.landmarks,
+                techniques=state.techniques if state.techniques.active else None, camera=state.camera,
+                dpi=args.dpi, transparent=args.transparent,
             )  # fmt: skip
-            what = f"{args.export_size[0]}x{args.export_size[1]}, {args.export_view} view"
+            what = f"{args.export_size[0]}x{args.export_size[1]}, {state.camera.get('view', 'saved camera')} view"
         else:
-            path = export_gltf(scene, args.out, fibres=args.fibres)
-            what = f"glTF 2.0, {sum(scene.is_visible(n) for n in scene.structures)} structures"
+            path = export_gltf(state.scene, args.out, fibres=args.fibres)
+            what = f"glTF 2.0, {sum(state.scene.is_visible(n) for n in state.scene.structures)} structures"
     except ExportError as error:
         return _report_export_error(error)
     print(f"wrote {path} ({what})")
+    if args.save_scene:
+        print(f"wrote {write_scene(args.save_scene, scene_document(state))}")
     return 0
 
 
@@ -453,16 +518,18 @@ def run_handout(args: argparse.Namespace) -> int:
     from viewer.render.handout import HandoutSpec, handout_sources, write_handout
 
     if args.lesson:
-        raise UsageError("--lesson: lessons are not available yet")
+        raise UsageError("--lesson: lesson handouts are not made yet; export each step with export --lesson ID --step N")
     _check_out(args.out, (".pdf",))
-    scene, session = _export_scene(args)
+    scene_args = argparse.Namespace(**{**vars(args), "lesson": None, "step": 1, "export_view": None, "section": None})
+    state = _export_state(scene_args)
+    session = state.techniques if state.techniques.active else None
     spec = HandoutSpec(
         views=args.views, title=args.title, notes=args.notes, paper=args.paper, orientation=args.orientation,
-        labels=args.labels, landmarks=args.landmarks, dpi=args.dpi, techniques=session,
-        sources=handout_sources(scene, session),
+        labels=bool(state.labels), landmarks=bool(state.landmarks), dpi=args.dpi, techniques=session,
+        sources=handout_sources(state.scene, session),
     )  # fmt: skip
     try:
-        path = write_handout(scene, args.out, spec)
+        path = write_handout(state.scene, args.out, spec)
     except ExportError as error:
         return _report_export_error(error)
     print(f"wrote {path} ({len(args.views)} views, {args.paper} {args.orientation})")
@@ -546,6 +613,31 @@ def _check_screenshot(path: Path) -> None:
         raise UsageError(f"--screenshot: output folder does not exist: {path.parent}")
 
 
+def run_lessons(args: argparse.Namespace) -> int:
+    """The shipped lessons: id, title, sources and each step's title and teaching note."""
+    from viewer.model.lessons import list_lessons
+
+    lessons = [
+        {
+            "id": lesson.id,
+            "title": lesson.title,
+            "summary": lesson.summary,
+            "sources": lesson.citations(),
+            "steps": [{"number": n, "title": s.title, "note": s.note} for n, s in enumerate(lesson.steps, 1)],
+        }
+        for lesson in list_lessons()
+    ]
+    if args.json:
+        json.dump({"lessons": lessons}, sys.stdout, indent=1, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return 0
+    for lesson in lessons:
+        print(f"{lesson['id']}: {lesson['title']} ({len(lesson['steps'])} steps)")
+        for step in lesson["steps"]:
+            print(f"  {step['number']}. {step['title']}")
+    return 0
+
+
 def display_problem(platform: str | None = None, environ: dict[str, str] | None = None) -> str | None:
     """Why the window cannot open here (no display on Linux), or None when it can try."""
     platform = sys.platform if platform is None else platform
@@ -627,6 +719,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_probe(args)
         if args.command == "quiz":
             return run_quiz(args)
+        if args.command == "lessons":
+            return run_lessons(args)
         return run_window(args)
     except (UsageError, PoseError) as error:
         parser.error(str(error))

@@ -94,13 +94,16 @@ def field_path(parts: Any) -> str:
     return text or "(top level)"
 
 
-def validate(data: Any, schema_name: str, path: Path) -> Any:
-    """Check ``data`` against a shipped schema; raise naming the first bad field."""
+def validate(data: Any, schema_name: str, path: Path, prefix: tuple = ()) -> Any:
+    """Check ``data`` against a shipped schema; raise naming the first bad field.
+
+    ``prefix`` is where ``data`` sits in its file (e.g. ``("steps", 2, "scene")``), for the field name.
+    """
     validator = jsonschema.Draft202012Validator(schema(schema_name))
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         first = errors[0]
-        raise AnnotationError(path, first.message, field_path(first.absolute_path))
+        raise AnnotationError(path, first.message, field_path([*prefix, *first.absolute_path]))
     return data
 
 

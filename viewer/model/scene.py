@@ -594,11 +594,16 @@ def build_scene(muscles: bool = True) -> SceneModel:
         }
     apply_terminology(structures)
     scene = SceneModel(structures, load_landmarks(), factories)
-    if muscles:
-        scene.set_opacity("skin", SKIN_OPACITY)
-        from viewer.model.nerves import DANGER_OPACITY
-
-        for name in scene.names("danger"):
-            scene.set_opacity(name, DANGER_OPACITY)
-            scene.set_visible(name, False)  # shown with techniques or by the Danger zones toggle
+    for name, (visible, opacity) in default_appearance(scene).items():
+        scene.set_opacity(name, opacity)
+        scene.set_visible(name, visible)
     return scene
+
+
+def default_appearance(scene: SceneModel) -> dict[str, tuple[bool, float]]:
+    """(visible, opacity) of each structure when the viewer starts: the skin translucent, the danger
+    zones hidden (shown with techniques or by the Danger zones toggle), everything else solid."""
+    from viewer.model.nerves import DANGER_OPACITY
+
+    kinds = {"skin": (True, SKIN_OPACITY), "danger": (False, DANGER_OPACITY)}
+    return {name: kinds.get(s.kind, (True, 1.0)) for name, s in scene.structures.items()}

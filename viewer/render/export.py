@@ -50,10 +50,12 @@ def render_picture(
     transparent: bool = False,
     max_tile: int = MAX_TILE_PX,
     text: bool = True,
+    camera: dict | None = None,
 ) -> tuple[np.ndarray, Overlay]:
     """Render ``model`` from ``view`` at ``size`` pixels (labels and pins optional).
 
     Text is sized for print: 9 pt at ``dpi`` (None: the picture fills the width of an A4 page).
+    ``camera`` (a scene document's: a named view or exact numbers) replaces ``view`` when given.
 
     Returns
     -------
@@ -72,6 +74,8 @@ def render_picture(
             plotter.renderer.GradientBackgroundOff()
             plotter.renderer.SetBackgroundAlpha(0.0)
         scene.set_view(view)
+        if camera is not None:
+            scene.set_camera(camera)
         if techniques is not None:
             from viewer.render.technique_view import TechniqueView
 

@@ -541,6 +541,28 @@ class SceneView:
     def reset_view(self) -> None:
         self.set_view("posterior")
 
+    def camera_state(self) -> dict:
+        """The exact camera as plain numbers (mm, degrees), as a scene document stores it."""
+        camera = self.plotter.camera
+        return {
+            "position": [float(v) for v in camera.position],
+            "focal_point": [float(v) for v in camera.focal_point],
+            "up": [float(v) for v in camera.up],
+            "view_angle": float(camera.view_angle),
+        }
+
+    def set_camera(self, state: dict) -> None:
+        """Apply a scene document's camera: ``{"view": name}`` framed for this picture, or exact numbers."""
+        if "view" in state:
+            self.set_view(state["view"])
+            return
+        camera = self.plotter.camera
+        camera.position, camera.focal_point, camera.up = state["position"], state["focal_point"], state["up"]
+        camera.view_angle = state.get("view_angle", VIEW_ANGLE_DEG)
+        self.plotter.reset_camera_clipping_range()
+        self.request_render()
+        self._refresh_labels()
+
     def structure_at(self, actor: object) -> str | None:
         """Which structure an actor (from a pick) belongs to."""
         for name, candidate in self.actors.items():
