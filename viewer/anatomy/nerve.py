@@ -326,7 +326,10 @@ def _relax(
 
 
 def _spread(move: FloatArray, times: int) -> FloatArray:
-    """Each ring's move shared with its neighbours (``times`` rings on either side), never made smaller."""
+    """Each ring's move shared with its neighbours (``times`` rings on either side), never made smaller.
+
+    ``move`` is (n, 3), or a stack of equally long branches (..., n, 3) spread each on its own.
+    """
     for _ in range(times):
         smooth = _smooth(move)
         move = np.maximum(np.abs(move), np.abs(smooth)) * np.sign(move + 1e-12 * smooth)
@@ -340,9 +343,9 @@ def _smooth_profile(values: FloatArray, window: int = 5) -> FloatArray:
 
 
 def _smooth(values: FloatArray) -> FloatArray:
-    """[1, 2, 1] / 4 along the first axis, ends kept."""
+    """[1, 2, 1] / 4 along the rings of (..., n, 3) values, ends kept."""
     out = values.copy()
-    out[1:-1] = 0.25 * values[:-2] + 0.5 * values[1:-1] + 0.25 * values[2:]
+    out[..., 1:-1, :] = 0.25 * values[..., :-2, :] + 0.5 * values[..., 1:-1, :] + 0.25 * values[..., 2:, :]
     return out
 
 
@@ -579,8 +582,7 @@ def _posing(nerve: NerveGeometry) -> _Posing:
         share=np.array([b.weights / b.weights[-1] if b.weights[-1] > 0 else b.weights for b in branches]),
         handed=np.array(handed),
         template=TubeTemplate.join(
-            [TubeTemplate.of(b.half_width, b.half_thickness, nerve.sides, nerve.cap_rings) for b in branches],
-            [len(b.centreline) for b in branches],
+            [TubeTemplate.of(b.half_width, b.half_thickness, nerve.sides, nerve.cap_rings) for b in branches]
         ),
         limit=limit,
         at_rest=at_rest,
@@ -667,9 +669,7 @@ def _out_of_bone(
         need = np.maximum(extent + 0.5 - answer.distance[near], 0.0)
         shift[near] += need[:, None] * normal_world
     if shift.any():
-        branch_shift = shift.reshape(-1, posing.rings, 3)
-        for k in range(len(branch_shift)):
-            branch_shift[k] = _spread(branch_shift[k], 3)
+        shift = _spread(shift.reshape(-1, posing.rings, 3), 3).reshape(-1, 3)
     return shift
 
 

@@ -8,10 +8,11 @@ closed elliptic tubes along a polyline.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+from scipy import sparse
 from scipy.spatial import cKDTree
 
 FloatArray = np.ndarray
@@ -175,12 +176,17 @@ def tangents(polyline: FloatArray) -> FloatArray:
     return unit(np.concatenate([ends[0], 0.5 * (step[..., 1:, :] + step[..., :-1, :]), ends[1]], axis=-2))
 
 
-def section_frames(centreline: FloatArray, depth_hint: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """(depth axis, width axis) per point: the depth axis is ``depth_hint`` made perpendicular to the tangent."""
-    tangent = tangents(centreline)
-    hint = np.broadcast_to(np.asarray(depth_hint, dtype=float), tangent.shape)
-    depth = unit(hint - np.einsum("ij,ij->i", hint, tangent)[:, None] * tangent)
-    width = unit(np.cross(tangent, depth))
+def section_frames(
+    centreline: FloatArray, depth_hint: FloatArray, tangent: FloatArray | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """(depth axis, width axis) per point: the depth axis is ``depth_hint`` made perpendicular to the tangent.
+
+    Pass the centreline's ``tangent`` (:func:`tangents`) when it is at hand already.
+    """
+    tangent = tangents(centreline) if tangent is None else tangent
+    hint = np.asarray(depth_hint, dtype=float)
+    depth = unit(hint - dot(tangent, hint)[..., None] * tangent)
+    width = unit(cross(tangent, depth))
     return depth, width
 
 
@@ -191,14 +197,17 @@ def turning_angles(polyline: FloatArray) -> tuple[FloatArray, FloatArray]:
     the radius of the circle a smooth curve through the points would follow. A stack of equally
     long polylines (..., n, 3) gives (..., n - 2) each.
     """
-    polyline = np.asarray(polyline, dtype=float)
-    steps = polyline[..., 1:, :] - polyline[..., :-1, :]
-    length = np.sqrt(dot(steps, steps))
-    direction = np.divide(steps, length[..., None], out=np.zeros_like(steps), where=length[..., None] > 0)
-    cosine = np.minimum(np.maximum(dot(direction[..., :-1, :], direction[..., 1:, :]), -1.0), 1.0)
-    angle = np.arccos(cosine)
-    radius = 0.5 * (length[..., :-1] + length[..., 1:]) / np.maximum(angle, 1e-12)
-    return angle, radius
+    return _turning(np.moveaxis(np.asarray(polyline, dtype=float), -1, 0))
+
+
+def _turning(line: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """:func:`turning_angles` of polylines stored component first, (3, ..., n): no length-3 inner loops."""
+    steps = line[..., 1:] - line[..., :-1]
+    length = np.sqrt((steps * steps).sum(axis=0))
+    product = length[..., :-1] * length[..., 1:]
+    cosine = (steps[..., :-1] * steps[..., 1:]).sum(axis=0) / np.where(product > 0, product, np.inf)
+    angle = np.arccos(np.minimum(np.maximum(cosine, -1.0), 1.0))
+    return angle, 0.5 * (length[..., :-1] + length[..., 1:]) / np.maximum(angle, 1e-12)
 
 
 def limit_bend(polyline: FloatArray, min_radius_mm: float, iterations: int = 400) -> FloatArray:
@@ -209,18 +218,20 @@ def limit_bend(polyline: FloatArray, min_radius_mm: float, iterations: int = 400
     equally long polylines (..., n, 3) is eased together, each exactly as it would be alone (a
     polyline with no sharp bend left is moved by zero).
     """
-    line = np.array(polyline, dtype=float)
-    inner = line[..., 1:-1, :]  # a view: moving it moves the line
-    weight = np.zeros(line.shape[:-1])
+    line = np.ascontiguousarray(np.moveaxis(np.asarray(polyline, dtype=float), -1, 0))  # (3, ..., n), a copy
+    inner = line[..., 1:-1]  # a view: moving it moves the line
+    weight = np.zeros(line.shape[1:])
+    inner_weight = weight[..., 1:-1]
     for _ in range(iterations):
-        _, radius = turning_angles(line)
-        excess = np.minimum(np.maximum(min_radius_mm / np.maximum(radius, 1e-9) - 1.0, 0.0), 1.0)
-        if not excess.any():
+        _, radius = _turning(line)
+        excess = min_radius_mm / np.maximum(radius, 1e-9) - 1.0
+        sharp = excess > 0
+        if not sharp.any():
             break
-        weight[..., 1:-1] = 0.5 * np.minimum(1.0, 0.2 + excess) * (excess > 0)
-        move = np.maximum(weight[..., 1:-1], 0.5 * (weight[..., :-2] + weight[..., 2:]) * 0.6)
-        inner += move[..., None] * (0.5 * (line[..., :-2, :] + line[..., 2:, :]) - inner)
-    return line
+        inner_weight[...] = np.where(sharp, 0.5 * np.minimum(1.0, 0.2 + excess), 0.0)
+        move = np.maximum(inner_weight, 0.5 * (weight[..., :-2] + weight[..., 2:]) * 0.6)
+        inner += move * (0.5 * (line[..., :-2] + line[..., 2:]) - inner)
+    return np.moveaxis(line, 0, -1)
 
 
 def _reflections(vectors: FloatArray) -> FloatArray:
@@ -271,17 +282,24 @@ def rotate_about(vectors: FloatArray, axes: FloatArray, angle: FloatArray) -> Fl
 
 @dataclass(frozen=True)
 class TubeTemplate:
-    """Where each ring of an elliptic tube sits in the frame of the centreline point it is placed from.
+    """Where each vertex of an elliptic tube sits in the frame of the centreline point it is placed from.
 
-    Ring vertex ``j`` of ring ``q`` is ``centre[owner[q]] + local[q, j] @ (tangent, width axis,
-    depth axis)[owner[q]]``: the section sizes, the cap shape and the vertex order (those of
-    :func:`tube`) are fixed here once, so placing the tube along a new centreline is one small
-    gather and one batched matrix product. The two poles are rings whose vertices all coincide.
+    Vertex ``k`` is ``centre[owner[k]] + local[k] @ (tangent, width axis, depth axis)[owner[k]]``:
+    the section sizes, the cap shape and the vertex order (those of :func:`tube`) are fixed here
+    once, so placing the tube along a new centreline is one sparse matrix product.
     """
 
-    owner: np.ndarray  # (q,) centreline point each ring is placed from
-    local: FloatArray  # (q, sides, 3) ring vertices along that point's tangent, width axis and depth axis
-    tubes: tuple[tuple[int, int], ...]  # per tube: its first ring and its rings before the two poles
+    owner: np.ndarray  # (k,) centreline point each vertex is placed from
+    local: FloatArray  # (k, 3) its coordinates along that point's tangent, width axis and depth axis
+    points: int  # centreline points the template is placed along
+    basis: sparse.csr_matrix = field(init=False, repr=False, compare=False)  # (k, 4 points), see place
+
+    def __post_init__(self) -> None:
+        k = len(self.owner)
+        columns = self.owner[:, None] + self.points * np.arange(4)
+        weights = np.column_stack([np.ones(k), self.local])
+        basis = sparse.csr_matrix((weights.ravel(), (np.repeat(np.arange(k), 4), columns.ravel())), shape=(k, 4 * self.points))
+        object.__setattr__(self, "basis", basis)
 
     @classmethod
     def of(
@@ -292,45 +310,35 @@ class TubeTemplate:
         half_thickness = np.asarray(half_thickness, dtype=float)
         n = len(half_width)
         angle = np.linspace(0.0, 2 * np.pi, sides, endpoint=False)
-        # cap rings: the start's (from the body outwards), then the end's; the last of each is its pole
+        # cap rings: the start's (from the body outwards), then the end's; then the two poles
         phi = np.linspace(0.0, 0.5 * np.pi, cap_rings + 2)[1:-1]
         length = np.maximum(half_width[[0, -1]], half_thickness[[0, -1]])
         reach = np.concatenate([np.outer(length, np.sin(phi)), length[:, None] * (1.0 if cap_rings else 0.0)], axis=1)
         along = np.concatenate([np.zeros(n), -reach[0], reach[1]])  # the start cap reaches backwards
         shrink = np.concatenate([np.ones(n), np.tile(np.concatenate([np.cos(phi), [0.0]]), 2)])
-        owner = np.concatenate([np.arange(n), np.repeat((0, n - 1), cap_rings + 1)])
-        a, h = half_width[owner] * shrink, half_thickness[owner] * shrink
+        ring_owner = np.concatenate([np.arange(n), np.repeat((0, n - 1), cap_rings + 1)])
+        a, h = half_width[ring_owner] * shrink, half_thickness[ring_owner] * shrink
         local = np.stack(
             np.broadcast_arrays(along[:, None], a[:, None] * np.cos(angle), h[:, None] * np.sin(angle)), axis=-1
         )  # (rings, sides, 3)
-        order = np.concatenate(
-            [np.arange(n), n + np.arange(cap_rings), n + cap_rings + 1 + np.arange(cap_rings), [n + cap_rings, n + 2 * cap_rings + 1]]
-        )
-        return cls(owner[order], local[order], ((0, n + 2 * cap_rings),))
+        poles = [n + cap_rings, n + 2 * cap_rings + 1]
+        order = np.concatenate([np.arange(n), n + np.arange(cap_rings), n + cap_rings + 1 + np.arange(cap_rings)])
+        owner = np.concatenate([np.repeat(ring_owner[order], sides), ring_owner[poles]])
+        return cls(owner, np.vstack([local[order].reshape(-1, 3), local[poles, 0]]), n)
 
     @classmethod
-    def join(cls, templates: Sequence[TubeTemplate], points: Sequence[int]) -> TubeTemplate:
-        """One template for several tubes whose centrelines are stacked (``points`` each), vertices in order."""
-        point_offsets = np.concatenate([[0], np.cumsum(points)[:-1]]).astype(int)
-        ring_offsets = np.concatenate([[0], np.cumsum([len(t.owner) for t in templates])[:-1]]).astype(int)
+    def join(cls, templates: Sequence[TubeTemplate]) -> TubeTemplate:
+        """One template for several tubes whose centrelines are stacked, vertices in order."""
+        offsets = np.concatenate([[0], np.cumsum([t.points for t in templates])[:-1]]).astype(int)
         return cls(
-            np.concatenate([t.owner + o for t, o in zip(templates, point_offsets, strict=True)]),
-            np.concatenate([t.local for t in templates]),
-            tuple(
-                (first + offset, count)
-                for t, offset in zip(templates, ring_offsets, strict=True)
-                for first, count in t.tubes
-            ),
+            np.concatenate([t.owner + o for t, o in zip(templates, offsets, strict=True)]),
+            np.vstack([t.local for t in templates]),
+            sum(t.points for t in templates),
         )
 
     def place(self, centreline: FloatArray, tangent: FloatArray, width_axis: FloatArray, depth_axis: FloatArray) -> FloatArray:
         """The (k, 3) vertices along a centreline with its per-point unit frame, (n, 3) each."""
-        frame = np.stack([tangent, width_axis, depth_axis], axis=-2)[self.owner]  # (q, 3, 3)
-        rings = self.local @ frame + centreline[self.owner][:, None, :]
-        pieces = []
-        for first, count in self.tubes:
-            pieces += [rings[first : first + count].reshape(-1, 3), rings[first + count : first + count + 2, 0]]
-        return np.concatenate(pieces)
+        return self.basis @ np.concatenate([centreline, tangent, width_axis, depth_axis])
 
 
 def tube_vertices(

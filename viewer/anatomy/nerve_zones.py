@@ -188,8 +188,9 @@ class DangerZoneLayout:
 
     def _place(self, piece: _MarginPiece, lines: list[FloatArray]) -> FloatArray:
         part = np.asarray(lines[piece.branch], dtype=float)[piece.rows]
-        depth, width = section_frames(part, piece.hint)
-        return piece.template.place(part, tangents(part), width, depth)
+        tangent = tangents(part)
+        depth, width = section_frames(part, piece.hint, tangent)
+        return piece.template.place(part, tangent, width, depth)
 
     def zones(self, centrelines: list[FloatArray] | None = None, landmarks: dict[str, FloatArray] | None = None) -> list[DangerZone]:
         """The zones as :class:`DangerZone`, around posed ``centrelines`` and spheres at posed ``landmarks``."""
