@@ -568,7 +568,10 @@ def _posing(nerve: NerveGeometry) -> _Posing:
         carried = transported_frames(branch.centreline, branch.depth_axis[0])
         twist.append(angle_about(carried, branch.depth_axis, tangent))
         handed.append(np.sign(np.sum(dot(cross(tangent, branch.depth_axis), branch.width_axis))))
-    at_rest = {segment: _Nearest(rest, *field_.signed_distance(rest, limit)) for segment, field_ in nerve._bone_fields.items()}
+    at_rest = {}
+    for segment, field_ in nerve._bone_fields.items():
+        at_rest[segment] = _Nearest(rest, *field_.signed_distance(rest, limit))
+        field_.gap_bound(rest[:1])  # its grid is made now, not at the first pose
     nerve._posing = _Posing(
         rest=rest,
         weights=np.concatenate([b.weights for b in branches]),

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 from scipy import sparse
+from scipy.ndimage import distance_transform_edt
 from scipy.spatial import cKDTree
 
 FloatArray = np.ndarray
@@ -107,29 +108,30 @@ class SurfaceField:
         self.tree = cKDTree(self.points)
         self._grid: tuple[FloatArray, tuple[int, int, int], FloatArray] | None = None  # see gap_bound
 
-    GRID_CELL_MM = 8.0  # cell of the coarse grid behind gap_bound
-    GRID_BORDER_CELLS = 3  # the grid reaches this many cells beyond the samples' bounding box
+    GRID_CELL_MM = 4.0  # cell of the coarse grid behind gap_bound
+    GRID_BORDER_CELLS = 5  # the grid reaches this many cells beyond the samples' bounding box
 
     def gap_bound(self, query: FloatArray) -> FloatArray:
         """A lower bound (mm) of the distance from (n, 3) points to the nearest surface sample, without a tree search.
 
-        From a coarse grid made on first use: each cell keeps its centre's distance minus the cell's
-        half diagonal (within a cell's diagonal of the true distance); points beyond the grid are
-        at least its border (:attr:`GRID_BORDER_CELLS` cells) away from every sample.
+        From a coarse grid made on first use (a distance transform of the cells holding samples):
+        two points in cells ``d`` cells apart (centre to centre) are at least ``d - sqrt(3)`` cells
+        apart, so the bound is within two cell diagonals of the true distance. Points beyond the grid
+        are at least its border (:attr:`GRID_BORDER_CELLS` cells) away from every sample.
         """
         cell = self.GRID_CELL_MM
         if self._grid is None:
             border = self.GRID_BORDER_CELLS * cell
             low = self.points.min(axis=0) - border
             shape = tuple(np.ceil((self.points.max(axis=0) + border - low) / cell).astype(int))
-            centres = low + cell * (np.stack(np.indices(shape), axis=-1).reshape(-1, 3) + 0.5)
-            gap, _ = self.tree.query(centres, distance_upper_bound=2 * border)
-            bound = (np.minimum(gap, 2 * border) - 0.5 * np.sqrt(3.0) * cell).reshape(shape)
+            empty = np.ones(shape, dtype=bool)
+            empty[tuple(np.floor((self.points - low) / cell).astype(int).T)] = False
+            bound = np.maximum(distance_transform_edt(empty) - np.sqrt(3.0), 0.0) * cell
             # a point beyond the grid is looked up in the nearest border cell
             for axis in range(3):
-                for end in (0, -1):
+                for end in (0, shape[axis] - 1):
                     face = np.take(bound, [end], axis=axis)
-                    np.put_along_axis(bound, np.full_like(face, end % shape[axis], dtype=int), np.minimum(face, border), axis)
+                    np.put_along_axis(bound, np.full(face.shape, end), np.minimum(face, border), axis)
             self._grid = (low, shape, bound.ravel())
         low, shape, bound = self._grid
         index = np.floor((np.asarray(query, dtype=float) - low) / cell).astype(int)
