@@ -1,9 +1,14 @@
-"""Time one full muscle re-pose (all muscles, both sides) over a sweep of poses.
+"""Time one full muscle re-pose (all muscles, both sides) over a sweep of poses, and the nerves with their zones.
 
-Usage: python bench/bench_pose.py [--frames N]
+Usage: python bench/bench_pose.py [--frames N] [--skip-solver]
 Prints median and 95th percentile milliseconds per pose call, plus start-up time, for the baked
 pose space the app plays and for the solver it was baked from. The sweep moves both legs smoothly
 through flexion, abduction, rotation and knee flexion, the way an animation does.
+
+Then, per nerve variant, the sciatic nerves of both sides with their danger zones (the scene's
+nerve deformer) and the nerve posing alone (``pose_nerve`` per side; the zones take the rest).
+Each nerve pose is timed right after the pose space's at the same pose, and the ratio of the two
+medians is printed too: on a machine busy with other work it says more than the milliseconds.
 """
 
 from __future__ import annotations
@@ -39,15 +44,14 @@ def transforms(landmarks, angles) -> dict[str, np.ndarray]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--skip-solver", action="store_true", help="time the baked pose space and the nerves only")
     args = parser.parse_args()
     landmarks = load_landmarks()
     muscles = build_muscles()
     poses = [transforms(landmarks, angles) for angles in sweep(args.frames)]
     print(f"muscles: {len(muscles)}  frames: {len(poses)}")
-    for label, make in (
-        ("pose space (the app)", lambda: load_pose_space(muscles)),
-        ("solver", lambda: MusclePoser(muscles)),
-    ):
+    makers = [("pose space (the app)", lambda: load_pose_space(muscles)), ("solver", lambda: MusclePoser(muscles))]
+    for label, make in makers[: 1 if args.skip_solver else 2]:
         start = time.perf_counter()
         deformer = make()
         startup = time.perf_counter() - start
@@ -64,6 +68,38 @@ def main() -> None:
         print(
             f"{label}: start-up {startup * 1000:.0f} ms; "
             f"pose update median {np.median(times):.2f} ms, p95 {np.percentile(times, 95):.2f} ms"
+        )
+    bench_nerves(load_pose_space(muscles), poses)
+
+
+def _timed(function, *args) -> float:
+    start = time.perf_counter()
+    function(*args)
+    return (time.perf_counter() - start) * 1000
+
+
+def bench_nerves(muscle_deformer, poses: list[dict[str, np.ndarray]]) -> None:
+    """Nerves + zones of both sides per variant, each pose timed next to the muscles' at the same pose."""
+    from viewer.anatomy.nerve import build_nerves, pose_nerve
+    from viewer.model.nerves import NerveDeformer, variant_choices
+
+    if muscle_deformer is None:
+        return
+    for variant, _name, _percent in variant_choices():
+        nerves = build_nerves(variant)
+        deformer = NerveDeformer(nerves)
+        full = [{"pelvis": np.eye(4), **pose} for pose in poses]
+        deformer.pose(full[0])
+        muscles, both, alone = [], [], []
+        for pose in full:
+            muscles.append(_timed(muscle_deformer.pose, pose))
+            both.append(_timed(deformer.pose, pose))
+            alone.append(sum(_timed(pose_nerve, nerve, pose) for nerve in nerves.values()))
+        muscle_ms, both_ms, alone_ms = np.median(muscles), np.median(both), np.median(alone)
+        print(
+            f"nerves + zones, both sides ({variant}): median {both_ms:.2f} ms, p95 {np.percentile(both, 95):.2f} ms "
+            f"= {both_ms / muscle_ms:.2f} x the muscles' {muscle_ms:.2f} ms; "
+            f"nerve posing alone {alone_ms:.2f} ms ({alone_ms / muscle_ms:.2f} x)"
         )
 
 

@@ -23,18 +23,19 @@ from scipy.interpolate import CubicSpline
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
 from viewer.anatomy.nerve_mesh import (
     SurfaceField,
+    TubeTemplate,
     angle_about,
     arc_length,
+    cross,
+    dot,
     interpolate_at,
     limit_bend,
     point_polyline_distance,
     resample,
-    rotate_about,
     section_frames,
     tangents,
     transported_frames,
     tube,
-    tube_vertices,
 )
 from viewer.cache import ArrayCache, content_key
 from viewer.io.annotations import AnnotationError, read_json, validate
@@ -183,7 +184,6 @@ class NerveBranch:
     weights: FloatArray  # (n,) thigh skinning weight: 0 moves with the pelvis, 1 with the thigh
     passes_through: tuple[str, ...]
     vertex_slice: slice  # rows of NerveGeometry.vertices that belong to this branch
-    twist: FloatArray | None = None  # (n,) radians: depth axis about the tangent from a parallel-transported frame
 
 
 @dataclass
@@ -206,6 +206,7 @@ class NerveGeometry:
     cap_rings: int = 0  # rings of each rounded end cap
     min_bend_radius_mm: float = 25.0  # no bend of the centreline is sharper, at rest or posed
     _bone_fields: dict = field(default_factory=dict, repr=False)
+    _posing: object = field(default=None, repr=False)  # what posing needs, made once (see _posing)
 
     @property
     def centrelines(self) -> list[FloatArray]:
@@ -325,7 +326,10 @@ def _relax(
 
 
 def _spread(move: FloatArray, times: int) -> FloatArray:
-    """Each ring's move shared with its neighbours (``times`` rings on either side), never made smaller."""
+    """Each ring's move shared with its neighbours (``times`` rings on either side), never made smaller.
+
+    ``move`` is (n, 3), or a stack of equally long branches (..., n, 3) spread each on its own.
+    """
     for _ in range(times):
         smooth = _smooth(move)
         move = np.maximum(np.abs(move), np.abs(smooth)) * np.sign(move + 1e-12 * smooth)
@@ -339,9 +343,9 @@ def _smooth_profile(values: FloatArray, window: int = 5) -> FloatArray:
 
 
 def _smooth(values: FloatArray) -> FloatArray:
-    """[1, 2, 1] / 4 along the first axis, ends kept."""
+    """[1, 2, 1] / 4 along the rings of (..., n, 3) values, ends kept."""
     out = values.copy()
-    out[1:-1] = 0.25 * values[:-2] + 0.5 * values[1:-1] + 0.25 * values[2:]
+    out[..., 1:-1, :] = 0.25 * values[..., :-2, :] + 0.5 * values[..., 1:-1, :] + 0.25 * values[..., 2:, :]
     return out
 
 
@@ -402,6 +406,7 @@ def build_nerve(
         result = _mirror(right)
     else:
         result = _build_right(spec, spec.variants[variant], bones, muscles, landmarks)
+    _posing(result)  # what posing needs is made now, not at the first frame
     if defaults:
         _CACHE[key] = result
     return result
@@ -517,6 +522,77 @@ def _apply(transform: FloatArray, points: FloatArray) -> FloatArray:
     return points @ transform[:3, :3].T + transform[:3, 3]
 
 
+@dataclass(frozen=True)
+class _Nearest:
+    """Bone-field answers for a set of query points (one per ring, in a bone's own frame)."""
+
+    points: FloatArray  # (R, 3) where the rings were asked about
+    distance: FloatArray  # (R,) signed distance (+inf beyond the query limit)
+    normal: FloatArray  # (R, 3) outward normal of the nearest surface (zero beyond the limit)
+
+
+@dataclass(frozen=True)
+class _Posing:
+    """Everything posing needs that does not depend on the pose, stacked over the branches (R rings)."""
+
+    rest: FloatArray  # (R, 3) rest centrelines, branch after branch
+    weights: FloatArray  # (R,) thigh skinning weight
+    half: FloatArray  # (R,) larger semi-axis
+    half_width: FloatArray  # (R,)
+    half_thickness: FloatArray  # (R,)
+    width_axis: FloatArray  # (R, 3) rest section axes
+    depth_axis: FloatArray  # (R, 3)
+    rings: int  # rings per branch (all branches of a nerve have as many)
+    twist: FloatArray  # (B, rings) rest twist of the sections about a parallel-transported frame
+    share: FloatArray  # (B, rings) how much of the thigh's turn about the nerve each section takes
+    handed: FloatArray  # (B,) +1 where width = tangent x depth at rest, -1 for the mirrored side
+    template: TubeTemplate  # all branches' tubes, vertices in the nerve's order
+    limit: float  # bone fields are asked no further than this (mm)
+    at_rest: dict[str, _Nearest]  # the rest rings against each bone field
+
+
+def _posing(nerve: NerveGeometry) -> _Posing:
+    """The pose-independent part of posing ``nerve``, made on first use and kept on the nerve."""
+    if nerve._posing is not None:
+        return nerve._posing
+    branches = nerve.branches
+    rings = {len(b.centreline) for b in branches}
+    if len(rings) != 1:
+        raise ValueError(f"{nerve.name}: branches must have as many rings each, not {sorted(rings)}")
+    rest = np.vstack([b.centreline for b in branches])
+    half = np.concatenate([np.maximum(b.half_width, b.half_thickness) for b in branches])
+    limit = float(half.max()) + 6.0
+    twist, handed = [], []
+    for branch in branches:
+        tangent = tangents(branch.centreline)
+        carried = transported_frames(branch.centreline, branch.depth_axis[0])
+        twist.append(angle_about(carried, branch.depth_axis, tangent))
+        handed.append(np.sign(np.sum(dot(cross(tangent, branch.depth_axis), branch.width_axis))))
+    at_rest = {}
+    for segment, field_ in nerve._bone_fields.items():
+        at_rest[segment] = _Nearest(rest, *field_.signed_distance(rest, limit))
+        field_.gap_bound(rest[:1])  # its grid is made now, not at the first pose
+    nerve._posing = _Posing(
+        rest=rest,
+        weights=np.concatenate([b.weights for b in branches]),
+        half=half,
+        half_width=np.concatenate([b.half_width for b in branches]),
+        half_thickness=np.concatenate([b.half_thickness for b in branches]),
+        width_axis=np.vstack([b.width_axis for b in branches]),
+        depth_axis=np.vstack([b.depth_axis for b in branches]),
+        rings=rings.pop(),
+        twist=np.array(twist),
+        share=np.array([b.weights / b.weights[-1] if b.weights[-1] > 0 else b.weights for b in branches]),
+        handed=np.array(handed),
+        template=TubeTemplate.join(
+            [TubeTemplate.of(b.half_width, b.half_thickness, nerve.sides, nerve.cap_rings) for b in branches]
+        ),
+        limit=limit,
+        at_rest=at_rest,
+    )
+    return nerve._posing
+
+
 def pose_nerve(nerve: NerveGeometry, transforms: dict[str, FloatArray]) -> tuple[FloatArray, FloatArray]:
     """(vertices, centreline) of the nerve at a pose.
 
@@ -529,95 +605,130 @@ def pose_nerve(nerve: NerveGeometry, transforms: dict[str, FloatArray]) -> tuple
     over the stretch that follows the thigh (no candy-wrapper twist, no pinched sections). The
     returned centreline stacks all branches (split with :meth:`NerveGeometry.posed_centrelines`).
     """
+    return pose_nerves([nerve], transforms)[0]
+
+
+def pose_nerves(nerves: list[NerveGeometry], transforms: dict[str, FloatArray]) -> list[tuple[FloatArray, FloatArray]]:
+    """:func:`pose_nerve` for several nerves at one pose (both sides), their branches worked on together.
+
+    Same results as posing each alone; the bend easing and the section frames of all branches
+    run as one stack, so the second side costs little more than the first.
+    """
     eye = np.eye(4)
     pelvis = np.asarray(transforms.get("pelvis", eye), dtype=float)
-    thigh_key = f"thigh_{nerve.side}"
-    thigh = np.asarray(transforms.get(thigh_key, eye), dtype=float)
-    rest_lines = np.vstack([b.centreline for b in nerve.branches])
-    w_line = np.concatenate([b.weights for b in nerve.branches])[:, None]
-    line = (1 - w_line) * _apply(pelvis, rest_lines) + w_line * _apply(thigh, rest_lines)
-    if np.allclose(thigh, pelvis):
-        return _apply(pelvis, nerve.vertices), line
-    for _round in range(2):
-        line = _ease_bends(nerve, line + _out_of_bone(nerve, line, pelvis, thigh, thigh_key))
-    vertices = np.empty_like(nerve.vertices)
-    for branch, posed in zip(nerve.branches, nerve.posed_centrelines(line), strict=True):
-        depth, width = _posed_frames(branch, posed, pelvis[:3, :3], thigh[:3, :3])
-        vertices[branch.vertex_slice] = tube_vertices(
-            posed, branch.half_width, branch.half_thickness, depth, width, nerve.sides, nerve.cap_rings
-        )
-    return vertices, line
+    results: list[tuple[FloatArray, FloatArray] | None] = [None] * len(nerves)
+    moving: dict[tuple[int, float], list[int]] = {}  # nerves eased together: same rings per branch and bend limit
+    lines, thighs = [], []
+    for index, nerve in enumerate(nerves):
+        posing = _posing(nerve)
+        thigh = np.asarray(transforms.get(f"thigh_{nerve.side}", eye), dtype=float)
+        w = posing.weights[:, None]
+        line = (1 - w) * _apply(pelvis, posing.rest) + w * _apply(thigh, posing.rest)
+        lines.append(line)
+        thighs.append(thigh)
+        if np.all(np.abs(thigh - pelvis) <= 1e-8 + 1e-5 * np.abs(pelvis)):  # as np.allclose, for less
+            results[index] = (_apply(pelvis, nerve.vertices), line)
+        else:
+            moving.setdefault((posing.rings, nerve.min_bend_radius_mm), []).append(index)
+    for (rings, min_radius), group in moving.items():
+        asked: list[dict[str, _Nearest]] = [dict(_posing(nerves[index]).at_rest) for index in group]
+        for _round in range(2):
+            for k, index in enumerate(group):
+                lines[index] = lines[index] + _out_of_bone(nerves[index], lines[index], pelvis, thighs[index], asked[k])
+            eased = limit_bend(np.concatenate([lines[index] for index in group]).reshape(-1, rings, 3), min_radius)
+            for k, line in enumerate(eased.reshape(len(group), -1, 3)):
+                lines[group[k]] = line
+        vertices = _posed_tubes([nerves[i] for i in group], [lines[i] for i in group], pelvis, [thighs[i] for i in group])
+        for index, posed in zip(group, vertices, strict=True):
+            results[index] = (posed, lines[index])
+    return results
 
 
 def _out_of_bone(
-    nerve: NerveGeometry, line: FloatArray, pelvis: FloatArray, thigh: FloatArray, thigh_key: str
+    nerve: NerveGeometry, line: FloatArray, pelvis: FloatArray, thigh: FloatArray, asked: dict[str, _Nearest]
 ) -> FloatArray:
-    """Per ring, the shift that takes its section out of bone, shared with its neighbours (no kink)."""
-    half = np.concatenate([np.maximum(b.half_width, b.half_thickness) for b in nerve.branches])
+    """Per ring, the shift that takes its section out of bone, shared with its neighbours (no kink).
+
+    ``asked`` holds the bone fields' last answers for this nerve (at rest, then this pose's; updated here).
+    """
+    posing = _posing(nerve)
     shift = np.zeros_like(line)
-    for segment, transform in (("pelvis", pelvis), (thigh_key, thigh)):
+    for segment, transform in (("pelvis", pelvis), (f"thigh_{nerve.side}", thigh)):
         field_ = nerve._bone_fields.get(segment)
         if field_ is None:
             continue
-        local = _apply(np.linalg.inv(transform), line + shift)
-        sd, normal = field_.signed_distance(local, limit=float(half.max()) + 6.0)
-        near = sd < half + 1.0
+        rotation = transform[:3, :3]
+        local = (line + shift - transform[:3, 3]) @ rotation  # into the bone's frame (rigid: the inverse is the transpose)
+        answer = asked[segment] = _nearest(field_, local, posing.limit, asked.get(segment))
+        near = answer.distance < posing.half + 1.0
         if not near.any():
             continue
         # exact check with the rings' extreme points along the bone normal
-        normal_world = normal[near] @ transform[:3, :3].T
-        extent = _extent_along(nerve, np.flatnonzero(near), normal_world)
-        need = np.maximum(extent + 0.5 - sd[near], 0.0)
+        normal_world = answer.normal[near] @ rotation.T
+        extent = np.sqrt(
+            (posing.half_width[near] * np.abs(dot(normal_world, posing.width_axis[near]))) ** 2
+            + (posing.half_thickness[near] * np.abs(dot(normal_world, posing.depth_axis[near]))) ** 2
+        )
+        need = np.maximum(extent + 0.5 - answer.distance[near], 0.0)
         shift[near] += need[:, None] * normal_world
-    start = 0
-    for branch in nerve.branches:
-        rows = slice(start, start + len(branch.centreline))
-        shift[rows] = _spread(shift[rows], 3)
-        start = rows.stop
+    if shift.any():
+        shift = _spread(shift.reshape(-1, posing.rings, 3), 3).reshape(-1, 3)
     return shift
 
 
-def _ease_bends(nerve: NerveGeometry, line: FloatArray) -> FloatArray:
-    """Each branch of a stacked centreline with its bends eased to the minimum bend radius."""
-    return np.vstack([limit_bend(part, nerve.min_bend_radius_mm) for part in nerve.posed_centrelines(line)])
+def _nearest(field_: SurfaceField, local: FloatArray, limit: float, before: _Nearest | None) -> _Nearest:
+    """The field's answer for each ring, searching the k-d tree only for rings whose answer is not known yet.
+
+    A ring the field's coarse grid puts farther than ``limit`` from every surface sample has no
+    sample within it; a ring that has not moved since the answer ``before`` keeps that answer.
+    Either way the answer is the one the tree would give (to 1e-9 mm).
+    """
+    distance = np.full(len(local), np.inf)
+    normal = np.zeros_like(local)
+    rows = np.flatnonzero(field_.gap_bound(local) <= limit)
+    if len(rows) and before is not None:
+        still = np.abs(local[rows] - before.points[rows]).max(axis=1) < 1e-9
+        distance[rows[still]], normal[rows[still]] = before.distance[rows[still]], before.normal[rows[still]]
+        rows = rows[~still]
+    if len(rows):
+        distance[rows], normal[rows] = field_.signed_distance(local[rows], limit)
+    return _Nearest(local, distance, normal)
 
 
-def _posed_frames(
-    branch: NerveBranch, posed: FloatArray, pelvis_rotation: FloatArray, thigh_rotation: FloatArray
-) -> tuple[FloatArray, FloatArray]:
-    """(depth axis, width axis) of each section along a posed branch, (n, 3) each.
+def _posed_tubes(
+    nerves: list[NerveGeometry], lines: list[FloatArray], pelvis: FloatArray, thighs: list[FloatArray]
+) -> list[FloatArray]:
+    """The tubes of the nerves along their posed centrelines (all branches with as many rings, worked as one stack).
 
-    At rest the sections face ``depth_axis``, which turns about the nerve by ``twist`` relative to a
-    parallel-transported frame. Posed, the frame is transported from the pelvis-carried first
+    At rest the sections face ``depth_axis``, which turns about the nerve by the rest twist relative to
+    a parallel-transported frame. Posed, the frame is transported from the pelvis-carried first
     section, and the twist grows from the rest twist by the thigh's extra turn in step with the
     skinning weight, so the last section faces where the thigh carries it.
     """
-    if branch.twist is None:
-        carried_at_rest = transported_frames(branch.centreline, branch.depth_axis[0])
-        branch.twist = angle_about(carried_at_rest, branch.depth_axis, tangents(branch.centreline))
-    twist = branch.twist
+    posings = [_posing(nerve) for nerve in nerves]
+    rings = posings[0].rings
+    posed = np.concatenate(lines).reshape(-1, rings, 3)  # (B, rings, 3) all branches
+    first = np.concatenate([p.depth_axis[::rings] for p in posings]) @ pelvis[:3, :3].T
+    last = np.concatenate([p.depth_axis[rings - 1 :: rings] @ t[:3, :3].T for p, t in zip(posings, thighs, strict=True)])
+    twist = np.concatenate([p.twist for p in posings])
+    share = np.concatenate([p.share for p in posings])
+    handed = np.concatenate([p.handed for p in posings])
     tangent = tangents(posed)
-    carried = transported_frames(posed, pelvis_rotation @ branch.depth_axis[0])
-    end_depth = thigh_rotation @ branch.depth_axis[-1]
-    end_twist = angle_about(carried[-1:], end_depth[None], tangent[-1:])[0]
-    extra = np.angle(np.exp(1j * (end_twist - twist[-1])))  # the thigh's turn about the nerve, in (-pi, pi]
-    share = branch.weights / branch.weights[-1] if branch.weights[-1] > 0 else branch.weights
-    depth = rotate_about(carried, tangent, twist + share * extra)
-    return depth, np.cross(tangent, depth)
-
-
-def _extent_along(nerve: NerveGeometry, rings: np.ndarray, directions: FloatArray) -> FloatArray:
-    """Half extent of the elliptic section of the given rings along (world) directions (rest axes, conservative)."""
-    widths = np.concatenate([b.half_width for b in nerve.branches])[rings]
-    thick = np.concatenate([b.half_thickness for b in nerve.branches])[rings]
-    return np.sqrt(
-        (widths * np.abs(np.einsum("ij,ij->i", directions, _axes(nerve, "width_axis")[rings]))) ** 2
-        + (thick * np.abs(np.einsum("ij,ij->i", directions, _axes(nerve, "depth_axis")[rings]))) ** 2
-    )
-
-
-def _axes(nerve: NerveGeometry, name: str) -> FloatArray:
-    return np.vstack([getattr(b, name) for b in nerve.branches])
+    carried = transported_frames(posed, first)
+    end_twist = angle_about(carried[:, -1], last, tangent[:, -1])
+    extra = np.angle(np.exp(1j * (end_twist - twist[:, -1])))  # the thigh's turn about the nerve, in (-pi, pi]
+    # the carried normal turned about the tangent (Rodrigues, with the normal perpendicular to the tangent)
+    turn = (twist + share * extra[:, None])[..., None]
+    binormal = cross(tangent, carried)
+    cos, sin = np.cos(turn), np.sin(turn)
+    depth = carried * cos + binormal * sin
+    width = handed[:, None, None] * (binormal * cos - carried * sin)  # tangent x depth, or its mirror image
+    out, start = [], 0
+    for posing in posings:
+        rows = slice(start, start + len(posing.rest))
+        out.append(posing.template.place(*(a.reshape(-1, 3)[rows] for a in (posed, tangent, width, depth))))
+        start = rows.stop
+    return out
 
 
 __all__ = [
@@ -635,6 +746,7 @@ __all__ = [
     "nerve_centreline",
     "nerve_path",
     "pose_nerve",
+    "pose_nerves",
     "resolve_landmark",
     "skinning_weights",
 ]

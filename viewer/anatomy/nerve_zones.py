@@ -19,7 +19,16 @@ from scipy.spatial import cKDTree
 
 from viewer.anatomy.bones import SIDES, load_landmarks
 from viewer.anatomy.nerve import NerveGeometry, resolve_landmark
-from viewer.anatomy.nerve_mesh import interpolate_at, point_polyline_distance, section_frames, sphere, tube, unit
+from viewer.anatomy.nerve_mesh import (
+    TubeTemplate,
+    interpolate_at,
+    point_polyline_distance,
+    section_frames,
+    sphere,
+    tangents,
+    tube,
+    unit,
+)
 from viewer.io.annotations import AnnotationError, read_json, validate
 from viewer.paths import annotations_dir
 
@@ -91,6 +100,126 @@ def _level(level: dict, side: str, landmarks: dict[str, FloatArray]) -> float:
     return float(landmarks[resolve_landmark(level["landmark"], side, landmarks)][1] + level.get("offset_mm", 0.0))
 
 
+@dataclass(frozen=True)
+class _MarginPiece:
+    """The stretch of one branch a nerve-margin zone wraps, fixed at rest."""
+
+    branch: int
+    rows: np.ndarray  # (m,) consecutive ring indices of the branch
+    radius: FloatArray  # (m,) zone radius per ring (the nerve's larger semi-axis plus the margin)
+    hint: FloatArray  # (3,) the rest depth direction the zone's sections face
+    template: TubeTemplate
+
+
+class DangerZoneLayout:
+    """The zones of one nerve with everything that does not depend on the pose worked out once.
+
+    Which stretch of nerve each margin zone wraps, its radii, section template and faces, and
+    the sphere zones at the rest landmarks; :meth:`zones` and :meth:`vertices` then place them
+    along posed centrelines. ``margin_mm`` overrides the data file's margin around the nerve.
+    The gluteal stretch of the nerve is chosen on the rest centreline (by level), so it is the
+    same stretch of nerve at every pose.
+    """
+
+    def __init__(self, nerve: NerveGeometry, margin_mm: float | None = None, data: dict | None = None, sides: int = 24):
+        data = data or load_danger_zone_data()
+        self.nerve = nerve
+        self.rest_landmarks = load_landmarks()
+        self.zone_data = data["zones"]
+        self.sides = sides
+        self.pieces: dict[str, list[_MarginPiece]] = {}
+        self.margins: dict[str, float] = {}
+        self.faces: dict[str, np.ndarray] = {}
+        self.spheres: dict[str, tuple[FloatArray, np.ndarray]] = {}  # at the rest landmarks
+        for zone in self.zone_data:
+            if zone["kind"] == "sphere":
+                self.spheres[zone["id"]] = self._sphere(zone, self.rest_landmarks)
+                continue
+            margin = float(zone["margin_mm"] if margin_mm is None else margin_mm)
+            pieces = self._pieces(zone, margin)
+            if pieces:
+                self.margins[zone["id"]] = margin
+                self.pieces[zone["id"]] = pieces
+                self.faces[zone["id"]] = self._faces(pieces)
+
+    def _centre(self, zone: dict, landmarks: dict[str, FloatArray]) -> FloatArray:
+        side = self.nerve.side
+        flip = np.array([1.0, 1.0, -1.0]) if side == "left" else np.ones(3)
+        total = sum(zone["landmarks"].values())
+        centre = sum(w * landmarks[resolve_landmark(n, side, landmarks)] for n, w in zone["landmarks"].items()) / total
+        return centre + np.asarray(zone.get("offset_mm", (0, 0, 0)), dtype=float) * flip
+
+    def _sphere(self, zone: dict, landmarks: dict[str, FloatArray]) -> tuple[FloatArray, np.ndarray]:
+        return sphere(self._centre(zone, landmarks), zone["radius_mm"])
+
+    def _pieces(self, zone: dict, margin: float) -> list[_MarginPiece]:
+        top = _level(zone["from_level"], self.nerve.side, self.rest_landmarks)
+        bottom = _level(zone["to_level"], self.nerve.side, self.rest_landmarks)
+        pieces = []
+        for index, branch in enumerate(self.nerve.branches):
+            rest_y = branch.centreline[:, 1]
+            keep = np.flatnonzero((rest_y <= top) & (rest_y >= bottom))
+            if len(keep) < 2:
+                continue
+            rows = np.arange(keep.min(), keep.max() + 1)
+            radius = np.maximum(branch.half_width, branch.half_thickness)[rows] + margin
+            template = TubeTemplate.of(radius, radius, self.sides)
+            pieces.append(_MarginPiece(index, rows, radius, unit(branch.depth_axis[rows].mean(axis=0)), template))
+        return pieces
+
+    def _faces(self, pieces: list[_MarginPiece]) -> np.ndarray:
+        """The zone's faces, wound outward (the section frames are right-handed at every pose)."""
+        faces, offset = [], 0
+        for piece in pieces:
+            part = self.nerve.branches[piece.branch].centreline[piece.rows]
+            depth, width = section_frames(part, piece.hint)
+            v, f = tube(part, piece.radius, piece.radius, depth, width, sides=self.sides)
+            faces.append(f + offset)
+            offset += len(v)
+        return np.vstack(faces)
+
+    def vertices(self, centrelines: list[FloatArray] | None = None) -> dict[str, FloatArray]:
+        """Each zone's vertices by zone id around the (posed, per branch) centrelines; spheres at rest."""
+        lines = centrelines if centrelines is not None else self.nerve.centrelines
+        out = {zone_id: vertices for zone_id, (vertices, _) in self.spheres.items()}
+        for zone_id, pieces in self.pieces.items():
+            out[zone_id] = np.vstack([self._place(piece, lines) for piece in pieces])
+        return out
+
+    def _place(self, piece: _MarginPiece, lines: list[FloatArray]) -> FloatArray:
+        part = np.asarray(lines[piece.branch], dtype=float)[piece.rows]
+        tangent = tangents(part)
+        depth, width = section_frames(part, piece.hint, tangent)
+        return piece.template.place(part, tangent, width, depth)
+
+    def zones(self, centrelines: list[FloatArray] | None = None, landmarks: dict[str, FloatArray] | None = None) -> list[DangerZone]:
+        """The zones as :class:`DangerZone`, around posed ``centrelines`` and spheres at posed ``landmarks``."""
+        lines = centrelines if centrelines is not None else self.nerve.centrelines
+        vertices = self.vertices(lines)
+        zones = []
+        for zone in self.zone_data:
+            zone_id = zone["id"]
+            common = dict(
+                id=zone_id, kind=zone["kind"], side=self.nerve.side, display_name=zone["display_name"],
+                colour=zone["colour"], why=zone["why"], sources=tuple(zone["sources"]),
+            )
+            if zone["kind"] == "sphere":
+                v, f = self.spheres[zone_id] if landmarks is None else self._sphere(zone, landmarks)
+                centre = self._centre(zone, self.rest_landmarks if landmarks is None else landmarks)
+                zones.append(DangerZone(**common, vertices=v, faces=f.copy(), centre=centre, radius_mm=float(zone["radius_mm"])))
+            elif zone_id in self.pieces:
+                kept = [
+                    (np.asarray(lines[p.branch], dtype=float)[p.rows], p.radius) for p in self.pieces[zone_id]
+                ]
+                zones.append(
+                    DangerZone(
+                        **common, vertices=vertices[zone_id], faces=self.faces[zone_id].copy(),
+                        margin_mm=self.margins[zone_id], _lines=kept,
+                    )
+                )
+        return zones
+
+
 def build_danger_zones(
     nerve: NerveGeometry,
     centrelines: list[FloatArray] | None = None,
@@ -101,53 +230,10 @@ def build_danger_zones(
 ) -> list[DangerZone]:
     """The zones of ``nerve.side``; pass posed ``centrelines`` (per branch) and posed landmarks for a pose.
 
-    ``margin_mm`` overrides the data file's margin around the nerve.
-    The gluteal stretch of the nerve is chosen on the rest centreline (by level), so it is the
-    same stretch of nerve at every pose.
+    ``margin_mm`` overrides the data file's margin around the nerve. To pose the same zones at
+    many poses, keep a :class:`DangerZoneLayout` instead.
     """
-    data = data or load_danger_zone_data()
-    landmarks = load_landmarks() if landmarks is None else landmarks
-    rest_landmarks = load_landmarks()
-    side = nerve.side
-    lines = centrelines if centrelines is not None else nerve.centrelines
-    flip = np.array([1.0, 1.0, -1.0]) if side == "left" else np.ones(3)
-    zones = []
-    for zone in data["zones"]:
-        common = dict(
-            id=zone["id"], kind=zone["kind"], side=side, display_name=zone["display_name"], colour=zone["colour"],
-            why=zone["why"], sources=tuple(zone["sources"]),
-        )
-        if zone["kind"] == "sphere":
-            total = sum(zone["landmarks"].values())
-            centre = sum(w * landmarks[resolve_landmark(n, side, landmarks)] for n, w in zone["landmarks"].items()) / total
-            centre = centre + np.asarray(zone.get("offset_mm", (0, 0, 0)), dtype=float) * flip
-            v, f = sphere(centre, zone["radius_mm"])
-            zones.append(DangerZone(**common, vertices=v, faces=f, centre=centre, radius_mm=float(zone["radius_mm"])))
-            continue
-        margin = float(zone["margin_mm"] if margin_mm is None else margin_mm)
-        top = _level(zone["from_level"], side, rest_landmarks)
-        bottom = _level(zone["to_level"], side, rest_landmarks)
-        vertices, faces, kept = [], [], []
-        offset = 0
-        for branch, line in zip(nerve.branches, lines, strict=False):
-            rest_y = branch.centreline[:, 1]
-            keep = np.flatnonzero((rest_y <= top) & (rest_y >= bottom))
-            if len(keep) < 2:
-                continue
-            keep = np.arange(keep.min(), keep.max() + 1)
-            part = np.asarray(line, dtype=float)[keep]
-            radius = np.maximum(branch.half_width, branch.half_thickness)[keep] + margin
-            depth, width = section_frames(part, unit(np.asarray(branch.depth_axis[keep].mean(axis=0))))
-            v, f = tube(part, radius, radius, depth, width, sides=sides)
-            vertices.append(v)
-            faces.append(f + offset)
-            offset += len(v)
-            kept.append((part, radius))
-        if kept:
-            zones.append(
-                DangerZone(**common, vertices=np.vstack(vertices), faces=np.vstack(faces), margin_mm=margin, _lines=kept)
-            )
-    return zones
+    return DangerZoneLayout(nerve, margin_mm, data, sides).zones(centrelines, landmarks)
 
 
 def caution_area(
@@ -245,6 +331,7 @@ def safety_settings(data: dict | None = None) -> dict:
 
 __all__ = [
     "DangerZone",
+    "DangerZoneLayout",
     "build_danger_zones",
     "caution_area",
     "caution_region",

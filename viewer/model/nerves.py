@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from viewer.anatomy.lagrange import FloatArray
-from viewer.anatomy.nerve import NerveGeometry, build_nerves, load_nerve_spec, pose_nerve
-from viewer.anatomy.nerve_zones import DangerZone, build_danger_zones, load_danger_zone_data
+from viewer.anatomy.nerve import NerveGeometry, build_nerves, load_nerve_spec, pose_nerves
+from viewer.anatomy.nerve_zones import DangerZone, DangerZoneLayout, build_danger_zones, load_danger_zone_data
 from viewer.model.structures import Structure
 
 DANGER_OPACITY = 0.35
@@ -27,7 +27,12 @@ class PosedVertices:
 
 
 def zone_name(zone: DangerZone) -> str:
-    return f"{zone.id}_zone_{zone.side}"
+    return zone_structure_name(zone.id, zone.side)
+
+
+def zone_structure_name(zone_id: str, side: str) -> str:
+    """The scene name of a zone (``sciatic_notch`` on the right: ``sciatic_notch_zone_right``)."""
+    return f"{zone_id}_zone_{side}"
 
 
 def variant_choices() -> list[tuple[str, str, float]]:
@@ -99,22 +104,23 @@ def nerve_and_zone_structures(
 
 
 class NerveDeformer:
-    """Skins each nerve between pelvis and thigh and rebuilds its zones around the posed course."""
+    """Skins each nerve between pelvis and thigh and places its zones around the posed course."""
 
     def __init__(self, nerves: dict[str, NerveGeometry], margin_mm: float | None = None) -> None:
         self.nerves = nerves
         self.margin_mm = margin_mm
-        self.zone_data = load_danger_zone_data()  # read and validated once, not at every frame
+        data = load_danger_zone_data()  # read and validated once, not at every frame
+        self.zone_layouts = {name: DangerZoneLayout(nerve, margin_mm, data) for name, nerve in nerves.items()}
 
     def pose(self, transforms: dict[str, FloatArray]) -> dict[str, PosedVertices]:
         posed: dict[str, PosedVertices] = {}
         full = {"pelvis": np.eye(4), **transforms}
-        for name, nerve in self.nerves.items():
-            vertices, line = pose_nerve(nerve, full)
+        names = list(self.nerves)
+        for name, (vertices, line) in zip(names, pose_nerves([self.nerves[n] for n in names], full), strict=True):
             posed[name] = PosedVertices(vertices, line)
-            centrelines = nerve.posed_centrelines(line)
-            for zone in build_danger_zones(nerve, centrelines, margin_mm=self.margin_mm, data=self.zone_data):
-                posed[zone_name(zone)] = PosedVertices(zone.vertices)
+            nerve = self.nerves[name]
+            for zone_id, zone_vertices in self.zone_layouts[name].vertices(nerve.posed_centrelines(line)).items():
+                posed[zone_structure_name(zone_id, nerve.side)] = PosedVertices(zone_vertices)
         return posed
 
 
