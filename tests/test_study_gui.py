@@ -7,7 +7,9 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from test_gui import window  # noqa: E402,F401  (the window fixture)
+import test_gui
+
+window = test_gui.window  # the real window fixture, shared with the other GUI tests
 
 
 def frame(window):

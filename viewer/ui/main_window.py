@@ -20,8 +20,8 @@ from viewer.ui.info_panel import InfoPanel
 from viewer.ui.layers_panel import LayersPanel
 from viewer.ui.lengths_panel import LengthsPanel
 from viewer.ui.motion_panel import MotionPanel
-from viewer.ui.study import add_study_tools
 from viewer.ui.structures_panel import StructuresPanel
+from viewer.ui.study import add_study_tools
 from viewer.ui.techniques_panel import TechniquesPanel
 
 WINDOW_TITLE = "Glute Viewer — 3D atlas of the hip and gluteal region"
