@@ -120,6 +120,8 @@ def test_quiz_ten_questions_scores_and_reviews_a_mistake_in_3d(window, qtbot):
         if question.kind == "name":
             quiz.options.setCurrentRow(right)
             assert window.quiz_highlight.names == question.highlight  # asked about, shown in 3D, not named
+            red, green, _blue = pixel_at(frame(window), window, model.vertices(question.highlight[0]).mean(axis=0))
+            assert green > red + 60  # drawn green even when deep under the gluteus maximus
         if wrong_at is None and question.kind in ("click", "name"):
             wrong_at = number
             response = "sacrum" if question.kind == "click" else (right + 1) % len(question.options)

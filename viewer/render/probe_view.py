@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyvista as pv
-from vtkmodules.vtkRenderingCore import vtkActor, vtkCellPicker, vtkPolyDataMapper, vtkRenderer
+from vtkmodules.vtkRenderingCore import vtkActor, vtkCellPicker, vtkPolyDataMapper
+
+from viewer.render.overlay import overlay_renderer
 
 NEEDLE_COLOUR = "#1565c0"  # a clear blue no tissue is painted in
 TICK_MM = 10.0  # a tick every centimetre, a longer one every 5 cm
@@ -42,14 +44,7 @@ class ProbeView:
         self.plotter = scene_view.plotter
         self.result = None
         self._actors: list[vtkActor] = []
-        # the needle is drawn over the tissue it passes through, in a layer above the scene with its camera
-        self.overlay = vtkRenderer()
-        self.overlay.SetLayer(1)
-        self.overlay.InteractiveOff()
-        self.overlay.SetActiveCamera(self.plotter.renderer.GetActiveCamera())
-        window = self.plotter.render_window
-        window.SetNumberOfLayers(max(2, window.GetNumberOfLayers()))
-        window.AddRenderer(self.overlay)
+        self.overlay = overlay_renderer(self.plotter)  # the needle shows through the tissue it passes
         self._picker = vtkCellPicker()
         self._picker.SetTolerance(0.0005)
 

@@ -1,13 +1,15 @@
-"""Marks the structure a quiz question asks about: drawn over in a bright colour, no name shown."""
+"""Marks the structures a quiz question asks about: drawn over everything in a bright colour, no name shown."""
 
 from __future__ import annotations
 
 import pyvista as pv
+from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper
 
+from viewer.render.overlay import overlay_renderer
 from viewer.render.scene_view import polydata
 
 HIGHLIGHT_COLOUR = "#39ff14"  # no tissue is this green
-HIGHLIGHT_ACTOR = "__quiz_highlight"
+HIGHLIGHT_OPACITY = 0.75  # the tissue over a deep structure still shows a little through it
 
 
 class QuizHighlight:
@@ -16,15 +18,27 @@ class QuizHighlight:
     def __init__(self, scene_view) -> None:
         self.scene_view = scene_view
         self.names: list[str] = []
+        self.overlay = overlay_renderer(scene_view.plotter)
+        self._actors: list[vtkActor] = []
 
     def show(self, names: list[str]) -> None:
-        plotter, model = self.scene_view.plotter, self.scene_view.model
-        plotter.remove_actor(HIGHLIGHT_ACTOR, render=False)
+        """Highlight these structures (deep ones show through what covers them); [] clears."""
+        model = self.scene_view.model
+        for actor in self._actors:
+            self.overlay.RemoveActor(actor)
+        self._actors = []
         self.names = [n for n in names if n in model.structures]
-        if self.names:
-            meshes = [polydata(model.vertices(n), model.structures[n].faces) for n in self.names]
-            plotter.add_mesh(
-                pv.merge(meshes) if len(meshes) > 1 else meshes[0], color=HIGHLIGHT_COLOUR, name=HIGHLIGHT_ACTOR,
-                reset_camera=False, pickable=False, lighting=True, ambient=0.4,
-            )
+        for name in self.names:
+            mapper = vtkPolyDataMapper()
+            mapper.SetInputData(polydata(model.vertices(name), model.structures[name].faces))
+            mapper.ScalarVisibilityOff()
+            actor = vtkActor()
+            actor.SetMapper(mapper)
+            actor.PickableOff()
+            prop = actor.GetProperty()
+            prop.SetColor(pv.Color(HIGHLIGHT_COLOUR).float_rgb)
+            prop.SetOpacity(HIGHLIGHT_OPACITY)
+            prop.SetAmbient(0.4)
+            self.overlay.AddActor(actor)
+            self._actors.append(actor)
         self.scene_view.request_render()
