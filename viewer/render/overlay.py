@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from vtkmodules.vtkRenderingCore import vtkRenderer
+import pyvista as pv
+from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper, vtkRenderer
 
 
 def overlay_renderer(plotter) -> vtkRenderer:
@@ -19,3 +20,16 @@ def overlay_renderer(plotter) -> vtkRenderer:
     window.AddRenderer(overlay)
     plotter._study_overlay = overlay
     return overlay
+
+
+def overlay_actor(overlay: vtkRenderer, mesh: pv.PolyData, colour: str) -> vtkActor:
+    """Add a mesh to the overlay in one flat colour (whatever arrays it carries), not pickable; returns its actor."""
+    mapper = vtkPolyDataMapper()
+    mapper.SetInputData(mesh)
+    mapper.ScalarVisibilityOff()
+    actor = vtkActor()
+    actor.SetMapper(mapper)
+    actor.PickableOff()
+    actor.GetProperty().SetColor(pv.Color(colour).float_rgb)
+    overlay.AddActor(actor)
+    return actor

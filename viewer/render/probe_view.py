@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyvista as pv
-from vtkmodules.vtkRenderingCore import vtkActor, vtkCellPicker, vtkPolyDataMapper
+from vtkmodules.vtkRenderingCore import vtkActor, vtkCellPicker
 
-from viewer.render.overlay import overlay_renderer
+from viewer.render.overlay import overlay_actor, overlay_renderer
 
 NEEDLE_COLOUR = "#1565c0"  # a clear blue no tissue is painted in
 TICK_MM = 10.0  # a tick every centimetre, a longer one every 5 cm
@@ -75,15 +75,7 @@ class ProbeView:
         self.scene_view.request_render()
 
     def _line_actor(self, mesh: pv.PolyData, width: float) -> vtkActor:
-        mapper = vtkPolyDataMapper()
-        mapper.SetInputData(mesh)
-        mapper.ScalarVisibilityOff()  # one colour, whatever arrays the mesh carries
-        actor = vtkActor()
-        actor.SetMapper(mapper)
-        actor.PickableOff()
-        prop = actor.GetProperty()
-        prop.SetColor(pv.Color(NEEDLE_COLOUR).float_rgb)
-        prop.SetLineWidth(width)
-        prop.LightingOff()
-        self.overlay.AddActor(actor)
+        actor = overlay_actor(self.overlay, mesh, NEEDLE_COLOUR)
+        actor.GetProperty().SetLineWidth(width)
+        actor.GetProperty().LightingOff()
         return actor

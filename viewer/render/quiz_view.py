@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pyvista as pv
-from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper
+from vtkmodules.vtkRenderingCore import vtkActor
 
-from viewer.render.overlay import overlay_renderer
+from viewer.render.overlay import overlay_actor, overlay_renderer
 from viewer.render.scene_view import polydata
 
 HIGHLIGHT_COLOUR = "#39ff14"  # no tissue is this green
@@ -29,16 +28,8 @@ class QuizHighlight:
         self._actors = []
         self.names = [n for n in names if n in model.structures]
         for name in self.names:
-            mapper = vtkPolyDataMapper()
-            mapper.SetInputData(polydata(model.vertices(name), model.structures[name].faces))
-            mapper.ScalarVisibilityOff()
-            actor = vtkActor()
-            actor.SetMapper(mapper)
-            actor.PickableOff()
-            prop = actor.GetProperty()
-            prop.SetColor(pv.Color(HIGHLIGHT_COLOUR).float_rgb)
-            prop.SetOpacity(HIGHLIGHT_OPACITY)
-            prop.SetAmbient(0.4)
-            self.overlay.AddActor(actor)
+            actor = overlay_actor(self.overlay, polydata(model.vertices(name), model.structures[name].faces), HIGHLIGHT_COLOUR)
+            actor.GetProperty().SetOpacity(HIGHLIGHT_OPACITY)
+            actor.GetProperty().SetAmbient(0.4)
             self._actors.append(actor)
         self.scene_view.request_render()
