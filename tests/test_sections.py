@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 import pyvista as pv
@@ -13,6 +15,7 @@ from viewer.model.sections import (
     RIM,
     RIM_MM,
     SectionError,
+    inside_any_loop,
     inside_loops,
     parse_section,
     preset_plane,
@@ -29,6 +32,21 @@ PLATE = {  # what a transverse section at the greater trochanter shows (right si
 def shoelace(loop2d: np.ndarray) -> float:
     x, y = loop2d[:, 0], loop2d[:, 1]
     return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+@contextmanager
+def cut_view(scene, section: str, view_name: str):
+    """A SceneView of the scene cut by ``section``, seen from ``view_name``: yields (view, its first frame)."""
+    from viewer.render.scene_view import SceneView
+
+    scene.set_section(parse_section(section))
+    plotter = pv.Plotter(off_screen=True, window_size=[900, 700])
+    try:
+        view = SceneView(plotter, scene)
+        view.set_view(view_name)
+        yield view, plotter.screenshot(return_img=True)
+    finally:
+        plotter.close()
 
 
 def in_plane(plane, points):
@@ -135,15 +153,10 @@ def test_the_cut_follows_the_pose_and_the_peeling(fresh_scene):
 
 
 def test_the_section_is_drawn_capped_and_labelled(fresh_scene):
-    from viewer.render.scene_view import SceneView
     from viewer.render.section_view import cap_colours
 
-    fresh_scene.set_section(parse_section("transverse@y=-90"))
-    plotter = pv.Plotter(off_screen=True, window_size=[900, 700])
-    try:
-        view = SceneView(plotter, fresh_scene)
-        view.set_view("inferior")
-        image = plotter.screenshot(return_img=True)  # before the labels, whose leaders end in a dot there
+    # the first frame is taken before the labels, whose leaders end in a dot there
+    with cut_view(fresh_scene, "transverse@y=-90", "inferior") as (view, image):
         view.set_labels(True)
         caps = view.section.caps
         for name in ("gluteus_maximus_right", "femur_right", "sciatic_nerve_right"):
@@ -159,8 +172,6 @@ def test_the_section_is_drawn_capped_and_labelled(fresh_scene):
         fresh_scene.set_section(None)
         assert view.section.caps == {}
         assert not view.actors["femur_right"].mapper.GetClippingPlanes().GetNumberOfItems()
-    finally:
-        plotter.close()
 
 
 def test_export_section_cli(tmp_path, capsys):
@@ -170,3 +181,38 @@ def test_export_section_cli(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["export", "--section", "sideways@q=1", "--out", str(out)])
     assert "--section" in capsys.readouterr().err
+
+
+def test_a_loop_that_goes_round_twice_fills_its_whole_inside():
+    """A folded muscle mesh cuts to one loop winding twice round its section: nonzero rule, not even-odd."""
+    square = np.array([[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]])
+    inner = 1.0 + 0.8 * square
+    twice = np.vstack([square, inner])  # round the outside, then round again just inside
+    centre = np.array([[5.0, 5.0]])
+    assert not inside_loops(centre, [twice])  # even-odd: the middle would be a hole
+    assert inside_any_loop(centre, [twice]).all()
+
+
+def test_a_sagittal_cut_fills_piriformis_and_superior_gemellus_in_the_picture(fresh_scene):
+    """Bug: at sagittal@z=85 both were drawn as outlines with only a strip of fill along them."""
+    from viewer.render.section_view import cap_colours
+
+    with cut_view(fresh_scene, "sagittal@z=85", "right") as (view, image):
+        plane = fresh_scene.section
+        for name in ("piriformis_right", "superior_gemellus_right"):
+            cap = view.section.caps[name]
+            loops = [in_plane(plane, loop) for loop in cap.loops]
+            enclosed = sum(shoelace(loop) for loop in loops)  # the loop winds twice: shoelace is an upper bound
+            assert cap.area_mm2 > 0.5 * enclosed, name
+            expected = cap_colours("muscle", fresh_scene.structures[name].colour)[BODY].astype(int)
+            # sample the cut face on a grid of points inside it (a hair away from the outlines)
+            e1, e2 = plane.basis()
+            lo, hi = np.min(np.vstack(loops), axis=0), np.max(np.vstack(loops), axis=0)
+            grid = np.mgrid[lo[0]:hi[0]:1.0, lo[1]:hi[1]:1.0].reshape(2, -1).T
+            grid = grid[inside_any_loop(grid, loops)]
+            filled = 0
+            for u, v in grid:
+                x, y = view.display_position(plane.origin + u * e1 + v * e2)
+                pixel = image[image.shape[0] - 1 - y, x, :3].astype(int)
+                filled += np.abs(pixel - expected).max() <= 12
+            assert filled > 0.7 * len(grid), (name, filled, len(grid))

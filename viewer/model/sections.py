@@ -189,17 +189,27 @@ def _resample_loop(loop: FloatArray, step: float) -> FloatArray:
 
 
 def inside_any_loop(points: FloatArray, loops: list[FloatArray]) -> np.ndarray:
-    """(n,) bool: 2D points inside at least one loop (a soft-tissue mesh folded onto itself still fills)."""
+    """(n,) bool: 2D points that some loop winds around (nonzero rule, loop by loop).
+
+    A soft-tissue mesh folded onto itself still fills: its cut may be one loop that goes round twice
+    (piriformis and the superior gemellus in a sagittal cut), where the even-odd rule would leave
+    only the strip between the two turns.
+    """
     inside = np.zeros(len(points), dtype=bool)
     for loop in loops:
-        inside |= inside_loops(points, [loop])
+        inside |= _winding_numbers(points, [loop]) != 0
     return inside
 
 
 def inside_loops(points: FloatArray, loops: list[FloatArray]) -> np.ndarray:
     """(n,) bool: 2D points inside the region the loops bound (even-odd rule: a loop inside a loop is a hole)."""
+    return _winding_numbers(points, loops, signed=False) % 2 == 1
+
+
+def _winding_numbers(points: FloatArray, loops: list[FloatArray], signed: bool = True) -> np.ndarray:
+    """(n,) int: how often the loops wind around each 2D point (``signed=False``: how often a ray crosses them)."""
     points = np.asarray(points, dtype=float)
-    inside = np.zeros(len(points), dtype=bool)
+    inside = np.zeros(len(points), dtype=int)
     if not loops:
         return inside
     starts = np.vstack(loops)
@@ -211,7 +221,10 @@ def inside_loops(points: FloatArray, loops: list[FloatArray]) -> np.ndarray:
         straddle = (starts[:, 1] > y) != (ends[:, 1] > y)
         with np.errstate(divide="ignore", invalid="ignore"):
             cross_x = starts[:, 0] + (y - starts[:, 1]) * (ends[:, 0] - starts[:, 0]) / (ends[:, 1] - starts[:, 1])
-        inside[chunk] = (straddle & (x < cross_x)).sum(axis=1) % 2 == 1
+        crossed = straddle & (x < cross_x)
+        if signed:  # upward crossings count +1, downward -1
+            crossed = crossed * np.where(ends[:, 1] > starts[:, 1], 1, -1)
+        inside[chunk] = crossed.sum(axis=1)
     return inside
 
 
@@ -332,6 +345,7 @@ __all__ = [
     "SectionCap",
     "SectionError",
     "SectionPlane",
+    "inside_any_loop",
     "inside_loops",
     "parse_section",
     "preset_plane",

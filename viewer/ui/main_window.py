@@ -21,6 +21,7 @@ from viewer.ui.layers_panel import LayersPanel
 from viewer.ui.lengths_panel import LengthsPanel
 from viewer.ui.motion_panel import MotionPanel
 from viewer.ui.structures_panel import StructuresPanel
+from viewer.ui.study import add_study_tools
 from viewer.ui.techniques_panel import TechniquesPanel
 
 WINDOW_TITLE = "Glute Viewer — 3D atlas of the hip and gluteal region"
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self.techniques_panel = TechniquesPanel(model, self.techniques)
         techniques_dock = self._add_dock("Techniques", self.techniques_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(lengths_dock, techniques_dock)
+        add_study_tools(self, techniques_dock)
         self.resizeDocks([layers_dock, info_dock], [330, 360], Qt.Orientation.Horizontal)
         info_dock.raise_()
         self._press_position: tuple[int, int] | None = None
@@ -101,6 +103,15 @@ class MainWindow(QMainWindow):
         start, self._press_position = self._press_position, None
         x, y = self.interactor.iren.get_event_position()
         if start is not None and abs(x - start[0]) <= CLICK_TOLERANCE_PX and abs(y - start[1]) <= CLICK_TOLERANCE_PX:
+            self.click_at(x, y)
+
+    def click_at(self, x: int, y: int) -> None:
+        """A click in the view: probes with the probe tool on, answers a quiz's "click the..." question, else selects."""
+        if self.probe_action.isChecked():
+            self.probe_panel.probe_click(x, y)
+        elif self.quiz_panel.awaiting_click:
+            self.quiz_panel.answer_click(self.scene_view.pick(x, y))
+        else:
             self.select_at(x, y)
 
     def select_at(self, x: int, y: int) -> str | None:

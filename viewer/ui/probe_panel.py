@@ -1,0 +1,101 @@
+"""The depth probe in the window: the column of tissues under a clicked point, structure by structure."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+from viewer.model.probe import ProbeError, ProbeResult, entry_point, outer_surface, probe
+from viewer.model.scene import SceneModel
+
+PROMPT = "Turn on Probe on the toolbar, then click the skin (or any surface): the probe goes straight in."
+
+
+class ProbePanel(QWidget):
+    """Shows a :class:`~viewer.model.probe.ProbeResult`; the needle is drawn by a ``ProbeView``."""
+
+    def __init__(self, model: SceneModel, probe_view) -> None:
+        super().__init__()
+        self.model = model
+        self.probe_view = probe_view
+        self.result: ProbeResult | None = None
+        layout = QVBoxLayout(self)
+        self.heading = QLabel(PROMPT)
+        self.heading.setWordWrap(True)
+        layout.addWidget(self.heading)
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["Structure", "From (mm)", "To (mm)"])
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setVisible(False)
+        layout.addWidget(self.table)
+        self.nerve_label = QLabel()
+        self.bone_label = QLabel()
+        for label in (self.nerve_label, self.bone_label):
+            label.setWordWrap(True)
+            layout.addWidget(label)
+        model.language_changed.connect(lambda _language: self.show_result(self.result))
+        model.pose_changed.connect(lambda *_args: self.clear())  # a probe belongs to the pose it was taken in
+
+    def probe_at(self, point: np.ndarray, surface: str | None = None) -> ProbeResult | None:
+        """Probe inward (along the surface normal) from a point on ``surface`` (None: the skin); show the column."""
+        try:
+            result = probe(self.model, point, surface=surface, snap=False)  # picked points lie on the surface
+        except ProbeError as error:
+            self.clear()
+            self.heading.setText(f"Cannot probe there: {error}")
+            return None
+        self.show_result(result)
+        return result
+
+    def probe_click(self, x: int, y: int) -> ProbeResult | None:
+        """Probe at display pixel (x, y) of the 3D view (VTK convention: origin bottom left)."""
+        hit = self.probe_view.surface_at(x, y)
+        if hit is None:
+            self.heading.setText("Nothing there to probe: click on the body.")
+            return None
+        name, point = hit
+        skin = outer_surface(self.model)
+        if self.model.structures[skin].kind == "skin" and self.model.is_visible(skin):
+            # the translucent skin is seen, not picked: start where the line of sight enters it
+            try:
+                point = entry_point(self.model, skin, point, self.probe_view.view_ray(point))
+            except ProbeError:
+                pass
+            else:
+                return self.probe_at(point, skin)
+        surface = name if name is not None and self.model.structures[name].kind != "danger" else None
+        return self.probe_at(point, surface)
+
+    def clear(self) -> None:
+        self.result = None
+        self.table.setRowCount(0)
+        self.nerve_label.clear()
+        self.bone_label.clear()
+        self.heading.setText(PROMPT)
+        self.probe_view.show(None)
+
+    def show_result(self, result: ProbeResult | None) -> None:
+        if result is None:
+            return
+        self.result = result
+        model = self.model
+        where = ", ".join(f"{v:.0f}" for v in result.point)
+        self.heading.setText(
+            f"Under ({where}) mm on the {model.structure_name(result.surface)}, straight in ({result.side} side):"
+        )
+        self.table.setRowCount(len(result.layers))
+        for row, layer in enumerate(result.layers):
+            deeper = layer.exit_mm > result.reach_mm
+            cells = (
+                model.structure_name(layer.structure) + (" (bone: the probe stops)" if layer.bone else ""),
+                f"{layer.entry_mm:.1f}",
+                "" if layer.bone else (f"> {result.reach_mm:.1f}" if deeper else f"{layer.exit_mm:.1f}"),
+            )
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(model.both_names(layer.structure))
+                self.table.setItem(row, column, item)
+        lines = result.lines(model)
+        self.nerve_label.setText(lines[-2])
+        self.bone_label.setText(lines[-1])
+        self.probe_view.show(result)
