@@ -22,7 +22,7 @@ from viewer.render.colour_bar import ColourBar
 from viewer.render.labels import Box, StructureLabels, TextSizes, print_text_sizes, screen_text_sizes
 from viewer.render.landmark_pins import LandmarkPins
 from viewer.render.section_view import SectionView
-from viewer.render.views import VIEW_ANGLE_DEG, camera_for
+from viewer.render.views import VIEW_ANGLE_DEG, CameraPose, camera_for
 
 HIGHLIGHT_COLOUR = "#ffd21f"
 PICKABLE_OPACITY = 0.5
@@ -529,17 +529,28 @@ class SceneView:
         width, height = self.plotter.window_size
         aspect = width / height if width > 1 and height > 1 else 1.0  # a window not yet shown has no size
         position, focus, up = camera_for(view, aspect=aspect)
-        camera = self.plotter.camera
-        camera.position, camera.focal_point, camera.up = position, focus, up
-        camera.view_angle = VIEW_ANGLE_DEG
-        self.plotter.reset_camera_clipping_range()
         self._current_view = view
-        self.request_render()
-        if hasattr(self, "labels"):
-            self._refresh_labels()
+        self.set_camera(CameraPose(tuple(position), tuple(focus), tuple(up), VIEW_ANGLE_DEG))
 
     def reset_view(self) -> None:
         self.set_view("posterior")
+
+    def camera_pose(self) -> CameraPose:
+        """The camera as it is now (after the user rotated, panned or zoomed)."""
+        camera = self.plotter.camera
+        return CameraPose(
+            tuple(camera.position), tuple(camera.focal_point), tuple(camera.up), float(camera.view_angle)
+        )  # fmt: skip
+
+    def set_camera(self, pose: CameraPose) -> None:
+        """Put the camera exactly where ``pose`` says (e.g. the window's camera, on an export)."""
+        camera = self.plotter.camera
+        camera.position, camera.focal_point, camera.up = pose.position, pose.focal_point, pose.up
+        camera.view_angle = pose.view_angle
+        self.plotter.reset_camera_clipping_range()
+        self.request_render()
+        if hasattr(self, "labels"):
+            self._refresh_labels()
 
     def structure_at(self, actor: object) -> str | None:
         """Which structure an actor (from a pick) belongs to."""
