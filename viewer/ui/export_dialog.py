@@ -113,6 +113,7 @@ class _ExportDialog(QDialog):
         layout.addLayout(self.form)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
+        self.setMinimumWidth(520)
 
     def export(self) -> Path:
         raise NotImplementedError
@@ -146,6 +147,7 @@ class PictureExportDialog(_ExportDialog):
         size_layout.addWidget(self.width_box)
         size_layout.addWidget(QLabel("×"))
         size_layout.addWidget(self.height_box)
+        size_layout.addStretch(1)
         self.dpi_box = QSpinBox()
         self.dpi_box.setRange(0, 1200)
         self.dpi_box.setSpecialValueText("auto (text sized for an A4 page's width)")
