@@ -8,7 +8,8 @@ exception is logged with the signal and slot names and the remaining slots run.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -74,3 +75,20 @@ class _Blocker:
 
     def __exit__(self, *exc: object) -> None:
         self._signal._blocked = self._previous
+
+
+@contextmanager
+def temporary_listeners(*owners: object) -> Iterator[None]:
+    """Disconnect, at the end of the block, every slot connected inside it to the ``owners``' signals.
+
+    A throw-away view (an off-screen export drawn in the running window) listens to the model while it
+    draws; afterwards it must not keep redrawing a closed plotter on every change.
+    """
+    signals = [value for owner in owners if owner is not None for value in vars(owner).values()
+               if isinstance(value, Signal)]  # fmt: skip
+    before = [list(signal._slots) for signal in signals]
+    try:
+        yield
+    finally:
+        for signal, kept in zip(signals, before, strict=True):
+            signal._slots = [slot for slot in signal._slots if slot in kept]

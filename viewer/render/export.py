@@ -17,13 +17,16 @@ import numpy as np
 import pyvista as pv
 
 from viewer.cache import atomic_write
+from viewer.model.events import temporary_listeners
 from viewer.model.scene import SceneModel
 from viewer.render.overlay import Overlay, capture_overlay, draw_on_image, overlays_hidden
 from viewer.render.scene_view import SceneView
+from viewer.render.views import CameraPose
 
 MAX_TILE_PX = 2048  # the render window's largest side; bigger pictures are rendered in tiles
 MAX_PICTURE_PX = 16384
 MM_PER_METRE = 1000.0
+PICTURE_STEPS = 3  # progress of one picture: scene laid out, 3D drawn (all tiles), overlays drawn
 
 
 class ExportError(Exception):
@@ -50,12 +53,15 @@ def render_picture(
     transparent: bool = False,
     max_tile: int = MAX_TILE_PX,
     text: bool = True,
-    camera: dict | None = None,
+    camera: CameraPose | dict | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, Overlay]:
     """Render ``model`` from ``view`` at ``size`` pixels (labels and pins optional).
 
     Text is sized for print: 9 pt at ``dpi`` (None: the picture fills the width of an A4 page).
-    ``camera`` (a scene document's: a named view or exact numbers) replaces ``view`` when given.
+    ``camera`` replaces the named ``view``: the window's (:meth:`SceneView.camera_pose`) or a scene document's
+    (a named view or exact numbers).
+    ``progress(done, total)`` is called as the scene is built, rendered and finished (for a progress bar).
 
     Returns
     -------
@@ -65,37 +71,43 @@ def render_picture(
         The 2D overlays at the picture's scale.
     """
     scale, window = tiling(size, max_tile)
+    report = progress or (lambda _done, _total: None)
+    report(0, PICTURE_STEPS)
     plotter = pv.Plotter(off_screen=True, window_size=list(window))
     try:
-        scene = SceneView(plotter, model)
-        scene.set_print(dpi, scale)  # laid out at 1/scale, drawn at scale
-        plotter.enable_anti_aliasing("ssaa")  # handouts: smooth edges are worth the extra render time
-        if transparent:
-            plotter.renderer.GradientBackgroundOff()
-            plotter.renderer.SetBackgroundAlpha(0.0)
-        scene.set_view(view)
-        if camera is not None:
-            scene.set_camera(camera)
-        if techniques is not None:
-            from viewer.render.technique_view import TechniqueView
+        with temporary_listeners(model, techniques):  # the view goes with the plotter: it stops listening
+            scene = SceneView(plotter, model)
+            scene.set_print(dpi, scale)  # laid out at 1/scale, drawn at scale
+            plotter.enable_anti_aliasing("ssaa")  # handouts: smooth edges are worth the extra render time
+            if transparent:
+                plotter.renderer.GradientBackgroundOff()
+                plotter.renderer.SetBackgroundAlpha(0.0)
+            scene.set_view(view)
+            if camera is not None:
+                scene.set_camera(camera)
+            if techniques is not None:
+                from viewer.render.technique_view import TechniqueView
 
-            technique_view = TechniqueView(plotter, techniques, text_sizes=scene.text_sizes)
-            scene.labels.obstacles.append(technique_view.caption_boxes)
-        scene.set_pins(landmarks)
-        scene.set_labels(labels)
-        overlay = capture_overlay(plotter).scaled(scale)
-        with overlays_hidden(plotter):
-            plotter.render()  # without magnification the grab reads the last frame: draw it without the overlays
-            image = plotter.screenshot(None, transparent_background=transparent, return_img=True, scale=scale)
+                technique_view = TechniqueView(plotter, techniques, text_sizes=scene.text_sizes)
+                scene.labels.obstacles.append(technique_view.caption_boxes)
+            scene.set_pins(landmarks)
+            scene.set_labels(labels)
+            report(1, PICTURE_STEPS)
+            overlay = capture_overlay(plotter).scaled(scale)
+            with overlays_hidden(plotter):
+                plotter.render()  # without magnification the grab reads the last frame: draw it without the overlays
+                image = plotter.screenshot(None, transparent_background=transparent, return_img=True, scale=scale)
     except MemoryError:
         raise ExportError(f"not enough memory to draw {size[0]}x{size[1]} pixels") from None
     finally:
         plotter.close()
+    report(2, PICTURE_STEPS)
     extra_rows = window[1] * scale - size[1]  # rows run top down; the overlay counts from the bottom
     image = np.ascontiguousarray(np.asarray(image)[extra_rows:, : size[0]])
     _check_drawn(image, size)
     if text:
         image = draw_on_image(image, overlay)
+    report(PICTURE_STEPS, PICTURE_STEPS)
     return image, overlay
 
 

@@ -22,7 +22,7 @@ from viewer.render.colour_bar import ColourBar
 from viewer.render.labels import Box, StructureLabels, TextSizes, print_text_sizes, screen_text_sizes
 from viewer.render.landmark_pins import LandmarkPins
 from viewer.render.section_view import SectionView
-from viewer.render.views import VIEW_ANGLE_DEG, camera_for
+from viewer.render.views import VIEW_ANGLE_DEG, CameraPose, camera_for
 
 HIGHLIGHT_COLOUR = "#ffd21f"
 PICKABLE_OPACITY = 0.5
@@ -529,39 +529,47 @@ class SceneView:
         width, height = self.plotter.window_size
         aspect = width / height if width > 1 and height > 1 else 1.0  # a window not yet shown has no size
         position, focus, up = camera_for(view, aspect=aspect)
-        camera = self.plotter.camera
-        camera.position, camera.focal_point, camera.up = position, focus, up
-        camera.view_angle = VIEW_ANGLE_DEG
-        self.plotter.reset_camera_clipping_range()
         self._current_view = view
-        self.request_render()
-        if hasattr(self, "labels"):
-            self._refresh_labels()
+        self.set_camera(CameraPose(tuple(position), tuple(focus), tuple(up), VIEW_ANGLE_DEG))
 
     def reset_view(self) -> None:
         self.set_view("posterior")
 
+    def camera_pose(self) -> CameraPose:
+        """The camera as it is now (after the user rotated, panned or zoomed)."""
+        camera = self.plotter.camera
+        return CameraPose(
+            tuple(camera.position), tuple(camera.focal_point), tuple(camera.up), float(camera.view_angle)
+        )  # fmt: skip
+
     def camera_state(self) -> dict:
         """The exact camera as plain numbers (mm, degrees), as a scene document stores it."""
-        camera = self.plotter.camera
+        pose = self.camera_pose()
         return {
-            "position": [float(v) for v in camera.position],
-            "focal_point": [float(v) for v in camera.focal_point],
-            "up": [float(v) for v in camera.up],
-            "view_angle": float(camera.view_angle),
+            "position": [float(v) for v in pose.position],
+            "focal_point": [float(v) for v in pose.focal_point],
+            "up": [float(v) for v in pose.up],
+            "view_angle": pose.view_angle,
         }
 
-    def set_camera(self, state: dict) -> None:
-        """Apply a scene document's camera: ``{"view": name}`` framed for this picture, or exact numbers."""
-        if "view" in state:
-            self.set_view(state["view"])
-            return
+    def set_camera(self, pose: CameraPose | dict) -> None:
+        """Put the camera exactly where ``pose`` says: the window's camera, or a scene document's
+        (``{"view": name}`` framed for this picture, or exact numbers)."""
+        if isinstance(pose, dict):
+            if "view" in pose:
+                self.set_view(pose["view"])
+                return
+            pose = CameraPose(
+                tuple(pose["position"]), tuple(pose["focal_point"]), tuple(pose["up"]),
+                float(pose.get("view_angle", VIEW_ANGLE_DEG)),
+            )  # fmt: skip
         camera = self.plotter.camera
-        camera.position, camera.focal_point, camera.up = state["position"], state["focal_point"], state["up"]
-        camera.view_angle = state.get("view_angle", VIEW_ANGLE_DEG)
+        camera.position, camera.focal_point, camera.up = pose.position, pose.focal_point, pose.up
+        camera.view_angle = pose.view_angle
         self.plotter.reset_camera_clipping_range()
         self.request_render()
-        self._refresh_labels()
+        if hasattr(self, "labels"):
+            self._refresh_labels()
 
     def structure_at(self, actor: object) -> str | None:
         """Which structure an actor (from a pick) belongs to."""

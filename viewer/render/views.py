@@ -53,6 +53,16 @@ def camera_for(view: str, aspect: float = 1.0) -> tuple[FloatArray, FloatArray, 
     return position, FOCUS.copy(), np.asarray(preset.up, dtype=float)
 
 
+@dataclass(frozen=True)
+class CameraPose:
+    """A free camera (as the user left it in the window): where it is, what it looks at, which way is up."""
+
+    position: tuple[float, float, float]
+    focal_point: tuple[float, float, float]
+    up: tuple[float, float, float]
+    view_angle: float = VIEW_ANGLE_DEG
+
+
 def view_facing(normal: FloatArray) -> str:
     """The named view that looks most nearly along ``-normal`` (at a cut whose normal points to the viewer)."""
     normal = np.asarray(normal, dtype=float)

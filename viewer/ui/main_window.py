@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QToolBar
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMenu, QToolBar
 from pyvistaqt import QtInteractor
 
 from viewer.model.history import History
@@ -16,6 +16,7 @@ from viewer.model.technique_session import TechniqueSession
 from viewer.render.scene_view import SceneView
 from viewer.render.technique_view import TechniqueView
 from viewer.render.views import VIEWS
+from viewer.ui.export_dialog import HandoutDialog, PictureExportDialog, export_3d_model
 from viewer.ui.info_panel import InfoPanel
 from viewer.ui.layers_panel import LayersPanel
 from viewer.ui.lengths_panel import LengthsPanel
@@ -56,6 +57,7 @@ class MainWindow(QMainWindow):
         self.technique_view.schedule = self._technique_timer.start
         self.view_actions: dict[str, QAction] = {}
         self._build_toolbar()
+        self._build_export_menu()
         self.structures_panel = StructuresPanel(model, self.history)
         self.layers_panel = LayersPanel(model, self.history, self.peel)
         layers_dock = self._add_dock("Layers", self.layers_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -193,6 +195,28 @@ class MainWindow(QMainWindow):
         play.setShortcut(QKeySequence(Qt.Key.Key_Space))
         play.triggered.connect(lambda: self.motion_panel.timeline_panel.toggle_play())
         self.addAction(play)
+
+    def file_menu(self) -> QMenu:
+        """The File menu (made on first use, so every part of the window adds to the same one)."""
+        for action in self.menuBar().actions():
+            if action.menu() is not None and action.text().replace("&", "") == "File":
+                return action.menu()
+        return self.menuBar().addMenu("&File")
+
+    def _build_export_menu(self) -> None:
+        """File → Export picture… (Ctrl+E), Export handout…, Export 3D model…"""
+        menu = self.file_menu()
+        menu.addSeparator()
+        self.export_actions: dict[str, QAction] = {}
+        for key, text, shortcut, slot in (
+            ("picture", "Export &picture…", "Ctrl+E", lambda: PictureExportDialog(self).exec()),
+            ("handout", "Export &handout…", "Ctrl+Shift+E", lambda: HandoutDialog(self).exec()),
+            ("model", "Export &3D model…", "", lambda: export_3d_model(self)),
+        ):
+            action = menu.addAction(text)
+            action.setShortcut(QKeySequence(shortcut))
+            action.triggered.connect(slot)
+            self.export_actions[key] = action
 
     def _toggle(self, toolbar: QToolBar, text: str, key: str, tip: str) -> QAction:
         action = QAction(text, self)
