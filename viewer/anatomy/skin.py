@@ -171,7 +171,7 @@ def skin_field(
     x2, z2 = np.meshgrid(xs, zs, indexing="ij")
     lumbar_y = landmarks["sacral_midline_s1"][1] + params.lumbar_above_s1_mm
     thigh_top = (landmarks["lesser_trochanter_right"][1] + landmarks["lesser_trochanter_left"][1]) / 2
-    axes = {sign: _femoral_shaft_axis(bones, sign) for sign in (1.0, -1.0)}
+    axes = {sign: femoral_shaft_axis(bones, sign) for sign in (1.0, -1.0)}
     filled = occupied.copy()
     for j, y in enumerate(ys):
         section = occupied[:, j, :].copy()
@@ -199,7 +199,7 @@ def skin_field(
     return SkinField(origin=low, spacing=spacing, values=values)
 
 
-def _femoral_shaft_axis(bones: dict[str, Surface], sign: float) -> tuple[FloatArray, FloatArray]:
+def femoral_shaft_axis(bones: dict[str, Surface], sign: float) -> tuple[FloatArray, FloatArray]:
     """A straight line (X and Z as linear functions of Y) through the femoral shaft's cross-section centres."""
     femur = bones["femur_right" if sign > 0 else "femur_left"].vertices
     top, bottom = femur[:, 1].max(), femur[:, 1].min()
