@@ -51,7 +51,7 @@ _RIG_BONES = {  # MakeHuman default-rig bones whose weights make each of our seg
 
 # landmark -> (soft-tissue key, palpation direction on the right side)
 _BILATERAL_TARGETS = {
-    "psis": ("psis", (-1.0, 0.0, 0.15)),
+    "psis": ("psis", (-1.0, 0.0, 0.0)),
     "iliac_crest_summit": ("iliac_crest", (-0.2, 0.5, 0.85)),
     "iliac_crest_posterior": ("iliac_crest_posterior", (-0.7, 0.3, 0.6)),
     "asis": ("asis", (1.0, 0.0, 0.35)),
@@ -80,8 +80,12 @@ class BodyParameters:
     below_knee_mm: float = 70.0  # lower cut below the knee (mean epicondyle level)
     rim_radius_mm: float = 10.0  # rounding of the cut edge into its cap
     min_cover_mm: float = 6.0  # least skin and fat over any muscle or bone
-    smoothing_passes: int = 16  # how broadly a lift over a muscle spreads (umbrella passes per round)
+    smoothing_passes: int = 30  # how broadly a lift over a muscle spreads (umbrella passes per round)
     warp_smoothing: float = 1.0
+    buttock_levels_mm: tuple[float, ...] = (-130.0, -90.0, -50.0, -15.0, 10.0)  # gluteus maximus sampled at these heights
+    buttock_columns_mm: tuple[float, ...] = (45.0, 85.0, 125.0)  # ... and these distances from the midline
+    settled: tuple[str, ...] = ("psis", "sacrum", "asis")  # drawn in to their depth
+    dimple_falloff_mm: float = 20.0  # width of the dimple where the skin is drawn in over a bony point
 
     def depth(self, key: str) -> float:
         return self.depths_mm[key]
@@ -89,9 +93,9 @@ class BodyParameters:
 
 SOFT_TISSUE_MM = {
     "female": {"psis": 16.0, "iliac_crest": 22.0, "iliac_crest_posterior": 17.0, "asis": 18.0,
-               "greater_trochanter": 36.0, "sacrum": 16.0, "coccyx": 12.0, "pubis": 30.0, "epicondyle": 13.0},
+               "greater_trochanter": 36.0, "sacrum": 16.0, "buttock": 24.0, "coccyx": 12.0, "pubis": 30.0, "epicondyle": 13.0},
     "male": {"psis": 12.0, "iliac_crest": 16.0, "iliac_crest_posterior": 13.0, "asis": 14.0,
-             "greater_trochanter": 28.0, "sacrum": 12.0, "coccyx": 10.0, "pubis": 22.0, "epicondyle": 10.0},
+             "greater_trochanter": 28.0, "sacrum": 12.0, "buttock": 15.0, "coccyx": 10.0, "pubis": 22.0, "epicondyle": 10.0},
 }  # fmt: skip
 
 
@@ -145,7 +149,7 @@ def _ray_point(point: FloatArray, direction: FloatArray, vertices: FloatArray, f
 
 def correspondences(
     vertices: FloatArray, faces: IntArray, bones: dict[str, Surface], landmarks: dict[str, FloatArray], params: BodyParameters,
-    lateral_sheet: dict[str, FloatArray] | None = None,
+    muscles: dict[str, Surface] | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """(source, target) point pairs for the warp: MakeHuman skin over each landmark -> atlas landmark + depth."""
     from viewer.anatomy.skin import femoral_shaft_axis
@@ -170,8 +174,8 @@ def correspondences(
             shaft = np.array([np.polyval(axis_x, level), level, np.polyval(axis_z, level)])
             sources.append(ring.mean(axis=0))
             targets.append(shaft - np.array([0.0, 0.0, sign * params.femur_medial_offset_mm]))
-            if lateral_sheet is not None:  # the lateral thigh lies over the iliotibial band
-                sheet = lateral_sheet["right" if sign > 0 else "left"]
+            if muscles:  # the lateral thigh lies over the iliotibial band
+                sheet = muscles[f"iliotibial_band_{'right' if sign > 0 else 'left'}"].vertices
                 near = sheet[np.abs(sheet[:, 1] - level) < 10.0]
                 outermost = near[(near[:, 2] * sign).argmax()]
                 lateral = np.array([0.0, 0.0, sign])
@@ -187,6 +191,15 @@ def correspondences(
         back = condyles[condyles[:, 0].argmin()]  # the back of the femoral condyles, under the popliteal fossa
         sources.append(_ray_point(back, np.array([-1.0, 0.0, 0.0]), vertices, faces))
         targets.append(back + np.array([-2.5 * params.min_cover_mm, 0.0, 0.0]))
+        if muscles:  # the buttock: subcutaneous fat over the back of gluteus maximus
+            maximus = muscles[f"gluteus_maximus_{side}"].vertices
+            for height in params.buttock_levels_mm:
+                for across in params.buttock_columns_mm:
+                    near = maximus[(np.abs(maximus[:, 1] - height) < 8.0) & (np.abs(maximus[:, 2] - sign * across) < 8.0)]
+                    if len(near):
+                        back = near[near[:, 0].argmin()]
+                        sources.append(_ray_point(back, np.array([-1.0, 0.0, 0.0]), vertices, faces))
+                        targets.append(back - np.array([params.depth("buttock"), 0.0, 0.0]))
     return np.array(sources), np.array(targets)
 
 
@@ -224,7 +237,7 @@ def region_limits(landmarks: dict[str, FloatArray], params: BodyParameters) -> t
 
 def warp(
     vertices: FloatArray, faces: IntArray, helpers: dict[str, FloatArray], bones: dict[str, Surface],
-    landmarks: dict[str, FloatArray], params: BodyParameters, lateral_sheet: dict[str, FloatArray] | None = None,
+    landmarks: dict[str, FloatArray], params: BodyParameters, muscles: dict[str, Surface] | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Scale hip-to-knee to the atlas, then the thin-plate warp; returns the vertices and the target points."""
     from scipy.interpolate import RBFInterpolator
@@ -235,7 +248,7 @@ def warp(
     mh_knee = (helpers["knee_right"] + helpers["knee_left"]) / 2
     scale = (hip[1] - knee[1]) / (mh_hip[1] - mh_knee[1])
     vertices = (vertices - mh_hip) * scale + hip
-    sources, targets = correspondences(vertices, faces, bones, landmarks, params, lateral_sheet)
+    sources, targets = correspondences(vertices, faces, bones, landmarks, params, muscles)
     spline = RBFInterpolator(sources, targets - sources, kernel="thin_plate_spline", smoothing=params.warp_smoothing)
     return vertices + spline(vertices), targets
 
@@ -303,6 +316,45 @@ def push_out(vertices: FloatArray, faces: IntArray, distance, cover: float, iter
     return vertices + offset
 
 
+def depth_targets(landmarks: dict[str, FloatArray], params: BodyParameters, keys: tuple[str, ...]) -> list[tuple]:
+    """(bony point, outward unit direction, soft-tissue depth) for the landmarks of the given soft-tissue keys."""
+    result = []
+    for landmark, (key, direction) in _BILATERAL_TARGETS.items():
+        for side, sign in (("right", 1.0), ("left", -1.0)):
+            if key in keys:
+                outward = np.array(direction) * np.array([1.0, 1.0, sign])
+                result.append((landmarks[f"{landmark}_{side}"], outward / np.linalg.norm(outward), params.depth(key)))
+    for landmark, (key, direction) in _MIDLINE_TARGETS.items():
+        if key in keys:
+            outward = np.array(direction) / np.linalg.norm(direction)
+            result.append((landmarks[landmark] * np.array([1.0, 1.0, 0.0]), outward, params.depth(key)))
+    return result
+
+
+def settle_over_bone(
+    vertices: FloatArray, faces: IntArray, targets: list[tuple], falloff_mm: float, passes: int = 3
+) -> FloatArray:
+    """Sink the skin over each palpable bony point to its soft-tissue depth (a smooth dimple, Gaussian falloff).
+
+    Where lifting the skin over the muscles around a bony point (the PSIS between
+    the gluteus maximus origins, the sacral crest) left it deeper (or shallower)
+    than the adult depth, the skin within a few centimetres is moved along the
+    palpation direction to that depth.
+    """
+    from viewer.anatomy.skin import ray_hits
+
+    vertices = vertices.copy()
+    for _ in range(passes):  # neighbouring dimples overlap: a few passes settle them together
+        for point, direction, depth in targets:
+            found = ray_hits(point[None], direction[None], vertices, faces)[0]
+            if not np.isfinite(found):
+                continue
+            exit_point = point + found * direction
+            distance2 = ((vertices - exit_point) ** 2).sum(axis=1)
+            vertices -= ((found - depth) * np.exp(-distance2 / (2 * falloff_mm**2)))[:, None] * direction
+    return vertices
+
+
 def _boundary_loops(faces: IntArray) -> list[IntArray]:
     """Ordered vertex loops of the open edges of a triangle mesh."""
     edges = np.vstack([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
@@ -361,8 +413,7 @@ def fit_body(
     from viewer.anatomy.metrics import is_watertight, signed_volume
 
     vertices, faces, weights, notes, helpers = posed_makehuman(data, params)
-    sheet = {side: muscles[f"iliotibial_band_{side}"].vertices for side in ("right", "left") if f"iliotibial_band_{side}" in muscles}
-    vertices, _ = warp(vertices, faces, helpers, bones, landmarks, params, sheet or None)
+    vertices, _ = warp(vertices, faces, helpers, bones, landmarks, params, muscles)
     bottom, top = region_limits(landmarks, params)
     mesh = _region(vertices, faces, weights, bottom - 40.0, top + 40.0, landmarks["sacral_midline_s3"] * [1.0, 1.0, 0.0])
     solids = list(muscles.values()) + [bones[n] for n in ("hip_bone_right", "hip_bone_left", "sacrum", "femur_right", "femur_left")]
@@ -370,6 +421,9 @@ def fit_body(
     for passes in (params.smoothing_passes, 1):  # broad lifts on the once-subdivided mesh, then what Loop smoothed off
         mesh = mesh.subdivide(1, "loop")
         mesh.points = push_out(np.asarray(mesh.points, dtype=float), _faces_of(mesh), distance, params.min_cover_mm, passes=passes)
+    settled = settle_over_bone(np.asarray(mesh.points, dtype=float), _faces_of(mesh),
+                               depth_targets(landmarks, params, params.settled), params.dimple_falloff_mm)
+    mesh.points = push_out(settled, _faces_of(mesh), distance, params.min_cover_mm, iterations=0)
     mesh = mesh.clip(normal=(0, 1, 0), origin=(0, top - params.rim_radius_mm, 0), invert=True)
     mesh = mesh.clip(normal=(0, -1, 0), origin=(0, bottom + params.rim_radius_mm, 0), invert=True)
     mesh = mesh.extract_surface(algorithm="dataset_surface").triangulate().clean()
