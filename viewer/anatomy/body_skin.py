@@ -49,10 +49,18 @@ _RIG_BONES = {  # MakeHuman default-rig bones whose weights make each of our seg
     "shank_left": ("lowerleg01.L", "lowerleg02.L", "foot.L"),
 }
 
+_ARM_BONES = tuple(
+    f"{bone}.{side}"
+    for side in ("L", "R")
+    for bone in ("clavicle", "shoulder01", "upperarm01", "upperarm02", "lowerarm01", "lowerarm02", "wrist", "hand")
+    + tuple(f"metacarpal{i}" for i in range(1, 5))
+    + tuple(f"finger{i}-{j}" for i in range(1, 6) for j in range(1, 4))
+)
+
 # landmark -> (soft-tissue key, palpation direction on the right side)
 _BILATERAL_TARGETS = {
     "psis": ("psis", (-1.0, 0.0, 0.0)),
-    "iliac_crest_summit": ("iliac_crest", (-0.2, 0.5, 0.85)),
+    "iliac_crest_summit": ("iliac_crest", (-0.2, 0.15, 1.0)),
     "iliac_crest_posterior": ("iliac_crest_posterior", (-0.7, 0.3, 0.6)),
     "asis": ("asis", (1.0, 0.0, 0.35)),
     "greater_trochanter": ("greater_trochanter", (0.0, 0.0, 1.0)),
@@ -82,6 +90,8 @@ class BodyParameters:
     min_cover_mm: float = 6.0  # least skin and fat over any muscle or bone
     smoothing_passes: int = 30  # how broadly a lift over a muscle spreads (umbrella passes per round)
     warp_smoothing: float = 1.0
+    medius_levels_mm: tuple[float, ...] = (-20.0, 15.0)  # the hip's side pinned over gluteus medius at these heights
+    calf_behind_tibia_mm: float = 20.0  # the shank's cross-section centre lies this far behind the tibia's
     buttock_levels_mm: tuple[float, ...] = (-130.0, -90.0, -50.0, -15.0, 10.0)  # gluteus maximus sampled at these heights
     buttock_columns_mm: tuple[float, ...] = (45.0, 85.0, 125.0)  # ... and these distances from the midline
     settled: tuple[str, ...] = ("psis", "sacrum", "asis")  # drawn in to their depth
@@ -93,9 +103,9 @@ class BodyParameters:
 
 SOFT_TISSUE_MM = {
     "female": {"psis": 16.0, "iliac_crest": 22.0, "iliac_crest_posterior": 17.0, "asis": 18.0,
-               "greater_trochanter": 36.0, "sacrum": 16.0, "buttock": 24.0, "coccyx": 12.0, "pubis": 30.0, "epicondyle": 13.0},
+               "greater_trochanter": 36.0, "sacrum": 16.0, "buttock": 24.0, "hip_side": 22.0, "coccyx": 12.0, "pubis": 30.0, "epicondyle": 13.0},
     "male": {"psis": 12.0, "iliac_crest": 16.0, "iliac_crest_posterior": 13.0, "asis": 14.0,
-             "greater_trochanter": 28.0, "sacrum": 12.0, "buttock": 15.0, "coccyx": 10.0, "pubis": 22.0, "epicondyle": 10.0},
+             "greater_trochanter": 28.0, "sacrum": 12.0, "buttock": 15.0, "hip_side": 15.0, "coccyx": 10.0, "pubis": 22.0, "epicondyle": 10.0},
 }  # fmt: skip
 
 
@@ -147,9 +157,27 @@ def _ray_point(point: FloatArray, direction: FloatArray, vertices: FloatArray, f
     return point + along * unit
 
 
+def section_centre(vertices: FloatArray, faces: IntArray, level: float) -> FloatArray:
+    """Centre of the cross-section of a surface by the plane Y = level (its segments' midpoints, length-weighted)."""
+    heights = vertices[faces][:, :, 1] - level
+    crossing = (heights.min(axis=1) < 0) & (heights.max(axis=1) >= 0)
+    midpoints, lengths = [], []
+    for triangle, h in zip(vertices[faces[crossing]], heights[crossing], strict=True):
+        ends = [
+            triangle[i] + (triangle[j] - triangle[i]) * (h[i] / (h[i] - h[j]))
+            for i, j in ((0, 1), (1, 2), (2, 0))
+            if (h[i] < 0) != (h[j] < 0)
+        ]
+        midpoints.append((ends[0] + ends[1]) / 2)
+        lengths.append(np.linalg.norm(ends[1] - ends[0]))
+    if not lengths:
+        raise RuntimeError(f"the MakeHuman leg has no cross-section at Y = {level:.0f} mm")
+    return np.average(np.array(midpoints), axis=0, weights=np.array(lengths) + 1e-9)
+
+
 def correspondences(
     vertices: FloatArray, faces: IntArray, bones: dict[str, Surface], landmarks: dict[str, FloatArray], params: BodyParameters,
-    muscles: dict[str, Surface] | None = None,
+    muscles: dict[str, Surface] | None = None, weights: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """(source, target) point pairs for the warp: MakeHuman skin over each landmark -> atlas landmark + depth."""
     from viewer.anatomy.skin import femoral_shaft_axis
@@ -169,10 +197,14 @@ def correspondences(
         targets.append(bone_point + params.depth(key) * outward)
     for sign in (1.0, -1.0):
         axis_x, axis_z = femoral_shaft_axis(bones, sign)
+        column = 0 if sign > 0 else 1
+        on_side = vertices[:, 2] * sign > 15.0
+        if weights is not None:  # this leg's skin, not the hands hanging beside it
+            on_side &= weights[:, column] + weights[:, column + 2] > 0.5
+        leg_faces = faces[on_side[faces].all(axis=1)]
         for level in params.thigh_levels_mm:
-            ring = vertices[(np.abs(vertices[:, 1] - level) < 6.0) & (vertices[:, 2] * sign > 15.0)]
             shaft = np.array([np.polyval(axis_x, level), level, np.polyval(axis_z, level)])
-            sources.append(ring.mean(axis=0))
+            sources.append(section_centre(vertices, leg_faces, level))
             targets.append(shaft - np.array([0.0, 0.0, sign * params.femur_medial_offset_mm]))
             if muscles:  # the lateral thigh lies over the iliotibial band
                 sheet = muscles[f"iliotibial_band_{'right' if sign > 0 else 'left'}"].vertices
@@ -183,9 +215,22 @@ def correspondences(
                 targets.append(outermost + params.min_cover_mm * 1.5 * lateral)
         side = "right" if sign > 0 else "left"
         knee = (landmarks[f"lateral_epicondyle_{side}"] + landmarks[f"medial_epicondyle_{side}"]) / 2
-        ring = vertices[(np.abs(vertices[:, 1] - knee[1]) < 6.0) & (vertices[:, 2] * sign > 15.0)]
-        sources.append(ring.mean(axis=0))
+        sources.append(section_centre(vertices, leg_faces, knee[1]))
         targets.append(knee + np.array([params.knee_anterior_mm, 0.0, 0.0]))
+        shank_level = knee[1] - params.below_knee_mm - 20.0  # below the cut: keeps the shank straight under the knee
+        tibia = bones[f"tibia_fibula_{side}"].vertices
+        tibia = tibia[np.abs(tibia[:, 1] - shank_level) < 10.0]
+        sources.append(section_centre(vertices, leg_faces, shank_level))
+        targets.append(np.array([tibia[:, 0].mean() - params.calf_behind_tibia_mm, shank_level, tibia[:, 2].mean()]))
+        if muscles:  # the side of the hip over gluteus medius
+            medius = muscles[f"gluteus_medius_{side}"].vertices
+            for level in params.medius_levels_mm:
+                near = medius[np.abs(medius[:, 1] - level) < 8.0]
+                if len(near):
+                    outermost = near[(near[:, 2] * sign).argmax()]
+                    lateral = np.array([0.0, 0.0, sign])
+                    sources.append(_ray_point(outermost, lateral, vertices, faces))
+                    targets.append(outermost + params.depth("hip_side") * lateral)
         femur = bones[f"femur_{side}"].vertices
         condyles = femur[np.abs(femur[:, 1] - knee[1] - 10.0) < 15.0]
         back = condyles[condyles[:, 0].argmin()]  # the back of the femoral condyles, under the popliteal fossa
@@ -224,7 +269,10 @@ def posed_makehuman(data: MakeHumanData, params: BodyParameters) -> tuple[FloatA
         for side, h in (("right", "r"), ("left", "l"))
         for joint, group in (("hip", "upper-leg"), ("knee", "knee"))
     }
-    return vertices, _triangles(base.groups["body"]), weights, notes, helpers
+    arms = bone_weights(data, _ARM_BONES, len(vertices)) > 0.5
+    triangles = _triangles(base.groups["body"])
+    triangles = triangles[~arms[triangles].any(axis=1)]  # the hands hang beside the thighs in the A-pose
+    return vertices, triangles, weights, notes, helpers
 
 
 # --- fitting ----------------------------------------------------------------------------------
@@ -238,8 +286,12 @@ def region_limits(landmarks: dict[str, FloatArray], params: BodyParameters) -> t
 def warp(
     vertices: FloatArray, faces: IntArray, helpers: dict[str, FloatArray], bones: dict[str, Surface],
     landmarks: dict[str, FloatArray], params: BodyParameters, muscles: dict[str, Surface] | None = None,
+    weights: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
-    """Scale hip-to-knee to the atlas, then the thin-plate warp; returns the vertices and the target points."""
+    """Scale hip-to-knee to the atlas, shift by the correspondences' median offset, then the thin-plate warp.
+
+    Returns the warped vertices and the target points.
+    """
     from scipy.interpolate import RBFInterpolator
 
     hip = (landmarks["femoral_head_centre_right"] + landmarks["femoral_head_centre_left"]) / 2
@@ -248,7 +300,10 @@ def warp(
     mh_knee = (helpers["knee_right"] + helpers["knee_left"]) / 2
     scale = (hip[1] - knee[1]) / (mh_hip[1] - mh_knee[1])
     vertices = (vertices - mh_hip) * scale + hip
-    sources, targets = correspondences(vertices, faces, bones, landmarks, params, muscles)
+    # the joint helpers place the body only roughly: shift it by the correspondences' median offset first
+    sources, targets = correspondences(vertices, faces, bones, landmarks, params, muscles, weights)
+    vertices = vertices + np.median(targets - sources, axis=0)
+    sources, targets = correspondences(vertices, faces, bones, landmarks, params, muscles, weights)
     spline = RBFInterpolator(sources, targets - sources, kernel="thin_plate_spline", smoothing=params.warp_smoothing)
     return vertices + spline(vertices), targets
 
@@ -413,7 +468,7 @@ def fit_body(
     from viewer.anatomy.metrics import is_watertight, signed_volume
 
     vertices, faces, weights, notes, helpers = posed_makehuman(data, params)
-    vertices, _ = warp(vertices, faces, helpers, bones, landmarks, params, muscles)
+    vertices, _ = warp(vertices, faces, helpers, bones, landmarks, params, muscles, weights)
     bottom, top = region_limits(landmarks, params)
     mesh = _region(vertices, faces, weights, bottom - 40.0, top + 40.0, landmarks["sacral_midline_s3"] * [1.0, 1.0, 0.0])
     solids = list(muscles.values()) + [bones[n] for n in ("hip_bone_right", "hip_bone_left", "sacrum", "femur_right", "femur_left")]
