@@ -86,7 +86,9 @@ def test_soft_tissue_over_the_bony_landmarks(body, landmarks):
 def test_natal_cleft_is_deep_below_the_sacral_apex(body, landmarks):
     skin = load_skin(body)
     level = landmarks["sacral_apex"][1] - 20.0
-    band = skin.vertices[(np.abs(skin.vertices[:, 1] - level) < 4) & (skin.vertices[:, 0] < landmarks["sacral_apex"][0])]
+    band = skin.vertices[
+        (np.abs(skin.vertices[:, 1] - level) < 4) & (skin.vertices[:, 0] < landmarks["sacral_apex"][0])
+    ]
     cheeks = band[np.abs(band[:, 2]) > 30, 0].min()  # the most posterior point of either buttock
     floor = surface_depth(skin, [landmarks["sacral_apex"][0], level, 0.0], (-1.0, 0.0, 0.0))
     cleft = landmarks["sacral_apex"][0] - floor - cheeks
@@ -129,7 +131,9 @@ def test_skin_encloses_muscles_and_bones_at_rest(scene, body):
     skin = load_skin(body)
     for kind in ("muscle", "fascia", "bone"):
         points = np.vstack([scene.structures[n].vertices for n in scene.names(kind)])
-        points = points[(points[:, 1] > skin.vertices[:, 1].min() + 15) & (points[:, 1] < skin.vertices[:, 1].max() - 15)]
+        points = points[
+            (points[:, 1] > skin.vertices[:, 1].min() + 15) & (points[:, 1] < skin.vertices[:, 1].max() - 15)
+        ]
         share = inside(points, skin).mean()
         assert share > 0.99, f"only {share:.2%} of {kind} vertices in the region lie inside the skin"
 

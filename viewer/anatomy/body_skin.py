@@ -52,10 +52,12 @@ _RIG_BONES = {  # MakeHuman default-rig bones whose weights make each of our seg
 _ARM_BONES = tuple(
     f"{bone}.{side}"
     for side in ("L", "R")
-    for bone in ("clavicle", "shoulder01", "upperarm01", "upperarm02", "lowerarm01", "lowerarm02", "wrist", "hand")
-    + tuple(f"metacarpal{i}" for i in range(1, 5))
-    + tuple(f"finger{i}-{j}" for i in range(1, 6) for j in range(1, 4))
-)
+    for bone in (
+        "clavicle", "shoulder01", "upperarm01", "upperarm02", "lowerarm01", "lowerarm02", "wrist",
+        *(f"metacarpal{i}" for i in range(1, 5)),
+        *(f"finger{i}-{j}" for i in range(1, 6) for j in range(1, 4)),
+    )
+)  # fmt: skip
 
 # landmark -> (soft-tissue key, palpation direction on the right side)
 _BILATERAL_TARGETS = {
@@ -83,7 +85,9 @@ class BodyParameters:
     depths_mm: dict[str, float] = field(default_factory=dict)  # soft tissue over each bony landmark
     thigh_levels_mm: tuple[float, ...] = (-220.0, -300.0, -380.0)  # thigh cross-sections pinned to the femur
     femur_medial_offset_mm: float = 10.0  # the shaft lies this far lateral of the thigh's centre
-    knee_anterior_mm: float = 12.0  # the knee's cross-section centre lies this far in front of the epicondyles' midpoint
+    knee_anterior_mm: float = (
+        12.0  # the knee's cross-section centre lies this far in front of the epicondyles' midpoint
+    )
     top_above_crest_mm: float = 40.0  # waist cut above the higher iliac crest summit
     below_knee_mm: float = 70.0  # lower cut below the knee (mean epicondyle level)
     rim_radius_mm: float = 10.0  # rounding of the cut edge into its cap
@@ -92,7 +96,13 @@ class BodyParameters:
     warp_smoothing: float = 1.0
     medius_levels_mm: tuple[float, ...] = (-20.0, 15.0)  # the hip's side pinned over gluteus medius at these heights
     calf_behind_tibia_mm: float = 20.0  # the shank's cross-section centre lies this far behind the tibia's
-    buttock_levels_mm: tuple[float, ...] = (-130.0, -90.0, -50.0, -15.0, 10.0)  # gluteus maximus sampled at these heights
+    buttock_levels_mm: tuple[float, ...] = (
+        -130.0,
+        -90.0,
+        -50.0,
+        -15.0,
+        10.0,
+    )  # gluteus maximus sampled at these heights
     buttock_columns_mm: tuple[float, ...] = (45.0, 85.0, 125.0)  # ... and these distances from the midline
     settled: tuple[str, ...] = ("psis", "sacrum", "asis")  # drawn in to their depth
     dimple_falloff_mm: float = 20.0  # width of the dimple where the skin is drawn in over a bony point
@@ -176,8 +186,13 @@ def section_centre(vertices: FloatArray, faces: IntArray, level: float) -> Float
 
 
 def correspondences(
-    vertices: FloatArray, faces: IntArray, bones: dict[str, Surface], landmarks: dict[str, FloatArray], params: BodyParameters,
-    muscles: dict[str, Surface] | None = None, weights: FloatArray | None = None,
+    vertices: FloatArray,
+    faces: IntArray,
+    bones: dict[str, Surface],
+    landmarks: dict[str, FloatArray],
+    params: BodyParameters,
+    muscles: dict[str, Surface] | None = None,
+    weights: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """(source, target) point pairs for the warp: MakeHuman skin over each landmark -> atlas landmark + depth."""
     from viewer.anatomy.skin import femoral_shaft_axis
@@ -240,7 +255,9 @@ def correspondences(
             maximus = muscles[f"gluteus_maximus_{side}"].vertices
             for height in params.buttock_levels_mm:
                 for across in params.buttock_columns_mm:
-                    near = maximus[(np.abs(maximus[:, 1] - height) < 8.0) & (np.abs(maximus[:, 2] - sign * across) < 8.0)]
+                    near = maximus[
+                        (np.abs(maximus[:, 1] - height) < 8.0) & (np.abs(maximus[:, 2] - sign * across) < 8.0)
+                    ]
                     if len(near):
                         back = near[near[:, 0].argmin()]
                         sources.append(_ray_point(back, np.array([-1.0, 0.0, 0.0]), vertices, faces))
@@ -248,7 +265,9 @@ def correspondences(
     return np.array(sources), np.array(targets)
 
 
-def posed_makehuman(data: MakeHumanData, params: BodyParameters) -> tuple[FloatArray, IntArray, FloatArray, list[str], dict]:
+def posed_makehuman(
+    data: MakeHumanData, params: BodyParameters
+) -> tuple[FloatArray, IntArray, FloatArray, list[str], dict]:
     """The targeted body in our axes, legs in anatomical position: vertices, body triangles, weights, notes, joint helpers."""
     base = read_base_mesh(data)
     targets = macro_targets(params.body)
@@ -263,7 +282,9 @@ def posed_makehuman(data: MakeHumanData, params: BodyParameters) -> tuple[FloatA
         moved = (vertices - hip) @ _rotation_x(angle).T + hip
         leg_weight = np.clip(weights[:, column] + weights[:, column + 2], 0.0, 1.0)
         vertices = vertices + leg_weight[:, None] * (moved - vertices)
-        notes.append(f"{side} leg adducted {np.degrees(angle):.2f} deg about its hip helper by the default rig's weights")
+        notes.append(
+            f"{side} leg adducted {np.degrees(angle):.2f} deg about its hip helper by the default rig's weights"
+        )
     helpers = {
         f"{joint}_{side}": vertices[np.unique(base.groups[f"joint-{h}-{group}"])].mean(axis=0)
         for side, h in (("right", "r"), ("left", "l"))
@@ -284,8 +305,13 @@ def region_limits(landmarks: dict[str, FloatArray], params: BodyParameters) -> t
 
 
 def warp(
-    vertices: FloatArray, faces: IntArray, helpers: dict[str, FloatArray], bones: dict[str, Surface],
-    landmarks: dict[str, FloatArray], params: BodyParameters, muscles: dict[str, Surface] | None = None,
+    vertices: FloatArray,
+    faces: IntArray,
+    helpers: dict[str, FloatArray],
+    bones: dict[str, Surface],
+    landmarks: dict[str, FloatArray],
+    params: BodyParameters,
+    muscles: dict[str, Surface] | None = None,
     weights: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """Scale hip-to-knee to the atlas, shift by the correspondences' median offset, then the thin-plate warp.
@@ -350,7 +376,9 @@ def _smooth(values: FloatArray, edges: IntArray, passes: int) -> FloatArray:
     return values
 
 
-def push_out(vertices: FloatArray, faces: IntArray, distance, cover: float, iterations: int = 40, passes: int = 4) -> FloatArray:
+def push_out(
+    vertices: FloatArray, faces: IntArray, distance, cover: float, iterations: int = 40, passes: int = 4
+) -> FloatArray:
     """Lift the skin off the muscles and bones to at least ``cover`` mm, as a smooth membrane.
 
     Each round moves every vertex that is too near a solid out along the
@@ -461,7 +489,10 @@ def cap(vertices: FloatArray, faces: IntArray, weights: FloatArray, radius: floa
 
 
 def fit_body(
-    data: MakeHumanData, params: BodyParameters, bones: dict[str, Surface], muscles: dict[str, Surface],
+    data: MakeHumanData,
+    params: BodyParameters,
+    bones: dict[str, Surface],
+    muscles: dict[str, Surface],
     landmarks: dict[str, FloatArray],
 ) -> BodySkin:
     """The fitted, closed skin of one body type with its skinning weights (see the module docstring)."""
@@ -470,20 +501,32 @@ def fit_body(
     vertices, faces, weights, notes, helpers = posed_makehuman(data, params)
     vertices, _ = warp(vertices, faces, helpers, bones, landmarks, params, muscles, weights)
     bottom, top = region_limits(landmarks, params)
-    mesh = _region(vertices, faces, weights, bottom - 40.0, top + 40.0, landmarks["sacral_midline_s3"] * [1.0, 1.0, 0.0])
-    solids = list(muscles.values()) + [bones[n] for n in ("hip_bone_right", "hip_bone_left", "sacrum", "femur_right", "femur_left")]
+    mesh = _region(
+        vertices, faces, weights, bottom - 40.0, top + 40.0, landmarks["sacral_midline_s3"] * [1.0, 1.0, 0.0]
+    )
+    solids = list(muscles.values()) + [
+        bones[n] for n in ("hip_bone_right", "hip_bone_left", "sacrum", "femur_right", "femur_left")
+    ]
     distance = union_distance(solids)
     for passes in (params.smoothing_passes, 1):  # broad lifts on the once-subdivided mesh, then what Loop smoothed off
         mesh = mesh.subdivide(1, "loop")
-        mesh.points = push_out(np.asarray(mesh.points, dtype=float), _faces_of(mesh), distance, params.min_cover_mm, passes=passes)
-    settled = settle_over_bone(np.asarray(mesh.points, dtype=float), _faces_of(mesh),
-                               depth_targets(landmarks, params, params.settled), params.dimple_falloff_mm)
+        mesh.points = push_out(
+            np.asarray(mesh.points, dtype=float), _faces_of(mesh), distance, params.min_cover_mm, passes=passes
+        )
+    settled = settle_over_bone(
+        np.asarray(mesh.points, dtype=float),
+        _faces_of(mesh),
+        depth_targets(landmarks, params, params.settled),
+        params.dimple_falloff_mm,
+    )
     mesh.points = push_out(settled, _faces_of(mesh), distance, params.min_cover_mm, iterations=0)
     mesh = mesh.clip(normal=(0, 1, 0), origin=(0, top - params.rim_radius_mm, 0), invert=True)
     mesh = mesh.clip(normal=(0, -1, 0), origin=(0, bottom + params.rim_radius_mm, 0), invert=True)
     mesh = mesh.extract_surface(algorithm="dataset_surface").triangulate().clean()
     columns = np.asarray(mesh.point_data["weights"], dtype=float)
-    skin_vertices, skin_faces, columns = cap(np.asarray(mesh.points, dtype=float), _faces_of(mesh), columns, params.rim_radius_mm)
+    skin_vertices, skin_faces, columns = cap(
+        np.asarray(mesh.points, dtype=float), _faces_of(mesh), columns, params.rim_radius_mm
+    )
     if not is_watertight(skin_faces):
         raise RuntimeError(f"the {params.body} skin is not closed after capping")
     if signed_volume(skin_vertices, skin_faces) < 0:

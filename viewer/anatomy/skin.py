@@ -186,7 +186,9 @@ def skin_landmarks(skin: Surface | None = None, body: str = DEFAULT_BODY) -> dic
             bone_point = points[f"{landmark}_{side}"]
             outward = np.array(direction) * np.array([1.0, 1.0, sign])
             name = f"skin_{short}_{side}"
-            result[name] = SkinLandmark(name, f"{landmark}_{side}", bone_point, project_to_skin(bone_point, outward, skin))
+            result[name] = SkinLandmark(
+                name, f"{landmark}_{side}", bone_point, project_to_skin(bone_point, outward, skin)
+            )
     for short, (landmark, direction) in MIDLINE_SKIN_LANDMARKS.items():
         bone_point = points[landmark]
         name = f"skin_{short}"
