@@ -114,6 +114,12 @@ def _add_pose_options(parser: argparse.ArgumentParser) -> None:
         help=f"joint angles in degrees ({', '.join(JOINT_RANGES)}); flexion, abduction, internal rotation positive",
     )
     parser.add_argument("--side", choices=["both", "right", "left"], default="both", help="which leg --pose moves")
+    parser.add_argument(
+        "--body",
+        choices=["female", "male"],
+        default="female",
+        help="body type of the skin (average adult woman or man; default female): bones and muscles stay the same",
+    )
 
 
 def _add_scene_options(parser: argparse.ArgumentParser) -> None:
@@ -244,7 +250,7 @@ def _add_study_commands(commands) -> None:
 def _posed_scene(args: argparse.Namespace):
     from viewer.model.scene import build_scene
 
-    scene = build_scene()
+    scene = build_scene(body=args.body)
     if args.pose:
         scene.set_pose(args.side, **args.pose)
         _warn_impingement(scene)

@@ -41,17 +41,28 @@ def thigh_weights(vertices: FloatArray, bones: dict[str, Surface]) -> dict[str, 
 
 
 class SkinDeformer:
-    """Poses one skin-like surface (``name``) from the thigh transforms."""
+    """Poses one skin-like surface (``name``) from the segment transforms (linear blend skinning).
 
-    def __init__(self, name: str, rest: FloatArray, bones: dict[str, Surface]) -> None:
+    ``weights`` maps segment names (``thigh_right``, ``shank_left``, ...) to
+    per-vertex weights; the pelvis takes the rest. Without them each thigh's
+    weight comes from the distances to the bones (:func:`thigh_weights`).
+    """
+
+    def __init__(
+        self, name: str, rest: FloatArray, bones: dict[str, Surface], weights: dict[str, FloatArray] | None = None
+    ) -> None:
         self.name = name
         self.rest = np.asarray(rest, dtype=float)
-        self.weights = thigh_weights(self.rest, bones)
+        if weights is None:
+            weights = {f"thigh_{side}": w for side, w in thigh_weights(self.rest, bones).items()}
+        self.weights = weights
         self._homogeneous = np.hstack([self.rest, np.ones((len(self.rest), 1))])
 
     def pose(self, transforms: dict[str, FloatArray]) -> dict[str, SkinnedVertices]:
         vertices = self.rest.copy()
-        for side in SIDES:
-            moved = self._homogeneous @ transforms[f"thigh_{side}"][:3].T
-            vertices += self.weights[side][:, None] * (moved - self.rest)
+        for segment, weight in self.weights.items():
+            if segment not in transforms:
+                continue
+            moved = self._homogeneous @ transforms[segment][:3].T
+            vertices += weight[:, None] * (moved - self.rest)
         return {self.name: SkinnedVertices(vertices)}

@@ -29,6 +29,12 @@ class PlyError(ValueError):
 
 def read_ply(path: Path) -> tuple[FloatArray, IntArray]:
     """Vertices (n, 3) float64 and triangles (m, 3) int64 of a binary PLY file."""
+    table, faces = read_ply_table(path)
+    return np.column_stack([table["x"], table["y"], table["z"]]).astype(np.float64), faces
+
+
+def read_ply_table(path: Path) -> tuple[np.ndarray, IntArray]:
+    """Every scalar vertex property (a structured (n,) array: x, y, z and any others) and the triangles."""
     path = Path(path)
     data = path.read_bytes()
     end = data.find(b"end_header\n", 0, MAX_HEADER_BYTES)
@@ -53,7 +59,7 @@ def read_ply(path: Path) -> tuple[FloatArray, IntArray]:
             if len(dtype) != len(properties) or not {"x", "y", "z"} <= set(dtype.names or ()):
                 raise PlyError(f"{path}: vertex properties must be scalar and include x, y, z")
             table = np.frombuffer(body, dtype=dtype, count=count, offset=offset)
-            vertices = np.column_stack([table["x"], table["y"], table["z"]]).astype(np.float64)
+            vertices = table.copy()
             offset += dtype.itemsize * count
         elif name == "face":
             if len(properties) != 1 or properties[0][0] != "list":

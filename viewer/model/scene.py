@@ -533,15 +533,21 @@ CAUTION_DEPTH_MM = 80.0  # how far pressure is followed inward from the skin
 SKIN_OPACITY = 0.3
 
 
-def skin_structure() -> Structure:
-    """The translucent skin of the hip region: where the therapist's hand actually is."""
+def skin_structure(body: str | None = None) -> Structure:
+    """The translucent skin of the hip region: where the therapist's hand actually is.
+
+    ``body`` is the body type (``female``, the default, or ``male``): the same
+    bones and muscles under a different surface and fat.
+    """
+    from viewer.anatomy.body_skin import DEFAULT_BODY
     from viewer.anatomy.skin import load_skin
 
-    surface = load_skin()
+    body = body or DEFAULT_BODY
+    surface = load_skin(body)
     return Structure(
         name="skin",
         kind="skin",
-        display_name="Skin and subcutaneous fat",
+        display_name=f"Skin and subcutaneous fat ({body} body)",
         colour=SKIN_COLOUR,
         vertices=surface.vertices,
         faces=surface.faces,
@@ -549,8 +555,11 @@ def skin_structure() -> Structure:
         layer=-1,
         layer_name="skin",
         info={
-            "layer": "Outermost: skin over a layer of subcutaneous fat (about 18 mm over the buttock, "
-            "thinner over the bony points a therapist feels: PSIS, sacrum, iliac crest, greater trochanter).",
+            "layer": "Outermost: skin over subcutaneous fat (thickest over the buttock and lateral thigh, "
+            "1-3 cm over the bony points a therapist feels: PSIS, ASIS, sacrum, iliac crest; 2-5 cm over the "
+            "greater trochanter). The surface of an average adult "
+            f"{'woman' if body == 'female' else 'man'} (MakeHuman, CC0) fitted to the atlas; the bones and "
+            "muscles are the same for every body type, only the surface and its fat change.",
             "massage_note": "Every technique starts here: the hand, knuckle or elbow meets the skin, and force "
             "travels through the fat and the superficial layers to the muscle being worked.",
         },
@@ -574,8 +583,8 @@ def muscle_deformer(geometry: dict) -> object:
     return MusclePoser(geometry)
 
 
-def build_scene(muscles: bool = True) -> SceneModel:
-    """Build the full scene from the shipped assets (no Qt, no rendering)."""
+def build_scene(muscles: bool = True, body: str | None = None) -> SceneModel:
+    """Build the full scene from the shipped assets (no Qt, no rendering); ``body`` picks the skin's body type."""
     structures = bone_structures()
     factories: dict[str, DeformerFactory] = {}
     if muscles:
@@ -585,12 +594,15 @@ def build_scene(muscles: bool = True) -> SceneModel:
 
         geometry = build_muscles()
         nerve_parts, nerves = nerve_and_zone_structures()
-        skin = skin_structure()
+        from viewer.anatomy.skin import load_skin_asset
+
+        skin = skin_structure(body)
+        skin_weights = load_skin_asset(body or "female").weights
         structures = [skin, *structures, *muscle_structures(geometry), *nerve_parts]
         factories = {
             "muscles": lambda: muscle_deformer(geometry),
             "nerves": lambda: NerveDeformer(nerves),
-            "skin": lambda: SkinDeformer(skin.name, skin.vertices, load_bone_surfaces()),
+            "skin": lambda: SkinDeformer(skin.name, skin.vertices, load_bone_surfaces(), skin_weights),
         }
     apply_terminology(structures)
     scene = SceneModel(structures, load_landmarks(), factories)

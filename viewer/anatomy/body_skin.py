@@ -1,0 +1,546 @@
+"""Fit the MakeHuman body surface to the atlas: the skin from the waist to below the knees.
+
+Steps (all deterministic, so a rebuild reproduces the committed mesh):
+
+1. read the base mesh's ``body`` group and apply the macro targets of an
+   average young adult woman or man (:func:`viewer.anatomy.makehuman.macro_targets`);
+2. convert to our frame (millimetres; X anterior, Y superior, Z right) and bring
+   the legs from MakeHuman's A-pose to anatomical position: each leg turns about
+   its hip helper by the rig's own leg weights until the knee lies under the hip;
+3. scale so hip-to-knee matches the atlas, then warp with a thin-plate spline
+   from MakeHuman surface points to the atlas: the skin over each palpable bony
+   landmark goes to that landmark plus an adult soft-tissue depth along its
+   palpation direction (PSIS, iliac crest, ASIS, greater trochanter, sacrum,
+   coccyx, pubis, femoral epicondyles), and the thigh's cross-section centres go
+   to the femoral shaft;
+4. keep the region (30 mm or more above the iliac crests to below the knees),
+   subdivide once (Loop), push the surface out wherever a muscle or bone of the
+   atlas comes nearer than a minimum cover, clip flat at both ends and close the
+   cut with a rounded rim and a flat cap.
+
+Soft-tissue depths (mm, women / men) follow adult ultrasound and CT ranges: PSIS
+and ASIS 1-3 cm, greater trochanter 2-5 cm, sacrum 1-4 cm, thicker in women.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from viewer.anatomy.bones import Surface
+from viewer.anatomy.lagrange import FloatArray, IntArray
+from viewer.anatomy.makehuman import (
+    MakeHumanData,
+    apply_targets,
+    bone_weights,
+    macro_targets,
+    read_base_mesh,
+)
+
+BODIES = ("female", "male")
+DEFAULT_BODY = "female"
+# skinning weight columns stored with the mesh: pelvis is one minus their sum
+WEIGHT_COLUMNS = ("thigh_right", "thigh_left", "shank_right", "shank_left")
+_RIG_BONES = {  # MakeHuman default-rig bones whose weights make each of our segments (.R is the figure's right)
+    "thigh_right": ("upperleg01.R", "upperleg02.R"),
+    "thigh_left": ("upperleg01.L", "upperleg02.L"),
+    "shank_right": ("lowerleg01.R", "lowerleg02.R", "foot.R"),
+    "shank_left": ("lowerleg01.L", "lowerleg02.L", "foot.L"),
+}
+
+_ARM_BONES = tuple(
+    f"{bone}.{side}"
+    for side in ("L", "R")
+    for bone in (
+        "clavicle", "shoulder01", "upperarm01", "upperarm02", "lowerarm01", "lowerarm02", "wrist",
+        *(f"metacarpal{i}" for i in range(1, 5)),
+        *(f"finger{i}-{j}" for i in range(1, 6) for j in range(1, 4)),
+    )
+)  # fmt: skip
+
+# landmark -> (soft-tissue key, palpation direction on the right side)
+_BILATERAL_TARGETS = {
+    "psis": ("psis", (-1.0, 0.0, 0.0)),
+    "iliac_crest_summit": ("iliac_crest", (-0.2, 0.15, 1.0)),
+    "iliac_crest_posterior": ("iliac_crest_posterior", (-0.7, 0.3, 0.6)),
+    "asis": ("asis", (1.0, 0.0, 0.35)),
+    "greater_trochanter": ("greater_trochanter", (0.0, 0.0, 1.0)),
+    "lateral_epicondyle": ("epicondyle", (0.0, 0.0, 1.0)),
+    "medial_epicondyle": ("epicondyle", (0.0, 0.0, -1.0)),
+}
+_MIDLINE_TARGETS = {
+    "sacral_midline_s1": ("sacrum", (-1.0, 0.0, 0.0)),
+    "sacral_midline_s3": ("sacrum", (-1.0, 0.0, 0.0)),
+    "coccyx_tip": ("coccyx", (-0.8, -0.6, 0.0)),
+    "pubic_symphysis": ("pubis", (1.0, -0.3, 0.0)),
+}
+
+
+@dataclass(frozen=True)
+class BodyParameters:
+    """Everything the fit depends on besides the MakeHuman data and the atlas (recorded in the PLY)."""
+
+    body: str = DEFAULT_BODY
+    depths_mm: dict[str, float] = field(default_factory=dict)  # soft tissue over each bony landmark
+    thigh_levels_mm: tuple[float, ...] = (-220.0, -300.0, -380.0)  # thigh cross-sections pinned to the femur
+    femur_medial_offset_mm: float = 10.0  # the shaft lies this far lateral of the thigh's centre
+    knee_anterior_mm: float = (
+        12.0  # the knee's cross-section centre lies this far in front of the epicondyles' midpoint
+    )
+    top_above_crest_mm: float = 40.0  # waist cut above the higher iliac crest summit
+    below_knee_mm: float = 70.0  # lower cut below the knee (mean epicondyle level)
+    rim_radius_mm: float = 10.0  # rounding of the cut edge into its cap
+    min_cover_mm: float = 6.0  # least skin and fat over any muscle or bone
+    smoothing_passes: int = 30  # how broadly a lift over a muscle spreads (umbrella passes per round)
+    warp_smoothing: float = 1.0
+    medius_levels_mm: tuple[float, ...] = (-20.0, 15.0)  # the hip's side pinned over gluteus medius at these heights
+    calf_behind_tibia_mm: float = 20.0  # the shank's cross-section centre lies this far behind the tibia's
+    buttock_levels_mm: tuple[float, ...] = (
+        -130.0,
+        -90.0,
+        -50.0,
+        -15.0,
+        10.0,
+    )  # gluteus maximus sampled at these heights
+    buttock_columns_mm: tuple[float, ...] = (45.0, 85.0, 125.0)  # ... and these distances from the midline
+    settled: tuple[str, ...] = ("psis", "sacrum", "asis")  # drawn in to their depth
+    dimple_falloff_mm: float = 20.0  # width of the dimple where the skin is drawn in over a bony point
+
+    def depth(self, key: str) -> float:
+        return self.depths_mm[key]
+
+
+SOFT_TISSUE_MM = {
+    "female": {"psis": 16.0, "iliac_crest": 22.0, "iliac_crest_posterior": 17.0, "asis": 18.0,
+               "greater_trochanter": 36.0, "sacrum": 16.0, "buttock": 24.0, "hip_side": 22.0, "coccyx": 12.0, "pubis": 30.0, "epicondyle": 13.0},
+    "male": {"psis": 12.0, "iliac_crest": 16.0, "iliac_crest_posterior": 13.0, "asis": 14.0,
+             "greater_trochanter": 28.0, "sacrum": 12.0, "buttock": 15.0, "hip_side": 15.0, "coccyx": 10.0, "pubis": 22.0, "epicondyle": 10.0},
+}  # fmt: skip
+
+
+def body_parameters(body: str = DEFAULT_BODY) -> BodyParameters:
+    if body not in BODIES:
+        raise ValueError(f"body must be one of {', '.join(BODIES)}, not {body!r}")
+    return BodyParameters(body=body, depths_mm=dict(SOFT_TISSUE_MM[body]))
+
+
+def parameters_record(params: BodyParameters) -> dict:
+    return asdict(params)
+
+
+@dataclass(frozen=True)
+class BodySkin:
+    """The fitted skin, its per-vertex skinning weights and the provenance of its source."""
+
+    surface: Surface
+    weights: FloatArray  # (n, 4) in WEIGHT_COLUMNS order
+    provenance: list[str]
+
+
+# --- MakeHuman to our frame -------------------------------------------------------------------
+def to_atlas_axes(points: FloatArray) -> FloatArray:
+    """MakeHuman decimetres (Y up, facing +Z, right at -X) to millimetres (X anterior, Y up, Z right)."""
+    points = np.atleast_2d(points)
+    return np.column_stack([points[:, 2], points[:, 1], -points[:, 0]]) * 100.0
+
+
+def _rotation_x(angle: float) -> FloatArray:
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
+
+
+def _triangles(quads: IntArray) -> IntArray:
+    triangles = np.vstack([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]])
+    return triangles[(triangles[:, 0] != triangles[:, 1]) & (triangles[:, 1] != triangles[:, 2])]
+
+
+def _ray_point(point: FloatArray, direction: FloatArray, vertices: FloatArray, faces: IntArray) -> FloatArray:
+    """The surface point nearest ``point`` on the line through it along ``direction`` (either way)."""
+    from viewer.anatomy.skin import ray_hits
+
+    unit = direction / np.linalg.norm(direction)
+    hits = ray_hits(np.array([point, point]), np.array([unit, -unit]), vertices, faces)
+    if not np.isfinite(hits).any():
+        raise RuntimeError(f"no MakeHuman surface along {np.round(unit, 2)} from {np.round(point)}")
+    along = hits[0] if hits[0] <= hits[1] else -hits[1]
+    return point + along * unit
+
+
+def section_centre(vertices: FloatArray, faces: IntArray, level: float) -> FloatArray:
+    """Centre of the cross-section of a surface by the plane Y = level (its segments' midpoints, length-weighted)."""
+    heights = vertices[faces][:, :, 1] - level
+    crossing = (heights.min(axis=1) < 0) & (heights.max(axis=1) >= 0)
+    midpoints, lengths = [], []
+    for triangle, h in zip(vertices[faces[crossing]], heights[crossing], strict=True):
+        ends = [
+            triangle[i] + (triangle[j] - triangle[i]) * (h[i] / (h[i] - h[j]))
+            for i, j in ((0, 1), (1, 2), (2, 0))
+            if (h[i] < 0) != (h[j] < 0)
+        ]
+        midpoints.append((ends[0] + ends[1]) / 2)
+        lengths.append(np.linalg.norm(ends[1] - ends[0]))
+    if not lengths:
+        raise RuntimeError(f"the MakeHuman leg has no cross-section at Y = {level:.0f} mm")
+    return np.average(np.array(midpoints), axis=0, weights=np.array(lengths) + 1e-9)
+
+
+def correspondences(
+    vertices: FloatArray,
+    faces: IntArray,
+    bones: dict[str, Surface],
+    landmarks: dict[str, FloatArray],
+    params: BodyParameters,
+    muscles: dict[str, Surface] | None = None,
+    weights: FloatArray | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """(source, target) point pairs for the warp: MakeHuman skin over each landmark -> atlas landmark + depth."""
+    from viewer.anatomy.skin import femoral_shaft_axis
+
+    sources, targets = [], []
+    for landmark, (key, direction) in _BILATERAL_TARGETS.items():
+        for side, sign in (("right", 1.0), ("left", -1.0)):
+            outward = np.array(direction) * np.array([1.0, 1.0, sign])
+            outward /= np.linalg.norm(outward)
+            bone_point = landmarks[f"{landmark}_{side}"]
+            sources.append(_ray_point(bone_point, outward, vertices, faces))
+            targets.append(bone_point + params.depth(key) * outward)
+    for landmark, (key, direction) in _MIDLINE_TARGETS.items():
+        outward = np.array(direction) / np.linalg.norm(direction)
+        bone_point = landmarks[landmark] * np.array([1.0, 1.0, 0.0])
+        sources.append(_ray_point(bone_point, outward, vertices, faces))
+        targets.append(bone_point + params.depth(key) * outward)
+    for sign in (1.0, -1.0):
+        axis_x, axis_z = femoral_shaft_axis(bones, sign)
+        column = 0 if sign > 0 else 1
+        on_side = vertices[:, 2] * sign > 15.0
+        if weights is not None:  # this leg's skin, not the hands hanging beside it
+            on_side &= weights[:, column] + weights[:, column + 2] > 0.5
+        leg_faces = faces[on_side[faces].all(axis=1)]
+        for level in params.thigh_levels_mm:
+            shaft = np.array([np.polyval(axis_x, level), level, np.polyval(axis_z, level)])
+            sources.append(section_centre(vertices, leg_faces, level))
+            targets.append(shaft - np.array([0.0, 0.0, sign * params.femur_medial_offset_mm]))
+            if muscles:  # the lateral thigh lies over the iliotibial band
+                sheet = muscles[f"iliotibial_band_{'right' if sign > 0 else 'left'}"].vertices
+                near = sheet[np.abs(sheet[:, 1] - level) < 10.0]
+                outermost = near[(near[:, 2] * sign).argmax()]
+                lateral = np.array([0.0, 0.0, sign])
+                sources.append(_ray_point(outermost, lateral, vertices, faces))
+                targets.append(outermost + params.min_cover_mm * 1.5 * lateral)
+        side = "right" if sign > 0 else "left"
+        knee = (landmarks[f"lateral_epicondyle_{side}"] + landmarks[f"medial_epicondyle_{side}"]) / 2
+        sources.append(section_centre(vertices, leg_faces, knee[1]))
+        targets.append(knee + np.array([params.knee_anterior_mm, 0.0, 0.0]))
+        shank_level = knee[1] - params.below_knee_mm - 20.0  # below the cut: keeps the shank straight under the knee
+        tibia = bones[f"tibia_fibula_{side}"].vertices
+        tibia = tibia[np.abs(tibia[:, 1] - shank_level) < 10.0]
+        sources.append(section_centre(vertices, leg_faces, shank_level))
+        targets.append(np.array([tibia[:, 0].mean() - params.calf_behind_tibia_mm, shank_level, tibia[:, 2].mean()]))
+        if muscles:  # the side of the hip over gluteus medius
+            medius = muscles[f"gluteus_medius_{side}"].vertices
+            for level in params.medius_levels_mm:
+                near = medius[np.abs(medius[:, 1] - level) < 8.0]
+                if len(near):
+                    outermost = near[(near[:, 2] * sign).argmax()]
+                    lateral = np.array([0.0, 0.0, sign])
+                    sources.append(_ray_point(outermost, lateral, vertices, faces))
+                    targets.append(outermost + params.depth("hip_side") * lateral)
+        femur = bones[f"femur_{side}"].vertices
+        condyles = femur[np.abs(femur[:, 1] - knee[1] - 10.0) < 15.0]
+        back = condyles[condyles[:, 0].argmin()]  # the back of the femoral condyles, under the popliteal fossa
+        sources.append(_ray_point(back, np.array([-1.0, 0.0, 0.0]), vertices, faces))
+        targets.append(back + np.array([-2.5 * params.min_cover_mm, 0.0, 0.0]))
+        if muscles:  # the buttock: subcutaneous fat over the back of gluteus maximus
+            maximus = muscles[f"gluteus_maximus_{side}"].vertices
+            for height in params.buttock_levels_mm:
+                for across in params.buttock_columns_mm:
+                    near = maximus[
+                        (np.abs(maximus[:, 1] - height) < 8.0) & (np.abs(maximus[:, 2] - sign * across) < 8.0)
+                    ]
+                    if len(near):
+                        back = near[near[:, 0].argmin()]
+                        sources.append(_ray_point(back, np.array([-1.0, 0.0, 0.0]), vertices, faces))
+                        targets.append(back - np.array([params.depth("buttock"), 0.0, 0.0]))
+    return np.array(sources), np.array(targets)
+
+
+def posed_makehuman(
+    data: MakeHumanData, params: BodyParameters
+) -> tuple[FloatArray, IntArray, FloatArray, list[str], dict]:
+    """The targeted body in our axes, legs in anatomical position: vertices, body triangles, weights, notes, joint helpers."""
+    base = read_base_mesh(data)
+    targets = macro_targets(params.body)
+    vertices = to_atlas_axes(apply_targets(data, base.vertices, targets))
+    weights = np.column_stack([bone_weights(data, _RIG_BONES[name], len(vertices)) for name in WEIGHT_COLUMNS])
+    notes = ["macro targets " + ", ".join(f"{name.split('/')[-1]} x{weight:.3f}" for name, weight in targets.items())]
+    for column, (side, helper) in enumerate((("right", "r"), ("left", "l"))):
+        hip = vertices[np.unique(base.groups[f"joint-{helper}-upper-leg"])].mean(axis=0)
+        knee = vertices[np.unique(base.groups[f"joint-{helper}-knee"])].mean(axis=0)
+        leg = knee - hip
+        angle = float(np.arctan2(leg[2], -leg[1]))  # the A-pose's abduction in the frontal plane
+        moved = (vertices - hip) @ _rotation_x(angle).T + hip
+        leg_weight = np.clip(weights[:, column] + weights[:, column + 2], 0.0, 1.0)
+        vertices = vertices + leg_weight[:, None] * (moved - vertices)
+        notes.append(
+            f"{side} leg adducted {np.degrees(angle):.2f} deg about its hip helper by the default rig's weights"
+        )
+    helpers = {
+        f"{joint}_{side}": vertices[np.unique(base.groups[f"joint-{h}-{group}"])].mean(axis=0)
+        for side, h in (("right", "r"), ("left", "l"))
+        for joint, group in (("hip", "upper-leg"), ("knee", "knee"))
+    }
+    arms = bone_weights(data, _ARM_BONES, len(vertices)) > 0.5
+    triangles = _triangles(base.groups["body"])
+    triangles = triangles[~arms[triangles].any(axis=1)]  # the hands hang beside the thighs in the A-pose
+    return vertices, triangles, weights, notes, helpers
+
+
+# --- fitting ----------------------------------------------------------------------------------
+def region_limits(landmarks: dict[str, FloatArray], params: BodyParameters) -> tuple[float, float]:
+    """(bottom, top) cut levels along Y: below the knees and above the iliac crests."""
+    crest = max(landmarks["iliac_crest_summit_right"][1], landmarks["iliac_crest_summit_left"][1])
+    knee = np.mean([landmarks[f"{n}_epicondyle_{s}"][1] for n in ("lateral", "medial") for s in ("right", "left")])
+    return float(knee - params.below_knee_mm), float(crest + params.top_above_crest_mm)
+
+
+def warp(
+    vertices: FloatArray,
+    faces: IntArray,
+    helpers: dict[str, FloatArray],
+    bones: dict[str, Surface],
+    landmarks: dict[str, FloatArray],
+    params: BodyParameters,
+    muscles: dict[str, Surface] | None = None,
+    weights: FloatArray | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """Scale hip-to-knee to the atlas, shift by the correspondences' median offset, then the thin-plate warp.
+
+    Returns the warped vertices and the target points.
+    """
+    from scipy.interpolate import RBFInterpolator
+
+    hip = (landmarks["femoral_head_centre_right"] + landmarks["femoral_head_centre_left"]) / 2
+    knee = np.mean([landmarks[f"{n}_epicondyle_{s}"] for n in ("lateral", "medial") for s in ("right", "left")], axis=0)
+    mh_hip = (helpers["hip_right"] + helpers["hip_left"]) / 2
+    mh_knee = (helpers["knee_right"] + helpers["knee_left"]) / 2
+    scale = (hip[1] - knee[1]) / (mh_hip[1] - mh_knee[1])
+    vertices = (vertices - mh_hip) * scale + hip
+    # the joint helpers place the body only roughly: shift it by the correspondences' median offset first
+    sources, targets = correspondences(vertices, faces, bones, landmarks, params, muscles, weights)
+    vertices = vertices + np.median(targets - sources, axis=0)
+    sources, targets = correspondences(vertices, faces, bones, landmarks, params, muscles, weights)
+    spline = RBFInterpolator(sources, targets - sources, kernel="thin_plate_spline", smoothing=params.warp_smoothing)
+    return vertices + spline(vertices), targets
+
+
+def _faces_of(mesh) -> IntArray:
+    return np.asarray(mesh.faces).reshape(-1, 4)[:, 1:].astype(np.int64)
+
+
+def union_distance(solids: list[Surface], spacing: float = 2.5, margin: float = 40.0):
+    """Signed distance grid (mm) to the union of closed solids (thin sheets marked by their vertices too)."""
+    from scipy import ndimage
+
+    from viewer.anatomy.muscles.distance_field import DistanceGrid, inside_voxels
+
+    low = np.min([s.vertices.min(axis=0) for s in solids], axis=0) - margin
+    high = np.max([s.vertices.max(axis=0) for s in solids], axis=0) + margin
+    shape = tuple(int(n) for n in np.ceil((high - low) / spacing) + 1)
+    occupied = np.zeros(shape, dtype=bool)
+    for solid in solids:
+        occupied |= inside_voxels(solid.vertices, solid.faces, low, spacing, shape)
+        index = np.round((solid.vertices - low) / spacing).astype(int)
+        occupied[index[:, 0], index[:, 1], index[:, 2]] = True
+    outside = ndimage.distance_transform_edt(~occupied) * spacing
+    inside = ndimage.distance_transform_edt(occupied) * spacing
+    values = np.where(occupied, -(inside - spacing / 2), outside - spacing / 2)
+    return DistanceGrid(origin=low, spacing=spacing, values=values, gradient=np.stack(np.gradient(values, spacing)))
+
+
+def _edges(faces: IntArray) -> IntArray:
+    edges = np.unique(np.sort(np.vstack([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1), axis=0)
+    return edges
+
+
+def _smooth(values: FloatArray, edges: IntArray, passes: int) -> FloatArray:
+    """Umbrella smoothing of per-vertex values (each takes the mean of itself and its neighbours)."""
+    for _ in range(passes):
+        total = values.copy()
+        count = np.ones(len(values))
+        np.add.at(total, edges[:, 0], values[edges[:, 1]])
+        np.add.at(total, edges[:, 1], values[edges[:, 0]])
+        np.add.at(count, edges[:, 0], 1)
+        np.add.at(count, edges[:, 1], 1)
+        values = total / count[:, None]
+    return values
+
+
+def push_out(
+    vertices: FloatArray, faces: IntArray, distance, cover: float, iterations: int = 40, passes: int = 4
+) -> FloatArray:
+    """Lift the skin off the muscles and bones to at least ``cover`` mm, as a smooth membrane.
+
+    Each round moves every vertex that is too near a solid out along the
+    distance field's gradient by what it lacks, then smooths the accumulated
+    displacement over the mesh, so a muscle under the skin raises a broad rounded
+    area rather than a tent; a last unsmoothed round settles what is left.
+    """
+    edges = _edges(faces)
+    offset = np.zeros_like(vertices)
+    for round_index in range(iterations + 1):
+        points = vertices + offset
+        need = np.clip(cover - distance.distance(points), 0.0, None)
+        if need.max() < 0.2:
+            break
+        offset += need[:, None] * distance.direction(points)
+        if round_index < iterations:
+            offset = _smooth(offset, edges, passes)
+    return vertices + offset
+
+
+def depth_targets(landmarks: dict[str, FloatArray], params: BodyParameters, keys: tuple[str, ...]) -> list[tuple]:
+    """(bony point, outward unit direction, soft-tissue depth) for the landmarks of the given soft-tissue keys."""
+    result = []
+    for landmark, (key, direction) in _BILATERAL_TARGETS.items():
+        for side, sign in (("right", 1.0), ("left", -1.0)):
+            if key in keys:
+                outward = np.array(direction) * np.array([1.0, 1.0, sign])
+                result.append((landmarks[f"{landmark}_{side}"], outward / np.linalg.norm(outward), params.depth(key)))
+    for landmark, (key, direction) in _MIDLINE_TARGETS.items():
+        if key in keys:
+            outward = np.array(direction) / np.linalg.norm(direction)
+            result.append((landmarks[landmark] * np.array([1.0, 1.0, 0.0]), outward, params.depth(key)))
+    return result
+
+
+def settle_over_bone(
+    vertices: FloatArray, faces: IntArray, targets: list[tuple], falloff_mm: float, passes: int = 3
+) -> FloatArray:
+    """Sink the skin over each palpable bony point to its soft-tissue depth (a smooth dimple, Gaussian falloff).
+
+    Where lifting the skin over the muscles around a bony point (the PSIS between
+    the gluteus maximus origins, the sacral crest) left it deeper (or shallower)
+    than the adult depth, the skin within a few centimetres is moved along the
+    palpation direction to that depth.
+    """
+    from viewer.anatomy.skin import ray_hits
+
+    vertices = vertices.copy()
+    for _ in range(passes):  # neighbouring dimples overlap: a few passes settle them together
+        for point, direction, depth in targets:
+            found = ray_hits(point[None], direction[None], vertices, faces)[0]
+            if not np.isfinite(found):
+                continue
+            exit_point = point + found * direction
+            distance2 = ((vertices - exit_point) ** 2).sum(axis=1)
+            vertices -= ((found - depth) * np.exp(-distance2 / (2 * falloff_mm**2)))[:, None] * direction
+    return vertices
+
+
+def _boundary_loops(faces: IntArray) -> list[IntArray]:
+    """Ordered vertex loops of the open edges of a triangle mesh."""
+    edges = np.vstack([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    keys, counts = np.unique(np.sort(edges, axis=1), axis=0, return_counts=True)
+    open_edges = {tuple(e) for e in keys[counts == 1]}
+    directed = {a: b for a, b in edges if (min(a, b), max(a, b)) in open_edges}
+    loops = []
+    while directed:
+        start, _ = directed.popitem()
+        directed[start] = _  # put it back; walk from it
+        loop = [start]
+        while True:
+            following = directed.pop(loop[-1])
+            if following == start:
+                break
+            loop.append(following)
+        loops.append(np.array(loop))
+    return loops
+
+
+def cap(vertices: FloatArray, faces: IntArray, weights: FloatArray, radius: float, steps: int = 3):
+    """Close each planar cut loop with a rounded rim (a quarter circle of ``radius``) and a flat cap."""
+    vertices, faces, weights = list(vertices), [faces], list(weights)
+    array = np.asarray(vertices)
+    for loop in _boundary_loops(faces[0]):
+        ring = array[loop]
+        centre = ring.mean(axis=0)
+        outward = np.array([0.0, 1.0 if centre[1] > array[:, 1].mean() else -1.0, 0.0])
+        inward = centre - ring
+        inward /= np.linalg.norm(inward, axis=1, keepdims=True)
+        previous = loop
+        for step in range(1, steps + 1):
+            angle = 0.5 * np.pi * step / steps
+            points = ring + radius * np.sin(angle) * outward + radius * (1 - np.cos(angle)) * inward
+            current = np.arange(len(vertices), len(vertices) + len(loop))
+            vertices.extend(points)
+            weights.extend(np.asarray(weights)[loop])
+            following = np.roll(np.arange(len(loop)), -1)
+            # the loop runs along the open edges' direction, so new faces wind the other way round
+            faces.append(np.column_stack([previous[following], previous, current]))
+            faces.append(np.column_stack([previous[following], current, current[following]]))
+            previous = current
+        apex = len(vertices)
+        vertices.append(centre + radius * outward)
+        weights.append(np.asarray(weights)[loop].mean(axis=0))
+        following = np.roll(np.arange(len(loop)), -1)
+        faces.append(np.column_stack([previous[following], previous, np.full(len(loop), apex)]))
+    return np.asarray(vertices), np.vstack(faces), np.asarray(weights)
+
+
+def fit_body(
+    data: MakeHumanData,
+    params: BodyParameters,
+    bones: dict[str, Surface],
+    muscles: dict[str, Surface],
+    landmarks: dict[str, FloatArray],
+) -> BodySkin:
+    """The fitted, closed skin of one body type with its skinning weights (see the module docstring)."""
+    from viewer.anatomy.metrics import is_watertight, signed_volume
+
+    vertices, faces, weights, notes, helpers = posed_makehuman(data, params)
+    vertices, _ = warp(vertices, faces, helpers, bones, landmarks, params, muscles, weights)
+    bottom, top = region_limits(landmarks, params)
+    mesh = _region(
+        vertices, faces, weights, bottom - 40.0, top + 40.0, landmarks["sacral_midline_s3"] * [1.0, 1.0, 0.0]
+    )
+    solids = list(muscles.values()) + [
+        bones[n] for n in ("hip_bone_right", "hip_bone_left", "sacrum", "femur_right", "femur_left")
+    ]
+    distance = union_distance(solids)
+    for passes in (params.smoothing_passes, 1):  # broad lifts on the once-subdivided mesh, then what Loop smoothed off
+        mesh = mesh.subdivide(1, "loop")
+        mesh.points = push_out(
+            np.asarray(mesh.points, dtype=float), _faces_of(mesh), distance, params.min_cover_mm, passes=passes
+        )
+    settled = settle_over_bone(
+        np.asarray(mesh.points, dtype=float),
+        _faces_of(mesh),
+        depth_targets(landmarks, params, params.settled),
+        params.dimple_falloff_mm,
+    )
+    mesh.points = push_out(settled, _faces_of(mesh), distance, params.min_cover_mm, iterations=0)
+    mesh = mesh.clip(normal=(0, 1, 0), origin=(0, top - params.rim_radius_mm, 0), invert=True)
+    mesh = mesh.clip(normal=(0, -1, 0), origin=(0, bottom + params.rim_radius_mm, 0), invert=True)
+    mesh = mesh.extract_surface(algorithm="dataset_surface").triangulate().clean()
+    columns = np.asarray(mesh.point_data["weights"], dtype=float)
+    skin_vertices, skin_faces, columns = cap(
+        np.asarray(mesh.points, dtype=float), _faces_of(mesh), columns, params.rim_radius_mm
+    )
+    if not is_watertight(skin_faces):
+        raise RuntimeError(f"the {params.body} skin is not closed after capping")
+    if signed_volume(skin_vertices, skin_faces) < 0:
+        skin_faces = skin_faces[:, ::-1].copy()
+    return BodySkin(Surface(skin_vertices, skin_faces), np.clip(columns, 0.0, 1.0), notes)
+
+
+def _region(vertices: FloatArray, faces: IntArray, weights: FloatArray, low: float, high: float, inside: FloatArray):
+    """The connected piece of the triangles between two levels nearest ``inside`` (not the hanging hands), weights carried."""
+    import pyvista as pv
+
+    mesh = pv.PolyData(vertices, np.column_stack([np.full(len(faces), 3), faces]).ravel())
+    mesh.point_data["weights"] = weights
+    ys = vertices[faces][:, :, 1]
+    band = np.flatnonzero((ys.max(axis=1) > low) & (ys.min(axis=1) < high))
+    piece = mesh.extract_cells(band).extract_surface(algorithm="dataset_surface")
+    return piece.connectivity("closest", closest_point=inside).clean().triangulate()
