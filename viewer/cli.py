@@ -117,7 +117,6 @@ def _add_pose_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--body",
         choices=["female", "male"],
-        default="female",
         help="body type of the skin (average adult woman or man; default female): bones and muscles stay the same",
     )
 
@@ -485,8 +484,12 @@ def _export_state(args: argparse.Namespace):
     from viewer.model.scene import build_scene
     from viewer.model.scene_file import SCENE_SCHEMA, SceneState, apply_document
 
-    state = SceneState.for_scene(build_scene())
+    base, _source = _base_document(args)
+    body = args.body or base.get("body")  # the skin is built with the scene: pick it before building
+    state = SceneState.for_scene(build_scene(body=body))
     document, source = export_document(args, state)
+    if body:
+        document["body"] = body
     apply_document(state, validate(document, SCENE_SCHEMA, source), source)
     _warn_impingement(state.scene)
     return state

@@ -48,7 +48,7 @@ class SceneState:
     labels: bool = False
     landmarks: bool = False
     isolated: str | None = None
-    body: str = "female"  # stored and restored; the atlas models one body until a body-type model lands
+    body: str = "female"  # the skin's body type; the scene is built with it (build_scene(body=...))
 
     @classmethod
     def for_scene(cls, scene: SceneModel) -> SceneState:
