@@ -30,7 +30,12 @@ class PlyError(ValueError):
 def read_ply(path: Path) -> tuple[FloatArray, IntArray]:
     """Vertices (n, 3) float64 and triangles (m, 3) int64 of a binary PLY file."""
     table, faces = read_ply_table(path)
-    return np.column_stack([table["x"], table["y"], table["z"]]).astype(np.float64), faces
+    return points_of(table), faces
+
+
+def points_of(table: np.ndarray) -> FloatArray:
+    """The (n, 3) float64 positions of a structured vertex table."""
+    return np.column_stack([table["x"], table["y"], table["z"]]).astype(np.float64)
 
 
 def read_ply_table(path: Path) -> tuple[np.ndarray, IntArray]:
@@ -75,7 +80,11 @@ def read_ply_table(path: Path) -> tuple[np.ndarray, IntArray]:
             raise PlyError(f"{path}: unexpected element {name!r}")
     if vertices is None or faces is None:
         raise PlyError(f"{path}: needs both vertex and face elements")
-    _check_geometry(path, vertices, faces)
+    _check_geometry(path, points_of(vertices), faces)
+    for name in vertices.dtype.names or ():
+        column = vertices[name]
+        if column.dtype.kind == "f" and not np.isfinite(column).all():
+            raise PlyError(f"{path}: field 'vertex[{int(np.flatnonzero(~np.isfinite(column))[0])}].{name}': not finite")
     return vertices, faces
 
 
