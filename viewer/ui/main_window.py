@@ -43,10 +43,16 @@ class MainWindow(QMainWindow):
         self._render_timer.setInterval(0)
         self._render_timer.timeout.connect(self.scene_view.flush)
         self.scene_view.schedule_render = self._render_timer.start  # many changes, one frame
+        self.scene_view.present = self.interactor.update  # the widget's paint draws that frame, once
         self.peel = PeelState()
         self.history = History(model, self.peel)
         self.techniques = TechniqueSession(model, self.history, self.peel)
-        self.technique_view = TechniqueView(self.interactor, self.techniques, text_sizes=self.scene_view.text_sizes)
+        self.technique_view = TechniqueView(
+            self.interactor,
+            self.techniques,
+            text_sizes=self.scene_view.text_sizes,
+            request_render=self.scene_view.request_render,
+        )
         self.scene_view.labels.obstacles.append(self.technique_view.caption_boxes)
         self._technique_timer = QTimer(self)
         self._technique_timer.setSingleShot(True)
@@ -230,7 +236,7 @@ class MainWindow(QMainWindow):
 
     def save_screenshot(self, path: Path) -> Path:
         """Save what the window shows, 3D view included, as a PNG."""
-        self.interactor.render()
+        self.scene_view.flush()
         QApplication.processEvents()
         screen = self.screen() or QApplication.primaryScreen()
         pixmap = screen.grabWindow(self.winId())
