@@ -308,3 +308,30 @@ def test_typing_a_movement_chooses_the_action(window, qtbot):
         qtbot.keyClick(panel.search_box, Qt.Key.Key_Return)
         assert timeline.action_box.currentData() == action and timeline.timeline.action.id == action
     assert "Motion panel" in panel.search_result.text()
+
+
+def window_state(window) -> dict:
+    """What the window shows: each actor's visibility and opacity, the peel, the pose, the technique."""
+    view, model = window.scene_view, window.model
+    return {
+        "actors": {n: (bool(a.GetVisibility()), round(a.prop.opacity, 6)) for n, a in view.actors.items()},
+        "peel": (window.peel.depth, window.peel.ghost),
+        "pose": (model.pose("right"), model.pose("left")),
+        "technique": window.techniques.active.id if window.techniques.active else None,
+        "danger_toggle": window.danger_action.isChecked(),
+    }
+
+
+def test_undo_after_choosing_a_technique_restores_the_exact_earlier_state(window, qtbot):
+    window.structures_panel.sliders["gluteus_medius_right"].setValue(40)  # the opacity slider is undoable too
+    assert window.model.opacity("gluteus_medius_right") == pytest.approx(0.4)
+    before = window_state(window)
+    window.techniques_panel.choose("rotators_prone_knee90")
+    chosen = window_state(window)
+    assert chosen["actors"]["gluteus_maximus_right"][1] < 0.5 and chosen["danger_toggle"]
+    window.undo_action.trigger()
+    assert window_state(window) == before  # maximus not ghosted, zones hidden, pose and peel back
+    assert window.techniques_panel.list.currentRow() == -1
+    window.undo_action.trigger()
+    assert window.model.opacity("gluteus_medius_right") == pytest.approx(1.0)
+    assert "not the camera" in window.undo_action.toolTip()

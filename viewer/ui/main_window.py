@@ -25,6 +25,10 @@ from viewer.ui.techniques_panel import TechniquesPanel
 
 WINDOW_TITLE = "Glute Viewer — 3D atlas of the hip and gluteal region"
 CLICK_TOLERANCE_PX = 4
+UNDO_COVERS = (
+    "Undo covers what is shown, opacity, ghosting, peeling, danger zones, techniques, the pose sliders and "
+    "the stretch colouring; not the camera, the selection or the timeline's playback."
+)
 
 
 class MainWindow(QMainWindow):
@@ -68,7 +72,7 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(layers_dock, structures_dock, Qt.Orientation.Vertical)
         self.info_panel = InfoPanel(model, self.techniques, self.history)
         info_dock = self._add_dock("About the selection", self.info_panel, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.motion_panel = MotionPanel(model)
+        self.motion_panel = MotionPanel(model, self.history)
         self.layers_panel.action_found.connect(self.motion_panel.timeline_panel.select_action)
         self._add_dock("Motion", self.motion_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.lengths_panel = LengthsPanel(model, self.motion_panel.timeline_panel.timeline)
@@ -139,7 +143,7 @@ class MainWindow(QMainWindow):
         self.stretch_action.setCheckable(True)
         self.stretch_action.setShortcut(QKeySequence("C"))
         self.stretch_action.setToolTip("Paint muscles by length change from anatomical position (C)")
-        self.stretch_action.toggled.connect(lambda on: self.model.set_colour_mode("stretch" if on else "anatomy"))
+        self.stretch_action.toggled.connect(lambda on: self.history.set_colour_mode("stretch" if on else "anatomy"))
         self.model.colour_mode_changed.connect(lambda mode: self.stretch_action.setChecked(mode == "stretch"))
         toolbar.addAction(self.stretch_action)
         self.fibres_action = QAction("Fibres", self)
@@ -214,7 +218,7 @@ class MainWindow(QMainWindow):
     def _on_history(self, can_undo: bool, can_redo: bool) -> None:
         self.undo_action.setEnabled(can_undo)
         self.redo_action.setEnabled(can_redo)
-        self.undo_action.setToolTip(f"Undo {self.history.undo_label or ''} (Ctrl+Z)")
+        self.undo_action.setToolTip(f"Undo {self.history.undo_label or ''} (Ctrl+Z). {UNDO_COVERS}")
         self.redo_action.setToolTip(f"Redo {self.history.redo_label or ''}")
 
     def set_presentation(self, on: bool) -> None:
