@@ -183,10 +183,11 @@ def test_peel_ghost_undo_and_search(window, qtbot):
     assert model.opacity("gluteus_medius_right") < 0.3 and model.opacity("iliotibial_band_right") == 1.0
 
 
-def test_labels_and_landmark_pins_toggle(window):
+def test_labels_and_landmark_pins_toggle(window, qtbot):
     window.history.set_depth(3)
     window.labels_action.setChecked(True)
     labels = window.scene_view.labels
+    qtbot.waitUntil(lambda: bool(labels.boxes))  # laid out with the next frame
     assert "piriformis_right" in labels.boxes and "gluteus_maximus_right" not in labels.boxes
     boxes = list(labels.boxes.values())
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
@@ -211,6 +212,7 @@ def test_latin_toggle_switches_the_info_panel_and_the_labels(window):
     window.model.select("piriformis_right")
     window.labels_action.setChecked(True)
     window.pins_action.setChecked(True)
+    window.scene_view.flush()  # the labels are laid out with the next frame
     labels = window.scene_view.labels
     assert "Piriformis (musculus piriformis)" in window.info_panel.toPlainText()
     assert labels.text_actors["piriformis_right"].GetInput() == "Piriformis (right)"

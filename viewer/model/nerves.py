@@ -8,22 +8,16 @@ deformer re-poses the nerve and rebuilds its zones for every pose.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from viewer.anatomy.kinematics import LegPose
 from viewer.anatomy.lagrange import FloatArray
 from viewer.anatomy.nerve import NerveGeometry, build_nerves, load_nerve_spec, pose_nerve
 from viewer.anatomy.nerve_zones import DangerZone, build_danger_zones, load_danger_zone_data
+from viewer.anatomy.posed import PosedShape
 from viewer.model.structures import Structure
 
 DANGER_OPACITY = 0.35
-
-
-@dataclass(frozen=True)
-class PosedVertices:
-    vertices: FloatArray
-    centreline: FloatArray | None = None
 
 
 def zone_name(zone: DangerZone) -> str:
@@ -106,15 +100,18 @@ class NerveDeformer:
         self.margin_mm = margin_mm
         self.zone_data = load_danger_zone_data()  # read and validated once, not at every frame
 
-    def pose(self, transforms: dict[str, FloatArray]) -> dict[str, PosedVertices]:
-        posed: dict[str, PosedVertices] = {}
+    def pose(
+        self, transforms: dict[str, FloatArray], poses: dict[str, LegPose] | None = None
+    ) -> dict[str, PosedShape]:
+        """The nerves and their danger zones carried by the thigh transforms (``poses`` is not needed)."""
+        posed: dict[str, PosedShape] = {}
         full = {"pelvis": np.eye(4), **transforms}
         for name, nerve in self.nerves.items():
             vertices, line = pose_nerve(nerve, full)
-            posed[name] = PosedVertices(vertices, line)
+            posed[name] = PosedShape(vertices, centreline=line)
             centrelines = nerve.posed_centrelines(line)
             for zone in build_danger_zones(nerve, centrelines, margin_mm=self.margin_mm, data=self.zone_data):
-                posed[zone_name(zone)] = PosedVertices(zone.vertices)
+                posed[zone_name(zone)] = PosedShape(zone.vertices)
         return posed
 
 

@@ -170,6 +170,11 @@ class AttachmentView:
         model.pose_changed.connect(self._on_pose)
         self._on_selection(model.selection)
 
+    def close(self) -> None:
+        """Stop following the model."""
+        self.model.selection_changed.disconnect(self._on_selection)
+        self.model.pose_changed.disconnect(self._on_pose)
+
     @property
     def enabled(self) -> bool:
         return self._enabled

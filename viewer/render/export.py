@@ -28,6 +28,7 @@ def export_png(
     if out.parent and not out.parent.exists():
         raise FileNotFoundError(f"{out.parent}: output folder does not exist")
     plotter = pv.Plotter(off_screen=True, window_size=list(size))
+    scene = technique_view = None
     try:
         scene = SceneView(plotter, model)
         scene.set_print(dpi)
@@ -42,5 +43,8 @@ def export_png(
         scene.set_labels(labels)
         plotter.screenshot(str(out))
     finally:
+        for view in (technique_view, scene):  # the model outlives the export: leave nothing listening
+            if view is not None:
+                view.close()
         plotter.close()
     return out

@@ -136,6 +136,11 @@ class LandmarkPins:
         model.language_changed.connect(self._on_pose)
         self.set_visible(visible)
 
+    def close(self) -> None:
+        """Stop following the model."""
+        self.model.pose_changed.disconnect(self._on_pose)
+        self.model.language_changed.disconnect(self._on_pose)
+
     @property
     def visible(self) -> bool:
         return self._visible

@@ -16,6 +16,7 @@ from vtkmodules.vtkRenderingCore import vtkCellPicker
 
 from viewer.anatomy.metrics import nearest_fibre_of_vertices, vertex_normals
 from viewer.anatomy.nerve_zones import CAUTION_LEVEL
+from viewer.model.events import Signal
 from viewer.model.scene import SceneModel
 from viewer.render.attachments import AttachmentView
 from viewer.render.colour_bar import ColourBar
@@ -149,13 +150,17 @@ class SceneView:
         if show_axes:
             plotter.add_orientation_widget(orientation_cube(), interactive=False, viewport=ORIENTATION_VIEWPORT)
         self._apply_pose()
-        model.visibility_changed.connect(self._on_visibility)
-        model.opacity_changed.connect(self._on_opacity)
-        model.pose_changed.connect(self._on_pose)
-        model.selection_changed.connect(self._on_selection)
-        model.fibres_visibility_changed.connect(self._on_fibres_visibility)
-        model.colour_mode_changed.connect(self._on_colour_mode)
-        model.structures_replaced.connect(self._on_structures_replaced)
+        self._connections: list[tuple[Signal, Callable[..., None]]] = [
+            (model.visibility_changed, self._on_visibility),
+            (model.opacity_changed, self._on_opacity),
+            (model.pose_changed, self._on_pose),
+            (model.selection_changed, self._on_selection),
+            (model.fibres_visibility_changed, self._on_fibres_visibility),
+            (model.colour_mode_changed, self._on_colour_mode),
+            (model.structures_replaced, self._on_structures_replaced),
+        ]
+        for signal, slot in self._connections:
+            signal.connect(slot)
         self._on_colour_mode(model.colour_mode, render=False)
         self._update_danger_display()
         self._on_fibres_visibility(model.fibres_visible, render=False)
@@ -172,11 +177,26 @@ class SceneView:
         self.pins.own_labels = False  # the labels name the pins that are seen, apart from each other
         self.labels.extra_items = self.pins.label_items
         self.attachments = AttachmentView(plotter, model, enabled=True, request_render=self.request_render)
-        for signal in (model.visibility_changed, model.opacity_changed, model.selection_changed, model.pose_changed):
-            signal.connect(self._refresh_labels)
-        model.language_changed.connect(lambda _language: self._on_selection(model.selection))
-        model.language_changed.connect(self._refresh_labels)
+        for signal in (
+            model.visibility_changed, model.opacity_changed, model.selection_changed, model.pose_changed,
+            model.language_changed,
+        ):  # fmt: skip
+            self._connections.append((signal, self._refresh_labels))
+        self._connections.append((model.language_changed, self._on_language))
+        for signal, slot in self._connections[-6:]:
+            signal.connect(slot)
         self.set_view("posterior")
+
+    def close(self) -> None:
+        """Stop listening to the model (the view's own listeners, its pins' and attachments')."""
+        for signal, slot in self._connections:
+            signal.disconnect(slot)
+        self._connections.clear()
+        self.pins.close()
+        self.attachments.close()
+
+    def _on_language(self, _language: str) -> None:
+        self._on_selection(self.model.selection)  # the name at the top, in the new language
 
     def _add_structure(self, name: str) -> None:
         """One smooth-shaded actor per structure; muscles also get stretch colouring, the skin its caution area."""

@@ -41,6 +41,10 @@ class TechniqueView:
         session.changed.connect(self._on_changed)
         self.update()
 
+    def close(self) -> None:
+        """Stop following the technique session."""
+        self.session.changed.disconnect(self._on_changed)
+
     def _on_changed(self, _technique_id: str | None) -> None:
         if self.schedule is None:
             self.update()
