@@ -105,7 +105,9 @@ def main() -> None:
     time_on = step_time_ms(app, window, args.steps)
     window.labels_action.setChecked(False)
     settle(app)
-    rows.append(("choose a technique", counter.frames_for(app, lambda: window.techniques_panel.choose("maximus_free_to_slide"))))
+    rows.append(
+        ("choose a technique", counter.frames_for(app, lambda: window.techniques_panel.choose("maximus_free_to_slide")))
+    )
     rows.append(("undo", counter.frames_for(app, window.history.undo)))
 
     width = max(len(r[0]) for r in rows)

@@ -337,3 +337,24 @@ def test_undo_after_choosing_a_technique_restores_the_exact_earlier_state(window
     window.undo_action.trigger()
     assert window.model.opacity("gluteus_medius_right") == pytest.approx(1.0)
     assert "not the camera" in window.undo_action.toolTip()
+
+
+def test_one_user_change_draws_one_frame(window, qtbot):
+    """A hip slider step or a selection is one frame of the 3D view (every overlay asks the scene view)."""
+    frames = []
+    window.interactor.render_window.AddObserver("RenderEvent", lambda *_args: frames.append(1))
+    window.scene_view.attachments.set_enabled(True)
+    window.model.select("gluteus_maximus_right")  # its attachment areas follow the pose too
+    qtbot.wait(200)
+    slider = window.motion_panel.pose_panel.sliders["hip_flexion"]
+    for change in (lambda: slider.setValue(slider.value() + 5), lambda: window.model.select("piriformis_right")):
+        frames.clear()
+        change()
+        qtbot.wait(200)
+        assert len(frames) == 1
+    window.labels_action.setChecked(True)
+    qtbot.wait(200)
+    frames.clear()
+    slider.setValue(slider.value() + 5)
+    qtbot.wait(200)
+    assert len(frames) == 2  # labels read the depth buffer: one unshown depth pass, then the frame
