@@ -183,10 +183,11 @@ def test_peel_ghost_undo_and_search(window, qtbot):
     assert model.opacity("gluteus_medius_right") < 0.3 and model.opacity("iliotibial_band_right") == 1.0
 
 
-def test_labels_and_landmark_pins_toggle(window):
+def test_labels_and_landmark_pins_toggle(window, qtbot):
     window.history.set_depth(3)
     window.labels_action.setChecked(True)
     labels = window.scene_view.labels
+    qtbot.waitUntil(lambda: bool(labels.boxes))  # laid out with the next frame
     assert "piriformis_right" in labels.boxes and "gluteus_maximus_right" not in labels.boxes
     boxes = list(labels.boxes.values())
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
@@ -211,6 +212,7 @@ def test_latin_toggle_switches_the_info_panel_and_the_labels(window):
     window.model.select("piriformis_right")
     window.labels_action.setChecked(True)
     window.pins_action.setChecked(True)
+    window.scene_view.flush()  # the labels are laid out with the next frame
     labels = window.scene_view.labels
     assert "Piriformis (musculus piriformis)" in window.info_panel.toPlainText()
     assert labels.text_actors["piriformis_right"].GetInput() == "Piriformis (right)"
@@ -308,3 +310,51 @@ def test_typing_a_movement_chooses_the_action(window, qtbot):
         qtbot.keyClick(panel.search_box, Qt.Key.Key_Return)
         assert timeline.action_box.currentData() == action and timeline.timeline.action.id == action
     assert "Motion panel" in panel.search_result.text()
+
+
+def window_state(window) -> dict:
+    """What the window shows: each actor's visibility and opacity, the peel, the pose, the technique."""
+    view, model = window.scene_view, window.model
+    return {
+        "actors": {n: (bool(a.GetVisibility()), round(a.prop.opacity, 6)) for n, a in view.actors.items()},
+        "peel": (window.peel.depth, window.peel.ghost),
+        "pose": (model.pose("right"), model.pose("left")),
+        "technique": window.techniques.active.id if window.techniques.active else None,
+        "danger_toggle": window.danger_action.isChecked(),
+    }
+
+
+def test_undo_after_choosing_a_technique_restores_the_exact_earlier_state(window, qtbot):
+    window.structures_panel.sliders["gluteus_medius_right"].setValue(40)  # the opacity slider is undoable too
+    assert window.model.opacity("gluteus_medius_right") == pytest.approx(0.4)
+    before = window_state(window)
+    window.techniques_panel.choose("rotators_prone_knee90")
+    chosen = window_state(window)
+    assert chosen["actors"]["gluteus_maximus_right"][1] < 0.5 and chosen["danger_toggle"]
+    window.undo_action.trigger()
+    assert window_state(window) == before  # maximus not ghosted, zones hidden, pose and peel back
+    assert window.techniques_panel.list.currentRow() == -1
+    window.undo_action.trigger()
+    assert window.model.opacity("gluteus_medius_right") == pytest.approx(1.0)
+    assert "not the camera" in window.undo_action.toolTip()
+
+
+def test_one_user_change_draws_one_frame(window, qtbot):
+    """A hip slider step or a selection is one frame of the 3D view (every overlay asks the scene view)."""
+    frames = []
+    window.interactor.render_window.AddObserver("RenderEvent", lambda *_args: frames.append(1))
+    window.scene_view.attachments.set_enabled(True)
+    window.model.select("gluteus_maximus_right")  # its attachment areas follow the pose too
+    qtbot.wait(200)
+    slider = window.motion_panel.pose_panel.sliders["hip_flexion"]
+    for change in (lambda: slider.setValue(slider.value() + 5), lambda: window.model.select("piriformis_right")):
+        frames.clear()
+        change()
+        qtbot.wait(200)
+        assert len(frames) == 1
+    window.labels_action.setChecked(True)
+    qtbot.wait(200)
+    frames.clear()
+    slider.setValue(slider.value() + 5)
+    qtbot.wait(200)
+    assert len(frames) == 2  # labels read the depth buffer: one unshown depth pass, then the frame

@@ -114,3 +114,23 @@ def test_a_missing_or_unreadable_table_falls_back_to_the_solver_with_a_warning(a
     with pytest.warns(RuntimeWarning, match="bake_poses"):
         deformer = muscle_deformer(muscles)
     assert isinstance(deformer, MusclePoser)
+
+
+def test_the_scene_hands_the_joint_angles_to_the_pose_space(fresh_scene, monkeypatch):
+    """The table is looked up by the angles the user set, not by angles recovered from the matrices."""
+    import viewer.anatomy.pose_space as pose_space
+    from viewer.anatomy.posed import PosedShape
+
+    recovered = pose_space.leg_pose_from_transforms
+    fresh_scene.set_pose("right", hip_flexion=35.0, knee_flexion=40.0)
+    by_matrices = fresh_scene.vertices("piriformis_right").copy()
+    fresh_scene.reset_pose()
+
+    def not_needed(*_args):
+        raise AssertionError("the angles were recovered from the transforms")
+
+    monkeypatch.setattr(pose_space, "leg_pose_from_transforms", not_needed)
+    fresh_scene.set_pose("right", hip_flexion=35.0, knee_flexion=40.0)
+    assert np.abs(fresh_scene.vertices("piriformis_right") - by_matrices).max() < 1e-3  # the same shape
+    assert all(isinstance(p, PosedShape) for p in fresh_scene._posed.values())  # one typed result
+    assert recovered is not not_needed

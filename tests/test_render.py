@@ -103,3 +103,44 @@ def test_bones_drawn_where_the_model_says_when_posed_after_the_view(bones_scene,
             _assert_bone_actors_hold_their_landmarks(view, bones_scene)
     finally:
         plotter.close()
+
+
+def listeners(model) -> dict[str, int]:
+    """How many listeners each of the model's signals has."""
+    from viewer.model.events import Signal
+
+    return {name: len(value) for name, value in vars(model).items() if isinstance(value, Signal)}
+
+
+def test_an_export_leaves_no_listener_on_the_model(fresh_scene, tmp_path):
+    from viewer.model.history import History
+    from viewer.model.layers import PeelState
+    from viewer.model.technique_session import TechniqueSession
+    from viewer.render.export import export_png
+
+    peel = PeelState()
+    session = TechniqueSession(fresh_scene, History(fresh_scene, peel), peel)
+    session.choose("rotators_prone_knee90", "right")
+    before, technique_listeners = listeners(fresh_scene), len(session.changed)
+    export_png(fresh_scene, tmp_path / "out.png", size=(320, 240), labels=True, landmarks=True, techniques=session)
+    assert listeners(fresh_scene) == before
+    assert len(session.changed) == technique_listeners
+    fresh_scene.set_pose("right", hip_flexion=30.0)  # nothing of the closed export runs (it would raise on it)
+    assert all(not signal.errors for signal in (fresh_scene.pose_changed, session.changed))
+
+
+def test_close_disconnects_and_a_dropped_view_stops_listening(fresh_scene):
+    import gc
+
+    before = listeners(fresh_scene)
+    plotter = pv.Plotter(off_screen=True, window_size=[200, 150])
+    view = SceneView(plotter, fresh_scene)
+    assert listeners(fresh_scene) != before
+    view.close()
+    assert listeners(fresh_scene) == before
+    dropped = SceneView(plotter, fresh_scene)
+    assert listeners(fresh_scene) != before
+    del dropped
+    gc.collect()
+    assert listeners(fresh_scene) == before  # held weakly: a view nobody keeps does not keep listening
+    plotter.close()

@@ -134,3 +134,23 @@ def test_percentages_never_read_minus_zero(fraction, decimals, text):
     from viewer.model.units import signed_percent
 
     assert signed_percent(fraction, decimals) == text
+
+
+def test_what_if_lengths_leave_the_live_scene_alone(fresh_scene):
+    from viewer.anatomy.kinematics import LegPose
+
+    fresh_scene.set_pose("right", hip_flexion=40.0)
+    live = {n: fresh_scene.vertices(n) for n in fresh_scene.names("muscle")}
+    copies = {n: v.copy() for n, v in live.items()}
+    lengths = fresh_scene.lengths_at({"right": LegPose(hip_flexion=90.0)}, ["piriformis_right"])
+    assert lengths["piriformis_right"] != fresh_scene.length_mm("piriformis_right")  # another pose, measured
+    for name in live:  # the live posed geometry was neither recomputed nor moved
+        assert fresh_scene.vertices(name) is live[name]
+        assert np.array_equal(live[name], copies[name])
+
+
+def test_neighbours_are_found_once_whatever_the_pose(fresh_scene):
+    first = fresh_scene.neighbours("piriformis_right")
+    fresh_scene.set_pose("right", hip_flexion=30.0)
+    assert fresh_scene.neighbours("piriformis_right") is first  # pose-independent: not measured again
+    assert "gluteus_maximus_right" in first.over

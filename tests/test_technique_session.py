@@ -91,3 +91,41 @@ def test_export_renders_a_technique(tmp_path):
     assert result.returncode == 0, result.stderr
     assert abs(read_png(plain).astype(int) - read_png(drawn).astype(int)).mean() > 3
     assert "unknown id" in run_cli("export", "--technique", "nope", "--out", "x.png").stderr
+
+
+def shown_state(session) -> dict:
+    """Everything choosing a technique may change: visibility, opacity, peel, ghosting, pose, technique."""
+    scene, peel = session.scene, session.peel
+    return {
+        "visible": {n: scene.is_visible(n) for n in scene.names()},
+        "opacity": {n: scene.opacity(n) for n in scene.names()},
+        "peel": (peel.depth, peel.ghost),
+        "pose": (scene.pose("right"), scene.pose("left")),
+        "technique": session.active.id if session.active else None,
+    }
+
+
+def test_undo_after_choosing_a_technique_restores_the_exact_earlier_state(session):
+    session.history.set_pose("left", hip_flexion=20.0)
+    session.history.set_opacity("gluteus_medius_right", 0.6)
+    before = shown_state(session)
+    session.choose("rotators_prone_knee90", "right")
+    chosen = shown_state(session)
+    assert chosen != before and chosen["technique"] == "rotators_prone_knee90"
+    events = []
+    session.changed.connect(events.append)
+    assert session.history.undo()
+    assert shown_state(session) == before  # maximus not left ghosted, zones not left shown, pose back
+    assert events and events[-1] is None
+    assert session.history.redo()
+    assert shown_state(session) == chosen
+
+
+def test_pose_and_colour_mode_are_undone_and_a_drag_is_one_step(session):
+    history, scene = session.history, session.scene
+    for degrees in (5.0, 10.0, 15.0):
+        history.set_pose("right", merge=True, hip_flexion=degrees)
+    history.set_colour_mode("stretch")
+    assert history.undo() and scene.colour_mode == "anatomy"
+    assert history.undo() and scene.pose("right").hip_flexion == 0.0
+    assert not history.can_undo

@@ -197,8 +197,14 @@ class PoseSpace:
             volumes = _VolumeHold(blocks, arrays, muscles)
             self.sides[side] = (_Skinning(rest, weights), blocks, guarded, volumes, _Corrections(blocks))
 
-    def pose(self, transforms: dict[str, FloatArray]) -> dict[str, PosedMuscle]:
-        """All muscles at the pose given by ``thigh_<side>`` and ``shank_<side>`` 4x4 transforms (pelvis frame)."""
+    def pose(
+        self, transforms: dict[str, FloatArray], poses: dict[str, LegPose] | None = None
+    ) -> dict[str, PosedMuscle]:
+        """All muscles at the pose given by ``thigh_<side>`` and ``shank_<side>`` 4x4 transforms (pelvis frame).
+
+        The table is looked up by joint angle: ``poses`` gives them by side; without it they are recovered from
+        the transforms.
+        """
         pelvis = np.asarray(transforms.get("pelvis", _EYE4), float)
         moved_pelvis = bool(np.abs(pelvis - _EYE4).max() > 1e-12)
         inverse = np.linalg.inv(pelvis) if moved_pelvis else _EYE4
@@ -210,7 +216,7 @@ class PoseSpace:
                 points = skinning.rest  # anatomical position: the rest geometry itself
             else:
                 points = skinning.apply(thigh, shank)
-                angles = leg_pose_from_transforms(thigh, shank, side)
+                angles = poses[side] if poses and side in poses else leg_pose_from_transforms(thigh, shank, side)
                 index, weight = _trilinear(self.axes, (angles.hip_flexion, angles.hip_abduction, angles.hip_rotation))
                 self._correct(points, corrections, index, weight, angles.knee_flexion, thigh)
                 volumes.hold(points, index, weight)

@@ -8,19 +8,14 @@ buttock and thigh surface with it instead of leaving the femur poking out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface
+from viewer.anatomy.kinematics import LegPose
 from viewer.anatomy.lagrange import FloatArray
+from viewer.anatomy.posed import PosedShape
 
 BLEND_WIDTH_MM = 25.0  # how gradually the weight passes from pelvis to thigh
-
-
-@dataclass(frozen=True)
-class SkinnedVertices:
-    vertices: FloatArray
 
 
 def thigh_weights(vertices: FloatArray, bones: dict[str, Surface]) -> dict[str, FloatArray]:
@@ -58,11 +53,11 @@ class SkinDeformer:
         self.weights = weights
         self._homogeneous = np.hstack([self.rest, np.ones((len(self.rest), 1))])
 
-    def pose(self, transforms: dict[str, FloatArray]) -> dict[str, SkinnedVertices]:
+    def pose(self, transforms: dict[str, FloatArray], poses: dict[str, LegPose] | None = None) -> dict[str, PosedShape]:
         vertices = self.rest.copy()
         for segment, weight in self.weights.items():
             if segment not in transforms:
                 continue
             moved = self._homogeneous @ transforms[segment][:3].T
             vertices += weight[:, None] * (moved - self.rest)
-        return {self.name: SkinnedVertices(vertices)}
+        return {self.name: PosedShape(vertices)}

@@ -1,15 +1,17 @@
-"""Undo and redo for what is shown: visibility, opacity and peel depth (Qt-free).
+"""Undo and redo for what is shown and how: visibility, opacity, ghosting, peel depth, pose, colour mode (Qt-free).
 
 Every change made through a :class:`History` is recorded as a reversible step
 of exact before/after values; a multi-structure change (isolate, show all, a
 peel) is one step. The target is any object with the SceneModel setters
 (``is_visible``/``set_visible``, ``opacity``/``set_opacity``, ``names()``).
-Changes made directly on the model, bypassing the history, are not recorded.
+Changes made directly on the model, bypassing the history, are not recorded: the
+window makes every user change through its History (the timeline's playback and the
+camera are not undone).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,10 +24,11 @@ DEFAULT_GHOST_OPACITY = 0.15
 
 @dataclass(frozen=True)
 class Change:
-    kind: str  # "visible" | "opacity" | "depth" | "ghost"
+    kind: str  # "visible" | "opacity" | "depth" | "ghost" | "pose" | "colour_mode" | any kind with a setter
     name: str | None
     before: Any
     after: Any
+    setter: Callable[[Any], None] | None = None  # how to apply a value of a kind the history does not know
 
 
 @dataclass
@@ -86,7 +89,13 @@ class History:
             self._push(Step(change.kind, [change]))
 
     def _apply(self, change: Change, value: Any) -> None:
-        if change.kind == "visible":
+        if change.setter is not None:
+            change.setter(value)
+        elif change.kind == "pose":
+            self.model.set_leg_poses(dict(value))
+        elif change.kind == "colour_mode":
+            self.model.set_colour_mode(value)
+        elif change.kind == "visible":
             self.model.set_visible(change.name, value)
         elif change.kind == "opacity":
             self.model.set_opacity(change.name, value)
@@ -104,11 +113,60 @@ class History:
     def set_visible(self, name: str, visible: bool) -> None:
         self._record(Change("visible", name, self.model.is_visible(name), bool(visible)))
 
-    def set_opacity(self, name: str, opacity: float) -> None:
-        """A user opacity change: also becomes the structure's base opacity."""
+    def set_opacity(self, name: str, opacity: float, merge: bool = False) -> None:
+        """A user opacity change: also becomes the structure's base opacity.
+
+        ``merge`` joins it to the last step when that was this structure's opacity too (a slider being dragged
+        is one step).
+        """
         before = self.model.opacity(name)
-        self._record(Change("opacity", name, before, float(min(max(opacity, 0.0), 1.0))))
+        change = Change("opacity", name, before, float(min(max(opacity, 0.0), 1.0)))
+        if not (merge and self._merge(change)):
+            self._record(change)
         self.base_opacity[name] = self.model.opacity(name)
+
+    def ghost(self, name: str, opacity: float) -> None:
+        """Show a structure see-through (e.g. the layer a technique works through); its base opacity stays."""
+        self.set_visible(name, True)
+        self._record(Change("opacity", name, self.model.opacity(name), float(opacity)))
+
+    def set_leg_poses(self, poses: dict[str, Any], merge: bool = False) -> None:
+        """Pose one or both legs (``{side: LegPose}``); ``merge`` joins a slider drag into one step."""
+        before = {side: self.model.pose(side) for side in ("right", "left")}
+        change = Change("pose", None, before, {**before, **poses})
+        if not (merge and self._merge(change)):
+            self._record(change)
+
+    def set_pose(self, side: str = "both", merge: bool = False, **angles: float) -> None:
+        """Set joint angles (degrees) on one side or both, as :meth:`SceneModel.set_pose`, recorded."""
+        sides = ("right", "left") if side == "both" else (side,)
+        self.set_leg_poses({s: self.model.pose(s).replaced(**angles) for s in sides}, merge=merge)
+
+    def reset_pose(self) -> None:
+        """Both legs back to anatomical position, as one step."""
+        self.set_pose("both", **{key: 0.0 for key in self.model.pose("right").as_dict()})
+
+    def set_colour_mode(self, mode: str) -> None:
+        self._record(Change("colour_mode", None, self.model.colour_mode, mode))
+
+    def record(self, kind: str, before: Any, after: Any, setter: Callable[[Any], None]) -> None:
+        """Apply and record a change of something the history does not know (``setter(value)`` applies it)."""
+        self._record(Change(kind, None, before, after, setter))
+
+    def _merge(self, change: Change) -> bool:
+        """Fold ``change`` into the last step if that step is one change of the same kind and name."""
+        last = self._undo[-1] if self._undo and self._open is None and not self._redo else None
+        if last is None or len(last.changes) != 1:
+            return False
+        previous = last.changes[0]
+        if (previous.kind, previous.name) != (change.kind, change.name) or previous.setter is not None:
+            return False
+        self._apply(change, change.after)
+        last.changes[0] = Change(change.kind, change.name, previous.before, change.after)
+        if previous.before == change.after:  # dragged back to where it started: nothing to undo
+            self._undo.pop()
+            self.changed.emit(self.can_undo, self.can_redo)
+        return True
 
     def _show(self, name: str, state: str) -> None:
         """Make one structure shown / ghosted / hidden (recorded in the open step)."""

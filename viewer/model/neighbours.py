@@ -34,6 +34,7 @@ class NeighbourFinder:
     def __init__(self, model) -> None:
         self.model = model
         self.layers = load_layers()
+        self._found: dict[str, Neighbours] = {}
 
     @cached_property
     def _trees(self):
@@ -62,6 +63,12 @@ class NeighbourFinder:
         return len(self.layers) if index is None else index
 
     def neighbours(self, name: str) -> Neighbours:
+        """Over, under and beside ``name`` at anatomical position: pose-independent, computed once per structure."""
+        if name not in self._found:
+            self._found[name] = self._find(name)
+        return self._found[name]
+
+    def _find(self, name: str) -> Neighbours:
         structure = self.model.structures[name]
         depth = self._depth(name)
         over, under, beside = [], [], []

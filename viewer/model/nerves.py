@@ -8,22 +8,16 @@ deformer re-poses the nerve and rebuilds its zones for every pose.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from viewer.anatomy.kinematics import LegPose
 from viewer.anatomy.lagrange import FloatArray
 from viewer.anatomy.nerve import NerveGeometry, build_nerves, load_nerve_spec, pose_nerves
 from viewer.anatomy.nerve_zones import DangerZone, DangerZoneLayout, build_danger_zones, load_danger_zone_data
+from viewer.anatomy.posed import PosedShape
 from viewer.model.structures import Structure
 
 DANGER_OPACITY = 0.35
-
-
-@dataclass(frozen=True)
-class PosedVertices:
-    vertices: FloatArray
-    centreline: FloatArray | None = None
 
 
 def zone_name(zone: DangerZone) -> str:
@@ -112,15 +106,18 @@ class NerveDeformer:
         data = load_danger_zone_data()  # read and validated once, not at every frame
         self.zone_layouts = {name: DangerZoneLayout(nerve, margin_mm, data) for name, nerve in nerves.items()}
 
-    def pose(self, transforms: dict[str, FloatArray]) -> dict[str, PosedVertices]:
-        posed: dict[str, PosedVertices] = {}
+    def pose(
+        self, transforms: dict[str, FloatArray], poses: dict[str, LegPose] | None = None
+    ) -> dict[str, PosedShape]:
+        """The nerves and their danger zones carried by the thigh transforms (``poses`` is not needed)."""
+        posed: dict[str, PosedShape] = {}
         full = {"pelvis": np.eye(4), **transforms}
         names = list(self.nerves)
         for name, (vertices, line) in zip(names, pose_nerves([self.nerves[n] for n in names], full), strict=True):
-            posed[name] = PosedVertices(vertices, line)
+            posed[name] = PosedShape(vertices, centreline=line)
             nerve = self.nerves[name]
             for zone_id, zone_vertices in self.zone_layouts[name].vertices(nerve.posed_centrelines(line)).items():
-                posed[zone_structure_name(zone_id, nerve.side)] = PosedVertices(zone_vertices)
+                posed[zone_structure_name(zone_id, nerve.side)] = PosedShape(zone_vertices)
         return posed
 
 

@@ -18,6 +18,7 @@ from viewer.anatomy.frame import FRAME_DESCRIPTION, apply
 from viewer.anatomy.kinematics import JOINT_RANGES, LegPose, PoseError, segment_transforms
 from viewer.anatomy.lagrange import FloatArray
 from viewer.anatomy.metrics import is_watertight, polyline_lengths, signed_volume
+from viewer.anatomy.posed import Deformer, PosedShape
 from viewer.io.references import cite
 from viewer.model.events import Signal
 from viewer.model.layers import Layer, assign_layers, layer_index, load_layers
@@ -52,8 +53,8 @@ class SceneModel:
         assign_layers(self.structures.values(), self.layers)
         # Deformers are created on the first pose away from anatomical position (start-up stays quick).
         self._deformer_factories = dict(deformer_factories or {})  # by role: "muscles", "nerves", "skin"
-        self._deformers: dict[str, object] = {}
-        self._posed: dict[str, object] = {}
+        self._deformers: dict[str, Deformer] = {}
+        self._posed: dict[str, PosedShape] = {}
         self._rest_lengths = {n: polyline_lengths(s.fibres) for n, s in self.structures.items() if s.fibres is not None}
         self._colour_mode = "anatomy"
         self.landmarks_rest = dict(landmarks)
@@ -165,6 +166,7 @@ class SceneModel:
         for structure in parts:
             self.structures[structure.name] = structure
             self._posed.pop(structure.name, None)
+        self.__dict__.pop("_neighbour_finder", None)  # new nerve geometry: its neighbours are found again
         self._deformer_factories["nerves"] = lambda: NerveDeformer(nerves, margin_mm)
         self._deformers.pop("nerves", None)  # the muscles keep their poser and its warm start
         self._visible.update(visible)
@@ -304,7 +306,7 @@ class SceneModel:
             return
         transforms = {k: v for k, v in self._segment_transforms.items() if k != "pelvis"}
         for deformer in self._active_deformers():
-            for name, posed in deformer.pose(transforms).items():
+            for name, posed in deformer.pose(transforms, dict(self._pose)).items():
                 if name in self.structures:
                     self._posed[name] = posed
 
@@ -318,16 +320,18 @@ class SceneModel:
         if all(p == LegPose() for p in full.values()) or not self._deformer_factories:
             return {n: float(self._rest_lengths[n].mean()) for n in names}
         transforms = segment_transforms(full, self.landmarks_rest)
-        posed: dict[str, object] = {}
+        posed: dict[str, PosedShape] = {}
         for deformer in self._active_deformers():
-            posed.update(deformer.pose(transforms))
-        self._update_deformables()  # put the deformers' warm start back on the current pose
+            saved = deformer.warm_start() if hasattr(deformer, "warm_start") else None
+            posed.update(deformer.pose(transforms, full))
+            if saved is not None:  # a solver that warm-starts continues from the live pose, untouched
+                deformer.restore_warm_start(saved)
         return {
             n: float(polyline_lengths(posed[n].fibres).mean()) if n in posed else float(self._rest_lengths[n].mean())
             for n in names
         }
 
-    def _active_deformers(self) -> list:
+    def _active_deformers(self) -> list[Deformer]:
         """The deformers, created on first use (start-up stays quick)."""
         for role, factory in self._deformer_factories.items():
             if role not in self._deformers:
@@ -352,20 +356,20 @@ class SceneModel:
     def fibres(self, name: str) -> FloatArray | None:
         """Fibre polylines of a structure at the current pose (None for bones)."""
         posed = self._posed.get(name)
-        if posed is not None and getattr(posed, "fibres", None) is not None:
+        if posed is not None and posed.fibres is not None:
             return posed.fibres
         return self.structures[name].fibres
 
     def fibre_lines(self, name: str) -> FloatArray | None:
         """Fibre polylines to draw: on the outer surface where the structure provides them."""
         posed = self._posed.get(name)
-        outer = getattr(posed, "outer_fibres", None) if posed is not None else self.structures[name].outer_fibres
+        outer = posed.outer_fibres if posed is not None else self.structures[name].outer_fibres
         return outer if outer is not None else self.fibres(name)
 
     def centreline(self, name: str) -> FloatArray | None:
         """A nerve's course at the current pose (None for other structures)."""
         posed = self._posed.get(name)
-        line = getattr(posed, "centreline", None) if posed is not None else None
+        line = posed.centreline if posed is not None else None
         return line if line is not None else self.structures[name].centreline
 
     def stretch(self, name: str) -> FloatArray | None:
@@ -566,7 +570,7 @@ def skin_structure(body: str | None = None) -> Structure:
     )
 
 
-def muscle_deformer(geometry: dict) -> object:
+def muscle_deformer(geometry: dict) -> Deformer:
     """The baked pose space (a few milliseconds a pose); the solver itself when the table is stale or missing."""
     from viewer.anatomy.muscles import MusclePoser
     from viewer.anatomy.pose_space import load_pose_space

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
 from viewer.anatomy.lagrange import FloatArray, IntArray
+from viewer.anatomy.posed import Deformer
 
 KINDS = ("skin", "bone", "muscle", "fascia", "nerve", "danger")
 
@@ -40,17 +40,6 @@ class Structure:
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"structure {self.name}: kind {self.kind!r} not one of {KINDS}")
-
-
-class Deformer(Protocol):
-    """Re-shapes deformable structures (muscles, nerve) for a pose.
-
-    ``pose`` takes the segment transforms (``thigh_right``, ``shank_left``...)
-    and returns, per structure name, an object with ``vertices`` (same order as
-    the rest mesh) and optionally ``fibres`` and ``outer_fibres``.
-    """
-
-    def pose(self, transforms: dict[str, FloatArray]) -> dict[str, Any]: ...
 
 
 DeformerFactory = Callable[[], Deformer]

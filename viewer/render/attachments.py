@@ -18,6 +18,7 @@ import pyvista as pv
 from scipy.spatial import cKDTree
 
 from viewer.anatomy.lagrange import FloatArray, IntArray
+from viewer.render.frames import RenderRequest, no_frame, no_implicit_render
 
 ORIGIN_COLOUR = "#2563eb"  # blue
 INSERTION_COLOUR = "#16a34a"  # green
@@ -150,8 +151,16 @@ def model_attachment_areas(model, muscle: str, radius_mm: float = 6.0) -> list[A
 class AttachmentView:
     """Paints the selected muscle's origin and insertion areas on its bones, with a legend."""
 
-    def __init__(self, plotter: pv.BasePlotter, model, enabled: bool = True, lift_mm: float = 0.4) -> None:
+    def __init__(
+        self,
+        plotter: pv.BasePlotter,
+        model,
+        enabled: bool = True,
+        lift_mm: float = 0.4,
+        request_render: RenderRequest = no_frame,
+    ) -> None:
         self.plotter = plotter
+        self.request_render = request_render
         self.model = model
         self.lift_mm = lift_mm
         self.areas: list[AttachmentArea] = []
@@ -160,6 +169,11 @@ class AttachmentView:
         model.selection_changed.connect(self._on_selection)
         model.pose_changed.connect(self._on_pose)
         self._on_selection(model.selection)
+
+    def close(self) -> None:
+        """Stop following the model."""
+        self.model.selection_changed.disconnect(self._on_selection)
+        self.model.pose_changed.disconnect(self._on_pose)
 
     @property
     def enabled(self) -> bool:
@@ -181,12 +195,13 @@ class AttachmentView:
             segment = self.model.structures[area.bone].segment
             if segment is not None:
                 actor.user_matrix = self.model.segment_transform(segment)
-        self.plotter.render()
+        if self._actors:
+            self.request_render()
 
     def _on_selection(self, name: str | None) -> None:
         self._clear()
         if not self._enabled or name is None or self.model.structures[name].fibres is None:
-            self.plotter.render()
+            self.request_render()
             return
         self.areas = model_attachment_areas(self.model, name)
         for area in self.areas:
@@ -203,21 +218,26 @@ class AttachmentView:
                 name=f"__attachment_{area.role}_{area.bone}",
                 reset_camera=False,
                 pickable=False,
+                render=False,
             )
             if bone.segment is not None:
                 actor.user_matrix = self.model.segment_transform(bone.segment)
             self._actors.append(actor)
         self.areas = [a for a in self.areas if len(a.faces)]
         if self.areas:
-            self.plotter.add_legend(
-                labels=[["Origin", ORIGIN_COLOUR], ["Insertion", INSERTION_COLOUR]],
-                bcolor="#fbfaf7",
-                border=True,
-                loc="lower right",
-                size=(0.11, 0.07),
-                face="rectangle",
-            )
-        self.plotter.render()
+            with no_implicit_render(self.plotter):
+                self._add_legend()
+        self.request_render()
+
+    def _add_legend(self) -> None:
+        self.plotter.add_legend(
+            labels=[["Origin", ORIGIN_COLOUR], ["Insertion", INSERTION_COLOUR]],
+            bcolor="#fbfaf7",
+            border=True,
+            loc="lower right",
+            size=(0.11, 0.07),
+            face="rectangle",
+        )
 
 
 __all__ = [

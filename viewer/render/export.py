@@ -74,6 +74,7 @@ def render_picture(
     report = progress or (lambda _done, _total: None)
     report(0, PICTURE_STEPS)
     plotter = pv.Plotter(off_screen=True, window_size=list(window))
+    scene = technique_view = None
     try:
         with temporary_listeners(model, techniques):  # the view goes with the plotter: it stops listening
             scene = SceneView(plotter, model)
@@ -100,6 +101,9 @@ def render_picture(
     except MemoryError:
         raise ExportError(f"not enough memory to draw {size[0]}x{size[1]} pixels") from None
     finally:
+        for view in (technique_view, scene):  # the model outlives the export: leave nothing listening
+            if view is not None:
+                view.close()
         plotter.close()
     report(2, PICTURE_STEPS)
     extra_rows = window[1] * scale - size[1]  # rows run top down; the overlay counts from the bottom

@@ -273,16 +273,17 @@ def project(plotter: pv.BasePlotter, points: FloatArray) -> FloatArray:
 
 
 def depth_buffer(plotter: pv.BasePlotter) -> FloatArray | None:
-    """The rendered depth buffer (height, width), row 0 at the bottom; opaque geometry only (None if unreadable)."""
+    """The depth buffer of the last frame drawn (height, width), row 0 at the bottom; opaque geometry only.
+
+    None if unreadable. It draws no frame: the caller draws the depth pass first.
+    """
     from vtkmodules.util.numpy_support import vtk_to_numpy
     from vtkmodules.vtkRenderingCore import vtkWindowToImageFilter
 
-    if isinstance(plotter, pv.Plotter) and plotter.off_screen and not getattr(plotter, "_rendered", True):
-        plotter.show(auto_close=False)  # an off-screen window has no buffers until first shown
-    plotter.render()
     grab = vtkWindowToImageFilter()
     grab.SetInput(plotter.render_window)
     grab.SetInputBufferTypeToZBuffer()
+    grab.ShouldRerenderOff()  # the caller drew the depth pass; another render would be a wasted frame
     grab.ReadFrontBufferOff()
     grab.Update()
     image = grab.GetOutput()
@@ -402,9 +403,12 @@ class StructureLabels:
         """Whether anything is named: the structures, or the extra items (pins) while they are shown."""
         return self._enabled or bool(self.extra_items and self.extra_items())
 
-    def set_enabled(self, enabled: bool) -> None:
+    def set_enabled(self, enabled: bool, layout: bool = True) -> None:
+        """Name the structures or not; ``layout=False`` leaves the layout to the scene's next frame."""
         self._enabled = bool(enabled)
-        self.update()
+        if layout:
+            self.update()
+            self.scene_view.request_render()
 
     def toggle(self) -> bool:
         self.set_enabled(not self._enabled)
@@ -507,14 +511,17 @@ class StructureLabels:
 
     # --- layout -----------------------------------------------------------------------------------
     def update(self) -> None:
-        """Re-anchor and re-lay out every label for the current camera, pose and visibility."""
+        """Re-anchor and re-lay out every label for the current camera, pose and visibility.
+
+        Draws one depth pass when anything is to be named; the frame that shows the labels is the caller's
+        (:meth:`SceneView.flush`, or the next screenshot).
+        """
         self._clear()
         if not self.active:
-            self.plotter.render()
             return
+        self.scene_view.depth_pass()  # the depth pass: labels name what this frame shows
         names, anchors = self._seen(depth_buffer(self.plotter))
         if not names:
-            self.plotter.render()
             return
         sizes_rule = self.text_sizes()
         obstacles = [box for provider in self.obstacles for box in provider()]
@@ -546,7 +553,6 @@ class StructureLabels:
         self._line_data.SetVerts(verts)
         self._line_data.Modified()
         self._lines.SetVisibility(True)
-        self.plotter.render()
 
     def _fit(
         self, names: list[str], anchors: FloatArray, rule: TextSizes, obstacles: list[Box]

@@ -18,6 +18,7 @@ from viewer.anatomy.lagrange import FloatArray
 from viewer.io.annotations import AnnotationError, load_annotation
 from viewer.model.terminology import landmark_term
 from viewer.paths import annotations_dir
+from viewer.render.frames import RenderRequest, no_frame
 from viewer.render.labels import LabelItem
 
 SIDES = ("right", "left")
@@ -137,8 +138,16 @@ def pin_positions(model, pins: list[Pin] | None = None) -> dict[str, FloatArray]
 class LandmarkPins:
     """Small spheres with names at the palpable landmarks; follow the pose; show/hide."""
 
-    def __init__(self, plotter: pv.BasePlotter, model, visible: bool = False, font_size: int = 14) -> None:
+    def __init__(
+        self,
+        plotter: pv.BasePlotter,
+        model,
+        visible: bool = False,
+        font_size: int = 14,
+        request_render: RenderRequest = no_frame,
+    ) -> None:
         self.plotter = plotter
+        self.request_render = request_render
         self.model = model
         check_pins(model)
         self.pins = load_pins()
@@ -152,6 +161,11 @@ class LandmarkPins:
         model.pose_changed.connect(self._on_pose)
         model.language_changed.connect(self._on_pose)
         self.set_visible(visible)
+
+    def close(self) -> None:
+        """Stop following the model."""
+        self.model.pose_changed.disconnect(self._on_pose)
+        self.model.language_changed.disconnect(self._on_pose)
 
     @property
     def visible(self) -> bool:
@@ -190,7 +204,7 @@ class LandmarkPins:
             self._actors.append(
                 self.plotter.add_mesh(
                     spheres, color=self.colour, smooth_shading=True, name="__landmark_pins",
-                    reset_camera=False, pickable=False, specular=0.4,
+                    reset_camera=False, pickable=False, specular=0.4, render=False,
                 )
             )  # fmt: skip
         if self._visible and self.own_labels:
@@ -207,9 +221,10 @@ class LandmarkPins:
                     always_visible=True,
                     name="__landmark_pin_labels",
                     reset_camera=False,
+                    render=False,
                 )
             )
-        self.plotter.render()
+        self.request_render()
 
 
 __all__ = ["LandmarkPins", "Pin", "check_pins", "load_pins", "pin_config", "pin_positions", "snapped_point"]

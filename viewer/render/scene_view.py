@@ -16,9 +16,11 @@ from vtkmodules.vtkRenderingCore import vtkCellPicker
 
 from viewer.anatomy.metrics import nearest_fibre_of_vertices, vertex_normals
 from viewer.anatomy.nerve_zones import CAUTION_LEVEL
+from viewer.model.events import Signal
 from viewer.model.scene import SceneModel
 from viewer.render.attachments import AttachmentView
 from viewer.render.colour_bar import ColourBar
+from viewer.render.frames import no_implicit_render
 from viewer.render.labels import Box, StructureLabels, TextSizes, print_text_sizes, screen_text_sizes
 from viewer.render.landmark_pins import LandmarkPins
 from viewer.render.section_view import SectionView
@@ -132,6 +134,9 @@ class SceneView:
         # The window replaces this with a coalescing scheduler (one frame per event-loop turn);
         # off-screen, every change renders at once.
         self.schedule_render: Callable[[], None] | None = None
+        # How a frame reaches the screen: the window passes its widget's repaint (whose paint draws the one
+        # frame); off-screen the frame is drawn at once.
+        self.present: Callable[[], None] | None = None
         self._current_view = "posterior"
         self._fibre_of_vertex: dict[str, np.ndarray] = {}
         self._stretch_bar = False
@@ -147,13 +152,17 @@ class SceneView:
         if show_axes:
             plotter.add_orientation_widget(orientation_cube(), interactive=False, viewport=ORIENTATION_VIEWPORT)
         self._apply_pose()
-        model.visibility_changed.connect(self._on_visibility)
-        model.opacity_changed.connect(self._on_opacity)
-        model.pose_changed.connect(self._on_pose)
-        model.selection_changed.connect(self._on_selection)
-        model.fibres_visibility_changed.connect(self._on_fibres_visibility)
-        model.colour_mode_changed.connect(self._on_colour_mode)
-        model.structures_replaced.connect(self._on_structures_replaced)
+        self._connections: list[tuple[Signal, Callable[..., None]]] = [
+            (model.visibility_changed, self._on_visibility),
+            (model.opacity_changed, self._on_opacity),
+            (model.pose_changed, self._on_pose),
+            (model.selection_changed, self._on_selection),
+            (model.fibres_visibility_changed, self._on_fibres_visibility),
+            (model.colour_mode_changed, self._on_colour_mode),
+            (model.structures_replaced, self._on_structures_replaced),
+        ]
+        for signal, slot in self._connections:
+            signal.connect(slot)
         self._on_colour_mode(model.colour_mode, render=False)
         self._update_danger_display()
         self._on_fibres_visibility(model.fibres_visible, render=False)
@@ -166,16 +175,31 @@ class SceneView:
         self.labels = StructureLabels(self, enabled=False)
         self.labels.text_sizes = self.text_sizes
         self.labels.obstacles.append(self.overlay_boxes)
-        self.pins = LandmarkPins(plotter, model, visible=False)
+        self.pins = LandmarkPins(plotter, model, visible=False, request_render=self.request_render)
         self.pins.own_labels = False  # the labels name the pins that are seen, apart from each other
         self.labels.extra_items = self.pins.label_items
-        self.attachments = AttachmentView(plotter, model, enabled=True)
+        self.attachments = AttachmentView(plotter, model, enabled=True, request_render=self.request_render)
+        for signal in (
+            model.visibility_changed, model.opacity_changed, model.selection_changed, model.pose_changed,
+            model.language_changed,
+        ):  # fmt: skip
+            self._connections.append((signal, self._refresh_labels))
+        self._connections.append((model.language_changed, self._on_language))
+        for signal, slot in self._connections[-6:]:
+            signal.connect(slot)
         self.section = SectionView(self)
-        for signal in (model.visibility_changed, model.opacity_changed, model.selection_changed, model.pose_changed):
-            signal.connect(self._refresh_labels)
-        model.language_changed.connect(lambda _language: self._on_selection(model.selection))
-        model.language_changed.connect(self._refresh_labels)
         self.set_view("posterior")
+
+    def close(self) -> None:
+        """Stop listening to the model (the view's own listeners, its pins' and attachments')."""
+        for signal, slot in self._connections:
+            signal.disconnect(slot)
+        self._connections.clear()
+        self.pins.close()
+        self.attachments.close()
+
+    def _on_language(self, _language: str) -> None:
+        self._on_selection(self.model.selection)  # the name at the top, in the new language
 
     def _add_structure(self, name: str) -> None:
         """One smooth-shaded actor per structure; muscles also get stretch colouring, the skin its caution area."""
@@ -195,6 +219,7 @@ class SceneView:
             name=name,
             reset_camera=False,
             pickable=True,
+            render=False,
         )
         self.meshes[name] = mesh
         self.actors[name] = actor
@@ -252,7 +277,7 @@ class SceneView:
             if actor is None:
                 actor = self.plotter.add_mesh(
                     outline, color=CAUTION_OUTLINE_COLOUR, line_width=CAUTION_OUTLINE_WIDTH, lighting=False,
-                    name=f"{name}__caution_outline", reset_camera=False, pickable=False,
+                    name=f"{name}__caution_outline", reset_camera=False, pickable=False, render=False,
                 )
                 self._caution_outlines[name] = actor
             else:
@@ -323,6 +348,7 @@ class SceneView:
                     name=f"{name}__fibres",
                     reset_camera=False,
                     pickable=False,
+                    render=False,
                 )
             if name in self.fibre_actors:
                 self.fibre_actors[name].SetVisibility(visible and self.model.is_visible(name))
@@ -337,7 +363,10 @@ class SceneView:
         self.highlight_actor = None
         if name is not None:
             structure = self.model.structures[name]
-            self.highlight_actor = self.plotter.add_silhouette(self.meshes[name], color=HIGHLIGHT_COLOUR, line_width=4)
+            with no_implicit_render(self.plotter):  # pyvista's add_silhouette renders by itself
+                self.highlight_actor = self.plotter.add_silhouette(
+                    self.meshes[name], color=HIGHLIGHT_COLOUR, line_width=4
+                )
             self.highlight_actor.SetVisibility(self.model.is_visible(name))
             if structure.segment is not None:
                 self.highlight_actor.user_matrix = self.model.segment_transform(structure.segment)
@@ -348,6 +377,7 @@ class SceneView:
                 font_size=round(LABEL_FONT_SIZE * self.label_scale),
                 color="#202020",
                 name="__selection_label",
+                render=False,
             )
         self.request_render()
 
@@ -436,8 +466,8 @@ class SceneView:
 
     def set_labels(self, on: bool) -> None:
         """Structure labels on/off (the names of the pins seen are laid out with them, or alone)."""
-        self.plotter.render()  # the labels read this frame's depth buffer
-        self.labels.set_enabled(on)
+        self.labels.set_enabled(on, layout=False)
+        self._refresh_labels()
 
     def set_pins(self, on: bool) -> None:
         self.pins.set_visible(on)
@@ -489,28 +519,56 @@ class SceneView:
             boxes.extend(self._colour_bar.boxes())
         return boxes
 
+    # --- the one render path -------------------------------------------------------------------
     def request_render(self) -> None:
+        """Ask for a frame: every change of the scene and of every overlay comes here.
+
+        In the window ``schedule_render`` coalesces the requests of one user change into one frame (drawn
+        by :meth:`flush` when the event loop is next idle); off-screen the frame is drawn at once.
+        """
         if self.schedule_render is None:
-            self.plotter.render()
+            self.flush()
         else:
             self.schedule_render()
 
     def _refresh_labels(self, *_args) -> None:
-        """Labels read the depth buffer, so they follow the frame: at once off-screen, after the next one in a window."""
+        """The labels are laid out again with the next frame (they read its depth buffer)."""
         if not self.labels.active and not self.labels.boxes:
             return
-        if self.schedule_render is None:
-            self.labels.update()
-        else:
-            self._labels_stale = True
-            self.schedule_render()
+        self._labels_stale = True
+        self.request_render()
 
     def flush(self) -> None:
-        """Draw the pending frame, then bring the labels up to date with it (the window's render timer)."""
-        self.plotter.render()
+        """Draw the pending frame; labels, when stale, are laid out first on a depth pass of the same scene."""
         if self._labels_stale:
             self._labels_stale = False
-            self.labels.update()
+            self.labels.update()  # its depth pass is the one extra render labels cost
+        if self.present is not None:
+            self.present()
+        else:
+            self.render_now()
+
+    def render_now(self) -> None:
+        """Draw a frame now: the only call of the renderer (everything else asks :meth:`request_render`)."""
+        self.plotter.render()
+
+    def depth_pass(self) -> None:
+        """Render the scene for its depth buffer without showing the frame (the labels read it).
+
+        The back buffer is not swapped, so the window does not repaint for it. pyvista draws nothing off-screen
+        until the plotter is first shown, so a plotter never shown is shown here.
+        """
+        plotter = self.plotter
+        if isinstance(plotter, pv.Plotter) and plotter.off_screen and not plotter._rendered:
+            plotter.show(auto_close=False)
+            return
+        window = plotter.render_window
+        swap = window.GetSwapBuffers()
+        window.SwapBuffersOff()
+        try:
+            plotter.render()
+        finally:
+            window.SetSwapBuffers(swap)
 
     def set_label_scale(self, scale: float) -> None:
         """Scale on-screen text (labels, legend, colour bar, selection name) for a projector."""

@@ -12,6 +12,7 @@ import numpy as np
 import pyvista as pv
 
 from viewer.anatomy.nerve_zones import DangerZone
+from viewer.render.frames import RenderRequest, no_frame
 from viewer.techniques.geometry import TechniqueGeometry
 from viewer.techniques.safety import SafetyReport
 
@@ -73,14 +74,17 @@ def cone_mesh(geometry: TechniqueGeometry) -> pv.PolyData:
 class TechniqueOverlay:
     """The actors for one technique at a time (plus danger zones) on a plotter."""
 
-    def __init__(self, plotter: pv.BasePlotter, prefix: str = "technique") -> None:
+    def __init__(
+        self, plotter: pv.BasePlotter, prefix: str = "technique", request_render: RenderRequest = no_frame
+    ) -> None:
         self.plotter = plotter
+        self.request_render = request_render
         self.prefix = prefix
         self.actors: dict[str, pv.Actor] = {}
 
     def _add(self, key: str, mesh: pv.PolyData, **kwargs) -> pv.Actor:
         name = f"__{self.prefix}_{key}"
-        actor = self.plotter.add_mesh(mesh, name=name, reset_camera=False, pickable=False, **kwargs)
+        actor = self.plotter.add_mesh(mesh, name=name, reset_camera=False, pickable=False, render=False, **kwargs)
         self.actors[key] = actor
         return actor
 
@@ -131,7 +135,7 @@ class TechniqueOverlay:
         for zone in zones or []:
             self._add(f"zone_{zone.id}", zone_mesh(zone), color=zone.colour, opacity=ZONE_OPACITY, smooth_shading=True)
         if render:
-            self.plotter.render()
+            self.request_render()
         return dict(self.actors)
 
     def show_zones(self, zones: list[DangerZone], render: bool = True) -> None:
@@ -139,7 +143,7 @@ class TechniqueOverlay:
         for zone in zones:
             self._add(f"zone_{zone.id}", zone_mesh(zone), color=zone.colour, opacity=ZONE_OPACITY, smooth_shading=True)
         if render:
-            self.plotter.render()
+            self.request_render()
 
     def clear(self, render: bool = True) -> None:
         """Remove every actor this overlay added."""
@@ -147,7 +151,7 @@ class TechniqueOverlay:
             self.plotter.remove_actor(actor, render=False)
         self.actors.clear()
         if render:
-            self.plotter.render()
+            self.request_render()
 
 
 __all__ = ["SAFE_COLOUR", "WARNING_COLOUR", "TechniqueOverlay", "cone_mesh", "tool_glyph", "zone_mesh"]

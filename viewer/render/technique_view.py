@@ -8,6 +8,7 @@ import pyvista as pv
 from vtkmodules.vtkRenderingCore import vtkTextActor
 
 from viewer.model.technique_session import TechniqueSession
+from viewer.render.frames import RenderRequest, no_frame
 from viewer.render.labels import Box, TextSizes, screen_text_sizes, text_box
 from viewer.render.technique_overlay import TechniqueOverlay
 
@@ -23,10 +24,15 @@ class TechniqueView:
     """
 
     def __init__(
-        self, plotter: pv.BasePlotter, session: TechniqueSession, text_sizes: Callable[[], TextSizes] | None = None
+        self,
+        plotter: pv.BasePlotter,
+        session: TechniqueSession,
+        text_sizes: Callable[[], TextSizes] | None = None,
+        request_render: RenderRequest = no_frame,
     ) -> None:
         self.plotter = plotter
         self.session = session
+        self.request_render = request_render  # the scene view's, in the window (the one render path)
         self.overlay = TechniqueOverlay(plotter)
         self.schedule: Callable[[], None] | None = None
         # the scene's text rule (SceneView.text_sizes), so the caption matches the labels
@@ -34,6 +40,10 @@ class TechniqueView:
         self.caption: vtkTextActor | None = None
         session.changed.connect(self._on_changed)
         self.update()
+
+    def close(self) -> None:
+        """Stop following the technique session."""
+        self.session.changed.disconnect(self._on_changed)
 
     def _on_changed(self, _technique_id: str | None) -> None:
         if self.schedule is None:
@@ -47,7 +57,7 @@ class TechniqueView:
         result = self.session.result()
         if result is None:
             self.overlay.clear(render=False)
-            self.plotter.render()
+            self.request_render()
             return
         geometry, report, _zones = result
         self.overlay.show(geometry, report, zones=None, render=False)  # the zones are scene structures
@@ -65,7 +75,7 @@ class TechniqueView:
         self._show_caption(
             f"{self.session.active.title}\n{verdict}", WARNING_TEXT_COLOUR if report.flagged else SAFE_TEXT_COLOUR
         )
-        self.plotter.render()
+        self.request_render()
 
     def _show_caption(self, text: str, colour: str) -> None:
         """The caption in the lower right corner, a margin from the edges, at the scene's text size."""

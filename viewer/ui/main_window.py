@@ -27,6 +27,10 @@ from viewer.ui.techniques_panel import TechniquesPanel
 
 WINDOW_TITLE = "Glute Viewer — 3D atlas of the hip and gluteal region"
 CLICK_TOLERANCE_PX = 4
+UNDO_COVERS = (
+    "Undo covers what is shown, opacity, ghosting, peeling, danger zones, techniques, the pose sliders and "
+    "the stretch colouring; not the camera, the selection or the timeline's playback."
+)
 
 
 class MainWindow(QMainWindow):
@@ -45,10 +49,16 @@ class MainWindow(QMainWindow):
         self._render_timer.setInterval(0)
         self._render_timer.timeout.connect(self.scene_view.flush)
         self.scene_view.schedule_render = self._render_timer.start  # many changes, one frame
+        self.scene_view.present = self.interactor.update  # the widget's paint draws that frame, once
         self.peel = PeelState()
         self.history = History(model, self.peel)
         self.techniques = TechniqueSession(model, self.history, self.peel)
-        self.technique_view = TechniqueView(self.interactor, self.techniques, text_sizes=self.scene_view.text_sizes)
+        self.technique_view = TechniqueView(
+            self.interactor,
+            self.techniques,
+            text_sizes=self.scene_view.text_sizes,
+            request_render=self.scene_view.request_render,
+        )
         self.scene_view.labels.obstacles.append(self.technique_view.caption_boxes)
         self._technique_timer = QTimer(self)
         self._technique_timer.setSingleShot(True)
@@ -65,7 +75,7 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(layers_dock, structures_dock, Qt.Orientation.Vertical)
         self.info_panel = InfoPanel(model, self.techniques, self.history)
         info_dock = self._add_dock("About the selection", self.info_panel, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.motion_panel = MotionPanel(model)
+        self.motion_panel = MotionPanel(model, self.history)
         self.layers_panel.action_found.connect(self.motion_panel.timeline_panel.select_action)
         self._add_dock("Motion", self.motion_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.lengths_panel = LengthsPanel(model, self.motion_panel.timeline_panel.timeline)
@@ -146,7 +156,7 @@ class MainWindow(QMainWindow):
         self.stretch_action.setCheckable(True)
         self.stretch_action.setShortcut(QKeySequence("C"))
         self.stretch_action.setToolTip("Paint muscles by length change from anatomical position (C)")
-        self.stretch_action.toggled.connect(lambda on: self.model.set_colour_mode("stretch" if on else "anatomy"))
+        self.stretch_action.toggled.connect(lambda on: self.history.set_colour_mode("stretch" if on else "anatomy"))
         self.model.colour_mode_changed.connect(lambda mode: self.stretch_action.setChecked(mode == "stretch"))
         toolbar.addAction(self.stretch_action)
         self.fibres_action = QAction("Fibres", self)
@@ -243,7 +253,7 @@ class MainWindow(QMainWindow):
     def _on_history(self, can_undo: bool, can_redo: bool) -> None:
         self.undo_action.setEnabled(can_undo)
         self.redo_action.setEnabled(can_redo)
-        self.undo_action.setToolTip(f"Undo {self.history.undo_label or ''} (Ctrl+Z)")
+        self.undo_action.setToolTip(f"Undo {self.history.undo_label or ''} (Ctrl+Z). {UNDO_COVERS}")
         self.redo_action.setToolTip(f"Redo {self.history.redo_label or ''}")
 
     def set_presentation(self, on: bool) -> None:
@@ -265,7 +275,7 @@ class MainWindow(QMainWindow):
 
     def save_screenshot(self, path: Path) -> Path:
         """Save what the window shows, 3D view included, as a PNG."""
-        self.interactor.render()
+        self.scene_view.flush()
         QApplication.processEvents()
         screen = self.screen() or QApplication.primaryScreen()
         pixmap = screen.grabWindow(self.winId())

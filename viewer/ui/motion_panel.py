@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from viewer.anatomy.kinematics import JOINT_RANGES
 from viewer.model.actions import Timeline, load_actions
+from viewer.model.history import History
 from viewer.model.scene import SceneModel
 from viewer.ui.techniques_panel import compact
 
@@ -38,9 +39,10 @@ FRAME_MS = 33
 class PosePanel(QGroupBox):
     """One slider per joint angle; the side box chooses which leg the sliders move."""
 
-    def __init__(self, model: SceneModel) -> None:
+    def __init__(self, model: SceneModel, history: History | None = None) -> None:
         super().__init__("Pose")
         self.model = model
+        self.history = history  # the sliders and the reset are undoable (the timeline's playback is not)
         layout = QGridLayout(self)
         self.side = QComboBox()
         for label, value in SIDE_CHOICES:
@@ -68,13 +70,17 @@ class PosePanel(QGroupBox):
         self.impingement = QLabel()  # always laid out (empty when free), so a warning never crowds the sliders
         self.impingement.setStyleSheet("color: #b35806; font-weight: bold")
         layout.addWidget(self.impingement, len(JOINT_RANGES) + 1, 0, 1, 3)
-        self.reset.clicked.connect(model.reset_pose)
+        self.reset.clicked.connect((history or model).reset_pose)
         self.side.currentIndexChanged.connect(lambda _i: self._sync())
         model.pose_changed.connect(lambda _pose: self._sync())
 
     def _on_slider(self, key: str, degrees: int) -> None:
         self.values[key].setText(f"{degrees}°")
-        self.model.set_pose(self.side.currentData(), **{key: float(degrees)})
+        if self.history is None:
+            self.model.set_pose(self.side.currentData(), **{key: float(degrees)})
+        else:  # one drag of a slider is one undo step
+            merge = self.sliders[key].isSliderDown()
+            self.history.set_pose(self.side.currentData(), merge=merge, **{key: float(degrees)})
 
     def _sync(self) -> None:
         """Show the pose of the leg being moved (the right one when both move)."""
@@ -206,10 +212,10 @@ class TimelinePanel(QGroupBox):
 class MotionPanel(QWidget):
     """The timeline above the free-posing sliders."""
 
-    def __init__(self, model: SceneModel) -> None:
+    def __init__(self, model: SceneModel, history: History | None = None) -> None:
         super().__init__()
         layout = QHBoxLayout(self)
         self.timeline_panel = TimelinePanel(model)
-        self.pose_panel = PosePanel(model)
+        self.pose_panel = PosePanel(model, history)
         layout.addWidget(self.timeline_panel, 3)
         layout.addWidget(self.pose_panel, 2)

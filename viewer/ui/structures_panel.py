@@ -89,7 +89,7 @@ class StructuresPanel(QTreeWidget):
         slider.setRange(0, OPACITY_STEPS)
         slider.setValue(round(self.model.opacity(name) * OPACITY_STEPS))
         slider.setToolTip("Opacity")
-        slider.valueChanged.connect(lambda value, n=name: self.model.set_opacity(n, value / OPACITY_STEPS))
+        slider.valueChanged.connect(lambda value, n=name: self._on_slider(n, value))
         self.sliders[name] = slider
         return slider
 
@@ -99,6 +99,13 @@ class StructuresPanel(QTreeWidget):
         if name and column == 0:
             visible = item.checkState(0) == Qt.CheckState.Checked
             (self.history or self.model).set_visible(name, visible)
+
+    def _on_slider(self, name: str, value: int) -> None:
+        """Opacity through the history (undoable); one drag of the slider is one step."""
+        if self.history is None:
+            self.model.set_opacity(name, value / OPACITY_STEPS)
+        else:
+            self.history.set_opacity(name, value / OPACITY_STEPS, merge=self.sliders[name].isSliderDown())
 
     def _on_row_selected(self) -> None:
         selected = [item.data(0, NAME_ROLE) for item in self.selectedItems() if item.data(0, NAME_ROLE)]

@@ -122,6 +122,7 @@ class TechniquesPanel(QWidget):
         self.clear_button.clicked.connect(session.clear)
         self.variant.currentIndexChanged.connect(lambda _i: model.set_nerve_variant(self.variant.currentData()))
         session.changed.connect(lambda _id: self._show_text())
+        session.changed.connect(self._sync_list)
 
     def choose(self, technique_id: str) -> None:
         for row in range(self.list.count()):
@@ -129,6 +130,17 @@ class TechniquesPanel(QWidget):
                 self.list.setCurrentRow(row)
                 return
         raise KeyError(technique_id)
+
+    def _sync_list(self, technique_id: str | None) -> None:
+        """The list follows the session (e.g. after an undo), without choosing again."""
+        self.list.blockSignals(True)
+        try:
+            self.list.setCurrentRow(-1)
+            for row in range(self.list.count()):
+                if technique_id and self.list.item(row).data(Qt.ItemDataRole.UserRole) == technique_id:
+                    self.list.setCurrentRow(row)
+        finally:
+            self.list.blockSignals(False)
 
     def _choose(self, item: QListWidgetItem | None) -> None:
         technique_id = item.data(Qt.ItemDataRole.UserRole) if item is not None else None

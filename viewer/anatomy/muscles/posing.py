@@ -46,9 +46,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces
+from viewer.anatomy.kinematics import LegPose
 from viewer.anatomy.metrics import cubic_root, polyline_lengths, signed_volume, vertex_normals
 from viewer.anatomy.muscles.distance_field import inside_voxels
 from viewer.anatomy.muscles.fibres import pinned_indices
+from viewer.anatomy.posed import PosedShape
 from viewer.cache import ArrayCache, content_key
 
 FloatArray = np.ndarray
@@ -96,7 +98,7 @@ _GRID_VERSION = "pose-grids-2"  # bump when the grids change (spacing, margin, b
 
 
 @dataclass
-class PosedMuscle:
+class PosedMuscle(PosedShape):
     """One muscle at a pose: same vertex count and order as its rest mesh (faces unchanged)."""
 
     vertices: FloatArray  # (n, 3)
@@ -566,14 +568,28 @@ class MusclePoser:
 
     # ------------------------------------------------------------------ posing
 
+    def warm_start(self) -> tuple[FloatArray, FloatArray, FloatArray | None]:
+        """A copy of the warm-start state (displacement (n, 3), scale (n,), last transforms), for a what-if pose."""
+        previous = None if self.previous is None else self.previous.copy()
+        return self.displacement.copy(), self.scale.copy(), previous
+
+    def restore_warm_start(self, state: tuple[FloatArray, FloatArray, FloatArray | None]) -> None:
+        """Put back a state from :meth:`warm_start`: the live pose continues as if the what-if never ran."""
+        self.displacement, self.scale, self.previous = state[0].copy(), state[1].copy(), state[2]
+
     def reset(self) -> None:
         """Forget the warm start: the next pose is solved as a jump from anatomical position."""
         self.displacement[:] = 0.0
         self.scale[:] = 1.0
         self.previous = None
 
-    def pose(self, transforms: dict[str, FloatArray]) -> dict[str, PosedMuscle]:
-        """All muscles at the pose given by ``thigh_<side>`` and ``shank_<side>`` 4x4 transforms (pelvis frame)."""
+    def pose(
+        self, transforms: dict[str, FloatArray], poses: dict[str, LegPose] | None = None
+    ) -> dict[str, PosedMuscle]:
+        """All muscles at the pose given by ``thigh_<side>`` and ``shank_<side>`` 4x4 transforms (pelvis frame).
+
+        The solver works from the transforms alone; ``poses`` (the joint angles) are accepted as every deformer's.
+        """
         full = {key: np.asarray(transforms.get(key, _EYE4), float) for key in _KEYS}
         pelvis = np.asarray(transforms.get("pelvis", _EYE4), float)
         moved_pelvis = bool(np.abs(pelvis - _EYE4).max() > 1e-12)
