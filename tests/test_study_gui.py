@@ -14,7 +14,10 @@ window = test_gui.window  # the real window fixture, shared with the other GUI t
 
 def frame(window):
     """Draw what is pending now and return the 3D view's pixels (rows top down)."""
+    from PySide6.QtWidgets import QApplication
+
     window.scene_view.flush()
+    QApplication.processEvents()  # the window's frame is drawn by the widget's paint
     return window.interactor.screenshot(return_img=True)
 
 
@@ -147,3 +150,90 @@ def test_quiz_ten_questions_scores_and_reviews_a_mistake_in_3d(window, qtbot):
     assert model.selection == structure
     assert window.quiz_highlight.names == [structure]
     assert model.structure_name(structure) in quiz.feedback.text()
+
+
+def test_ctrl_drag_in_the_view_moves_the_cut_along_its_normal_and_the_slider_follows(window, qtbot):
+    from PySide6.QtCore import QPoint, Qt
+
+    model, view = window.model, window.interactor
+    window.section_panel.set_preset("coronal")
+    window.show_view("right")  # the coronal plane seen edge-on: its normal (towards -x) runs across the screen
+    before = model.section
+    assert before.origin[0] == pytest.approx(-80.0)
+    camera = view.renderer.camera.position
+    start = QPoint(view.width() // 2, view.height() // 2)
+    # the screen direction of the normal, in widget pixels (y down)
+    x0, y0 = window.scene_view.display_position(before.origin)
+    x1, y1 = window.scene_view.display_position(before.origin + 10.0 * before.normal)
+    ratio = view.devicePixelRatioF()
+    step = np.array([x1 - x0, -(y1 - y0)]) / ratio
+    end = start + QPoint(*np.round(4.0 * step).astype(int))  # about 40 mm along the normal
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, start)
+    qtbot.mouseMove(view, start + QPoint(*np.round(2.0 * step).astype(int)))
+    assert model.section is before  # no re-cut while dragging, only the clipping previewed
+    qtbot.mouseMove(view, end)
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, end)
+    after = model.section
+    moved = after.origin - before.origin
+    assert np.allclose(np.cross(moved, before.normal), 0.0, atol=1e-9)  # along the normal only
+    assert moved @ before.normal == pytest.approx(40.0, abs=3.0)
+    assert np.allclose(after.normal, before.normal) and after.kind == "coronal"
+    assert window.section_panel.offset_slider.value() == round(after.origin[0])  # the slider follows
+    assert model.section is after  # the slider following does not re-cut
+    assert view.renderer.camera.position == camera  # the drag did not rotate the view
+    assert model.selection is None  # nor select
+    assert window.scene_view.section.caps  # re-cut: caps at the new place
+    cap = next(iter(window.scene_view.section.caps.values()))
+    assert np.abs(after.signed_distance(cap.vertices)).max() < 1e-6
+    # a tilted cut moves along its tilted normal; the slider reads where it crosses the x axis
+    window.section_panel.tilt_spins[1].setValue(30)
+    tilted = model.section
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, start)
+    qtbot.mouseMove(view, end)
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, end)
+    moved = model.section.origin - tilted.origin
+    assert np.allclose(np.cross(moved, tilted.normal), 0.0, atol=1e-9) and np.linalg.norm(moved) > 10.0
+    crossing = np.array([window.section_panel.offset_slider.value(), 0.0, 0.0])
+    assert abs(model.section.signed_distance(crossing[None])[0]) < 1.0
+    # without Ctrl, a drag rotates as before and the cut stays
+    kept = model.section
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+    assert model.section is kept
+
+
+def test_probe_the_techniques_line_of_force_from_the_panel(window, qtbot):
+    from viewer.model.probe import probe_technique
+    from viewer.render.probe_view import NEEDLE_COLOUR
+
+    model, panel = window.model, window.probe_panel
+    assert not panel.technique_button.isEnabled()
+    window.techniques_panel.choose("rotators_prone_knee90")
+    assert window.techniques.active is not None and panel.technique_button.isEnabled()
+    panel.technique_button.click()
+    expected = probe_technique(model, window.techniques)
+    assert panel.result is not None
+    assert np.allclose(panel.result.point, expected.point) and np.allclose(panel.result.direction, expected.direction)
+    assert [(c.structure, c.entry_mm, c.exit_mm) for c in panel.result.layers] == [
+        (c.structure, c.entry_mm, c.exit_mm) for c in expected.layers
+    ]
+    assert panel.table.rowCount() == len(expected.layers) >= 1
+    assert "line of force" in panel.heading.text()
+    qtbot.wait(400)  # the technique's own drawing settles (it is recomputed on a timer)
+    blue = np.array([int(NEEDLE_COLOUR[i : i + 2], 16) for i in (1, 3, 5)])
+    shaft = [expected.point + depth * expected.direction for depth in (-10.0, 0.5 * expected.reach_mm)]
+
+    def needle_pixels(image):
+        near = [
+            image[image.shape[0] - 1 - py - dy, px + dx, :3].astype(int)
+            for px, py in (window.scene_view.display_position(p) for p in shaft)
+            for dx in (-1, 0, 1)
+            for dy in (-1, 0, 1)
+        ]
+        return sum(np.abs(pixel - blue).max() <= 12 for pixel in near)  # unlit: its own colour, not the stroke's
+
+    assert needle_pixels(frame(window)) >= 3
+    panel.clear()
+    assert needle_pixels(frame(window)) == 0
+    window.techniques.clear()
+    assert not panel.technique_button.isEnabled()

@@ -92,6 +92,14 @@ class SectionView:
             labels.anchor_points = self.anchor_points if plane is not None else None
             self.scene_view._refresh_labels()
 
+    def preview(self, plane) -> None:
+        """While the cut is dragged: clip at ``plane`` at once, caps hidden (they are re-cut when the drag ends)."""
+        self._plane.SetOrigin(*plane.origin)
+        for actor in (self._cap_actor, self._outline_actor):
+            if actor is not None:
+                actor.SetVisibility(False)
+        self.scene_view.request_render()
+
     def anchor_points(self, name: str) -> np.ndarray | None:
         """Where a cut structure's label points: well inside its cut face (None: not cut, not named)."""
         cap = self.caps.get(name)

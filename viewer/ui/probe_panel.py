@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from viewer.model.probe import ProbeError, ProbeResult, entry_point, outer_surface, probe
+from viewer.model.probe import ProbeError, ProbeResult, entry_point, outer_surface, probe, probe_technique
 from viewer.model.scene import SceneModel
 
 PROMPT = "Turn on Probe on the toolbar, then click the skin (or any surface): the probe goes straight in."
@@ -14,15 +22,23 @@ PROMPT = "Turn on Probe on the toolbar, then click the skin (or any surface): th
 class ProbePanel(QWidget):
     """Shows a :class:`~viewer.model.probe.ProbeResult`; the needle is drawn by a ``ProbeView``."""
 
-    def __init__(self, model: SceneModel, probe_view) -> None:
+    def __init__(self, model: SceneModel, probe_view, techniques=None) -> None:
         super().__init__()
         self.model = model
         self.probe_view = probe_view
+        self.techniques = techniques  # a TechniqueSession: probe along its active technique's line of force
         self.result: ProbeResult | None = None
+        self.how = "straight in"  # how the shown column was taken
         layout = QVBoxLayout(self)
         self.heading = QLabel(PROMPT)
         self.heading.setWordWrap(True)
         layout.addWidget(self.heading)
+        self.technique_button = QPushButton("Probe the technique's line of force")
+        self.technique_button.clicked.connect(self.probe_technique)
+        layout.addWidget(self.technique_button)
+        self._on_technique()
+        if techniques is not None:
+            techniques.changed.connect(self._on_technique)
         self.table = QTableWidget(0, 3)
         self.table.setHorizontalHeaderLabels(["Structure", "From (mm)", "To (mm)"])
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -33,7 +49,7 @@ class ProbePanel(QWidget):
         for label in (self.nerve_label, self.bone_label):
             label.setWordWrap(True)
             layout.addWidget(label)
-        model.language_changed.connect(lambda _language: self.show_result(self.result))
+        model.language_changed.connect(lambda _language: self.show_result(self.result, self.how))
         model.pose_changed.connect(lambda *_args: self.clear())  # a probe belongs to the pose it was taken in
 
     def probe_at(self, point: np.ndarray, surface: str | None = None) -> ProbeResult | None:
@@ -45,6 +61,27 @@ class ProbePanel(QWidget):
             self.heading.setText(f"Cannot probe there: {error}")
             return None
         self.show_result(result)
+        return result
+
+    def _on_technique(self, *_args) -> None:
+        active = None if self.techniques is None else self.techniques.active
+        self.technique_button.setEnabled(active is not None)
+        self.technique_button.setToolTip(
+            "Choose a technique first (Techniques tab)" if active is None
+            else "The column under the technique's contact, along its approach, to its working depth"
+        )
+
+    def probe_technique(self) -> ProbeResult | None:
+        """Probe along the active technique's line of force (the column its safety check measures); show it."""
+        if self.techniques is None or self.techniques.active is None:
+            return None
+        try:
+            result = probe_technique(self.model, self.techniques)
+        except ProbeError as error:
+            self.clear()
+            self.heading.setText(f"Cannot probe this technique: {error}")
+            return None
+        self.show_result(result, f"along the line of force of {self.techniques.active.title}")
         return result
 
     def probe_click(self, x: int, y: int) -> ProbeResult | None:
@@ -74,14 +111,14 @@ class ProbePanel(QWidget):
         self.heading.setText(PROMPT)
         self.probe_view.show(None)
 
-    def show_result(self, result: ProbeResult | None) -> None:
+    def show_result(self, result: ProbeResult | None, how: str = "straight in") -> None:
         if result is None:
             return
-        self.result = result
+        self.result, self.how = result, how
         model = self.model
         where = ", ".join(f"{v:.0f}" for v in result.point)
         self.heading.setText(
-            f"Under ({where}) mm on the {model.structure_name(result.surface)}, straight in ({result.side} side):"
+            f"Under ({where}) mm on the {model.structure_name(result.surface)}, {how} ({result.side} side):"
         )
         self.table.setRowCount(len(result.layers))
         for row, layer in enumerate(result.layers):

@@ -118,11 +118,22 @@ class SectionPanel(QWidget):
         if not self._syncing:
             self.model.set_section(self.plane())
 
+    def slider_value(self, plane: SectionPlane) -> int:
+        """Where ``plane`` crosses the preset's axis (mm, rounded): the slider's reading for a moved or tilted cut."""
+        axis = PRESET_AXES[self.kind][1]
+        return round(float(plane.origin @ plane.normal) / plane.normal[axis])  # the preset origins lie on their axis
+
     def _on_section(self, plane) -> None:
         self._enable(plane is not None)
+        if plane is not None and self.kind != "off" and abs(plane.normal[PRESET_AXES[self.kind][1]]) > 1e-6:
+            self._syncing = True  # the slider follows a cut moved in the 3D view; the model keeps the exact plane
+            try:
+                self.offset_slider.setValue(self.slider_value(plane))
+            finally:
+                self._syncing = False
         if plane is None:
             self.kind = "off"
             self.preset_buttons["off"].setChecked(True)
             self.description.setText("No cut: the whole body.")
         else:
-            self.description.setText(f"{plane.describe().capitalize()}. The side towards you is cut away.")
+            self.description.setText(f"{plane.describe().capitalize()}. The side towards you is cut away; Ctrl+drag in the 3D view moves it.")

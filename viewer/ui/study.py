@@ -10,6 +10,7 @@ from viewer.render.probe_view import ProbeView
 from viewer.render.quiz_view import QuizHighlight
 from viewer.ui.probe_panel import ProbePanel
 from viewer.ui.quiz_panel import QuizPanel
+from viewer.ui.section_drag import SectionDrag
 from viewer.ui.section_panel import PRESET_LABELS, SectionPanel
 
 SECTION_KEYS = {"transverse": "X", "sagittal": "Shift+S", "coronal": "Shift+C", "off": "Shift+X"}
@@ -19,7 +20,8 @@ def add_study_tools(window, tab_with) -> None:
     """Give ``window`` (a MainWindow) its section, probe and quiz panels, tabbed with the dock ``tab_with``."""
     window.section_panel = SectionPanel(window.model)
     window.probe_view = ProbeView(window.scene_view)
-    window.probe_panel = ProbePanel(window.model, window.probe_view)
+    window.probe_panel = ProbePanel(window.model, window.probe_view, window.techniques)
+    window.section_drag = SectionDrag(window)
     window.quiz_highlight = QuizHighlight(window.scene_view)
     window.quiz_panel = QuizPanel(window.model, window.quiz_highlight)
     docks = {}
