@@ -178,7 +178,8 @@ def test_ctrl_drag_in_the_view_moves_the_cut_along_its_normal_and_the_slider_fol
     assert np.allclose(np.cross(moved, before.normal), 0.0, atol=1e-9)  # along the normal only
     assert moved @ before.normal == pytest.approx(40.0, abs=3.0)
     assert np.allclose(after.normal, before.normal) and after.kind == "coronal"
-    assert window.section_panel.offset_slider.value() == round(after.origin[0])  # the slider follows
+    assert window.section_panel.offset_slider.value() == after.origin[0]  # the slider follows (whole mm)
+    assert f"x = {after.origin[0]:.0f} mm" in window.section_panel.description.text()
     assert model.section is after  # the slider following does not re-cut
     assert view.renderer.camera.position == camera  # the drag did not rotate the view
     assert model.selection is None  # nor select

@@ -81,7 +81,7 @@ class ProbePanel(QWidget):
             self.clear()
             self.heading.setText(f"Cannot probe this technique: {error}")
             return None
-        self.show_result(result, f"along the line of force of {self.techniques.active.title}")
+        self.show_result(result, f"along the line of force of the technique “{self.techniques.active.title}”")
         return result
 
     def probe_click(self, x: int, y: int) -> ProbeResult | None:

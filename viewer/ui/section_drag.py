@@ -55,5 +55,6 @@ class SectionDrag(QObject):
         return False
 
     def _drag_to(self, event) -> None:
-        self.offset_mm = self.offset_for(event.position().x() - self._start[0], event.position().y() - self._start[1])
-        self.window.statusBar().showMessage(f"Section moved {self.offset_mm:+.0f} mm along its normal")
+        drag = self.offset_for(event.position().x() - self._start[0], event.position().y() - self._start[1])
+        self.offset_mm = float(round(drag))  # whole millimetres, as the slider and the description read
+        self.window.statusBar().showMessage(f"Section moved {self.offset_mm:+.0f} mm along its normal", 4000)
