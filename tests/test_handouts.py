@@ -124,6 +124,8 @@ def test_handout_pdf_has_selectable_text(tmp_path):
         assert words in text
     info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True).stdout
     assert "Pages:           1" in info and "A4" in info
+    # the danger legend is listed once under the pictures, not over each of the two small views
+    assert text.count("Sciatic nerve (gluteal course)") == 1 and text.count("Caution area on the skin") == 1
 
 
 def test_handout_refuses_bad_requests(tmp_path):
@@ -147,7 +149,10 @@ def test_lesson_handout_has_one_page_per_step_with_title_and_note(tmp_path, caps
     assert f"Pages:           {len(lesson.steps)}\n" in info and "A4" in info
     for number, step in enumerate(lesson.steps, start=1):
         page = subprocess.run(
-            ["pdftotext", "-f", str(number), "-l", str(number), str(out), "-"], capture_output=True, text=True, check=True
+            ["pdftotext", "-f", str(number), "-l", str(number), str(out), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         flat = " ".join(page.split())
         assert step.title in flat, number

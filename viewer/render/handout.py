@@ -24,6 +24,7 @@ import numpy as np
 from viewer.model.scene import SceneModel
 from viewer.render.export import ExportError, render_picture, write_file
 from viewer.render.overlay import Overlay, draw_on_image
+from viewer.render.scene_view import danger_legend_entries
 from viewer.render.views import VIEWS
 
 PAPERS_INCH = {"a4": (210 / 25.4, 297 / 25.4), "letter": (8.5, 11.0)}
@@ -37,6 +38,8 @@ LICENCE = (
     "derived muscle, skin and nerve geometry: Mozilla Public License 2.0. For education; not medical advice."
 )
 MIN_VIEWS, MAX_VIEWS = 2, 6
+KEY_ROWS = 1  # the line kept under the pictures for the legend of a technique handout
+EM_PER_CHARACTER = 0.53  # DejaVu Sans' mean advance, ems, in English names
 FONT_FIT = 0.9  # DejaVu Sans runs about 10 % wider than VTK's Arial, by which the label boxes were measured
 
 
@@ -203,7 +206,10 @@ def write_handout(model: SceneModel, out: Path, spec: HandoutSpec, progress=None
     footer_h = len(footer) * FOOTER_PT * LINE_SPACING / POINTS_PER_INCH
     title_h = TITLE_PT * 1.8 / POINTS_PER_INCH
     top = page[1] - MARGIN_INCH - title_h
-    bottom = MARGIN_INCH + footer_h + 0.15 + len(columns[0]) * line + (0.1 if body else 0)
+    text_top = MARGIN_INCH + footer_h + 0.15 + len(columns[0]) * line + (0.1 if body else 0)
+    # a technique's danger legend is listed once under the pictures, not in each small view
+    key_rows = KEY_ROWS if spec.techniques is not None else 0
+    bottom = text_top + key_rows * line + (0.1 if key_rows else 0)
     if top - bottom < 1.5:
         raise ExportError("the text does not leave room for the pictures; shorten the notes or use fewer views")
 
@@ -215,7 +221,7 @@ def write_handout(model: SceneModel, out: Path, spec: HandoutSpec, progress=None
         size = (max(16, round(rect[2] * spec.dpi)), max(16, round(rect[3] * spec.dpi)))
         image, overlay = render_picture(
             model, view, size, labels=spec.labels, landmarks=spec.landmarks, techniques=spec.techniques,
-            dpi=spec.dpi, text=False,
+            dpi=spec.dpi, text=False, legend=not key_rows,
         )  # fmt: skip
         place_picture(figure, image, overlay, rect)
         x0, y0, width, _height = rect
@@ -223,12 +229,39 @@ def write_handout(model: SceneModel, out: Path, spec: HandoutSpec, progress=None
                     va="top", fontsize=CAPTION_PT, style="italic")  # fmt: skip
         if progress is not None:
             progress(index + 1, len(spec.views))
+    if key_rows:
+        _draw_key(figure, list(danger_legend_entries(model).items()), text_top + key_rows * line, text_width)
     for number, column in enumerate(columns):
         x = MARGIN_INCH + number * (column_width + column_gap)
         for row, text in enumerate(column):
-            figure.text(x / page[0], (bottom - 0.1 - row * line) / page[1], text, fontsize=BODY_PT, va="top")
+            figure.text(x / page[0], (text_top - 0.1 - row * line) / page[1], text, fontsize=BODY_PT, va="top")
     _draw_footer(figure, footer)
     return _save_pdf([figure], out, spec.dpi, spec.title)
+
+
+def _draw_key(figure, entries: list[tuple[str, tuple]], top: float, width: float) -> None:
+    """Legend entries (text, colour) as coloured squares and text in one line below ``top`` (inches from the
+    page's foot) across ``width`` from the left margin, the font made smaller (down to the footer's) to fit."""
+    from matplotlib.patches import Rectangle
+
+    if not entries:
+        return
+    page = figure.get_size_inches()
+    characters = sum(len(text) for text, _colour in entries)
+    fixed = len(entries) * (0.8 * BODY_PT / POINTS_PER_INCH + 0.26)  # squares and gaps at BODY_PT
+    size = max(
+        FOOTER_PT, min(BODY_PT, BODY_PT * width / (fixed + characters * EM_PER_CHARACTER * BODY_PT / POINTS_PER_INCH))
+    )
+    square = 0.8 * size / POINTS_PER_INCH
+    y = top - BODY_PT * LINE_SPACING / POINTS_PER_INCH / 2
+    x = MARGIN_INCH
+    for text, colour in entries:
+        figure.add_artist(
+            Rectangle((x / page[0], (y - square / 2) / page[1]), square / page[0], square / page[1],
+                      facecolor=colour, edgecolor="0.4", linewidth=0.3)
+        )  # fmt: skip
+        figure.text((x + square + 0.06) / page[0], y / page[1], text, fontsize=size, va="center")
+        x += square + 0.26 + len(text) * EM_PER_CHARACTER * size / POINTS_PER_INCH
 
 
 def _footer_lines(sources: Sequence[str], text_width: float) -> list[str]:
