@@ -170,3 +170,12 @@ def test_lesson_handout_refuses_an_unknown_lesson_in_one_line(tmp_path, capsys):
     errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
     assert len(errors) == 1 and "unknown id 'no_such_lesson'" in errors[0] and "deep_six_sciatic" in errors[0]
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_attachment_legend_words_are_dark_on_its_light_box(fresh_scene):
+    """The origin/insertion legend of a selected muscle is printed readable (it was white on near-white)."""
+    fresh_scene.select("piriformis_right")
+    _image, overlay = render_picture(fresh_scene, "posterior", (320, 240), text=False)
+    words = {t.text: t.colour for t in overlay.texts}
+    assert {"Origin", "Insertion"} <= set(words)
+    assert max(words["Origin"]) < 0.5 and max(words["Insertion"]) < 0.5
