@@ -124,9 +124,58 @@ def test_handout_pdf_has_selectable_text(tmp_path):
         assert words in text
     info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True).stdout
     assert "Pages:           1" in info and "A4" in info
+    # the danger legend is listed once under the pictures, not over each of the two small views
+    assert text.count("Sciatic nerve (gluteal course)") == 1 and text.count("Caution area on the skin") == 1
 
 
 def test_handout_refuses_bad_requests(tmp_path):
     assert "give 2 to 6 views" in run_cli("handout", "--out", "x.pdf", "--views", "posterior").stderr
-    assert "lesson handouts are not made yet" in run_cli("handout", "--out", "x.pdf", "--lesson", "one").stderr
     assert "must name a .pdf" in run_cli("handout", "--out", str(tmp_path / "x.png")).stderr
+
+
+def test_lesson_handout_has_one_page_per_step_with_title_and_note(tmp_path, capsys):
+    """``handout --lesson``: a page per step, each with its title and its note as searchable plain text."""
+    from viewer.cli import main
+    from viewer.model.lessons import load_lesson
+    from viewer.render.handout import markdown_plain
+
+    lesson = load_lesson("deep_six_sciatic")
+    out = tmp_path / "lesson.pdf"
+    assert main(["handout", "--lesson", lesson.id, "--dpi", "30", "--out", str(out)]) == 0
+    assert f"{len(lesson.steps)} pages" in capsys.readouterr().out
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
+    assert f"Pages:           {len(lesson.steps)}\n" in info and "A4" in info
+    for number, step in enumerate(lesson.steps, start=1):
+        page = subprocess.run(
+            ["pdftotext", "-f", str(number), "-l", str(number), str(out), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        flat = " ".join(page.split())
+        assert step.title in flat, number
+        assert " ".join(markdown_plain(step.note).split()[:8]) in flat, number  # the note's first words, no ** left
+        assert "**" not in flat and "Sources: Standring" in flat and "MIT licence" in flat
+    assert "the sciatic nerve below piriformis" in markdown_plain("the sciatic nerve **below piriformis**")
+
+
+def test_lesson_handout_refuses_an_unknown_lesson_in_one_line(tmp_path, capsys):
+    from viewer.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["handout", "--lesson", "no_such_lesson", "--out", str(tmp_path / "x.pdf")])
+    assert exited.value.code == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert len(errors) == 1 and "unknown id 'no_such_lesson'" in errors[0] and "deep_six_sciatic" in errors[0]
+    assert not (tmp_path / "x.pdf").exists()
+
+
+def test_attachment_legend_words_are_dark_on_its_light_box(fresh_scene):
+    """The origin/insertion legend of a selected muscle is printed readable (it was white on near-white)."""
+    fresh_scene.select("piriformis_right")
+    _image, overlay = render_picture(fresh_scene, "posterior", (320, 240), text=False)
+    words = {t.text: t.colour for t in overlay.texts}
+    assert {"Origin", "Insertion"} <= set(words)
+    assert max(words["Origin"]) < 0.5 and max(words["Insertion"]) < 0.5

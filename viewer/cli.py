@@ -206,7 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     handout.add_argument("--title", default="The gluteal region", help="the page's title")
     handout.add_argument("--notes", default="", help="your notes, printed under the pictures")
     handout.add_argument("--dpi", type=positive_number, default=300.0, metavar="N", help="picture resolution")
-    handout.add_argument("--lesson", metavar="ID", help="(lesson handouts are not made yet: use export --lesson ID --step N)")
+    handout.add_argument(
+        "--lesson", metavar="ID", help="one page per step of a lesson (see: lessons): picture, title, teaching note"
+    )
     _add_scene_options(handout)
     handout.add_argument(
         "--scene", type=Path, metavar="FILE.json", help="draw a saved scene (the other options override it)"
@@ -526,9 +528,9 @@ def run_handout(args: argparse.Namespace) -> int:
     from viewer.render.export import ExportError
     from viewer.render.handout import HandoutSpec, handout_sources, write_handout
 
-    if args.lesson:
-        raise UsageError("--lesson: lesson handouts are not made yet; export each step with export --lesson ID --step N")
     _check_out(args.out, (".pdf",))
+    if args.lesson:
+        return run_lesson_handout(args)
     scene_args = argparse.Namespace(**{**vars(args), "lesson": None, "step": 1, "export_view": None, "section": None})
     state = _export_state(scene_args)
     session = state.techniques if state.techniques.active else None
@@ -542,6 +544,49 @@ def run_handout(args: argparse.Namespace) -> int:
     except ExportError as error:
         return _report_export_error(error)
     print(f"wrote {path} ({len(args.views)} views, {args.paper} {args.orientation})")
+    return 0
+
+
+def run_lesson_handout(args: argparse.Namespace) -> int:
+    """``handout --lesson ID``: one page per step, each step's scene with the command line's options over it."""
+    from viewer.io.annotations import validate
+    from viewer.model.lessons import load_lesson
+    from viewer.model.scene import build_scene
+    from viewer.model.scene_file import SCENE_SCHEMA, SceneState, apply_document
+    from viewer.render.export import ExportError, render_picture
+    from viewer.render.handout import LessonHandoutSpec, write_lesson_handout
+
+    if args.scene:
+        raise UsageError("give --scene or --lesson, not both")
+    try:
+        lesson = load_lesson(args.lesson)
+    except KeyError as error:
+        raise UsageError(error.args[0]) from None
+    body = args.body or lesson.steps[0].scene.get("body")  # the skin is built with the scene, once
+    state = SceneState.for_scene(build_scene(body=body))
+
+    def render_step(index: int, size: tuple[int, int]):
+        step_args = argparse.Namespace(**{**vars(args), "step": index + 1, "export_view": None, "section": None})
+        document, source = export_document(step_args, state)
+        if body:
+            document["body"] = body
+        apply_document(state, validate(document, SCENE_SCHEMA, source), source)
+        _warn_impingement(state.scene)
+        return render_picture(
+            state.scene, size=size, labels=bool(state.labels), landmarks=bool(state.landmarks),
+            techniques=state.techniques if state.techniques.active else None, camera=state.camera, dpi=args.dpi,
+            text=False,
+        )  # fmt: skip
+
+    spec = LessonHandoutSpec(
+        title=lesson.title, steps=[(step.title, step.note) for step in lesson.steps], sources=lesson.citations(),
+        paper=args.paper, orientation=args.orientation, dpi=args.dpi,
+    )  # fmt: skip
+    try:
+        path = write_lesson_handout(spec, args.out, render_step)
+    except ExportError as error:
+        return _report_export_error(error)
+    print(f"wrote {path} ({len(lesson.steps)} pages, lesson {lesson.id!r}, {args.paper} {args.orientation})")
     return 0
 
 

@@ -230,7 +230,7 @@ class AttachmentView:
         self.request_render()
 
     def _add_legend(self) -> None:
-        self.plotter.add_legend(
+        legend = self.plotter.add_legend(
             labels=[["Origin", ORIGIN_COLOUR], ["Insertion", INSERTION_COLOUR]],
             bcolor="#fbfaf7",
             border=True,
@@ -238,6 +238,7 @@ class AttachmentView:
             size=(0.11, 0.07),
             face="rectangle",
         )
+        legend.GetEntryTextProperty().SetColor(0.1, 0.1, 0.1)  # VTK's default, white, vanishes on the light box
 
 
 __all__ = [

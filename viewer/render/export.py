@@ -55,6 +55,7 @@ def render_picture(
     text: bool = True,
     camera: CameraPose | dict | None = None,
     progress: Callable[[int, int], None] | None = None,
+    legend: bool = True,
 ) -> tuple[np.ndarray, Overlay]:
     """Render ``model`` from ``view`` at ``size`` pixels (labels and pins optional).
 
@@ -62,6 +63,7 @@ def render_picture(
     ``camera`` replaces the named ``view``: the window's (:meth:`SceneView.camera_pose`) or a scene document's
     (a named view or exact numbers).
     ``progress(done, total)`` is called as the scene is built, rendered and finished (for a progress bar).
+    ``legend`` False leaves the danger legend off (and gives its room to the labels): a handout lists it once.
 
     Returns
     -------
@@ -78,6 +80,7 @@ def render_picture(
     try:
         with temporary_listeners(model, techniques):  # the view goes with the plotter: it stops listening
             scene = SceneView(plotter, model)
+            scene.set_danger_legend_shown(legend)
             scene.set_print(dpi, scale)  # laid out at 1/scale, drawn at scale
             plotter.enable_anti_aliasing("ssaa")  # handouts: smooth edges are worth the extra render time
             if transparent:

@@ -5,12 +5,17 @@ placed on the page at ``dpi``, and its labels, leader lines, legend and caption 
 text and vector lines by matplotlib's PDF backend (TrueType fonts embedded, so the text can be selected
 and searched). The title, notes, the technique's steps and safety check, and a footer with the sources
 and the licence are text too.
+
+A lesson handout (:func:`write_lesson_handout`) has one page per step: the step's title, its picture,
+its teaching note (Markdown, printed as plain wrapped text) and the same footer.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import textwrap
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +24,7 @@ import numpy as np
 from viewer.model.scene import SceneModel
 from viewer.render.export import ExportError, render_picture, write_file
 from viewer.render.overlay import Overlay, draw_on_image
+from viewer.render.scene_view import danger_legend_entries
 from viewer.render.views import VIEWS
 
 PAPERS_INCH = {"a4": (210 / 25.4, 297 / 25.4), "letter": (8.5, 11.0)}
@@ -32,6 +38,8 @@ LICENCE = (
     "derived muscle, skin and nerve geometry: Mozilla Public License 2.0. For education; not medical advice."
 )
 MIN_VIEWS, MAX_VIEWS = 2, 6
+KEY_ROWS = 1  # the line kept under the pictures for the legend of a technique handout
+EM_PER_CHARACTER = 0.53  # DejaVu Sans' mean advance, ems, in English names
 FONT_FIT = 0.9  # DejaVu Sans runs about 10 % wider than VTK's Arial, by which the label boxes were measured
 
 
@@ -179,7 +187,6 @@ def write_handout(model: SceneModel, out: Path, spec: HandoutSpec, progress=None
 
     ``progress(done, total)`` is called after each view (for a progress bar).
     """
-    import matplotlib
     from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
 
     spec.check()
@@ -194,15 +201,15 @@ def write_handout(model: SceneModel, out: Path, spec: HandoutSpec, progress=None
     paragraphs += [f"Notes: {spec.notes}"] if spec.notes else []
     body = _wrapped(paragraphs, column_width, BODY_PT)
     columns = [body[: math.ceil(len(body) / 2)], body[math.ceil(len(body) / 2) :]]
-    listed = "; ".join(spec.sources[:MAX_SOURCES])
-    more = len(spec.sources) - MAX_SOURCES
-    listed += f"; and {more} more works cited in the atlas." if more > 0 else ""
-    footer = _wrapped([f"Sources: {listed}" if spec.sources else "", LICENCE], text_width, FOOTER_PT)
+    footer = _footer_lines(spec.sources, text_width)
     line = BODY_PT * LINE_SPACING / POINTS_PER_INCH
     footer_h = len(footer) * FOOTER_PT * LINE_SPACING / POINTS_PER_INCH
     title_h = TITLE_PT * 1.8 / POINTS_PER_INCH
     top = page[1] - MARGIN_INCH - title_h
-    bottom = MARGIN_INCH + footer_h + 0.15 + len(columns[0]) * line + (0.1 if body else 0)
+    text_top = MARGIN_INCH + footer_h + 0.15 + len(columns[0]) * line + (0.1 if body else 0)
+    # a technique's danger legend is listed once under the pictures, not in each small view
+    key_rows = KEY_ROWS if spec.techniques is not None else 0
+    bottom = text_top + key_rows * line + (0.1 if key_rows else 0)
     if top - bottom < 1.5:
         raise ExportError("the text does not leave room for the pictures; shorten the notes or use fewer views")
 
@@ -214,30 +221,165 @@ def write_handout(model: SceneModel, out: Path, spec: HandoutSpec, progress=None
         size = (max(16, round(rect[2] * spec.dpi)), max(16, round(rect[3] * spec.dpi)))
         image, overlay = render_picture(
             model, view, size, labels=spec.labels, landmarks=spec.landmarks, techniques=spec.techniques,
-            dpi=spec.dpi, text=False,
+            dpi=spec.dpi, text=False, legend=not key_rows,
         )  # fmt: skip
-        # the picture only: lines and boxes are drawn on it, the words stay text
-        pictured = Overlay(overlay.size, [], overlay.lines, overlay.polygons)
-        x0, y0, width, height = rect
-        axes = figure.add_axes((x0 / page[0], y0 / page[1], width / page[0], height / page[1]))
-        axes.imshow(draw_on_image(image, pictured), interpolation="none")
-        axes.set_axis_off()
-        draw_overlay_text(figure, Overlay(overlay.size, overlay.texts), rect)
+        place_picture(figure, image, overlay, rect)
+        x0, y0, width, _height = rect
         figure.text((x0 + width / 2) / page[0], (y0 - 0.03) / page[1], f"{VIEWS[view].label} view", ha="center",
                     va="top", fontsize=CAPTION_PT, style="italic")  # fmt: skip
         if progress is not None:
             progress(index + 1, len(spec.views))
+    if key_rows:
+        _draw_key(figure, list(danger_legend_entries(model).items()), text_top + key_rows * line, text_width)
     for number, column in enumerate(columns):
         x = MARGIN_INCH + number * (column_width + column_gap)
         for row, text in enumerate(column):
-            figure.text(x / page[0], (bottom - 0.1 - row * line) / page[1], text, fontsize=BODY_PT, va="top")
-    y = MARGIN_INCH + footer_h
+            figure.text(x / page[0], (text_top - 0.1 - row * line) / page[1], text, fontsize=BODY_PT, va="top")
+    _draw_footer(figure, footer)
+    return _save_pdf([figure], out, spec.dpi, spec.title)
+
+
+def _draw_key(figure, entries: list[tuple[str, tuple]], top: float, width: float) -> None:
+    """Legend entries (text, colour) as coloured squares and text in one line below ``top`` (inches from the
+    page's foot) across ``width`` from the left margin, the font made smaller (down to the footer's) to fit."""
+    from matplotlib.patches import Rectangle
+
+    if not entries:
+        return
+    page = figure.get_size_inches()
+    characters = sum(len(text) for text, _colour in entries)
+    fixed = len(entries) * (0.8 * BODY_PT / POINTS_PER_INCH + 0.26)  # squares and gaps at BODY_PT
+    size = max(
+        FOOTER_PT, min(BODY_PT, BODY_PT * width / (fixed + characters * EM_PER_CHARACTER * BODY_PT / POINTS_PER_INCH))
+    )
+    square = 0.8 * size / POINTS_PER_INCH
+    y = top - BODY_PT * LINE_SPACING / POINTS_PER_INCH / 2
+    x = MARGIN_INCH
+    for text, colour in entries:
+        figure.add_artist(
+            Rectangle((x / page[0], (y - square / 2) / page[1]), square / page[0], square / page[1],
+                      facecolor=colour, edgecolor="0.4", linewidth=0.3)
+        )  # fmt: skip
+        figure.text((x + square + 0.06) / page[0], y / page[1], text, fontsize=size, va="center")
+        x += square + 0.26 + len(text) * EM_PER_CHARACTER * size / POINTS_PER_INCH
+
+
+def _footer_lines(sources: Sequence[str], text_width: float) -> list[str]:
+    """The footer's wrapped lines: the sources (the first :data:`MAX_SOURCES`, the rest counted) and the licence."""
+    listed = "; ".join(sources[:MAX_SOURCES])
+    more = len(sources) - MAX_SOURCES
+    listed += f"; and {more} more works cited in the atlas." if more > 0 else ""
+    return _wrapped([f"Sources: {listed}" if sources else "", LICENCE], text_width, FOOTER_PT)
+
+
+def _draw_footer(figure, footer: list[str]) -> None:
+    """The footer lines at the foot of the page, grey, above the bottom margin."""
+    page = figure.get_size_inches()
+    y = MARGIN_INCH + len(footer) * FOOTER_PT * LINE_SPACING / POINTS_PER_INCH
     for text in footer:
         figure.text(MARGIN_INCH / page[0], y / page[1], text, fontsize=FOOTER_PT, va="top", color="0.3")
         y -= FOOTER_PT * LINE_SPACING / POINTS_PER_INCH
 
+
+def place_picture(figure, image: np.ndarray, overlay: Overlay, rect: tuple[float, float, float, float]) -> None:
+    """Put a picture (height, width, 3) uint8 in the figure rectangle (x0, y0, width, height), inches: its lines
+    and boxes drawn on the pixels, its words as PDF text over them."""
+    page = figure.get_size_inches()
+    pictured = Overlay(overlay.size, [], overlay.lines, overlay.polygons)
+    x0, y0, width, height = rect
+    axes = figure.add_axes((x0 / page[0], y0 / page[1], width / page[0], height / page[1]))
+    axes.imshow(draw_on_image(image, pictured), interpolation="none")
+    axes.set_axis_off()
+    draw_overlay_text(figure, Overlay(overlay.size, overlay.texts), rect)
+
+
+def _save_pdf(figures: list, out: Path, dpi: float, title: str) -> Path:
+    """Write the figures as the pages of one PDF, atomically, with TrueType (selectable, searchable) text."""
+    import matplotlib
+    from matplotlib.backends.backend_pdf import PdfPages
+
     def write(temporary: Path) -> None:
-        with matplotlib.rc_context({"pdf.fonttype": 42}):  # TrueType: selectable, searchable text
-            figure.savefig(temporary, format="pdf", dpi=spec.dpi, metadata={"Title": spec.title})
+        with matplotlib.rc_context({"pdf.fonttype": 42}), PdfPages(temporary, metadata={"Title": title}) as pdf:
+            for figure in figures:
+                pdf.savefig(figure, dpi=dpi)
 
     return write_file(out, write)
+
+
+def markdown_plain(note: str) -> str:
+    """A short Markdown note as plain text: emphasis markers, code ticks and heading marks dropped, links
+    reduced to their words, lines of a paragraph joined (paragraphs kept apart by a blank line)."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", note)  # [words](address) -> words
+    text = re.sub(r"(\*\*|__)(.+?)\1", r"\2", text)
+    text = re.sub(r"(?<![\w*])([*_])(?!\s)(.+?)(?<!\s)\1(?![\w*])", r"\2", text)
+    text = text.replace("`", "")
+    text = re.sub(r"^\s{0,3}#+\s*", "", text, flags=re.MULTILINE)
+    paragraphs = [" ".join(line.strip() for line in block.splitlines()) for block in re.split(r"\n\s*\n", text)]
+    return "\n".join(p for p in paragraphs if p)
+
+
+@dataclass
+class LessonHandoutSpec:
+    """A lesson's pages: its title, each step's title and teaching note (Markdown), and the page settings."""
+
+    title: str
+    steps: list[tuple[str, str]]  # (step title, Markdown note)
+    sources: list[str] = field(default_factory=list)
+    paper: str = "a4"
+    orientation: str = "portrait"
+    dpi: float = 300.0
+
+
+NOTE_PT = 10.0  # a lesson page has one picture and room for a readable note
+
+
+def write_lesson_handout(
+    spec: LessonHandoutSpec,
+    out: Path,
+    render_step: Callable[[int, tuple[int, int]], tuple[np.ndarray, Overlay]],
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """One page per lesson step, written atomically as one PDF.
+
+    ``render_step(index, (width, height))`` returns the step's picture and its overlay
+    (:func:`viewer.render.export.render_picture` with ``text=False``) with step ``index`` (from 0) applied.
+    ``progress(done, total)`` is called after each page.
+    """
+    from matplotlib.figure import Figure
+
+    out = Path(out)
+    if out.suffix.lower() != ".pdf":
+        raise ExportError(f"{out}: a handout must end in .pdf")
+    if spec.paper not in PAPERS_INCH:
+        raise ExportError(f"paper must be one of {', '.join(PAPERS_INCH)}, not {spec.paper!r}")
+    page = page_size(spec.paper, spec.orientation)
+    text_width = page[0] - 2 * MARGIN_INCH
+    footer = _footer_lines(spec.sources, text_width)
+    footer_h = len(footer) * FOOTER_PT * LINE_SPACING / POINTS_PER_INCH
+    note_line = NOTE_PT * LINE_SPACING / POINTS_PER_INCH
+    figures = []
+    for index, (step_title, note) in enumerate(spec.steps):
+        figure = Figure(figsize=page)
+        y = page[1] - MARGIN_INCH
+        heading = f"{spec.title}: step {index + 1} of {len(spec.steps)}"
+        figure.text(MARGIN_INCH / page[0], y / page[1], heading, fontsize=FOOTER_PT + 1, va="top", color="0.35")
+        y -= (FOOTER_PT + 1) * LINE_SPACING / POINTS_PER_INCH + 0.05
+        figure.text(MARGIN_INCH / page[0], y / page[1], step_title, fontsize=TITLE_PT, va="top", weight="bold")
+        y -= TITLE_PT * 1.6 / POINTS_PER_INCH
+        lines = _wrapped(markdown_plain(note).split("\n"), text_width, NOTE_PT)
+        room = y - (MARGIN_INCH + footer_h + 0.2) - len(lines) * note_line - 0.2
+        if room < 1.5:
+            raise ExportError(f"step {index + 1}'s note does not leave room for the picture; shorten it")
+        height = min(room, text_width * 1.05)
+        rect = (MARGIN_INCH, y - height, text_width, height)
+        image, overlay = render_step(index, (max(16, round(text_width * spec.dpi)), max(16, round(height * spec.dpi))))
+        place_picture(figure, image, overlay, rect)
+        y -= height + 0.2
+        for text in lines:
+            figure.text(MARGIN_INCH / page[0], y / page[1], text, fontsize=NOTE_PT, va="top")
+            y -= note_line
+        _draw_footer(figure, footer)
+        figures.append(figure)
+        if progress is not None:
+            progress(index + 1, len(spec.steps))
+    return _save_pdf(figures, out, spec.dpi, spec.title)

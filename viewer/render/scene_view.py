@@ -35,13 +35,19 @@ CAUTION_OUTLINE_WIDTH = 3.0
 CAUTION_OUTLINE_LIFT_MM = 0.8  # the outline sits just above the skin so it is never buried in it
 
 
-def danger_legend(model: SceneModel) -> vtkLegendBoxActor:
-    """Legend for the danger layer: each zone kind once, plus the caution area on the skin."""
+def danger_legend_entries(model: SceneModel) -> dict[str, str]:
+    """The danger layer's legend, entry -> colour: each zone kind once, plus the caution area on the skin."""
     entries: dict[str, str] = {}
     for name in model.names("danger"):
         structure = model.structures[name]
         entries.setdefault(structure.display_name.rsplit(" (", 1)[0], structure.colour)
     entries["Caution area on the skin (pressure would reach a zone)"] = "#d62728"
+    return entries
+
+
+def danger_legend(model: SceneModel) -> vtkLegendBoxActor:
+    """Legend for the danger layer (:func:`danger_legend_entries`)."""
+    entries = danger_legend_entries(model)
     legend = vtkLegendBoxActor()
     legend.SetNumberOfEntries(len(entries))
     square = pv.Plane(i_resolution=1, j_resolution=1)
@@ -141,6 +147,7 @@ class SceneView:
         self._fibre_of_vertex: dict[str, np.ndarray] = {}
         self._stretch_bar = False
         self._danger_legend = None
+        self.danger_legend_shown = True  # False: the caller lists the legend elsewhere (a handout's page)
         self._caution_outlines: dict[str, pv.Actor] = {}  # skin name -> outline of its caution area
         self._labels_stale = False
         self._picker = vtkCellPicker()
@@ -293,6 +300,11 @@ class SceneView:
     def danger_visible(self) -> bool:
         return any(self.model.is_visible(n) for n in self.model.names("danger"))
 
+    def set_danger_legend_shown(self, shown: bool) -> None:
+        """Draw the danger legend over the view (True) or leave it to the caller, e.g. a handout's page (False)."""
+        self.danger_legend_shown = shown
+        self._update_danger_display()
+
     def _update_danger_display(self) -> None:
         """Caution area on the skin and the legend follow whether any danger zone is shown."""
         shown = self.danger_visible()
@@ -302,11 +314,11 @@ class SceneView:
                 self._caution_ready = True
             self.actors[name].mapper.scalar_visibility = shown
             self._show_caution_outline(name, shown)
-        if shown and self._danger_legend is None:
+        if shown and self.danger_legend_shown and self._danger_legend is None:
             self._danger_legend = danger_legend(self.model)
             self.plotter.renderer.AddViewProp(self._danger_legend)
             self.place_overlays()
-        elif not shown and self._danger_legend is not None:
+        elif not (shown and self.danger_legend_shown) and self._danger_legend is not None:
             self.plotter.renderer.RemoveViewProp(self._danger_legend)
             self._danger_legend = None
 
