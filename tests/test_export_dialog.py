@@ -67,7 +67,10 @@ def test_exported_picture_is_what_the_view_shows(window, tmp_path):
     window.interactor.camera.azimuth = 25.0  # a camera no named view has
     window.interactor.camera.elevation = 15.0
     window.interactor.camera.zoom(1.3)
+    from PySide6.QtWidgets import QApplication
+
     window.scene_view.flush()
+    QApplication.processEvents()  # the window's frame is drawn by the widget's paint
     grab = window.interactor.screenshot(return_img=True)
     dialog = PictureExportDialog(window)
     dialog.set_preset(SCREEN)

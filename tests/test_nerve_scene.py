@@ -114,7 +114,11 @@ def test_caution_area_is_drawn_with_a_closed_outline_that_follows_the_pose(fresh
         lines = outline.lines.reshape(-1, 3)[:, 1:]  # contour segments
         degree = np.bincount(lines.ravel(), minlength=outline.n_points)
         assert (degree == 2).all(), "every outline point joins exactly two segments: closed curves"
-        loops = outline.connectivity().point_data["RegionId"]
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        graph = coo_matrix((np.ones(len(lines)), (lines[:, 0], lines[:, 1])), shape=(outline.n_points,) * 2)
+        loops = connected_components(graph, directed=False)[1]  # each point's loop (ids of this outline)
         sides = [np.sign(outline.points[loops == k, 2]).mean() for k in np.unique(loops)]
         assert sorted(np.sign(sides)) == [-1, 1], "one closed outline per side"
         for k in np.unique(loops):
@@ -135,15 +139,17 @@ def test_caution_area_is_drawn_with_a_closed_outline_that_follows_the_pose(fresh
 
 
 def _walk(segments):
-    """Point order along one closed loop of (a, b) segments."""
-    after = {int(a): int(b) for a, b in segments}
-    before = {b: a for a, b in after.items()}
+    """Point order along one closed loop of segments (whichever way each segment is oriented)."""
+    neighbours: dict[int, list[int]] = {}
+    for a, b in segments:
+        neighbours.setdefault(int(a), []).append(int(b))
+        neighbours.setdefault(int(b), []).append(int(a))
     start = int(segments[0, 0])
-    order, point = [start], after.get(start, before.get(start))
-    following = after if start in after else before
+    order, previous, point = [start], start, neighbours[start][0]
     while point != start and len(order) <= len(segments):
         order.append(point)
-        point = following.get(point, (after | before).get(point))
+        ahead = [n for n in neighbours[point] if n != previous] or neighbours[point]
+        previous, point = point, ahead[0]
     return np.array(order)
 
 

@@ -204,7 +204,7 @@ def test_overlay_adds_and_removes_actors_and_changes_pixels(techniques, contexts
         plotter.camera.focal_point = (-90.0, -60.0, 80.0)
         plotter.camera.up = (0.0, 1.0, 0.0)
         before = np.asarray(plotter.screenshot(return_img=True), dtype=int)
-        overlay = TechniqueOverlay(plotter)
+        overlay = TechniqueOverlay(plotter, request_render=plotter.render)  # a frame drawn on each request
         actors = overlay.show(geometry, report, context.zones)
         assert {"tool", "approach", "force_line", "stroke", "cone", "zone_sciatic_nerve_gluteal", "zone_sciatic_notch"} <= set(actors)
         assert all(actor in plotter.renderer.actors.values() for actor in actors.values())

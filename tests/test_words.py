@@ -161,7 +161,8 @@ def test_export_takes_a_language():
 
     args = build_parser().parse_args(["export", "--out", "x.png", "--language", "latin"])
     assert args.language == "latin"
-    assert build_parser().parse_args(["export", "--out", "x.png"]).language == "english"
+    # not given: the scene file's language, or English for a new scene
+    assert build_parser().parse_args(["export", "--out", "x.png"]).language is None
 
 
 # --- search --------------------------------------------------------------------------------------

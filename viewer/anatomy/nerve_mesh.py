@@ -38,6 +38,9 @@ def cross(a: FloatArray, b: FloatArray) -> FloatArray:
     return np.stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], axis=-1)
 
 
+EDGE_TOLERANCE = 1e-3  # barycentric slack in ray_hits (a few micrometres on these meshes)
+
+
 def ray_hits(vertices: FloatArray, faces: np.ndarray, origins: FloatArray, directions: FloatArray) -> list[FloatArray]:
     """Every crossing of each ray with a triangle mesh: sorted distances (t > 0) per ray (Moller-Trumbore).
 
@@ -59,7 +62,9 @@ def ray_hits(vertices: FloatArray, faces: np.ndarray, origins: FloatArray, direc
         qvec = np.cross(tvec, edge1)
         v = (qvec @ direction) / safe
         t = np.einsum("ij,ij->i", qvec, edge2) / safe
-        valid = (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 1e-9)
+        # a hair of tolerance: a ray through a vertex or along an edge (a landmark is a mesh vertex) must not
+        # slip between the triangles that share it; the duplicate hits this gives are merged by the callers
+        valid = (u >= -EDGE_TOLERANCE) & (v >= -EDGE_TOLERANCE) & (u + v <= 1 + EDGE_TOLERANCE) & (t > 1e-9)
         result.append(np.sort(t[valid]))
     return result
 

@@ -13,9 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
+
 from viewer.model.layers import layer_index, load_layers
 
 CONTACT_MM = 6.0
+SKIN_PATCH_VERTICES = 20  # skin vertices near a structure that make it lie directly under the skin
 SKIN_CONTACT_MM = 20.0  # the skin surface lies over the subcutaneous fat (about 18 mm over the buttock)
 MIN_SHARE = 0.04  # of a structure's vertices near the other, to count as lying against it
 ANATOMY_KINDS = ("skin", "bone", "muscle", "fascia", "nerve")  # not overlays such as danger zones
@@ -42,10 +45,20 @@ class NeighbourFinder:
 
         return {name: cKDTree(s.vertices) for name, s in self.model.structures.items() if s.kind in ANATOMY_KINDS}
 
-    def _share_near(self, name: str, other: str, contact_mm: float) -> float:
-        """Share of ``name``'s vertices within ``contact_mm`` of ``other``'s."""
+    def _near(self, name: str, other: str, contact_mm: float) -> np.ndarray:
+        """Which of ``name``'s vertices lie within ``contact_mm`` of ``other``'s, (n,) bool."""
         distances, _ = self._trees[other].query(self.model.structures[name].vertices, distance_upper_bound=contact_mm)
-        return float((distances <= contact_mm).mean())
+        return distances <= contact_mm
+
+    def _touch(self, name: str, other: str, contact_mm: float) -> bool:
+        """Whether two structures touch: a share of either's surface, or for the skin (whose fine mesh spans
+        the whole region) a patch of its vertices, as over the iliac crest, where bone is subcutaneous."""
+        near, near_other = self._near(name, other, contact_mm), self._near(other, name, contact_mm)
+        if max(near.mean(), near_other.mean()) >= MIN_SHARE:
+            return True
+        skin_side = near if self.model.structures[name].kind == "skin" else near_other
+        involves_skin = "skin" in (self.model.structures[name].kind, self.model.structures[other].kind)
+        return involves_skin and int(skin_side.sum()) >= SKIN_PATCH_VERTICES
 
     def _contact_mm(self, name: str, other: str) -> float | None:
         """How close two structures must come to touch; None when they cannot lie directly on each other.
@@ -80,7 +93,7 @@ class NeighbourFinder:
             contact = self._contact_mm(name, other)
             if contact is None:
                 continue
-            if max(self._share_near(name, other, contact), self._share_near(other, name, contact)) < MIN_SHARE:
+            if not self._touch(name, other, contact):
                 continue
             other_depth = self._depth(other)
             (over if other_depth < depth else under if other_depth > depth else beside).append(other)

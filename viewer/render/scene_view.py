@@ -204,6 +204,7 @@ class SceneView:
         self._connections.clear()
         self.pins.close()
         self.attachments.close()
+        self.section.close()
 
     def _on_language(self, _language: str) -> None:
         self._on_selection(self.model.selection)  # the name at the top, in the new language

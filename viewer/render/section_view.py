@@ -47,14 +47,25 @@ class SectionView:
         self._cap_actor = None
         self._outline_actor = None
         model = self.model
-        model.section_changed.connect(self._on_change)
-        for signal in (
-            model.pose_changed, model.visibility_changed, model.opacity_changed, model.structures_replaced,
-        ):
-            signal.connect(self._on_change)
-        for signal in (model.selection_changed, model.fibres_visibility_changed):
-            signal.connect(lambda *_args: self._clip_all())
+        self._connections = [
+            (signal, self._on_change)
+            for signal in (
+                model.section_changed, model.pose_changed, model.visibility_changed, model.opacity_changed,
+                model.structures_replaced,
+            )
+        ] + [(signal, self._reclip) for signal in (model.selection_changed, model.fibres_visibility_changed)]
+        for signal, slot in self._connections:
+            signal.connect(slot)
         self.update()
+
+    def close(self) -> None:
+        """Stop listening to the model."""
+        for signal, slot in self._connections:
+            signal.disconnect(slot)
+        self._connections.clear()
+
+    def _reclip(self, *_args) -> None:
+        self._clip_all()
 
     def _on_change(self, *_args) -> None:
         self.update()
