@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMenu, QToolBar
 from pyvistaqt import QtInteractor
 
+from viewer.cache import atomic_write
 from viewer.model.history import History
 from viewer.model.layers import PeelState
 from viewer.model.scene import SceneModel
@@ -279,9 +280,14 @@ class MainWindow(QMainWindow):
         QApplication.processEvents()
         screen = self.screen() or QApplication.primaryScreen()
         pixmap = screen.grabWindow(self.winId())
-        if pixmap.isNull() or not pixmap.save(str(path), "PNG"):
-            raise OSError(f"{path}: could not save the window picture")
-        return path
+        if pixmap.isNull():
+            raise OSError(f"{path}: could not grab the window picture")
+
+        def write(temporary: Path) -> None:
+            if not pixmap.save(str(temporary), "PNG"):
+                raise OSError(f"{path}: could not save the window picture")
+
+        return atomic_write(Path(path), write)  # an interrupted save never leaves half a picture
 
     def closeEvent(self, event) -> None:
         self.interactor.close()
