@@ -39,6 +39,7 @@ def cross(a: FloatArray, b: FloatArray) -> FloatArray:
 
 
 EDGE_TOLERANCE = 1e-3  # barycentric slack in ray_hits (a few micrometres on these meshes)
+DUPLICATE_HIT = 0.01  # hits closer than this along a ray (mm for a unit direction) are one crossing
 
 
 def ray_hits(vertices: FloatArray, faces: np.ndarray, origins: FloatArray, directions: FloatArray) -> list[FloatArray]:
@@ -65,7 +66,10 @@ def ray_hits(vertices: FloatArray, faces: np.ndarray, origins: FloatArray, direc
         # a hair of tolerance: a ray through a vertex or along an edge (a landmark is a mesh vertex) must not
         # slip between the triangles that share it; the duplicate hits this gives are merged by the callers
         valid = (u >= -EDGE_TOLERANCE) & (v >= -EDGE_TOLERANCE) & (u + v <= 1 + EDGE_TOLERANCE) & (t > 1e-9)
-        result.append(np.sort(t[valid]))
+        hits = np.sort(t[valid])
+        if len(hits) > 1:  # one crossing found on two triangles that share an edge or a vertex: count it once
+            hits = hits[np.concatenate([[True], np.diff(hits) > DUPLICATE_HIT])]
+        result.append(hits)
     return result
 
 
