@@ -760,22 +760,12 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as the shell reports a reader that stop
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    commands = {
+        "inspect": run_inspect, "export": run_export, "handout": run_handout, "techniques": run_techniques,
+        "probe": run_probe, "quiz": run_quiz, "lessons": run_lessons,
+    }  # fmt: skip
     try:
-        if args.command == "inspect":
-            return run_inspect(args)
-        if args.command == "export":
-            return run_export(args)
-        if args.command == "handout":
-            return run_handout(args)
-        if args.command == "techniques":
-            return run_techniques(args)
-        if args.command == "probe":
-            return run_probe(args)
-        if args.command == "quiz":
-            return run_quiz(args)
-        if args.command == "lessons":
-            return run_lessons(args)
-        return run_window(args)
+        return commands.get(args.command, run_window)(args)
     except (UsageError, PoseError) as error:
         parser.error(str(error))
     except KeyboardInterrupt:
