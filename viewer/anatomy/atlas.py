@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from viewer.anatomy.lagrange import FloatArray, IntArray, element_basis, sample_grid
+from viewer.anatomy.lagrange import element_basis, sample_grid
+from viewer.types import FloatArray, IntArray
 
 
 class AtlasFormatError(ValueError):

@@ -29,7 +29,6 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from viewer.anatomy.bones import Surface
-from viewer.anatomy.lagrange import FloatArray, IntArray
 from viewer.anatomy.makehuman import (
     MakeHumanData,
     apply_targets,
@@ -37,6 +36,7 @@ from viewer.anatomy.makehuman import (
     macro_targets,
     read_base_mesh,
 )
+from viewer.types import FloatArray, IntArray
 
 BODIES = ("female", "male")
 DEFAULT_BODY = "female"

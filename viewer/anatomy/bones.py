@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from viewer.anatomy.lagrange import FloatArray, IntArray
 from viewer.io.annotations import AnnotationError, load_annotation
 from viewer.io.ply import PlyError, read_ply
 from viewer.paths import annotations_dir, meshes_dir
+from viewer.types import FloatArray, IntArray
 
 SIDES = ("right", "left")
 LANDMARK_REACH_MM = 30.0  # a landmark lies on its bone (centres of the femoral head and acetabulum: 20-25 mm in)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from viewer.anatomy.lagrange import FloatArray
+from viewer.types import FloatArray
 
 FRAME_DESCRIPTION = {
     "name": "ISB pelvis frame (Wu et al. 2002, J Biomech 35:543)",

@@ -16,8 +16,8 @@ import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
 from viewer.anatomy.muscles.posing import load_pose_grids
+from viewer.types import FloatArray
 
-FloatArray = np.ndarray
 OVERLAP_MM = 1.0  # deeper than this (the distance grid's error), the bones would pass through each other
 HEAD_MARGIN_MM = 26.0  # femur points this near the head centre are its head (radius 22.8 mm) and rim
 NEAR_PELVIS_MM = 50.0  # only femur points this near the pelvis at rest can ever reach it in the ranges

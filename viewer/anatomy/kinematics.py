@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from viewer.anatomy.lagrange import FloatArray
+from viewer.types import FloatArray
 
 # Ranges a real hip and knee reach (degrees).
 JOINT_RANGES: dict[str, tuple[float, float]] = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from viewer.anatomy.lagrange import FloatArray
+from viewer.types import FloatArray
 
 
 def extreme_point(vertices: FloatArray, direction: FloatArray) -> FloatArray:

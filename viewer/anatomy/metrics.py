@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from viewer.anatomy.lagrange import FloatArray, IntArray
+from viewer.types import FloatArray, IntArray
 
 
 def cubic_root(samples: FloatArray, values: list[float], target: float, bounds: tuple[float, float], near: float):

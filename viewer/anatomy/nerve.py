@@ -40,8 +40,8 @@ from viewer.anatomy.nerve_mesh import (
 from viewer.cache import ArrayCache, content_key
 from viewer.io.annotations import AnnotationError, read_json, validate
 from viewer.paths import annotations_dir
+from viewer.types import FloatArray
 
-FloatArray = np.ndarray
 NERVE_NAME = "sciatic_nerve"
 PELVIS_BONES = ("hip_bone_{side}", "sacrum")
 THIGH_BONES = ("femur_{side}",)

@@ -16,7 +16,7 @@ from scipy import sparse
 from scipy.ndimage import distance_transform_edt
 from scipy.spatial import cKDTree
 
-FloatArray = np.ndarray
+from viewer.types import FloatArray
 
 
 def unit(vectors: FloatArray) -> FloatArray:

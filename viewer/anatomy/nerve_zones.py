@@ -31,8 +31,7 @@ from viewer.anatomy.nerve_mesh import (
 )
 from viewer.io.annotations import AnnotationError, read_json, validate
 from viewer.paths import annotations_dir
-
-FloatArray = np.ndarray
+from viewer.types import FloatArray
 
 
 def danger_zones_path() -> Path:

@@ -37,8 +37,8 @@ from viewer.anatomy.muscles.posing import (
 )
 from viewer.cache import UNREADABLE_ERRORS, atomic_write, content_key, read_arrays
 from viewer.paths import meshes_dir
+from viewer.types import FloatArray
 
-FloatArray = np.ndarray
 POSE_SPACE_FILE = "muscle_pose_space.npz"
 HIP_GRID_STEPS = {"hip_flexion": 10.0, "hip_abduction": 7.5, "hip_rotation": 7.5}  # degrees between grid nodes
 COMPONENT_BUDGET = 150_000  # multiply-adds per muscle and pose: small muscles may keep more components

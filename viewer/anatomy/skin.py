@@ -18,9 +18,9 @@ import numpy as np
 
 from viewer.anatomy.body_skin import BODIES, DEFAULT_BODY, WEIGHT_COLUMNS
 from viewer.anatomy.bones import Surface, load_bone_surfaces, load_landmarks, read_surface
-from viewer.anatomy.lagrange import FloatArray, IntArray
 from viewer.io.ply import read_ply_table
 from viewer.paths import meshes_dir
+from viewer.types import FloatArray, IntArray
 
 BODY_LICENCE_FILE = "LICENSE-CC0-body.txt"
 

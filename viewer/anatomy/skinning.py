@@ -12,8 +12,8 @@ import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface
 from viewer.anatomy.kinematics import LegPose
-from viewer.anatomy.lagrange import FloatArray
 from viewer.anatomy.posed import PosedShape
+from viewer.types import FloatArray
 
 BLEND_WIDTH_MM = 25.0  # how gradually the weight passes from pelvis to thigh
 

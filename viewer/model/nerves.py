@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from viewer.anatomy.kinematics import LegPose
-from viewer.anatomy.lagrange import FloatArray
 from viewer.anatomy.nerve import NerveGeometry, build_nerves, load_nerve_spec, pose_nerves
 from viewer.anatomy.nerve_zones import DangerZone, DangerZoneLayout, build_danger_zones, load_danger_zone_data
 from viewer.anatomy.posed import PosedShape
 from viewer.model.structures import Structure
+from viewer.types import FloatArray
 
 DANGER_OPACITY = 0.35
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from viewer.anatomy.lagrange import FloatArray
 from viewer.techniques.geometry import OUTSIDE_MM, first_hit, surface_normal
 from viewer.techniques.safety import RAY_LENGTH_MM, Crossing, TissueColumn, tissue_column
+from viewer.types import FloatArray
 
 PROBE_DEPTH_MM = RAY_LENGTH_MM  # how far a probe looks when no bone stops it first
 SURFACE_SEARCH_MM = 10.0  # a point is put on a surface by a ray from this far outside it

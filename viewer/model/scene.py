@@ -16,7 +16,6 @@ import numpy as np
 from viewer.anatomy.bones import SIDES, bone_specs, landmark_info, load_bone_surfaces, load_landmarks
 from viewer.anatomy.frame import FRAME_DESCRIPTION, apply
 from viewer.anatomy.kinematics import JOINT_RANGES, LegPose, PoseError, segment_transforms
-from viewer.anatomy.lagrange import FloatArray
 from viewer.anatomy.metrics import is_watertight, polyline_lengths, signed_volume
 from viewer.anatomy.posed import Deformer, PosedShape
 from viewer.io.references import cite
@@ -24,6 +23,7 @@ from viewer.model.events import Signal
 from viewer.model.layers import Layer, assign_layers, layer_index, load_layers
 from viewer.model.structures import DeformerFactory, Structure
 from viewer.model.terminology import LANGUAGES, apply_terminology, landmark_term
+from viewer.types import FloatArray
 
 if TYPE_CHECKING:
     from viewer.anatomy.impingement import Impingement

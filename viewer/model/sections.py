@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import Delaunay, cKDTree
 
-from viewer.anatomy.lagrange import FloatArray
+from viewer.types import FloatArray
 
 PRESET_AXES = {"transverse": ("y", 1), "sagittal": ("z", 2), "coronal": ("x", 0)}
 SAMPLE_MM = 1.0  # loops are resampled this finely before the section is triangulated

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from viewer.anatomy.lagrange import FloatArray, IntArray
 from viewer.anatomy.posed import Deformer
+from viewer.types import FloatArray, IntArray
 
 KINDS = ("skin", "bone", "muscle", "fascia", "nerve", "danger")
 

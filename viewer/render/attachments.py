@@ -17,8 +17,8 @@ import numpy as np
 import pyvista as pv
 from scipy.spatial import cKDTree
 
-from viewer.anatomy.lagrange import FloatArray, IntArray
 from viewer.render.frames import RenderRequest, no_frame, no_implicit_render
+from viewer.types import FloatArray, IntArray
 
 ORIGIN_COLOUR = "#2563eb"  # blue
 INSERTION_COLOUR = "#16a34a"  # green

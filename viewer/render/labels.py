@@ -29,7 +29,7 @@ from vtkmodules.vtkCommonCore import vtkPoints
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
 from vtkmodules.vtkRenderingCore import vtkActor2D, vtkCoordinate, vtkPolyDataMapper2D, vtkTextActor
 
-from viewer.anatomy.lagrange import FloatArray
+from viewer.types import FloatArray
 
 MIN_FONT, MAX_FONT = 9, 30
 FONT_PER_HEIGHT = 1 / 48  # 25 px text in a 1200 px tall window

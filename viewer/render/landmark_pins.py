@@ -14,12 +14,12 @@ import numpy as np
 import pyvista as pv
 
 from viewer.anatomy.frame import apply
-from viewer.anatomy.lagrange import FloatArray
 from viewer.io.annotations import AnnotationError, load_annotation
 from viewer.model.terminology import landmark_term
 from viewer.paths import annotations_dir
 from viewer.render.frames import RenderRequest, no_frame
 from viewer.render.labels import LabelItem
+from viewer.types import FloatArray
 
 SIDES = ("right", "left")
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from viewer.anatomy.lagrange import FloatArray
+from viewer.types import FloatArray
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from viewer.anatomy.bones import bone_specs, landmark_info, load_bone_surfaces, 
 from viewer.anatomy.kinematics import LegPose, leg_transforms
 from viewer.anatomy.nerve import NerveGeometry, build_nerve, pose_nerve
 from viewer.anatomy.nerve_zones import DangerZone, build_danger_zones
+from viewer.types import FloatArray
 
-FloatArray = np.ndarray
 SEGMENT_OF_BONE = {"femur": "thigh", "tibia_fibula": "shank", "patella": "shank"}
 
 

@@ -23,8 +23,8 @@ from viewer.anatomy.nerve_mesh import face_normals, ray_hits, resample, unit
 from viewer.io.annotations import AnnotationError
 from viewer.techniques.context import TechniqueContext
 from viewer.techniques.library import Technique
+from viewer.types import FloatArray
 
-FloatArray = np.ndarray
 OUTSIDE_MM = 400.0
 CONVERGED_MM = 0.5  # deep work: the aim has settled once the contact moves less than this in a step
 

@@ -31,8 +31,8 @@ from viewer.anatomy.nerve_zones import safety_settings
 from viewer.techniques.context import TechniqueContext, bone_names
 from viewer.techniques.geometry import NerveClearance, TechniqueGeometry, nerve_clearance, pressure_depth
 from viewer.techniques.library import Technique
+from viewer.types import FloatArray
 
-FloatArray = np.ndarray
 RAY_LENGTH_MM = 150.0
 MERGE_GAP_MM = 3.0  # hits of one structure closer than this are one crossing (a wavy surface grazed twice)
 

@@ -25,10 +25,10 @@ import trimesh
 
 from viewer.anatomy import atlas
 from viewer.anatomy.frame import FRAME_DESCRIPTION, apply, fit_sphere, pelvis_frame, reflect_z
-from viewer.anatomy.lagrange import FloatArray
 from viewer.anatomy.landmarks import extreme_point, notch_deepest_point, tibial_anterolateral_point
 from viewer.io.annotations import load_annotation
 from viewer.paths import assets_dir
+from viewer.types import FloatArray
 
 SIDES = ("right", "left")
 WELD_DIGITS = 5

@@ -17,8 +17,7 @@ from viewer.anatomy.muscles.build import RightMuscle, build_right_side
 from viewer.anatomy.muscles.cache import MUSCLE_CACHE, build_key
 from viewer.anatomy.muscles.derived_landmarks import derive_landmarks
 from viewer.anatomy.muscles.spec import MUSCLE_NAMES, Attachment, MuscleSpec, load_muscle_specs
-
-FloatArray = np.ndarray
+from viewer.types import FloatArray
 
 
 @dataclass

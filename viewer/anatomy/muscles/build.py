@@ -18,8 +18,8 @@ from viewer.anatomy.muscles.distance_field import DistanceGrid, distance_grid, u
 from viewer.anatomy.muscles.fibres import escape, initial_fibres, pinned_indices, push_out, relax
 from viewer.anatomy.muscles.sheet import box_faces, box_vertices, sheet_normals, thickness_profile
 from viewer.anatomy.muscles.spec import Attachment, MuscleSpec
+from viewer.types import FloatArray
 
-FloatArray = np.ndarray
 RIGHT_BONES = ("hip_bone_right", "sacrum", "femur_right", "tibia_fibula_right", "patella_right")
 SURFACE_LIFT_MM = 0.8  # attachment points sit just off the bone so the deep face never dips into it
 MUSCLE_GRID_SPACING_MM = 2.0

@@ -16,8 +16,7 @@ import numpy as np
 from viewer.anatomy.bones import Surface
 from viewer.anatomy.muscles.spec import muscles_dir
 from viewer.cache import ArrayCache, content_key
-
-FloatArray = np.ndarray
+from viewer.types import FloatArray
 
 # Bump whenever build.py, fibres.py, sheet.py, distance_field.py or derived_landmarks.py change
 # the shapes they produce (the muscle cache and the shipped pose space are then rebuilt/rebaked).

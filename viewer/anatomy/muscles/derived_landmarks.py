@@ -21,8 +21,8 @@ from viewer.anatomy.bones import Surface
 from viewer.anatomy.muscles.mesh_queries import ray_hit_distance
 from viewer.io.annotations import AnnotationError, field_path, read_json
 from viewer.paths import annotations_dir
+from viewer.types import FloatArray
 
-FloatArray = np.ndarray
 SIDED_BONES = ("hip_bone", "femur", "tibia_fibula", "patella")
 
 

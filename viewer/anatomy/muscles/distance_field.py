@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-FloatArray = np.ndarray
+from viewer.types import FloatArray
 
 _JITTER = (1.234567e-3, 2.345678e-3)  # keeps column rays off mesh edges and vertices
 

@@ -15,7 +15,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-FloatArray = np.ndarray
+from viewer.types import FloatArray
+
 Obstacle = Callable[[FloatArray], tuple[FloatArray, FloatArray]]  # points -> (distance, outward direction)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-FloatArray = np.ndarray
+from viewer.types import FloatArray
 
 
 def winding_number(vertices: FloatArray, faces: np.ndarray, points: FloatArray, chunk: int = 2_000_000) -> FloatArray:

@@ -52,8 +52,7 @@ from viewer.anatomy.muscles.distance_field import inside_voxels
 from viewer.anatomy.muscles.fibres import pinned_indices
 from viewer.anatomy.posed import PosedShape
 from viewer.cache import ArrayCache, content_key
-
-FloatArray = np.ndarray
+from viewer.types import FloatArray
 
 GRID_SPACING_MM = 2.0
 GRID_MARGIN_MM = 24.0

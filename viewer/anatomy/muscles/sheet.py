@@ -12,7 +12,7 @@ from functools import cache
 
 import numpy as np
 
-FloatArray = np.ndarray
+from viewer.types import FloatArray
 
 
 def thickness_profile(n_fibres: int, n_samples: int, settings: dict) -> tuple[FloatArray, FloatArray]:
