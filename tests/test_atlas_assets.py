@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from viewer.anatomy.bones import bone_specs, load_bone_surfaces, read_surface
+from viewer.anatomy.geometry import is_watertight, signed_volume
 from viewer.anatomy.lagrange import element_basis, sample_grid
-from viewer.anatomy.metrics import is_watertight, signed_volume
 from viewer.paths import assets_dir
 
 BASES = ["quad_L3_L3", "quad_L4_L4", "quad_L4_L3", "simplex_L3_L3", "simplex_L4_L4"]

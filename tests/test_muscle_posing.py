@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from viewer.anatomy.bones import load_bone_surfaces, load_landmarks
+from viewer.anatomy.geometry import signed_volume
 from viewer.anatomy.impingement import ImpingementCheck
 from viewer.anatomy.kinematics import LegPose, segment_transforms
-from viewer.anatomy.metrics import signed_volume
 from viewer.anatomy.muscles import MusclePoser, PosedMuscle, build_muscles, load_muscle_specs
 from viewer.anatomy.muscles.distance_field import distance_grid
 from viewer.anatomy.pose_space import load_pose_space

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from viewer.anatomy.bones import load_bone_surfaces, load_landmarks
+from viewer.anatomy.geometry import ray_hits
 from viewer.anatomy.kinematics import LegPose, leg_transforms
 from viewer.anatomy.muscles.mesh_queries import inside
 from viewer.anatomy.nerve import build_nerve, load_nerve_spec, pose_nerve
-from viewer.anatomy.nerve_mesh import ray_hits
 from viewer.anatomy.nerve_zones import build_danger_zones, caution_area, load_danger_zone_data
 from viewer.io.annotations import AnnotationError
 
@@ -360,7 +360,8 @@ def _section(vertices, branch, rings, sides):
 @pytest.mark.parametrize("variant", ["usual", DIVIDED])
 def test_posed_sections_keep_their_shape_and_twist_only_as_the_thigh_turns(variant, landmarks):
     """Linear blend skinning pinched and wrung the sections (candy wrapper); now they are carried rigidly."""
-    from viewer.anatomy.nerve_mesh import angle_about, tangents, transported_frames
+    from viewer.anatomy.geometry import tangents
+    from viewer.anatomy.nerve_mesh import angle_about, transported_frames
 
     geometry = build_nerve("right", variant)
     sides = geometry.sides

@@ -12,8 +12,8 @@ from nerve_reference import pose_nerve as reference_pose
 from nerve_reference import zone_vertices as reference_zones
 
 from viewer.anatomy.bones import load_landmarks
+from viewer.anatomy.geometry import signed_volume
 from viewer.anatomy.kinematics import LegPose, segment_transforms
-from viewer.anatomy.metrics import signed_volume
 from viewer.anatomy.nerve import build_nerve, build_nerves, pose_nerve
 from viewer.anatomy.nerve_mesh import SurfaceField
 from viewer.model.nerves import NerveDeformer

@@ -7,7 +7,7 @@ import json
 import numpy as np
 from test_cli import run_cli
 
-from viewer.anatomy.metrics import is_watertight, signed_volume
+from viewer.anatomy.geometry import is_watertight, signed_volume
 
 
 def test_nerves_and_zones_are_closed_structures(scene):

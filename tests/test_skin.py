@@ -10,14 +10,13 @@ import pyvista as pv
 
 from viewer.anatomy.body_skin import BODIES, body_parameters, region_limits
 from viewer.anatomy.bones import load_bone_surfaces, load_landmarks
-from viewer.anatomy.metrics import is_watertight, signed_volume
+from viewer.anatomy.geometry import first_hits, is_watertight, signed_volume
 from viewer.anatomy.skin import (
     BODY_LICENCE_FILE,
     SkinError,
     inside,
     load_skin,
     load_skin_asset,
-    ray_hits,
     region_landmarks,
     skin_landmarks,
     skin_path,
@@ -65,7 +64,7 @@ def test_skin_runs_from_above_the_crests_to_below_the_knees(body, landmarks):
 
 
 def surface_depth(skin, point, direction):
-    return float(ray_hits(np.asarray(point)[None], np.asarray(direction, float)[None], skin.vertices, skin.faces)[0])
+    return float(first_hits(skin.vertices, skin.faces, np.asarray(point)[None], np.asarray(direction, float)[None])[0])
 
 
 @pytest.mark.parametrize("body", BODIES)
@@ -102,7 +101,7 @@ def test_buttock_fat_and_surface_landmarks(body):
 
     maximus = build_muscles()["gluteus_maximus_right"].surface().vertices
     back = maximus[maximus[:, 0] < maximus[:, 0].min() + 3]  # the most posterior part, measured straight back
-    depth = ray_hits(back, np.tile([-1.0, 0, 0], (len(back), 1)), skin.vertices, skin.faces)
+    depth = first_hits(skin.vertices, skin.faces, back, np.tile([-1.0, 0, 0], (len(back), 1)))
     assert np.all(np.isfinite(depth))
     assert 8 <= np.median(depth) <= 35, f"buttock fat {np.median(depth):.1f} mm"
     landmarks = skin_landmarks(skin)

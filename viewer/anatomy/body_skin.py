@@ -157,10 +157,10 @@ def _triangles(quads: IntArray) -> IntArray:
 
 def _ray_point(point: FloatArray, direction: FloatArray, vertices: FloatArray, faces: IntArray) -> FloatArray:
     """The surface point nearest ``point`` on the line through it along ``direction`` (either way)."""
-    from viewer.anatomy.skin import ray_hits
+    from viewer.anatomy.geometry import first_hits
 
     unit = direction / np.linalg.norm(direction)
-    hits = ray_hits(np.array([point, point]), np.array([unit, -unit]), vertices, faces)
+    hits = first_hits(vertices, faces, np.array([point, point]), np.array([unit, -unit]))
     if not np.isfinite(hits).any():
         raise RuntimeError(f"no MakeHuman surface along {np.round(unit, 2)} from {np.round(point)}")
     along = hits[0] if hits[0] <= hits[1] else -hits[1]
@@ -424,12 +424,12 @@ def settle_over_bone(
     than the adult depth, the skin within a few centimetres is moved along the
     palpation direction to that depth.
     """
-    from viewer.anatomy.skin import ray_hits
+    from viewer.anatomy.geometry import first_hits
 
     vertices = vertices.copy()
     for _ in range(passes):  # neighbouring dimples overlap: a few passes settle them together
         for point, direction, depth in targets:
-            found = ray_hits(point[None], direction[None], vertices, faces)[0]
+            found = first_hits(vertices, faces, point[None], direction[None])[0]
             if not np.isfinite(found):
                 continue
             exit_point = point + found * direction
@@ -496,7 +496,7 @@ def fit_body(
     landmarks: dict[str, FloatArray],
 ) -> BodySkin:
     """The fitted, closed skin of one body type with its skinning weights (see the module docstring)."""
-    from viewer.anatomy.metrics import is_watertight, signed_volume
+    from viewer.anatomy.geometry import is_watertight, signed_volume
 
     vertices, faces, weights, notes, helpers = posed_makehuman(data, params)
     vertices, _ = warp(vertices, faces, helpers, bones, landmarks, params, muscles, weights)

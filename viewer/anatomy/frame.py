@@ -1,4 +1,4 @@
-"""The one anatomical frame the viewer works in, and small rigid-geometry helpers.
+"""The one anatomical frame the viewer works in: the ISB pelvis frame, its mirror and a sphere fit.
 
 Frame: millimetres, ISB pelvis frame (Wu et al. 2002): origin midway between
 the anterior superior iliac spines, Z towards the right ASIS, X anterior in the
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from viewer.anatomy.geometry import unit
 from viewer.types import FloatArray
 
 FRAME_DESCRIPTION = {
@@ -26,21 +27,15 @@ def pelvis_frame(
 ) -> FloatArray:
     """4x4 transform taking source coordinates into the ISB pelvis frame."""
     origin = (asis_right + asis_left) / 2
-    z_axis = _unit(asis_right - asis_left)
+    z_axis = unit(asis_right - asis_left)
     anterior = origin - (psis_right + psis_left) / 2
-    x_axis = _unit(anterior - anterior.dot(z_axis) * z_axis)
+    x_axis = unit(anterior - anterior.dot(z_axis) * z_axis)
     y_axis = np.cross(z_axis, x_axis)
     rotation = np.vstack([x_axis, y_axis, z_axis])
     transform = np.eye(4)
     transform[:3, :3] = rotation
     transform[:3, 3] = -rotation @ origin
     return transform
-
-
-def apply(transform: FloatArray, points: FloatArray) -> FloatArray:
-    """Apply a 4x4 homogeneous transform to (n, 3) points."""
-    points = np.asarray(points, dtype=float)
-    return points @ transform[:3, :3].T + transform[:3, 3]
 
 
 def reflect_z(points: FloatArray) -> FloatArray:
@@ -59,7 +54,3 @@ def fit_sphere(points: FloatArray) -> tuple[FloatArray, float]:
     centre = solution[:3]
     radius = float(np.sqrt(solution[3] + centre @ centre))
     return centre, radius
-
-
-def _unit(vector: FloatArray) -> FloatArray:
-    return vector / np.linalg.norm(vector)

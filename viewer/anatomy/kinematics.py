@@ -115,6 +115,27 @@ def joint_centres(landmarks: dict[str, FloatArray], side: str) -> tuple[FloatArr
     return landmarks[f"femoral_head_centre_{side}"], knee
 
 
+SEGMENTS = ("pelvis", "thigh", "shank")  # the rigid body parts of one side, from the trunk outward
+SEGMENT_OF_BONE = {  # bone (without its side) -> the segment that carries it
+    "hip_bone": "pelvis",
+    "sacrum": "pelvis",
+    "femur": "thigh",
+    "tibia_fibula": "shank",
+    "patella": "shank",
+}
+
+
+def bone_segment(name: str) -> str:
+    """The rigid body part that carries a bone structure: ``pelvis``, ``thigh_right``, ``shank_left``...
+
+    ``name`` is a structure name with its side (``femur_right``); anything not on a leg is carried by the pelvis.
+    """
+    for bone, segment in SEGMENT_OF_BONE.items():
+        if name.startswith(bone + "_") and segment != "pelvis":
+            return f"{segment}_{name.rsplit('_', 1)[1]}"
+    return "pelvis"
+
+
 def segment_transforms(poses: dict[str, LegPose] | LegPose, landmarks: dict[str, FloatArray]) -> dict[str, FloatArray]:
     """``thigh_right``, ``shank_right``, ``thigh_left``, ``shank_left`` transforms for a pose of each leg."""
     transforms = {}

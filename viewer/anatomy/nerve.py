@@ -21,19 +21,15 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
+from viewer.anatomy.geometry import apply, arc_length, cross, dot, resample, tangents
 from viewer.anatomy.nerve_mesh import (
     SurfaceField,
     TubeTemplate,
     angle_about,
-    arc_length,
-    cross,
-    dot,
     interpolate_at,
     limit_bend,
     point_polyline_distance,
-    resample,
     section_frames,
-    tangents,
     transported_frames,
     tube,
 )
@@ -518,10 +514,6 @@ def _mirror(right: NerveGeometry) -> NerveGeometry:
 
 
 # --- posing -------------------------------------------------------------------------------
-def _apply(transform: FloatArray, points: FloatArray) -> FloatArray:
-    return points @ transform[:3, :3].T + transform[:3, 3]
-
-
 @dataclass(frozen=True)
 class _Nearest:
     """Bone-field answers for a set of query points (one per ring, in a bone's own frame)."""
@@ -623,11 +615,11 @@ def pose_nerves(nerves: list[NerveGeometry], transforms: dict[str, FloatArray]) 
         posing = _posing(nerve)
         thigh = np.asarray(transforms.get(f"thigh_{nerve.side}", eye), dtype=float)
         w = posing.weights[:, None]
-        line = (1 - w) * _apply(pelvis, posing.rest) + w * _apply(thigh, posing.rest)
+        line = (1 - w) * apply(pelvis, posing.rest) + w * apply(thigh, posing.rest)
         lines.append(line)
         thighs.append(thigh)
         if np.all(np.abs(thigh - pelvis) <= 1e-8 + 1e-5 * np.abs(pelvis)):  # as np.allclose, for less
-            results[index] = (_apply(pelvis, nerve.vertices), line)
+            results[index] = (apply(pelvis, nerve.vertices), line)
         else:
             moving.setdefault((posing.rings, nerve.min_bend_radius_mm), []).append(index)
     for (rings, min_radius), group in moving.items():

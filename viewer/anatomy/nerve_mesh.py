@@ -1,8 +1,10 @@
-"""Small geometry helpers for the nerve, its danger zone and technique safety checks.
+"""Geometry of the nerve and its danger zone: tubes along a curve, bends, frames and a surface distance field.
 
-Plain numpy/scipy (no rtree or embree): every ray hit along a line, signed
-distance to a set of closed surfaces from a k-d tree of surface samples, and
-closed elliptic tubes along a polyline.
+Plain numpy/scipy (no rtree or embree): signed distance to a set of closed
+surfaces from a k-d tree of surface samples, closed elliptic tubes along a
+polyline with rotation-minimising frames, bend easing, and small polyline
+queries. The general primitives (rays, normals, volume, resampling) are in
+:mod:`viewer.anatomy.geometry`.
 """
 
 from __future__ import annotations
@@ -16,85 +18,8 @@ from scipy import sparse
 from scipy.ndimage import distance_transform_edt
 from scipy.spatial import cKDTree
 
+from viewer.anatomy.geometry import cross, dot, face_normals, signed_volume, tangents, unit, vertex_normals
 from viewer.types import FloatArray
-
-
-def unit(vectors: FloatArray) -> FloatArray:
-    """Normalise the last axis (zero vectors stay zero)."""
-    vectors = np.asarray(vectors, dtype=float)
-    norm = np.sqrt(np.einsum("...i,...i->...", vectors, vectors))[..., None]
-    return vectors / np.where(norm > 0, norm, 1.0)
-
-
-def dot(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Row-wise dot product over the last axis, (..., 3) x (..., 3) -> (...)."""
-    return np.einsum("...i,...i->...", a, b)
-
-
-def cross(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Row-wise cross product of (..., 3) arrays (components spelled out: cheaper than ``np.cross`` on small arrays)."""
-    ax, ay, az = a[..., 0], a[..., 1], a[..., 2]
-    bx, by, bz = b[..., 0], b[..., 1], b[..., 2]
-    return np.stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], axis=-1)
-
-
-EDGE_TOLERANCE = 1e-3  # barycentric slack in ray_hits (a few micrometres on these meshes)
-DUPLICATE_HIT = 0.01  # hits closer than this along a ray (mm for a unit direction) are one crossing
-
-
-def ray_hits(vertices: FloatArray, faces: np.ndarray, origins: FloatArray, directions: FloatArray) -> list[FloatArray]:
-    """Every crossing of each ray with a triangle mesh: sorted distances (t > 0) per ray (Moller-Trumbore).
-
-    ``origins`` and ``directions`` are (n, 3) (or (3,) for one ray); directions need not be unit,
-    distances are in units of the direction's length.
-    """
-    origins = np.atleast_2d(np.asarray(origins, dtype=float))
-    directions = np.atleast_2d(np.asarray(directions, dtype=float))
-    directions = np.broadcast_to(directions, origins.shape)
-    tri = np.asarray(vertices, dtype=float)[faces]
-    edge1, edge2, corner = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], tri[:, 0]
-    result = []
-    for origin, direction in zip(origins, directions, strict=False):
-        pvec = np.cross(direction, edge2)
-        det = np.einsum("ij,ij->i", edge1, pvec)
-        safe = np.where(np.abs(det) > 1e-12, det, np.inf)
-        tvec = origin - corner
-        u = np.einsum("ij,ij->i", tvec, pvec) / safe
-        qvec = np.cross(tvec, edge1)
-        v = (qvec @ direction) / safe
-        t = np.einsum("ij,ij->i", qvec, edge2) / safe
-        # a hair of tolerance: a ray through a vertex or along an edge (a landmark is a mesh vertex) must not
-        # slip between the triangles that share it; the duplicate hits this gives are merged by the callers
-        valid = (u >= -EDGE_TOLERANCE) & (v >= -EDGE_TOLERANCE) & (u + v <= 1 + EDGE_TOLERANCE) & (t > 1e-9)
-        hits = np.sort(t[valid])
-        if len(hits) > 1:  # one crossing found on two triangles that share an edge or a vertex: count it once
-            hits = hits[np.concatenate([[True], np.diff(hits) > DUPLICATE_HIT])]
-        result.append(hits)
-    return result
-
-
-def intervals(hits: FloatArray) -> list[tuple[float, float]]:
-    """Pair sorted crossings of a closed surface into (entry, exit) intervals; an odd last hit is dropped."""
-    hits = np.asarray(hits, dtype=float)
-    # near-duplicate hits come from rays through shared edges; drop them
-    if len(hits) > 1:
-        keep = np.concatenate([[True], np.diff(hits) > 1e-6])
-        hits = hits[keep]
-    return [(float(hits[i]), float(hits[i + 1])) for i in range(0, len(hits) - 1, 2)]
-
-
-def face_normals(vertices: FloatArray, faces: np.ndarray) -> FloatArray:
-    tri = np.asarray(vertices, dtype=float)[faces]
-    return np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-
-
-def vertex_normals(vertices: FloatArray, faces: np.ndarray) -> FloatArray:
-    """Area-weighted outward vertex normals (faces wound outward)."""
-    normals = np.zeros((len(vertices), 3))
-    cross = face_normals(vertices, faces)
-    for k in range(3):
-        np.add.at(normals, faces[:, k], cross)
-    return unit(normals)
 
 
 class SurfaceField:
@@ -158,33 +83,6 @@ class SurfaceField:
         normal = self.normals[safe] * found[:, None]
         distance = np.einsum("ij,ij->i", query - self.points[safe], normal)
         return np.where(found, distance, np.inf), normal
-
-
-def resample(polyline: FloatArray, count: int) -> FloatArray:
-    """``count`` points evenly spaced by arc length along a polyline."""
-    polyline = np.asarray(polyline, dtype=float)
-    lengths = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(polyline, axis=0), axis=1))])
-    targets = np.linspace(0.0, lengths[-1], count)
-    return np.column_stack([np.interp(targets, lengths, polyline[:, k]) for k in range(3)])
-
-
-def arc_length(polyline: FloatArray) -> FloatArray:
-    """Cumulative arc length at each point (starts at 0)."""
-    steps = np.linalg.norm(np.diff(np.asarray(polyline, dtype=float), axis=0), axis=1)
-    return np.concatenate([[0.0], np.cumsum(steps)])
-
-
-def tangents(polyline: FloatArray) -> FloatArray:
-    """Unit tangents of a polyline (n, 3), or of a stack of equally long polylines (..., n, 3).
-
-    Central differences inside, one-sided at the ends (as ``np.gradient``, which costs more per call).
-    """
-    points = np.asarray(polyline, dtype=float)
-    if points.shape[-2] < 2:
-        return np.zeros_like(points)
-    step = points[..., 1:, :] - points[..., :-1, :]
-    ends = (step[..., :1, :], step[..., -1:, :])
-    return unit(np.concatenate([ends[0], 0.5 * (step[..., 1:, :] + step[..., :-1, :]), ends[1]], axis=-2))
 
 
 def section_frames(
@@ -393,14 +291,9 @@ def tube(
     faces.append(np.column_stack([np.full(sides, start), order[0] + jj, order[0] + (jj + 1) % sides]))
     faces.append(np.column_stack([np.full(sides, end), order[-1] + (jj + 1) % sides, order[-1] + jj]))
     faces = np.vstack(faces).astype(np.int64)
-    if _signed_volume(vertices, faces) < 0:
+    if signed_volume(vertices, faces) < 0:
         faces = faces[:, ::-1]
     return vertices, faces
-
-
-def _signed_volume(vertices: FloatArray, faces: np.ndarray) -> float:
-    tri = vertices[faces]
-    return float(np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])).sum() / 6.0)
 
 
 def sphere(centre: FloatArray, radius: float, resolution: int = 24) -> tuple[FloatArray, np.ndarray]:
@@ -426,7 +319,7 @@ def _unit_sphere(resolution: int) -> tuple[FloatArray, np.ndarray]:
     base = 1 + (rows - 1) * cols
     bottom = np.column_stack([np.full(cols, len(vertices) - 1), base + j, base + (j + 1) % cols])
     faces = np.vstack([top, band, bottom]).astype(np.int64)
-    if _signed_volume(vertices, faces) < 0:
+    if signed_volume(vertices, faces) < 0:
         faces = faces[:, ::-1]
     vertices.flags.writeable = False
     faces.flags.writeable = False

@@ -18,6 +18,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from viewer.anatomy.bones import SIDES, load_landmarks
+from viewer.anatomy.geometry import tangents, unit
 from viewer.anatomy.nerve import NerveGeometry, resolve_landmark
 from viewer.anatomy.nerve_mesh import (
     TubeTemplate,
@@ -25,9 +26,7 @@ from viewer.anatomy.nerve_mesh import (
     point_polyline_distance,
     section_frames,
     sphere,
-    tangents,
     tube,
-    unit,
 )
 from viewer.io.annotations import AnnotationError, read_json, validate
 from viewer.paths import annotations_dir

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
+from viewer.anatomy.geometry import cubic_root, signed_volume
 from viewer.anatomy.kinematics import JOINT_RANGES, LegPose, leg_pose_from_transforms, segment_transforms
-from viewer.anatomy.metrics import cubic_root, signed_volume
 from viewer.anatomy.muscles import MuscleGeometry, MusclePoser, PosedMuscle
 from viewer.anatomy.muscles.cache import build_key
 from viewer.anatomy.muscles.posing import (

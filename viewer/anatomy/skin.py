@@ -18,9 +18,10 @@ import numpy as np
 
 from viewer.anatomy.body_skin import BODIES, DEFAULT_BODY, WEIGHT_COLUMNS
 from viewer.anatomy.bones import Surface, load_bone_surfaces, load_landmarks, read_surface
+from viewer.anatomy.geometry import first_hits
 from viewer.io.ply import read_ply_table
 from viewer.paths import meshes_dir
-from viewer.types import FloatArray, IntArray
+from viewer.types import FloatArray
 
 BODY_LICENCE_FILE = "LICENSE-CC0-body.txt"
 
@@ -112,31 +113,6 @@ def load_skin(body: str = DEFAULT_BODY) -> Surface:
 
 
 # --- queries -------------------------------------------------------------------------------------
-def ray_hits(origins: FloatArray, directions: FloatArray, vertices: FloatArray, faces: IntArray) -> FloatArray:
-    """Distance along each ray (origin + t * unit direction, t > 0) to its first triangle hit; inf if none."""
-    origins = np.atleast_2d(np.asarray(origins, dtype=float))
-    directions = np.atleast_2d(np.asarray(directions, dtype=float))
-    directions = directions / np.linalg.norm(directions, axis=1, keepdims=True)
-    a = vertices[faces[:, 0]]
-    edge1 = vertices[faces[:, 1]] - a
-    edge2 = vertices[faces[:, 2]] - a
-    result = np.full(len(origins), np.inf)
-    for k, (origin, direction) in enumerate(zip(origins, directions, strict=True)):
-        p = np.cross(direction, edge2)
-        det = np.einsum("ij,ij->i", edge1, p)
-        ok = np.abs(det) > 1e-12
-        inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
-        s = origin - a
-        u = np.einsum("ij,ij->i", s, p) * inv
-        q = np.cross(s, edge1)
-        v = (q @ direction) * inv
-        t = np.einsum("ij,ij->i", edge2, q) * inv
-        hit = ok & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 1e-9)
-        if hit.any():
-            result[k] = t[hit].min()
-    return result
-
-
 def bone_normal(bone: Surface, point: FloatArray, radius: float = 12.0) -> FloatArray:
     """Mean outward normal of a bone's triangles within ``radius`` of a point."""
     tri = bone.vertices[bone.faces]
@@ -150,7 +126,7 @@ def bone_normal(bone: Surface, point: FloatArray, radius: float = 12.0) -> Float
 
 def project_to_skin(point: FloatArray, direction: FloatArray, skin: Surface) -> FloatArray:
     """Where the ray from a bony point along ``direction`` leaves the skin (nearest skin vertex if it misses)."""
-    hits = ray_hits(point[None], np.asarray(direction, dtype=float)[None], skin.vertices, skin.faces)
+    hits = first_hits(skin.vertices, skin.faces, point[None], np.asarray(direction, dtype=float)[None])
     if np.isfinite(hits[0]):
         unit = np.asarray(direction, dtype=float) / np.linalg.norm(direction)
         return point + hits[0] * unit
@@ -216,7 +192,6 @@ __all__ = [
     "load_skin",
     "load_skin_asset",
     "project_to_skin",
-    "ray_hits",
     "region_landmarks",
     "skin_file",
     "skin_landmarks",

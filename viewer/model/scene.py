@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from viewer.anatomy.bones import SIDES, bone_specs, landmark_info, load_bone_surfaces, load_landmarks
-from viewer.anatomy.frame import FRAME_DESCRIPTION, apply
-from viewer.anatomy.kinematics import JOINT_RANGES, LegPose, PoseError, segment_transforms
-from viewer.anatomy.metrics import is_watertight, polyline_lengths, signed_volume
+from viewer.anatomy.frame import FRAME_DESCRIPTION
+from viewer.anatomy.geometry import apply, is_watertight, polyline_lengths, signed_volume
+from viewer.anatomy.kinematics import JOINT_RANGES, LegPose, PoseError, bone_segment, segment_transforms
 from viewer.anatomy.posed import Deformer, PosedShape
 from viewer.io.references import cite
 from viewer.model.events import Signal
@@ -27,17 +27,6 @@ from viewer.types import FloatArray
 
 if TYPE_CHECKING:
     from viewer.anatomy.impingement import Impingement
-
-BONE_SEGMENTS = {"femur": "thigh", "tibia_fibula": "shank", "patella": "shank"}
-
-
-def bone_segment(name: str) -> str:
-    """Which rigid body part carries a bone: ``pelvis``, ``thigh_right``, ``shank_left``..."""
-    for prefix, segment in BONE_SEGMENTS.items():
-        if name.startswith(prefix + "_"):
-            return f"{segment}_{name.rsplit('_', 1)[1]}"
-    return "pelvis"
-
 
 class SceneModel:
     """Everything the viewer shows, independent of how it is drawn."""
@@ -407,7 +396,7 @@ class SceneModel:
         """Smooth field on the skin (anatomical position), (n,) in [0, 1]: where pressing straight in
         would reach a danger zone, smoothed over the skin; its ``CAUTION_LEVEL`` isoline outlines the area."""
         if not hasattr(self, "_caution_field"):
-            from viewer.anatomy.metrics import vertex_normals
+            from viewer.anatomy.geometry import vertex_normals
             from viewer.anatomy.nerve import build_nerve
             from viewer.anatomy.nerve_zones import build_danger_zones, caution_area, caution_region
 

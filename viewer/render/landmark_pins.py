@@ -13,7 +13,7 @@ from functools import cache
 import numpy as np
 import pyvista as pv
 
-from viewer.anatomy.frame import apply
+from viewer.anatomy.geometry import apply
 from viewer.io.annotations import AnnotationError, load_annotation
 from viewer.model.terminology import landmark_term
 from viewer.paths import annotations_dir

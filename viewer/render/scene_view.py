@@ -14,7 +14,7 @@ import pyvista as pv
 from vtkmodules.vtkRenderingAnnotation import vtkAnnotatedCubeActor, vtkLegendBoxActor
 from vtkmodules.vtkRenderingCore import vtkCellPicker
 
-from viewer.anatomy.metrics import nearest_fibre_of_vertices, vertex_normals
+from viewer.anatomy.geometry import nearest_polyline, vertex_normals
 from viewer.anatomy.nerve_zones import CAUTION_LEVEL
 from viewer.model.events import Signal
 from viewer.model.scene import SceneModel
@@ -411,7 +411,7 @@ class SceneView:
     def _prepare_stretch(self, name: str, mesh: pv.PolyData, actor: pv.Actor) -> None:
         """Give a muscle a per-vertex length-change array and a shared diverging colour map."""
         structure = self.model.structures[name]
-        self._fibre_of_vertex[name] = nearest_fibre_of_vertices(structure.vertices, structure.fibres)
+        self._fibre_of_vertex[name] = nearest_polyline(structure.vertices, structure.fibres)
         mesh.point_data[STRETCH_ARRAY] = np.zeros(mesh.n_points)
         mapper = actor.mapper
         mapper.lookup_table = self._stretch_lut()

@@ -12,12 +12,11 @@ from functools import cache
 import numpy as np
 
 from viewer.anatomy.bones import bone_specs, landmark_info, load_bone_surfaces, load_landmarks
-from viewer.anatomy.kinematics import LegPose, leg_transforms
+from viewer.anatomy.geometry import apply
+from viewer.anatomy.kinematics import LegPose, bone_segment, leg_transforms
 from viewer.anatomy.nerve import NerveGeometry, build_nerve, pose_nerve
 from viewer.anatomy.nerve_zones import DangerZone, build_danger_zones
 from viewer.types import FloatArray
-
-SEGMENT_OF_BONE = {"femur": "thigh", "tibia_fibula": "shank", "patella": "shank"}
 
 
 @dataclass
@@ -56,17 +55,6 @@ class TechniqueContext:
 def bone_names() -> frozenset[str]:
     """Structure names of every bone, both sides."""
     return frozenset(spec.name for spec in bone_specs())
-
-
-def _segment(bone: str, side: str) -> str:
-    for prefix, segment in SEGMENT_OF_BONE.items():
-        if bone.startswith(prefix + "_"):
-            return f"{segment}_{bone.rsplit('_', 1)[1]}"
-    return "pelvis"
-
-
-def _apply(transform: FloatArray, points: FloatArray) -> FloatArray:
-    return np.asarray(points, dtype=float) @ transform[:3, :3].T + transform[:3, 3]
 
 
 def context_from_parts(
@@ -124,7 +112,7 @@ def context_at_pose(
     for name, surface in load_bone_surfaces().items():
         if name.endswith("_left" if side == "right" else "_right"):
             continue
-        structures[name] = (_apply(transforms[_segment(name, side)], surface.vertices), surface.faces)
+        structures[name] = (apply(transforms[bone_segment(name)], surface.vertices), surface.faces)
     fibres = {}
     for name, muscle in (muscles or build_muscles()).items():
         if muscle.side == side:
@@ -133,8 +121,8 @@ def context_at_pose(
     bones = {name: info["bone"] for name, info in landmark_info().items()}
     landmarks = {}
     for name, point in rest.items():
-        segment = _segment(bones.get(name, ""), side)
-        landmarks[name] = _apply(transforms.get(segment, np.eye(4)), point[None])[0]
+        segment = bone_segment(bones.get(name, ""))
+        landmarks[name] = apply(transforms.get(segment, np.eye(4)), point[None])[0]
     return context_from_parts(side, transforms, structures, fibres, landmarks, nerve, margin_mm)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from viewer.anatomy.nerve_mesh import face_normals, ray_hits, resample, unit
+from viewer.anatomy.geometry import face_normals, ray_hits, resample, unit
 from viewer.io.annotations import AnnotationError
 from viewer.techniques.context import TechniqueContext
 from viewer.techniques.library import Technique

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from viewer.anatomy.nerve_mesh import intervals, ray_hits
+from viewer.anatomy.geometry import intervals, ray_hits
 from viewer.anatomy.nerve_zones import safety_settings
 from viewer.techniques.context import TechniqueContext, bone_names
 from viewer.techniques.geometry import NerveClearance, TechniqueGeometry, nerve_clearance, pressure_depth

@@ -24,7 +24,8 @@ import numpy as np
 import trimesh
 
 from viewer.anatomy import atlas
-from viewer.anatomy.frame import FRAME_DESCRIPTION, apply, fit_sphere, pelvis_frame, reflect_z
+from viewer.anatomy.frame import FRAME_DESCRIPTION, fit_sphere, pelvis_frame, reflect_z
+from viewer.anatomy.geometry import apply
 from viewer.anatomy.landmarks import extreme_point, notch_deepest_point, tibial_anterolateral_point
 from viewer.io.annotations import load_annotation
 from viewer.paths import assets_dir

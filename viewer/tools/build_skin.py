@@ -26,8 +26,8 @@ import numpy as np
 
 from viewer.anatomy.body_skin import BODIES, WEIGHT_COLUMNS, BodySkin, body_parameters, fit_body, parameters_record
 from viewer.anatomy.bones import Surface, load_bone_surfaces, load_landmarks
+from viewer.anatomy.geometry import is_watertight, signed_volume
 from viewer.anatomy.makehuman import BASE_MESH, WEIGHTS_FILE, MakeHumanData, licence_text
-from viewer.anatomy.metrics import is_watertight, signed_volume
 from viewer.anatomy.skin import BODY_LICENCE_FILE, region_landmarks, skin_file
 from viewer.paths import meshes_dir
 

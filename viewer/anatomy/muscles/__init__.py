@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
-from viewer.anatomy.metrics import polyline_lengths
+from viewer.anatomy.geometry import polyline_lengths
 from viewer.anatomy.muscles.build import RightMuscle, build_right_side
 from viewer.anatomy.muscles.cache import MUSCLE_CACHE, build_key
 from viewer.anatomy.muscles.derived_landmarks import derive_landmarks

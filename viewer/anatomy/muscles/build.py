@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from viewer.anatomy.bones import Surface
-from viewer.anatomy.metrics import signed_volume
+from viewer.anatomy.geometry import resample as resample_path
+from viewer.anatomy.geometry import signed_volume
 from viewer.anatomy.muscles.derived_landmarks import bone_key, resolve
 from viewer.anatomy.muscles.distance_field import DistanceGrid, distance_grid, union_distance
 from viewer.anatomy.muscles.fibres import escape, initial_fibres, pinned_indices, push_out, relax
@@ -37,14 +38,6 @@ class RightMuscle:
     thickness: FloatArray  # (n_fibres, n_samples) mm
     vertices: FloatArray
     faces: np.ndarray
-
-
-def resample_path(points: FloatArray, count: int) -> FloatArray:
-    """``count`` points evenly spaced by arc length along a polyline."""
-    steps = np.linalg.norm(np.diff(points, axis=0), axis=1)
-    arc = np.concatenate([[0.0], np.cumsum(steps)])
-    targets = np.linspace(0, arc[-1], count)
-    return np.stack([np.interp(targets, arc, points[:, k]) for k in range(3)], axis=1)
 
 
 class Builder:

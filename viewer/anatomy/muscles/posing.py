@@ -46,8 +46,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces
-from viewer.anatomy.kinematics import LegPose
-from viewer.anatomy.metrics import cubic_root, polyline_lengths, signed_volume, vertex_normals
+from viewer.anatomy.geometry import cubic_root, polyline_lengths, signed_volume, vertex_normals
+from viewer.anatomy.kinematics import SEGMENT_OF_BONE, SEGMENTS, LegPose
 from viewer.anatomy.muscles.distance_field import inside_voxels
 from viewer.anatomy.muscles.fibres import pinned_indices
 from viewer.anatomy.posed import PosedShape
@@ -78,14 +78,6 @@ BULGE_SHELL_MM = 15.0  # how much farther from bone than its muscle reached at r
 BULGE_SMOOTHING = 3  # passes of averaging of the room each vertex has to bulge (a smooth belly)
 KEEP_RANGE = (0.4, 2.5)  # bounds of the per-muscle volume correction
 VOLUME_STEPS = 2  # thickness corrections per pose
-SEGMENTS = ("pelvis", "thigh", "shank")
-SEGMENT_OF_BONE = {
-    "hip_bone": "pelvis",
-    "sacrum": "pelvis",
-    "femur": "thigh",
-    "tibia_fibula": "shank",
-    "patella": "shank",
-}
 _EYE4 = np.eye(4)
 _KEYS = ("thigh_right", "shank_right", "thigh_left", "shank_left")
 BROAD_DEEP = ("gluteus_minimus",)  # deep (taut) muscles whose faces keep the turned rest offsets

@@ -1,0 +1,119 @@
+"""The one geometry module: rays, normals, volume, polylines and transforms, checked on shapes with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from viewer.anatomy.geometry import (
+    apply,
+    first_hits,
+    intervals,
+    is_watertight,
+    polyline_lengths,
+    ray_hits,
+    resample,
+    signed_volume,
+    tangents,
+    vertex_normals,
+)
+from viewer.anatomy.nerve_mesh import sphere
+
+
+def cube(side: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+    """A closed axis-aligned cube centred on the origin, 12 outward triangles."""
+    h = side / 2
+    vertices = np.array([[x, y, z] for x in (-h, h) for y in (-h, h) for z in (-h, h)], dtype=float)
+    quads = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+    faces = np.array([tri for a, b, c, d in quads for tri in ((a, b, c), (a, c, d))], dtype=np.int64)
+    if signed_volume(vertices, faces) < 0:
+        faces = faces[:, ::-1].copy()
+    return vertices, faces
+
+
+def test_volume_of_a_cube_and_its_sign():
+    vertices, faces = cube(3.0)
+    assert signed_volume(vertices, faces) == pytest.approx(27.0)
+    assert signed_volume(vertices, faces[:, ::-1]) == pytest.approx(-27.0)
+    assert signed_volume(vertices + [10.0, -4.0, 7.0], faces) == pytest.approx(27.0)  # translation-free
+    assert is_watertight(faces)
+    assert not is_watertight(faces[:-1])
+
+
+def test_sphere_normals_point_outward():
+    vertices, faces = sphere(np.array([5.0, -3.0, 2.0]), 10.0, resolution=24)
+    normals = vertex_normals(vertices, faces)
+    radial = (vertices - [5.0, -3.0, 2.0]) / 10.0
+    assert np.allclose(np.linalg.norm(normals, axis=1), 1.0)
+    assert np.all(np.einsum("ij,ij->i", normals, radial) > 0.98)
+    assert np.all(np.einsum("ij,ij->i", vertex_normals(vertices, faces[:, ::-1]), radial) < -0.98)
+
+
+def test_ray_from_inside_a_closed_mesh_crosses_it_an_odd_number_of_times():
+    vertices, faces = sphere(np.zeros(3), 10.0, resolution=24)
+    rng = np.random.default_rng(3)
+    directions = rng.normal(size=(50, 3))
+    inside = rng.uniform(-4, 4, size=(50, 3))
+    outside = inside + [40.0, 0.0, 0.0]
+    for hits in ray_hits(vertices, faces, inside, directions):
+        assert len(hits) == 1
+    for hits, direction in zip(ray_hits(vertices, faces, outside, directions), directions, strict=True):
+        assert len(hits) % 2 == 0
+    # straight through the centre: in at 30 - r, out at 30 + r (a UV sphere's chords are slightly shorter)
+    (through,) = ray_hits(vertices, faces, np.array([[-30.0, 0.1, 0.2]]), np.array([[1.0, 0.0, 0.0]]))
+    assert len(through) == 2 and intervals(through)[0] == pytest.approx((20.0, 40.0), abs=0.2)
+
+
+def test_ray_along_a_shared_edge_or_through_a_vertex_counts_one_crossing():
+    vertices, faces = cube(2.0)
+    # (0, 0) on the face x = +1 lies on the diagonal both of that face's triangles share
+    (diagonal,) = ray_hits(vertices, faces, np.array([[-5.0, 0.0, 0.0]]), np.array([[1.0, 0.0, 0.0]]))
+    assert diagonal == pytest.approx([4.0, 6.0])
+    # a ray through a cube corner (shared by three faces and up to six triangles) crosses once going in
+    corner = np.array([[3.0, 3.0, 3.0]])
+    (through_corner,) = ray_hits(vertices, faces, corner, -corner)
+    assert len(through_corner) == 2
+    assert through_corner[0] == pytest.approx(2.0 / 3.0, abs=1e-6)
+
+
+def test_first_hits_is_the_nearest_crossing_along_the_unit_direction_or_inf():
+    vertices, faces = cube(2.0)
+    origins = np.array([[-5.0, 0.3, 0.2], [0.0, 0.0, 0.0], [-5.0, 3.0, 0.0]])
+    directions = np.array([[10.0, 0.0, 0.0], [0.0, 0.0, 2.0], [1.0, 0.0, 0.0]])  # not unit on purpose
+    assert first_hits(vertices, faces, origins, directions) == pytest.approx([4.0, 1.0, np.inf])
+
+
+def test_resample_spaces_points_evenly_and_keeps_the_ends():
+    polyline = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 9.0, 0.0]])  # 10 mm, one sharp bend
+    points = resample(polyline, 11)
+    assert points[0] == pytest.approx(polyline[0]) and points[-1] == pytest.approx(polyline[-1])
+    assert np.linalg.norm(np.diff(points, axis=0), axis=1) == pytest.approx(np.full(10, 1.0))
+    assert polyline_lengths(points[None])[0] == pytest.approx(10.0)
+
+
+def test_tangents_of_a_stack_of_polylines_are_unit_and_follow_the_line():
+    line = np.stack([np.linspace(0, 1, 6), np.linspace(0, 2, 6), np.zeros(6)], axis=1)
+    stack = np.stack([line, line * [1, -1, 1]])
+    result = tangents(stack)
+    assert result.shape == stack.shape
+    assert result[0] == pytest.approx(np.tile([1, 2, 0] / np.sqrt(5), (6, 1)))
+    assert result[1] == pytest.approx(np.tile([1, -2, 0] / np.sqrt(5), (6, 1)))
+
+
+def test_apply_rotates_then_translates():
+    transform = np.eye(4)
+    transform[:3, :3] = [[0, -1, 0], [1, 0, 0], [0, 0, 1]]  # 90 degrees about Z
+    transform[:3, 3] = [10.0, 0.0, 0.0]
+    assert apply(transform, [[1.0, 0.0, 0.0], [0.0, 2.0, 3.0]]) == pytest.approx(np.array([[10.0, 1.0, 0.0], [8.0, 0.0, 3.0]]))
+
+
+def test_one_bone_to_segment_map_carries_leg_bones_with_their_side_and_the_rest_with_the_pelvis():
+    from viewer.anatomy.kinematics import SEGMENT_OF_BONE, SEGMENTS, bone_segment
+
+    assert set(SEGMENT_OF_BONE.values()) == set(SEGMENTS)
+    assert bone_segment("femur_right") == "thigh_right"
+    assert bone_segment("patella_left") == "shank_left"
+    assert bone_segment("tibia_fibula_right") == "shank_right"
+    assert bone_segment("hip_bone_left") == "pelvis"
+    assert bone_segment("sacrum") == "pelvis"
+    assert bone_segment("") == "pelvis"

@@ -1,0 +1,251 @@
+"""The viewer's one set of general mesh and polyline geometry, in numpy.
+
+Vectors row by row, 4x4 rigid transforms, ray casting against triangle meshes,
+face and vertex normals, enclosed volume and closure, and polylines (arc length,
+even resampling, tangents). Everything specific to one structure (nerve tubes,
+muscle sheets, the skin fit) lives with that structure and builds on these.
+
+All coordinates are millimetres in the pelvis frame unless a caller says
+otherwise; meshes are (n_vertices, 3) float vertices and (n_faces, 3) integer
+faces wound outward.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from viewer.types import FloatArray, IntArray
+
+# --- vectors and transforms ---------------------------------------------------------------------
+
+
+def unit(vectors: FloatArray) -> FloatArray:
+    """Normalise the last axis.
+
+    Parameters
+    ----------
+    vectors : (..., 3) array
+
+    Returns
+    -------
+    (..., 3) array
+        Unit vectors; zero vectors stay zero.
+    """
+    vectors = np.asarray(vectors, dtype=float)
+    norm = np.sqrt(np.einsum("...i,...i->...", vectors, vectors))[..., None]
+    return vectors / np.where(norm > 0, norm, 1.0)
+
+
+def dot(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Row-wise dot product over the last axis, (..., 3) x (..., 3) -> (...)."""
+    return np.einsum("...i,...i->...", a, b)
+
+
+def cross(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Row-wise cross product of (..., 3) arrays -> (..., 3).
+
+    The components are spelled out: cheaper than ``np.cross`` on small arrays.
+    """
+    ax, ay, az = a[..., 0], a[..., 1], a[..., 2]
+    bx, by, bz = b[..., 0], b[..., 1], b[..., 2]
+    return np.stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], axis=-1)
+
+
+def apply(transform: FloatArray, points: FloatArray) -> FloatArray:
+    """Apply a (4, 4) homogeneous transform to (n, 3) points -> (n, 3)."""
+    points = np.asarray(points, dtype=float)
+    return points @ transform[:3, :3].T + transform[:3, 3]
+
+
+# --- rays ------------------------------------------------------------------------------------------
+
+EDGE_TOLERANCE = 1e-3  # barycentric slack in ray_hits (a few micrometres on these meshes)
+DUPLICATE_HIT = 0.01  # hits closer than this along a ray (mm for a unit direction) are one crossing
+
+
+def ray_hits(vertices: FloatArray, faces: IntArray, origins: FloatArray, directions: FloatArray) -> list[FloatArray]:
+    """Every crossing of each ray with a triangle mesh (Moller-Trumbore).
+
+    A hair of barycentric slack (:data:`EDGE_TOLERANCE`) keeps a ray through a vertex or along an
+    edge (a landmark is a mesh vertex) from slipping between the triangles that share it; the
+    crossing this finds on two or more triangles is counted once (hits within :data:`DUPLICATE_HIT`).
+
+    Parameters
+    ----------
+    vertices : (n_vertices, 3) array
+    faces : (n_faces, 3) int array
+    origins : (n_rays, 3) or (3,) array
+    directions : (n_rays, 3) or (3,) array
+        Need not be unit: distances are in units of each direction's length.
+
+    Returns
+    -------
+    list of (n_hits,) arrays
+        Sorted distances t > 0 along each ray (origin + t * direction).
+    """
+    origins = np.atleast_2d(np.asarray(origins, dtype=float))
+    directions = np.atleast_2d(np.asarray(directions, dtype=float))
+    directions = np.broadcast_to(directions, origins.shape)
+    tri = np.asarray(vertices, dtype=float)[faces]
+    edge1, edge2, corner = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], tri[:, 0]
+    result = []
+    for origin, direction in zip(origins, directions, strict=False):
+        pvec = np.cross(direction, edge2)
+        det = np.einsum("ij,ij->i", edge1, pvec)
+        safe = np.where(np.abs(det) > 1e-12, det, np.inf)
+        tvec = origin - corner
+        u = np.einsum("ij,ij->i", tvec, pvec) / safe
+        qvec = np.cross(tvec, edge1)
+        v = (qvec @ direction) / safe
+        t = np.einsum("ij,ij->i", qvec, edge2) / safe
+        valid = (u >= -EDGE_TOLERANCE) & (v >= -EDGE_TOLERANCE) & (u + v <= 1 + EDGE_TOLERANCE) & (t > 1e-9)
+        hits = np.sort(t[valid])
+        if len(hits) > 1:  # one crossing found on two triangles that share an edge or a vertex: count it once
+            hits = hits[np.concatenate([[True], np.diff(hits) > DUPLICATE_HIT])]
+        result.append(hits)
+    return result
+
+
+def first_hits(vertices: FloatArray, faces: IntArray, origins: FloatArray, directions: FloatArray) -> FloatArray:
+    """Distance (mm) along each ray to its first crossing of a triangle mesh; inf where it misses.
+
+    Parameters
+    ----------
+    vertices : (n_vertices, 3) array
+    faces : (n_faces, 3) int array
+    origins : (n_rays, 3) array
+    directions : (n_rays, 3) array
+        Normalised here: the distance is along the unit direction.
+
+    Returns
+    -------
+    (n_rays,) array
+    """
+    directions = unit(np.atleast_2d(np.asarray(directions, dtype=float)))
+    hits = ray_hits(vertices, faces, origins, directions)
+    return np.array([found[0] if len(found) else np.inf for found in hits])
+
+
+def intervals(hits: FloatArray) -> list[tuple[float, float]]:
+    """Pair a ray's sorted crossings of a closed surface into (entry, exit) intervals.
+
+    Parameters
+    ----------
+    hits : (n_hits,) array
+        Sorted distances along the ray (:func:`ray_hits`); an odd last hit is dropped.
+    """
+    hits = np.asarray(hits, dtype=float)
+    if len(hits) > 1:  # near-duplicate hits come from rays through shared edges; drop them
+        keep = np.concatenate([[True], np.diff(hits) > 1e-6])
+        hits = hits[keep]
+    return [(float(hits[i]), float(hits[i + 1])) for i in range(0, len(hits) - 1, 2)]
+
+
+# --- normals, volume, closure ----------------------------------------------------------------------
+
+
+def face_normals(vertices: FloatArray, faces: IntArray) -> FloatArray:
+    """Face normals scaled by twice the face area, (n_faces, 3) (outward for outward winding)."""
+    tri = np.asarray(vertices, dtype=float)[faces]
+    return np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+
+
+def vertex_normals(vertices: FloatArray, faces: IntArray) -> FloatArray:
+    """Area-weighted unit vertex normals, (n_vertices, 3); outward for outward-wound faces.
+
+    A vertex no face uses gets a zero normal.
+    """
+    vertices = np.asarray(vertices, dtype=float)
+    weighted = face_normals(vertices, faces)
+    normals = np.zeros_like(vertices)
+    for k in range(3):
+        for axis in range(3):
+            normals[:, axis] += np.bincount(faces[:, k], weights=weighted[:, axis], minlength=len(vertices))
+    return unit(normals)
+
+
+def signed_volume(vertices: FloatArray, faces: IntArray) -> float:
+    """Enclosed volume (mm^3) of a closed (n_vertices, 3) / (n_faces, 3) mesh by the divergence theorem.
+
+    Positive for outward-facing triangles, negative for inward ones.
+    """
+    tri = np.asarray(vertices, dtype=float)[faces]
+    return float(np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])).sum() / 6.0)
+
+
+def is_watertight(faces: IntArray) -> bool:
+    """Whether every edge of (n_faces, 3) faces is used exactly twice, once in each direction.
+
+    That is: the surface is closed and consistently wound.
+    """
+    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    n = int(faces.max()) + 1
+    directed = edges[:, 0].astype(np.int64) * n + edges[:, 1]
+    if len(np.unique(directed)) != len(directed):
+        return False
+    reverse = edges[:, 1].astype(np.int64) * n + edges[:, 0]
+    return bool(np.isin(reverse, directed).all())
+
+
+def cubic_root(samples: FloatArray, values: list[float], target: float, bounds: tuple[float, float], near: float):
+    """The x within ``bounds`` nearest ``near`` where the cubic through four (samples, values) equals ``target``.
+
+    None when it has no such root. Volumes of a mesh whose vertices move linearly in x are exactly cubic
+    in x, so four samples pin the fit down.
+
+    Parameters
+    ----------
+    samples : (4,) array
+    values : list of 4 floats
+    """
+    cubic = np.polyfit(samples, values, 3)
+    cubic[-1] -= target
+    roots = [r.real for r in np.roots(cubic) if abs(r.imag) < 1e-9 and bounds[0] <= r.real <= bounds[1]]
+    return float(min(roots, key=lambda r: abs(r - near))) if roots else None
+
+
+# --- polylines ----------------------------------------------------------------------------------------
+
+
+def arc_length(polyline: FloatArray) -> FloatArray:
+    """Cumulative arc length (mm) at each point of an (n, 3) polyline, (n,), starting at 0."""
+    steps = np.linalg.norm(np.diff(np.asarray(polyline, dtype=float), axis=0), axis=1)
+    return np.concatenate([[0.0], np.cumsum(steps)])
+
+
+def polyline_lengths(polylines: FloatArray) -> FloatArray:
+    """Length (mm) of each polyline in an (n, samples, 3) array, (n,)."""
+    return np.linalg.norm(np.diff(polylines, axis=1), axis=2).sum(axis=1)
+
+
+def resample(polyline: FloatArray, count: int) -> FloatArray:
+    """``count`` points evenly spaced by arc length along an (n, 3) polyline, (count, 3); ends kept."""
+    polyline = np.asarray(polyline, dtype=float)
+    lengths = arc_length(polyline)
+    targets = np.linspace(0.0, lengths[-1], count)
+    return np.column_stack([np.interp(targets, lengths, polyline[:, k]) for k in range(3)])
+
+
+def tangents(polyline: FloatArray) -> FloatArray:
+    """Unit tangents of a polyline (n, 3), or of a stack of equally long polylines (..., n, 3); same shape.
+
+    Central differences inside, one-sided at the ends (as ``np.gradient``, which costs more per call).
+    """
+    points = np.asarray(polyline, dtype=float)
+    if points.shape[-2] < 2:
+        return np.zeros_like(points)
+    step = points[..., 1:, :] - points[..., :-1, :]
+    ends = (step[..., :1, :], step[..., -1:, :])
+    return unit(np.concatenate([ends[0], 0.5 * (step[..., 1:, :] + step[..., :-1, :]), ends[1]], axis=-2))
+
+
+def nearest_polyline(points: FloatArray, polylines: FloatArray) -> IntArray:
+    """For each of (n, 3) points, the index of the polyline in (m, samples, 3) it lies nearest, (n,).
+
+    Nearest by the polylines' sample points (used to colour a muscle's vertices by fibre).
+    """
+    from scipy.spatial import cKDTree
+
+    n_samples = polylines.shape[1]
+    _, index = cKDTree(polylines.reshape(-1, 3)).query(points)
+    return (index // n_samples).astype(np.int64)
