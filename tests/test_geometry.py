@@ -35,7 +35,7 @@ def test_volume_of_a_cube_and_its_sign():
     vertices, faces = cube(3.0)
     assert signed_volume(vertices, faces) == pytest.approx(27.0)
     assert signed_volume(vertices, faces[:, ::-1]) == pytest.approx(-27.0)
-    assert signed_volume(vertices + [10.0, -4.0, 7.0], faces) == pytest.approx(27.0)  # translation-free
+    assert signed_volume(vertices + np.array([10.0, -4.0, 7.0]), faces) == pytest.approx(27.0)  # translation-free
     assert is_watertight(faces)
     assert not is_watertight(faces[:-1])
 
@@ -43,7 +43,7 @@ def test_volume_of_a_cube_and_its_sign():
 def test_sphere_normals_point_outward():
     vertices, faces = sphere(np.array([5.0, -3.0, 2.0]), 10.0, resolution=24)
     normals = vertex_normals(vertices, faces)
-    radial = (vertices - [5.0, -3.0, 2.0]) / 10.0
+    radial = (vertices - np.array([5.0, -3.0, 2.0])) / 10.0
     assert np.allclose(np.linalg.norm(normals, axis=1), 1.0)
     assert np.all(np.einsum("ij,ij->i", normals, radial) > 0.98)
     assert np.all(np.einsum("ij,ij->i", vertex_normals(vertices, faces[:, ::-1]), radial) < -0.98)
@@ -54,10 +54,10 @@ def test_ray_from_inside_a_closed_mesh_crosses_it_an_odd_number_of_times():
     rng = np.random.default_rng(3)
     directions = rng.normal(size=(50, 3))
     inside = rng.uniform(-4, 4, size=(50, 3))
-    outside = inside + [40.0, 0.0, 0.0]
+    outside = inside + np.array([40.0, 0.0, 0.0])
     for hits in ray_hits(vertices, faces, inside, directions):
         assert len(hits) == 1
-    for hits, direction in zip(ray_hits(vertices, faces, outside, directions), directions, strict=True):
+    for hits in ray_hits(vertices, faces, outside, directions):
         assert len(hits) % 2 == 0
     # straight through the centre: in at 30 - r, out at 30 + r (a UV sphere's chords are slightly shorter)
     (through,) = ray_hits(vertices, faces, np.array([[-30.0, 0.1, 0.2]]), np.array([[1.0, 0.0, 0.0]]))

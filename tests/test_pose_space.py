@@ -69,14 +69,20 @@ def test_between_grid_nodes_the_shapes_follow_the_solver(space, muscles, angles)
         assert abs(baked[name].length_mm() / solved[name].length_mm() - 1) < 0.03, name
 
 
-def test_a_pose_is_the_same_however_it_was_reached(space, muscles):
-    target = transforms(hip_flexion=47, hip_abduction=-12, hip_rotation=-31, knee_flexion=60)
-    direct = space.pose(target)
-    for angles in ({"hip_flexion": 110, "knee_flexion": 100}, {"hip_rotation": 45}, {"hip_abduction": 40}):
-        space.pose(transforms(**angles))
-    again = space.pose(target)
-    for name in muscles:
-        np.testing.assert_array_equal(again[name].vertices, direct[name].vertices)
+def test_the_scene_shows_the_same_pose_however_it_was_reached(fresh_scene):
+    """A sweep of slider steps, a what-if length curve and a detour through other poses end where a jump does."""
+    target = {"hip_flexion": 47.0, "hip_abduction": -12.0, "hip_rotation": -31.0, "knee_flexion": 60.0}
+    names = [n for n in fresh_scene.names() if fresh_scene.structures[n].kind in ("muscle", "nerve")]
+    fresh_scene.set_pose("right", **target)
+    jumped = {name: fresh_scene.vertices(name).copy() for name in names}
+    fresh_scene.reset_pose()
+    for flexion in np.linspace(0.0, 110.0, 12):  # up past the target and back down, as a dragged slider does
+        fresh_scene.set_pose("right", hip_flexion=float(flexion), knee_flexion=100.0)
+    fresh_scene.lengths_at({"right": LegPose(hip_rotation=45.0)}, ["piriformis_right"])
+    fresh_scene.set_pose("right", hip_abduction=40.0, hip_rotation=45.0)
+    fresh_scene.set_pose("right", **target)
+    for name in names:
+        np.testing.assert_allclose(fresh_scene.vertices(name), jumped[name], atol=1e-6, err_msg=name)
 
 
 def test_moving_one_leg_leaves_the_other_sides_muscles_at_rest(space, muscles):
@@ -134,3 +140,15 @@ def test_the_scene_hands_the_joint_angles_to_the_pose_space(fresh_scene, monkeyp
     assert np.abs(fresh_scene.vertices("piriformis_right") - by_matrices).max() < 1e-3  # the same shape
     assert all(isinstance(p, PosedShape) for p in fresh_scene._posed.values())  # one typed result
     assert recovered is not not_needed
+
+
+def test_the_bake_compresses_a_low_rank_table_exactly_and_keeps_no_more_components_than_it_needs():
+    from viewer.tools.bake_poses import principal_components
+
+    rng = np.random.default_rng(5)
+    table = (rng.normal(size=(40, 3)) @ rng.normal(size=(3, 90)) * 4.0 + rng.normal(size=90)).astype(np.float32)
+    mean, basis, scores = principal_components(table, most=32)
+    assert basis.shape == (3, 90) and scores.shape == (40, 3)  # rank 3: three components, not 32
+    np.testing.assert_allclose(mean + scores @ basis, table, atol=1e-3)
+    _, capped, _ = principal_components(table, most=2)
+    assert len(capped) == 2

@@ -10,22 +10,22 @@ interpolated between the eight surrounding grid nodes (trilinear weights on the 
 Knee flexion acts through the skinning alone: it moves only the distal iliotibial band, which rides
 with the shank.
 
-The table ships in ``assets/meshes/muscle_pose_space.npz`` (``python -m viewer.tools.bake_poses``);
-its key hashes everything the bake read, so a changed muscle or bone is never replayed from a stale table.
+The table ships in ``assets/meshes/muscle_pose_space.npz``, baked by ``python -m viewer.tools.bake_poses``
+(:mod:`viewer.tools.bake_poses`); this module only reads and replays it. Its key hashes everything the bake
+read, so a changed muscle or bone is never replayed from a stale table.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
-from viewer.anatomy.geometry import cubic_root, signed_volume
-from viewer.anatomy.kinematics import JOINT_RANGES, LegPose, leg_pose_from_transforms, segment_transforms
-from viewer.anatomy.muscles import MuscleGeometry, MusclePoser, PosedMuscle
+from viewer.anatomy.geometry import signed_volume
+from viewer.anatomy.kinematics import JOINT_RANGES, LegPose, leg_pose_from_transforms
+from viewer.anatomy.muscles import MuscleGeometry, PosedMuscle
 from viewer.anatomy.muscles.cache import build_key
 from viewer.anatomy.muscles.posing import (
     BLOCKS,
@@ -35,7 +35,7 @@ from viewer.anatomy.muscles.posing import (
     blend_weights,
     load_pose_grids,
 )
-from viewer.cache import UNREADABLE_ERRORS, atomic_write, content_key, read_arrays
+from viewer.cache import UNREADABLE_ERRORS, content_key, read_arrays
 from viewer.paths import meshes_dir
 from viewer.types import FloatArray
 
@@ -78,13 +78,24 @@ def pose_space_key(bones: dict[str, Surface], landmarks: dict[str, FloatArray]) 
     )
 
 
-def _shape_rows(vertices: FloatArray, fibres: FloatArray) -> FloatArray:
-    """The points baked for one muscle: both faces of its surface, then its fibre samples."""
+def shape_rows(vertices: FloatArray, fibres: FloatArray) -> FloatArray:
+    """The points baked for one muscle: both faces of its surface, then its fibre samples.
+
+    (n_vertices, 3) and (n_fibres, n_samples, 3) -> (n_vertices + n_fibres * n_samples, 3).
+    """
     return np.concatenate([vertices, fibres.reshape(-1, 3)])
 
 
-class _Skinning:
-    """Linear blend skinning of every baked point of one side (pelvis, thigh, shank weights)."""
+class Skinning:
+    """Linear blend skinning of every baked point of one side.
+
+    Parameters
+    ----------
+    rest : (n_points, 3) array
+        The side's baked points in anatomical position (:func:`side_layout`).
+    weights : (n_points, 3) array
+        Pelvis, thigh and shank blend weights per point.
+    """
 
     def __init__(self, rest: FloatArray, weights: FloatArray) -> None:
         self.rest = rest
@@ -92,6 +103,7 @@ class _Skinning:
         self.shank_rows = np.flatnonzero(weights[:, 2] > 0)
 
     def apply(self, thigh: FloatArray, shank: FloatArray) -> FloatArray:
+        """The (n_points, 3) points skinned by the (4, 4) thigh and shank transforms."""
         moved = self.rest + self.thigh * (self.rest @ (thigh[:3, :3] - np.eye(3)).T + thigh[:3, 3])
         if len(self.shank_rows):
             rows = self.shank_rows
@@ -100,13 +112,13 @@ class _Skinning:
         return moved
 
 
-def _side_layout(muscles: dict[str, MuscleGeometry], side: str) -> tuple[list[str], FloatArray, FloatArray]:
-    """Names of one side's muscles, their baked rest points (concatenated) and blend weights."""
+def side_layout(muscles: dict[str, MuscleGeometry], side: str) -> tuple[list[str], FloatArray, FloatArray]:
+    """Names of one side's muscles, their baked rest points (n_points, 3) concatenated and blend weights (n_points, 3)."""
     names = [n for n, m in muscles.items() if m.side == side]
     rest, weights = [], []
     for name in names:
         muscle = muscles[name]
-        rest.append(_shape_rows(muscle.vertices, muscle.fibres))
+        rest.append(shape_rows(muscle.vertices, muscle.fibres))
         per_sample = np.tile(blend_weights(muscle), (muscle.fibres.shape[0], 1))
         weights.append(np.tile(per_sample, (3, 1)))
     return names, np.concatenate(rest), np.concatenate(weights)
@@ -181,7 +193,7 @@ class PoseSpace:
         self.knee_axis = np.asarray(arrays["knee_axis"], float)
         self.sides = {}
         for side in SIDES:
-            names, rest, weights = _side_layout(muscles, side)
+            names, rest, weights = side_layout(muscles, side)
             blocks, start = [], 0
             guards: dict[str, list] = {bone: [] for bone in OBSTACLES}
             for name in names:
@@ -195,7 +207,7 @@ class PoseSpace:
                 bone: tuple(np.concatenate(part) for part in zip(*lists, strict=True)) for bone, lists in guards.items()
             }
             volumes = _VolumeHold(blocks, arrays, muscles)
-            self.sides[side] = (_Skinning(rest, weights), blocks, guarded, volumes, _Corrections(blocks))
+            self.sides[side] = (Skinning(rest, weights), blocks, guarded, volumes, _Corrections(blocks))
 
     def pose(
         self, transforms: dict[str, FloatArray], poses: dict[str, LegPose] | None = None
@@ -257,7 +269,7 @@ class PoseSpace:
 
     def _clear(self, points: FloatArray, guarded: dict, side: str, thigh: FloatArray, shank: FloatArray) -> None:
         """Lift the vertices guarded for each bone at least VERTEX_CLEARANCE_MM out of it (a deep face lifts its top)."""
-        for bone, (grid, matrix) in _obstacles(self.grids, side, thigh, shank).items():
+        for bone, (grid, matrix) in obstacles(self.grids, side, thigh, shank).items():
             guard, partner = guarded[bone]
             if not len(guard):
                 continue
@@ -287,28 +299,6 @@ def thickening_rows(muscle: MuscleGeometry) -> tuple[np.ndarray, np.ndarray]:
     if muscle.spec.shape == "tube":
         return np.concatenate([deep, deep + count]), np.concatenate([deep, deep]) + 2 * count
     return deep + count, deep
-
-
-def holding_factor(rows: FloatArray, muscle: MuscleGeometry, rest_volume: float) -> float:
-    """The thickening factor that gives one replayed muscle (its ``rows``) its rest volume, or 1 if none.
-
-    The volume is a cubic in the factor, fitted exactly from four samples; the root nearest 1 within
-    HELD_RATIO counts. A thick sheet round a tight bend (obturator internus at the lesser sciatic notch)
-    can lose volume when thickened, because its far face folds at the bend: it has no such root and is
-    left as replayed.
-    """
-    moved, anchor = thickening_rows(muscle)
-    count = len(muscle.vertices)
-    samples = np.array([0.5, 1.0, 1.5, 2.0])
-    volumes = []
-    for factor in samples:
-        thicker = rows.copy()
-        thicker[moved] = rows[anchor] + factor * (rows[moved] - rows[anchor])
-        volumes.append(signed_volume(thicker[:count], muscle.faces))
-    if volumes[2] <= volumes[1]:  # thickening would not add volume
-        return 1.0
-    factor = cubic_root(samples, volumes, rest_volume, HELD_RATIO, 1.0)
-    return 1.0 if factor is None else factor
 
 
 class _VolumeHold:
@@ -361,137 +351,15 @@ class _VolumeHold:
 OBSTACLES = ("pelvis", "femur", "tibia")
 
 
-def _obstacles(
+def obstacles(
     grids: dict[str, PackedGrid], side: str, thigh: FloatArray, shank: FloatArray
 ) -> dict[str, tuple[PackedGrid, FloatArray]]:
-    """Each bone grid a side's muscles must stay out of, with the transform that carries it."""
+    """Each bone grid a side's muscles must stay out of, with the (4, 4) transform that carries it."""
     return {
         "pelvis": (grids["pelvis"], _EYE4),
         "femur": (grids[f"femur_{side}"], thigh),
         "tibia": (grids[f"tibia_{side}"], shank),
     }
-
-
-def _corrections(
-    poser: MusclePoser, layouts: dict, transforms: dict[str, FloatArray], nearest: dict[str, FloatArray]
-) -> dict[str, FloatArray]:
-    """Solved shape minus skinned shape of every muscle at one pose (a jump from rest, settled once).
-
-    ``nearest`` keeps, per muscle and bone, each surface vertex's smallest distance to that bone so far.
-    """
-    poser.reset()
-    poser.pose(transforms)
-    result = poser.pose(transforms)
-    for side in SIDES:
-        for name in layouts[side][0]:
-            vertices = result[name].vertices
-            for bone, (grid, matrix) in _obstacles(
-                poser.grids, side, transforms[f"thigh_{side}"], transforms[f"shank_{side}"]
-            ).items():
-                distance, _ = grid.sample((vertices - matrix[:3, 3]) @ matrix[:3, :3])
-                np.minimum(nearest[name][bone], distance, out=nearest[name][bone])
-    corrections = {}
-    for side, (names, rest, weights) in layouts.items():
-        skinned = _Skinning(rest, weights).apply(transforms[f"thigh_{side}"], transforms[f"shank_{side}"])
-        start = 0
-        for name in names:
-            solved = _shape_rows(result[name].vertices, result[name].fibres)
-            corrections[name] = (solved - skinned[start : start + len(solved)]).ravel()
-            start += len(solved)
-    return corrections
-
-
-def bake_pose_space(
-    muscles: dict[str, MuscleGeometry],
-    landmarks: dict[str, FloatArray],
-    poser: MusclePoser,
-    progress: Callable[[int, int], None] | None = None,
-) -> dict[str, FloatArray]:
-    """Solve every hip grid node and knee node, and compress the hip corrections per muscle."""
-    axes = grid_axes()
-    shape = tuple(len(a) for a in axes)
-    nodes = int(np.prod(shape))
-    knees = knee_axis()
-    layouts = {side: _side_layout(muscles, side) for side in SIDES}
-    tables = {name: np.empty((nodes, 3 * len(m.vertices) // 2 * 3), np.float32) for name, m in muscles.items()}
-    nearest = {name: {bone: np.full(len(m.vertices), np.inf) for bone in OBSTACLES} for name, m in muscles.items()}
-    for node, (i, j, k) in enumerate(np.ndindex(shape)):
-        pose = LegPose(hip_flexion=axes[0][i], hip_abduction=axes[1][j], hip_rotation=axes[2][k])
-        for name, correction in _corrections(poser, layouts, segment_transforms(pose, landmarks), nearest).items():
-            tables[name][node] = correction
-        if progress is not None:
-            progress(node + 1, nodes + len(knees))
-    arrays: dict[str, FloatArray] = {f"axis_{k}": axis for k, axis in enumerate(axes)}
-    arrays["knee_axis"] = knees
-    for name, table in tables.items():
-        most = int(np.clip(COMPONENT_BUDGET // table.shape[1], *COMPONENT_RANGE))
-        mean, basis, scores = principal_components(table, most)
-        arrays[f"{name}__mean"], arrays[f"{name}__basis"], arrays[f"{name}__scores"] = mean, basis, scores
-    # The knee moves only what rides with the shank: its corrections are solved with the hip neutral, kept
-    # relative to the straight knee, and turned with the thigh when replayed.
-    riding = [name for name, m in muscles.items() if blend_weights(m)[:, 2].max() > 0]
-    knee_tables = {name: [] for name in riding}
-    for count, angle in enumerate(knees):
-        corrections = _corrections(poser, layouts, segment_transforms(LegPose(knee_flexion=angle), landmarks), nearest)
-        for name in riding:
-            knee_tables[name].append(corrections[name])
-        if progress is not None:
-            progress(nodes + count + 1, nodes + len(knees))
-    for name, table in knee_tables.items():
-        arrays[f"{name}__knee"] = (np.array(table) - table[0]).astype(np.float32)
-    for name, by_bone in nearest.items():
-        for bone, distance in by_bone.items():
-            arrays[f"{name}__nearest_{bone}"] = np.clip(distance, -60.0, 60.0).astype(np.float16)
-    for name, factors in _holding_factors(muscles, landmarks, arrays, layouts).items():
-        arrays[f"{name}__holding"] = factors
-    return arrays
-
-
-def _holding_factors(
-    muscles: dict[str, MuscleGeometry], landmarks: dict[str, FloatArray], arrays: dict[str, FloatArray], layouts: dict
-) -> dict[str, FloatArray]:
-    """Per muscle and grid node: the thickening factor that gives the replayed (compressed) shape its rest volume.
-
-    The solver holds each volume only roughly and the compression loses a little more at the ends of the
-    ranges; replaying applies this factor, interpolated like the shapes, instead of measuring every
-    muscle at every frame.
-    """
-    axes = [arrays[f"axis_{k}"] for k in range(3)]
-    shape = tuple(len(a) for a in axes)
-    factors = {name: np.ones(int(np.prod(shape)), np.float32) for name in muscles}
-    rest_volume = {name: signed_volume(m.vertices, m.faces) for name, m in muscles.items()}
-    for node, (i, j, k) in enumerate(np.ndindex(shape)):
-        pose = LegPose(hip_flexion=axes[0][i], hip_abduction=axes[1][j], hip_rotation=axes[2][k])
-        transforms = segment_transforms(pose, landmarks)
-        for side, (names, rest, weights) in layouts.items():
-            skinned = _Skinning(rest, weights).apply(transforms[f"thigh_{side}"], transforms[f"shank_{side}"])
-            start = 0
-            for name in names:
-                size = len(muscles[name].vertices) * 3 // 2  # vertices, then fibre samples
-                correction = arrays[f"{name}__mean"] + arrays[f"{name}__scores"][node] @ arrays[f"{name}__basis"]
-                rows = skinned[start : start + size] + correction.reshape(-1, 3)
-                factors[name][node] = holding_factor(rows, muscles[name], rest_volume[name])
-                start += size
-    return factors
-
-
-def principal_components(table: FloatArray, most: int) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """(mean, basis rows, scores) with ``table ~ mean + scores @ basis``, from the nodes' Gram matrix.
-
-    As many components as it takes to bring the error below COMPONENT_RMS_MM, up to ``most``.
-    """
-    data = np.asarray(table, np.float64)
-    mean = data.mean(axis=0)
-    centred = data - mean
-    values, vectors = np.linalg.eigh(centred @ centred.T)
-    order = np.argsort(values)[::-1]
-    values = np.maximum(values[order], 0.0)
-    left = (values.sum() - np.cumsum(values)) / data.size  # mean squared error with the first k+1 kept
-    count = min(int(np.searchsorted(-left, -(COMPONENT_RMS_MM**2))) + 1, most, len(values))
-    strength = np.sqrt(np.maximum(values[:count], 1e-12))
-    basis = (vectors[:, order[:count]].T @ centred) / strength[:, None]
-    scores = vectors[:, order[:count]] * strength
-    return mean.astype(np.float32), basis.astype(np.float32), scores.astype(np.float32)
 
 
 def shipped_path() -> Path:
@@ -519,15 +387,3 @@ def load_pose_space(
     if any(f"{name}__{part}" not in arrays for name in muscles for part in ("scores", "holding")):
         return None
     return PoseSpace(muscles, arrays, load_pose_grids(bones))
-
-
-def write_pose_space(arrays: dict[str, FloatArray], key: str, path: Path) -> None:
-    """Save compressed and atomically; the basis is the bulk, stored as float16 (a relative error of about 1e-3)."""
-    packed = {name: (a.astype(np.float16) if name.endswith("__basis") else a) for name, a in arrays.items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-
-    def write(temporary: Path) -> None:
-        with open(temporary, "wb") as handle:
-            np.savez_compressed(handle, key=np.array(key), **packed)
-
-    atomic_write(path, write)
