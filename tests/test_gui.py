@@ -149,10 +149,22 @@ def test_pose_panel_warns_of_bony_impingement(window):
 def test_presentation_mode_hides_panels_and_enlarges_text(window):
     from PySide6.QtWidgets import QDockWidget
 
+    def drawn_fonts() -> tuple[int, int]:
+        """The smallest label font drawn and the 3D view's height, both in pixels."""
+        window.scene_view.flush()
+        labels = window.scene_view.labels
+        fonts = [a.GetTextProperty().GetFontSize() for k, a in labels.text_actors.items() if k in labels.boxes]
+        assert fonts, "no label drawn"
+        return min(fonts), window.scene_view.plotter.window_size[1]
+
     window.model.select("gluteus_medius_right")
+    window.labels_action.setChecked(True)
+    font, height = drawn_fonts()
     window.presentation_action.setChecked(True)
     assert all(not dock.isVisible() for dock in window.findChildren(QDockWidget))
-    assert window.scene_view.label_scale == 2.0
+    big_font, big_height = drawn_fonts()
+    assert big_font >= 0.025 * big_height  # 2.5 % of the height: legible on a projector
+    assert big_font / font > 1.6 * big_height / height  # twice the size for the same view height
     window.presentation_action.setChecked(False)
     assert all(dock.isVisible() for dock in window.findChildren(QDockWidget) if not dock.isFloating())
 
@@ -191,8 +203,21 @@ def test_labels_and_landmark_pins_toggle(window, qtbot):
     assert "piriformis_right" in labels.boxes and "gluteus_maximus_right" not in labels.boxes
     boxes = list(labels.boxes.values())
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    from viewer.render.landmark_pins import pin_positions
+
+    plotter, pins = window.scene_view.plotter, window.scene_view.pins
+    assert "__landmark_pins" not in plotter.actors  # hidden: nothing drawn
     window.pins_action.setChecked(True)
-    assert window.scene_view.pins.visible and "asis_right" in str(window.scene_view.pins.positions)
+    drawn = plotter.actors["__landmark_pins"]
+    spheres = np.asarray(drawn.mapper.dataset.points)
+    asis = pin_positions(window.model)["asis_right"]
+    assert drawn.GetVisibility() and np.linalg.norm(spheres - asis, axis=1).min() == pytest.approx(pins.radius, rel=0.05)
+    window.model.set_pose("right", hip_flexion=60.0)  # the pins follow the pose
+    trochanter = pin_positions(window.model)["greater_trochanter_right"]
+    spheres = np.asarray(plotter.actors["__landmark_pins"].mapper.dataset.points)
+    assert np.linalg.norm(spheres - trochanter, axis=1).min() == pytest.approx(pins.radius, rel=0.05)
+    window.pins_action.setChecked(False)
+    assert "__landmark_pins" not in plotter.actors
 
 
 def test_techniques_panel_draws_and_explains(window, qtbot):

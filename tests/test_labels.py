@@ -9,6 +9,7 @@ import pyvista as pv
 from viewer.render.attachments import (
     INSERTION_COLOUR,
     ORIGIN_COLOUR,
+    AttachmentArea,
     AttachmentView,
     attachment_scalars,
     model_attachment_areas,
@@ -159,8 +160,22 @@ def test_patches_lie_on_their_bones(scene):
         tree = cKDTree(bone.vertices)
         longest = np.linalg.norm(np.diff(bone.vertices[bone.faces], axis=1), axis=2).max()
         assert tree.query(area.points)[0].max() <= longest  # within one bone triangle of a bone vertex
-        labels = attachment_scalars([area], area.bone, len(bone.vertices))
-        assert set(np.unique(labels)) <= {0, 1, 2}
+
+
+def test_attachment_scalars_paint_each_area_on_its_own_bone_and_insertion_wins(scene):
+    areas = model_attachment_areas(scene, "gluteus_medius_right")
+    origin = next(a for a in areas if a.role == "origin")
+    insertion = next(a for a in areas if a.role == "insertion")
+    hip = attachment_scalars(areas, origin.bone, len(scene.structures[origin.bone].vertices))
+    assert np.array_equal(np.flatnonzero(hip), np.unique(origin.vertex_ids)) and set(hip[origin.vertex_ids]) == {1}
+    femur = attachment_scalars(areas, insertion.bone, len(scene.structures[insertion.bone].vertices))
+    assert np.array_equal(np.flatnonzero(femur), np.unique(insertion.vertex_ids)) and set(femur[insertion.vertex_ids]) == {2}
+    # where an origin and an insertion share vertices (a muscle crossing one bone), the insertion is painted
+    shared = insertion.vertex_ids[: max(1, len(insertion.vertex_ids) // 2)]
+    overlapping = AttachmentArea(origin.muscle, "origin", insertion.bone, shared, origin.points, origin.faces)
+    both = attachment_scalars([insertion, overlapping], insertion.bone, len(femur))
+    assert set(both[shared]) == {2}
+    assert attachment_scalars([overlapping], insertion.bone, len(femur))[shared].tolist() == [1] * len(shared)
 
 
 def test_selecting_a_muscle_paints_two_colours_and_a_legend(view, fresh_scene):
