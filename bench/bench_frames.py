@@ -5,7 +5,8 @@ Run under a display: ``DISPLAY=:98 python bench/bench_frames.py``. Counts every
 change until the window is idle again, and times the window's frame per slider step
 (median milliseconds from the slider move to the frame on screen). The target is one
 frame per change; labels read the depth buffer of the frame they are placed on, so with
-labels on a change costs one depth pass plus the frame.
+labels on a change costs one depth pass plus the frame. A click draws the selection's
+frame only (the camera style's frame on button release is skipped when nothing moved).
 """
 
 from __future__ import annotations

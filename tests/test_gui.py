@@ -383,3 +383,32 @@ def test_one_user_change_draws_one_frame(window, qtbot):
     slider.setValue(slider.value() + 5)
     qtbot.wait(200)
     assert len(frames) == 2  # labels read the depth buffer: one unshown depth pass, then the frame
+
+
+def test_a_click_on_the_view_draws_one_frame_and_a_drag_still_turns_the_camera(window, qtbot):
+    """The camera style's own frame on button release is skipped after a click: the selection's frame is the one."""
+    from PySide6.QtCore import QPoint, Qt
+
+    frames = []
+    window.interactor.render_window.AddObserver("RenderEvent", lambda *_args: frames.append(1))
+    window.show_view("posterior")
+    qtbot.wait(200)
+    x, y = window.scene_view.display_position(window.model.structures["gluteus_maximus_right"].vertices.mean(axis=0))
+    ratio = window.interactor.devicePixelRatioF()
+    point = QPoint(round(x / ratio), round(window.interactor.height() - y / ratio))
+    frames.clear()
+    qtbot.mouseClick(window.interactor, Qt.MouseButton.LeftButton, pos=point)
+    qtbot.wait(200)
+    assert window.model.selection == "gluteus_maximus_right" and len(frames) == 1
+    frames.clear()
+    qtbot.mouseClick(window.interactor, Qt.MouseButton.LeftButton, pos=QPoint(3, 3))  # empty background
+    qtbot.wait(200)
+    assert window.model.selection is None and len(frames) == 1
+    assert window.interactor.iren.interactor.GetEnableRender()  # the camera draws again when dragged
+    before = window.interactor.camera.position
+    qtbot.mousePress(window.interactor, Qt.MouseButton.LeftButton, pos=point)
+    qtbot.mouseMove(window.interactor, point + QPoint(40, 0))
+    qtbot.mouseMove(window.interactor, point + QPoint(80, 0))
+    qtbot.mouseRelease(window.interactor, Qt.MouseButton.LeftButton, pos=point + QPoint(80, 0))
+    qtbot.wait(200)
+    assert window.interactor.camera.position != before and window.model.selection is None  # turned, not selected

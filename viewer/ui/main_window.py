@@ -91,7 +91,10 @@ class MainWindow(QMainWindow):
         self._press_position: tuple[int, int] | None = None
         iren = self.interactor.iren
         iren.add_observer("LeftButtonPressEvent", self._on_left_press)
-        iren.add_observer("LeftButtonReleaseEvent", self._on_left_release)
+        # the camera style draws a frame when the button comes up; after a click (no drag) the selection draws the
+        # one frame instead: its render is switched off around the style's handler (priorities: before, after it)
+        iren.style.AddObserver("LeftButtonReleaseEvent", self._before_style_release, 10.0)
+        iren.style.AddObserver("LeftButtonReleaseEvent", self._on_left_release, -10.0)
         iren.add_observer("EndInteractionEvent", lambda *_args: self.scene_view._refresh_labels())
         self.statusBar().showMessage(
             "Click a structure to learn about it. Drag to rotate, scroll to zoom. "
@@ -111,12 +114,23 @@ class MainWindow(QMainWindow):
     def _on_left_press(self, *_args) -> None:
         self._press_position = self.interactor.iren.get_event_position()
 
+    def _is_click(self) -> bool:
+        """Whether the left button comes up where it went down (within CLICK_TOLERANCE_PX): a click, not a drag."""
+        start = self._press_position
+        x, y = self.interactor.iren.get_event_position()
+        return start is not None and abs(x - start[0]) <= CLICK_TOLERANCE_PX and abs(y - start[1]) <= CLICK_TOLERANCE_PX
+
+    def _before_style_release(self, *_args) -> None:
+        if self._is_click():
+            self.interactor.iren.interactor.EnableRenderOff()  # the camera did not move: no frame of its own
+
     def _on_left_release(self, *_args) -> None:
         """A click that did not drag selects what is under it (or clears the selection)."""
-        start, self._press_position = self._press_position, None
-        x, y = self.interactor.iren.get_event_position()
-        if start is not None and abs(x - start[0]) <= CLICK_TOLERANCE_PX and abs(y - start[1]) <= CLICK_TOLERANCE_PX:
-            self.click_at(x, y)
+        self.interactor.iren.interactor.EnableRenderOn()
+        click = self._is_click()
+        self._press_position = None
+        if click:
+            self.click_at(*self.interactor.iren.get_event_position())
 
     def click_at(self, x: int, y: int) -> None:
         """A click in the view: probes with the probe tool on, answers a quiz's "click the..." question, else selects."""
