@@ -87,9 +87,6 @@ class BaseMesh:
     vertices: FloatArray  # (n, 3)
     groups: dict[str, IntArray]  # group name -> (m, 4) vertex indices of its quads
 
-    def group_centre(self, name: str) -> FloatArray:
-        """Mean of a group's vertices (the joint-helper cubes' centres are the joint positions)."""
-        return self.vertices[np.unique(self.groups[name])].mean(axis=0)
 
 
 def read_base_mesh(data: MakeHumanData) -> BaseMesh:

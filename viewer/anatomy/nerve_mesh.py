@@ -349,10 +349,3 @@ def interpolate_at(values: FloatArray, position: FloatArray) -> FloatArray:
     if values.ndim == 1:
         return values[low] * (1 - frac) + values[low + 1] * frac
     return values[low] * (1 - frac)[:, None] + values[low + 1] * frac[:, None]
-
-
-def segment_points(start: FloatArray, end: FloatArray, step_mm: float = 1.0) -> FloatArray:
-    """Points every ``step_mm`` along a segment (both ends included)."""
-    start, end = np.asarray(start, dtype=float), np.asarray(end, dtype=float)
-    count = max(2, int(np.ceil(np.linalg.norm(end - start) / step_mm)) + 1)
-    return start + np.linspace(0.0, 1.0, count)[:, None] * (end - start)

@@ -113,17 +113,6 @@ def load_skin(body: str = DEFAULT_BODY) -> Surface:
 
 
 # --- queries -------------------------------------------------------------------------------------
-def bone_normal(bone: Surface, point: FloatArray, radius: float = 12.0) -> FloatArray:
-    """Mean outward normal of a bone's triangles within ``radius`` of a point."""
-    tri = bone.vertices[bone.faces]
-    centres = tri.mean(axis=1)
-    near = np.linalg.norm(centres - point, axis=1) < radius
-    if not near.any():
-        near = np.linalg.norm(centres - point, axis=1) <= np.linalg.norm(centres - point, axis=1).min()
-    normals = np.cross(tri[near, 1] - tri[near, 0], tri[near, 2] - tri[near, 0]).sum(axis=0)
-    return normals / np.linalg.norm(normals)
-
-
 def project_to_skin(point: FloatArray, direction: FloatArray, skin: Surface) -> FloatArray:
     """Where the ray from a bony point along ``direction`` leaves the skin (nearest skin vertex if it misses)."""
     hits = first_hits(skin.vertices, skin.faces, point[None], np.asarray(direction, dtype=float)[None])

@@ -33,7 +33,6 @@ from viewer.model.technique_session import TechniqueSession
 SCENE_VERSION = 1
 SCENE_SCHEMA = "scene"
 DEFAULT_CAMERA: dict[str, Any] = {"view": "posterior"}
-BODY_TYPES = ("female", "male")
 
 
 @dataclass

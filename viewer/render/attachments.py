@@ -22,7 +22,6 @@ from viewer.types import FloatArray, IntArray
 
 ORIGIN_COLOUR = "#2563eb"  # blue
 INSERTION_COLOUR = "#16a34a"  # green
-ROLES = ("origin", "insertion")
 
 
 @dataclass(frozen=True)

@@ -410,10 +410,6 @@ class StructureLabels:
             self.update()
             self.scene_view.request_render()
 
-    def toggle(self) -> bool:
-        self.set_enabled(not self._enabled)
-        return self._enabled
-
     def _clear(self) -> None:
         for actor in self.text_actors.values():
             actor.SetVisibility(False)

@@ -175,10 +175,6 @@ class LandmarkPins:
         self._visible = bool(visible)
         self._redraw()
 
-    def toggle(self) -> bool:
-        self.set_visible(not self._visible)
-        return self._visible
-
     def label_items(self) -> list[LabelItem]:
         """Each pin's name, position, side and radius, for the shared label layout (which names only those seen)."""
         if not self._visible:

@@ -152,11 +152,3 @@ class SectionView:
             self._outline_actor.mapper.dataset.copy_from(outlines)
         self._cap_actor.SetVisibility(True)
         self._outline_actor.SetVisibility(True)
-
-    def structure_at_cap(self, cell: int) -> str | None:
-        """Which structure owns a picked cell of the cap mesh."""
-        for name, cap in self.caps.items():
-            if cell < len(cap.faces):
-                return name
-            cell -= len(cap.faces)
-        return None

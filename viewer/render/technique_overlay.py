@@ -138,13 +138,6 @@ class TechniqueOverlay:
             self.request_render()
         return dict(self.actors)
 
-    def show_zones(self, zones: list[DangerZone], render: bool = True) -> None:
-        """Danger zones only (e.g. when no technique is selected)."""
-        for zone in zones:
-            self._add(f"zone_{zone.id}", zone_mesh(zone), color=zone.colour, opacity=ZONE_OPACITY, smooth_shading=True)
-        if render:
-            self.request_render()
-
     def clear(self, render: bool = True) -> None:
         """Remove every actor this overlay added."""
         for actor in self.actors.values():
