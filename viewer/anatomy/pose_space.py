@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 
 
 def grid_axes() -> list[FloatArray]:
-    """Node angles along flexion, abduction and rotation, spanning each joint range end to end."""
+    """Node angles (degrees) along flexion, abduction and rotation: three (n_axis,) arrays, each range end to end."""
     axes = []
     for name, step in HIP_GRID_STEPS.items():
         low, high = JOINT_RANGES[name]
@@ -63,6 +63,7 @@ def grid_axes() -> list[FloatArray]:
 
 
 def knee_axis() -> FloatArray:
+    """Knee flexion nodes (degrees), (n_knee,), every KNEE_STEP over the joint range end to end."""
     low, high = JOINT_RANGES["knee_flexion"]
     return np.linspace(low, high, round((high - low) / KNEE_STEP) + 1)
 
@@ -328,6 +329,10 @@ class _VolumeHold:
         ]
 
     def hold(self, points: FloatArray, index: np.ndarray, weight: FloatArray) -> None:
+        """Thicken or thin each muscle in the side's (n_points, 3) ``points`` in place by its interpolated factor.
+
+        ``index`` and ``weight`` are the eight surrounding grid nodes and their trilinear weights, (8,) each.
+        """
         factors = weight @ self.factors[index]
         for k in np.flatnonzero(np.abs(factors - 1.0) > 0.002):
             moved, anchor = self.parts[k]
@@ -363,6 +368,7 @@ def obstacles(
 
 
 def shipped_path() -> Path:
+    """Where the committed pose space lives (``assets/meshes/muscle_pose_space.npz``)."""
     return meshes_dir() / POSE_SPACE_FILE
 
 

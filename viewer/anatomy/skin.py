@@ -81,11 +81,14 @@ def femoral_shaft_axis(bones: dict[str, Surface], sign: float) -> tuple[FloatArr
 
 # --- the shipped asset ------------------------------------------------------------------------
 def skin_path(body: str = DEFAULT_BODY) -> Path:
+    """Where one body type's committed skin mesh lives."""
     return meshes_dir() / skin_file(body)
 
 
 @dataclass(frozen=True)
 class SkinAsset:
+    """One body type's skin surface and its per-vertex skinning weights."""
+
     surface: Surface
     weights: dict[str, FloatArray]  # "thigh_right", "thigh_left", "shank_right", "shank_left" -> (n,) 0..1
 
@@ -124,6 +127,8 @@ def project_to_skin(point: FloatArray, direction: FloatArray, skin: Surface) -> 
 
 @dataclass(frozen=True)
 class SkinLandmark:
+    """A palpable point on the skin and the bony landmark under it (pelvis frame, mm)."""
+
     name: str  # e.g. skin_psis_right
     bony_landmark: str
     bone_point: FloatArray

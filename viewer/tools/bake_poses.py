@@ -205,6 +205,7 @@ def write_pose_space(arrays: dict[str, FloatArray], key: str, path: Path) -> Non
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Bake the pose space and write it (``--out`` or the shipped asset); prints progress and a summary."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="output file (default: the shipped asset)")
     args = parser.parse_args(argv)
