@@ -73,6 +73,12 @@ def test_bad_input_is_a_usage_error_not_a_traceback(capsys, args, message):
     assert message in err and "usage:" in err
 
 
+def test_the_module_entry_point_exits_with_mains_code():
+    """One real ``python -m viewer`` run: the exit status and message reach the shell (the rest run in-process)."""
+    result = run_cli("--frobnicate")
+    assert result.returncode == 2 and "unrecognized arguments" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_missing_mesh_names_the_file(asset_copy, capsys):
     (asset_copy / "meshes" / "femur_left.ply").unlink()
     code, err = run_main(capsys, "inspect", "--json")
@@ -99,20 +105,20 @@ def test_corrupt_landmarks_name_the_file_and_field(asset_copy, capsys, content, 
     assert code == 1 and "landmarks.json" in err and field in err
 
 
-def test_export_renders_the_bones(tmp_path):
+def test_export_renders_the_bones(tmp_path, capsys):
     out = tmp_path / "posterior.png"
-    result = run_cli("export", "--view", "posterior", "--size", "640x400", "--out", str(out))
-    assert result.returncode == 0, result.stderr
+    code, err = run_main(capsys, "export", "--view", "posterior", "--size", "640x400", "--out", str(out))
+    assert code == 0, err
     image = read_png(out)
     assert image.shape[:2] == (400, 640)
     assert warm_share(image) > 0.08  # ivory bone covers a real part of the picture
 
 
-def test_export_peeled_and_labelled(tmp_path):
+def test_export_peeled_and_labelled(tmp_path, capsys):
     full, peeled = tmp_path / "full.png", tmp_path / "peeled.png"
-    assert run_cli("export", "--size", "480x360", "--out", str(full)).returncode == 0
-    result = run_cli("export", "--peel", "3", "--labels", "--size", "480x360", "--out", str(peeled))
-    assert result.returncode == 0, result.stderr
+    assert run_main(capsys, "export", "--size", "480x360", "--out", str(full))[0] == 0
+    code, err = run_main(capsys, "export", "--peel", "3", "--labels", "--size", "480x360", "--out", str(peeled))
+    assert code == 0, err
     assert np.abs(read_png(full).astype(int) - read_png(peeled).astype(int)).mean() > 5
 
 
@@ -125,10 +131,12 @@ def test_export_rejects_bad_layer_requests(capsys, tmp_path):
     assert not (tmp_path / "x.png").exists()
 
 
-def test_export_stretch_colours_a_posed_scene(tmp_path):
+def test_export_stretch_colours_a_posed_scene(tmp_path, capsys):
     out = tmp_path / "stretch.png"
-    result = run_cli("export", "--pose", "hip_rotation=30", "--color-by", "stretch", "--size", "480x360", "--out", str(out))
-    assert result.returncode == 0, result.stderr
+    code, err = run_main(
+        capsys, "export", "--pose", "hip_rotation=30", "--color-by", "stretch", "--size", "480x360", "--out", str(out)
+    )
+    assert code == 0, err
     rgb = read_png(out)[..., :3].astype(int)
     reddish = (rgb[..., 0] - rgb[..., 2] > 60).mean()  # lengthened rotators and maximus
     assert reddish > 0.01
