@@ -36,6 +36,19 @@ def is_watertight(faces: IntArray) -> bool:
     return bool(np.isin(reverse, directed).all())
 
 
+def dihedral_degrees(vertices: FloatArray, faces: IntArray) -> FloatArray:
+    """Angle (degrees) between the normals of the two triangles at each edge shared by two triangles."""
+    normals = np.cross(vertices[faces[:, 1]] - vertices[faces[:, 0]], vertices[faces[:, 2]] - vertices[faces[:, 0]])
+    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+    edges = np.sort(np.vstack([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
+    owner = np.tile(np.arange(len(faces)), 3)
+    order = np.lexsort(edges.T[::-1])
+    edges, owner = edges[order], owner[order]
+    pair = np.all(edges[1:] == edges[:-1], axis=1)
+    a, b = owner[:-1][pair], owner[1:][pair]
+    return np.degrees(np.arccos(np.clip((normals[a] * normals[b]).sum(axis=1), -1, 1)))
+
+
 def polyline_lengths(polylines: FloatArray) -> FloatArray:
     """Length of each polyline in an (n, samples, 3) array."""
     return np.linalg.norm(np.diff(polylines, axis=1), axis=2).sum(axis=1)
