@@ -27,6 +27,8 @@ Per-muscle parameters (tendon lengths and widths, belly profile) are the optiona
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import ndimage
 
@@ -43,7 +45,9 @@ FIRST_MUSCLE_LABEL = 2
 GRID_MARGIN_MM = 30.0
 EXTRACTION_SMOOTHING = 8  # SurfaceNets' own smoothing shrinks thin muscles; the windowed sinc does the rest
 BAND_CLEARANCE_MM = 1.0  # muscles stay this far under the fascial band
-CLEFT_PASSES = 2  # clefts up to about this many voxels wide between two muscles are closed
+CLEFT_PASSES = 2
+ATTACHMENT_ROWS = 0.03  # fraction of the fibre length at each end reserved for the muscle before any claims
+FOOTPRINT = 0.06  # fraction of the fibre length over which a tendon spreads onto its attachment  # clefts up to about this many voxels wide between two muscles are closed
 FORM_DEFAULTS = {
     "sheet_smoothing": 20,  # Laplacian passes over the cage's mid-sheet (ends pinned)
     "origin_tendon": 0.0,  # fractions of the fibre length that are tendon
@@ -104,7 +108,8 @@ def narrowed_sheet(sheet: FloatArray, settings: dict) -> FloatArray:
     width = np.linalg.norm(sheet[-1] - sheet[0], axis=1)
     s = np.linspace(0, 1, sheet.shape[1])
     factor = np.minimum(1.0, width_mm / np.maximum(width, 1e-6))
-    scale = 1 - tendon_weight(s, settings) * (1 - factor)
+    footprint = np.clip((s - (1 - FOOTPRINT)) / FOOTPRINT, 0, 1) + np.clip((FOOTPRINT - s) / FOOTPRINT, 0, 1)
+    scale = 1 - tendon_weight(s, settings) * (1 - factor) * (1 - footprint**2)  # flares onto its bony footprint
     return centre + (sheet - centre) * scale[None, :, None]
 
 
@@ -145,20 +150,34 @@ class LabelGrid:
         self.origin = np.asarray(low, float)
         self.shape = tuple(int(n) for n in np.ceil((np.asarray(high) - low) / spacing) + 1)
         self.labels = np.zeros(self.shape, np.uint8)
+        self.bone_distance: tuple[FloatArray, FloatArray] | None = None  # set by mark_bones
 
     def mark_bones(self, bones: dict[str, Surface]) -> None:
         for name in RIGHT_BONES:
             if name in bones:
                 inside = inside_voxels(bones[name].vertices, bones[name].faces, self.origin, self.spacing, self.shape)
                 self.labels[inside] = BONE_LABEL
+        self.bone_distance = self.distance_to(self.labels == BONE_LABEL)
 
-    def reserve_sheet(self, sheet: FloatArray, half_thickness: float) -> None:
-        """Keep the voxels within ``half_thickness`` of a sheet free of muscle (the fascial band)."""
-        points, _, _ = dense_samples(sheet, self.spacing / 2)
-        box = self.box(points.min(axis=0) - half_thickness, points.max(axis=0) + half_thickness)
-        zero = np.zeros(len(points))
-        near = reach_field(self, box, points, zero, np.ones(len(points))) <= half_thickness
-        self.labels[box][near & (self.labels[box] == 0)] = BONE_LABEL
+    def distance_to(self, solid: np.ndarray) -> tuple[FloatArray, FloatArray]:
+        """Distance (mm) from each voxel to the nearest ``solid`` voxel, and its gradient (3, *shape)."""
+        distance = (ndimage.distance_transform_edt(~solid) * self.spacing).astype(np.float32)
+        return distance, np.stack(np.gradient(distance, self.spacing))
+
+    def lift(self, points: FloatArray, clearance: FloatArray, field: tuple[FloatArray, FloatArray]) -> FloatArray:
+        """Points moved up the distance ``field`` until each is ``clearance`` (per point) from the solid."""
+        distance, gradient = field
+        within = np.all((points > self.origin) & (points < self.origin + self.spacing * (np.array(self.shape) - 1)), 1)
+        for _ in range(4):
+            index = ((points - self.origin) / self.spacing).T
+            depth = clearance - ndimage.map_coordinates(distance, index, order=1, mode="nearest")
+            depth[~within] = 0.0
+            if depth.max() <= 0.05:
+                break
+            way = np.stack([ndimage.map_coordinates(g, index, order=1, mode="nearest") for g in gradient], axis=1)
+            way /= np.maximum(np.linalg.norm(way, axis=1, keepdims=True), 1e-6)
+            points = points + np.clip(depth, 0, None)[:, None] * way
+        return points
 
     def box(self, low: FloatArray, high: FloatArray) -> tuple[slice, ...]:
         """Index slices of the sub-box covering [low, high] (clipped to the grid)."""
@@ -186,18 +205,40 @@ def reach_field(
     return (distance - tendon[sample]) / np.maximum(belly[sample], 1e-3)
 
 
-def claim(grid: LabelGrid, muscle: RightMuscle, label: int, settings: dict) -> None:
+@dataclass
+class SweptField:
+    """A muscle's clean field: ball centres on its sheet with radius ``tendon + k * belly``."""
+
+    points: FloatArray  # (n, 3)
+    s: FloatArray  # (n,) along the fibres, 0 origin .. 1 insertion
+    tendon: FloatArray  # (n,) mm
+    belly: FloatArray  # (n,) relative
+
+    @classmethod
+    def of(cls, grid: LabelGrid, muscle: RightMuscle, settings: dict) -> SweptField:
+        sheet = narrowed_sheet(smooth_sheet(mid_sheet(muscle), settings["sheet_smoothing"]), settings)
+        points, u, s = dense_samples(sheet, grid.spacing / 2)
+        tendon = np.full(len(points), float(settings["tendon_radius_mm"]))
+        points = grid.lift(points, tendon + grid.spacing / 2, grid.bone_distance)  # tendons lie on bone, not in it
+        return cls(points, s, tendon, belly_profile(u, s, settings))
+
+    def attachment_core(self, grid: LabelGrid) -> tuple[tuple[slice, ...], np.ndarray]:
+        """Voxels within the tendon radius of the sheet's first and last rows (the muscle must reach its bones)."""
+        ends = (self.s <= ATTACHMENT_ROWS) | (self.s >= 1 - ATTACHMENT_ROWS)
+        points, tendon = self.points[ends], self.tendon[ends]
+        box = grid.box(points.min(axis=0) - tendon.max(), points.max(axis=0) + tendon.max())
+        return box, reach_field(grid, box, points, tendon, np.ones(len(points))) <= 0
+
+
+def claim(grid: LabelGrid, muscle: RightMuscle, field_of: SweptField, label: int) -> None:
     """Give the muscle the free voxels of lowest reach until it holds its reference volume."""
-    sheet = narrowed_sheet(smooth_sheet(mid_sheet(muscle), settings["sheet_smoothing"]), settings)
-    points, u, s = dense_samples(sheet, grid.spacing / 2)
-    belly = belly_profile(u, s, settings)
-    tendon = np.full(len(points), float(settings["tendon_radius_mm"]))
+    points, tendon, belly = field_of.points, field_of.tendon, field_of.belly
     target = muscle.spec.thickness["target_volume_cm3"] * 1000.0 / grid.spacing**3
     reach = 0.8 * float(muscle.thickness.max()) + 15.0
     for _ in range(4):
         box = grid.box(points.min(axis=0) - reach, points.max(axis=0) + reach)
         field = reach_field(grid, box, points, tendon, belly)
-        free = grid.labels[box] == 0
+        free = (grid.labels[box] == 0) | (grid.labels[box] == label)
         values = field[free]
         count = int(min(target, len(values)))
         threshold = np.partition(values, count - 1)[count - 1]
@@ -205,10 +246,13 @@ def claim(grid: LabelGrid, muscle: RightMuscle, label: int, settings: dict) -> N
             break
         reach *= 1.6
     for _ in range(3):  # opening trims slivers a voxel thin; take back what it trimmed
-        chosen = largest_component(ndimage.binary_opening(free & (field <= threshold)))
+        raw = free & (field <= threshold)
+        chosen = largest_component(ndimage.binary_opening(raw) | (raw & (field <= 0)))  # tendons stay
         count = int(np.clip(count + target - chosen.sum(), 1, len(values)))
         threshold = np.partition(values, count - 1)[count - 1]
-    grid.labels[box][chosen] = label
+    region = grid.labels[box]
+    region[(region == label) & ~chosen] = 0
+    region[chosen] = label
 
 
 def largest_component(mask: np.ndarray) -> np.ndarray:
@@ -329,15 +373,19 @@ def finish_surface(mesh, vertex_budget: int) -> Surface:
     return Surface(vertices, faces)
 
 
-def band_surface(muscle: RightMuscle, settings: dict, rows: int = 100, columns: int = 16, arc: int = 8) -> Surface:
-    """A thin closed sheet around the band's smoothed mid-sheet: flat faces, half-round edges and ends."""
-    sheet = smooth_sheet(mid_sheet(muscle), settings["sheet_smoothing"])
-    half = settings["band_thickness_mm"] / 2
+def fine_sheet(sheet: FloatArray, columns: int = 16, rows: int = 100) -> FloatArray:
+    """The sheet resampled (bilinear) on a (columns, rows) grid."""
     n_u, n_s = sheet.shape[:2]
     u, s = np.meshgrid(np.linspace(0, n_u - 1, columns), np.linspace(0, n_s - 1, rows), indexing="ij")
     coords = np.stack([u.ravel(), s.ravel()])
-    fine = np.stack([ndimage.map_coordinates(sheet[..., k], coords, order=1) for k in range(3)], -1)
-    fine = fine.reshape(columns, rows, 3)
+    return np.stack([ndimage.map_coordinates(sheet[..., k], coords, order=1) for k in range(3)], -1).reshape(
+        columns, rows, 3
+    )
+
+
+def band_surface(fine: FloatArray, half: float, arc: int = 8) -> Surface:
+    """A thin closed sheet of half-thickness ``half`` around a (columns, rows, 3) mid-sheet: half-round edges and ends."""
+    columns = fine.shape[0]
     normal = sheet_normals(fine)
     across = np.gradient(fine, axis=0)
     across /= np.linalg.norm(across, axis=2, keepdims=True)
@@ -406,20 +454,27 @@ def build_forms(built: list[RightMuscle], bones: dict[str, Surface]) -> dict[str
     sheets = np.concatenate([mid_sheet(m).reshape(-1, 3) for m in muscles])
     grid = LabelGrid(sheets.min(axis=0) - GRID_MARGIN_MM, sheets.max(axis=0) + GRID_MARGIN_MM)
     grid.mark_bones(bones)
-    bands = [m for m in built if m not in muscles]
-    for band in bands:
-        settings = form_settings(band)
-        sheet = smooth_sheet(mid_sheet(band), settings["sheet_smoothing"])
-        grid.reserve_sheet(sheet, settings["band_thickness_mm"] / 2 + BAND_CLEARANCE_MM)
-    labels = {}
-    for offset, muscle in enumerate(sorted(muscles, key=lambda m: m.spec.build_order)):
-        label = FIRST_MUSCLE_LABEL + offset
-        claim(grid, muscle, label, form_settings(muscle))
-        labels[label] = muscle.spec.name
+    muscles = sorted(muscles, key=lambda m: m.spec.build_order)
+    labels = {FIRST_MUSCLE_LABEL + offset: muscle.spec.name for offset, muscle in enumerate(muscles)}
+    fields = [SweptField.of(grid, muscle, form_settings(muscle)) for muscle in muscles]
+    for label, field in zip(labels, fields, strict=True):  # every muscle reaches its bones whatever lies over it
+        box, core = field.attachment_core(grid)
+        grid.labels[box][core & (grid.labels[box] == 0)] = label
+    for (label, field), muscle in zip(zip(labels, fields, strict=True), muscles, strict=True):
+        claim(grid, muscle, field, label)
     close_clefts(grid.labels)
     remove_diagonal_contacts(grid.labels)
     budgets = {m.spec.name: int(form_settings(m)["vertex_budget"]) for m in muscles}
     surfaces = extract_surfaces(grid, labels, budgets)
-    for band in bands:
-        surfaces[band.spec.name] = band_surface(band, form_settings(band))
+    muscle_distance = grid.distance_to(grid.labels >= FIRST_MUSCLE_LABEL)
+    for band in (m for m in built if m not in muscles):
+        settings = form_settings(band)
+        half = settings["band_thickness_mm"] / 2
+        sheet = fine_sheet(smooth_sheet(mid_sheet(band), settings["sheet_smoothing"]))
+        clearance = np.full(sheet.shape[0] * sheet.shape[1], half + BAND_CLEARANCE_MM)
+        for _ in range(3):  # drape the band over the muscle forms, then smooth the dents out
+            lifted = grid.lift(sheet.reshape(-1, 3), clearance, muscle_distance).reshape(sheet.shape)
+            sheet = sheet + smooth_sheet(lifted - sheet, 4)
+        sheet = grid.lift(sheet.reshape(-1, 3), clearance, muscle_distance).reshape(sheet.shape)
+        surfaces[band.spec.name] = band_surface(sheet, half)
     return {m.spec.name: surfaces[m.spec.name] for m in built}
