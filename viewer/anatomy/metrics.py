@@ -36,8 +36,8 @@ def is_watertight(faces: IntArray) -> bool:
     return bool(np.isin(reverse, directed).all())
 
 
-def dihedral_degrees(vertices: FloatArray, faces: IntArray) -> FloatArray:
-    """Angle (degrees) between the normals of the two triangles at each edge shared by two triangles."""
+def edge_bends(vertices: FloatArray, faces: IntArray) -> tuple[FloatArray, IntArray]:
+    """Angle (degrees) between the normals of the two triangles at each edge they share, and its (m, 2) vertices."""
     normals = np.cross(vertices[faces[:, 1]] - vertices[faces[:, 0]], vertices[faces[:, 2]] - vertices[faces[:, 0]])
     normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
     edges = np.sort(np.vstack([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
@@ -46,7 +46,12 @@ def dihedral_degrees(vertices: FloatArray, faces: IntArray) -> FloatArray:
     edges, owner = edges[order], owner[order]
     pair = np.all(edges[1:] == edges[:-1], axis=1)
     a, b = owner[:-1][pair], owner[1:][pair]
-    return np.degrees(np.arccos(np.clip((normals[a] * normals[b]).sum(axis=1), -1, 1)))
+    return np.degrees(np.arccos(np.clip((normals[a] * normals[b]).sum(axis=1), -1, 1))), edges[:-1][pair]
+
+
+def dihedral_degrees(vertices: FloatArray, faces: IntArray) -> FloatArray:
+    """Angle (degrees) between the normals of the two triangles at each edge shared by two triangles."""
+    return edge_bends(vertices, faces)[0]
 
 
 def polyline_lengths(polylines: FloatArray) -> FloatArray:

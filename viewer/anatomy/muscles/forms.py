@@ -33,7 +33,7 @@ import numpy as np
 from scipy import ndimage
 
 from viewer.anatomy.bones import Surface
-from viewer.anatomy.metrics import is_watertight, signed_volume
+from viewer.anatomy.metrics import edge_bends, is_watertight, signed_volume
 from viewer.anatomy.muscles.build import RIGHT_BONES, RightMuscle
 from viewer.anatomy.muscles.distance_field import inside_voxels
 from viewer.anatomy.muscles.sheet import sheet_normals
@@ -47,7 +47,8 @@ EXTRACTION_SMOOTHING = 8  # SurfaceNets' own smoothing shrinks thin muscles; the
 BAND_CLEARANCE_MM = 1.0  # muscles stay this far under the fascial band
 CLEFT_PASSES = 2
 ATTACHMENT_ROWS = 0.03  # fraction of the fibre length at each end reserved for the muscle before any claims
-FOOTPRINT = 0.06  # fraction of the fibre length over which a tendon spreads onto its attachment  # clefts up to about this many voxels wide between two muscles are closed
+FOOTPRINT = 0.06
+SINC = {"pass_band": 0.01, "non_manifold_smoothing": True, "normalize_coordinates": True}  # windowed-sinc settings  # fraction of the fibre length over which a tendon spreads onto its attachment  # clefts up to about this many voxels wide between two muscles are closed
 FORM_DEFAULTS = {
     "sheet_smoothing": 20,  # Laplacian passes over the cage's mid-sheet (ends pinned)
     "origin_tendon": 0.0,  # fractions of the fibre length that are tendon
@@ -164,6 +165,14 @@ class LabelGrid:
         distance = (ndimage.distance_transform_edt(~solid) * self.spacing).astype(np.float32)
         return distance, np.stack(np.gradient(distance, self.spacing))
 
+    def drape(self, sheet: FloatArray, clearance: float, field: tuple[FloatArray, FloatArray]) -> FloatArray:
+        """A (n_u, n_s, 3) sheet lifted ``clearance`` off the solid of ``field``, the lift smoothed over the sheet."""
+        flat = np.full(sheet.shape[0] * sheet.shape[1], clearance)
+        for _ in range(3):
+            lifted = self.lift(sheet.reshape(-1, 3), flat, field).reshape(sheet.shape)
+            sheet = sheet + smooth_sheet(lifted - sheet, 4)
+        return self.lift(sheet.reshape(-1, 3), flat, field).reshape(sheet.shape)
+
     def lift(self, points: FloatArray, clearance: FloatArray, field: tuple[FloatArray, FloatArray]) -> FloatArray:
         """Points moved up the distance ``field`` until each is ``clearance`` (per point) from the solid."""
         distance, gradient = field
@@ -217,10 +226,10 @@ class SweptField:
     @classmethod
     def of(cls, grid: LabelGrid, muscle: RightMuscle, settings: dict) -> SweptField:
         sheet = narrowed_sheet(smooth_sheet(mid_sheet(muscle), settings["sheet_smoothing"]), settings)
+        radius = float(settings["tendon_radius_mm"])
+        sheet = grid.drape(sheet, radius + grid.spacing / 2, grid.bone_distance)  # tendons lie on bone, not in it
         points, u, s = dense_samples(sheet, grid.spacing / 2)
-        tendon = np.full(len(points), float(settings["tendon_radius_mm"]))
-        points = grid.lift(points, tendon + grid.spacing / 2, grid.bone_distance)  # tendons lie on bone, not in it
-        return cls(points, s, tendon, belly_profile(u, s, settings))
+        return cls(points, s, np.full(len(points), radius), belly_profile(u, s, settings))
 
     def attachment_core(self, grid: LabelGrid) -> tuple[tuple[slice, ...], np.ndarray]:
         """Voxels within the tendon radius of the sheet's first and last rows (the muscle must reach its bones)."""
@@ -353,24 +362,48 @@ def finish_surface(mesh, vertex_budget: int) -> Surface:
     """Smooth (windowed sinc, which keeps volume), decimate to about ``vertex_budget`` vertices, wind outward.
 
     Quadric decimation now and then pinches a thin part into a non-manifold edge: then a
-    gentler reduction is tried, and the full surface is kept if none stays closed.
+    gentler reduction is tried, and the full surface is kept if none stays closed. Edges
+    still bending sharply after that are relaxed locally (:func:`relax_creases`).
     """
-    smooth = mesh.smooth_taubin(n_iter=40, pass_band=0.01, non_manifold_smoothing=True, normalize_coordinates=True)
-    result = smooth
-    for budget in (vertex_budget, 1.5 * vertex_budget, 2.5 * vertex_budget):
-        reduction = 1.0 - min(1.0, budget / max(smooth.n_points, 1))
-        if reduction <= 0:
+    result = smooth = mesh.smooth_taubin(n_iter=40, **SINC)
+    rough = mesh.decimate(max(0.0, 1.0 - 4 * vertex_budget / mesh.n_points), volume_preservation=True)
+    rough = rough.smooth_taubin(n_iter=40, **SINC)  # the other order, for when the first pinches
+    for budget in vertex_budget * np.array([1.0, 1.25, 1.6, 2.0, 3.0]):
+        candidates = [
+            start.decimate(1.0 - budget / start.n_points, volume_preservation=True)
+            for start in (smooth, rough)
+            if start.n_points > budget
+        ]
+        closed = [c for c in candidates if is_watertight(np.asarray(c.regular_faces))]
+        if not candidates or closed:
+            result = closed[0].smooth_taubin(n_iter=20, pass_band=0.1, normalize_coordinates=True) if closed else smooth
             break
-        decimated = smooth.decimate(reduction, volume_preservation=True)
-        decimated = decimated.smooth_taubin(n_iter=20, pass_band=0.1, normalize_coordinates=True)
-        if is_watertight(np.asarray(decimated.regular_faces)):
-            result = decimated
-            break
-    vertices = np.asarray(result.points, float)
     faces = np.asarray(result.regular_faces, np.int64)
+    vertices = relax_creases(np.asarray(result.points, float), faces)
     if signed_volume(vertices, faces) < 0:
         faces = faces[:, ::-1].copy()
     return Surface(vertices, faces)
+
+
+def relax_creases(vertices: FloatArray, faces: np.ndarray, limit: float = 35.0, passes: int = 12) -> FloatArray:
+    """Laplacian-smooth only the neighbourhoods of edges bending more than ``limit`` degrees."""
+    from scipy import sparse
+
+    n = len(vertices)
+    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    adjacency = sparse.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n)).tocsr()
+    adjacency = ((adjacency + adjacency.T) > 0).astype(float)
+    degree = np.asarray(adjacency.sum(axis=1)).ravel()
+    for _ in range(passes):
+        bends, edge_vertices = edge_bends(vertices, faces)
+        sharp = np.zeros(n, bool)
+        sharp[edge_vertices[bends > limit].ravel()] = True
+        if not sharp.any():
+            break
+        sharp |= (adjacency @ sharp.astype(float)) > 0  # and their one-ring
+        average = (adjacency @ vertices) / np.maximum(degree, 1)[:, None]
+        vertices = np.where(sharp[:, None], 0.5 * vertices + 0.5 * average, vertices)
+    return vertices
 
 
 def fine_sheet(sheet: FloatArray, columns: int = 16, rows: int = 100) -> FloatArray:
@@ -471,10 +504,6 @@ def build_forms(built: list[RightMuscle], bones: dict[str, Surface]) -> dict[str
         settings = form_settings(band)
         half = settings["band_thickness_mm"] / 2
         sheet = fine_sheet(smooth_sheet(mid_sheet(band), settings["sheet_smoothing"]))
-        clearance = np.full(sheet.shape[0] * sheet.shape[1], half + BAND_CLEARANCE_MM)
-        for _ in range(3):  # drape the band over the muscle forms, then smooth the dents out
-            lifted = grid.lift(sheet.reshape(-1, 3), clearance, muscle_distance).reshape(sheet.shape)
-            sheet = sheet + smooth_sheet(lifted - sheet, 4)
-        sheet = grid.lift(sheet.reshape(-1, 3), clearance, muscle_distance).reshape(sheet.shape)
+        sheet = grid.drape(sheet, half + BAND_CLEARANCE_MM, muscle_distance)  # over the muscle forms
         surfaces[band.spec.name] = band_surface(sheet, half)
     return {m.spec.name: surfaces[m.spec.name] for m in built}
