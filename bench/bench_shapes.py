@@ -1,6 +1,6 @@
 """Shape report of the muscle display forms at rest (right side).
 
-Usage: python bench/bench_shapes.py
+Usage: PYTHONPATH=. python bench/bench_shapes.py  (from the checkout root)
 Builds the cages and the forms (viewer.anatomy.muscles.forms.build_forms), prints the build times
 and one row per muscle: vertices, closed, share of edges bending over 40 degrees, largest bend,
 volume against the reference, share of vertices inside another muscle or a bone, and the farthest

@@ -55,6 +55,7 @@ FORM_DEFAULTS = {
     "insertion_tendon": 0.0,
     "tendon_radius_mm": 1.5,
     "tendon_width_mm": None,  # narrow the sheet to this width in the tendons (None: keep the cage's width)
+    "max_width_mm": None,  # narrow the whole sheet to at most this width (a spindle round its centre line)
     "belly_peak": 0.5,  # where along the fibres the belly is thickest
     "belly_power": 0.6,  # smaller: fuller belly
     "end_floor": [0.3, 0.3],  # relative belly at fleshy origin and insertion
@@ -101,16 +102,18 @@ def tendon_weight(s: FloatArray, settings: dict) -> FloatArray:
 
 
 def narrowed_sheet(sheet: FloatArray, settings: dict) -> FloatArray:
-    """The sheet drawn in towards its centre line where it is tendon, to the tendon's width."""
-    width_mm = settings["tendon_width_mm"]
-    if width_mm is None:
-        return sheet
+    """The sheet drawn in towards its centre line: to ``max_width_mm`` everywhere, to the tendon's width in tendons."""
     centre = sheet.mean(axis=0, keepdims=True)
-    width = np.linalg.norm(sheet[-1] - sheet[0], axis=1)
-    s = np.linspace(0, 1, sheet.shape[1])
-    factor = np.minimum(1.0, width_mm / np.maximum(width, 1e-6))
-    footprint = np.clip((s - (1 - FOOTPRINT)) / FOOTPRINT, 0, 1) + np.clip((FOOTPRINT - s) / FOOTPRINT, 0, 1)
-    scale = 1 - tendon_weight(s, settings) * (1 - factor) * (1 - footprint**2)  # flares onto its bony footprint
+    width = np.maximum(np.linalg.norm(sheet[-1] - sheet[0], axis=1), 1e-6)
+    scale = np.ones(sheet.shape[1])
+    if settings.get("max_width_mm") is not None:
+        scale = np.minimum(1.0, settings["max_width_mm"] / width)
+    if settings["tendon_width_mm"] is not None:
+        s = np.linspace(0, 1, sheet.shape[1])
+        factor = np.minimum(scale, settings["tendon_width_mm"] / width)
+        footprint = np.clip((s - (1 - FOOTPRINT)) / FOOTPRINT, 0, 1) + np.clip((FOOTPRINT - s) / FOOTPRINT, 0, 1)
+        weight = tendon_weight(s, settings) * (1 - footprint**2)  # the tendon flares onto its bony footprint
+        scale = scale - weight * (scale - factor)
     return centre + (sheet - centre) * scale[None, :, None]
 
 
@@ -161,17 +164,23 @@ class LabelGrid:
         self.bone_distance = self.distance_to(self.labels == BONE_LABEL)
 
     def distance_to(self, solid: np.ndarray) -> tuple[FloatArray, FloatArray]:
-        """Distance (mm) from each voxel to the nearest ``solid`` voxel, and its gradient (3, *shape)."""
-        distance = (ndimage.distance_transform_edt(~solid) * self.spacing).astype(np.float32)
+        """Signed distance (mm) to the ``solid`` voxels (negative inside), and its gradient (3, *shape)."""
+        outside = ndimage.distance_transform_edt(~solid)
+        distance = ((outside - ndimage.distance_transform_edt(solid)) * self.spacing).astype(np.float32)
         return distance, np.stack(np.gradient(distance, self.spacing))
 
     def drape(self, sheet: FloatArray, clearance: float, field: tuple[FloatArray, FloatArray]) -> FloatArray:
-        """A (n_u, n_s, 3) sheet lifted ``clearance`` off the solid of ``field``, the lift smoothed over the sheet."""
+        """A (n_u, n_s, 3) sheet lifted ``clearance`` off the solid of ``field``, the lift smoothed over the sheet.
+
+        The attachment rows (s = 0 and s = 1) stay where they are; the lift fades in from them.
+        """
         flat = np.full(sheet.shape[0] * sheet.shape[1], clearance)
-        for _ in range(3):
+        for _ in range(4):
             lifted = self.lift(sheet.reshape(-1, 3), flat, field).reshape(sheet.shape)
-            sheet = sheet + smooth_sheet(lifted - sheet, 4)
-        return self.lift(sheet.reshape(-1, 3), flat, field).reshape(sheet.shape)
+            shift = lifted - sheet
+            shift[:, [0, -1]] = 0.0
+            sheet = sheet + smooth_sheet(shift, 8)
+        return sheet
 
     def lift(self, points: FloatArray, clearance: FloatArray, field: tuple[FloatArray, FloatArray]) -> FloatArray:
         """Points moved up the distance ``field`` until each is ``clearance`` (per point) from the solid."""
@@ -499,11 +508,11 @@ def build_forms(built: list[RightMuscle], bones: dict[str, Surface]) -> dict[str
     remove_diagonal_contacts(grid.labels)
     budgets = {m.spec.name: int(form_settings(m)["vertex_budget"]) for m in muscles}
     surfaces = extract_surfaces(grid, labels, budgets)
-    muscle_distance = grid.distance_to(grid.labels >= FIRST_MUSCLE_LABEL)
+    covered = grid.distance_to(grid.labels > 0)  # the band lies over muscles and bone
     for band in (m for m in built if m not in muscles):
         settings = form_settings(band)
         half = settings["band_thickness_mm"] / 2
         sheet = fine_sheet(smooth_sheet(mid_sheet(band), settings["sheet_smoothing"]))
-        sheet = grid.drape(sheet, half + BAND_CLEARANCE_MM, muscle_distance)  # over the muscle forms
+        sheet = grid.drape(sheet, half + BAND_CLEARANCE_MM, covered)
         surfaces[band.spec.name] = band_surface(sheet, half)
     return {m.spec.name: surfaces[m.spec.name] for m in built}
