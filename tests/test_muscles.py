@@ -132,6 +132,8 @@ def _broken_copy(tmp_path: Path, muscle: str, edit) -> Path:
         (lambda d: d.pop("colour"), "(top level)", "'colour' is a required property"),
         (lambda d: d["grid"].__setitem__("fibres", "many"), "grid.fibres", "is not of type 'integer'"),
         (lambda d: d["info"].__setitem__("actions", "abducts"), "info.actions", "is not of type 'array'"),
+        (lambda d: d["form"].__setitem__("edge_floor", [0.3]), "form.edge_floor", "is too short"),
+        (lambda d: d["form"].__setitem__("tendon_width", 8), "form", "Additional properties are not allowed"),
     ],
 )
 def test_bad_definition_names_file_and_field(tmp_path, edit, field, words):

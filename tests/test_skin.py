@@ -10,7 +10,7 @@ import pyvista as pv
 
 from viewer.anatomy.body_skin import BODIES, body_parameters, region_limits
 from viewer.anatomy.bones import load_bone_surfaces, load_landmarks
-from viewer.anatomy.geometry import first_hits, is_watertight, signed_volume
+from viewer.anatomy.geometry import dihedral_degrees, first_hits, is_watertight, signed_volume
 from viewer.anatomy.skin import (
     BODY_LICENCE_FILE,
     SkinError,
@@ -27,19 +27,6 @@ from viewer.io.ply import read_ply
 @pytest.fixture(scope="module")
 def landmarks():
     return region_landmarks(load_bone_surfaces(), load_landmarks())
-
-
-def dihedral_degrees(vertices, faces):
-    """Angle between the normals of the two triangles at each interior edge."""
-    normals = np.cross(vertices[faces[:, 1]] - vertices[faces[:, 0]], vertices[faces[:, 2]] - vertices[faces[:, 0]])
-    normals /= np.linalg.norm(normals, axis=1, keepdims=True)
-    edges = np.sort(np.vstack([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
-    owner = np.tile(np.arange(len(faces)), 3)
-    order = np.lexsort(edges.T[::-1])
-    edges, owner = edges[order], owner[order]
-    pair = np.all(edges[1:] == edges[:-1], axis=1)
-    a, b = owner[:-1][pair], owner[1:][pair]
-    return np.degrees(np.arccos(np.clip((normals[a] * normals[b]).sum(axis=1), -1, 1)))
 
 
 @pytest.mark.parametrize("body", BODIES)

@@ -187,6 +187,36 @@ def is_watertight(faces: IntArray) -> bool:
     return bool(np.isin(reverse, directed).all())
 
 
+def edge_bends(vertices: FloatArray, faces: IntArray) -> tuple[FloatArray, IntArray]:
+    """Bend at each edge shared by two triangles.
+
+    Parameters
+    ----------
+    vertices : (n, 3) float array
+    faces : (m, 3) int array
+
+    Returns
+    -------
+    degrees : (k,) float array
+        Angle between the normals of the two triangles at each shared edge.
+    edges : (k, 2) int array
+        The edge's two vertices (sorted).
+    """
+    normals = unit(np.cross(vertices[faces[:, 1]] - vertices[faces[:, 0]], vertices[faces[:, 2]] - vertices[faces[:, 0]]))
+    edges = np.sort(np.vstack([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
+    owner = np.tile(np.arange(len(faces)), 3)
+    order = np.lexsort(edges.T[::-1])
+    edges, owner = edges[order], owner[order]
+    pair = np.all(edges[1:] == edges[:-1], axis=1)
+    a, b = owner[:-1][pair], owner[1:][pair]
+    return np.degrees(np.arccos(np.clip((normals[a] * normals[b]).sum(axis=1), -1, 1))), edges[:-1][pair]
+
+
+def dihedral_degrees(vertices: FloatArray, faces: IntArray) -> FloatArray:
+    """(k,) angle in degrees between the normals of the two triangles at each edge they share."""
+    return edge_bends(vertices, faces)[0]
+
+
 def cubic_root(samples: FloatArray, values: list[float], target: float, bounds: tuple[float, float], near: float):
     """The x within ``bounds`` nearest ``near`` where the cubic through four (samples, values) equals ``target``.
 

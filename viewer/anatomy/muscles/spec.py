@@ -64,6 +64,7 @@ class MuscleSpec:
     approach_mm: float  # > 0: start the fibres this far out along escape_direction and drape them inward
     thickness: dict
     path: Path = field(compare=False)
+    form: dict = field(default_factory=dict, compare=False)  # display-form parameters (forms.py), optional
 
 
 def muscles_dir() -> Path:
@@ -133,6 +134,7 @@ def read_spec(path: Path, bones: set[str] | None = None, landmarks: set[str] | N
         approach_mm=float(data.get("approach_mm", 0.0)),
         thickness=dict(data["thickness"]),
         path=path,
+        form=dict(data.get("form", {})),
     )
 
 

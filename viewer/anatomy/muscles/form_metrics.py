@@ -1,0 +1,140 @@
+"""Shape measures of the muscle display surfaces, shared by the tests and ``bench/bench_shapes.py``.
+
+Limits (issue "atlas-quality muscles"): under 1% of a muscle's edges bend more than
+40 degrees and none more than 90; volume within 15% of the reference; under 1% of its
+vertices inside another muscle or a bone; every origin and insertion point of its cage
+within 5 mm of the form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from viewer.anatomy.bones import Surface
+from viewer.anatomy.geometry import dihedral_degrees, is_watertight, signed_volume, vertex_normals
+from viewer.anatomy.muscles.build import RIGHT_BONES, RightMuscle
+from viewer.anatomy.muscles.distance_field import DistanceGrid, distance_grid
+
+CREASE_DEGREES = 40.0
+MAX_CREASE_SHARE = 0.01
+FOLD_DEGREES = 90.0
+VOLUME_TOLERANCE = 0.15
+MAX_INSIDE_SHARE = 0.01
+INSIDE_TOLERANCE_MM = 1.0  # shared boundaries: a vertex counts as inside only this far past its neighbour's face
+ATTACHMENT_REACH_MM = 5.0
+GRID_SPACING_MM = 1.5
+
+
+@dataclass(frozen=True)
+class FormMeasures:
+    """One muscle's form measured against the limits."""
+
+    name: str
+    vertices: int
+    closed: bool
+    crease_share: float  # edges bending more than CREASE_DEGREES
+    max_bend_degrees: float
+    volume_cm3: float
+    reference_cm3: float | None
+    inside_share: float  # vertices inside another muscle or a bone
+    attachment_mm: float  # farthest cage origin/insertion point from the form
+
+    @property
+    def volume_ratio(self) -> float | None:
+        return None if self.reference_cm3 is None else self.volume_cm3 / self.reference_cm3
+
+    def failures(self) -> list[str]:
+        """The limits this form misses, in words (empty when it passes)."""
+        problems = []
+        if not self.closed:
+            problems.append("not closed")
+        if self.crease_share >= MAX_CREASE_SHARE:
+            problems.append(f"{self.crease_share:.1%} of edges bend over {CREASE_DEGREES:.0f} degrees")
+        if self.max_bend_degrees > FOLD_DEGREES:
+            problems.append(f"an edge bends {self.max_bend_degrees:.0f} degrees")
+        ratio = self.volume_ratio
+        if ratio is not None and abs(ratio - 1) > VOLUME_TOLERANCE:
+            problems.append(f"volume {ratio:.0%} of the reference")
+        if self.inside_share >= MAX_INSIDE_SHARE:
+            problems.append(f"{self.inside_share:.1%} of vertices inside another structure")
+        if self.attachment_mm > ATTACHMENT_REACH_MM:
+            problems.append(f"an attachment point {self.attachment_mm:.1f} mm from the form")
+        return problems
+
+
+def crease_measures(surface: Surface) -> tuple[float, float]:
+    """(share of edges bending more than CREASE_DEGREES, largest bend in degrees)."""
+    bends = dihedral_degrees(surface.vertices, surface.faces)
+    return float((bends > CREASE_DEGREES).mean()), float(bends.max())
+
+
+def solid_grids(solids: dict[str, Surface]) -> dict[str, DistanceGrid]:
+    """Signed-distance grids of closed surfaces (for the inside test)."""
+    return {
+        name: distance_grid(solid.vertices, solid.faces, spacing=GRID_SPACING_MM, margin=4 * GRID_SPACING_MM)
+        for name, solid in solids.items()
+    }
+
+
+def inside_share(surface: Surface, others: dict[str, DistanceGrid]) -> float:
+    """Share of the surface's vertices more than INSIDE_TOLERANCE_MM inside any of ``others``."""
+    normals = vertex_normals(surface.vertices, surface.faces)
+    probes = surface.vertices - INSIDE_TOLERANCE_MM * normals  # a shared face puts vertices on the neighbour's skin
+    inside = np.zeros(len(probes), bool)
+    for grid in others.values():
+        high = grid.origin + grid.spacing * (np.array(grid.values.shape) - 1)
+        near = np.all((probes > grid.origin) & (probes < high), axis=1)
+        if near.any():
+            inside[near] |= grid.distance(probes[near]) < 0
+    return float(inside.mean())
+
+
+def attachment_distance(surface: Surface, muscle: RightMuscle) -> float:
+    """Farthest of the cage's origin and insertion points from the form's surface (mm)."""
+    from scipy.spatial import cKDTree
+
+    ends = np.concatenate([muscle.fibres[:, 0], muscle.fibres[:, -1]])
+    distance, _ = cKDTree(surface.vertices).query(ends)
+    return float(distance.max())
+
+
+def measure_forms(
+    forms: dict[str, Surface], built: list[RightMuscle], bones: dict[str, Surface]
+) -> dict[str, FormMeasures]:
+    """Every form measured; each muscle's inside share counts the other muscles and the right-side bones."""
+    grids = solid_grids({**{name: bones[name] for name in RIGHT_BONES if name in bones}, **forms})
+    result = {}
+    for muscle in built:
+        name = muscle.spec.name
+        surface = forms[name]
+        crease, bend = crease_measures(surface)
+        reference = muscle.spec.thickness.get("target_volume_cm3")
+        others = {key: grid for key, grid in grids.items() if key != name}
+        result[name] = FormMeasures(
+            name=name,
+            vertices=len(surface.vertices),
+            closed=is_watertight(surface.faces),
+            crease_share=crease,
+            max_bend_degrees=bend,
+            volume_cm3=signed_volume(surface.vertices, surface.faces) / 1000.0,
+            reference_cm3=None if reference is None else float(reference),
+            inside_share=inside_share(surface, others),
+            attachment_mm=attachment_distance(surface, muscle),
+        )
+    return result
+
+
+def format_table(measures: dict[str, FormMeasures]) -> str:
+    """A plain-text table, one muscle per row."""
+    header = f"{'muscle':22} {'verts':>6} {'closed':>6} {'>40deg':>7} {'max deg':>7} {'cm3':>6} {'ref':>5} {'vol%':>5} {'inside':>7} {'attach':>7}"
+    rows = [header, "-" * len(header)]
+    for m in measures.values():
+        ratio = "-" if m.volume_ratio is None else f"{m.volume_ratio:.0%}"
+        reference = "-" if m.reference_cm3 is None else f"{m.reference_cm3:.0f}"
+        rows.append(
+            f"{m.name:22} {m.vertices:6d} {'yes' if m.closed else 'NO':>6} {m.crease_share:7.2%} {m.max_bend_degrees:7.1f}"
+            f" {m.volume_cm3:6.1f} {reference:>5} {ratio:>5} {m.inside_share:7.2%} {m.attachment_mm:6.1f}mm"
+        )
+    return "\n".join(rows)

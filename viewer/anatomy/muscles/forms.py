@@ -1,0 +1,518 @@
+"""Atlas rest forms of the right-side muscles: one label volume, all surfaces extracted at once.
+
+The (u, s) cages (:mod:`viewer.anatomy.muscles.build`) stay the mechanics: their fibres
+lengthen and shorten with the pose. Their boxes look like slabs, so the display
+surfaces come from a label volume instead (Abdrashitov et al. 2021, "Interactive
+Modelling of Volumetric Musculoskeletal Anatomy", ACM Trans. Graph. 40(4)):
+
+1. Each muscle gets a clean field from its cage: the cage's mid-sheet, smoothed so the
+   crumples of the small rotators do not carry over, narrowed into a tendon where the
+   muscle has one, and swept by balls whose radius follows a belly profile
+   (``R = tendon radius + k * belly(s) * edge(u)``). A voxel's value is the smallest
+   ``k`` whose balls reach it, so the muscle for a given ``k`` is that union of balls.
+2. Deep muscles first, each takes the free voxels (not bone, not a deeper muscle) with
+   the smallest values until it holds its reference volume: the threshold is a quantile,
+   so the volume is met exactly whatever the neighbours took.
+3. Narrow clefts between two muscles are given to the nearer one, so neighbours touch.
+4. SurfaceNets (``pyvista.ImageData.contour_labels``) extracts every boundary at once,
+   so neighbours share their faces; each muscle is decimated and smoothed with a
+   windowed-sinc filter (which keeps volume).
+
+The iliotibial band is fascia about 2 mm thick, too thin for the voxels: it is swept as a
+thin closed sheet with rounded edges around its cage's smoothed mid-sheet.
+
+Per-muscle parameters (tendon lengths and widths, belly profile) are the optional
+``form`` block of each muscle's annotation file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from viewer.anatomy.bones import Surface
+from viewer.anatomy.geometry import edge_bends, is_watertight, signed_volume
+from viewer.anatomy.muscles.build import RIGHT_BONES, RightMuscle
+from viewer.anatomy.muscles.distance_field import inside_voxels
+from viewer.anatomy.muscles.sheet import sheet_normals
+
+FloatArray = np.ndarray
+VOXEL_MM = 1.5
+BONE_LABEL = 1
+FIRST_MUSCLE_LABEL = 2
+GRID_MARGIN_MM = 30.0
+EXTRACTION_SMOOTHING = 8  # SurfaceNets' own smoothing shrinks thin muscles; the windowed sinc does the rest
+BAND_CLEARANCE_MM = 1.0  # muscles stay this far under the fascial band
+CLEFT_PASSES = 2
+ATTACHMENT_ROWS = 0.03  # fraction of the fibre length at each end reserved for the muscle before any claims
+FOOTPRINT = 0.06
+SINC = {"pass_band": 0.01, "non_manifold_smoothing": True, "normalize_coordinates": True}  # windowed-sinc settings  # fraction of the fibre length over which a tendon spreads onto its attachment  # clefts up to about this many voxels wide between two muscles are closed
+FORM_DEFAULTS = {
+    "sheet_smoothing": 20,  # Laplacian passes over the cage's mid-sheet (ends pinned)
+    "origin_tendon": 0.0,  # fractions of the fibre length that are tendon
+    "insertion_tendon": 0.0,
+    "tendon_radius_mm": 1.5,
+    "tendon_width_mm": None,  # narrow the sheet to this width in the tendons (None: keep the cage's width)
+    "max_width_mm": None,  # narrow the whole sheet to at most this width (a spindle round its centre line)
+    "belly_peak": 0.5,  # where along the fibres the belly is thickest
+    "belly_power": 0.6,  # smaller: fuller belly
+    "end_floor": [0.3, 0.3],  # relative belly at fleshy origin and insertion
+    "edge_taper": 0.25,  # fraction of the width over which the margins thin
+    "edge_floor": [0.35, 0.35],  # relative thickness at the u = 0 and u = 1 margins
+    "vertex_budget": 3000,
+    "band_thickness_mm": 2.0,
+}
+
+
+def form_settings(muscle: RightMuscle) -> dict:
+    """The muscle's ``form`` block over the defaults."""
+    return {**FORM_DEFAULTS, **muscle.spec.form}
+
+
+# --- the clean field of one muscle -------------------------------------------------------------
+
+
+def mid_sheet(muscle: RightMuscle) -> FloatArray:
+    """Midway between the cage's deep and superficial faces, (n_u, n_s, 3)."""
+    n_u, n_s = muscle.fibres.shape[:2]
+    count = n_u * n_s
+    return ((muscle.vertices[:count] + muscle.vertices[count : 2 * count]) / 2).reshape(n_u, n_s, 3)
+
+
+def smooth_sheet(sheet: FloatArray, passes: int) -> FloatArray:
+    """Laplacian smoothing over (u, s) with the attachment rows (s = 0 and s = 1) pinned."""
+    sheet = sheet.copy()
+    for _ in range(passes):
+        padded = np.pad(sheet, ((1, 1), (1, 1), (0, 0)), mode="edge")
+        average = (padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]) / 4
+        sheet[:, 1:-1] = 0.5 * sheet[:, 1:-1] + 0.5 * average[:, 1:-1]
+    return sheet
+
+
+def tendon_weight(s: FloatArray, settings: dict) -> FloatArray:
+    """1 in the tendons, 0 in the belly, with a smooth step between (same shape as ``s``)."""
+    start, end = settings["origin_tendon"], settings["insertion_tendon"]
+    ramp = 0.08
+    origin = np.clip((start + ramp - s) / ramp, 0, 1) if start > 0 else np.zeros_like(s)
+    insertion = np.clip((s - (1 - end - ramp)) / ramp, 0, 1) if end > 0 else np.zeros_like(s)
+    weight = np.maximum(origin, insertion)
+    return weight * weight * (3 - 2 * weight)
+
+
+def narrowed_sheet(sheet: FloatArray, settings: dict) -> FloatArray:
+    """The sheet drawn in towards its centre line: to ``max_width_mm`` everywhere, to the tendon's width in tendons."""
+    centre = sheet.mean(axis=0, keepdims=True)
+    width = np.maximum(np.linalg.norm(sheet[-1] - sheet[0], axis=1), 1e-6)
+    scale = np.ones(sheet.shape[1])
+    if settings.get("max_width_mm") is not None:
+        scale = np.minimum(1.0, settings["max_width_mm"] / width)
+    if settings["tendon_width_mm"] is not None:
+        s = np.linspace(0, 1, sheet.shape[1])
+        factor = np.minimum(scale, settings["tendon_width_mm"] / width)
+        footprint = np.clip((s - (1 - FOOTPRINT)) / FOOTPRINT, 0, 1) + np.clip((FOOTPRINT - s) / FOOTPRINT, 0, 1)
+        weight = tendon_weight(s, settings) * (1 - footprint**2)  # the tendon flares onto its bony footprint
+        scale = scale - weight * (scale - factor)
+    return centre + (sheet - centre) * scale[None, :, None]
+
+
+def belly_profile(u: FloatArray, s: FloatArray, settings: dict) -> FloatArray:
+    """Relative belly radius at sheet coordinates (u, s): 0 in the tendons, up to 1 mid-belly."""
+    start, end = settings["origin_tendon"], settings["insertion_tendon"]
+    w = np.clip((s - start) / max(1 - start - end, 1e-6), 0, 1)
+    w = w ** (np.log(0.5) / np.log(settings["belly_peak"]))
+    belly = np.sin(np.pi * w) ** settings["belly_power"]
+    floor_origin, floor_insertion = settings["end_floor"]
+    belly = np.maximum(belly, np.where(w < 0.5, floor_origin, floor_insertion))
+    belly *= 1 - tendon_weight(s, settings)
+    taper = settings["edge_taper"]
+    low, high = settings["edge_floor"]
+    edge = np.sin(0.5 * np.pi * np.clip(np.minimum(u, 1 - u) / max(taper, 1e-6), 0, 1)) ** 0.8
+    floor = np.where(u < 0.5, low, high)
+    return belly * (floor + (1 - floor) * edge)
+
+
+def dense_samples(sheet: FloatArray, spacing: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Points on the sheet no further apart than ``spacing``, with their (u, s) coordinates."""
+    n_u, n_s = sheet.shape[:2]
+    across = np.linalg.norm(np.diff(sheet, axis=0), axis=2).sum(axis=0).max() if n_u > 1 else 0.0
+    along = np.linalg.norm(np.diff(sheet, axis=1), axis=2).sum(axis=1).max()
+    count_u = max(2, int(np.ceil(across / spacing)) + 1)
+    count_s = max(2, int(np.ceil(along / spacing)) + 1)
+    u, s = np.meshgrid(np.linspace(0, 1, count_u), np.linspace(0, 1, count_s), indexing="ij")
+    coordinates = np.stack([u.ravel() * (n_u - 1), s.ravel() * (n_s - 1)])
+    points = np.stack([ndimage.map_coordinates(sheet[..., k], coordinates, order=1) for k in range(3)], axis=1)
+    return points, u.ravel(), s.ravel()
+
+
+class LabelGrid:
+    """The label volume of the right side: uint8 labels on a regular grid (voxel centres)."""
+
+    def __init__(self, low: FloatArray, high: FloatArray, spacing: float = VOXEL_MM) -> None:
+        self.spacing = spacing
+        self.origin = np.asarray(low, float)
+        self.shape = tuple(int(n) for n in np.ceil((np.asarray(high) - low) / spacing) + 1)
+        self.labels = np.zeros(self.shape, np.uint8)
+        self.bone_distance: tuple[FloatArray, FloatArray] | None = None  # set by mark_bones
+
+    def mark_bones(self, bones: dict[str, Surface]) -> None:
+        for name in RIGHT_BONES:
+            if name in bones:
+                inside = inside_voxels(bones[name].vertices, bones[name].faces, self.origin, self.spacing, self.shape)
+                self.labels[inside] = BONE_LABEL
+        self.bone_distance = self.distance_to(self.labels == BONE_LABEL)
+
+    def distance_to(self, solid: np.ndarray) -> tuple[FloatArray, FloatArray]:
+        """Signed distance (mm) to the ``solid`` voxels (negative inside), and its gradient (3, *shape)."""
+        outside = ndimage.distance_transform_edt(~solid)
+        distance = ((outside - ndimage.distance_transform_edt(solid)) * self.spacing).astype(np.float32)
+        return distance, np.stack(np.gradient(distance, self.spacing))
+
+    def drape(self, sheet: FloatArray, clearance: float, field: tuple[FloatArray, FloatArray]) -> FloatArray:
+        """A (n_u, n_s, 3) sheet lifted ``clearance`` off the solid of ``field``, the lift smoothed over the sheet.
+
+        The attachment rows (s = 0 and s = 1) stay where they are; the lift fades in from them.
+        """
+        flat = np.full(sheet.shape[0] * sheet.shape[1], clearance)
+        for _ in range(4):
+            lifted = self.lift(sheet.reshape(-1, 3), flat, field).reshape(sheet.shape)
+            shift = lifted - sheet
+            shift[:, [0, -1]] = 0.0
+            sheet = sheet + smooth_sheet(shift, 8)
+        return sheet
+
+    def lift(self, points: FloatArray, clearance: FloatArray, field: tuple[FloatArray, FloatArray]) -> FloatArray:
+        """Points moved up the distance ``field`` until each is ``clearance`` (per point) from the solid."""
+        distance, gradient = field
+        within = np.all((points > self.origin) & (points < self.origin + self.spacing * (np.array(self.shape) - 1)), 1)
+        for _ in range(4):
+            index = ((points - self.origin) / self.spacing).T
+            depth = clearance - ndimage.map_coordinates(distance, index, order=1, mode="nearest")
+            depth[~within] = 0.0
+            if depth.max() <= 0.05:
+                break
+            way = np.stack([ndimage.map_coordinates(g, index, order=1, mode="nearest") for g in gradient], axis=1)
+            way /= np.maximum(np.linalg.norm(way, axis=1, keepdims=True), 1e-6)
+            points = points + np.clip(depth, 0, None)[:, None] * way
+        return points
+
+    def box(self, low: FloatArray, high: FloatArray) -> tuple[slice, ...]:
+        """Index slices of the sub-box covering [low, high] (clipped to the grid)."""
+        start = np.clip(np.floor((low - self.origin) / self.spacing).astype(int), 0, self.shape)
+        stop = np.clip(np.ceil((high - self.origin) / self.spacing).astype(int) + 1, 0, self.shape)
+        return tuple(slice(a, b) for a, b in zip(start, stop, strict=True))
+
+    def centres(self, box: tuple[slice, ...]) -> FloatArray:
+        axes = [self.origin[k] + self.spacing * np.arange(box[k].start, box[k].stop) for k in range(3)]
+        return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
+
+
+def reach_field(
+    grid: LabelGrid, box: tuple[slice, ...], points: FloatArray, tendon: FloatArray, belly: FloatArray
+) -> FloatArray:
+    """Per voxel of ``box``: the scale ``k`` at which the ball sweep ``tendon + k * belly`` first covers it."""
+    shape = tuple(b.stop - b.start for b in box)
+    index = np.round((points - grid.origin) / grid.spacing).astype(int) - [b.start for b in box]
+    keep = np.all((index >= 0) & (index < shape), axis=1)
+    seeds = np.full(shape, -1, np.int64)
+    seeds[tuple(index[keep].T)] = np.flatnonzero(keep)
+    nearest = ndimage.distance_transform_edt(seeds < 0, return_distances=False, return_indices=True)
+    sample = seeds[tuple(nearest)]
+    distance = np.linalg.norm(grid.centres(box) - points[sample], axis=-1)
+    return (distance - tendon[sample]) / np.maximum(belly[sample], 1e-3)
+
+
+@dataclass
+class SweptField:
+    """A muscle's clean field: ball centres on its sheet with radius ``tendon + k * belly``."""
+
+    points: FloatArray  # (n, 3)
+    s: FloatArray  # (n,) along the fibres, 0 origin .. 1 insertion
+    tendon: FloatArray  # (n,) mm
+    belly: FloatArray  # (n,) relative
+
+    @classmethod
+    def of(cls, grid: LabelGrid, muscle: RightMuscle, settings: dict) -> SweptField:
+        sheet = narrowed_sheet(smooth_sheet(mid_sheet(muscle), settings["sheet_smoothing"]), settings)
+        radius = float(settings["tendon_radius_mm"])
+        sheet = grid.drape(sheet, radius + grid.spacing / 2, grid.bone_distance)  # tendons lie on bone, not in it
+        points, u, s = dense_samples(sheet, grid.spacing / 2)
+        return cls(points, s, np.full(len(points), radius), belly_profile(u, s, settings))
+
+    def attachment_core(self, grid: LabelGrid) -> tuple[tuple[slice, ...], np.ndarray]:
+        """Voxels within the tendon radius of the sheet's first and last rows (the muscle must reach its bones)."""
+        ends = (self.s <= ATTACHMENT_ROWS) | (self.s >= 1 - ATTACHMENT_ROWS)
+        points, tendon = self.points[ends], self.tendon[ends]
+        box = grid.box(points.min(axis=0) - tendon.max(), points.max(axis=0) + tendon.max())
+        return box, reach_field(grid, box, points, tendon, np.ones(len(points))) <= 0
+
+
+def claim(grid: LabelGrid, muscle: RightMuscle, field_of: SweptField, label: int) -> None:
+    """Give the muscle the free voxels of lowest reach until it holds its reference volume."""
+    points, tendon, belly = field_of.points, field_of.tendon, field_of.belly
+    target = muscle.spec.thickness["target_volume_cm3"] * 1000.0 / grid.spacing**3
+    reach = 0.8 * float(muscle.thickness.max()) + 15.0
+    for _ in range(4):
+        box = grid.box(points.min(axis=0) - reach, points.max(axis=0) + reach)
+        field = reach_field(grid, box, points, tendon, belly)
+        free = (grid.labels[box] == 0) | (grid.labels[box] == label)
+        values = field[free]
+        count = int(min(target, len(values)))
+        threshold = np.partition(values, count - 1)[count - 1]
+        if threshold * belly.max() + tendon.max() < 0.9 * reach or reach > 150:
+            break
+        reach *= 1.6
+    for _ in range(3):  # opening trims slivers a voxel thin; take back what it trimmed
+        raw = free & (field <= threshold)
+        chosen = largest_component(ndimage.binary_opening(raw) | (raw & (field <= 0)))  # tendons stay
+        count = int(np.clip(count + target - chosen.sum(), 1, len(values)))
+        threshold = np.partition(values, count - 1)[count - 1]
+    region = grid.labels[box]
+    region[(region == label) & ~chosen] = 0
+    region[chosen] = label
+
+
+def largest_component(mask: np.ndarray) -> np.ndarray:
+    parts, count = ndimage.label(mask)
+    if count <= 1:
+        return mask
+    sizes = np.bincount(parts.ravel())
+    sizes[0] = 0
+    return parts == sizes.argmax()
+
+
+def close_clefts(labels: np.ndarray, passes: int = CLEFT_PASSES) -> None:
+    """Free voxels touching two different muscles go to the nearer one, so neighbours meet without gaps."""
+    for _ in range(passes):
+        muscle = labels >= FIRST_MUSCLE_LABEL
+        free = labels == 0
+        nearest = ndimage.distance_transform_edt(~muscle, return_distances=False, return_indices=True)
+        nearest_label = labels[tuple(nearest)]
+        touching = np.zeros(labels.shape, np.int8)
+        for label in np.unique(labels[muscle]):
+            touching += ndimage.binary_dilation(labels == label) & free
+        cleft = free & (touching >= 2)
+        if not cleft.any():
+            break
+        labels[cleft] = nearest_label[cleft]
+
+
+def diagonal_contacts(mask: np.ndarray) -> np.ndarray:
+    """Cells of ``mask`` that touch another cell of ``mask`` only across a voxel edge or corner.
+
+    SurfaceNets splits a region at such contacts into sheets with open edges; each flagged
+    cell is the far one of a diagonal pair whose connecting cells all lie outside the region.
+    """
+    flagged = np.zeros_like(mask)
+    m = mask
+    for axes in ((0, 1), (0, 2), (1, 2)):
+        for sign in (1, -1):
+            shift_a = [0, 0, 0]
+            shift_a[axes[0]] = 1
+            shift_b = [0, 0, 0]
+            shift_b[axes[1]] = sign
+            both = np.roll(m, shift_a, (0, 1, 2))
+            diagonal = np.roll(both, shift_b, (0, 1, 2))
+            side_a = np.roll(m, shift_a, (0, 1, 2))
+            side_b = np.roll(m, shift_b, (0, 1, 2))
+            flagged |= m & diagonal & ~side_a & ~side_b
+    for signs in ((1, 1, 1), (1, 1, -1), (1, -1, 1), (1, -1, -1)):
+        corner = np.roll(m, signs, (0, 1, 2))
+        between = np.zeros_like(m)
+        for k in range(3):
+            partial = list(signs)
+            partial[k] = 0
+            between |= np.roll(m, partial, (0, 1, 2))
+            single = [0, 0, 0]
+            single[k] = signs[k]
+            between |= np.roll(m, single, (0, 1, 2))
+        flagged |= m & corner & ~between
+    return flagged
+
+
+def remove_diagonal_contacts(labels: np.ndarray, first_label: int = FIRST_MUSCLE_LABEL, passes: int = 6) -> None:
+    """Make every muscle region meet itself across voxel faces only, so its SurfaceNets surface is manifold."""
+    for label in np.unique(labels[labels >= first_label]):
+        box = tuple(slice(max(int(a.min()) - 2, 0), int(a.max()) + 3) for a in np.nonzero(labels == label))
+        region = labels[box]
+        for _ in range(passes):
+            flagged = diagonal_contacts(region == label)
+            if not flagged.any():
+                break
+            region[flagged] = 0
+
+
+# --- surfaces ----------------------------------------------------------------------------------
+
+
+def extract_surfaces(grid: LabelGrid, labels: dict[int, str], budgets: dict[str, int]) -> dict[str, Surface]:
+    """SurfaceNets over the whole volume, then each muscle's closed surface, decimated and smoothed."""
+    import pyvista
+
+    image = pyvista.ImageData(dimensions=grid.shape, spacing=(grid.spacing,) * 3, origin=grid.origin)
+    image.point_data["labels"] = grid.labels.ravel(order="F")
+    nets = image.contour_labels(
+        boundary_style="all", output_mesh_type="triangles", smoothing=True, smoothing_iterations=EXTRACTION_SMOOTHING
+    )
+    faces = nets.regular_faces
+    sides = np.asarray(nets.cell_data["boundary_labels"])
+    surfaces = {}
+    for label, name in labels.items():
+        own = faces[sides[:, 0] == label]
+        other = faces[sides[:, 1] == label][:, ::-1]  # faces are wound outward from their first label
+        used, local = np.unique(np.concatenate([own, other]), return_inverse=True)
+        mesh = pyvista.PolyData.from_regular_faces(np.asarray(nets.points)[used], local.reshape(-1, 3))
+        surfaces[name] = finish_surface(mesh, budgets[name])
+    return surfaces
+
+
+def finish_surface(mesh, vertex_budget: int) -> Surface:
+    """Smooth (windowed sinc, which keeps volume), decimate to about ``vertex_budget`` vertices, wind outward.
+
+    Quadric decimation now and then pinches a thin part into a non-manifold edge: then a
+    gentler reduction is tried, and the full surface is kept if none stays closed. Edges
+    still bending sharply after that are relaxed locally (:func:`relax_creases`).
+    """
+    result = smooth = mesh.smooth_taubin(n_iter=40, **SINC)
+    rough = mesh.decimate(max(0.0, 1.0 - 4 * vertex_budget / mesh.n_points), volume_preservation=True)
+    rough = rough.smooth_taubin(n_iter=40, **SINC)  # the other order, for when the first pinches
+    for budget in vertex_budget * np.array([1.0, 1.25, 1.6, 2.0, 3.0]):
+        candidates = [
+            start.decimate(1.0 - budget / start.n_points, volume_preservation=True)
+            for start in (smooth, rough)
+            if start.n_points > budget
+        ]
+        closed = [c for c in candidates if is_watertight(np.asarray(c.regular_faces))]
+        if not candidates or closed:
+            result = closed[0].smooth_taubin(n_iter=20, pass_band=0.1, normalize_coordinates=True) if closed else smooth
+            break
+    faces = np.asarray(result.regular_faces, np.int64)
+    vertices = relax_creases(np.asarray(result.points, float), faces)
+    if signed_volume(vertices, faces) < 0:
+        faces = faces[:, ::-1].copy()
+    return Surface(vertices, faces)
+
+
+def relax_creases(vertices: FloatArray, faces: np.ndarray, limit: float = 35.0, passes: int = 12) -> FloatArray:
+    """Laplacian-smooth only the neighbourhoods of edges bending more than ``limit`` degrees."""
+    from scipy import sparse
+
+    n = len(vertices)
+    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    adjacency = sparse.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n)).tocsr()
+    adjacency = ((adjacency + adjacency.T) > 0).astype(float)
+    degree = np.asarray(adjacency.sum(axis=1)).ravel()
+    for _ in range(passes):
+        bends, edge_vertices = edge_bends(vertices, faces)
+        sharp = np.zeros(n, bool)
+        sharp[edge_vertices[bends > limit].ravel()] = True
+        if not sharp.any():
+            break
+        sharp |= (adjacency @ sharp.astype(float)) > 0  # and their one-ring
+        average = (adjacency @ vertices) / np.maximum(degree, 1)[:, None]
+        vertices = np.where(sharp[:, None], 0.5 * vertices + 0.5 * average, vertices)
+    return vertices
+
+
+def fine_sheet(sheet: FloatArray, columns: int = 16, rows: int = 100) -> FloatArray:
+    """The sheet resampled (bilinear) on a (columns, rows) grid."""
+    n_u, n_s = sheet.shape[:2]
+    u, s = np.meshgrid(np.linspace(0, n_u - 1, columns), np.linspace(0, n_s - 1, rows), indexing="ij")
+    coords = np.stack([u.ravel(), s.ravel()])
+    return np.stack([ndimage.map_coordinates(sheet[..., k], coords, order=1) for k in range(3)], -1).reshape(
+        columns, rows, 3
+    )
+
+
+def band_surface(fine: FloatArray, half: float, arc: int = 8) -> Surface:
+    """A thin closed sheet of half-thickness ``half`` around a (columns, rows, 3) mid-sheet: half-round edges and ends."""
+    columns = fine.shape[0]
+    normal = sheet_normals(fine)
+    across = np.gradient(fine, axis=0)
+    across /= np.linalg.norm(across, axis=2, keepdims=True)
+    along = np.gradient(fine, axis=1)
+    along /= np.linalg.norm(along, axis=2, keepdims=True)
+    angles = np.linspace(0, np.pi, arc + 1)[1:-1]
+    ring = []  # around the cross-section: top row, far edge arc, bottom row reversed, near edge arc
+    for j in range(columns):
+        ring.append(fine[j] + half * normal[j])
+    for a in angles:
+        ring.append(fine[-1] + half * (np.cos(a) * normal[-1] + np.sin(a) * across[-1]))
+    for j in range(columns - 1, -1, -1):
+        ring.append(fine[j] - half * normal[j])
+    for a in angles:
+        ring.append(fine[0] + half * (-np.cos(a) * normal[0] - np.sin(a) * across[0]))
+    ring = np.stack(ring)  # (ring, rows, 3)
+    # rounded ends: quarter turns that close each ring onto the mid-line of the sheet
+    centre_line = np.concatenate(
+        [fine[:, :], np.repeat(fine[-1:], arc - 1, 0), fine[::-1], np.repeat(fine[:1], arc - 1, 0)]
+    )
+    caps = []
+    for end, sign in ((0, -1.0), (-1, 1.0)):
+        offsets = ring[:, end] - centre_line[:, end]
+        tip = along[:, end].mean(axis=0)
+        tip /= np.linalg.norm(tip)
+        steps = [
+            centre_line[:, end] + np.cos(t) * offsets + sign * half * np.sin(t) * tip
+            for t in np.linspace(0, np.pi / 2, 5)[1:]
+        ]
+        caps.append(np.stack(steps, axis=1))
+    body = np.concatenate([caps[0][:, ::-1], ring, caps[1]], axis=1)  # (ring, rows + 8, 3)
+    return closed_tube(body)
+
+
+def closed_tube(rings: FloatArray) -> Surface:
+    """Triangles of a ring-by-row grid, periodic around the ring, whose first and last rows are collapsed lines."""
+    n_ring, n_rows = rings.shape[:2]
+    index = np.arange(n_ring * n_rows).reshape(n_ring, n_rows)
+    nxt = np.roll(index, -1, axis=0)
+    a, b, c, d = index[:, :-1], nxt[:, :-1], nxt[:, 1:], index[:, 1:]
+    faces = np.concatenate([np.stack([a, b, c], -1).reshape(-1, 3), np.stack([a, c, d], -1).reshape(-1, 3)])
+    vertices = rings.reshape(-1, 3)
+    rounded = np.round(vertices / 1e-4).astype(np.int64)
+    _, unique_index, inverse = np.unique(rounded, axis=0, return_index=True, return_inverse=True)
+    faces = inverse.ravel()[faces]
+    vertices = vertices[unique_index]
+    faces = faces[(faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])]
+    if signed_volume(vertices, faces) < 0:
+        faces = faces[:, ::-1]
+    return Surface(vertices, np.ascontiguousarray(faces, dtype=np.int64))
+
+
+def build_forms(built: list[RightMuscle], bones: dict[str, Surface]) -> dict[str, Surface]:
+    """Rest display surfaces of the right-side muscles, keyed by spec name ("piriformis", ...).
+
+    Parameters
+    ----------
+    built : the right-side cages in build order (deep first), from :func:`build_right_side`.
+    bones : bone surfaces (mm, pelvis frame) by structure name.
+
+    Returns
+    -------
+    Closed, manifold, outward-wound surfaces (vertices (n, 3) mm, faces (m, 3) int64).
+    """
+    muscles = [m for m in built if "target_volume_cm3" in m.spec.thickness]
+    sheets = np.concatenate([mid_sheet(m).reshape(-1, 3) for m in muscles])
+    grid = LabelGrid(sheets.min(axis=0) - GRID_MARGIN_MM, sheets.max(axis=0) + GRID_MARGIN_MM)
+    grid.mark_bones(bones)
+    muscles = sorted(muscles, key=lambda m: m.spec.build_order)
+    labels = {FIRST_MUSCLE_LABEL + offset: muscle.spec.name for offset, muscle in enumerate(muscles)}
+    fields = [SweptField.of(grid, muscle, form_settings(muscle)) for muscle in muscles]
+    for label, field in zip(labels, fields, strict=True):  # every muscle reaches its bones whatever lies over it
+        box, core = field.attachment_core(grid)
+        grid.labels[box][core & (grid.labels[box] == 0)] = label
+    for (label, field), muscle in zip(zip(labels, fields, strict=True), muscles, strict=True):
+        claim(grid, muscle, field, label)
+    close_clefts(grid.labels)
+    remove_diagonal_contacts(grid.labels)
+    budgets = {m.spec.name: int(form_settings(m)["vertex_budget"]) for m in muscles}
+    surfaces = extract_surfaces(grid, labels, budgets)
+    covered = grid.distance_to(grid.labels > 0)  # the band lies over muscles and bone
+    for band in (m for m in built if m not in muscles):
+        settings = form_settings(band)
+        half = settings["band_thickness_mm"] / 2
+        sheet = fine_sheet(smooth_sheet(mid_sheet(band), settings["sheet_smoothing"]))
+        sheet = grid.drape(sheet, half + BAND_CLEARANCE_MM, covered)
+        surfaces[band.spec.name] = band_surface(sheet, half)
+    return {m.spec.name: surfaces[m.spec.name] for m in built}
