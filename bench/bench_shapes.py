@@ -17,7 +17,6 @@ import argparse
 import itertools
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -123,16 +122,11 @@ def main() -> None:
 
 def time_pose_update(cages, forms, landmarks, frames: int) -> None:
     """Median and 95th percentile ms of one pose of every muscle, both legs moving (as bench_pose sweeps)."""
-    from bench_pose import sweep
+    from bench_pose import pose_times, sweep
 
     poses = [segment_transforms(LegPose(**angles), landmarks) for angles in sweep(frames)]
     for label, deformer in (("cages (pose space)", cages), ("forms carried by the cages (the scene)", forms)):
-        deformer.pose(poses[0])
-        times = []
-        for pose in poses:
-            start = time.perf_counter()
-            deformer.pose(pose)
-            times.append((time.perf_counter() - start) * 1000)
+        times = pose_times(deformer, poses)
         print(
             f"pose update, all muscles both sides, {label}: median {np.median(times):.2f} ms, "
             f"p95 {np.percentile(times, 95):.2f} ms"

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
-from viewer.anatomy.bones import load_landmarks
+from viewer.anatomy.bones import Surface, load_landmarks
 from viewer.anatomy.kinematics import LegPose, segment_transforms
+from viewer.anatomy.metrics import signed_volume
 from viewer.anatomy.muscles import build_muscles
 from viewer.anatomy.muscles.binding import bind_surface, closest_points
 from viewer.anatomy.muscles.form_metrics import crease_share, edge_bend_degrees, volume_ratio
 from viewer.anatomy.muscles.forms import subdivide
+from viewer.anatomy.muscles.forms_posing import FormDeformer
+from viewer.anatomy.muscles.posing import PosedMuscle
 from viewer.anatomy.muscles.sheet import box_faces, box_vertices
 from viewer.model.scene import muscle_deformer
 
@@ -22,7 +27,8 @@ def bent_cage() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     u, s = np.meshgrid(np.linspace(0, 40, N_U), np.linspace(0, 80, N_S), indexing="ij")
     fibres = np.stack([u, s, 0.004 * (s - 40) ** 2 + 0.002 * u**2], axis=-1)
     lower, upper = fibres, fibres + np.array([0.0, 0.0, THICKNESS])
-    return box_vertices(lower, upper), box_faces(N_U, N_S), fibres
+    vertices, faces = box_vertices(lower, upper), box_faces(N_U, N_S)
+    return vertices, (faces if signed_volume(vertices, faces) > 0 else faces[:, ::-1]), fibres  # wound outward
 
 
 def rounded_form(cage: np.ndarray, faces: np.ndarray, outward_mm: float) -> tuple[np.ndarray, np.ndarray]:
@@ -68,9 +74,10 @@ def test_a_rigidly_moved_cage_moves_the_form_rigidly():
     bare = bind_surface(vertices, form_faces, cage, fibres, passes=0)
     assert np.abs(bare.posed(vertices, cage, moved_cage) - expected).max() < 0.1
     smoothed = bind_surface(vertices, form_faces, cage, fibres)
-    assert np.linalg.norm(smoothed.posed(vertices, cage, moved_cage) - expected, axis=1).max() < 1.0
-    lines = smoothed.posed_fibre_lines(cage, moved_cage)
-    assert np.abs(lines - (smoothed.fibre_lines @ turn.T + shift)).max() < 1.0
+    posed = smoothed.posed(vertices, cage, moved_cage)
+    assert np.abs(posed - expected).max() < 0.01  # smoothing keeps an affine motion exact
+    lines = smoothed.posed_fibre_lines(posed)
+    assert np.abs(lines - (smoothed.fibre_lines @ turn.T + shift)).max() < 0.01
 
 
 def test_smoothing_the_displacement_keeps_a_kink_of_the_cage_off_the_surface():
@@ -117,6 +124,32 @@ def test_crease_share_counts_sharp_edges():
     vertices, form_faces = subdivide(cage, faces)
     assert crease_share(vertices, form_faces) < crease_share(cage, faces)
     assert volume_ratio(cage, cage * 1.1, faces) == pytest.approx(1.331)
+
+
+class ThinningCages:
+    """A stand-in cage deformer: pulls the top face of the cage towards the deep face (a cage losing volume)."""
+
+    def __init__(self, cage: np.ndarray, keep: float) -> None:
+        self.cage, self.keep = cage, keep
+
+    def pose(self, transforms, poses=None):
+        half = len(self.cage) // 2
+        thinner = self.cage.copy()
+        thinner[half:] = self.cage[:half] + self.keep * (self.cage[half:] - self.cage[:half])
+        return {"sheet": PosedMuscle(thinner, self.cage[:half].reshape(N_U, N_S, 3), thinner[half:])}
+
+
+def test_a_form_that_loses_volume_is_thickened_back_from_its_anchors():
+    cage, faces, fibres = bent_cage()
+    vertices, form_faces = rounded_form(cage, faces, outward_mm=1.0)
+    binding = bind_surface(vertices, form_faces, cage, fibres)
+    muscle = SimpleNamespace(vertices=cage, form=Surface(vertices, form_faces), binding=binding)
+    thinning = ThinningCages(cage, keep=0.7)
+    carried = binding.posed(vertices, cage, thinning.pose({})["sheet"].vertices)
+    assert volume_ratio(vertices, carried, form_faces) < 0.85  # what the bare map gives
+    posed = FormDeformer(thinning, {"sheet": muscle}).pose({})["sheet"]
+    assert abs(volume_ratio(vertices, posed.vertices, form_faces) - 1.0) < 0.03
+    assert np.allclose(posed.outer_fibres, binding.posed_fibre_lines(posed.vertices))  # lines stay on the form
 
 
 # --- the real muscles ---------------------------------------------------------------------------
@@ -203,7 +236,6 @@ POSES = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="piriformis form loses 20% at flexion 90: its crumpled cage (work in progress)")
 def test_the_forms_hold_their_volume_over_the_therapist_positions(muscles, deformer):
     for pose in POSES:
         posed = posed_at(deformer, pose)

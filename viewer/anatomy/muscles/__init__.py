@@ -95,7 +95,9 @@ def _arrays_from_build(built: list[RightMuscle], bones: dict[str, Surface]) -> d
         form = forms[name]
         arrays[f"{name}__form_vertices"] = np.asarray(form.vertices, float)
         arrays[f"{name}__form_faces"] = np.asarray(form.faces, np.int64)
-        arrays.update(bind_surface(form.vertices, form.faces, muscle.vertices, muscle.fibres).arrays(name))
+        depth = 0.5 if muscle.spec.shape == "tube" else 0.0  # where the pose space thickens a cage from
+        binding = bind_surface(form.vertices, form.faces, muscle.vertices, muscle.fibres, anchor_depth=depth)
+        arrays.update(binding.arrays(name))
     return arrays
 
 

@@ -22,8 +22,8 @@ surface near the cage, see :mod:`viewer.anatomy.muscles.forms`) is bound to it o
 A pose is then ``surface = rest_surface + M @ d + U @ (V @ d)``, ``d = posed_cage - rest_cage``: a
 sparse product and two thin dense ones.
 The fibre lines drawn over a muscle are the cage's top-face fibres projected onto the display
-surface at rest; each projected point is carried by its triangle's rows of ``M`` (barycentric
-blend), so the lines stay on the surface in every pose.
+surface at rest; each projected point is the barycentric blend of its triangle's vertices, so the
+lines are carried by the same map and stay on the surface in every pose.
 """
 
 from __future__ import annotations
@@ -61,32 +61,37 @@ class Binding:
     fibre_uv : (n_surface, 2) float array
         Per surface vertex: across-fibre distance (mm) from the u = 0 fibre, measured on the rest
         sheet, and along-fibre fraction s in 0..1 (origin 0, insertion 1).
-    fibre_matrix : scipy.sparse.csr_matrix, (n_u * n_s, n_cage)
-        ``M`` for the projected fibre line points (their triangles' rows, blended).
-    fibre_affine : (n_u * n_s, 4) float array
-        ``U`` for the projected fibre line points.
+    fibre_carry : scipy.sparse.csr_matrix, (n_u * n_s, n_surface)
+        Each projected fibre line point as the barycentric blend of its triangle's vertices.
     fibre_lines : (n_u, n_s, 3) float array
         The top-face fibre polylines projected onto the rest surface.
+    anchor_matrix : scipy.sparse.csr_matrix, (n_surface, n_cage)
+        Each surface vertex's anchor on the cage: its cell's point at the same (a, b) on the deep face
+        (sheets) or midway through the thickness (tubes). Thickening a form moves its vertices away from
+        their anchors, the way the pose space thickens a cage (see :meth:`thickened`).
     """
 
     matrix: sparse.csr_matrix
     affine: FloatArray
     basis: FloatArray
     fibre_uv: FloatArray
-    fibre_matrix: sparse.csr_matrix
-    fibre_affine: FloatArray
+    fibre_carry: sparse.csr_matrix
     fibre_lines: FloatArray
+    anchor_matrix: sparse.csr_matrix
 
     def posed(self, rest_surface: FloatArray, rest_cage: FloatArray, posed_cage: FloatArray) -> FloatArray:
         """Surface vertices (n_surface, 3) for the cage at ``posed_cage`` (n_cage, 3)."""
         moved = posed_cage - rest_cage
         return rest_surface + self.matrix @ moved + self.affine @ (self.basis @ moved)
 
-    def posed_fibre_lines(self, rest_cage: FloatArray, posed_cage: FloatArray) -> FloatArray:
-        """The drawn fibre polylines (n_u, n_s, 3) for the cage at ``posed_cage``."""
-        moved = posed_cage - rest_cage
-        carried = self.fibre_matrix @ moved + self.fibre_affine @ (self.basis @ moved)
-        return self.fibre_lines + carried.reshape(self.fibre_lines.shape)
+    def posed_fibre_lines(self, posed_surface: FloatArray) -> FloatArray:
+        """The drawn fibre polylines (n_u, n_s, 3) on the surface at a pose: they stay on it."""
+        return (self.fibre_carry @ posed_surface).reshape(self.fibre_lines.shape)
+
+    @staticmethod
+    def thickened(surface: FloatArray, anchors: FloatArray, factor: float) -> FloatArray:
+        """The surface thickened by ``factor`` away from its ``anchors`` (``anchor_matrix @ cage``)."""
+        return anchors + factor * (surface - anchors)
 
     def mirrored(self) -> Binding:
         """The binding of the mirrored surface and cage (the same maps; the rest lines reflected in z)."""
@@ -121,8 +126,8 @@ class Binding:
         return [f"{prefix}__{name}" for name in _DENSE] + matrices
 
 
-_DENSE = ("affine", "basis", "fibre_uv", "fibre_affine", "fibre_lines")
-_SPARSE = ("matrix", "fibre_matrix")
+_DENSE = ("affine", "basis", "fibre_uv", "fibre_lines")
+_SPARSE = ("matrix", "fibre_carry", "anchor_matrix")
 
 
 def cell_corners(n_u: int, n_s: int) -> IntArray:
@@ -217,10 +222,14 @@ def cage_matrix(
 ) -> tuple[sparse.csr_matrix, IntArray, FloatArray]:
     """``B`` (p, n_cage): each point as its cell's blend of cage vertices; plus the cells and (clamped) parameters."""
     cell, weights, parameters = locate(cage, n_u, n_s, points)
+    return _cell_rows(cell, weights, n_u, n_s), cell, parameters
+
+
+def _cell_rows(cell: IntArray, weights: FloatArray, n_u: int, n_s: int) -> sparse.csr_matrix:
+    """(p, 2 * n_u * n_s) sparse rows: each point's eight corner ``weights`` (p, 8) in its ``cell``."""
     columns = cell_corners(n_u, n_s)[cell]
-    rows = np.repeat(np.arange(len(points)), 8)
-    matrix = sparse.csr_matrix((weights.ravel(), (rows, columns.ravel())), shape=(len(points), len(cage)))
-    return matrix, cell, parameters
+    rows = np.repeat(np.arange(len(cell)), 8)
+    return sparse.csr_matrix((weights.ravel(), (rows, columns.ravel())), shape=(len(cell), 2 * n_u * n_s))
 
 
 def umbrella_operator(faces: IntArray, count: int) -> sparse.csr_matrix:
@@ -328,6 +337,7 @@ def bind_surface(
     cage: FloatArray,
     fibres: FloatArray,
     passes: int = SMOOTHING_PASSES,
+    anchor_depth: float = 0.0,
 ) -> Binding:
     """Bind a closed display surface to its cage (see the module docstring).
 
@@ -341,6 +351,8 @@ def bind_surface(
         The rest fibres (n_u, n_s, 3), for the fibre coordinates.
     passes
         Taubin smoothing passes of the displacement field (0: the bare trilinear map).
+    anchor_depth
+        Where thickening starts, through the cage's thickness: 0 the deep face (sheets), 0.5 the middle (tubes).
     """
     n_u, n_s = fibres.shape[:2]
     vertices = np.asarray(vertices, float)
@@ -355,6 +367,7 @@ def bind_surface(
         matrix, affine = bare, np.zeros_like(affine_fit)
     fit = np.linalg.solve(affine_fit.T @ affine_fit, affine_fit.T)  # K (4, n): least-squares affine fit
     basis = np.asarray((bare.T @ fit.T).T)  # V = K B (4, n_cage)
+    anchor_weights, _ = trilinear(np.column_stack([parameters[:, :2], np.full(len(cell), anchor_depth)]))
     top = cage[n_u * n_s :].reshape(n_u, n_s, 3)
     triangle, weights = closest_points(vertices, faces, top.reshape(-1, 3))
     carry = sparse.csr_matrix(
@@ -366,9 +379,9 @@ def bind_surface(
         affine=affine,
         basis=basis,
         fibre_uv=fibre_coordinates(fibres, cell, parameters),
-        fibre_matrix=sparse.csr_matrix(carry @ matrix),
-        fibre_affine=carry @ affine,
+        fibre_carry=carry,
         fibre_lines=(carry @ vertices).reshape(top.shape),
+        anchor_matrix=_cell_rows(cell, anchor_weights, n_u, n_s),
     )
 
 

@@ -15,7 +15,7 @@ from viewer.anatomy.muscles.binding import taubin
 from viewer.anatomy.muscles.build import RightMuscle
 
 FloatArray = np.ndarray
-SUBDIVISIONS = 2
+SUBDIVISIONS = 1
 SMOOTHING = 15
 
 

@@ -3,6 +3,11 @@
 One place turns posed cages into posed forms, so every consumer of the scene (render, sections,
 probe, skin enclosure, overlaps, techniques) sees the forms. All muscles of both sides are carried
 by one block-diagonal sparse product; lengths still come from the cage fibres, untouched.
+
+A cage holds its volume (the pose space thickens it), but a form bound to a folded cage can still
+lose some: each form's volume is measured, and one that strays more than HOLD_TOLERANCE from its
+rest volume is thickened away from its anchors on the cage by one secant step, as the pose space
+settles its cages.
 """
 
 from __future__ import annotations
@@ -13,10 +18,15 @@ import numpy as np
 import scipy.sparse as sparse
 
 from viewer.anatomy.kinematics import LegPose
+from viewer.anatomy.metrics import signed_volume
+from viewer.anatomy.muscles.binding import Binding
 from viewer.anatomy.muscles.posing import PosedMuscle
 from viewer.anatomy.posed import Deformer
 
 FloatArray = np.ndarray
+HOLD_TOLERANCE = 0.03  # a form whose volume strays more than this share from rest is thickened or thinned
+HOLD_PROBE = 1.1  # thickening used to measure a form's volume response
+HOLD_RANGE = (0.67, 1.5)  # how far holding may thicken or thin a form
 
 
 class FormDeformer:
@@ -36,19 +46,16 @@ class FormDeformer:
         bound = [muscles[n] for n in self.names]
         self.rest_cage = _stack([m.vertices for m in bound])
         self.rest_form = _stack([m.form.vertices for m in bound])
-        self.rest_lines = _stack([m.binding.fibre_lines.reshape(-1, 3) for m in bound])
         # one product per pose: [M | U] @ [d; V d] for all muscles at once (block-diagonal)
         self.basis = _blocks([sparse.csr_matrix(m.binding.basis) for m in bound])
         self.surface_map = sparse.hstack(
             [_blocks([m.binding.matrix for m in bound]), _blocks([m.binding.affine for m in bound])], format="csr"
         )
-        self.line_map = sparse.hstack(
-            [_blocks([m.binding.fibre_matrix for m in bound]), _blocks([m.binding.fibre_affine for m in bound])],
-            format="csr",
-        )
         self.form_rows = _offsets([len(m.form.vertices) for m in bound])
-        self.line_rows = _offsets([m.binding.fibre_lines.shape[0] * m.binding.fibre_lines.shape[1] for m in bound])
-        self.line_shapes = [m.binding.fibre_lines.shape for m in bound]
+        self.cage_rows = _offsets([len(m.vertices) for m in bound])
+        self.bindings: list[Binding] = [m.binding for m in bound]
+        self.faces = [m.form.faces for m in bound]
+        self.rest_volumes = [signed_volume(m.form.vertices, m.form.faces) for m in bound]
 
     def __getattr__(self, name: str):
         """Everything else (warm start, reset, grids...) is the cage deformer's."""
@@ -63,17 +70,32 @@ class FormDeformer:
         posed = dict(self.cages.pose(transforms, poses))
         if not self.names:
             return posed
-        moved = np.concatenate([posed[n].vertices for n in self.names]) - self.rest_cage
-        augmented = np.concatenate([moved, self.basis @ moved])
-        forms = self.rest_form + self.surface_map @ augmented
-        lines = self.rest_lines + self.line_map @ augmented
+        cages = np.concatenate([posed[n].vertices for n in self.names])
+        moved = cages - self.rest_cage
+        if not moved.any():  # anatomical position: the rest forms themselves
+            forms = self.rest_form.copy()
+        else:
+            forms = self.rest_form + self.surface_map @ np.concatenate([moved, self.basis @ moved])
         for k, name in enumerate(self.names):
-            posed[name] = PosedMuscle(
-                forms[self.form_rows[k] : self.form_rows[k + 1]],
-                posed[name].fibres,
-                lines[self.line_rows[k] : self.line_rows[k + 1]].reshape(self.line_shapes[k]),
-            )
+            form = forms[self.form_rows[k] : self.form_rows[k + 1]]
+            binding = self.bindings[k]
+            if moved.any():
+                form = self._hold(k, form, cages[self.cage_rows[k] : self.cage_rows[k + 1]])
+            posed[name] = PosedMuscle(form, posed[name].fibres, binding.posed_fibre_lines(form))
         return posed
+
+    def _hold(self, k: int, form: FloatArray, cage: FloatArray) -> FloatArray:
+        """The form thickened or thinned to its rest volume if it strayed (one secant step), else as it is."""
+        rest, faces = self.rest_volumes[k], self.faces[k]
+        volume = signed_volume(form, faces)
+        if abs(volume / rest - 1.0) <= HOLD_TOLERANCE:
+            return form
+        anchors = self.bindings[k].anchor_matrix @ cage
+        gain = signed_volume(Binding.thickened(form, anchors, HOLD_PROBE), faces) - volume
+        if gain <= 0:  # a fold answers thickening by losing volume: leave it
+            return form
+        factor = float(np.clip(1.0 + (HOLD_PROBE - 1.0) * (rest - volume) / gain, *HOLD_RANGE))
+        return Binding.thickened(form, anchors, factor)
 
 
 def _stack(arrays: list[FloatArray]) -> FloatArray:
