@@ -243,3 +243,15 @@ def test_the_forms_hold_their_volume_over_the_therapist_positions(muscles, defor
             if muscle.side == "right":
                 ratio = volume_ratio(muscle.form.vertices, posed[name].vertices, muscle.form.faces)
                 assert 0.9 < ratio < 1.1, (name, pose, ratio)
+
+
+def test_new_forms_rebuild_the_muscle_cache_but_keep_the_baked_pose_space(monkeypatch):
+    from viewer.anatomy.bones import load_bone_surfaces
+    from viewer.anatomy.muscles import cache
+    from viewer.anatomy.pose_space import pose_space_key
+
+    bones, landmarks = load_bone_surfaces(), load_landmarks()
+    before = cache.cache_key(bones, landmarks), pose_space_key(bones, landmarks)
+    monkeypatch.setattr(cache, "FORMS_VERSION", "muscle-forms-changed")
+    assert cache.cache_key(bones, landmarks) != before[0]
+    assert pose_space_key(bones, landmarks) == before[1]

@@ -17,7 +17,9 @@ surface near the cage, see :mod:`viewer.anatomy.muscles.forms`) is bound to it o
   irregular or sharp), so only the part of the displacement that no affine map explains is
   smoothed: with ``P`` the least-squares affine fit over the surface (``P = X K``, X = [x, 1],
   rank 4), the map is ``S B + (I - S) P B = M + U V`` with ``U = X - S X`` (n, 4) and
-  ``V = K B`` (4, n_cage). A rigid (or any affine) motion of the cage moves the form exactly so.
+  ``V = K B`` (4, n_cage). A rigid (or any affine) motion of the cage moves the form exactly so
+  (``U`` is computed as ``X - M C``, C the cage in the same coordinates, so it stays exact after the
+  smallest weights of ``M`` are pruned).
 
 A pose is then ``surface = rest_surface + M @ d + U @ (V @ d)``, ``d = posed_cage - rest_cage``: a
 sparse product and two thin dense ones.
@@ -39,9 +41,9 @@ IntArray = np.ndarray
 
 CANDIDATE_CELLS = 8  # nearest cell centres tried per surface vertex
 NEWTON_STEPS = 20
-SMOOTHING_PASSES = 8  # Taubin pairs (shrink, inflate) applied to the displacement field
+SMOOTHING_PASSES = 4  # Taubin pairs (shrink, inflate) applied to the displacement field
 TAUBIN = (0.5, -0.53)  # (lambda, mu): smooths without shrinking the smoothed field
-PRUNE = 1e-4  # weights below this (after smoothing) are dropped and the row renormalised
+PRUNE = 1e-2  # weights below this (after smoothing) are dropped and the row renormalised
 RIDGE = 1e-4  # continuation outside a cell: directions of the cell shorter than this share of its size are damped
 AMPLIFICATION_MM = 0.2  # choosing a cell: mm of distance worth one unit of extra weight magnitude
 
@@ -359,12 +361,12 @@ def bind_surface(
     if len(cage) != 2 * n_u * n_s:
         raise ValueError(f"cage has {len(cage)} vertices, expected 2 x {n_u} x {n_s}")
     bare, cell, parameters = cage_matrix(cage, n_u, n_s, vertices)
-    affine_fit = np.hstack([vertices - vertices.mean(axis=0), np.ones((len(vertices), 1))])  # X (n, 4)
-    if passes:
-        matrix = prune_rows(taubin(bare, faces, passes, len(vertices)))
-        affine = affine_fit - taubin(affine_fit, faces, passes)
-    else:
-        matrix, affine = bare, np.zeros_like(affine_fit)
+    centre = vertices.mean(axis=0)
+    affine_fit = np.hstack([vertices - centre, np.ones((len(vertices), 1))])  # X (n, 4)
+    matrix = prune_rows(taubin(bare, faces, passes, len(vertices))) if passes else bare
+    # U = X - M C (C: the cage in the same affine coordinates; B C = X): with M = S B this is X - S X, and it
+    # keeps an affine motion exact whatever pruning did to M
+    affine = affine_fit - matrix @ np.hstack([cage - centre, np.ones((len(cage), 1))])
     fit = np.linalg.solve(affine_fit.T @ affine_fit, affine_fit.T)  # K (4, n): least-squares affine fit
     basis = np.asarray((bare.T @ fit.T).T)  # V = K B (4, n_cage)
     anchor_weights, _ = trilinear(np.column_stack([parameters[:, :2], np.full(len(cell), anchor_depth)]))

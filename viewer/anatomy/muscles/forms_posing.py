@@ -5,9 +5,11 @@ probe, skin enclosure, overlaps, techniques) sees the forms. All muscles of both
 by one block-diagonal sparse product; lengths still come from the cage fibres, untouched.
 
 A cage holds its volume (the pose space thickens it), but a form bound to a folded cage can still
-lose some: each form's volume is measured, and one that strays more than HOLD_TOLERANCE from its
-rest volume is thickened away from its anchors on the cage by one secant step, as the pose space
-settles its cages.
+lose some. When the deformer is made, every form is posed at the PROBE_POSES (the corners of the
+joint ranges and the therapist positions); the forms that stray there more than HOLD_TOLERANCE
+from their rest volume are measured at every pose and thickened back away from their anchors on the
+cage by one secant step, as the pose space settles its cages (measuring every form at every pose
+would cost more than carrying them).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from collections.abc import Mapping
 import numpy as np
 import scipy.sparse as sparse
 
-from viewer.anatomy.kinematics import LegPose
+from viewer.anatomy.bones import SIDES, load_landmarks
+from viewer.anatomy.kinematics import LegPose, segment_transforms
 from viewer.anatomy.metrics import signed_volume
 from viewer.anatomy.muscles.binding import Binding
 from viewer.anatomy.muscles.posing import PosedMuscle
@@ -27,6 +30,17 @@ FloatArray = np.ndarray
 HOLD_TOLERANCE = 0.03  # a form whose volume strays more than this share from rest is thickened or thinned
 HOLD_PROBE = 1.1  # thickening used to measure a form's volume response
 HOLD_RANGE = (0.67, 1.5)  # how far holding may thicken or thin a form
+PROBE_POSES = [
+    LegPose(hip_flexion=flexion, hip_abduction=abduction, hip_rotation=rotation)
+    for flexion in (-20, 120)
+    for abduction in (-30, 45)
+    for rotation in (-45, 45)
+] + [
+    LegPose(hip_flexion=90, knee_flexion=90),
+    LegPose(hip_flexion=45, hip_abduction=40, hip_rotation=20, knee_flexion=90),  # frog
+    LegPose(hip_flexion=10, hip_abduction=-25, hip_rotation=-35),  # external rotation with adduction
+    LegPose(knee_flexion=90, hip_rotation=40),  # prone, knee 90, internal rotation
+]
 
 
 class FormDeformer:
@@ -46,16 +60,18 @@ class FormDeformer:
         bound = [muscles[n] for n in self.names]
         self.rest_cage = _stack([m.vertices for m in bound])
         self.rest_form = _stack([m.form.vertices for m in bound])
-        # one product per pose: [M | U] @ [d; V d] for all muscles at once (block-diagonal)
-        self.basis = _blocks([sparse.csr_matrix(m.binding.basis) for m in bound])
+        # one product per pose: [M | U] @ [d; V d] for all muscles at once (block-diagonal, float32: ample for mm)
+        self.basis = _blocks([sparse.csr_matrix(m.binding.basis) for m in bound]).astype(np.float32)
         self.surface_map = sparse.hstack(
             [_blocks([m.binding.matrix for m in bound]), _blocks([m.binding.affine for m in bound])], format="csr"
-        )
+        ).astype(np.float32)
         self.form_rows = _offsets([len(m.form.vertices) for m in bound])
         self.cage_rows = _offsets([len(m.vertices) for m in bound])
         self.bindings: list[Binding] = [m.binding for m in bound]
         self.faces = [m.form.faces for m in bound]
         self.rest_volumes = [signed_volume(m.form.vertices, m.form.faces) for m in bound]
+        self.held: set[int] = set()
+        self.held = self._straying(PROBE_POSES) if bound else set()
 
     def __getattr__(self, name: str):
         """Everything else (warm start, reset, grids...) is the cage deformer's."""
@@ -71,18 +87,29 @@ class FormDeformer:
         if not self.names:
             return posed
         cages = np.concatenate([posed[n].vertices for n in self.names])
-        moved = cages - self.rest_cage
-        if not moved.any():  # anatomical position: the rest forms themselves
-            forms = self.rest_form.copy()
-        else:
-            forms = self.rest_form + self.surface_map @ np.concatenate([moved, self.basis @ moved])
+        moved = (cages - self.rest_cage).astype(np.float32)
+        forms = self.rest_form + self.surface_map @ np.concatenate([moved, self.basis @ moved])
         for k, name in enumerate(self.names):
             form = forms[self.form_rows[k] : self.form_rows[k + 1]]
-            binding = self.bindings[k]
-            if moved.any():
+            if k in self.held:
                 form = self._hold(k, form, cages[self.cage_rows[k] : self.cage_rows[k + 1]])
-            posed[name] = PosedMuscle(form, posed[name].fibres, binding.posed_fibre_lines(form))
+            posed[name] = PosedMuscle(form, posed[name].fibres, self.bindings[k].posed_fibre_lines(form))
         return posed
+
+    def _straying(self, probes: list[LegPose]) -> set[int]:
+        """The forms whose carried volume strays more than HOLD_TOLERANCE at any probe pose (both legs posed)."""
+        landmarks = load_landmarks()
+        straying = set()
+        for pose in probes:
+            legs = dict.fromkeys(SIDES, pose)
+            posed = self.pose(segment_transforms(legs, landmarks), legs)
+            for k, name in enumerate(self.names):
+                if abs(signed_volume(posed[name].vertices, self.faces[k]) / self.rest_volumes[k] - 1) > HOLD_TOLERANCE:
+                    straying.add(k)
+        reset = getattr(self.cages, "reset", None)
+        if reset is not None:  # a warm-starting solver begins from anatomical position, as if never probed
+            reset()
+        return straying
 
     def _hold(self, k: int, form: FloatArray, cage: FloatArray) -> FloatArray:
         """The form thickened or thinned to its rest volume if it strayed (one secant step), else as it is."""
