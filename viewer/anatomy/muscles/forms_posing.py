@@ -27,7 +27,7 @@ from viewer.anatomy.muscles.posing import PosedMuscle
 from viewer.anatomy.posed import Deformer
 
 FloatArray = np.ndarray
-HOLD_TOLERANCE = 0.03  # a form whose volume strays more than this share from rest is thickened or thinned
+HOLD_TOLERANCE = 0.05  # a form whose volume strays more than this share from rest is thickened or thinned
 HOLD_PROBE = 1.1  # thickening used to measure a form's volume response
 HOLD_RANGE = (0.67, 1.5)  # how far holding may thicken or thin a form
 PROBE_POSES = [
@@ -91,8 +91,9 @@ class FormDeformer:
         forms = self.rest_form + self.surface_map @ np.concatenate([moved, self.basis @ moved])
         for k, name in enumerate(self.names):
             form = forms[self.form_rows[k] : self.form_rows[k + 1]]
-            if k in self.held:
-                form = self._hold(k, form, cages[self.cage_rows[k] : self.cage_rows[k + 1]])
+            rows = slice(self.cage_rows[k], self.cage_rows[k + 1])
+            if k in self.held and moved[rows].any():  # a muscle of a leg at rest keeps its rest volume
+                form = self._hold(k, form, cages[rows])
             posed[name] = PosedMuscle(form, posed[name].fibres, self.bindings[k].posed_fibre_lines(form))
         return posed
 
@@ -114,15 +115,28 @@ class FormDeformer:
     def _hold(self, k: int, form: FloatArray, cage: FloatArray) -> FloatArray:
         """The form thickened or thinned to its rest volume if it strayed (one secant step), else as it is."""
         rest, faces = self.rest_volumes[k], self.faces[k]
-        volume = signed_volume(form, faces)
+        volume = enclosed_volume(form, faces)
         if abs(volume / rest - 1.0) <= HOLD_TOLERANCE:
             return form
         anchors = self.bindings[k].anchor_matrix @ cage
-        gain = signed_volume(Binding.thickened(form, anchors, HOLD_PROBE), faces) - volume
+        gain = enclosed_volume(Binding.thickened(form, anchors, HOLD_PROBE), faces) - volume
         if gain <= 0:  # a fold answers thickening by losing volume: leave it
             return form
         factor = float(np.clip(1.0 + (HOLD_PROBE - 1.0) * (rest - volume) / gain, *HOLD_RANGE))
         return Binding.thickened(form, anchors, factor)
+
+
+def enclosed_volume(vertices: FloatArray, faces: np.ndarray) -> float:
+    """:func:`~viewer.anatomy.metrics.signed_volume` written out per coordinate (np.cross costs more per frame)."""
+    a, b, c = (vertices[faces[:, k]] for k in range(3))
+    return float(
+        (
+            a[:, 0] * (b[:, 1] * c[:, 2] - b[:, 2] * c[:, 1])
+            + a[:, 1] * (b[:, 2] * c[:, 0] - b[:, 0] * c[:, 2])
+            + a[:, 2] * (b[:, 0] * c[:, 1] - b[:, 1] * c[:, 0])
+        ).sum()
+        / 6.0
+    )
 
 
 def _stack(arrays: list[FloatArray]) -> FloatArray:
