@@ -24,7 +24,7 @@ FloatArray = np.ndarray
 BUILD_VERSION = "muscles-build-1"
 # Bump whenever forms.py or binding.py change the display surfaces or their binding: only the muscle cache is
 # rebuilt (the cages, and so the pose space, are unchanged: :func:`build_key` leaves this out).
-FORMS_VERSION = "muscle-forms-3"
+FORMS_VERSION = "muscle-forms-4"
 
 # Fields of the muscle data files that only say, name or colour things: no effect on geometry.
 PRESENTATION_FIELDS = frozenset(
