@@ -58,18 +58,18 @@ def main() -> None:
         if deformer is None:
             print(f"{label}: no current table (run python -m viewer.tools.bake_poses)")
             continue
-        deformer.pose(poses[0])
-        times = []
-        for pose in poses:
-            start = time.perf_counter()
-            deformer.pose(pose)
-            times.append((time.perf_counter() - start) * 1000)
-        times = np.array(times)
+        times = pose_times(deformer, poses)
         print(
             f"{label}: start-up {startup * 1000:.0f} ms; "
             f"pose update median {np.median(times):.2f} ms, p95 {np.percentile(times, 95):.2f} ms"
         )
     bench_nerves(load_pose_space(muscles), poses)
+
+
+def pose_times(deformer, poses: list[dict[str, np.ndarray]]) -> np.ndarray:
+    """Milliseconds of each ``deformer.pose`` call over ``poses`` (after one untimed warm-up pose)."""
+    deformer.pose(poses[0])
+    return np.array([_timed(deformer.pose, pose) for pose in poses])
 
 
 def _timed(function, *args) -> float:

@@ -505,8 +505,8 @@ def muscle_structures(muscles: dict) -> list[Structure]:
                 kind="fascia" if spec.name == "iliotibial_band" else "muscle",
                 display_name=spec.display_name + side_label,
                 colour=spec.colour,
-                vertices=muscle.vertices,
-                faces=muscle.faces,
+                vertices=muscle.display_surface().vertices,
+                faces=muscle.display_surface().faces,
                 side=muscle.side,
                 segment=None,
                 layer=spec.layer,
@@ -560,7 +560,16 @@ def skin_structure(body: str | None = None) -> Structure:
 
 
 def muscle_deformer(geometry: dict) -> Deformer:
-    """The baked pose space (a few milliseconds a pose); the solver itself when the table is stale or missing."""
+    """The muscles' display forms carried by their cages (see :class:`~viewer.anatomy.muscles.forms_posing.FormDeformer`),
+    the cages posed by the baked pose space (a few milliseconds a pose), or by the solver itself when the table
+    is stale or missing."""
+    from viewer.anatomy.muscles.forms_posing import FormDeformer
+
+    return FormDeformer(cage_deformer(geometry), geometry)
+
+
+def cage_deformer(geometry: dict) -> Deformer:
+    """The baked pose space; the solver itself when the table is stale or missing."""
     from viewer.anatomy.muscles import MusclePoser
     from viewer.anatomy.pose_space import load_pose_space
 

@@ -116,7 +116,8 @@ def context_at_pose(
     fibres = {}
     for name, muscle in (muscles or build_muscles()).items():
         if muscle.side == side:
-            structures[name] = (muscle.vertices, muscle.faces)
+            shown = muscle.display_surface()
+            structures[name] = (shown.vertices, shown.faces)
             fibres[name] = muscle.fibres
     bones = {name: info["bone"] for name, info in landmark_info().items()}
     landmarks = {}

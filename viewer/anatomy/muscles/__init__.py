@@ -13,8 +13,9 @@ import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
 from viewer.anatomy.geometry import polyline_lengths
+from viewer.anatomy.muscles.binding import Binding, bind_surface
 from viewer.anatomy.muscles.build import RightMuscle, build_right_side
-from viewer.anatomy.muscles.cache import MUSCLE_CACHE, build_key
+from viewer.anatomy.muscles.cache import MUSCLE_CACHE, cache_key
 from viewer.anatomy.muscles.derived_landmarks import derive_landmarks
 from viewer.anatomy.muscles.spec import MUSCLE_NAMES, Attachment, MuscleSpec, load_muscle_specs
 from viewer.types import FloatArray
@@ -22,26 +23,46 @@ from viewer.types import FloatArray
 
 @dataclass
 class MuscleGeometry:
-    """One muscle on one side: closed surface (mm, pelvis frame) and its fibres."""
+    """One muscle on one side: its cage (mm, pelvis frame), fibres and display surface.
+
+    ``vertices``/``faces`` are the cage: the (u, s) fibre sheet thickened into a closed box, the shape the
+    solver and the pose space move. ``form`` is the surface shown, bound to the cage by ``binding``
+    (:mod:`viewer.anatomy.muscles.binding`); without a form the cage itself is shown.
+    """
 
     name: str  # e.g. "gluteus_medius_right"
     spec: MuscleSpec
     side: str  # "right" | "left"
-    vertices: FloatArray  # (n, 3)
+    vertices: FloatArray  # (2 * n_u * n_s, 3) the cage: deep face rows, then top face rows
     faces: np.ndarray  # (m, 3) int64, wound outward
     fibres: FloatArray  # (n_fibres, n_samples, 3), origin to insertion, on the deep face (used for lengths)
-    outer_fibres: FloatArray | None = field(default=None, repr=False)  # same shape, on the superficial face (drawing)
+    outer_fibres: FloatArray | None = field(default=None, repr=False)  # same shape, drawn (on the form if any)
+    form: Surface | None = field(default=None, repr=False)  # display surface at rest
+    binding: Binding | None = field(default=None, repr=False)  # form displacement = binding.matrix @ cage's
 
     def __post_init__(self) -> None:
         if self.outer_fibres is None:
-            self.outer_fibres = outer_face(self.vertices, self.fibres.shape)
+            if self.binding is not None:
+                self.outer_fibres = self.binding.fibre_lines
+            else:
+                self.outer_fibres = outer_face(self.vertices, self.fibres.shape)
+
+    @property
+    def fibre_uv(self) -> FloatArray | None:
+        """(n_form, 2) per form vertex: across-fibre mm from the u = 0 fibre, along-fibre fraction 0..1."""
+        return None if self.binding is None else self.binding.fibre_uv
 
     def length_mm(self) -> float:
         """Mean fibre polyline length, origin to insertion (includes tendon)."""
         return float(polyline_lengths(self.fibres).mean())
 
     def surface(self) -> Surface:
+        """The cage as a closed surface."""
         return Surface(self.vertices, self.faces)
+
+    def display_surface(self) -> Surface:
+        """What is shown: the form, or the cage when there is none."""
+        return self.form if self.form is not None else self.surface()
 
 
 def outer_face(vertices: FloatArray, fibre_shape: tuple[int, ...]) -> FloatArray:
@@ -55,13 +76,33 @@ def mirror(points: FloatArray) -> FloatArray:
     return np.asarray(points, dtype=float) * np.array([1.0, 1.0, -1.0])
 
 
-def _arrays_from_build(built: list[RightMuscle]) -> dict[str, FloatArray]:
+CAGE_PARTS = ("vertices", "faces", "fibres")
+FORM_PARTS = ("form_vertices", "form_faces")
+
+
+def _arrays_from_build(built: list[RightMuscle], bones: dict[str, Surface]) -> dict[str, FloatArray]:
+    """Cache arrays of the right side: cages, fibres, display forms and their bindings."""
+    from viewer.anatomy.muscles.forms import build_forms
+
+    forms = build_forms(built, bones)
     arrays = {}
     for muscle in built:
-        arrays[f"{muscle.spec.name}__vertices"] = muscle.vertices
-        arrays[f"{muscle.spec.name}__faces"] = muscle.faces
-        arrays[f"{muscle.spec.name}__fibres"] = muscle.fibres
+        name = muscle.spec.name
+        arrays[f"{name}__vertices"] = muscle.vertices
+        arrays[f"{name}__faces"] = muscle.faces
+        arrays[f"{name}__fibres"] = muscle.fibres
+        form = forms[name]
+        arrays[f"{name}__form_vertices"] = np.asarray(form.vertices, float)
+        arrays[f"{name}__form_faces"] = np.asarray(form.faces, np.int64)
+        depth = 0.5 if muscle.spec.shape == "tube" else 0.0  # where the pose space thickens a cage from
+        binding = bind_surface(form.vertices, form.faces, muscle.vertices, muscle.fibres, anchor_depth=depth)
+        arrays.update(binding.arrays(name))
     return arrays
+
+
+def _required(specs: list[MuscleSpec]) -> list[str]:
+    parts = [f"{spec.name}__{part}" for spec in specs for part in CAGE_PARTS + FORM_PARTS]
+    return parts + [name for spec in specs for name in Binding.array_names(spec.name)]
 
 
 def build_muscles(
@@ -71,25 +112,44 @@ def build_muscles(
     bones = load_bone_surfaces() if bones is None else bones
     landmarks = load_landmarks() if landmarks is None else landmarks
     specs = load_muscle_specs()
-    key = build_key(bones, landmarks)
-    required = [f"{spec.name}__{part}" for spec in specs for part in ("vertices", "faces", "fibres")]
-    arrays = MUSCLE_CACHE.load(key, required) if use_cache else None
+    key = cache_key(bones, landmarks)
+    arrays = MUSCLE_CACHE.load(key, _required(specs)) if use_cache else None
     if arrays is None:
         everything = {**landmarks, **derive_landmarks(bones, landmarks)}
-        arrays = _arrays_from_build(build_right_side(specs, bones, everything))
+        arrays = _arrays_from_build(build_right_side(specs, bones, everything), bones)
         if use_cache:
             MUSCLE_CACHE.save(key, arrays)
     result = {}
     for side in SIDES:
         for spec in specs:
-            vertices, faces, fibres = (arrays[f"{spec.name}__{part}"] for part in ("vertices", "faces", "fibres"))
-            if side == "left":
-                vertices, fibres, faces = mirror(vertices), mirror(fibres), faces[:, ::-1]
             name = f"{spec.name}_{side}"
-            result[name] = MuscleGeometry(
-                name, spec, side, np.array(vertices, float), np.array(faces, np.int64), np.array(fibres, float)
-            )
+            result[name] = _geometry(spec, side, arrays)
     return result
+
+
+def _geometry(spec: MuscleSpec, side: str, arrays: dict[str, np.ndarray]) -> MuscleGeometry:
+    """One side's muscle from the right side's cache arrays (the left mirrored, faces flipped).
+
+    The binding is the same on both sides: a mirrored cage keeps its vertex layout.
+    """
+    vertices, faces, fibres, form_vertices, form_faces = (
+        np.array(arrays[f"{spec.name}__{part}"]) for part in CAGE_PARTS + FORM_PARTS
+    )
+    binding = Binding.from_arrays(arrays, spec.name)
+    if side == "left":
+        vertices, fibres, faces = mirror(vertices), mirror(fibres), faces[:, ::-1]
+        form_vertices, form_faces = mirror(form_vertices), form_faces[:, ::-1]
+        binding = binding.mirrored()
+    return MuscleGeometry(
+        f"{spec.name}_{side}",
+        spec,
+        side,
+        np.asarray(vertices, float),
+        np.asarray(faces, np.int64),
+        np.asarray(fibres, float),
+        form=Surface(np.asarray(form_vertices, float), np.ascontiguousarray(form_faces, np.int64)),
+        binding=binding,
+    )
 
 
 from viewer.anatomy.muscles.posing import MusclePoser, PosedMuscle  # noqa: E402  (posing imports nothing from here)
@@ -97,6 +157,7 @@ from viewer.anatomy.muscles.posing import MusclePoser, PosedMuscle  # noqa: E402
 __all__ = [
     "MUSCLE_NAMES",
     "Attachment",
+    "Binding",
     "MuscleGeometry",
     "MusclePoser",
     "MuscleSpec",

@@ -21,6 +21,9 @@ from viewer.types import FloatArray
 # Bump whenever build.py, fibres.py, sheet.py, distance_field.py or derived_landmarks.py change
 # the shapes they produce (the muscle cache and the shipped pose space are then rebuilt/rebaked).
 BUILD_VERSION = "muscles-build-1"
+# Bump whenever forms.py or binding.py change the display surfaces or their binding: only the muscle cache is
+# rebuilt (the cages, and so the pose space, are unchanged: :func:`build_key` leaves this out).
+FORMS_VERSION = "muscle-forms-4"
 
 # Fields of the muscle data files that only say, name or colour things: no effect on geometry.
 PRESENTATION_FIELDS = frozenset(
@@ -59,3 +62,8 @@ def build_key(bones: dict[str, Surface], landmarks: dict[str, FloatArray]) -> st
     for name in sorted(landmarks):
         parts += [name, np.asarray(landmarks[name], dtype=np.float64)]
     return content_key(*parts)
+
+
+def cache_key(bones: dict[str, Surface], landmarks: dict[str, FloatArray]) -> str:
+    """Key of the muscle cache: the cages' :func:`build_key` plus :data:`FORMS_VERSION` (display surfaces)."""
+    return content_key(build_key(bones, landmarks), FORMS_VERSION)

@@ -16,6 +16,8 @@ from viewer.anatomy.bones import Surface
 from viewer.anatomy.geometry import dihedral_degrees, is_watertight, signed_volume, vertex_normals
 from viewer.anatomy.muscles.build import RIGHT_BONES, RightMuscle
 from viewer.anatomy.muscles.distance_field import DistanceGrid, distance_grid
+from viewer.anatomy.muscles.mesh_queries import winding_number
+from viewer.types import FloatArray, IntArray
 
 CREASE_DEGREES = 40.0
 MAX_CREASE_SHARE = 0.01
@@ -62,6 +64,28 @@ class FormMeasures:
         if self.attachment_mm > ATTACHMENT_REACH_MM:
             problems.append(f"an attachment point {self.attachment_mm:.1f} mm from the form")
         return problems
+
+
+def crease_share(vertices: FloatArray, faces: IntArray, degrees: float = CREASE_DEGREES) -> float:
+    """Share (0..1) of the interior edges of a (n, 3) / (m, 3) mesh bending more than ``degrees``."""
+    bends = dihedral_degrees(np.asarray(vertices, float), np.asarray(faces))
+    return float((bends > degrees).mean()) if len(bends) else 0.0
+
+
+def volume_ratio(rest: FloatArray, posed: FloatArray, faces: IntArray) -> float:
+    """Posed enclosed volume over rest volume (1 = held); ``rest`` and ``posed`` (n, 3) share ``faces``."""
+    return signed_volume(posed, faces) / signed_volume(rest, faces)
+
+
+def overlap_share(vertices: FloatArray, others: list[tuple[FloatArray, IntArray]]) -> float:
+    """Share (0..1) of (n, 3) ``vertices`` inside any of the closed surfaces ``others`` ((vertices, faces) pairs)."""
+    inside = np.zeros(len(vertices), bool)
+    for other_vertices, other_faces in others:
+        low, high = other_vertices.min(axis=0), other_vertices.max(axis=0)
+        near = np.flatnonzero(~inside & np.all((vertices >= low) & (vertices <= high), axis=1))
+        if len(near):
+            inside[near] = winding_number(other_vertices, other_faces, vertices[near]) > 0.5
+    return float(inside.mean()) if len(vertices) else 0.0
 
 
 def crease_measures(surface: Surface) -> tuple[float, float]:

@@ -37,8 +37,8 @@ from viewer.anatomy.geometry import edge_bends, is_watertight, signed_volume
 from viewer.anatomy.muscles.build import RIGHT_BONES, RightMuscle
 from viewer.anatomy.muscles.distance_field import inside_voxels
 from viewer.anatomy.muscles.sheet import sheet_normals
+from viewer.types import FloatArray
 
-FloatArray = np.ndarray
 VOXEL_MM = 1.5
 BONE_LABEL = 1
 FIRST_MUSCLE_LABEL = 2

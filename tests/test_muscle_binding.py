@@ -1,0 +1,257 @@
+"""Display forms bound to their cages: exact at rest, rigid with a rigid cage, following the thigh in the scene."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from viewer.anatomy.bones import Surface, load_landmarks
+from viewer.anatomy.geometry import dihedral_degrees, signed_volume
+from viewer.anatomy.kinematics import LegPose, segment_transforms
+from viewer.anatomy.muscles import build_muscles
+from viewer.anatomy.muscles.binding import bind_surface, closest_points
+from viewer.anatomy.muscles.form_metrics import crease_share, volume_ratio
+from viewer.anatomy.muscles.forms import subdivide
+from viewer.anatomy.muscles.forms_posing import FormDeformer
+from viewer.anatomy.muscles.posing import PosedMuscle
+from viewer.anatomy.muscles.sheet import box_faces, box_vertices
+from viewer.model.scene import muscle_deformer
+
+N_U, N_S, THICKNESS = 5, 9, 6.0
+
+
+def bent_cage() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A curved (u, s) sheet 40 x 80 mm thickened 6 mm: cage vertices, faces and fibres (deep face)."""
+    u, s = np.meshgrid(np.linspace(0, 40, N_U), np.linspace(0, 80, N_S), indexing="ij")
+    fibres = np.stack([u, s, 0.004 * (s - 40) ** 2 + 0.002 * u**2], axis=-1)
+    lower, upper = fibres, fibres + np.array([0.0, 0.0, THICKNESS])
+    vertices, faces = box_vertices(lower, upper), box_faces(N_U, N_S)
+    return vertices, (faces if signed_volume(vertices, faces) > 0 else faces[:, ::-1]), fibres  # wound outward
+
+
+def rounded_form(cage: np.ndarray, faces: np.ndarray, outward_mm: float) -> tuple[np.ndarray, np.ndarray]:
+    """A closed surface near the cage: subdivided, and pushed ``outward_mm`` beyond it along +/- z."""
+    vertices, faces = subdivide(*subdivide(cage, faces))
+    middle = THICKNESS / 2 + 0.004 * (vertices[:, 1] - 40) ** 2 + 0.002 * vertices[:, 0] ** 2
+    vertices = vertices + np.outer(np.sign(vertices[:, 2] - middle), [0.0, 0.0, outward_mm])
+    return vertices, faces
+
+
+def rotation(degrees: float, axis: int) -> np.ndarray:
+    angle = np.radians(degrees)
+    c, s = np.cos(angle), np.sin(angle)
+    others = [k for k in range(3) if k != axis]
+    matrix = np.eye(3)
+    matrix[np.ix_(others, others)] = [[c, -s], [s, c]]
+    return matrix
+
+
+def test_the_bare_map_reproduces_the_rest_surface_and_no_motion_moves_nothing():
+    cage, faces, fibres = bent_cage()
+    vertices, form_faces = rounded_form(cage, faces, outward_mm=0.0)
+    bare = bind_surface(vertices, form_faces, cage, fibres, passes=0)
+    assert np.abs(bare.matrix @ cage - vertices).max() < 1e-6
+    smoothed = bind_surface(vertices, form_faces, cage, fibres)
+    assert np.array_equal(smoothed.posed(vertices, cage, cage), vertices)
+    assert np.allclose(np.asarray(smoothed.matrix.sum(axis=1)).ravel(), 1.0)  # translations exact
+
+
+def test_vertices_beyond_the_box_are_reproduced_too():
+    cage, faces, fibres = bent_cage()
+    vertices, form_faces = rounded_form(cage, faces, outward_mm=4.0)
+    bare = bind_surface(vertices, form_faces, cage, fibres, passes=0)
+    assert np.abs(bare.matrix @ cage - vertices).max() < 1e-3
+
+
+def test_a_rigidly_moved_cage_moves_the_form_rigidly():
+    cage, faces, fibres = bent_cage()
+    vertices, form_faces = rounded_form(cage, faces, outward_mm=3.0)
+    turn, shift = rotation(70.0, 0) @ rotation(30.0, 2), np.array([12.0, -40.0, 7.0])
+    moved_cage = cage @ turn.T + shift
+    expected = vertices @ turn.T + shift
+    bare = bind_surface(vertices, form_faces, cage, fibres, passes=0)
+    assert np.abs(bare.posed(vertices, cage, moved_cage) - expected).max() < 0.1
+    smoothed = bind_surface(vertices, form_faces, cage, fibres)
+    posed = smoothed.posed(vertices, cage, moved_cage)
+    assert np.abs(posed - expected).max() < 0.01  # smoothing keeps an affine motion exact
+    lines = smoothed.posed_fibre_lines(posed)
+    assert np.abs(lines - (smoothed.fibre_lines @ turn.T + shift)).max() < 0.01
+
+
+def test_smoothing_the_displacement_keeps_a_kink_of_the_cage_off_the_surface():
+    cage, faces, fibres = bent_cage()
+    vertices, form_faces = rounded_form(cage, faces, outward_mm=1.0)
+    kinked = cage.copy()
+    grid = np.arange(N_U * N_S).reshape(N_U, N_S)
+    middle = np.concatenate([grid[:, N_S // 2], grid[:, N_S // 2] + N_U * N_S])
+    kinked[middle, 2] += 8.0  # one row of the cage jumps: a crease at the cell boundaries on both sides
+    bare = bind_surface(vertices, form_faces, cage, fibres, passes=0).posed(vertices, cage, kinked)
+    smoothed = bind_surface(vertices, form_faces, cage, fibres).posed(vertices, cage, kinked)
+    assert dihedral_degrees(smoothed, form_faces).max() < dihedral_degrees(bare, form_faces).max()
+
+
+def test_fibre_coordinates_measure_across_the_rest_sheet_and_along_the_fibres():
+    cage, faces, fibres = bent_cage()
+    vertices, form_faces = rounded_form(cage, faces, outward_mm=0.0)
+    binding = bind_surface(vertices, form_faces, cage, fibres)
+    across, along = binding.fibre_uv.T
+    width = np.linalg.norm(np.diff(fibres[:, N_S // 2], axis=0), axis=1).sum()
+    at_far_edge = np.isclose(vertices[:, 0], 40.0)
+    assert np.allclose(across[at_far_edge], across[at_far_edge].mean(), atol=2.0)
+    assert abs(across[np.isclose(vertices[:, 0], 40.0) & np.isclose(vertices[:, 1], 40.0)].mean() - width) < 0.5
+    assert np.allclose(across[np.isclose(vertices[:, 0], 0.0)], 0.0, atol=1e-6)
+    assert along.min() == pytest.approx(0.0, abs=1e-9) and along.max() == pytest.approx(1.0)
+    assert np.allclose(along, np.clip(vertices[:, 1] / 80.0, 0, 1), atol=0.02)
+
+
+def test_fibre_lines_lie_on_the_form():
+    cage, faces, fibres = bent_cage()
+    vertices, form_faces = rounded_form(cage, faces, outward_mm=2.0)
+    binding = bind_surface(vertices, form_faces, cage, fibres)
+    points = binding.fibre_lines.reshape(-1, 3)
+    triangle, weights = closest_points(vertices, form_faces, points)
+    on_surface = np.einsum("pk,pkd->pd", weights, vertices[form_faces[triangle]])
+    assert np.abs(on_surface - points).max() < 1e-6
+    lifted_top = fibres[1:-1, 1:-1, 2] + THICKNESS + 2.0  # inner fibres: on the top face, lifted with the form
+    assert np.abs(binding.fibre_lines[1:-1, 1:-1, 2] - lifted_top).max() < 0.5
+
+
+def test_crease_share_counts_sharp_edges():
+    cage, faces, _ = bent_cage()
+    assert crease_share(cage, faces) > 0.05  # the box's square edges
+    vertices, form_faces = subdivide(cage, faces)
+    assert crease_share(vertices, form_faces) < crease_share(cage, faces)
+    assert volume_ratio(cage, cage * 1.1, faces) == pytest.approx(1.331)
+
+
+class ThinningCages:
+    """A stand-in cage deformer: pulls the top face of the cage towards the deep face (a cage losing volume)."""
+
+    def __init__(self, cage: np.ndarray, keep: float) -> None:
+        self.cage, self.keep = cage, keep
+
+    def pose(self, transforms, poses=None):
+        half = len(self.cage) // 2
+        thinner = self.cage.copy()
+        thinner[half:] = self.cage[:half] + self.keep * (self.cage[half:] - self.cage[:half])
+        return {"sheet": PosedMuscle(thinner, self.cage[:half].reshape(N_U, N_S, 3), thinner[half:])}
+
+
+def test_a_form_that_loses_volume_is_thickened_back_from_its_anchors():
+    cage, faces, fibres = bent_cage()
+    vertices, form_faces = rounded_form(cage, faces, outward_mm=1.0)
+    binding = bind_surface(vertices, form_faces, cage, fibres)
+    muscle = SimpleNamespace(vertices=cage, form=Surface(vertices, form_faces), binding=binding)
+    thinning = ThinningCages(cage, keep=0.7)
+    carried = binding.posed(vertices, cage, thinning.pose({})["sheet"].vertices)
+    assert volume_ratio(vertices, carried, form_faces) < 0.85  # what the bare map gives
+    posed = FormDeformer(thinning, {"sheet": muscle}).pose({})["sheet"]
+    assert abs(volume_ratio(vertices, posed.vertices, form_faces) - 1.0) < 0.03
+    assert np.allclose(posed.outer_fibres, binding.posed_fibre_lines(posed.vertices))  # lines stay on the form
+
+
+# --- the real muscles ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def muscles():
+    return build_muscles()
+
+
+@pytest.fixture(scope="module")
+def deformer(muscles):
+    return muscle_deformer(muscles)
+
+
+def posed_at(deformer, pose: LegPose) -> dict:
+    poses = {"right": pose, "left": LegPose()}
+    return deformer.pose(segment_transforms(poses, load_landmarks()), poses)
+
+
+def test_every_muscle_has_a_closed_form_bound_exactly_at_rest(muscles):
+    for name, muscle in muscles.items():
+        form = muscle.form
+        assert form is not None and len(form.vertices) != len(muscle.vertices), name
+        assert muscle.binding.matrix.shape == (len(form.vertices), len(muscle.vertices)), name
+        assert np.array_equal(muscle.binding.posed(form.vertices, muscle.vertices, muscle.vertices), form.vertices)
+        assert muscle.fibre_uv.shape == (len(form.vertices), 2)
+        left = muscles[name.replace("_right", "_left")] if muscle.side == "right" else None
+        if left is not None:  # the left side mirrors the right
+            assert np.allclose(left.form.vertices * [1, 1, -1], form.vertices)
+
+
+def test_the_scene_shows_the_forms_and_keeps_the_cage_lengths(scene, muscles):
+    name = "gluteus_medius_right"
+    assert np.array_equal(scene.vertices(name), muscles[name].form.vertices)
+    assert np.array_equal(scene.structures[name].faces, muscles[name].form.faces)
+    assert scene.length_mm(name) == pytest.approx(muscles[name].length_mm())
+
+
+def off_segment(muscle, posed: np.ndarray, segment: np.ndarray, part: np.ndarray) -> float:
+    """Median distance (mm) of the posed form's ``part`` from where the segment's motion alone would carry it."""
+    carried = muscle.form.vertices[part] @ segment[:3, :3].T + segment[:3, 3]
+    return float(np.median(np.linalg.norm(posed[part] - carried, axis=1)))
+
+
+def test_tfl_and_the_band_follow_the_thigh_at_flexion_90(muscles, deformer):
+    pose = LegPose(hip_flexion=90, knee_flexion=90)
+    transforms = segment_transforms({"right": pose, "left": LegPose()}, load_landmarks())
+    posed = posed_at(deformer, pose)
+    tensor, band = muscles["tensor_fasciae_latae_right"], muscles["iliotibial_band_right"]
+    moved = posed["tensor_fasciae_latae_right"].vertices
+    on_thigh = tensor.fibre_uv[:, 1] > 0.6  # TFL's lower part, ending in the band on the thigh
+    assert off_segment(tensor, moved, transforms["thigh_right"], on_thigh) < 15.0
+    assert np.median(np.linalg.norm(moved[on_thigh] - tensor.form.vertices[on_thigh], axis=1)) > 60.0
+    moved = posed["iliotibial_band_right"].vertices
+    over_knee = band.fibre_uv[:, 1] > 0.9  # the band's end on Gerdy's tubercle rides with the shank
+    assert off_segment(band, moved, transforms["shank_right"], over_knee) < 15.0
+
+
+def test_the_forms_move_with_their_cages(muscles, deformer):
+    """Along every muscle, the form strays from rigid thigh motion exactly as much as its cage does."""
+    pose = LegPose(hip_flexion=90, knee_flexion=90)
+    thigh = segment_transforms({"right": pose, "left": LegPose()}, load_landmarks())["thigh_right"]
+    posed = posed_at(deformer, pose)
+    cages = deformer.cages.pose(segment_transforms({"right": pose, "left": LegPose()}, load_landmarks()))
+    for name in ("tensor_fasciae_latae_right", "iliotibial_band_right", "gluteus_maximus_right", "piriformis_right"):
+        muscle = muscles[name]
+        n_u, n_s = muscle.fibres.shape[:2]
+        cage_along = np.tile(np.linspace(0.0, 1.0, n_s), 2 * n_u)
+        carried = muscle.vertices @ thigh[:3, :3].T + thigh[:3, 3]
+        for low in (0.0, 0.25, 0.5, 0.75):
+            cage_part = (cage_along >= low) & (cage_along <= low + 0.25)
+            cage_off = np.median(np.linalg.norm(cages[name].vertices[cage_part] - carried[cage_part], axis=1))
+            form_part = (muscle.fibre_uv[:, 1] >= low) & (muscle.fibre_uv[:, 1] <= low + 0.25)
+            form_off = off_segment(muscle, posed[name].vertices, thigh, form_part)
+            assert abs(form_off - cage_off) < 6.0, (name, low, form_off, cage_off)
+
+
+POSES = [
+    LegPose(hip_flexion=90, knee_flexion=90),
+    LegPose(hip_flexion=45, hip_abduction=40, hip_rotation=20, knee_flexion=90),  # frog
+    LegPose(hip_flexion=10, hip_abduction=-25, hip_rotation=-35),  # external rotation with adduction
+    LegPose(knee_flexion=90, hip_rotation=40),  # prone, knee 90, internal rotation
+]
+
+
+def test_the_forms_hold_their_volume_over_the_therapist_positions(muscles, deformer):
+    for pose in POSES:
+        posed = posed_at(deformer, pose)
+        for name, muscle in muscles.items():
+            if muscle.side == "right":
+                ratio = volume_ratio(muscle.form.vertices, posed[name].vertices, muscle.form.faces)
+                assert 0.9 < ratio < 1.1, (name, pose, ratio)
+
+
+def test_new_forms_rebuild_the_muscle_cache_but_keep_the_baked_pose_space(monkeypatch):
+    from viewer.anatomy.bones import load_bone_surfaces
+    from viewer.anatomy.muscles import cache
+    from viewer.anatomy.pose_space import pose_space_key
+
+    bones, landmarks = load_bone_surfaces(), load_landmarks()
+    before = cache.cache_key(bones, landmarks), pose_space_key(bones, landmarks)
+    monkeypatch.setattr(cache, "FORMS_VERSION", "muscle-forms-changed")
+    assert cache.cache_key(bones, landmarks) != before[0]
+    assert pose_space_key(bones, landmarks) == before[1]

@@ -1,0 +1,389 @@
+"""Display surfaces bound to their muscle's cage by one linear map, so posing stays a sparse product.
+
+Every muscle is posed as a cage: its (u, s) fibre sheet thickened into a box (vertices: the deep
+face rows, then the top face rows, ``2 * n_u * n_s`` of them). The display surface (any closed
+surface near the cage, see :mod:`viewer.anatomy.muscles.forms`) is bound to it once, at rest:
+
+- each surface vertex finds its nearest cage cell, the hexahedron between the deep and the top
+  face of one (u, s) grid cell, and the parameters (a, b, c) of that cell's trilinear map that
+  give the vertex; outside the box the map is continued linearly from the cell's nearest point,
+  so rounded margins and bellies beyond the box go with it. The cell's eight weights are one row
+  of a sparse matrix ``B`` (n_surface, n_cage) with ``B @ rest_cage = rest_surface``; the weights
+  of each row sum to one, so a rigidly moved cage moves every bound vertex rigidly;
+- the displacement is smoothed over the surface mesh by a few Taubin passes ``S`` (a crease of the
+  cage at a twisted pose does not print on the surface; the rest shape is untouched, since only
+  displacements are smoothed), and ``M = S @ B`` is stored. Smoothing on an uneven mesh would
+  bend even a rigid motion (an umbrella step does not keep a linear field where the mesh is
+  irregular or sharp), so only the part of the displacement that no affine map explains is
+  smoothed: with ``P`` the least-squares affine fit over the surface (``P = X K``, X = [x, 1],
+  rank 4), the map is ``S B + (I - S) P B = M + U V`` with ``U = X - S X`` (n, 4) and
+  ``V = K B`` (4, n_cage). A rigid (or any affine) motion of the cage moves the form exactly so
+  (``U`` is computed as ``X - M C``, C the cage in the same coordinates, so it stays exact after the
+  smallest weights of ``M`` are pruned).
+
+A pose is then ``surface = rest_surface + M @ d + U @ (V @ d)``, ``d = posed_cage - rest_cage``: a
+sparse product and two thin dense ones.
+The fibre lines drawn over a muscle are the cage's top-face fibres projected onto the display
+surface at rest; each projected point is the barycentric blend of its triangle's vertices, so the
+lines are carried by the same map and stay on the surface in every pose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import scipy.sparse as sparse
+from scipy.spatial import cKDTree
+
+from viewer.types import FloatArray, IntArray
+
+CANDIDATE_CELLS = 8  # nearest cell centres tried per surface vertex
+NEWTON_STEPS = 20
+SMOOTHING_PASSES = 4  # Taubin pairs (shrink, inflate) applied to the displacement field
+TAUBIN = (0.5, -0.53)  # (lambda, mu): smooths without shrinking the smoothed field
+PRUNE = 1e-2  # weights below this (after smoothing) are dropped and the row renormalised
+RIDGE = 1e-4  # continuation outside a cell: directions of the cell shorter than this share of its size are damped
+AMPLIFICATION_MM = 0.2  # choosing a cell: mm of distance worth one unit of extra weight magnitude
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A display surface bound to its cage (see the module docstring).
+
+    Attributes
+    ----------
+    matrix : scipy.sparse.csr_matrix, (n_surface, n_cage)
+        ``M = S @ B``: rows sum to one.
+    affine : (n_surface, 4) float array
+        ``U = X - S X``: puts back the affine part of the displacement that smoothing bent.
+    basis : (4, n_cage) float array
+        ``V = K B``: the affine fit of the displacement, from the cage displacement.
+    fibre_uv : (n_surface, 2) float array
+        Per surface vertex: across-fibre distance (mm) from the u = 0 fibre, measured on the rest
+        sheet, and along-fibre fraction s in 0..1 (origin 0, insertion 1).
+    fibre_carry : scipy.sparse.csr_matrix, (n_u * n_s, n_surface)
+        Each projected fibre line point as the barycentric blend of its triangle's vertices.
+    fibre_lines : (n_u, n_s, 3) float array
+        The top-face fibre polylines projected onto the rest surface.
+    anchor_matrix : scipy.sparse.csr_matrix, (n_surface, n_cage)
+        Each surface vertex's anchor on the cage: its cell's point at the same (a, b) on the deep face
+        (sheets) or midway through the thickness (tubes). Thickening a form moves its vertices away from
+        their anchors, the way the pose space thickens a cage (see :meth:`thickened`).
+    """
+
+    matrix: sparse.csr_matrix
+    affine: FloatArray
+    basis: FloatArray
+    fibre_uv: FloatArray
+    fibre_carry: sparse.csr_matrix
+    fibre_lines: FloatArray
+    anchor_matrix: sparse.csr_matrix
+
+    def posed(self, rest_surface: FloatArray, rest_cage: FloatArray, posed_cage: FloatArray) -> FloatArray:
+        """Surface vertices (n_surface, 3) for the cage at ``posed_cage`` (n_cage, 3)."""
+        moved = posed_cage - rest_cage
+        return rest_surface + self.matrix @ moved + self.affine @ (self.basis @ moved)
+
+    def posed_fibre_lines(self, posed_surface: FloatArray) -> FloatArray:
+        """The drawn fibre polylines (n_u, n_s, 3) on the surface at a pose: they stay on it."""
+        return (self.fibre_carry @ posed_surface).reshape(self.fibre_lines.shape)
+
+    @staticmethod
+    def thickened(surface: FloatArray, anchors: FloatArray, factor: float) -> FloatArray:
+        """The surface thickened by ``factor`` away from its ``anchors`` (``anchor_matrix @ cage``)."""
+        return anchors + factor * (surface - anchors)
+
+    def mirrored(self) -> Binding:
+        """The binding of the mirrored surface and cage (the same maps; the rest lines reflected in z)."""
+        return replace(self, fibre_lines=self.fibre_lines * np.array([1.0, 1.0, -1.0]))
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """Flat arrays for the muscle cache, names starting with ``prefix``."""
+        result = {f"{prefix}__{name}": getattr(self, name) for name in _DENSE}
+        for name in _SPARSE:
+            matrix = getattr(self, name)
+            result[f"{prefix}__{name}_data"] = matrix.data
+            result[f"{prefix}__{name}_indices"] = matrix.indices
+            result[f"{prefix}__{name}_indptr"] = matrix.indptr
+            result[f"{prefix}__{name}_shape"] = np.array(matrix.shape, np.int64)
+        return result
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> Binding:
+        """The binding :meth:`arrays` stored."""
+
+        def matrix(name: str) -> sparse.csr_matrix:
+            parts = tuple(arrays[f"{prefix}__{name}_{k}"] for k in ("data", "indices", "indptr"))
+            return sparse.csr_matrix(parts, shape=tuple(int(n) for n in arrays[f"{prefix}__{name}_shape"]))
+
+        dense = {name: np.asarray(arrays[f"{prefix}__{name}"], float) for name in _DENSE}
+        return cls(**dense, **{name: matrix(name) for name in _SPARSE})
+
+    @staticmethod
+    def array_names(prefix: str) -> list[str]:
+        """Names :meth:`arrays` writes (to check a cache file is complete)."""
+        matrices = [f"{prefix}__{name}_{k}" for name in _SPARSE for k in ("data", "indices", "indptr", "shape")]
+        return [f"{prefix}__{name}" for name in _DENSE] + matrices
+
+
+_DENSE = ("affine", "basis", "fibre_uv", "fibre_lines")
+_SPARSE = ("matrix", "fibre_carry", "anchor_matrix")
+
+
+def cell_corners(n_u: int, n_s: int) -> IntArray:
+    """Cage vertex indices of every cell's eight corners, (n_cells, 8), in trilinear order.
+
+    Corner k has offsets (k & 1 along u, k >> 1 & 1 along s, k >> 2 along the thickness: deep 0, top 1).
+    """
+    grid = np.arange(n_u * n_s).reshape(n_u, n_s)
+    i, j = np.meshgrid(np.arange(n_u - 1), np.arange(n_s - 1), indexing="ij")
+    corners = [grid[i + (k & 1), j + (k >> 1 & 1)] + (k >> 2) * n_u * n_s for k in range(8)]
+    return np.stack([c.ravel() for c in corners], axis=1)
+
+
+_OFFSETS = (np.arange(8)[:, None] >> np.arange(3)) & 1  # (8, 3) corner offsets along (a, b, c)
+
+
+def trilinear(parameters: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Weights (p, 8) and their derivatives (p, 8, 3) at cell parameters (p, 3) = (a, b, c)."""
+    factors = [np.where(_OFFSETS[:, d], parameters[:, d : d + 1], 1.0 - parameters[:, d : d + 1]) for d in range(3)]
+    signs = np.where(_OFFSETS, 1.0, -1.0)
+    weights = factors[0] * factors[1] * factors[2]
+    derivatives = np.stack(
+        [
+            signs[:, 0] * factors[1] * factors[2],
+            signs[:, 1] * factors[0] * factors[2],
+            signs[:, 2] * factors[0] * factors[1],
+        ],
+        axis=2,
+    )
+    return weights, derivatives
+
+
+def _jacobian(derivatives: FloatArray, corners: FloatArray) -> FloatArray:
+    """d(point)/d(parameters), (p, 3, 3), slightly regularised so a flat cell still solves."""
+    jacobian = np.matmul(corners.transpose(0, 2, 1), derivatives)
+    scale = np.abs(jacobian).max(axis=(1, 2), keepdims=True) + 1e-12
+    return jacobian + 1e-9 * scale * np.eye(3)
+
+
+def cell_weights(corners: FloatArray, points: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Weights (p, 8) of each cell's corners (p, 8, 3) that reproduce its point (p, 3); and the gap (p,) in mm.
+
+    Inside the cell these are the trilinear weights of the point. Outside, the map is continued linearly
+    from the nearest point of the cell (parameters clamped to [0, 1]): weights = w(p) + dw(p) @ q with
+    q = J(p)^-1 (point - x(p)) (a ridge-damped solve: a collapsed cell does not amplify). Both parts are linear in the corners and the weights sum to one, so a
+    rigid motion of the cell moves the point rigidly; a linear continuation stays tame far from the box,
+    where the trilinear polynomial itself would swing with the product of its parameters. ``gap`` is the
+    distance from the point to the cell's nearest point (0 inside).
+    """
+    parameters = np.full((len(points), 3), 0.5)
+    active = np.arange(len(points))
+    for _ in range(NEWTON_STEPS):  # projected Newton: converges to the point, or to the nearest face point
+        weights, derivatives = trilinear(parameters[active])
+        error = points[active] - np.matmul(weights[:, None, :], corners[active])[:, 0]
+        step = np.linalg.solve(_jacobian(derivatives, corners[active]), error[..., None])[..., 0]
+        moved = np.clip(parameters[active] + step, 0.0, 1.0)
+        still = np.abs(moved - parameters[active]).max(axis=1) > 1e-12
+        parameters[active] = moved
+        active = active[still]
+        if not len(active):
+            break
+    weights, derivatives = trilinear(parameters)
+    error = points - np.einsum("pk,pkd->pd", weights, corners)
+    jacobian = _jacobian(derivatives, corners)
+    ridge = (RIDGE * np.abs(jacobian).max(axis=(1, 2))) ** 2  # damps the directions a collapsed cell lacks
+    normal = np.matmul(jacobian.transpose(0, 2, 1), jacobian) + ridge[:, None, None] * np.eye(3)
+    offset = np.linalg.solve(normal, np.matmul(jacobian.transpose(0, 2, 1), error[..., None]))[..., 0]
+    return weights + np.einsum("pkj,pj->pk", derivatives, offset), np.linalg.norm(error, axis=1), parameters
+
+
+def locate(cage: FloatArray, n_u: int, n_s: int, points: FloatArray) -> tuple[IntArray, FloatArray, FloatArray]:
+    """Each point's cage cell (flat index over (n_u - 1, n_s - 1)), its corner weights (p, 8) and parameters (p, 3).
+
+    Of the nearest cells by centre, the one lying nearest the point wins (a cell whose continuation would
+    amplify cage motion, a collapsed one, is handicapped); among cells holding the point, any is right
+    (neighbouring maps agree on their shared face). Parameters are clamped to the cell.
+    """
+    corners = cell_corners(n_u, n_s)
+    cells = cage[corners]  # (n_cells, 8, 3)
+    count = min(CANDIDATE_CELLS, len(cells))
+    _, candidates = cKDTree(cells.mean(axis=1)).query(points, k=count)
+    candidates = candidates.reshape(len(points), count)
+    weights, gap, parameters = cell_weights(cells[candidates.ravel()], np.repeat(points, count, axis=0))
+    amplification = np.abs(weights).sum(axis=1) - 1.0  # 0 inside a cell; large from a collapsed cell
+    best = np.argmin((gap + AMPLIFICATION_MM * amplification).reshape(len(points), count), axis=1)
+    pick = np.arange(len(points)) * count + best
+    return candidates[np.arange(len(points)), best], weights[pick], parameters[pick]
+
+
+def cage_matrix(
+    cage: FloatArray, n_u: int, n_s: int, points: FloatArray
+) -> tuple[sparse.csr_matrix, IntArray, FloatArray]:
+    """``B`` (p, n_cage): each point as its cell's blend of cage vertices; plus the cells and (clamped) parameters."""
+    cell, weights, parameters = locate(cage, n_u, n_s, points)
+    return _cell_rows(cell, weights, n_u, n_s), cell, parameters
+
+
+def _cell_rows(cell: IntArray, weights: FloatArray, n_u: int, n_s: int) -> sparse.csr_matrix:
+    """(p, 2 * n_u * n_s) sparse rows: each point's eight corner ``weights`` (p, 8) in its ``cell``."""
+    columns = cell_corners(n_u, n_s)[cell]
+    rows = np.repeat(np.arange(len(cell)), 8)
+    return sparse.csr_matrix((weights.ravel(), (rows, columns.ravel())), shape=(len(cell), 2 * n_u * n_s))
+
+
+def umbrella_operator(faces: IntArray, count: int) -> sparse.csr_matrix:
+    """(count, count) sparse mean of each vertex's mesh neighbours (uniform weights)."""
+    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    edges = np.unique(np.sort(edges, axis=1), axis=0)
+    both = np.concatenate([edges, edges[:, ::-1]])
+    adjacency = sparse.csr_matrix((np.ones(len(both)), (both[:, 0], both[:, 1])), shape=(count, count))
+    degree = np.asarray(adjacency.sum(axis=1)).ravel()
+    return sparse.diags(1.0 / np.maximum(degree, 1.0)) @ adjacency
+
+
+def taubin(values, faces: IntArray, passes: int, count: int | None = None):
+    """Taubin smoothing (a shrinking and an inflating umbrella step per pass) of per-vertex values.
+
+    ``values`` is a dense (n, k) array or a sparse (n, m) matrix (each column smoothed over the mesh).
+    """
+    mean = umbrella_operator(faces, values.shape[0] if count is None else count)
+    for _ in range(passes):
+        for factor in TAUBIN:
+            values = values + factor * (mean @ values - values)
+        if sparse.issparse(values):  # keep the smoothed weights sparse: far tails are negligible
+            values = sparse.csr_matrix(values)
+            values.data[np.abs(values.data) < PRUNE * 0.1] = 0.0
+            values.eliminate_zeros()
+    return values
+
+
+def prune_rows(matrix: sparse.csr_matrix, threshold: float = PRUNE) -> sparse.csr_matrix:
+    """Drop tiny weights and renormalise every row to sum one (so translations stay exact)."""
+    matrix = sparse.csr_matrix(matrix)
+    matrix.data[np.abs(matrix.data) < threshold] = 0.0
+    matrix.eliminate_zeros()
+    sums = np.asarray(matrix.sum(axis=1)).ravel()
+    return sparse.csr_matrix(sparse.diags(1.0 / np.where(np.abs(sums) > 1e-12, sums, 1.0)) @ matrix)
+
+
+def across_fibre_mm(fibres: FloatArray) -> FloatArray:
+    """(n_u, n_s) distance (mm) from the u = 0 fibre across the rest sheet, at every fibre sample."""
+    steps = np.linalg.norm(np.diff(fibres, axis=0), axis=2)
+    return np.concatenate([np.zeros((1, fibres.shape[1])), np.cumsum(steps, axis=0)])
+
+
+def fibre_coordinates(fibres: FloatArray, cell: IntArray, parameters: FloatArray) -> FloatArray:
+    """(p, 2): across-fibre mm and along-fibre fraction in 0..1 at cell parameters (clamped to the cell)."""
+    _n_u, n_s = fibres.shape[:2]
+    i, j = np.divmod(cell, n_s - 1)
+    a, b = parameters[:, 0], parameters[:, 1]
+    across = across_fibre_mm(fibres)
+    distance = (1 - b) * ((1 - a) * across[i, j] + a * across[i + 1, j]) + b * (
+        (1 - a) * across[i, j + 1] + a * across[i + 1, j + 1]
+    )
+    along = np.clip((j + b) / (n_s - 1), 0.0, 1.0)
+    return np.stack([distance, along], axis=1)
+
+
+def closest_points(vertices: FloatArray, faces: IntArray, points: FloatArray, candidates: int = 16):
+    """Nearest point on a triangle mesh to each point: (triangle index (p,), barycentric weights (p, 3)).
+
+    Exact among the ``candidates`` triangles whose centroids lie nearest (enough on an even mesh).
+    """
+    triangles = vertices[faces]
+    count = min(candidates, len(faces))
+    _, near = cKDTree(triangles.mean(axis=1)).query(points, k=count)
+    near = near.reshape(len(points), count)
+    a, b, c = (triangles[near][:, :, k] for k in range(3))  # (p, count, 3)
+    weights = _closest_barycentric(a, b, c, points[:, None, :])
+    closest = weights[..., :1] * a + weights[..., 1:2] * b + weights[..., 2:] * c
+    best = np.argmin(np.linalg.norm(closest - points[:, None, :], axis=2), axis=1)
+    rows = np.arange(len(points))
+    return near[rows, best], weights[rows, best]
+
+
+def _closest_barycentric(a: FloatArray, b: FloatArray, c: FloatArray, p: FloatArray) -> FloatArray:
+    """Barycentric weights (..., 3) of the point of triangle (a, b, c) nearest p (Ericson's regions, vectorised)."""
+    ab, ac, ap = b - a, c - a, p - a
+    d1, d2 = (ab * ap).sum(-1), (ac * ap).sum(-1)
+    bp = p - b
+    d3, d4 = (ab * bp).sum(-1), (ac * bp).sum(-1)
+    cp = p - c
+    d5, d6 = (ab * cp).sum(-1), (ac * cp).sum(-1)
+    va, vb, vc = d3 * d6 - d5 * d4, d5 * d2 - d1 * d6, d1 * d4 - d3 * d2
+    total = np.where(np.abs(va + vb + vc) > 1e-18, va + vb + vc, 1e-18)
+    result = np.stack([va / total, vb / total, vc / total], axis=-1)  # inside the face
+
+    def edge(mask, t, first, second):
+        t = np.clip(np.nan_to_num(t), 0.0, 1.0)
+        weights = np.zeros((*mask.shape, 3))
+        weights[..., first] = 1 - t
+        weights[..., second] = t
+        result[mask] = weights[mask]
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        edge((vc <= 0) & (d1 >= 0) & (d3 <= 0), d1 / (d1 - d3), 0, 1)
+        edge((vb <= 0) & (d2 >= 0) & (d6 <= 0), d2 / (d2 - d6), 0, 2)
+        edge((va <= 0) & (d4 - d3 >= 0) & (d5 - d6 >= 0), (d4 - d3) / ((d4 - d3) + (d5 - d6)), 1, 2)
+    for mask, corner in (((d1 <= 0) & (d2 <= 0), 0), ((d3 >= 0) & (d4 <= d3), 1), ((d6 >= 0) & (d5 <= d6), 2)):
+        result[mask] = np.eye(3)[corner]
+    return result
+
+
+def bind_surface(
+    vertices: FloatArray,
+    faces: IntArray,
+    cage: FloatArray,
+    fibres: FloatArray,
+    passes: int = SMOOTHING_PASSES,
+    anchor_depth: float = 0.0,
+) -> Binding:
+    """Bind a closed display surface to its cage (see the module docstring).
+
+    Parameters
+    ----------
+    vertices, faces
+        The display surface at rest: (n, 3) mm and (m, 3) vertex indices.
+    cage
+        The rest cage (2 * n_u * n_s, 3): deep face rows, then top face rows.
+    fibres
+        The rest fibres (n_u, n_s, 3), for the fibre coordinates.
+    passes
+        Taubin smoothing passes of the displacement field (0: the bare trilinear map).
+    anchor_depth
+        Where thickening starts, through the cage's thickness: 0 the deep face (sheets), 0.5 the middle (tubes).
+    """
+    n_u, n_s = fibres.shape[:2]
+    vertices = np.asarray(vertices, float)
+    if len(cage) != 2 * n_u * n_s:
+        raise ValueError(f"cage has {len(cage)} vertices, expected 2 x {n_u} x {n_s}")
+    bare, cell, parameters = cage_matrix(cage, n_u, n_s, vertices)
+    centre = vertices.mean(axis=0)
+    affine_fit = np.hstack([vertices - centre, np.ones((len(vertices), 1))])  # X (n, 4)
+    matrix = prune_rows(taubin(bare, faces, passes, len(vertices))) if passes else bare
+    # U = X - M C (C: the cage in the same affine coordinates; B C = X): with M = S B this is X - S X, and it
+    # keeps an affine motion exact whatever pruning did to M
+    affine = affine_fit - matrix @ np.hstack([cage - centre, np.ones((len(cage), 1))])
+    fit = np.linalg.solve(affine_fit.T @ affine_fit, affine_fit.T)  # K (4, n): least-squares affine fit
+    basis = np.asarray((bare.T @ fit.T).T)  # V = K B (4, n_cage)
+    anchor_weights, _ = trilinear(np.column_stack([parameters[:, :2], np.full(len(cell), anchor_depth)]))
+    top = cage[n_u * n_s :].reshape(n_u, n_s, 3)
+    triangle, weights = closest_points(vertices, faces, top.reshape(-1, 3))
+    carry = sparse.csr_matrix(
+        (weights.ravel(), (np.repeat(np.arange(len(triangle)), 3), faces[triangle].ravel())),
+        shape=(len(triangle), len(vertices)),
+    )
+    return Binding(
+        matrix=sparse.csr_matrix(matrix),
+        affine=affine,
+        basis=basis,
+        fibre_uv=fibre_coordinates(fibres, cell, parameters),
+        fibre_carry=carry,
+        fibre_lines=(carry @ vertices).reshape(top.shape),
+        anchor_matrix=_cell_rows(cell, anchor_weights, n_u, n_s),
+    )
+
+
+__all__ = ["Binding", "bind_surface", "cage_matrix", "taubin"]
