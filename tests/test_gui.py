@@ -358,3 +358,20 @@ def test_one_user_change_draws_one_frame(window, qtbot):
     slider.setValue(slider.value() + 5)
     qtbot.wait(200)
     assert len(frames) == 2  # labels read the depth buffer: one unshown depth pass, then the frame
+
+
+def test_body_menu_switches_the_skin_and_undoes(window):
+    menu = window.body_menu
+    assert menu.body_actions["female"].isChecked()  # the default body, ticked
+    assert "stay the same" in menu.note.text() and not menu.note.isEnabled()  # a plain note, not a command
+    female_points = window.scene_view.meshes["skin"].n_points
+    menu.body_actions["male"].trigger()
+    assert window.model.body == "male" and menu.body_actions["male"].isChecked()
+    assert window.scene_view.meshes["skin"].n_points != female_points  # the new surface is drawn
+    window.undo_action.trigger()
+    assert window.model.body == "female" and menu.body_actions["female"].isChecked()
+    assert window.scene_view.meshes["skin"].n_points == female_points
+    menu.tone_actions["dark"].trigger()
+    assert window.model.skin_tone == "dark"
+    menu.outline_action.setChecked(False)
+    assert not window.scene_view.skin_outlines["skin"].GetVisibility()
