@@ -189,6 +189,21 @@ def section_centre(vertices: FloatArray, faces: IntArray, level: float) -> Float
     return np.average(np.array(midpoints), axis=0, weights=np.array(lengths) + 1e-9)
 
 
+def _lateral_pairs(
+    solid: FloatArray, levels, band_mm: float, sign: float, depth: float, vertices: FloatArray, faces: IntArray
+) -> list[tuple[FloatArray, FloatArray]]:
+    """(source, target) pairs at each level: the MakeHuman skin beside a solid's outermost point (within
+    ``band_mm`` of the level) -> that point plus ``depth`` straight out to the side (``sign`` +1 right, -1 left)."""
+    lateral = np.array([0.0, 0.0, sign])
+    pairs = []
+    for level in levels:
+        near = solid[np.abs(solid[:, 1] - level) < band_mm]
+        if len(near):
+            outermost = near[(near[:, 2] * sign).argmax()]
+            pairs.append((_ray_point(outermost, lateral, vertices, faces), outermost + depth * lateral))
+    return pairs
+
+
 def correspondences(
     vertices: FloatArray,
     faces: IntArray,
@@ -228,14 +243,11 @@ def correspondences(
         side = "right" if sign > 0 else "left"
         knee = (landmarks[f"lateral_epicondyle_{side}"] + landmarks[f"medial_epicondyle_{side}"]) / 2
         if muscles:  # the lateral thigh lies over the iliotibial band, from below the trochanter to the knee
-            sheet = muscles[f"iliotibial_band_{side}"].vertices
-            for level in np.arange(params.band_top_mm, knee[1] + params.band_spacing_mm / 2, -params.band_spacing_mm):
-                near = sheet[np.abs(sheet[:, 1] - level) < 10.0]
-                if len(near):
-                    outermost = near[(near[:, 2] * sign).argmax()]
-                    lateral = np.array([0.0, 0.0, sign])
-                    sources.append(_ray_point(outermost, lateral, vertices, faces))
-                    targets.append(outermost + params.depth("thigh_side") * lateral)
+            levels = np.arange(params.band_top_mm, knee[1] + params.band_spacing_mm / 2, -params.band_spacing_mm)
+            band = muscles[f"iliotibial_band_{side}"].vertices
+            for source, target in _lateral_pairs(band, levels, 10.0, sign, params.depth("thigh_side"), vertices, faces):
+                sources.append(source)
+                targets.append(target)
         sources.append(section_centre(vertices, leg_faces, knee[1]))
         targets.append(knee + np.array([params.knee_anterior_mm, 0.0, 0.0]))
         shank_level = knee[1] - params.below_knee_mm - 20.0  # below the cut: keeps the shank straight under the knee
@@ -245,13 +257,10 @@ def correspondences(
         targets.append(np.array([tibia[:, 0].mean() - params.calf_behind_tibia_mm, shank_level, tibia[:, 2].mean()]))
         if muscles:  # the side of the hip over gluteus medius
             medius = muscles[f"gluteus_medius_{side}"].vertices
-            for level in params.medius_levels_mm:
-                near = medius[np.abs(medius[:, 1] - level) < 8.0]
-                if len(near):
-                    outermost = near[(near[:, 2] * sign).argmax()]
-                    lateral = np.array([0.0, 0.0, sign])
-                    sources.append(_ray_point(outermost, lateral, vertices, faces))
-                    targets.append(outermost + params.depth("hip_side") * lateral)
+            levels = params.medius_levels_mm
+            for source, target in _lateral_pairs(medius, levels, 8.0, sign, params.depth("hip_side"), vertices, faces):
+                sources.append(source)
+                targets.append(target)
         femur = bones[f"femur_{side}"].vertices
         condyles = femur[np.abs(femur[:, 1] - knee[1] - 10.0) < 15.0]
         back = condyles[condyles[:, 0].argmin()]  # the back of the femoral condyles, under the popliteal fossa

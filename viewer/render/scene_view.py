@@ -310,9 +310,7 @@ class SceneView:
         mesh.point_data[CAUTION_ARRAY] = np.zeros(mesh.n_points)
         self._caution_ready = False
         mapper = actor.mapper
-        mapper.lookup_table = pv.LookupTable(
-            values=np.array([self._rgba(self._colour_of(name)), CAUTION_RGBA])
-        )
+        mapper.lookup_table = pv.LookupTable(values=np.array([self._rgba(self._colour_of(name)), CAUTION_RGBA]))
         mapper.lookup_table.scalar_range = (2 * CAUTION_LEVEL - 1.0, 1.0)  # the two colours meet at the level
         mapper.SetScalarModeToUsePointFieldData()
         mapper.SelectColorArray(CAUTION_ARRAY)
