@@ -373,5 +373,7 @@ def test_body_menu_switches_the_skin_and_undoes(window):
     assert window.scene_view.meshes["skin"].n_points == female_points
     menu.tone_actions["dark"].trigger()
     assert window.model.skin_tone == "dark"
+    swatch = window.structures_panel.items["skin"].icon(0).pixmap(8, 8).toImage().pixelColor(4, 4)
+    assert swatch.name() == window.model.skin_colour()  # the structures panel shows the tone too
     menu.outline_action.setChecked(False)
     assert not window.scene_view.skin_outlines["skin"].GetVisibility()

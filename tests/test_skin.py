@@ -146,11 +146,9 @@ def test_lateral_knee_is_smooth(body, landmarks):
 
 
 @pytest.mark.parametrize("body", BODIES)
-def test_buttock_fat_and_surface_landmarks(body):
+def test_buttock_fat_and_surface_landmarks(scene, body):
     skin = load_skin(body)
-    from viewer.anatomy.muscles import build_muscles
-
-    maximus = build_muscles()["gluteus_maximus_right"].surface().vertices
+    maximus = scene.structures["gluteus_maximus_right"].vertices  # the session's muscles: built once
     back = maximus[maximus[:, 0] < maximus[:, 0].min() + 3]  # the most posterior part, measured straight back
     depth = ray_hits(back, np.tile([-1.0, 0, 0], (len(back), 1)), skin.vertices, skin.faces)
     assert np.all(np.isfinite(depth))
