@@ -412,3 +412,22 @@ def test_a_click_on_the_view_draws_one_frame_and_a_drag_still_turns_the_camera(w
     qtbot.mouseRelease(window.interactor, Qt.MouseButton.LeftButton, pos=point + QPoint(80, 0))
     qtbot.wait(200)
     assert window.interactor.camera.position != before and window.model.selection is None  # turned, not selected
+
+
+def test_body_menu_switches_the_skin_and_undoes(window):
+    menu = window.body_menu
+    assert menu.body_actions["female"].isChecked()  # the default body, ticked
+    assert "stay the same" in menu.note.text() and not menu.note.isEnabled()  # a plain note, not a command
+    female_points = window.scene_view.meshes["skin"].n_points
+    menu.body_actions["male"].trigger()
+    assert window.model.body == "male" and menu.body_actions["male"].isChecked()
+    assert window.scene_view.meshes["skin"].n_points != female_points  # the new surface is drawn
+    window.undo_action.trigger()
+    assert window.model.body == "female" and menu.body_actions["female"].isChecked()
+    assert window.scene_view.meshes["skin"].n_points == female_points
+    menu.tone_actions["dark"].trigger()
+    assert window.model.skin_tone == "dark"
+    swatch = window.structures_panel.items["skin"].icon(0).pixmap(8, 8).toImage().pixelColor(4, 4)
+    assert swatch.name() == window.model.skin_colour()  # the structures panel shows the tone too
+    menu.outline_action.setChecked(False)
+    assert not window.scene_view.skin_outlines["skin"].GetVisibility()

@@ -46,7 +46,8 @@ def _posed_state() -> SceneState:
         "up": [0.0, 1.0, 0.0],
         "view_angle": 28.0,
     }
-    state.labels, state.body = True, "male"
+    state.labels = True
+    state.history.set_body("male")  # the skin itself changes: the loaded scene must draw the male body too
     return state
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 import pyvista as pv
@@ -81,12 +79,62 @@ def test_natal_cleft_is_deep_below_the_sacral_apex(body, landmarks):
     assert cleft >= 15, f"natal cleft only {cleft:.1f} mm deep"
 
 
-@pytest.mark.parametrize("body", BODIES)
-def test_buttock_fat_and_surface_landmarks(body):
-    skin = load_skin(body)
-    from viewer.anatomy.muscles import build_muscles
+def relief(vertices, centre, direction, across, half_mm=60.0, step_mm=4.0, sigma_mm=15.0):
+    """How far the skin stands out of its own broad form on a square patch seen along ``-direction``.
 
-    maximus = build_muscles()["gluteus_maximus_right"].surface().vertices
+    The outermost skin vertex of each cell (``step_mm`` square) of a patch ``2 * half_mm`` wide around
+    ``centre`` gives a height field; minus its Gaussian blur (``sigma_mm``), ridges and lumps are positive
+    and dimples negative. Returns (n, n) mm, NaN where no vertex falls.
+    """
+    from scipy import ndimage
+
+    direction = np.asarray(direction, float) / np.linalg.norm(direction)
+    u = np.asarray(across, float) - direction * (np.asarray(across, float) @ direction)
+    u /= np.linalg.norm(u)
+    relative = vertices - centre
+    a, b, height = relative @ u, relative @ np.cross(direction, u), relative @ direction
+    n = round(2 * half_mm / step_mm)
+    i, j = np.floor((a + half_mm) / step_mm).astype(int), np.floor((b + half_mm) / step_mm).astype(int)
+    ok = (i >= 0) & (i < n) & (j >= 0) & (j < n) & (height > -40)
+    field = np.full((n, n), -np.inf)
+    np.maximum.at(field, (i[ok], j[ok]), height[ok])
+    filled = np.isfinite(field)
+    values = np.where(filled, field, 0.0)
+    sigma = sigma_mm / step_mm
+    blurred = ndimage.gaussian_filter(values, sigma, mode="constant") / np.maximum(
+        ndimage.gaussian_filter(filled.astype(float), sigma, mode="constant"), 1e-9
+    )
+    return np.where(filled, field - blurred, np.nan)
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_psis_shows_dimples_not_ridges(body, landmarks):
+    """Beside each PSIS the skin is drawn into a dimple, with no ridge standing over the upper buttock.
+
+    (The posterior iliac crest pinned through gluteus maximus stood as a ridge 9-13 mm out of the skin's form.)
+    """
+    skin = load_skin(body)
+    for side in ("right", "left"):
+        form = relief(skin.vertices, landmarks[f"psis_{side}"], (-1.0, 0.0, 0.0), (0.0, 1.0, 0.0))
+        centre = len(form) // 2
+        assert np.nanmin(form[centre - 3 : centre + 3, centre - 3 : centre + 3]) < -3.0, f"no {side} PSIS dimple"
+        assert np.nanmax(form) < 8.5, f"a ridge stands {np.nanmax(form):.1f} mm beside the {side} PSIS"
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_lateral_knee_is_smooth(body, landmarks):
+    """No lumps over the lateral knee (the male skin had them, 10-12 mm out of its form)."""
+    skin = load_skin(body)
+    for side, sign in (("right", 1.0), ("left", -1.0)):
+        above_knee = landmarks[f"lateral_epicondyle_{side}"] + np.array([0.0, 50.0, 0.0])
+        form = relief(skin.vertices, above_knee, (0.0, 0.0, sign), (0.0, 1.0, 0.0), half_mm=50.0)
+        assert np.nanmax(form) < 7.0, f"a lump stands {np.nanmax(form):.1f} mm out at the {side} lateral knee"
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_buttock_fat_and_surface_landmarks(scene, body):
+    skin = load_skin(body)
+    maximus = scene.structures["gluteus_maximus_right"].vertices  # the session's muscles: built once
     back = maximus[maximus[:, 0] < maximus[:, 0].min() + 3]  # the most posterior part, measured straight back
     depth = first_hits(skin.vertices, skin.faces, back, np.tile([-1.0, 0, 0], (len(back), 1)))
     assert np.all(np.isfinite(depth))
@@ -105,44 +153,85 @@ def test_buttock_fat_and_surface_landmarks(body):
         assert np.linalg.norm(right - left) < 12.0, f"{short} not symmetric"
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        "female",
-        pytest.param("male", marks=pytest.mark.xfail(
-            strict=True, reason="known: the distal iliotibial band at the lateral knee pokes out of the male skin")),
-    ],
-)  # fmt: skip
+GROWTH_MM = 3.0  # muscles and bones are checked grown by this much: new muscle forms a little larger stay inside
+
+
+def grown(vertices, faces):
+    """Vertices moved ``GROWTH_MM`` out along their normals: the structure a few millimetres larger."""
+    from viewer.anatomy.geometry import vertex_normals
+
+    return vertices + GROWTH_MM * vertex_normals(vertices, faces)
+
+
+def enclosed_share(model, skin_vertices, skin_faces, kinds=("muscle", "fascia", "bone")):
+    """Share of the (grown) muscle, fascia and bone vertices of the skin's region inside the skin, and the worst.
+
+    Shanks (tibia, patella) are left out: the skin ends below the knee.
+    """
+    from viewer.anatomy.bones import Surface
+
+    names = [n for kind in kinds for n in model.names(kind) if not n.startswith(("tibia", "patella"))]
+    points = np.vstack([grown(model.vertices(n), model.structures[n].faces) for n in names])
+    owner = np.repeat(names, [len(model.vertices(n)) for n in names])
+    region = (points[:, 1] > skin_vertices[:, 1].min() + 15) & (points[:, 1] < skin_vertices[:, 1].max() - 15)
+    within = inside(points[region], Surface(skin_vertices, skin_faces))
+    shares = {n: within[owner[region] == n].mean() for n in names if (owner[region] == n).any()}
+    return within.mean(), min(shares.items(), key=lambda item: item[1])
+
+
+@pytest.mark.parametrize("body", BODIES)
 def test_skin_encloses_muscles_and_bones_at_rest(scene, body):
+    """Every muscle, the iliotibial band and every bone, grown by 3 mm, lies inside either body's skin."""
     skin = load_skin(body)
-    for kind in ("muscle", "fascia", "bone"):
-        points = np.vstack([scene.structures[n].vertices for n in scene.names(kind)])
-        points = points[
-            (points[:, 1] > skin.vertices[:, 1].min() + 15) & (points[:, 1] < skin.vertices[:, 1].max() - 15)
-        ]
-        share = inside(points, skin).mean()
-        assert share > 0.99, f"only {share:.2%} of {kind} vertices in the region lie inside the skin"
+    share, (worst, worst_share) = enclosed_share(scene, skin.vertices, skin.faces)
+    assert share > 0.995, f"only {share:.2%} of the grown muscle and bone vertices lie inside the {body} skin"
+    assert worst_share > 0.98, f"{worst}: only {worst_share:.2%} inside the {body} skin"
+
+
+# Poses of the right hip (flexion, abduction, internal rotation; the left leg stands), the worst of the grid
+# flexion (-20, 0, 90, 120) x abduction (-30, 0, 45) x rotation (-45, 0, 45) as measured on the female skin
+# (share of muscle and bone vertices inside): every other pose of the grid scored higher. Adduction with the
+# hip straight is left out: the thigh then passes through the standing one, as no body can.
+WORST_REACHABLE_POSES = ((90.0, 45.0, -45.0), (90.0, -30.0, -45.0), (90.0, 0.0, -45.0), (-20.0, 45.0, -45.0))
+FULL_FLEXION_POSES = ((120.0, 45.0, -45.0), (120.0, -30.0, 45.0), (120.0, 0.0, -45.0))  # 91%, 94%, 96% inside
+
+
+@pytest.fixture(scope="module")
+def pose_scene():
+    """One scene for the pose checks (posed, then back at rest)."""
+    from viewer.model.scene import build_scene
+
+    model = build_scene()
+    yield model
+    model.reset_pose()
+
+
+def posed_share(model, body, pose):
+    model.set_body(body)
+    model.set_pose("right", hip_flexion=pose[0], hip_abduction=pose[1], hip_rotation=pose[2])
+    try:
+        skin = model.vertices("skin")
+        share, _ = enclosed_share(model, skin, model.structures["skin"].faces, kinds=("muscle", "bone"))
+    finally:
+        model.reset_pose()
+    return share
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_skin_encloses_muscles_and_bones_at_the_worst_reachable_poses(pose_scene, body):
+    for pose in WORST_REACHABLE_POSES:
+        share = posed_share(pose_scene, body, pose)
+        assert share > 0.96, f"only {share:.2%} of muscle and bone vertices inside the {body} skin at {pose}"
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known: blend skinning with the MakeHuman rig weights lets muscle and bone out at the grid's extreme "
-    "corners (89% inside at flexion 120, adduction 30, rotation 45); needs pose correctives",
+    reason="known: at 120 degrees of flexion, blend skinning with the MakeHuman rig weights carries the skin over "
+    "the ischium with the thigh and the hip bone and gluteus maximus show (91-96% inside); needs pose correctives",
 )
-def test_skin_encloses_muscles_and_bones_across_the_pose_grid(fresh_scene):
-    """The corners and centre of the hip pose grid (flexion, abduction, rotation), both legs together."""
-    flexion, abduction, rotation = (-20.0, 0.0, 90.0, 120.0), (-30.0, 0.0, 45.0), (-45.0, 0.0, 45.0)
-    worst = []
-    for f, a, r in itertools.product(flexion, abduction, rotation):
-        fresh_scene.set_pose("both", hip_flexion=f, hip_abduction=a, hip_rotation=r)
-        skin = fresh_scene.vertices("skin")
-        surface = type(load_skin())(skin, fresh_scene.structures["skin"].faces)
-        points = np.vstack([fresh_scene.vertices(n) for n in fresh_scene.names("muscle") + fresh_scene.names("bone")
-                            if not n.startswith(("tibia", "patella"))])  # fmt: skip
-        points = points[points[:, 1] > skin[:, 1].min() + 40]
-        worst.append((inside(points, surface, spacing=3.0).mean(), (f, a, r)))
-    share, pose = min(worst)
-    assert share > 0.97, f"only {share:.2%} of muscle and bone vertices inside the skin at pose {pose}"
+def test_skin_encloses_muscles_and_bones_in_full_flexion(pose_scene):
+    worst = min((posed_share(pose_scene, "female", pose), pose) for pose in FULL_FLEXION_POSES)
+    assert worst[0] > 0.96, f"only {worst[0]:.2%} inside at {worst[1]}"
 
 
 def test_provenance_and_cc0_notice():

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from viewer.anatomy.bones import Surface
+from viewer.anatomy.bones import SIDES, Surface
 from viewer.anatomy.makehuman import (
     MakeHumanData,
     apply_targets,
@@ -59,11 +59,12 @@ _ARM_BONES = tuple(
     )
 )  # fmt: skip
 
-# landmark -> (soft-tissue key, palpation direction on the right side)
+# landmark -> (soft-tissue key, palpation direction on the right side). The posterior iliac crest is not
+# pinned: its palpation line runs through the upper gluteus maximus, and the skin drawn in there stood as a
+# ridge beside the PSIS once lifted off the muscle.
 _BILATERAL_TARGETS = {
     "psis": ("psis", (-1.0, 0.0, 0.0)),
     "iliac_crest_summit": ("iliac_crest", (-0.2, 0.15, 1.0)),
-    "iliac_crest_posterior": ("iliac_crest_posterior", (-0.7, 0.3, 0.6)),
     "asis": ("asis", (1.0, 0.0, 0.35)),
     "greater_trochanter": ("greater_trochanter", (0.0, 0.0, 1.0)),
     "lateral_epicondyle": ("epicondyle", (0.0, 0.0, 1.0)),
@@ -96,14 +97,17 @@ class BodyParameters:
     warp_smoothing: float = 1.0
     medius_levels_mm: tuple[float, ...] = (-20.0, 15.0)  # the hip's side pinned over gluteus medius at these heights
     calf_behind_tibia_mm: float = 20.0  # the shank's cross-section centre lies this far behind the tibia's
-    buttock_levels_mm: tuple[float, ...] = (
-        -130.0,
-        -90.0,
-        -50.0,
-        -15.0,
-        10.0,
-    )  # gluteus maximus sampled at these heights
+    # gluteus maximus sampled at these heights, up to its upper border beside the PSIS (without the upper
+    # samples the skin lay inside the muscle there and lifting it raised two ridges beside the PSIS)
+    buttock_levels_mm: tuple[float, ...] = (-130.0, -90.0, -50.0, -15.0, 15.0, 40.0)
     buttock_columns_mm: tuple[float, ...] = (45.0, 85.0, 125.0)  # ... and these distances from the midline
+    # the skin is smoothed (umbrella passes, fading with distance) around these landmarks of both sides, mm:
+    # beside the PSIS the buttock's upper edge otherwise stood as a ridge, and the lateral knee was lumpy
+    smoothed_around: tuple[tuple[str, float], ...] = (("psis", 45.0), ("lateral_epicondyle", 35.0))
+    region_smoothing_passes: int = 60
+    smoothed_extra_cover_mm: float = 12.0  # ... where the skin is first lifted this much further off the muscles
+    band_top_mm: float = -140.0  # the iliotibial band pins the lateral thigh from this height down to the knee ...
+    band_spacing_mm: float = 40.0  # ... every so many mm (sparse samples left it wrinkled and lumpy at the knee)
     settled: tuple[str, ...] = ("psis", "sacrum", "asis")  # drawn in to their depth
     dimple_falloff_mm: float = 20.0  # width of the dimple where the skin is drawn in over a bony point
 
@@ -112,10 +116,10 @@ class BodyParameters:
 
 
 SOFT_TISSUE_MM = {
-    "female": {"psis": 16.0, "iliac_crest": 22.0, "iliac_crest_posterior": 17.0, "asis": 18.0,
-               "greater_trochanter": 36.0, "sacrum": 16.0, "buttock": 24.0, "hip_side": 22.0, "coccyx": 12.0, "pubis": 30.0, "epicondyle": 13.0},
-    "male": {"psis": 12.0, "iliac_crest": 16.0, "iliac_crest_posterior": 13.0, "asis": 14.0,
-             "greater_trochanter": 28.0, "sacrum": 12.0, "buttock": 15.0, "hip_side": 15.0, "coccyx": 10.0, "pubis": 22.0, "epicondyle": 10.0},
+    "female": {"psis": 24.0, "iliac_crest": 22.0, "asis": 18.0,
+               "greater_trochanter": 36.0, "sacrum": 16.0, "buttock": 24.0, "hip_side": 22.0, "thigh_side": 16.0, "coccyx": 12.0, "pubis": 30.0, "epicondyle": 13.0},
+    "male": {"psis": 20.0, "iliac_crest": 16.0, "asis": 14.0,
+             "greater_trochanter": 28.0, "sacrum": 12.0, "buttock": 15.0, "hip_side": 15.0, "thigh_side": 10.0, "coccyx": 10.0, "pubis": 22.0, "epicondyle": 10.0},
 }  # fmt: skip
 
 
@@ -185,6 +189,21 @@ def section_centre(vertices: FloatArray, faces: IntArray, level: float) -> Float
     return np.average(np.array(midpoints), axis=0, weights=np.array(lengths) + 1e-9)
 
 
+def _lateral_pairs(
+    solid: FloatArray, levels, band_mm: float, sign: float, depth: float, vertices: FloatArray, faces: IntArray
+) -> list[tuple[FloatArray, FloatArray]]:
+    """(source, target) pairs at each level: the MakeHuman skin beside a solid's outermost point (within
+    ``band_mm`` of the level) -> that point plus ``depth`` straight out to the side (``sign`` +1 right, -1 left)."""
+    lateral = np.array([0.0, 0.0, sign])
+    pairs = []
+    for level in levels:
+        near = solid[np.abs(solid[:, 1] - level) < band_mm]
+        if len(near):
+            outermost = near[(near[:, 2] * sign).argmax()]
+            pairs.append((_ray_point(outermost, lateral, vertices, faces), outermost + depth * lateral))
+    return pairs
+
+
 def correspondences(
     vertices: FloatArray,
     faces: IntArray,
@@ -221,15 +240,14 @@ def correspondences(
             shaft = np.array([np.polyval(axis_x, level), level, np.polyval(axis_z, level)])
             sources.append(section_centre(vertices, leg_faces, level))
             targets.append(shaft - np.array([0.0, 0.0, sign * params.femur_medial_offset_mm]))
-            if muscles:  # the lateral thigh lies over the iliotibial band
-                sheet = muscles[f"iliotibial_band_{'right' if sign > 0 else 'left'}"].vertices
-                near = sheet[np.abs(sheet[:, 1] - level) < 10.0]
-                outermost = near[(near[:, 2] * sign).argmax()]
-                lateral = np.array([0.0, 0.0, sign])
-                sources.append(_ray_point(outermost, lateral, vertices, faces))
-                targets.append(outermost + params.min_cover_mm * 1.5 * lateral)
         side = "right" if sign > 0 else "left"
         knee = (landmarks[f"lateral_epicondyle_{side}"] + landmarks[f"medial_epicondyle_{side}"]) / 2
+        if muscles:  # the lateral thigh lies over the iliotibial band, from below the trochanter to the knee
+            levels = np.arange(params.band_top_mm, knee[1] + params.band_spacing_mm / 2, -params.band_spacing_mm)
+            band = muscles[f"iliotibial_band_{side}"].vertices
+            for source, target in _lateral_pairs(band, levels, 10.0, sign, params.depth("thigh_side"), vertices, faces):
+                sources.append(source)
+                targets.append(target)
         sources.append(section_centre(vertices, leg_faces, knee[1]))
         targets.append(knee + np.array([params.knee_anterior_mm, 0.0, 0.0]))
         shank_level = knee[1] - params.below_knee_mm - 20.0  # below the cut: keeps the shank straight under the knee
@@ -239,13 +257,10 @@ def correspondences(
         targets.append(np.array([tibia[:, 0].mean() - params.calf_behind_tibia_mm, shank_level, tibia[:, 2].mean()]))
         if muscles:  # the side of the hip over gluteus medius
             medius = muscles[f"gluteus_medius_{side}"].vertices
-            for level in params.medius_levels_mm:
-                near = medius[np.abs(medius[:, 1] - level) < 8.0]
-                if len(near):
-                    outermost = near[(near[:, 2] * sign).argmax()]
-                    lateral = np.array([0.0, 0.0, sign])
-                    sources.append(_ray_point(outermost, lateral, vertices, faces))
-                    targets.append(outermost + params.depth("hip_side") * lateral)
+            levels = params.medius_levels_mm
+            for source, target in _lateral_pairs(medius, levels, 8.0, sign, params.depth("hip_side"), vertices, faces):
+                sources.append(source)
+                targets.append(target)
         femur = bones[f"femur_{side}"].vertices
         condyles = femur[np.abs(femur[:, 1] - knee[1] - 10.0) < 15.0]
         back = condyles[condyles[:, 0].argmin()]  # the back of the femoral condyles, under the popliteal fossa
@@ -377,9 +392,9 @@ def _smooth(values: FloatArray, edges: IntArray, passes: int) -> FloatArray:
 
 
 def push_out(
-    vertices: FloatArray, faces: IntArray, distance, cover: float, iterations: int = 40, passes: int = 4
+    vertices: FloatArray, faces: IntArray, distance, cover: float | FloatArray, iterations: int = 40, passes: int = 4
 ) -> FloatArray:
-    """Lift the skin off the muscles and bones to at least ``cover`` mm, as a smooth membrane.
+    """Lift the skin off the muscles and bones to at least ``cover`` mm (one value or (n,) per vertex), smoothly.
 
     Each round moves every vertex that is too near a solid out along the
     distance field's gradient by what it lacks, then smooths the accumulated
@@ -397,6 +412,30 @@ def push_out(
         if round_index < iterations:
             offset = _smooth(offset, edges, passes)
     return vertices + offset
+
+
+def near_weight(vertices: FloatArray, centres: list[tuple[FloatArray, float]]) -> FloatArray:
+    """(n,) in 0..1: the strongest Gaussian weight of any (point, radius mm) centre at each vertex."""
+    weight = np.zeros(len(vertices))
+    for point, radius in centres:
+        weight = np.maximum(weight, np.exp(-((vertices - point) ** 2).sum(axis=1) / (2 * radius**2)))
+    return weight
+
+
+def smooth_around(
+    vertices: FloatArray, faces: IntArray, centres: list[tuple[FloatArray, float]], passes: int
+) -> FloatArray:
+    """Smooth the surface near some points: umbrella passes whose strength fades with distance (Gaussian).
+
+    ``centres`` holds (point, radius mm) pairs; a vertex moves by its strongest weight each pass, so ridges
+    and lumps there melt into the surrounding form (the caller lifts the skin off the muscles again).
+    """
+    weight = near_weight(vertices, centres)
+    edges = _edges(faces)
+    for _ in range(passes):
+        mean = _smooth(vertices, edges, 1)
+        vertices = vertices + weight[:, None] * (mean - vertices)
+    return vertices
 
 
 def depth_targets(landmarks: dict[str, FloatArray], params: BodyParameters, keys: tuple[str, ...]) -> list[tuple]:
@@ -508,11 +547,16 @@ def fit_body(
         bones[n] for n in ("hip_bone_right", "hip_bone_left", "sacrum", "femur_right", "femur_left")
     ]
     distance = union_distance(solids)
+    centres = [(landmarks[f"{name}_{side}"], radius) for name, radius in params.smoothed_around for side in SIDES]
     for passes in (params.smoothing_passes, 1):  # broad lifts on the once-subdivided mesh, then what Loop smoothed off
         mesh = mesh.subdivide(1, "loop")
-        mesh.points = push_out(
-            np.asarray(mesh.points, dtype=float), _faces_of(mesh), distance, params.min_cover_mm, passes=passes
-        )
+        points = np.asarray(mesh.points, dtype=float)
+        # near the smoothed places the lift keeps extra room, so smoothing there never sinks the skin into a muscle
+        cover = params.min_cover_mm + params.smoothed_extra_cover_mm * near_weight(points, centres)
+        mesh.points = push_out(points, _faces_of(mesh), distance, cover, passes=passes)
+    mesh.points = smooth_around(
+        np.asarray(mesh.points, dtype=float), _faces_of(mesh), centres, params.region_smoothing_passes
+    )
     settled = settle_over_bone(
         np.asarray(mesh.points, dtype=float),
         _faces_of(mesh),

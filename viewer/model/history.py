@@ -1,4 +1,5 @@
-"""Undo and redo for what is shown and how: visibility, opacity, ghosting, peel depth, pose, colour mode (Qt-free).
+"""Undo and redo for what is shown and how: visibility, opacity, ghosting, peel depth, pose, colour mode,
+body type and skin tone (Qt-free).
 
 Every change made through a :class:`History` is recorded as a reversible step
 of exact before/after values; a multi-structure change (isolate, show all, a
@@ -148,6 +149,14 @@ class History:
 
     def set_colour_mode(self, mode: str) -> None:
         self._record(Change("colour_mode", None, self.model.colour_mode, mode))
+
+    def set_body(self, body: str) -> None:
+        """Another body type's skin over the same bones and muscles, as one step."""
+        self.record("body", self.model.body, body, self.model.set_body)
+
+    def set_skin_tone(self, tone: str) -> None:
+        """Another colour from the skin palette, as one step."""
+        self.record("skin_tone", self.model.skin_tone, tone, self.model.set_skin_tone)
 
     def record(self, kind: str, before: Any, after: Any, setter: Callable[[Any], None]) -> None:
         """Apply and record a change of something the history does not know (``setter(value)`` applies it)."""

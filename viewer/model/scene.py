@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -64,6 +66,9 @@ class SceneModel:
         self.structures_replaced = Signal("structures_replaced")  # (names): new geometry, maybe new topology
         self.language_changed = Signal("language_changed")  # ("english" | "latin")
         self.section_changed = Signal("section_changed")  # (SectionPlane or None)
+        self.body_changed = Signal("body_changed")  # ("female" | "male"): another skin on the same anatomy
+        self.skin_tone_changed = Signal("skin_tone_changed")  # (tone id): the skin's colour from the palette
+        self._skin_tone = default_skin_tone()
         self._section = None
         self._fibres_visible = False
         self._impingement_check = None  # built on first use
@@ -163,6 +168,52 @@ class SceneModel:
         if hasattr(self, "_caution_field"):
             del self._caution_field
         self.structures_replaced.emit([s.name for s in parts])
+
+    # --- body type and skin tone ----------------------------------------------------------
+    @property
+    def body(self) -> str | None:
+        """The skin's body type (``female`` or ``male``); None in a scene without skin."""
+        skins = [s for s in self.structures.values() if s.kind == "skin"]
+        return skins[0].info.get("body_type") if skins else None
+
+    def set_body(self, body: str) -> None:
+        """Put another body type's skin over the same bones and muscles (the skin replaced, then announced).
+
+        Only the surface and its fat change; the skin keeps its visibility and opacity, and follows the pose.
+        """
+        if self.body is None:
+            raise ValueError("this scene has no skin to change")
+        if body == self.body:
+            return
+        skin = skin_structure(body)  # an unknown body type fails here, before anything changes
+        apply_terminology([skin])
+        assign_layers([skin], self.layers)
+        self.structures[skin.name] = skin
+        self._posed.pop(skin.name, None)
+        self._deformer_factories["skin"] = skin_deformer_factory(skin, body)
+        self._deformers.pop("skin", None)
+        for stale in ("_caution_field", "_neighbour_finder"):  # both were measured on the old surface
+            self.__dict__.pop(stale, None)
+        self._update_deformables()
+        self.structures_replaced.emit([skin.name])
+        self.body_changed.emit(body)
+
+    @property
+    def skin_tone(self) -> str:
+        """The id of the skin's colour in the palette (``assets/annotations/skin_tones.json``)."""
+        return self._skin_tone
+
+    def set_skin_tone(self, tone: str) -> None:
+        tones = skin_tones()
+        if tone not in tones:
+            raise ValueError(f"skin tone must be one of {', '.join(tones)}, not {tone!r}")
+        if tone != self._skin_tone:
+            self._skin_tone = tone
+            self.skin_tone_changed.emit(tone)
+
+    def skin_colour(self) -> str:
+        """The skin's colour at the chosen tone (hex)."""
+        return skin_tones()[self._skin_tone].colour
 
     # --- names ------------------------------------------------------------------------
     @property
@@ -521,7 +572,6 @@ def muscle_structures(muscles: dict) -> list[Structure]:
     return sorted(structures, key=lambda s: (s.layer, s.name))
 
 
-SKIN_COLOUR = "#e9b99c"
 CAUTION_DEPTH_MM = 80.0  # how far pressure is followed inward from the skin
 SKIN_OPACITY = 0.3
 
@@ -541,13 +591,14 @@ def skin_structure(body: str | None = None) -> Structure:
         name="skin",
         kind="skin",
         display_name=f"Skin and subcutaneous fat ({body} body)",
-        colour=SKIN_COLOUR,
+        colour=skin_tones()[default_skin_tone()].colour,
         vertices=surface.vertices,
         faces=surface.faces,
         segment=None,
         layer=-1,
         layer_name="skin",
         info={
+            "body_type": body,
             "layer": "Outermost: skin over subcutaneous fat (thickest over the buttock and lateral thigh, "
             "1-3 cm over the bony points a therapist feels: PSIS, ASIS, sacrum, iliac crest; 2-5 cm over the "
             "greater trochanter). The surface of an average adult "
@@ -557,6 +608,50 @@ def skin_structure(body: str | None = None) -> Structure:
             "travels through the fat and the superficial layers to the muscle being worked.",
         },
     )
+
+
+def skin_deformer_factory(skin: Structure, body: str) -> DeformerFactory:
+    """Makes the skin's blend-skinning deformer (with its body type's weights) when first posed."""
+
+    def make() -> Deformer:
+        from viewer.anatomy.skin import load_skin_asset
+        from viewer.anatomy.skinning import SkinDeformer
+
+        return SkinDeformer(skin.name, skin.vertices, load_bone_surfaces(), load_skin_asset(body).weights)
+
+    return make
+
+
+@dataclass(frozen=True)
+class SkinTone:
+    """One colour of the skin palette (``assets/annotations/skin_tones.json``)."""
+
+    id: str
+    display_name: str
+    colour: str  # hex, e.g. "#e9b99c"
+
+
+@cache
+def skin_palette() -> tuple[dict[str, SkinTone], str]:
+    """The skin palette (``assets/annotations/skin_tones.json``): id -> tone in the file's order, and the default id."""
+    from viewer.io.annotations import AnnotationError, load_annotation
+    from viewer.paths import annotations_dir
+
+    data = load_annotation("skin_tones")
+    tones = {t["id"]: SkinTone(t["id"], t["display_name"], t["colour"]) for t in data["tones"]}
+    if data["default"] not in tones:
+        raise AnnotationError(annotations_dir() / "skin_tones.json", f"{data['default']!r} is not a tone", "default")
+    return tones, data["default"]
+
+
+def skin_tones() -> dict[str, SkinTone]:
+    """The skin palette, id -> tone."""
+    return skin_palette()[0]
+
+
+def default_skin_tone() -> str:
+    """The tone the viewer starts with."""
+    return skin_palette()[1]
 
 
 def muscle_deformer(geometry: dict) -> Deformer:
@@ -591,20 +686,16 @@ def build_scene(muscles: bool = True, body: str | None = None) -> SceneModel:
     factories: dict[str, DeformerFactory] = {}
     if muscles:
         from viewer.anatomy.muscles import build_muscles
-        from viewer.anatomy.skinning import SkinDeformer
         from viewer.model.nerves import NerveDeformer, nerve_and_zone_structures
 
         geometry = build_muscles()
         nerve_parts, nerves = nerve_and_zone_structures()
-        from viewer.anatomy.skin import load_skin_asset
-
         skin = skin_structure(body)
-        skin_weights = load_skin_asset(body or "female").weights
         structures = [skin, *structures, *muscle_structures(geometry), *nerve_parts]
         factories = {
             "muscles": lambda: muscle_deformer(geometry),
             "nerves": lambda: NerveDeformer(nerves),
-            "skin": lambda: SkinDeformer(skin.name, skin.vertices, load_bone_surfaces(), skin_weights),
+            "skin": skin_deformer_factory(skin, skin.info["body_type"]),
         }
     apply_terminology(structures)
     scene = SceneModel(structures, load_landmarks(), factories)

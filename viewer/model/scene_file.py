@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from viewer.anatomy.body_skin import DEFAULT_BODY
 from viewer.anatomy.bones import SIDES
 from viewer.anatomy.kinematics import LegPose, PoseError
 from viewer.io.annotations import AnnotationError, read_json, validate
@@ -47,7 +48,11 @@ class SceneState:
     labels: bool = False
     landmarks: bool = False
     isolated: str | None = None
-    body: str = "female"  # the skin's body type; the scene is built with it (build_scene(body=...))
+
+    @property
+    def body(self) -> str:
+        """The skin's body type (the scene's; a scene without skin reports the default)."""
+        return self.scene.body or DEFAULT_BODY
 
     @classmethod
     def for_scene(cls, scene: SceneModel) -> SceneState:
@@ -227,7 +232,8 @@ def apply_document(state: SceneState, document: dict[str, Any], path: Path, pref
     state.camera = dict(document.get("camera", DEFAULT_CAMERA))
     state.labels = document.get("labels", False)
     state.landmarks = document.get("landmarks", False)
-    state.body = document.get("body", "female")
+    if scene.body is not None:  # a bones-only scene has no skin to change
+        scene.set_body(document.get("body", DEFAULT_BODY))
     history.clear()
 
 

@@ -33,6 +33,9 @@ CAUTION_RGBA = [214, 39, 40, 255]
 CAUTION_OUTLINE_COLOUR = "#7a1010"
 CAUTION_OUTLINE_WIDTH = 3.0
 CAUTION_OUTLINE_LIFT_MM = 0.8  # the outline sits just above the skin so it is never buried in it
+SKIN_OUTLINE_COLOUR = "#5a3b2c"  # the body's contour, drawn while the skin is see-through
+SKIN_OUTLINE_WIDTH = 2.0
+SKIN_OUTLINE_BELOW_OPACITY = 0.6  # the outline shows while the skin is at most this opaque
 
 
 def danger_legend_entries(model: SceneModel) -> dict[str, str]:
@@ -149,6 +152,9 @@ class SceneView:
         self._danger_legend = None
         self.danger_legend_shown = True  # False: the caller lists the legend elsewhere (a handout's page)
         self._caution_outlines: dict[str, pv.Actor] = {}  # skin name -> outline of its caution area
+        self.skin_outlines: dict[str, pv.Actor] = {}  # skin name -> its silhouette
+        self.skin_outline_enabled = True
+        self.line_scale = 1.0  # outlines drawn this many times wider (pictures drawn large and averaged down)
         self._labels_stale = False
         self._picker = vtkCellPicker()
         self._picker.SetTolerance(0.0005)
@@ -167,6 +173,7 @@ class SceneView:
             (model.fibres_visibility_changed, self._on_fibres_visibility),
             (model.colour_mode_changed, self._on_colour_mode),
             (model.structures_replaced, self._on_structures_replaced),
+            (model.skin_tone_changed, self._on_skin_tone),
         ]
         for signal, slot in self._connections:
             signal.connect(slot)
@@ -218,7 +225,7 @@ class SceneView:
         mesh = polydata(rest_or_posed, structure.faces)
         actor = self.plotter.add_mesh(
             mesh,
-            color=structure.colour,
+            color=self._colour_of(name),
             smooth_shading=True,
             ambient=0.18,
             diffuse=0.82,
@@ -235,17 +242,60 @@ class SceneView:
             self._prepare_stretch(name, mesh, actor)
         if structure.kind == "skin":
             self._prepare_caution(name, mesh, actor)
+            # translucent skin shows only its near side: its far side seen through it doubled every fold
+            actor.prop.culling = "back"
+            self._add_skin_outline(name, mesh)
         actor.SetVisibility(self.model.is_visible(name))
         self._set_opacity(name, self.model.opacity(name))
         if structure.segment is not None:
             actor.user_matrix = self.model.segment_transform(structure.segment)
 
+    def _colour_of(self, name: str) -> str:
+        """A structure's own colour; the skin's is the palette's tone the model has chosen."""
+        structure = self.model.structures[name]
+        return self.model.skin_colour() if structure.kind == "skin" else structure.colour
+
+    def _add_skin_outline(self, name: str, mesh: pv.PolyData) -> None:
+        """The body's silhouette for the current camera: keeps the contour readable when the skin is ghosted."""
+        self.skin_outlines[name] = self.plotter.add_silhouette(
+            mesh, color=SKIN_OUTLINE_COLOUR, line_width=SKIN_OUTLINE_WIDTH * self.line_scale, opacity=1.0
+        )
+        self.skin_outlines[name].SetPickable(False)
+
+    def _show_skin_outline(self, name: str) -> None:
+        outline = self.skin_outlines.get(name)
+        if outline is not None:
+            outline.SetVisibility(
+                self.skin_outline_enabled
+                and self.model.is_visible(name)
+                and self.model.opacity(name) <= SKIN_OUTLINE_BELOW_OPACITY
+            )
+
+    def set_skin_outline(self, on: bool) -> None:
+        """Draw the body's contour over the see-through skin (True, the default) or not."""
+        self.skin_outline_enabled = bool(on)
+        for name in self.skin_outlines:
+            self._show_skin_outline(name)
+        self.request_render()
+
+    def set_line_scale(self, factor: float) -> None:
+        """Widen drawn outlines by ``factor`` (a picture drawn larger and averaged down keeps their width)."""
+        self.line_scale = float(factor)
+        for outline in self.skin_outlines.values():
+            outline.prop.line_width = SKIN_OUTLINE_WIDTH * self.line_scale
+
+    def _on_skin_tone(self, _tone: str) -> None:
+        self._on_structures_replaced(self.model.names("skin"))
+        self.request_render()
+
     def _on_structures_replaced(self, names: list[str]) -> None:
-        """New geometry for some structures (e.g. another nerve variant): rebuild their actors."""
+        """New geometry for some structures (e.g. another nerve variant or body type): rebuild their actors."""
         self._caution_ready = False
         for name in names:
             if name in self.actors:
                 self.plotter.remove_actor(self.actors.pop(name), render=False)
+            if name in self.skin_outlines:
+                self.plotter.remove_actor(self.skin_outlines.pop(name), render=False)
             self._add_structure(name)
         self._update_danger_display()
         self._on_selection(self.model.selection)
@@ -260,9 +310,7 @@ class SceneView:
         mesh.point_data[CAUTION_ARRAY] = np.zeros(mesh.n_points)
         self._caution_ready = False
         mapper = actor.mapper
-        mapper.lookup_table = pv.LookupTable(
-            values=np.array([self._rgba(self.model.structures[name].colour), CAUTION_RGBA])
-        )
+        mapper.lookup_table = pv.LookupTable(values=np.array([self._rgba(self._colour_of(name)), CAUTION_RGBA]))
         mapper.lookup_table.scalar_range = (2 * CAUTION_LEVEL - 1.0, 1.0)  # the two colours meet at the level
         mapper.SetScalarModeToUsePointFieldData()
         mapper.SelectColorArray(CAUTION_ARRAY)
@@ -339,6 +387,7 @@ class SceneView:
     # --- model events -----------------------------------------------------------------
     def _on_visibility(self, name: str, visible: bool) -> None:
         self.actors[name].SetVisibility(visible)
+        self._show_skin_outline(name)
         if self.model.structures[name].kind in ("danger", "skin"):
             self._update_danger_display()
         if name in self.fibre_actors:
@@ -402,6 +451,7 @@ class SceneView:
         """Translucent things (the skin, ghosts) let clicks through to what is seen beneath them."""
         self.actors[name].prop.opacity = opacity
         self.actors[name].SetPickable(opacity >= PICKABLE_OPACITY)
+        self._show_skin_outline(name)
 
     def _on_pose(self, _pose: dict) -> None:
         self._apply_pose()

@@ -43,6 +43,10 @@ PICTURES = {
     "technique_prone.png": ["--view", "posterolateral_right", "--technique", "rotators_prone_knee90"],
     "skin_male.png": ["--view", "posterior", "--body", "male", "--landmarks"],
     "skin_flexion.png": ["--view", "right", "--pose", "hip_flexion=90,knee_flexion=90", "--side", "right"],
+    "skin_male_flexion.png": [
+        *("--view", "posterolateral_right", "--body", "male"),
+        *("--pose", "hip_flexion=90,knee_flexion=90", "--side", "right"),
+    ],
     "section_transverse.png": ["--section", "transverse@y=-90", "--labels"],
     "latin.png": ["--view", "posterolateral_right", "--peel", "3", "--labels", "--language", "latin"],
 }

@@ -17,6 +17,7 @@ from viewer.model.technique_session import TechniqueSession
 from viewer.render.scene_view import SceneView
 from viewer.render.technique_view import TechniqueView
 from viewer.render.views import VIEWS
+from viewer.ui.body_menu import BodyMenu
 from viewer.ui.export_dialog import HandoutDialog, PictureExportDialog, export_3d_model
 from viewer.ui.info_panel import InfoPanel
 from viewer.ui.layers_panel import LayersPanel
@@ -29,8 +30,8 @@ from viewer.ui.techniques_panel import TechniquesPanel
 WINDOW_TITLE = "Glute Viewer — 3D atlas of the hip and gluteal region"
 CLICK_TOLERANCE_PX = 4
 UNDO_COVERS = (
-    "Undo covers what is shown, opacity, ghosting, peeling, danger zones, techniques, the pose sliders and "
-    "the stretch colouring; not the camera, the selection or the timeline's playback."
+    "Undo covers what is shown, opacity, ghosting, peeling, danger zones, techniques, the pose sliders, "
+    "the stretch colouring, the body type and the skin tone; not the camera, the selection or the timeline's playback."
 )
 
 
@@ -69,6 +70,8 @@ class MainWindow(QMainWindow):
         self.view_actions: dict[str, QAction] = {}
         self._build_toolbar()
         self._build_export_menu()
+        self.body_menu = BodyMenu(self, model, self.history, self.scene_view)
+        self.menuBar().addMenu(self.body_menu)
         self.structures_panel = StructuresPanel(model, self.history)
         self.layers_panel = LayersPanel(model, self.history, self.peel)
         layers_dock = self._add_dock("Layers", self.layers_panel, Qt.DockWidgetArea.LeftDockWidgetArea)

@@ -49,7 +49,7 @@ class StructuresPanel(QTreeWidget):
             group = self._group(structure.name)
             item = QTreeWidgetItem(group, [structure.display_name])
             item.setData(0, NAME_ROLE, structure.name)
-            item.setIcon(0, colour_icon(structure.colour))
+            item.setIcon(0, colour_icon(model.skin_colour() if structure.kind == "skin" else structure.colour))
             tip = structure.display_name
             if structure.common_names:
                 tip += " — also called " + ", ".join(structure.common_names)
@@ -66,6 +66,12 @@ class StructuresPanel(QTreeWidget):
         model.visibility_changed.connect(self._on_visibility)
         model.opacity_changed.connect(self._on_opacity)
         model.selection_changed.connect(self._on_selection)
+        model.skin_tone_changed.connect(self._on_skin_tone)
+
+    def _on_skin_tone(self, _tone: str) -> None:
+        """The skin's swatch shows the tone chosen from the palette."""
+        for name in self.model.names("skin"):
+            self.items[name].setIcon(0, colour_icon(self.model.skin_colour()))
 
     def _group(self, name: str) -> QTreeWidgetItem:
         """The tree group of a structure's layer, titled as the layers panel names it."""
