@@ -8,12 +8,11 @@ import numpy as np
 import pytest
 
 from viewer.anatomy.bones import Surface, load_landmarks
-from viewer.anatomy.geometry import dihedral_degrees, signed_volume
+from viewer.anatomy.geometry import dihedral_degrees, signed_volume, subdivide
 from viewer.anatomy.kinematics import LegPose, segment_transforms
 from viewer.anatomy.muscles import build_muscles
 from viewer.anatomy.muscles.binding import bind_surface, closest_points
 from viewer.anatomy.muscles.form_metrics import crease_share, volume_ratio
-from viewer.anatomy.muscles.forms import subdivide
 from viewer.anatomy.muscles.forms_posing import FormDeformer
 from viewer.anatomy.muscles.posing import PosedMuscle
 from viewer.anatomy.muscles.sheet import box_faces, box_vertices

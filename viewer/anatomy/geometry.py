@@ -217,6 +217,30 @@ def dihedral_degrees(vertices: FloatArray, faces: IntArray) -> FloatArray:
     return edge_bends(vertices, faces)[0]
 
 
+def subdivide(vertices: FloatArray, faces: IntArray) -> tuple[FloatArray, IntArray]:
+    """Split every triangle into four at its edge midpoints (a shared midpoint once, so a closed mesh stays closed).
+
+    Parameters
+    ----------
+    vertices : (n, 3) float array
+    faces : (m, 3) int array
+
+    Returns
+    -------
+    vertices : (n + e, 3) float array
+        The old vertices, then one midpoint per edge.
+    faces : (4 m, 3) int array
+    """
+    edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
+    unique, inverse = np.unique(edges, axis=0, return_inverse=True)
+    middle = len(vertices) + inverse.reshape(3, -1).T  # (m, 3): midpoints of edges 01, 12, 20
+    points = np.concatenate([vertices, vertices[unique].mean(axis=1)])
+    a, b, c = faces.T
+    ab, bc, ca = middle.T
+    new = np.stack([np.stack(f, axis=1) for f in ((a, ab, ca), (ab, b, bc), (ca, bc, c), (ab, bc, ca))]).reshape(-1, 3)
+    return points, new
+
+
 def cubic_root(samples: FloatArray, values: list[float], target: float, bounds: tuple[float, float], near: float):
     """The x within ``bounds`` nearest ``near`` where the cubic through four (samples, values) equals ``target``.
 
