@@ -133,6 +133,21 @@ def test_muscle_key_ignores_student_text_but_not_geometry(asset_copy):
     assert build_key(bones, landmarks) != before
 
 
+def test_a_form_block_reshapes_the_display_surface_but_not_the_cages(asset_copy):
+    """The "form" block only shapes the display surface: the muscle cache is rebuilt, the baked pose space kept."""
+    from viewer.anatomy.bones import load_bone_surfaces, load_landmarks
+    from viewer.anatomy.muscles.cache import build_key, cache_key
+
+    bones, landmarks = load_bone_surfaces(), load_landmarks()
+    before = build_key(bones, landmarks), cache_key(bones, landmarks)
+    path = asset_copy / "annotations" / "muscles" / "piriformis.json"
+    document = json.loads(path.read_text())
+    document["form"] = {**document["form"], "tendon_radius_mm": document["form"].get("tendon_radius_mm", 2.0) + 1.0}
+    path.write_text(json.dumps(document, indent=1))
+    assert build_key(bones, landmarks) == before[0]
+    assert cache_key(bones, landmarks) != before[1]
+
+
 def test_pose_space_key_reads_no_source_file(monkeypatch):
     """A comment added to any module must not make the shipped pose space stale."""
     from viewer.anatomy.bones import load_bone_surfaces, load_landmarks

@@ -30,6 +30,9 @@ PRESENTATION_FIELDS = frozenset(
     {"display_name", "common_names", "colour", "info", "note", "notes", "sources", "source", "reference", "layer_name"}
 )
 
+# The block of a muscle data file that shapes only its display surface (forms.py), not its cage.
+FORM_FIELD = "form"
+
 MUSCLE_CACHE = ArrayCache("muscles")
 
 
@@ -53,8 +56,8 @@ def build_key(bones: dict[str, Surface], landmarks: dict[str, FloatArray]) -> st
         Landmark points (3,) mm by name.
     """
     documents = {
-        path.name: geometry_fields(json.loads(path.read_text(encoding="utf-8")))
-        for path in sorted(muscles_dir().glob("*.json"))
+        name: {key: value for key, value in document.items() if key != FORM_FIELD}
+        for name, document in _geometry_documents().items()
     }
     parts: list[object] = [BUILD_VERSION, documents]
     for name in sorted(bones):
@@ -65,5 +68,14 @@ def build_key(bones: dict[str, Surface], landmarks: dict[str, FloatArray]) -> st
 
 
 def cache_key(bones: dict[str, Surface], landmarks: dict[str, FloatArray]) -> str:
-    """Key of the muscle cache: the cages' :func:`build_key` plus :data:`FORMS_VERSION` (display surfaces)."""
-    return content_key(build_key(bones, landmarks), FORMS_VERSION)
+    """Key of the muscle cache: the cages' :func:`build_key`, the data files' form blocks and :data:`FORMS_VERSION`."""
+    forms = {name: document.get(FORM_FIELD) for name, document in _geometry_documents().items()}
+    return content_key(build_key(bones, landmarks), FORMS_VERSION, forms)
+
+
+def _geometry_documents() -> dict[str, dict]:
+    """Every muscle data file by file name, parsed, without its presentation fields."""
+    return {
+        path.name: geometry_fields(json.loads(path.read_text(encoding="utf-8")))
+        for path in sorted(muscles_dir().glob("*.json"))
+    }
