@@ -156,7 +156,8 @@ def _add_scene_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="glute-viewer",
-        description="3D atlas of the hip and gluteal region. Without a command, opens the window.",
+        description="3D atlas of the hip and gluteal region. Without a command, opens the window "
+        "(on FILE.json, a saved scene or a lesson, when one is given: glute-viewer FILE.json).",
     )
     parser.add_argument(
         "--screenshot", type=Path, metavar="FILE.png", help="open the window, save a picture of it, exit"
@@ -709,12 +710,38 @@ def display_problem(platform: str | None = None, environ: dict[str, str] | None 
 def run_window(args: argparse.Namespace) -> int:
     if args.screenshot is not None:
         _check_screenshot(args.screenshot)
+    file = getattr(args, "file", None)
+    if file is not None and not file.is_file():
+        raise UsageError(f"{file}: no such scene or lesson file")
     problem = display_problem()
     if problem:
         raise CommandFailed(problem)
     from viewer.ui.app import run_window as open_window
 
-    return open_window(view=args.view, size=args.size, screenshot=args.screenshot)
+    return open_window(view=args.view, size=args.size, screenshot=args.screenshot, open_file=file)
+
+
+WINDOW_OPTIONS_WITH_VALUES = ("--screenshot", "--view", "--size")
+
+
+def split_window_file(argv: list[str], commands: Sequence[str]) -> tuple[list[str], Path | None]:
+    """``glute-viewer FILE.json [options]``: the scene or lesson file the window opens, taken out of ``argv``.
+
+    Only when no command is given; the file is the one word that is neither an option nor an option's value.
+    """
+    words = [w for w in argv if not w.startswith("-")]
+    if not words or words[0] in commands:
+        return argv, None
+    for index, word in enumerate(argv):
+        if word.startswith("-"):
+            continue
+        previous = argv[index - 1] if index else ""
+        if previous in WINDOW_OPTIONS_WITH_VALUES:
+            continue
+        if word in commands:
+            return argv, None
+        return argv[:index] + argv[index + 1 :], Path(word)
+    return argv, None
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -759,11 +786,13 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as the shell reports a reader that stop
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     commands = {
         "inspect": run_inspect, "export": run_export, "handout": run_handout, "techniques": run_techniques,
         "probe": run_probe, "quiz": run_quiz, "lessons": run_lessons,
     }  # fmt: skip
+    argv, file = split_window_file(list(sys.argv[1:] if argv is None else argv), list(commands))
+    args = parser.parse_args(argv)
+    args.file = file
     try:
         return commands.get(args.command, run_window)(args)
     except (UsageError, PoseError) as error:
