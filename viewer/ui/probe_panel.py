@@ -40,6 +40,7 @@ class ProbePanel(QWidget):
         if techniques is not None:
             techniques.changed.connect(self._on_technique)
         self.table = QTableWidget(0, 3)
+        self.table.setToolTip("The tissues under the probed point, skin to bone, with their depths in mm")
         self.table.setHorizontalHeaderLabels(["Structure", "From (mm)", "To (mm)"])
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setVisible(False)
