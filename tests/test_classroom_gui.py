@@ -9,7 +9,7 @@ import pytest
 import test_gui
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QDockWidget, QFileDialog
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QToolBar
 
 pytest.importorskip("pytestqt")
 
@@ -146,6 +146,7 @@ def test_presentation_steps_with_the_clicker_keys_in_large_text_and_esc_leaves(w
     window.presentation_action.setChecked(True)
     qtbot.waitUntil(lambda: window.isFullScreen())
     assert not any(dock.isVisible() for dock in window.findChildren(QDockWidget))
+    assert not window.menuBar().isVisible() and not any(bar.isVisible() for bar in window.findChildren(QToolBar))
     qtbot.keyClick(window, Qt.Key.Key_PageDown)
     wait_for_step(qtbot, panel)
     assert panel.index == 1 and window.peel.depth == 3  # a step, not a peel
@@ -166,6 +167,10 @@ def test_presentation_steps_with_the_clicker_keys_in_large_text_and_esc_leaves(w
     assert window.docks["Layers"].isVisible()
     qtbot.keyClick(window, Qt.Key.Key_PageDown)
     assert panel.index == 1 and window.peel.depth == 4  # outside presentation PageDown peels again
+    qtbot.keyClick(window, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: window.isFullScreen())
+    qtbot.keyClick(window, Qt.Key.Key_F5)  # its toolbar is hidden now, the key still works
+    qtbot.waitUntil(lambda: not window.isFullScreen())
 
 
 def test_the_window_fits_1024_by_768_with_every_panel_reachable(window, qtbot):

@@ -65,7 +65,7 @@ class LessonPanel(QWidget):
         self.steps = QListWidget()
         self.steps.setToolTip("The lesson's steps: click one to go there")
         self.steps.currentRowChanged.connect(lambda row: row >= 0 and row != self.index and self.go_to(row))
-        layout.addWidget(self.steps, 1)
+        layout.addWidget(self.steps, 2)
         row = QHBoxLayout()
         self.previous_button = _button("◀ Previous", "Previous step (PageUp or ← in presentation)", self.previous)
         self.counter = QLabel()
@@ -76,14 +76,22 @@ class LessonPanel(QWidget):
         self.note = QTextBrowser()
         self.note.setToolTip("The step's teaching note")
         self.note.setStyleSheet("font-size: 15px;")
-        layout.addWidget(self.note, 2)
+        layout.addWidget(self.note, 5)
         layout.addWidget(self._editor())
         self.reload_choices()
 
     def _editor(self) -> QGroupBox:
         box = QGroupBox("Edit this lesson")
         box.setToolTip("Make your own lesson: add the current view as a step, reorder, edit, save")
-        form = QVBoxLayout(box)
+        box.setCheckable(True)  # folded away until wanted: the note gets the room on a small screen
+        box.setChecked(False)
+        inner = QWidget()
+        inner.setVisible(False)
+        box.toggled.connect(inner.setVisible)
+        QVBoxLayout(box).addWidget(inner)
+        form = QVBoxLayout(inner)
+        form.setContentsMargins(0, 0, 0, 0)
+        self.editor = box
         self.lesson_title = QLineEdit()
         self.lesson_title.setPlaceholderText("Lesson title")
         self.lesson_title.setToolTip("The lesson's title (its file id is made from it)")
@@ -197,9 +205,9 @@ class LessonPanel(QWidget):
         self.next_button.setEnabled(self.index < total - 1)
         if step is None:
             summary = self.draft.summary or "Press Next to start, or add the current view as a step."
-            self.note.setMarkdown(f"## {self.draft.title}\n\n{summary}")
+            self.note.setMarkdown(f"### {self.draft.title}\n\n{summary}")
             return
-        self.note.setMarkdown(f"## {step.title}\n\n{step.note}")
+        self.note.setMarkdown(f"### {step.title}\n\n{step.note}")
         self.step_title.setText(step.title)
         self.step_note.setPlainText(step.note)
 

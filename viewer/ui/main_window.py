@@ -116,12 +116,12 @@ class MainWindow(QMainWindow):
         self.lesson_panel = LessonPanel(self)
         lesson_dock = self._add_dock("Lesson", self.lesson_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(info_dock, lesson_dock)
-        self.presentation = Presentation(self)
-        column.addWidget(self.presentation.caption)
         self.resizeDocks([layers_dock, info_dock], [300, 340], Qt.Orientation.Horizontal)
         info_dock.raise_()
         self.help_overlay = HelpOverlay(self)
         self._build_view_and_help_menus()
+        self.presentation = Presentation(self)  # after the menus: it keeps their keys working when they hide
+        column.addWidget(self.presentation.caption)
         self._default_layout = self.saveState()
         self._restore_settings()
         self._press_position: tuple[int, int] | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMenu, QToolBar, QVBoxLayout
 
 TITLE_SHARE = 0.045  # of the screen height
 NOTE_SHARE = 0.03
@@ -69,6 +69,10 @@ class Presentation:
                 window.addAction(action)
                 self.key_actions.append(action)
         window.lesson_panel.step_shown.connect(lambda _index: self.update_caption())
+        for bar in [*window.findChildren(QToolBar), window.menuBar()]:
+            window.addActions([a for a in bar.actions() if a.menu() is None])  # keys work with the bars hidden
+        for menu in window.menuBar().findChildren(QMenu):
+            window.addActions([a for a in menu.actions() if a.menu() is None and not a.isSeparator()])
 
     @property
     def steps(self) -> bool:
@@ -97,6 +101,9 @@ class Presentation:
             for dock in self.docks_shown:
                 dock.show()
         window.statusBar().setVisible(not on)
+        window.menuBar().setVisible(not on)
+        for toolbar in window.findChildren(QToolBar):
+            toolbar.setVisible(not on)  # their keys still work: every action is also the window's own
         for action in self.key_actions:
             action.setEnabled(on)
         window.scene_view.set_label_scale(2.0 * window.text_scale if on else window.text_scale)
