@@ -286,3 +286,29 @@ def controls_without_tooltip(window) -> list[str]:
 
 def test_every_control_has_a_tooltip(window):
     assert controls_without_tooltip(window) == []
+
+
+def test_handout_dialog_makes_a_lesson_handout_and_puts_the_window_back(window, tmp_path):
+    import shutil
+    import subprocess
+
+    from viewer.ui.export_dialog import HandoutDialog
+
+    lesson = next(lesson for lesson in window.lesson_panel.lessons if lesson.id == "freeing_maximus")
+    window.view_actions["left"].trigger()
+    before = window.scene_view.camera_state()
+    dialog = HandoutDialog(window)
+    dialog.choose_lesson(lesson.title)
+    assert not dialog.views.isEnabled()
+    dialog.dpi_box.setValue(72)
+    dialog.file_row.edit.setText(str(tmp_path / "lesson.pdf"))
+    dialog.accept()
+    assert dialog.result() == dialog.DialogCode.Accepted, dialog.error.text()
+    assert (tmp_path / "lesson.pdf").read_bytes().startswith(b"%PDF")
+    assert window.peel.depth == 0 and np.allclose(window.scene_view.camera_state()["position"], before["position"])
+    if shutil.which("pdfinfo") is None:
+        pytest.skip("pdfinfo (poppler-utils) not installed")
+    info = subprocess.run(["pdfinfo", str(tmp_path / "lesson.pdf")], capture_output=True, text=True, check=True)
+    assert f"Pages:           {len(lesson.steps)}\n" in info.stdout
+    text = subprocess.run(["pdftotext", str(tmp_path / "lesson.pdf"), "-"], capture_output=True, text=True).stdout
+    assert lesson.steps[-1].title in " ".join(text.split())

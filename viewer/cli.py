@@ -554,8 +554,8 @@ def run_lesson_handout(args: argparse.Namespace) -> int:
     from viewer.model.lessons import load_lesson
     from viewer.model.scene import build_scene
     from viewer.model.scene_file import SCENE_SCHEMA, SceneState, apply_document
-    from viewer.render.export import ExportError, render_picture
-    from viewer.render.handout import LessonHandoutSpec, write_lesson_handout
+    from viewer.render.export import ExportError
+    from viewer.render.handout import LessonHandoutSpec, state_picture, write_lesson_handout
 
     if args.scene:
         raise UsageError("give --scene or --lesson, not both")
@@ -573,11 +573,7 @@ def run_lesson_handout(args: argparse.Namespace) -> int:
             document["body"] = body
         apply_document(state, validate(document, SCENE_SCHEMA, source), source)
         _warn_impingement(state.scene)
-        return render_picture(
-            state.scene, size=size, labels=bool(state.labels), landmarks=bool(state.landmarks),
-            techniques=state.techniques if state.techniques.active else None, camera=state.camera, dpi=args.dpi,
-            text=False,
-        )  # fmt: skip
+        return state_picture(state, size, args.dpi)
 
     spec = LessonHandoutSpec(
         title=lesson.title, steps=[(step.title, step.note) for step in lesson.steps], sources=lesson.citations(),
