@@ -312,3 +312,89 @@ def test_handout_dialog_makes_a_lesson_handout_and_puts_the_window_back(window, 
     assert f"Pages:           {len(lesson.steps)}\n" in info.stdout
     text = subprocess.run(["pdftotext", str(tmp_path / "lesson.pdf"), "-"], capture_output=True, text=True).stdout
     assert lesson.steps[-1].title in " ".join(text.split())
+
+
+def test_probe_click_with_the_skin_peeled_starts_the_column_at_the_skin(window, qtbot):
+    from viewer.model.probe import entry_point
+
+    model = window.model
+    window.show_view("posterior")
+    window.history.set_depth(1)  # skin and fat peeled away: maximus is what the click hits
+    assert not model.is_visible("skin")
+    x, y = window.scene_view.display_position(model.vertices("gluteus_maximus_right").mean(axis=0))
+    name, point = window.probe_view.surface_at(x, y)
+    assert name == "gluteus_maximus_right"
+    on_skin = entry_point(model, "skin", point, window.probe_view.view_ray(point))
+    window.probe_action.setChecked(True)
+    window.click_at(x, y)
+    result = window.probe_panel.result
+    assert np.linalg.norm(result.point - on_skin) < 1.0 and result.surface == "skin"
+    assert window.probe_panel.table.item(0, 0).text().startswith("Skin")
+    assert "peeled away" in window.probe_panel.heading.text()
+    maximus = next(layer for layer in result.layers if layer.structure == "gluteus_maximus_right")
+    assert maximus.entry_mm > 3.0  # measured from the skin, through the fat, not from the muscle's face
+    window.probe_action.setChecked(False)
+
+
+def test_which_muscles_lengthen_plays_the_action_and_returns_the_pose(window, qtbot):
+    panel = window.quiz_panel
+    for topic, box in panel.topic_boxes.items():
+        box.setChecked(topic == "actions")
+    for seed in range(20):
+        panel.start(seed)
+        while panel.question is not None and panel.question.kind != "lengthen":
+            panel.answer(panel.response())
+            panel.next_question()
+        if panel.question is not None:
+            break
+    question = panel.question
+    assert question is not None and question.kind == "lengthen"
+    before = {side: window.model.pose(side) for side in ("right", "left")}
+    (side, angles), = question.pose.items()
+    assert panel.glide.running
+    qtbot.waitUntil(lambda: not panel.glide.running, timeout=10000)
+    reached = window.model.pose(side).as_dict()
+    assert all(reached[key] == pytest.approx(value) for key, value in angles.items())
+    assert reached != before[side].as_dict()
+    panel.answer(question.answer)
+    qtbot.waitUntil(lambda: not panel.glide.running, timeout=10000)
+    assert {s: window.model.pose(s) for s in ("right", "left")} == before
+
+
+def test_put_the_layers_in_order_by_dragging_in_the_list(window, qtbot):
+    from PySide6.QtCore import QPoint, QTimer
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    panel = window.quiz_panel
+    for topic, box in panel.topic_boxes.items():
+        box.setChecked(topic == "layers")
+    for seed in range(30):
+        panel.start(seed)
+        if panel.question.kind == "order" and panel.question.answer[0] != 0:
+            break
+    question = panel.question
+    assert question.kind == "order"
+    window.raise_dock("Self-test")
+    options = panel.options
+    qtbot.waitUntil(options.isVisible)
+    options.scrollToTop()
+    # drag the outermost layer (skin side) to the top of the list with the mouse
+    first = question.answer[0]
+    source = options.visualItemRect(options.item(first)).center()
+    target = options.visualItemRect(options.item(0)).topLeft() + QPoint(5, 2)
+    viewport = options.viewport()
+    path = [source + (target - source) * (step / 10) for step in range(1, 11)]
+
+    def drag_on() -> None:  # runs inside the drag's own event loop, which the first move below starts
+        for position in path[1:]:
+            QTest.mouseMove(viewport, position)
+            QApplication.processEvents()
+        QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, target)
+
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, source)
+    QTimer.singleShot(200, drag_on)
+    QTest.mouseMove(viewport, path[0])
+    qtbot.wait(400)
+    order = panel.response()
+    assert order[0] == first and sorted(order) == list(range(len(question.options)))

@@ -19,8 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from viewer.anatomy.bones import SIDES
+from viewer.anatomy.kinematics import LegPose
 from viewer.model.quiz import TOPICS, Question, make_quiz
 from viewer.model.scene import SceneModel
+from viewer.ui.pose_glide import PoseGlide
 
 QUESTIONS = 10
 TOPIC_LABELS = {"layers": "Layers", "rotators": "Rotators", "actions": "Actions", "danger": "Danger zones"}
@@ -51,6 +54,8 @@ class QuizPanel(QWidget):
         self.questions: list[Question] = []
         self.attempts: list[Attempt] = []
         self.index = -1
+        self.glide = PoseGlide(model, self)  # an action's question plays the action on the model
+        self.pose_before: dict[str, LegPose] | None = None  # where the legs were before it played
         layout = QVBoxLayout(self)
         topics = QHBoxLayout()
         self.topic_boxes: dict[str, QCheckBox] = {}
@@ -122,6 +127,7 @@ class QuizPanel(QWidget):
         finally:
             QApplication.restoreOverrideCursor()
         self.attempts, self.index = [], -1
+        self.return_pose()
         self.review.clear()
         self.next_question()
 
@@ -148,6 +154,8 @@ class QuizPanel(QWidget):
             self.options.addItem(item)
         self.options.setVisible(question.kind != "click")
         self.highlight.show(question.highlight if question.kind == "name" else [])
+        if question.kind == "lengthen":
+            self.play_action(question)
         self._set_answering(True)
         self._update_score()
 
@@ -177,7 +185,20 @@ class QuizPanel(QWidget):
         self._set_answering(False)
         self.next_button.setEnabled(True)
         self._update_score()
+        self.return_pose()
         return right
+
+    def play_action(self, question: Question) -> None:
+        """Glide the legs into the pose the question asks about (they go back once it is answered)."""
+        if self.pose_before is None:
+            self.pose_before = {side: self.model.pose(side) for side in SIDES}
+        self.glide.go({side: self.model.pose(side).replaced(**angles) for side, angles in question.pose.items()})
+
+    def return_pose(self) -> None:
+        """Glide the legs back to where they were before an action's question played."""
+        if self.pose_before is not None:
+            before, self.pose_before = self.pose_before, None
+            self.glide.go(before)
 
     def answer_click(self, name: str | None) -> bool:
         """A structure clicked in the view while a click question waits."""
