@@ -336,18 +336,20 @@ def test_probe_click_with_the_skin_peeled_starts_the_column_at_the_skin(window, 
     window.probe_action.setChecked(False)
 
 
+def first_question(panel, topic: str, wanted):
+    """Start quizzes on one topic until one opens with a question ``wanted(question)`` accepts."""
+    for box_topic, box in panel.topic_boxes.items():
+        box.setChecked(box_topic == topic)
+    for seed in range(40):
+        panel.start(seed)
+        if wanted(panel.question):
+            return panel.question
+    return None
+
+
 def test_which_muscles_lengthen_plays_the_action_and_returns_the_pose(window, qtbot):
     panel = window.quiz_panel
-    for topic, box in panel.topic_boxes.items():
-        box.setChecked(topic == "actions")
-    for seed in range(20):
-        panel.start(seed)
-        while panel.question is not None and panel.question.kind != "lengthen":
-            panel.answer(panel.response())
-            panel.next_question()
-        if panel.question is not None:
-            break
-    question = panel.question
+    question = first_question(panel, "actions", lambda q: q.kind == "lengthen")
     assert question is not None and question.kind == "lengthen"
     before = {side: window.model.pose(side) for side in ("right", "left")}
     (side, angles), = question.pose.items()
@@ -367,13 +369,7 @@ def test_put_the_layers_in_order_by_dragging_in_the_list(window, qtbot):
     from PySide6.QtWidgets import QApplication
 
     panel = window.quiz_panel
-    for topic, box in panel.topic_boxes.items():
-        box.setChecked(topic == "layers")
-    for seed in range(30):
-        panel.start(seed)
-        if panel.question.kind == "order" and panel.question.answer[0] != 0:
-            break
-    question = panel.question
+    question = first_question(panel, "layers", lambda q: q.kind == "order" and q.answer[0] != 0)
     assert question.kind == "order"
     window.raise_dock("Self-test")
     options = panel.options

@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEasingCurve, QObject, QVariantAnimation
 
 from viewer.anatomy.kinematics import LegPose
-from viewer.ui.step_transition import pose_between
+from viewer.ui.step_transition import pose_between, unit_animation
 
 GLIDE_MS = 1200
 
@@ -35,15 +35,7 @@ class PoseGlide(QObject):
         if start == target:
             return
         self._ends = (start, target)
-        animation = QVariantAnimation(self)
-        animation.setStartValue(0.0)
-        animation.setEndValue(1.0)
-        animation.setDuration(self.duration_ms)
-        animation.setEasingCurve(QEasingCurve.Type.InOutSine)
-        animation.valueChanged.connect(self._frame)
-        animation.finished.connect(self.finish)
-        self.animation = animation
-        animation.start()
+        self.animation = unit_animation(self, self.duration_ms, QEasingCurve.Type.InOutSine, self._frame, self.finish)
 
     def _frame(self, t: float) -> None:
         start, end = self._ends

@@ -25,6 +25,19 @@ def pose_between(start: LegPose, end: LegPose, t: float) -> LegPose:
     return LegPose(**{k: (1 - t) * a[k] + t * b[k] for k in a})
 
 
+def unit_animation(parent: QObject, duration_ms: int, easing: QEasingCurve.Type, frame, done) -> QVariantAnimation:
+    """A started animation calling ``frame(t)`` with ``t`` from 0 to 1 over ``duration_ms``, then ``done()``."""
+    animation = QVariantAnimation(parent)
+    animation.setStartValue(0.0)
+    animation.setEndValue(1.0)
+    animation.setDuration(duration_ms)
+    animation.setEasingCurve(easing)
+    animation.valueChanged.connect(frame)
+    animation.finished.connect(done)
+    animation.start()
+    return animation
+
+
 class StepTransition(QObject):
     """Applies scene documents to a window with an animated pose and camera."""
 
@@ -53,15 +66,7 @@ class StepTransition(QObject):
             return
         self._ends = (start_camera, end_camera, start_poses, end_poses)
         self._frame(0.0)
-        animation = QVariantAnimation(self)
-        animation.setStartValue(0.0)
-        animation.setEndValue(1.0)
-        animation.setDuration(self.duration_ms)
-        animation.setEasingCurve(QEasingCurve.Type.InOutCubic)
-        animation.valueChanged.connect(self._frame)
-        animation.finished.connect(self.finish)
-        self.animation = animation
-        animation.start()
+        self.animation = unit_animation(self, self.duration_ms, QEasingCurve.Type.InOutCubic, self._frame, self.finish)
 
     def _frame(self, t: float) -> None:
         start_camera, end_camera, start_poses, end_poses = self._ends
