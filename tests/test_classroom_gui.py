@@ -394,3 +394,32 @@ def test_put_the_layers_in_order_by_dragging_in_the_list(window, qtbot):
     qtbot.wait(400)
     order = panel.response()
     assert order[0] == first and sorted(order) == list(range(len(question.options)))
+
+
+def test_first_start_shows_progress_while_the_scene_is_built(qtbot, fresh_scene, tmp_path, monkeypatch):
+    import time
+
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    import viewer.ui.app as app_module
+
+    def slow_build(body=None):
+        time.sleep(0.8)  # as a first start building the geometry
+        return fresh_scene
+
+    seen = []
+
+    def look() -> None:
+        starts = [w for w in QApplication.topLevelWidgets() if isinstance(w, app_module.StartWindow)]
+        seen.append(any(w.isVisible() for w in starts))
+
+    ticker = QTimer()
+    ticker.timeout.connect(look)
+    ticker.start(50)
+    monkeypatch.setattr(app_module, "build_scene", slow_build)
+    out = tmp_path / "window.png"
+    assert app_module.run_window(size=(800, 600), screenshot=out) == 0
+    ticker.stop()
+    assert out.is_file()
+    assert sum(seen) >= 5  # the progress window was up, and the event loop kept running, during the build
