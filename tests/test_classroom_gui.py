@@ -78,6 +78,7 @@ def test_dropping_a_scene_file_on_the_window_opens_it(window, tmp_path):
 
 def test_the_command_line_opens_the_window_on_a_file(monkeypatch, tmp_path):
     import viewer.ui.app
+    from tests.test_cli import run_cli
     from viewer import cli
 
     path = tmp_path / "lesson.json"
@@ -87,6 +88,9 @@ def test_the_command_line_opens_the_window_on_a_file(monkeypatch, tmp_path):
     assert cli.main([str(path), "--size", "1024x768"]) == 0
     assert opened["open_file"] == path and opened["size"] == (1024, 768)
     assert cli.split_window_file(["--view", "left", "export"], ["export"]) == (["--view", "left", "export"], None)
+    assert cli.split_window_file(["expert"], ["export"]) == (["expert"], None)  # a typo stays argparse's to report
+    missing = run_cli(str(tmp_path / "gone.json"))
+    assert missing.returncode == 2 and "gone.json: no such scene or lesson file" in missing.stderr
 
 
 def wait_for_step(qtbot, panel) -> None:

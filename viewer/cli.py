@@ -723,7 +723,7 @@ WINDOW_OPTIONS_WITH_VALUES = ("--screenshot", "--view", "--size")
 def split_window_file(argv: list[str], commands: Sequence[str]) -> tuple[list[str], Path | None]:
     """``glute-viewer FILE.json [options]``: the scene or lesson file the window opens, taken out of ``argv``.
 
-    Only when no command is given; the file is the one word that is neither an option nor an option's value.
+    Only when no command is given; the file is the first word ending in ``.json`` that is not an option's value.
     """
     words = [w for w in argv if not w.startswith("-")]
     if not words or words[0] in commands:
@@ -734,8 +734,8 @@ def split_window_file(argv: list[str], commands: Sequence[str]) -> tuple[list[st
         previous = argv[index - 1] if index else ""
         if previous in WINDOW_OPTIONS_WITH_VALUES:
             continue
-        if word in commands:
-            return argv, None
+        if word in commands or not word.lower().endswith(".json"):
+            return argv, None  # a command, or a word argparse will name as an invalid choice
         return argv[:index] + argv[index + 1 :], Path(word)
     return argv, None
 
