@@ -425,5 +425,9 @@ class MainWindow(QMainWindow):
         if self.presentation.on:
             self.presentation.set_on(False)
         self.save_settings()
+        self.lesson_panel.transition.finish()
+        self.quiz_panel.glide.finish()
+        self._render_timer.stop()
+        self.scene_view.schedule_render = lambda: None  # the model outlives the window: no frame after closing
         self.interactor.close()
         super().closeEvent(event)
