@@ -156,7 +156,8 @@ def _add_scene_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="glute-viewer",
-        description="3D atlas of the hip and gluteal region. Without a command, opens the window.",
+        description="3D atlas of the hip and gluteal region. Without a command, opens the window "
+        "(on FILE.json, a saved scene or a lesson, when one is given: glute-viewer FILE.json).",
     )
     parser.add_argument(
         "--screenshot", type=Path, metavar="FILE.png", help="open the window, save a picture of it, exit"
@@ -553,8 +554,8 @@ def run_lesson_handout(args: argparse.Namespace) -> int:
     from viewer.model.lessons import load_lesson
     from viewer.model.scene import build_scene
     from viewer.model.scene_file import SCENE_SCHEMA, SceneState, apply_document
-    from viewer.render.export import ExportError, render_picture
-    from viewer.render.handout import LessonHandoutSpec, write_lesson_handout
+    from viewer.render.export import ExportError
+    from viewer.render.handout import LessonHandoutSpec, state_picture, write_lesson_handout
 
     if args.scene:
         raise UsageError("give --scene or --lesson, not both")
@@ -572,11 +573,7 @@ def run_lesson_handout(args: argparse.Namespace) -> int:
             document["body"] = body
         apply_document(state, validate(document, SCENE_SCHEMA, source), source)
         _warn_impingement(state.scene)
-        return render_picture(
-            state.scene, size=size, labels=bool(state.labels), landmarks=bool(state.landmarks),
-            techniques=state.techniques if state.techniques.active else None, camera=state.camera, dpi=args.dpi,
-            text=False,
-        )  # fmt: skip
+        return state_picture(state, size, args.dpi)
 
     spec = LessonHandoutSpec(
         title=lesson.title, steps=[(step.title, step.note) for step in lesson.steps], sources=lesson.citations(),
@@ -709,12 +706,38 @@ def display_problem(platform: str | None = None, environ: dict[str, str] | None 
 def run_window(args: argparse.Namespace) -> int:
     if args.screenshot is not None:
         _check_screenshot(args.screenshot)
+    file = getattr(args, "file", None)
+    if file is not None and not file.is_file():
+        raise UsageError(f"{file}: no such scene or lesson file")
     problem = display_problem()
     if problem:
         raise CommandFailed(problem)
     from viewer.ui.app import run_window as open_window
 
-    return open_window(view=args.view, size=args.size, screenshot=args.screenshot)
+    return open_window(view=args.view, size=args.size, screenshot=args.screenshot, open_file=file)
+
+
+WINDOW_OPTIONS_WITH_VALUES = ("--screenshot", "--view", "--size")
+
+
+def split_window_file(argv: list[str], commands: Sequence[str]) -> tuple[list[str], Path | None]:
+    """``glute-viewer FILE.json [options]``: the scene or lesson file the window opens, taken out of ``argv``.
+
+    Only when no command is given; the file is the first word ending in ``.json`` that is not an option's value.
+    """
+    words = [w for w in argv if not w.startswith("-")]
+    if not words or words[0] in commands:
+        return argv, None
+    for index, word in enumerate(argv):
+        if word.startswith("-"):
+            continue
+        previous = argv[index - 1] if index else ""
+        if previous in WINDOW_OPTIONS_WITH_VALUES:
+            continue
+        if word in commands or not word.lower().endswith(".json"):
+            return argv, None  # a command, or a word argparse will name as an invalid choice
+        return argv[:index] + argv[index + 1 :], Path(word)
+    return argv, None
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -759,11 +782,13 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as the shell reports a reader that stop
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     commands = {
         "inspect": run_inspect, "export": run_export, "handout": run_handout, "techniques": run_techniques,
         "probe": run_probe, "quiz": run_quiz, "lessons": run_lessons,
     }  # fmt: skip
+    argv, file = split_window_file(list(sys.argv[1:] if argv is None else argv), list(commands))
+    args = parser.parse_args(argv)
+    args.file = file
     try:
         return commands.get(args.command, run_window)(args)
     except (UsageError, PoseError) as error:

@@ -330,6 +330,14 @@ class LessonHandoutSpec:
     dpi: float = 300.0
 
 
+def state_picture(state, size: tuple[int, int], dpi: float) -> tuple[np.ndarray, Overlay]:
+    """A scene state's picture for a handout page (its camera, labels, pins and technique), text kept apart."""
+    return render_picture(
+        state.scene, size=size, labels=bool(state.labels), landmarks=bool(state.landmarks),
+        techniques=state.techniques if state.techniques.active else None, camera=state.camera, dpi=dpi, text=False,
+    )  # fmt: skip
+
+
 NOTE_PT = 10.0  # a lesson page has one picture and room for a readable note
 
 

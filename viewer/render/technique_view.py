@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 
 import pyvista as pv
@@ -14,6 +15,13 @@ from viewer.render.technique_overlay import TechniqueOverlay
 
 WARNING_TEXT_COLOUR = "#b3261e"
 SAFE_TEXT_COLOUR = "#1b5e20"
+CHARACTER_EM = 0.55  # Arial's mean advance in English text, in ems
+
+
+def wrapped(text: str, width_px: float, font_px: float) -> str:
+    """``text`` with each line wrapped to about ``width_px`` at ``font_px`` (Arial's mean advance, 0.55 em)."""
+    characters = max(12, int(width_px / (CHARACTER_EM * font_px)))
+    return "\n".join(textwrap.fill(line, characters) or line for line in text.split("\n"))
 
 
 class TechniqueView:
@@ -78,10 +86,16 @@ class TechniqueView:
         self.request_render()
 
     def _show_caption(self, text: str, colour: str) -> None:
-        """The caption in the lower right corner, a margin from the edges, at the scene's text size."""
+        """The caption in the lower right corner, a margin from the edges, at the scene's text size.
+
+        Its lines are wrapped to the picture's width less the margins (a small handout view at a low dpi
+        included); a line that still does not fit makes the font smaller, so the caption never overflows.
+        """
         sizes = self.text_sizes()
+        width, _height = self.plotter.window_size
+        room = max(1.0, width - 2 * sizes.margin_px)
         actor = vtkTextActor()
-        actor.SetInput(text)
+        actor.SetInput(wrapped(text, room, sizes.font_px))
         prop = actor.GetTextProperty()
         prop.SetFontSize(sizes.font_px)
         prop.SetColor(*pv.Color(colour).float_rgb)
@@ -89,8 +103,10 @@ class TechniqueView:
         prop.SetJustificationToRight()
         prop.SetVerticalJustificationToBottom()
         actor.PickableOff()
-        width, _height = self.plotter.window_size
         actor.SetPosition(width - sizes.margin_px, sizes.margin_px)
+        drawn = text_box(actor, self.plotter.renderer)
+        if drawn.x1 - drawn.x0 > room:
+            prop.SetFontSize(max(1, int(sizes.font_px * room / (drawn.x1 - drawn.x0))))
         self.plotter.add_actor(actor, name="__technique_verdict", reset_camera=False, pickable=False, render=False)
         self.caption = actor
 

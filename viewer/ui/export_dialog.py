@@ -33,9 +33,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from viewer.model.scene_file import scene_document
 from viewer.render.export import MAX_PICTURE_PX, ExportError, export_gltf, export_png
-from viewer.render.handout import MAX_VIEWS, MIN_VIEWS, PAPERS_INCH, HandoutSpec, handout_sources, write_handout
+from viewer.render.handout import (
+    MAX_VIEWS,
+    MIN_VIEWS,
+    PAPERS_INCH,
+    HandoutSpec,
+    LessonHandoutSpec,
+    handout_sources,
+    state_picture,
+    write_handout,
+    write_lesson_handout,
+)
 from viewer.render.views import VIEWS
+from viewer.ui.scene_files import apply_to_window, window_state
 
 SCREEN = "Screen (the 3D view's size)"
 CUSTOM = "Custom"
@@ -53,6 +65,7 @@ SIZE_PRESETS: dict[str, tuple[int, int, int] | None] = {
 }
 DEFAULT_HANDOUT_VIEWS = ("posterior", "posterolateral_right")
 ERROR_STYLE = "color: #b3261e;"
+NO_LESSON = "None: the views below on one page"
 
 
 def progress_reporter(parent: QWidget, text: str, total: int) -> tuple[QProgressDialog, Callable[[int, int], None]]:
@@ -253,6 +266,13 @@ class HandoutDialog(_ExportDialog):
             else "none (choose one in Techniques)"
         )
         self.file_row = _FileRow(Path.home() / "glute-viewer-handout.pdf", "Export handout", "PDF documents (*.pdf)")
+        self.lesson = QComboBox()
+        self.lesson.setToolTip("A lesson handout has one page per step, with its picture and note (the views are not used)")
+        self.lesson.addItem(NO_LESSON, None)
+        for lesson in handout_lessons(window):
+            self.lesson.addItem(lesson.title, lesson)
+        self.lesson.currentIndexChanged.connect(lambda _index: self.views.setEnabled(self.chosen_lesson() is None))
+        self.form.addRow("Lesson", self.lesson)
         self.form.addRow(f"Views ({MIN_VIEWS}-{MAX_VIEWS})", self.views)
         self.form.addRow("Paper", self.paper)
         self.form.addRow("Orientation", self.orientation)
@@ -286,8 +306,16 @@ class HandoutDialog(_ExportDialog):
             sources=handout_sources(window.model, session),
         )  # fmt: skip
 
+    def chosen_lesson(self):
+        return self.lesson.currentData()
+
+    def choose_lesson(self, title: str) -> None:
+        self.lesson.setCurrentIndex(self.lesson.findText(title))
+
     def export(self) -> Path:
-        """Render the views and write the PDF (the file's path)."""
+        """Render the views (or the chosen lesson's steps) and write the PDF (the file's path)."""
+        if self.chosen_lesson() is not None:
+            return self.export_lesson(self.chosen_lesson())
         spec = self.spec()
         spec.check()  # before the progress dialog: a wrong count of views is said at once
         dialog, report = progress_reporter(self, "Drawing the handout's views…", len(spec.views))
@@ -295,6 +323,38 @@ class HandoutDialog(_ExportDialog):
             return write_handout(self.window_.model, self.file_row.path(), spec, progress=report)
         finally:
             dialog.close()
+
+
+    def export_lesson(self, lesson) -> Path:
+        """One page per step: each step is shown in the window in turn, drawn, and the window's scene put back."""
+        window = self.window_
+        saved = scene_document(window_state(window))
+        spec = LessonHandoutSpec(
+            title=lesson.title, steps=[(step.title, step.note) for step in lesson.steps], sources=lesson.citations(),
+            paper=self.paper.currentText().lower(), orientation=self.orientation.currentText().lower(),
+            dpi=float(self.dpi_box.value()),
+        )  # fmt: skip
+
+        def render_step(index: int, size: tuple[int, int]):
+            where = lesson.path or Path(lesson.title)
+            state = apply_to_window(window, lesson.steps[index].document(), where, f"steps[{index}].scene")
+            return state_picture(state, size, spec.dpi)
+
+        dialog, report = progress_reporter(self, "Drawing the lesson's pages…", len(lesson.steps))
+        try:
+            return write_lesson_handout(spec, self.file_row.path(), render_step, progress=report)
+        finally:
+            dialog.close()
+            apply_to_window(window, saved, Path("the window's scene"))
+
+
+def handout_lessons(window) -> list:
+    """The lessons a handout can be made of: the shipped and opened ones, and the one being written if unsaved."""
+    panel = window.lesson_panel
+    lessons = list(panel.lessons)
+    if panel.draft.path is None and panel.draft.steps:
+        lessons.append(panel.draft.lesson())
+    return lessons
 
 
 def export_3d_model(window, path: Path | None = None) -> Path | None:

@@ -117,6 +117,7 @@ class InfoPanel(QTextBrowser):
 
     def __init__(self, model: SceneModel, techniques=None, history: History | None = None) -> None:
         super().__init__()
+        self.setToolTip("About the selected structure: attachments, actions, nerve, layer and sources")
         self.model = model
         self.techniques = techniques  # a TechniqueSession, to list the techniques that work a muscle
         self.history = history  # says why a structure is hidden and shows it again (undoably)

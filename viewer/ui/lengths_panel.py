@@ -195,6 +195,7 @@ class LengthsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("Length change from anatomical position (red longer, blue shorter)"))
         self.table = LengthTable(model)
+        self.table.setToolTip("Each muscle's length change from anatomical position in this pose")
         self.plot = LengthPlot(model, timeline)
         layout.addWidget(self.table, 2)
         layout.addWidget(self.plot, 1)

@@ -6,7 +6,16 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QMenu, QToolBar
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QMainWindow,
+    QMenu,
+    QScrollArea,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 from pyvistaqt import QtInteractor
 
 from viewer.cache import atomic_write
@@ -17,12 +26,18 @@ from viewer.model.technique_session import TechniqueSession
 from viewer.render.scene_view import SceneView
 from viewer.render.technique_view import TechniqueView
 from viewer.render.views import VIEWS
+from viewer.ui.about import AboutDialog
 from viewer.ui.body_menu import BodyMenu
 from viewer.ui.export_dialog import HandoutDialog, PictureExportDialog, export_3d_model
+from viewer.ui.help_overlay import HelpOverlay
 from viewer.ui.info_panel import InfoPanel
 from viewer.ui.layers_panel import LayersPanel
 from viewer.ui.lengths_panel import LengthsPanel
+from viewer.ui.lesson_panel import LessonPanel
 from viewer.ui.motion_panel import MotionPanel
+from viewer.ui.presentation import Presentation
+from viewer.ui.scene_files import SceneFiles, dropped_files
+from viewer.ui.settings import WindowSettings
 from viewer.ui.structures_panel import StructuresPanel
 from viewer.ui.study import add_study_tools
 from viewer.ui.techniques_panel import TechniquesPanel
@@ -38,13 +53,23 @@ UNDO_COVERS = (
 class MainWindow(QMainWindow):
     """Owns the Qt widgets; all state lives in the :class:`SceneModel`."""
 
-    def __init__(self, model: SceneModel) -> None:
+    def __init__(self, model: SceneModel, settings: WindowSettings | None = None, body: str = "female") -> None:
         super().__init__()
         self.model = model
+        self.settings = settings or WindowSettings()  # none given: remember nothing beyond this run
+        self.body = body  # the skin's body type this scene was built with
+        self.text_scale = self.settings.number("view/text_scale", 1.0, 0.75, 2.0)
+        self.last_error: str | None = None
         self.setWindowTitle(WINDOW_TITLE)
-        self.interactor = QtInteractor(self, auto_update=False)
-        self.interactor.setMinimumSize(480, 360)  # the 3D view keeps priority; panels shrink or tab instead
-        self.setCentralWidget(self.interactor)
+        self.setAcceptDrops(True)
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        self.interactor = QtInteractor(central, auto_update=False)
+        self.interactor.setMinimumSize(420, 300)  # the 3D view keeps priority; panels shrink, scroll or tab instead
+        column.addWidget(self.interactor, 1)
+        self.setCentralWidget(central)
         self.scene_view = SceneView(self.interactor, model)
         self._render_timer = QTimer(self)
         self._render_timer.setSingleShot(True)
@@ -68,7 +93,9 @@ class MainWindow(QMainWindow):
         self._technique_timer.timeout.connect(self.technique_view.update)
         self.technique_view.schedule = self._technique_timer.start
         self.view_actions: dict[str, QAction] = {}
+        self.docks: dict[str, QDockWidget] = {}
         self._build_toolbar()
+        self.scene_files = SceneFiles(self)
         self._build_export_menu()
         self.body_menu = BodyMenu(self, model, self.history, self.scene_view)
         self.menuBar().addMenu(self.body_menu)
@@ -89,8 +116,17 @@ class MainWindow(QMainWindow):
         techniques_dock = self._add_dock("Techniques", self.techniques_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(lengths_dock, techniques_dock)
         add_study_tools(self, techniques_dock)
-        self.resizeDocks([layers_dock, info_dock], [330, 360], Qt.Orientation.Horizontal)
+        self.lesson_panel = LessonPanel(self)
+        lesson_dock = self._add_dock("Lesson", self.lesson_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(info_dock, lesson_dock)
+        self.resizeDocks([layers_dock, info_dock], [300, 340], Qt.Orientation.Horizontal)
         info_dock.raise_()
+        self.help_overlay = HelpOverlay(self)
+        self._build_view_and_help_menus()
+        self.presentation = Presentation(self)  # after the menus: it keeps their keys working when they hide
+        column.addWidget(self.presentation.caption)
+        self._default_layout = self.saveState()
+        self._restore_settings()
         self._press_position: tuple[int, int] | None = None
         iren = self.interactor.iren
         iren.add_observer("LeftButtonPressEvent", self._on_left_press)
@@ -105,14 +141,30 @@ class MainWindow(QMainWindow):
         )
 
     def _add_dock(self, title: str, widget, area: Qt.DockWidgetArea) -> QDockWidget:
+        """A panel in a dock that can move, float or close (View → Panels brings it back); its content
+        scrolls when the dock is smaller than the panel, so the window fits a 1024×768 screen."""
         dock = QDockWidget(title, self)
         dock.setObjectName(title.lower().replace(" ", "_"))
-        dock.setWidget(widget)
+        scroller = QScrollArea()
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroller.setWidget(widget)
+        dock.setWidget(scroller)
         dock.setFeatures(
-            QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+            | QDockWidget.DockWidgetFeature.DockWidgetClosable
         )
         self.addDockWidget(area, dock)
+        self.docks[title] = dock
         return dock
+
+    def raise_dock(self, title: str) -> None:
+        """Show a panel (opened again if it was closed) in front of the panels tabbed with it."""
+        dock = self.docks[title]
+        if not self.presentation.on:
+            dock.show()
+        dock.raise_()
 
     def _on_left_press(self, *_args) -> None:
         self._press_position = self.interactor.iren.get_event_position()
@@ -214,15 +266,24 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.redo_action)
         self.history.changed.connect(self._on_history)
         self._on_history(False, False)
-        for key, slot in ((Qt.Key.Key_PageDown, self.history.peel), (Qt.Key.Key_PageUp, self.history.restore)):
-            shortcut = QAction(self)
+        for key, text, slot in (
+            (Qt.Key.Key_PageDown, "Peel a layer (next step when presenting)", self._page_down),
+            (Qt.Key.Key_PageUp, "Restore a layer (previous step when presenting)", self._page_up),
+            (Qt.Key.Key_Space, "Play/pause (next step when presenting)", self._space),
+        ):
+            shortcut = QAction(text, self)
             shortcut.setShortcut(QKeySequence(key))
             shortcut.triggered.connect(slot)
             self.addAction(shortcut)
-        play = QAction("Play/pause", self)
-        play.setShortcut(QKeySequence(Qt.Key.Key_Space))
-        play.triggered.connect(lambda: self.motion_panel.timeline_panel.toggle_play())
-        self.addAction(play)
+
+    def _page_down(self) -> None:
+        self.presentation.next() if self.presentation.steps else self.history.peel()
+
+    def _page_up(self) -> None:
+        self.presentation.previous() if self.presentation.steps else self.history.restore()
+
+    def _space(self) -> None:
+        self.presentation.next() if self.presentation.steps else self.motion_panel.timeline_panel.toggle_play()
 
     def file_menu(self) -> QMenu:
         """The File menu (made on first use, so every part of the window adds to the same one)."""
@@ -245,6 +306,84 @@ class MainWindow(QMainWindow):
             action.setShortcut(QKeySequence(shortcut))
             action.triggered.connect(slot)
             self.export_actions[key] = action
+
+    def _build_view_and_help_menus(self) -> None:
+        """View → panels, text size; File → Restore defaults; Help → keys (F1, ?) and About."""
+        view = self.menuBar().addMenu("&View")
+        panels = view.addMenu("&Panels")
+        for title, dock in self.docks.items():
+            toggle = dock.toggleViewAction()
+            toggle.setToolTip(f"Show or hide the {title} panel")
+            panels.addAction(toggle)
+        view.addSeparator()
+        for text, key, factor in (("&Larger text", "Ctrl++", 1.15), ("&Smaller text", "Ctrl+-", 1 / 1.15)):
+            action = view.addAction(text)
+            action.setShortcut(QKeySequence(key))
+            action.setToolTip(f"{text.replace('&', '')} for labels and presentation captions ({key})")
+            action.triggered.connect(lambda _checked=False, f=factor: self.set_text_scale(self.text_scale * f))
+        file_menu = self.file_menu()
+        file_menu.addSeparator()
+        restore = file_menu.addAction("Restore &defaults")
+        restore.setToolTip("Forget the remembered layout, text size, language, body type and recent files")
+        restore.triggered.connect(self.restore_defaults)
+        help_menu = self.menuBar().addMenu("&Help")
+        self.help_action = help_menu.addAction("&Keys and mouse")
+        self.help_action.setShortcuts([QKeySequence(Qt.Key.Key_F1), QKeySequence("?")])
+        self.help_action.setToolTip("Every key and mouse action (F1 or ?)")
+        self.help_action.triggered.connect(self.help_overlay.toggle)
+        self.about_action = help_menu.addAction("&About Glute Viewer")
+        self.about_action.setToolTip("Version, licences and the published works the texts draw on")
+        self.about_action.triggered.connect(lambda: AboutDialog(self).open())
+
+    # --- settings ---------------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        geometry, state = self.settings.layout()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+        self.model.set_language(self.settings.text("view/language", self.model.language, ("english", "latin")))
+        self.set_text_scale(self.text_scale)
+
+    def set_text_scale(self, scale: float) -> None:
+        """The text size setting: on-screen labels (doubled when presenting) and presentation captions."""
+        self.text_scale = min(max(scale, 0.75), 2.0)
+        self.settings.set("view/text_scale", self.text_scale)
+        self.scene_view.set_label_scale(self.text_scale * (2.0 if self.presentation.on else 1.0))
+        self.presentation.update_caption()
+
+    def restore_defaults(self) -> None:
+        self.settings.clear()
+        self.restoreState(self._default_layout)
+        self.set_text_scale(1.0)
+        self.model.set_language("english")
+        self.scene_files.update_recent()
+
+    def save_settings(self) -> None:
+        """Remember the layout and the language (on closing; the text size and files as they change)."""
+        self.settings.set("view/language", self.model.language)
+        self.settings.save_layout(self.saveGeometry(), self.saveState())
+
+    # --- drag and drop ----------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if dropped_files(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event) -> None:
+        if dropped_files(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        files = dropped_files(event.mimeData())
+        if files:
+            event.acceptProposedAction()
+            self.scene_files.open(files[0])
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if hasattr(self, "presentation"):  # not while the window is being built
+            self.scene_view.set_label_scale(self.scene_view.label_scale)  # labels re-laid for the new size
+            self.presentation.update_caption()
 
     def _toggle(self, toolbar: QToolBar, text: str, key: str, tip: str) -> QAction:
         action = QAction(text, self)
@@ -275,15 +414,8 @@ class MainWindow(QMainWindow):
         self.redo_action.setToolTip(f"Redo {self.history.redo_label or ''}")
 
     def set_presentation(self, on: bool) -> None:
-        """Projector mode: full screen, docks and status bar hidden, larger on-screen text."""
-        for dock in self.findChildren(QDockWidget):
-            dock.setVisible(not on)
-        self.statusBar().setVisible(not on)
-        self.scene_view.set_label_scale(2.0 if on else 1.0)
-        if on:
-            self.showFullScreen()
-        else:
-            self.showNormal()
+        """Projector mode: full screen, docks and status bar hidden, larger text, lesson keys (Esc leaves)."""
+        self.presentation.set_on(on)
 
     def show_view(self, view: str) -> None:
         self.scene_view.set_view(view)
@@ -307,5 +439,12 @@ class MainWindow(QMainWindow):
         return atomic_write(Path(path), write)  # an interrupted save never leaves half a picture
 
     def closeEvent(self, event) -> None:
+        if self.presentation.on:
+            self.presentation.set_on(False)
+        self.save_settings()
+        self.lesson_panel.transition.finish()
+        self.quiz_panel.glide.finish()
+        self._render_timer.stop()
+        self.scene_view.schedule_render = lambda: None  # the model outlives the window: no frame after closing
         self.interactor.close()
         super().closeEvent(event)

@@ -45,6 +45,7 @@ class PosePanel(QGroupBox):
         self.history = history  # the sliders and the reset are undoable (the timeline's playback is not)
         layout = QGridLayout(self)
         self.side = QComboBox()
+        self.side.setToolTip("Which leg the sliders move")
         for label, value in SIDE_CHOICES:
             self.side.addItem(label, value)
         layout.addWidget(QLabel("Move:"), 0, 0)
@@ -108,12 +109,14 @@ class TimelinePanel(QGroupBox):
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
         self.action_box = QComboBox()
+        self.action_box.setToolTip("A hip action to play on the model; every muscle's length follows")
         for action in self.actions.values():
             self.action_box.addItem(action.title, action.id)
             self.action_box.setItemData(self.action_box.count() - 1, action.description, Qt.ItemDataRole.ToolTipRole)
         compact(self.action_box, 24)
         top.addWidget(self.action_box, 1)
         self.side = QComboBox()
+        self.side.setToolTip("Which leg plays the action")
         self.side.addItem("Side as defined", None)
         for label, value in SIDE_CHOICES:
             self.side.addItem(label, value)
@@ -130,14 +133,17 @@ class TimelinePanel(QGroupBox):
         self.step_forward = QPushButton("▶▶")
         self.step_forward.setToolTip("Step forward a quarter second")
         self.scrub = QSlider(Qt.Orientation.Horizontal)
+        self.scrub.setToolTip("Drag through the action's time")
         self.scrub.setRange(0, SCRUB_STEPS)
         self.time_label = QLabel("0.0 s")
         self.time_label.setMinimumWidth(80)
         self.speed = QComboBox()
+        self.speed.setToolTip("Playback speed")
         for speed in SPEEDS:
             self.speed.addItem(f"{speed:g}×", speed)
         self.speed.setCurrentIndex(SPEEDS.index(1.0))
         self.loop = QCheckBox("Loop")
+        self.loop.setToolTip("Play the action again and again")
         for widget in (self.step_back, self.play_button, self.step_forward):
             controls.addWidget(widget)
         controls.addWidget(self.scrub, 1)

@@ -17,6 +17,7 @@ from viewer.model.probe import ProbeError, ProbeResult, entry_point, outer_surfa
 from viewer.model.scene import SceneModel
 
 PROMPT = "Turn on Probe on the toolbar, then click the skin (or any surface): the probe goes straight in."
+SKIN_SLACK_MM = 1.0  # the skin entry may lie this far behind a picked point (picking is pixel-exact, not exact)
 
 
 class ProbePanel(QWidget):
@@ -40,6 +41,7 @@ class ProbePanel(QWidget):
         if techniques is not None:
             techniques.changed.connect(self._on_technique)
         self.table = QTableWidget(0, 3)
+        self.table.setToolTip("The tissues under the probed point, skin to bone, with their depths in mm")
         self.table.setHorizontalHeaderLabels(["Structure", "From (mm)", "To (mm)"])
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setVisible(False)
@@ -52,7 +54,7 @@ class ProbePanel(QWidget):
         model.language_changed.connect(lambda _language: self.show_result(self.result, self.how))
         model.pose_changed.connect(lambda *_args: self.clear())  # a probe belongs to the pose it was taken in
 
-    def probe_at(self, point: np.ndarray, surface: str | None = None) -> ProbeResult | None:
+    def probe_at(self, point: np.ndarray, surface: str | None = None, how: str = "straight in") -> ProbeResult | None:
         """Probe inward (along the surface normal) from a point on ``surface`` (None: the skin); show the column."""
         try:
             result = probe(self.model, point, surface=surface, snap=False)  # picked points lie on the surface
@@ -60,7 +62,7 @@ class ProbePanel(QWidget):
             self.clear()
             self.heading.setText(f"Cannot probe there: {error}")
             return None
-        self.show_result(result)
+        self.show_result(result, how)
         return result
 
     def _on_technique(self, *_args) -> None:
@@ -92,14 +94,20 @@ class ProbePanel(QWidget):
             return None
         name, point = hit
         skin = outer_surface(self.model)
-        if self.model.structures[skin].kind == "skin" and self.model.is_visible(skin):
-            # the translucent skin is seen, not picked: start where the line of sight enters it
+        shown = self.model.is_visible(skin)
+        # The hand is on the skin: the column starts where the line of sight enters the skin, in front of
+        # what was clicked (the translucent skin is seen, not picked). With the skin peeled away it still
+        # does, said in the heading; only a cut face with the skin hidden is probed from the cut.
+        if self.model.structures[skin].kind == "skin" and (shown or name is not None):
+            ray = self.probe_view.view_ray(point)
             try:
-                point = entry_point(self.model, skin, point, self.probe_view.view_ray(point))
+                on_skin = entry_point(self.model, skin, point, ray)
             except ProbeError:
                 pass
             else:
-                return self.probe_at(point, skin)
+                if float(np.dot(point - on_skin, ray)) >= -SKIN_SLACK_MM:  # the skin lies in front of the click
+                    how = "straight in" if shown else "straight in from the skin (peeled away in the view)"
+                    return self.probe_at(on_skin, skin, how)
         surface = name if name is not None and self.model.structures[name].kind != "danger" else None
         return self.probe_at(point, surface)
 

@@ -19,8 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from viewer.anatomy.bones import SIDES
+from viewer.anatomy.kinematics import LegPose
 from viewer.model.quiz import TOPICS, Question, make_quiz
 from viewer.model.scene import SceneModel
+from viewer.ui.pose_glide import PoseGlide
 
 QUESTIONS = 10
 TOPIC_LABELS = {"layers": "Layers", "rotators": "Rotators", "actions": "Actions", "danger": "Danger zones"}
@@ -51,20 +54,25 @@ class QuizPanel(QWidget):
         self.questions: list[Question] = []
         self.attempts: list[Attempt] = []
         self.index = -1
+        self.glide = PoseGlide(model, self)  # an action's question plays the action on the model
+        self.pose_before: dict[str, LegPose] | None = None  # where the legs were before it played
         layout = QVBoxLayout(self)
         topics = QHBoxLayout()
         self.topic_boxes: dict[str, QCheckBox] = {}
         for topic in TOPICS:
             box = QCheckBox(TOPIC_LABELS[topic])
+            box.setToolTip(f"Ask questions about {TOPIC_LABELS[topic].lower()}")
             box.setChecked(True)
             topics.addWidget(box)
             self.topic_boxes[topic] = box
         layout.addLayout(topics)
         start_row = QHBoxLayout()
         self.seed_spin = QSpinBox()
+        self.seed_spin.setToolTip("Each number gives its own reproducible set of questions")
         self.seed_spin.setRange(0, 9999)
         self.seed_spin.setPrefix("Quiz no. ")
         self.start_button = QPushButton(f"Start {QUESTIONS} questions")
+        self.start_button.setToolTip("Start a new quiz on the topics ticked")
         self.start_button.clicked.connect(lambda: self.start(self.seed_spin.value()))
         start_row.addWidget(self.seed_spin)
         start_row.addWidget(self.start_button)
@@ -73,14 +81,18 @@ class QuizPanel(QWidget):
         self.prompt = QLabel()
         self.prompt.setWordWrap(True)
         self.options = QListWidget()
+        self.options.setToolTip("Choose your answer (drag the layers into order for an ordering question)")
         self.answer_button = QPushButton("Answer")
+        self.answer_button.setToolTip("Check your answer")
         self.answer_button.clicked.connect(lambda: self.answer(self.response()))
         self.next_button = QPushButton("Next question")
+        self.next_button.setToolTip("Go on to the next question")
         self.next_button.clicked.connect(self.next_question)
         self.feedback = QLabel()
         self.feedback.setWordWrap(True)
         self.score_label = QLabel()
         self.review = QListWidget()
+        self.review.setToolTip("Your mistakes: click one to see the right answer on the model")
         self.review.currentRowChanged.connect(self.review_mistake)
         for widget in (self.progress, self.prompt, self.options):
             layout.addWidget(widget)
@@ -115,6 +127,7 @@ class QuizPanel(QWidget):
         finally:
             QApplication.restoreOverrideCursor()
         self.attempts, self.index = [], -1
+        self.return_pose()
         self.review.clear()
         self.next_question()
 
@@ -141,6 +154,8 @@ class QuizPanel(QWidget):
             self.options.addItem(item)
         self.options.setVisible(question.kind != "click")
         self.highlight.show(question.highlight if question.kind == "name" else [])
+        if question.kind == "lengthen":
+            self.play_action(question)
         self._set_answering(True)
         self._update_score()
 
@@ -170,7 +185,20 @@ class QuizPanel(QWidget):
         self._set_answering(False)
         self.next_button.setEnabled(True)
         self._update_score()
+        self.return_pose()
         return right
+
+    def play_action(self, question: Question) -> None:
+        """Glide the legs into the pose the question asks about (they go back once it is answered)."""
+        if self.pose_before is None:
+            self.pose_before = {side: self.model.pose(side) for side in SIDES}
+        self.glide.go({side: self.model.pose(side).replaced(**angles) for side, angles in question.pose.items()})
+
+    def return_pose(self) -> None:
+        """Glide the legs back to where they were before an action's question played."""
+        if self.pose_before is not None:
+            before, self.pose_before = self.pose_before, None
+            self.glide.go(before)
 
     def answer_click(self, name: str | None) -> bool:
         """A structure clicked in the view while a click question waits."""

@@ -52,6 +52,7 @@ class SectionPanel(QWidget):
         self.preset_buttons: dict[str, QPushButton] = {}
         for kind, text in PRESET_LABELS.items():
             button = QPushButton(text)
+            button.setToolTip(f"{text}: cut the body here" if kind != "off" else "No cut: the whole body")
             button.setCheckable(True)
             button.clicked.connect(lambda _checked=False, k=kind: self.set_preset(k))
             self.preset_group.addButton(button)
@@ -61,12 +62,14 @@ class SectionPanel(QWidget):
         layout.addLayout(buttons)
         form = QFormLayout()
         self.offset_slider = QSlider(Qt.Orientation.Horizontal)
+        self.offset_slider.setToolTip("Move the cut along its normal (or Ctrl+drag in the view)")
         self.offset_slider.setTracking(False)  # re-cut when the slider is let go: a cut takes a moment
         self.offset_slider.valueChanged.connect(self._apply)
         form.addRow("Position (mm)", self.offset_slider)
         self.tilt_spins = []
         for label in ("Tilt forward/back (°)", "Tilt sideways (°)"):
             spin = QSpinBox()
+            spin.setToolTip(f"{label}: tilt the cut from its preset")
             spin.setRange(-80, 80)
             spin.setSingleStep(5)
             spin.valueChanged.connect(self._apply)

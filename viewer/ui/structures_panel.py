@@ -34,6 +34,7 @@ class StructuresPanel(QTreeWidget):
         self.model = model
         self.history = history  # visibility changes go through it so they can be undone
         self.setColumnCount(2)
+        self.setToolTip("Tick to show or hide a structure; the slider sets its opacity")
         self.setHeaderLabels(["Structure", "Opacity"])
         self.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.header().setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)

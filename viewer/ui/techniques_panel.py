@@ -75,6 +75,7 @@ class TechniquesPanel(QWidget):
         self.model, self.session = model, session
         layout = QVBoxLayout(self)
         self.list = QListWidget()
+        self.list.setToolTip("Choose a technique to pose, peel and draw it on the body")
         for kind in ("therapist", "self_care"):
             header = QListWidgetItem(KIND_TITLES[kind])
             header.setFlags(Qt.ItemFlag.NoItemFlags)
@@ -91,9 +92,11 @@ class TechniquesPanel(QWidget):
         layout.addWidget(self.list, 2)
         row = QHBoxLayout()
         self.side = QComboBox()
+        self.side.setToolTip("The side the technique works on")
         self.side.addItem("Right side", "right")
         self.side.addItem("Left side", "left")
         self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Take the technique off the body")
         row.addWidget(self.side)
         row.addWidget(self.clear_button)
         layout.addLayout(row)
@@ -116,6 +119,7 @@ class TechniquesPanel(QWidget):
         variant_row.addWidget(self.margin)
         layout.addLayout(variant_row)
         self.text = QTextBrowser()
+        self.text.setToolTip("How the technique is done and why it is safe")
         layout.addWidget(self.text, 3)
         self.list.currentItemChanged.connect(lambda item, _old: self._choose(item))
         self.side.currentIndexChanged.connect(lambda _i: self._choose(self.list.currentItem()))
