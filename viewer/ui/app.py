@@ -74,7 +74,7 @@ def run_window(
     start.close()
     if "error" in building:
         raise building["error"]
-    window = MainWindow(building["scene"], settings=settings, body=body)
+    window = MainWindow(building["scene"], settings=settings)
     if screenshot is not None or settings.layout()[0] is None:
         window.resize(*size)
     window.show()

@@ -53,11 +53,10 @@ UNDO_COVERS = (
 class MainWindow(QMainWindow):
     """Owns the Qt widgets; all state lives in the :class:`SceneModel`."""
 
-    def __init__(self, model: SceneModel, settings: WindowSettings | None = None, body: str = "female") -> None:
+    def __init__(self, model: SceneModel, settings: WindowSettings | None = None) -> None:
         super().__init__()
         self.model = model
         self.settings = settings or WindowSettings()  # none given: remember nothing beyond this run
-        self.body = body  # the skin's body type this scene was built with
         self.text_scale = self.settings.number("view/text_scale", 1.0, 0.75, 2.0)
         self.last_error: str | None = None
         self.setWindowTitle(WINDOW_TITLE)
@@ -360,8 +359,10 @@ class MainWindow(QMainWindow):
         self.scene_files.update_recent()
 
     def save_settings(self) -> None:
-        """Remember the layout and the language (on closing; the text size and files as they change)."""
+        """Remember the layout, language and body type (on closing; the text size and files as they change)."""
         self.settings.set("view/language", self.model.language)
+        if self.model.body is not None:
+            self.settings.set("scene/body", self.model.body)
         self.settings.save_layout(self.saveGeometry(), self.saveState())
 
     # --- drag and drop ----------------------------------------------------------------------

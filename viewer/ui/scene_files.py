@@ -25,7 +25,6 @@ def window_state(window) -> SceneState:
     state.camera = window.scene_view.camera_state()
     state.labels = window.labels_action.isChecked()
     state.landmarks = window.pins_action.isChecked()
-    state.body = window.body
     return state
 
 
@@ -41,9 +40,6 @@ def apply_to_window(window, document: dict, path: Path, prefix: str = "") -> Sce
     state = window_state(window)
     apply_document(state, document, Path(path), prefix)
     show_state(window, state)
-    if state.body != window.body:
-        window.settings.set("scene/body", state.body)
-        window.statusBar().showMessage(f"This scene is drawn on the {state.body} body from the next start.", 8000)
     return state
 
 
