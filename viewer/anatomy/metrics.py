@@ -61,3 +61,29 @@ def nearest_fibre_of_vertices(vertices: FloatArray, fibres: FloatArray) -> IntAr
     tree = cKDTree(fibres.reshape(-1, 3))
     _, index = tree.query(vertices)
     return (index // n_samples).astype(np.int64)
+
+
+def crease_share(vertices: FloatArray, faces: IntArray, degrees: float = 40.0) -> float:
+    """Share of the interior edges of a triangle mesh where the surface bends more than ``degrees``.
+
+    Parameters
+    ----------
+    vertices
+        (n, 3) positions.
+    faces
+        (m, 3) consistently wound triangles; an edge shared by exactly two of them is interior.
+
+    The bend at an edge is the angle between the normals of its two triangles (0 for a flat surface).
+    """
+    a, b, c = (vertices[faces[:, k]] for k in range(3))
+    normals = np.cross(b - a, c - a)
+    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+    edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
+    owner = np.tile(np.arange(len(faces)), 3)
+    order = np.lexsort((edges[:, 1], edges[:, 0]))
+    edges, owner = edges[order], owner[order]
+    paired = np.flatnonzero(np.all(edges[1:] == edges[:-1], axis=1))
+    if len(paired) == 0:
+        return 0.0
+    cosine = np.einsum("ij,ij->i", normals[owner[paired]], normals[owner[paired + 1]])
+    return float(np.mean(cosine < np.cos(np.radians(degrees))))
