@@ -16,6 +16,7 @@ import pytest
 import trimesh
 
 from viewer.anatomy.bones import load_bone_surfaces, load_landmarks
+from viewer.anatomy.geometry import signed_volume, vertex_normals
 from viewer.anatomy.muscles import MUSCLE_NAMES, build_muscles, load_muscle_specs
 from viewer.anatomy.muscles.derived_landmarks import derive_landmarks
 from viewer.anatomy.muscles.distance_field import distance_grid
@@ -271,19 +272,72 @@ def test_muscles_do_not_enter_bone_or_deeper_muscles(muscles, bones, bone_grids)
 # ---------------------------------------------------------------- fibres
 
 
-def test_fibre_ends_sit_on_their_bones(muscles, bone_grids):
+def attachment_distance(bone_grids, bone, points):
+    """Distance of points from the bone an attachment names; on the pelvis, from the nearer of ilium and sacrum."""
+    if bone in ("hip_bone", "sacrum"):  # an origin may run from the ilium onto the sacrum (gluteus maximus)
+        return np.min([np.abs(bone_grids[b].distance(points)) for b in ("hip_bone_right", "sacrum")], axis=0)
+    return np.abs(bone_grids[f"{bone}_right"].distance(points))
+
+
+def test_fibre_ends_sit_on_their_bones(muscles, bone_grids, landmarks):
     for spec in load_muscle_specs():
         fibres = right(muscles, spec.name).fibres
         for attachment, ends in ((spec.origin, fibres[:, 0]), (spec.insertion, fibres[:, -1])):
-            bone = f"{attachment.bone}_right" if attachment.bone != "sacrum" else "sacrum"
-            distance = bone_grids[bone].distance(ends)
-            limit = 5.0 + attachment.offset_mm
-            off_bone = np.abs(distance) > limit
+            distance = attachment_distance(bone_grids, attachment.bone, ends)
+            off_bone = distance > 5.0 + attachment.offset_mm
             if spec.name == "gluteus_maximus" and attachment is spec.origin:
-                off_bone = off_bone[
-                    : len(off_bone) // 2
-                ]  # the lower half arises from coccyx and sacrotuberous ligament
+                # below the sacral apex it arises from the coccyx and the sacrotuberous ligament (not in the atlas)
+                off_bone &= ends[:, 1] > landmarks["sacral_apex"][1]
             assert not off_bone.any(), (spec.name, attachment.bone, distance.round(1))
+
+
+def test_maximus_arises_from_the_back_of_the_sacrum_and_coccyx(muscles, bones, landmarks):
+    """No bare sacral margin: seen from behind, gluteus maximus covers the back of the sacrum lateral to the
+    line from the posterior superior iliac spine to the coccyx (where it arises), and its origin runs on
+    down to the coccyx."""
+    sacrum = bones["sacrum"]
+    normals = vertex_normals(sacrum.vertices, sacrum.faces)
+    psis, coccyx = landmarks["psis_right"], landmarks["coccyx_tip_right"]
+    vertices = sacrum.vertices
+    along = (vertices[:, 1] - psis[1]) / (coccyx[1] - psis[1])
+    margin = (
+        (normals[:, 0] < -0.5)  # the back of the sacrum
+        & (vertices[:, 2] > psis[2] + along * (coccyx[2] - psis[2]))  # lateral to the PSIS-coccyx line
+        & (vertices[:, 1] < psis[1] - 20.0)  # below the spine itself
+        & (vertices[:, 1] > landmarks["sacral_apex"][1])
+    )
+    points = vertices[margin]
+    assert len(points) > 50
+    maximus = right(muscles, "gluteus_maximus")
+    direction = np.array([1.0, 0.0, 0.0])
+    covered = ray_hit_distance(maximus.vertices, maximus.faces, points - 300 * direction, direction) < 300
+    assert covered.mean() >= 0.9, covered.mean()
+    reach = np.linalg.norm(maximus.fibres[:, 0] - coccyx, axis=1).min()
+    assert reach < 10.0, reach
+
+
+def test_volumes_within_fifteen_percent_of_reference(muscles):
+    """Each muscle holds its reference volume (Handsfield et al. 2014) within 15%."""
+    volumes = {
+        name: signed_volume(right(muscles, name).vertices, right(muscles, name).faces) / 1000
+        for name in REFERENCE_VOLUMES_CM3
+    }
+    ratios = {name: volume / REFERENCE_VOLUMES_CM3[name] for name, volume in volumes.items()}
+    off = {name: round(ratio, 2) for name, ratio in ratios.items() if abs(ratio - 1) > 0.15}
+    assert not off, off
+    assert abs((volumes["superior_gemellus"] + volumes["inferior_gemellus"]) / 16 - 1) <= 0.15
+
+
+def test_quadratus_femoris_is_a_horizontal_quadrilateral(muscles):
+    """Upper and lower borders run horizontally (under 10 degrees to the transverse plane) and parallel."""
+    fibres = right(muscles, "quadratus_femoris").fibres
+    borders = [fibres[0, -1] - fibres[0, 0], fibres[-1, -1] - fibres[-1, 0]]
+    tilts = [np.degrees(np.arcsin(abs(b[1]) / np.linalg.norm(b))) for b in borders]
+    assert max(tilts) < 10.0, np.round(tilts, 1)
+    between = np.degrees(np.arccos(borders[0] @ borders[1] / np.linalg.norm(borders[0]) / np.linalg.norm(borders[1])))
+    assert between < 15.0, between
+    heights = fibres[[0, -1]][:, [0, -1], 1]  # (border, end) heights: a quadrilateral, not a twisted strip
+    assert np.ptp(fibres[:, 0, 1]) > 20 and np.ptp(fibres[:, -1, 1]) > 20, heights.round(0)
 
 
 @pytest.mark.parametrize("name", list(FIBRE_LENGTH_RANGE_MM))

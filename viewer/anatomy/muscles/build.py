@@ -22,6 +22,10 @@ from viewer.anatomy.muscles.spec import Attachment, MuscleSpec
 from viewer.types import FloatArray
 
 RIGHT_BONES = ("hip_bone_right", "sacrum", "femur_right", "tibia_fibula_right", "patella_right")
+PELVIC_BONES = ("hip_bone_right", "sacrum")  # attachments on either are laid onto the nearer of the two
+# Attachment points this near a bone are laid onto it (chords between landmarks cut through curved bone by
+# up to about 10 mm); farther ones are off the atlas bones on purpose (coccyx, sacrotuberous ligament).
+SNAP_REACH_MM = 12.0
 SURFACE_LIFT_MM = 0.8  # attachment points sit just off the bone so the deep face never dips into it
 MUSCLE_GRID_SPACING_MM = 2.0
 VERTEX_CLEARANCE_MM = 1.0  # covers the distance grids' interpolation error
@@ -59,13 +63,24 @@ class Builder:
     def attachment_points(self, attachment: Attachment, count: int, lift: float, snap: bool) -> FloatArray:
         path = np.stack([self.landmarks[resolve(name, self.landmarks)] for name in attachment.landmarks])
         points = resample_path(path, count)
-        grid = self.bone_grids[bone_key(attachment.bone)]
+        grids = self.attachment_grids(attachment.bone)
         if snap:  # chords between landmarks cut through curved bone: bring them back onto the surface
             for _ in range(3):
-                distance = grid.distance(points)
-                near = np.abs(distance) < 25.0
-                points[near] -= distance[near, None] * grid.direction(points[near])
-        return points + (attachment.offset_mm + lift) * grid.direction(points)
+                distance, direction = union_distance(grids, points)
+                near = np.abs(distance) < SNAP_REACH_MM
+                points[near] -= distance[near, None] * direction[near]
+        return points + (attachment.offset_mm + lift) * union_distance(grids, points)[1]
+
+    def attachment_grids(self, bone: str) -> list[DistanceGrid]:
+        """Grids an attachment on ``bone`` is laid onto: both pelvic bones for either of them.
+
+        An origin that runs from the ilium onto the sacrum and coccyx (gluteus maximus) must lie on
+        whichever of the two is nearer, not be pulled across the sacroiliac joint onto the ilium.
+        """
+        key = bone_key(bone)
+        if key in PELVIC_BONES:
+            return [self.bone_grids[name] for name in PELVIC_BONES]
+        return [self.bone_grids[key]]
 
     def build(self, spec: MuscleSpec) -> RightMuscle:
         n_u, n_s = spec.n_fibres, spec.n_samples

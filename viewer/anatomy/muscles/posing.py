@@ -82,9 +82,14 @@ _EYE4 = np.eye(4)
 _KEYS = ("thigh_right", "shank_right", "thigh_left", "shank_left")
 BROAD_DEEP = ("gluteus_minimus",)  # deep (taut) muscles whose faces keep the turned rest offsets
 BLOCKS = ("quadratus_femoris",)  # as thick as they are long: carried by one linear map, bellies bulged (_Block)
+# Share of the free length over which a sheet is handed from the pelvis to the thigh (1: all of it). The
+# fascia lata is bound to the femur along the lateral intermuscular septum: below the trochanter the band
+# and the tensor fasciae latae move with the thigh, not half-way between thigh and pelvis (which, at 90
+# degrees of flexion, left the band standing 2 cm off the thigh and crumpled the tensor into a flag).
+RIDE_SPAN = {"iliotibial_band": 0.45, "tensor_fasciae_latae": 0.6}
 DEEP_LAYER = 2  # layer of the short rotators and quadratus femoris (posed as taut paths)
 # Bump when the solver's posed shapes change: the shipped pose space is keyed by it (not by this source).
-SOLVER_VERSION = "solver-1"
+SOLVER_VERSION = "solver-2"
 _GRID_VERSION = "pose-grids-2"  # bump when the grids change (spacing, margin, bone groups, packing)
 
 
@@ -228,7 +233,8 @@ def blend_weights(muscle) -> FloatArray:
     bones = [spec.origin.bone] + [via.bone for via in spec.via] + [spec.insertion.bone]
     pinned = pinned_indices(stations, n_s)
     last_pelvis = max(p for p, b in zip(pinned, bones, strict=True) if SEGMENT_OF_BONE[b] == "pelvis")
-    ride = _smoothstep((s - last_pelvis) / max(n_s - 1 - last_pelvis, 1))
+    ride_end = last_pelvis + RIDE_SPAN.get(spec.name, 1.0) * (n_s - 1 - last_pelvis)
+    ride = _smoothstep((s - last_pelvis) / max(ride_end - last_pelvis, 1))
     weights = np.zeros((n_s, 3))
     end = SEGMENT_OF_BONE[spec.insertion.bone]
     if end == "shank":  # the band rides with the thigh along its length and with the shank near Gerdy's tubercle
