@@ -16,6 +16,7 @@ from viewer.anatomy.metrics import polyline_lengths
 from viewer.anatomy.muscles.build import RightMuscle, build_right_side
 from viewer.anatomy.muscles.cache import MUSCLE_CACHE, build_key
 from viewer.anatomy.muscles.derived_landmarks import derive_landmarks
+from viewer.anatomy.muscles.sheet import box_fibre_uv
 from viewer.anatomy.muscles.spec import MUSCLE_NAMES, Attachment, MuscleSpec, load_muscle_specs
 
 FloatArray = np.ndarray
@@ -32,10 +33,16 @@ class MuscleGeometry:
     faces: np.ndarray  # (m, 3) int64, wound outward
     fibres: FloatArray  # (n_fibres, n_samples, 3), origin to insertion, on the deep face (used for lengths)
     outer_fibres: FloatArray | None = field(default=None, repr=False)  # same shape, on the superficial face (drawing)
+    # (n, 2) per vertex: across-fibre mm from the sheet's u = 0 edge, along-fibre fraction 0..1 (a rest property)
+    fibre_uv: FloatArray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.outer_fibres is None:
             self.outer_fibres = outer_face(self.vertices, self.fibres.shape)
+        if self.fibre_uv is None:
+            self.fibre_uv = box_fibre_uv(self.fibres)
+        if len(self.fibre_uv) != len(self.vertices):
+            raise ValueError(f"{self.name}: fibre_uv has {len(self.fibre_uv)} rows for {len(self.vertices)} vertices")
 
     def length_mm(self) -> float:
         """Mean fibre polyline length, origin to insertion (includes tendon)."""

@@ -25,7 +25,7 @@ BUILD_VERSION = "muscles-build-1"
 
 # Fields of the muscle data files that only say, name or colour things: no effect on geometry.
 PRESENTATION_FIELDS = frozenset(
-    {"display_name", "common_names", "colour", "info", "note", "notes", "sources", "source", "reference", "layer_name"}
+    {"display_name", "common_names", "colour", "appearance", "info", "note", "notes", "sources", "source", "reference", "layer_name"}
 )
 
 MUSCLE_CACHE = ArrayCache("muscles")
