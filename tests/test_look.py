@@ -162,7 +162,7 @@ def test_maximus_close_up_shows_striations_across_its_fibres(fresh_scene):
         view = SceneView(plotter, fresh_scene, show_axes=False)
         view.set_camera(
             {
-                "position": ([*focus, -120.0, 0, 0]).tolist(),
+                "position": (focus + np.array([-120.0, 0, 0])).tolist(),
                 "focal_point": focus.tolist(),
                 "up": [0, 1, 0],
                 "view_angle": 30.0,
@@ -196,7 +196,7 @@ def test_band_lets_the_femur_beneath_show_through(fresh_scene):
         np.argmin(np.abs(structure.fibre_uv[:, 1] - 0.35) + 0.01 * -structure.vertices[:, 2])
     ]
     camera = {
-        "position": ([*over_femur, 0, 0, 260.0]).tolist(),
+        "position": (over_femur + np.array([0, 0, 260.0])).tolist(),
         "focal_point": over_femur.tolist(),
         "up": [0, 1, 0],
         "view_angle": 30.0,
