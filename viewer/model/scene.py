@@ -566,6 +566,8 @@ def muscle_structures(muscles: dict) -> list[Structure]:
                 common_names=tuple(spec.common_names),
                 fibres=muscle.fibres,
                 outer_fibres=getattr(muscle, "outer_fibres", None),
+                fibre_uv=muscle.fibre_uv,
+                appearance=spec.appearance,
             )
         )
     # superficial first, as a student peels them
@@ -707,8 +709,12 @@ def build_scene(muscles: bool = True, body: str | None = None) -> SceneModel:
 
 def default_appearance(scene: SceneModel) -> dict[str, tuple[bool, float]]:
     """(visible, opacity) of each structure when the viewer starts: the skin translucent, the danger
-    zones hidden (shown with techniques or by the Danger zones toggle), everything else solid."""
+    zones hidden (shown with techniques or by the Danger zones toggle), the iliotibial band at its data
+    file's translucency (fascia shows what lies beneath), everything else solid."""
     from viewer.model.nerves import DANGER_OPACITY
 
     kinds = {"skin": (True, SKIN_OPACITY), "danger": (False, DANGER_OPACITY)}
-    return {name: kinds.get(s.kind, (True, 1.0)) for name, s in scene.structures.items()}
+    return {
+        name: kinds.get(s.kind, (True, s.appearance.opacity if s.appearance else 1.0))
+        for name, s in scene.structures.items()
+    }

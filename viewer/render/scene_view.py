@@ -14,7 +14,7 @@ import pyvista as pv
 from vtkmodules.vtkRenderingAnnotation import vtkAnnotatedCubeActor, vtkLegendBoxActor
 from vtkmodules.vtkRenderingCore import vtkCellPicker
 
-from viewer.anatomy.geometry import nearest_polyline, vertex_normals
+from viewer.anatomy.geometry import nearest_polyline, polyline_lengths, vertex_normals
 from viewer.anatomy.nerve_zones import CAUTION_LEVEL
 from viewer.model.events import Signal
 from viewer.model.scene import SceneModel
@@ -24,6 +24,7 @@ from viewer.render.frames import no_implicit_render
 from viewer.render.labels import Box, StructureLabels, TextSizes, print_text_sizes, screen_text_sizes
 from viewer.render.landmark_pins import LandmarkPins
 from viewer.render.section_view import SectionView
+from viewer.render.striation import belly_and_tendon_colours, striation_texture, texture_coordinates
 from viewer.render.views import VIEW_ANGLE_DEG, CameraPose, camera_for
 
 HIGHLIGHT_COLOUR = "#ffd21f"
@@ -80,6 +81,7 @@ def legend_box(texts: list[str], sizes: TextSizes, window: tuple[float, float]) 
 
 
 STRETCH_ARRAY = "length_change_percent"
+ATLAS_ARRAY = "atlas_colour"  # per-vertex RGB of a muscle in the anatomy colouring: belly paling into tendon
 STRETCH_LIMIT_PERCENT = 20.0
 STRETCH_CMAP = "RdBu_r"  # diverging and colour-blind safe: blue shortened, white unchanged, red lengthened
 STRETCH_TITLE = "Length change from anatomical position (%)"
@@ -155,6 +157,8 @@ class SceneView:
         self.skin_outlines: dict[str, pv.Actor] = {}  # skin name -> its silhouette
         self.skin_outline_enabled = True
         self.line_scale = 1.0  # outlines drawn this many times wider (pictures drawn large and averaged down)
+        self._textures: dict[float, pv.Texture] = {}  # striation contrast -> this view's texture
+        self.striations = True  # fascicle striations along the fibres of muscles and fascia
         self._labels_stale = False
         self._picker = vtkCellPicker()
         self._picker.SetTolerance(0.0005)
@@ -223,14 +227,15 @@ class SceneView:
         # on every pose change); deformable ones are drawn at their current posed vertices.
         rest_or_posed = structure.vertices if structure.segment is not None else self.model.vertices(name)
         mesh = polydata(rest_or_posed, structure.faces)
+        look = structure.appearance
         actor = self.plotter.add_mesh(
             mesh,
             color=self._colour_of(name),
             smooth_shading=True,
             ambient=0.18,
             diffuse=0.82,
-            specular=0.18 if structure.kind == "bone" else 0.3,
-            specular_power=18,
+            specular=look.specular if look else 0.18 if structure.kind == "bone" else 0.3,
+            specular_power=look.specular_power if look else 18,
             name=name,
             reset_camera=False,
             pickable=True,
@@ -238,6 +243,8 @@ class SceneView:
         )
         self.meshes[name] = mesh
         self.actors[name] = actor
+        if structure.fibre_uv is not None:
+            self._prepare_fibre_look(name, mesh, actor)
         if structure.fibres is not None:
             self._prepare_stretch(name, mesh, actor)
         if structure.kind == "skin":
@@ -457,6 +464,56 @@ class SceneView:
         self._apply_pose()
         self.request_render()
 
+    # --- the look of muscle: striations along the fibres, bellies paling into tendon -------------
+    def _prepare_fibre_look(self, name: str, mesh: pv.PolyData, actor: pv.Actor) -> None:
+        """Texture coordinates from the fibre coordinates, the striation texture, and the tendon colours.
+
+        The coordinates are a rest property: posing moves the points and keeps them.
+        """
+        structure = self.model.structures[name]
+        look = structure.appearance
+        length = float(polyline_lengths(structure.fibres).mean()) if structure.fibres is not None else 100.0
+        mesh.active_texture_coordinates = texture_coordinates(structure.fibre_uv, length)
+        if look is not None and look.tendon_colour is not None:
+            mesh.point_data[ATLAS_ARRAY] = belly_and_tendon_colours(
+                structure.colour, look.tendon_colour, structure.fibre_uv[:, 1], look.origin_tendon, look.insertion_tendon
+            )
+        self._apply_striation(name)
+
+    def _apply_striation(self, name: str) -> None:
+        """Put this structure's striation texture on its actor (or take it off)."""
+        structure = self.model.structures[name]
+        contrast = structure.appearance.striation if structure.appearance else 1.0
+        actor = self.actors[name]
+        if self.striations and contrast > 0:
+            if contrast not in self._textures:
+                self._textures[contrast] = striation_texture(contrast)
+            actor.texture = self._textures[contrast]
+        else:
+            actor.texture = None
+        actor.prop.Modified()  # VTK rebuilds the shader (with or without the texture) only when the property changes
+
+    def show_striations(self, shown: bool) -> None:
+        """Striations along the fibres on (the atlas look) or off (plain shading)."""
+        self.striations = bool(shown)
+        for name, structure in self.model.structures.items():
+            if structure.fibre_uv is not None:
+                self._apply_striation(name)
+        self.request_render()
+
+    def _colour_by(self, name: str, stretch: bool) -> None:
+        """A muscle's colouring: the stretch colour map, its atlas colours (belly and tendon), or its one colour."""
+        mapper = self.actors[name].mapper
+        atlas = ATLAS_ARRAY in self.meshes[name].point_data
+        if stretch:
+            mapper.SelectColorArray(STRETCH_ARRAY)
+            mapper.SetColorModeToMapScalars()
+            mapper.scalar_range = (-STRETCH_LIMIT_PERCENT, STRETCH_LIMIT_PERCENT)
+        elif atlas:
+            mapper.SelectColorArray(ATLAS_ARRAY)
+            mapper.SetColorModeToDirectScalars()
+        mapper.scalar_visibility = stretch or atlas
+
     # --- stretch colouring ---------------------------------------------------------------
     def _prepare_stretch(self, name: str, mesh: pv.PolyData, actor: pv.Actor) -> None:
         """Give a muscle a per-vertex length-change array and a shared diverging colour map."""
@@ -466,9 +523,7 @@ class SceneView:
         mapper = actor.mapper
         mapper.lookup_table = self._stretch_lut()
         mapper.SetScalarModeToUsePointFieldData()
-        mapper.SelectColorArray(STRETCH_ARRAY)
-        mapper.scalar_range = (-STRETCH_LIMIT_PERCENT, STRETCH_LIMIT_PERCENT)
-        mapper.scalar_visibility = False
+        self._colour_by(name, stretch=False)
 
     def _stretch_lut(self) -> pv.LookupTable:
         if not hasattr(self, "_lut"):
@@ -484,7 +539,7 @@ class SceneView:
         for name in self._fibre_of_vertex:
             if stretch:
                 self._update_stretch(name)
-            self.actors[name].mapper.scalar_visibility = stretch
+            self._colour_by(name, stretch)
         if stretch and not self._stretch_bar and self._fibre_of_vertex:
             limit = STRETCH_LIMIT_PERCENT
             self._colour_bar = ColourBar(

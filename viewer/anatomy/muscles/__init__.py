@@ -17,6 +17,7 @@ from viewer.anatomy.muscles.binding import Binding, bind_surface
 from viewer.anatomy.muscles.build import RightMuscle, build_right_side
 from viewer.anatomy.muscles.cache import MUSCLE_CACHE, cache_key
 from viewer.anatomy.muscles.derived_landmarks import derive_landmarks
+from viewer.anatomy.muscles.sheet import box_fibre_uv
 from viewer.anatomy.muscles.spec import MUSCLE_NAMES, Attachment, MuscleSpec, load_muscle_specs
 from viewer.types import FloatArray
 
@@ -48,9 +49,9 @@ class MuscleGeometry:
                 self.outer_fibres = outer_face(self.vertices, self.fibres.shape)
 
     @property
-    def fibre_uv(self) -> FloatArray | None:
-        """(n_form, 2) per form vertex: across-fibre mm from the u = 0 fibre, along-fibre fraction 0..1."""
-        return None if self.binding is None else self.binding.fibre_uv
+    def fibre_uv(self) -> FloatArray:
+        """(n, 2) per drawn vertex (the form's, or the box's without one): across-fibre mm, along-fibre fraction."""
+        return box_fibre_uv(self.fibres) if self.binding is None else self.binding.fibre_uv
 
     def length_mm(self) -> float:
         """Mean fibre polyline length, origin to insertion (includes tendon)."""

@@ -36,6 +36,7 @@ import numpy as np
 import scipy.sparse as sparse
 from scipy.spatial import cKDTree
 
+from viewer.anatomy.muscles.sheet import sheet_fibre_uv
 from viewer.types import FloatArray, IntArray
 
 CANDIDATE_CELLS = 8  # nearest cell centres tried per surface vertex
@@ -268,23 +269,18 @@ def prune_rows(matrix: sparse.csr_matrix, threshold: float = PRUNE) -> sparse.cs
     return sparse.csr_matrix(sparse.diags(1.0 / np.where(np.abs(sums) > 1e-12, sums, 1.0)) @ matrix)
 
 
-def across_fibre_mm(fibres: FloatArray) -> FloatArray:
-    """(n_u, n_s) distance (mm) from the u = 0 fibre across the rest sheet, at every fibre sample."""
-    steps = np.linalg.norm(np.diff(fibres, axis=0), axis=2)
-    return np.concatenate([np.zeros((1, fibres.shape[1])), np.cumsum(steps, axis=0)])
-
-
 def fibre_coordinates(fibres: FloatArray, cell: IntArray, parameters: FloatArray) -> FloatArray:
-    """(p, 2): across-fibre mm and along-fibre fraction in 0..1 at cell parameters (clamped to the cell)."""
+    """(p, 2): the sheet's fibre coordinates (:func:`~viewer.anatomy.muscles.sheet.sheet_fibre_uv`) at cell parameters.
+
+    Bilinear in the (u, s) cell, clamped to it: across-fibre mm (constant along a fibre) and along-fibre fraction.
+    """
     _n_u, n_s = fibres.shape[:2]
     i, j = np.divmod(cell, n_s - 1)
-    a, b = parameters[:, 0], parameters[:, 1]
-    across = across_fibre_mm(fibres)
-    distance = (1 - b) * ((1 - a) * across[i, j] + a * across[i + 1, j]) + b * (
-        (1 - a) * across[i, j + 1] + a * across[i + 1, j + 1]
-    )
-    along = np.clip((j + b) / (n_s - 1), 0.0, 1.0)
-    return np.stack([distance, along], axis=1)
+    a, b = parameters[:, 0][:, None], parameters[:, 1][:, None]
+    uv = sheet_fibre_uv(fibres)
+    coordinates = (1 - b) * ((1 - a) * uv[i, j] + a * uv[i + 1, j]) + b * ((1 - a) * uv[i, j + 1] + a * uv[i + 1, j + 1])
+    coordinates[:, 1] = np.clip(coordinates[:, 1], 0.0, 1.0)
+    return coordinates
 
 
 def closest_points(vertices: FloatArray, faces: IntArray, points: FloatArray, candidates: int = 16):

@@ -23,11 +23,11 @@ from viewer.types import FloatArray
 BUILD_VERSION = "muscles-build-2"
 # Bump whenever forms.py or binding.py change the display surfaces or their binding: only the muscle cache is
 # rebuilt (the cages, and so the pose space, are unchanged: :func:`build_key` leaves this out).
-FORMS_VERSION = "muscle-forms-4"
+FORMS_VERSION = "muscle-forms-5"
 
 # Fields of the muscle data files that only say, name or colour things: no effect on geometry.
 PRESENTATION_FIELDS = frozenset(
-    {"display_name", "common_names", "colour", "info", "note", "notes", "sources", "source", "reference", "layer_name"}
+    {"display_name", "common_names", "colour", "appearance", "info", "note", "notes", "sources", "source", "reference", "layer_name"}
 )
 
 # The block of a muscle data file that shapes only its display surface (forms.py), not its cage.

@@ -60,3 +60,47 @@ def box_faces(n_u: int, n_s: int) -> np.ndarray:
 
 def box_vertices(lower: FloatArray, upper: FloatArray) -> FloatArray:
     return np.concatenate([lower.reshape(-1, 3), upper.reshape(-1, 3)])
+
+
+def sheet_fibre_uv(fibres: FloatArray) -> FloatArray:
+    """Fibre coordinates of the (u, s) grid: across-fibre distance and along-fibre fraction.
+
+    Parameters
+    ----------
+    fibres
+        (n_u, n_s, 3) fibre polylines, origin (s = 0) to insertion (s = 1), mm.
+
+    Returns
+    -------
+    (n_u, n_s, 2)
+        ``[..., 0]``: distance (mm) across the fibres from the u = 0 edge, measured along the sheet at each
+        station and averaged along the fibre, so it is constant along each fibre (its surface gradient points
+        across the fibres; where a fan converges the same millimetres crowd together, as its fascicles do);
+        ``[..., 1]``: arc-length fraction along the fibre, 0 at the origin and 1 at the insertion.
+    """
+    across = np.linalg.norm(np.diff(fibres, axis=0), axis=2)  # (n_u - 1, n_s)
+    u_mm = np.concatenate([[0.0], np.cumsum(across.mean(axis=1))])  # (n_u,)
+    along = np.linalg.norm(np.diff(fibres, axis=1), axis=2)  # (n_u, n_s - 1)
+    arc = np.concatenate([np.zeros((fibres.shape[0], 1)), np.cumsum(along, axis=1)], axis=1)
+    s = arc / np.maximum(arc[:, -1:], 1e-9)
+    return np.stack([np.broadcast_to(u_mm[:, None], s.shape), s], axis=-1)
+
+
+def box_fibre_uv(fibres: FloatArray) -> FloatArray:
+    """Fibre coordinates (see :func:`sheet_fibre_uv`) of every vertex of the box mesh around ``fibres``.
+
+    The box's deep-face rows come first and its top-face rows second (:func:`box_vertices`); both faces take
+    the coordinates of the fibre sheet point they are built on.
+
+    Parameters
+    ----------
+    fibres
+        (n_u, n_s, 3) the fibre sheet the box was built on, mm.
+
+    Returns
+    -------
+    (2 * n_u * n_s, 2)
+        (across-fibre mm, along-fibre fraction) per vertex.
+    """
+    uv = sheet_fibre_uv(np.asarray(fibres, dtype=float)).reshape(-1, 2)
+    return np.concatenate([uv, uv])

@@ -42,6 +42,28 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class Appearance:
+    """How a muscle or fascia is drawn, from its data file's ``appearance`` (presentation only, never shape).
+
+    The belly's colour is the file's ``colour``; along the fibres it turns into ``tendon_colour`` over the
+    first ``origin_tendon`` and the last ``insertion_tendon`` share of each fibre.
+    """
+
+    tendon_colour: str | None = None
+    origin_tendon: float = 0.0  # along-fibre fraction (0..0.5) at the origin drawn as tendon
+    insertion_tendon: float = 0.0  # along-fibre fraction (0..0.5) at the insertion drawn as tendon
+    opacity: float = 1.0  # default opacity: fascia is translucent
+    specular: float = 0.3  # strength of the sheen
+    specular_power: float = 18.0  # tightness of its highlight
+    striation: float = 1.0  # contrast of the striations along the fibres, 0 (none) .. 1 (full)
+
+    @classmethod
+    def from_data(cls, data: dict) -> Appearance:
+        """From a validated ``appearance`` object (its ``note`` is for readers of the file)."""
+        return cls(**{k: v for k, v in data.items() if k != "note"})
+
+
+@dataclass(frozen=True)
 class MuscleSpec:
     """Everything the annotation file says about one muscle (no side)."""
 
@@ -65,6 +87,7 @@ class MuscleSpec:
     thickness: dict
     path: Path = field(compare=False)
     form: dict = field(default_factory=dict, compare=False)  # display-form parameters (forms.py), optional
+    appearance: Appearance = field(default_factory=Appearance, compare=False)
 
 
 def muscles_dir() -> Path:
@@ -135,6 +158,7 @@ def read_spec(path: Path, bones: set[str] | None = None, landmarks: set[str] | N
         thickness=dict(data["thickness"]),
         path=path,
         form=dict(data.get("form", {})),
+        appearance=Appearance.from_data(data["appearance"]),
     )
 
 
