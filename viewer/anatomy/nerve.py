@@ -255,8 +255,7 @@ def _obstacles(side: str, bones: dict[str, Surface], muscles: dict, skip: tuple[
     surfaces = [(bones[n.format(side=side)].vertices, bones[n.format(side=side)].faces) for n in PELVIS_BONES + THIGH_BONES]
     for _name, muscle in muscles.items():
         if muscle.side == side and muscle.spec.name not in skip:
-            shown = muscle.display_surface()  # the nerve keeps clear of the muscle as drawn
-            surfaces.append((shown.vertices, shown.faces))
+            surfaces.append((muscle.vertices, muscle.faces))
     return SurfaceField(surfaces)
 
 
@@ -475,11 +474,7 @@ def _relaxed_branch(start, half_width, half_thickness, spec, variant, branch_spe
     parts: list[object] = [RELAX_VERSION, json.loads(spec.path.read_text(encoding="utf-8"))]
     parts += [variant.id, branch_spec.name, side, *(np.asarray(a, np.float64) for a in (start, half_width, half_thickness))]
     parts += [np.asarray(bones[name].vertices, np.float64) for name in sorted(bones)]
-    parts += [
-        np.asarray(muscles[name].display_surface().vertices, np.float64)
-        for name in sorted(muscles)
-        if muscles[name].side == side
-    ]
+    parts += [np.asarray(muscles[name].vertices, np.float64) for name in sorted(muscles) if muscles[name].side == side]
     key = content_key(*parts)
     keys = ("centre", "half_width", "half_thickness", "depth", "width")
     cached = _NERVE_CACHE.load(key, keys)
