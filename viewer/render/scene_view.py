@@ -718,6 +718,16 @@ class SceneView:
             tuple(camera.position), tuple(camera.focal_point), tuple(camera.up), float(camera.view_angle)
         )  # fmt: skip
 
+    def camera_state(self) -> dict:
+        """The exact camera as plain numbers (mm, degrees), as a scene document stores it."""
+        pose = self.camera_pose()
+        return {
+            "position": [float(v) for v in pose.position],
+            "focal_point": [float(v) for v in pose.focal_point],
+            "up": [float(v) for v in pose.up],
+            "view_angle": pose.view_angle,
+        }
+
     def set_camera(self, pose: CameraPose | dict) -> None:
         """Put the camera exactly where ``pose`` says: the window's camera, or a scene document's
         (``{"view": name}`` framed for this picture, or exact numbers)."""
