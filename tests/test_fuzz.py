@@ -209,6 +209,16 @@ def use_terminology(world) -> list:
             load_pins()]
 
 
+def use_skin_tones(world) -> list:
+    from viewer.model.scene import skin_palette
+
+    skin_palette.cache_clear()  # read the mutated file, not the palette cached from the real one
+    try:
+        return [skin_palette()]
+    finally:
+        skin_palette.cache_clear()
+
+
 def use_derived_landmarks(world) -> list:
     from viewer.anatomy.bones import load_bone_surfaces, load_landmarks
     from viewer.anatomy.muscles.derived_landmarks import derive_landmarks
