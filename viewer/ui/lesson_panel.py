@@ -143,10 +143,21 @@ class LessonPanel(QWidget):
         self._fill_steps()
         self._show_note()
 
-    def choose_lesson(self, lesson_id: str) -> None:
-        """Select a lesson by id (does not go to a step until asked)."""
+    def choose_lesson(self, lesson_id: str | None) -> None:
+        """Select a lesson by id (does not go to a step until asked); None keeps the choice."""
+        if lesson_id is None:
+            return
         ids = [lesson.id for lesson in self.lessons]
         self.chooser.setCurrentIndex(ids.index(lesson_id))
+
+    def shipped_ids(self) -> tuple[str, ...]:
+        """Ids of the lessons read from files with an id (remembered between runs)."""
+        return tuple(lesson.id for lesson in self.lessons if lesson.id)
+
+    def current_lesson_id(self) -> str | None:
+        """The chosen lesson's id, or None while a new lesson is being written."""
+        index = self.chooser.currentIndex()
+        return self.lessons[index].id if 0 <= index < len(self.lessons) else None
 
     def open_lesson_file(self, path: Path) -> Lesson:
         """Read and check a lesson file, add it to the chooser and show its first step."""

@@ -343,6 +343,7 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         self.model.set_language(self.settings.text("view/language", self.model.language, ("english", "latin")))
         self.set_text_scale(self.text_scale)
+        self.lesson_panel.choose_lesson(self.settings.text("lesson/last", "", self.lesson_panel.shipped_ids()) or None)
 
     def set_text_scale(self, scale: float) -> None:
         """The text size setting: on-screen labels (doubled when presenting) and presentation captions."""
@@ -363,6 +364,8 @@ class MainWindow(QMainWindow):
         self.settings.set("view/language", self.model.language)
         if self.model.body is not None:
             self.settings.set("scene/body", self.model.body)
+        if self.lesson_panel.current_lesson_id() is not None:
+            self.settings.set("lesson/last", self.lesson_panel.current_lesson_id())
         self.settings.save_layout(self.saveGeometry(), self.saveState())
 
     # --- drag and drop ----------------------------------------------------------------------
