@@ -213,7 +213,7 @@ def test_settings_are_remembered_between_runs(qtbot, fresh_scene, tmp_path):
     first.scene_files.open(scene_file)  # (a scene sets the language too: opened first)
     first.latin_action.setChecked(True)
     first.set_text_scale(1.3)
-    first.lesson_panel.choose_lesson("deep_six_sciatic")
+    first.lesson_panel.choose_lesson("rotators_flexion")  # not the first in the list
     first.close()
     fresh_scene.set_language("english")
 
@@ -222,7 +222,7 @@ def test_settings_are_remembered_between_runs(qtbot, fresh_scene, tmp_path):
     qtbot.waitExposed(second)
     assert second.model.language == "latin" and second.latin_action.isChecked()
     assert second.text_scale == pytest.approx(1.3)
-    assert second.lesson_panel.current_lesson_id() == "deep_six_sciatic"  # the last lesson is chosen again
+    assert second.lesson_panel.current_lesson_id() == "rotators_flexion"  # the last lesson is chosen again
     assert second.settings.recent_files() == [scene_file.resolve()]
     assert second.settings.last_folder() == str(tmp_path.resolve())
     assert (second.width(), second.height()) == (1100, 720)
