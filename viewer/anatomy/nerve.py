@@ -424,12 +424,8 @@ def _build_right(spec: NerveSpec, variant: NerveVariant, bones, muscles, landmar
     branches, vertices, faces, weights, rings = [], [], [], [], []
     offset = ring_offset = 0
     for branch_spec in variant.branches:
-        start = _spline(control_points(branch_spec, side, landmarks), spec.samples)
-        s = arc_length(start) / arc_length(start)[-1]
-        half_width = branch_spec.width_scale * 0.5 * (cs["width_mm"] + (cs["distal_width_mm"] - cs["width_mm"]) * s)
-        half_thickness = np.full(len(start), min(cs["thickness_mm"] / 2, half_width.min()))
         centre, half_width, h, depth, width = _relaxed_branch(
-            start, half_width, half_thickness, spec, variant, branch_spec, side, bones, muscles
+            *_unrelaxed(spec, branch_spec, side, landmarks), spec, variant, branch_spec, side, bones, muscles
         )
         w = skinning_weights(centre, spec, side, landmarks)
         v, f = tube(centre, half_width, h, depth, width, sides=cs["sides"], cap_rings=_cap_rings(spec))
@@ -460,6 +456,59 @@ def _build_right(spec: NerveSpec, variant: NerveVariant, bones, muscles, landmar
     )
     geometry._bone_fields = _bone_fields(side, bones)
     return geometry
+
+
+def _unrelaxed(
+    spec: NerveSpec, branch_spec: BranchSpec, side: str, landmarks: dict[str, FloatArray]
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The branch before relaxation: centreline through its control points (n, 3), half width and half thickness (n,)."""
+    cs = spec.cross_section
+    start = _spline(control_points(branch_spec, side, landmarks), spec.samples)
+    s = arc_length(start) / arc_length(start)[-1]
+    half_width = branch_spec.width_scale * 0.5 * (cs["width_mm"] + (cs["distal_width_mm"] - cs["width_mm"]) * s)
+    half_thickness = np.full(len(start), min(cs["thickness_mm"] / 2, half_width.min()))
+    return start, half_width, half_thickness
+
+
+@dataclass(frozen=True)
+class _Cage:
+    """A right-side muscle cage as the relaxation reads it."""
+
+    spec: object
+    vertices: FloatArray
+    faces: np.ndarray
+    side: str = "right"
+
+
+def nerve_channels(
+    bones: dict[str, Surface], cages: list, landmarks: dict[str, FloatArray] | None = None
+) -> list[tuple[FloatArray, FloatArray, tuple[str, ...]]]:
+    """Where the nerve runs on the right side, for the muscle forms to leave it its channel.
+
+    Every branch of every variant, relaxed against the bones and the muscle cages exactly as
+    :func:`build_nerve` relaxes it (same disk cache).
+
+    Parameters
+    ----------
+    bones : bone surfaces by structure name.
+    cages : the right-side muscle cages (objects with ``spec``, ``vertices`` (n, 3), ``faces`` (m, 3)).
+    landmarks : landmark points (3,) mm by name; loaded when omitted.
+
+    Returns
+    -------
+    Per branch: centreline (n, 3) mm, half width (n,) mm, names of the muscles it passes through.
+    """
+    landmarks = load_landmarks() if landmarks is None else landmarks
+    spec = load_nerve_spec(landmarks=landmarks)
+    muscles = {f"{cage.spec.name}_right": _Cage(cage.spec, cage.vertices, cage.faces) for cage in cages}
+    channels = []
+    for variant in spec.variants.values():
+        for branch_spec in variant.branches:
+            centre, half_width, *_ = _relaxed_branch(
+                *_unrelaxed(spec, branch_spec, "right", landmarks), spec, variant, branch_spec, "right", bones, muscles
+            )
+            channels.append((centre, half_width, tuple(branch_spec.passes_through)))
+    return channels
 
 
 def _cap_rings(spec: NerveSpec) -> int:

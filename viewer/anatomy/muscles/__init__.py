@@ -81,11 +81,14 @@ CAGE_PARTS = ("vertices", "faces", "fibres")
 FORM_PARTS = ("form_vertices", "form_faces")
 
 
-def _arrays_from_build(built: list[RightMuscle], bones: dict[str, Surface]) -> dict[str, FloatArray]:
+def _arrays_from_build(
+    built: list[RightMuscle], bones: dict[str, Surface], landmarks: dict[str, FloatArray]
+) -> dict[str, FloatArray]:
     """Cache arrays of the right side: cages, fibres, display forms and their bindings."""
     from viewer.anatomy.muscles.forms import build_forms
+    from viewer.anatomy.nerve import nerve_channels
 
-    forms = build_forms(built, bones)
+    forms = build_forms(built, bones, nerve_channels(bones, built, landmarks))
     arrays = {}
     for muscle in built:
         name = muscle.spec.name
@@ -117,7 +120,7 @@ def build_muscles(
     arrays = MUSCLE_CACHE.load(key, _required(specs)) if use_cache else None
     if arrays is None:
         everything = {**landmarks, **derive_landmarks(bones, landmarks)}
-        arrays = _arrays_from_build(build_right_side(specs, bones, everything), bones)
+        arrays = _arrays_from_build(build_right_side(specs, bones, everything), bones, landmarks)
         if use_cache:
             MUSCLE_CACHE.save(key, arrays)
     result = {}

@@ -23,7 +23,7 @@ from viewer.types import FloatArray
 BUILD_VERSION = "muscles-build-2"
 # Bump whenever forms.py or binding.py change the display surfaces or their binding: only the muscle cache is
 # rebuilt (the cages, and so the pose space, are unchanged: :func:`build_key` leaves this out).
-FORMS_VERSION = "muscle-forms-5"
+FORMS_VERSION = "muscle-forms-6"
 
 # Fields of the muscle data files that only say, name or colour things: no effect on geometry.
 PRESENTATION_FIELDS = frozenset(
@@ -68,9 +68,12 @@ def build_key(bones: dict[str, Surface], landmarks: dict[str, FloatArray]) -> st
 
 
 def cache_key(bones: dict[str, Surface], landmarks: dict[str, FloatArray]) -> str:
-    """Key of the muscle cache: the cages' :func:`build_key`, the data files' form blocks and :data:`FORMS_VERSION`."""
+    """Key of the muscle cache: the cages' :func:`build_key`, the data files' form blocks, the nerve's data and :data:`FORMS_VERSION`."""
+    from viewer.anatomy.nerve import nerve_path
+
     forms = {name: document.get(FORM_FIELD) for name, document in _geometry_documents().items()}
-    return content_key(build_key(bones, landmarks), FORMS_VERSION, forms)
+    nerve = geometry_fields(json.loads(nerve_path().read_text(encoding="utf-8")))  # the forms leave the nerve its channel
+    return content_key(build_key(bones, landmarks), FORMS_VERSION, forms, nerve)
 
 
 def _geometry_documents() -> dict[str, dict]:

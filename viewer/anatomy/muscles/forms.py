@@ -45,6 +45,7 @@ FIRST_MUSCLE_LABEL = 2
 GRID_MARGIN_MM = 30.0
 EXTRACTION_SMOOTHING = 8  # SurfaceNets' own smoothing shrinks thin muscles; the windowed sinc does the rest
 BAND_CLEARANCE_MM = 1.0  # muscles stay this far under the fascial band
+NERVE_FAT_MM = 2.5  # fat kept free of muscle around the sciatic nerve, beyond its half width
 CLEFT_PASSES = 2
 ATTACHMENT_ROWS = 0.03  # fraction of the fibre length at each end reserved for the muscle before any claims
 FOOTPRINT = 0.06
@@ -162,6 +163,27 @@ class LabelGrid:
                 inside = inside_voxels(bones[name].vertices, bones[name].faces, self.origin, self.spacing, self.shape)
                 self.labels[inside] = BONE_LABEL
         self.bone_distance = self.distance_to(self.labels == BONE_LABEL)
+
+    def keep_nerve_channel(self, channels: list[tuple[FloatArray, FloatArray, tuple[str, ...]]]) -> None:
+        """Reserve the voxels within half width + :data:`NERVE_FAT_MM` of the nerve's course: no muscle claims them.
+
+        The sciatic nerve runs in the fat between gluteus maximus and the short rotators; without
+        this the rounder forms close over it. Branches that pierce a muscle (``passes_through``)
+        are left out: the muscle they pierce must stay whole around them.
+        """
+        for centre, half_width, passes_through in channels:
+            if passes_through:
+                continue
+            radius = half_width + NERVE_FAT_MM
+            box = self.box(centre.min(axis=0) - radius.max(), centre.max(axis=0) + radius.max())
+            points = self.centres(box)
+            near = np.zeros(points.shape[:-1], bool)
+            for a, b, r in zip(centre[:-1], centre[1:], np.maximum(radius[:-1], radius[1:]), strict=True):
+                along = b - a
+                t = np.clip((points - a) @ along / max(float(along @ along), 1e-9), 0.0, 1.0)
+                near |= np.linalg.norm(points - a - t[..., None] * along, axis=-1) <= r
+            region = self.labels[box]
+            region[near & (region == 0)] = BONE_LABEL  # as unclaimable as bone; the bone distance stays bone-only
 
     def distance_to(self, solid: np.ndarray) -> tuple[FloatArray, FloatArray]:
         """Signed distance (mm) to the ``solid`` voxels (negative inside), and its gradient (3, *shape)."""
@@ -480,13 +502,19 @@ def closed_tube(rings: FloatArray) -> Surface:
     return Surface(vertices, np.ascontiguousarray(faces, dtype=np.int64))
 
 
-def build_forms(built: list[RightMuscle], bones: dict[str, Surface]) -> dict[str, Surface]:
+def build_forms(
+    built: list[RightMuscle],
+    bones: dict[str, Surface],
+    nerve_channels: list[tuple[FloatArray, FloatArray, tuple[str, ...]]] = (),
+) -> dict[str, Surface]:
     """Rest display surfaces of the right-side muscles, keyed by spec name ("piriformis", ...).
 
     Parameters
     ----------
     built : the right-side cages in build order (deep first), from :func:`build_right_side`.
     bones : bone surfaces (mm, pelvis frame) by structure name.
+    nerve_channels : the nerve's course per branch (centreline (n, 3) mm, half width (n,) mm, muscles it
+        pierces), from :func:`viewer.anatomy.nerve.nerve_channels`; kept free of muscle.
 
     Returns
     -------
@@ -496,6 +524,7 @@ def build_forms(built: list[RightMuscle], bones: dict[str, Surface]) -> dict[str
     sheets = np.concatenate([mid_sheet(m).reshape(-1, 3) for m in muscles])
     grid = LabelGrid(sheets.min(axis=0) - GRID_MARGIN_MM, sheets.max(axis=0) + GRID_MARGIN_MM)
     grid.mark_bones(bones)
+    grid.keep_nerve_channel(list(nerve_channels))
     muscles = sorted(muscles, key=lambda m: m.spec.build_order)
     labels = {FIRST_MUSCLE_LABEL + offset: muscle.spec.name for offset, muscle in enumerate(muscles)}
     fields = [SweptField.of(grid, muscle, form_settings(muscle)) for muscle in muscles]
