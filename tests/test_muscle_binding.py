@@ -258,13 +258,27 @@ POSES = [
 ]
 
 
+SQUEEZED = ("quadratus_femoris_right", LegPose(hip_flexion=10, hip_abduction=-25, hip_rotation=-35))
+
+
 def test_the_forms_hold_their_volume_over_the_therapist_positions(muscles, deformer):
     for pose in POSES:
         posed = posed_at(deformer, pose)
         for name, muscle in muscles.items():
-            if muscle.side == "right":
+            if muscle.side == "right" and (name, pose) != SQUEEZED:  # SQUEEZED: its own strict xfail below
                 ratio = volume_ratio(muscle.form.vertices, posed[name].vertices, muscle.form.faces)
                 assert 0.9 < ratio < 1.1, (name, pose, ratio)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 15: squeezed between ischium and femur at the end of external rotation with adduction, the "
+    "quadratus femoris cage folds and its bound form keeps only 43% of its volume (the solver must bulge it)",
+)
+def test_quadratus_femoris_form_holds_its_volume_when_squeezed(muscles, deformer):
+    name, pose = SQUEEZED
+    ratio = volume_ratio(muscles[name].form.vertices, posed_at(deformer, pose)[name].vertices, muscles[name].form.faces)
+    assert 0.9 < ratio < 1.1, ratio
 
 
 def test_new_forms_rebuild_the_muscle_cache_but_keep_the_baked_pose_space(monkeypatch):

@@ -222,11 +222,6 @@ def posed_share(model, body, pose):
     return share
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the rounder muscle forms leave 95.8% inside at flexion 90, abduction 45, external rotation 45 (limit 96%): "
-    "the skin's pose correctives over the ischium are still to come",
-)
 @pytest.mark.parametrize("body", BODIES)
 def test_skin_encloses_muscles_and_bones_at_the_worst_reachable_poses(pose_scene, body):
     for pose in WORST_REACHABLE_POSES:

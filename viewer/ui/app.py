@@ -6,7 +6,7 @@ import sys
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from viewer.model.scene import build_scene
@@ -83,6 +83,7 @@ def run_window(
         QTimer.singleShot(0, lambda: window.scene_files.open(Path(open_file)))
     if screenshot is not None:
         outcome: dict[str, Exception] = {}
+        loop = QEventLoop()  # a loop of its own: the application is not told to quit (it may host other windows)
 
         def capture() -> None:
             try:
@@ -91,10 +92,10 @@ def run_window(
             except OSError as error:
                 outcome["error"] = error
             window.close()
-            app.quit()
+            loop.quit()
 
         QTimer.singleShot(SCREENSHOT_SETTLE_MS + (400 if open_file else 0), capture)
-        app.exec()
+        loop.exec()
         if "error" in outcome:
             raise outcome["error"]
         return 0
