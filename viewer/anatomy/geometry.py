@@ -202,7 +202,7 @@ def edge_bends(vertices: FloatArray, faces: IntArray) -> tuple[FloatArray, IntAr
     edges : (k, 2) int array
         The edge's two vertices (sorted).
     """
-    normals = unit(np.cross(vertices[faces[:, 1]] - vertices[faces[:, 0]], vertices[faces[:, 2]] - vertices[faces[:, 0]]))
+    normals = unit(face_normals(vertices, faces))
     edges = np.sort(np.vstack([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
     owner = np.tile(np.arange(len(faces)), 3)
     order = np.lexsort(edges.T[::-1])
