@@ -366,46 +366,69 @@ def test_undo_after_choosing_a_technique_restores_the_exact_earlier_state(window
     assert "not the camera" in window.undo_action.toolTip()
 
 
+class FrameCounter:
+    """Counts the frames the 3D view draws, and waits for a change's frames to be over.
+
+    A software-OpenGL frame takes a few hundred milliseconds, so a fixed wait after a change can end before its
+    frame or let it spill into the next count: instead wait for the first frame, then for a quiet spell.
+    """
+
+    QUIET_MS = 900
+
+    def __init__(self, window, qtbot) -> None:
+        self.qtbot = qtbot
+        self.frames = 0
+        window.interactor.render_window.AddObserver("RenderEvent", self._count)
+
+    def _count(self, *_args) -> None:
+        self.frames += 1
+
+    def settle(self) -> None:
+        """Wait until no frame has been drawn for ``QUIET_MS``."""
+        while True:
+            before = self.frames
+            self.qtbot.wait(self.QUIET_MS)
+            if self.frames == before:
+                return
+
+    def frames_of(self, change) -> int:
+        """The number of frames one change draws, from the first until the view is quiet again."""
+        self.settle()
+        self.frames = 0
+        change()
+        self.qtbot.waitUntil(lambda: self.frames > 0, timeout=10_000)
+        self.settle()
+        return self.frames
+
+
 def test_one_user_change_draws_one_frame(window, qtbot):
     """A hip slider step or a selection is one frame of the 3D view (every overlay asks the scene view)."""
-    frames = []
-    window.interactor.render_window.AddObserver("RenderEvent", lambda *_args: frames.append(1))
+    counter = FrameCounter(window, qtbot)
     window.scene_view.attachments.set_enabled(True)
     window.model.select("gluteus_maximus_right")  # its attachment areas follow the pose too
-    qtbot.wait(200)
     slider = window.motion_panel.pose_panel.sliders["hip_flexion"]
-    for change in (lambda: slider.setValue(slider.value() + 5), lambda: window.model.select("piriformis_right")):
-        frames.clear()
-        change()
-        qtbot.wait(200)
-        assert len(frames) == 1
+    assert counter.frames_of(lambda: slider.setValue(slider.value() + 5)) == 1
+    assert counter.frames_of(lambda: window.model.select("piriformis_right")) == 1
     window.labels_action.setChecked(True)
-    qtbot.wait(200)
-    frames.clear()
-    slider.setValue(slider.value() + 5)
-    qtbot.wait(200)
-    assert len(frames) == 2  # labels read the depth buffer: one unshown depth pass, then the frame
+    # labels read the depth buffer: one unshown depth pass, then the frame
+    assert counter.frames_of(lambda: slider.setValue(slider.value() + 5)) == 2
 
 
 def test_a_click_on_the_view_draws_one_frame_and_a_drag_still_turns_the_camera(window, qtbot):
     """The camera style's own frame on button release is skipped after a click: the selection's frame is the one."""
     from PySide6.QtCore import QPoint, Qt
 
-    frames = []
-    window.interactor.render_window.AddObserver("RenderEvent", lambda *_args: frames.append(1))
+    counter = FrameCounter(window, qtbot)
     window.show_view("posterior")
-    qtbot.wait(200)
+    counter.settle()
     x, y = window.scene_view.display_position(window.model.structures["gluteus_maximus_right"].vertices.mean(axis=0))
     ratio = window.interactor.devicePixelRatioF()
     point = QPoint(round(x / ratio), round(window.interactor.height() - y / ratio))
-    frames.clear()
-    qtbot.mouseClick(window.interactor, Qt.MouseButton.LeftButton, pos=point)
-    qtbot.wait(200)
-    assert window.model.selection == "gluteus_maximus_right" and len(frames) == 1
-    frames.clear()
-    qtbot.mouseClick(window.interactor, Qt.MouseButton.LeftButton, pos=QPoint(3, 3))  # empty background
-    qtbot.wait(200)
-    assert window.model.selection is None and len(frames) == 1
+    assert counter.frames_of(lambda: qtbot.mouseClick(window.interactor, Qt.MouseButton.LeftButton, pos=point)) == 1
+    assert window.model.selection == "gluteus_maximus_right"
+    background = QPoint(3, 3)  # empty background
+    assert counter.frames_of(lambda: qtbot.mouseClick(window.interactor, Qt.MouseButton.LeftButton, pos=background)) == 1
+    assert window.model.selection is None
     assert window.interactor.iren.interactor.GetEnableRender()  # the camera draws again when dragged
     before = window.interactor.camera.position
     qtbot.mousePress(window.interactor, Qt.MouseButton.LeftButton, pos=point)
