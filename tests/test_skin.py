@@ -196,11 +196,13 @@ def test_skin_encloses_muscles_and_bones_at_rest(scene, body):
 
 
 # Poses of the right hip (flexion, abduction, internal rotation; the left leg stands), the worst of the grid
-# flexion (-20, 0, 90, 120) x abduction (-30, 0, 45) x rotation (-45, 0, 45) as measured on the female skin
-# (share of muscle and bone vertices inside): every other pose of the grid scored higher. Adduction with the
-# hip straight is left out: the thigh then passes through the standing one, as no body can.
-WORST_REACHABLE_POSES = ((90.0, 45.0, -45.0), (90.0, -30.0, -45.0), (90.0, 0.0, -45.0), (-20.0, 45.0, -45.0))
-FULL_FLEXION_POSES = ((120.0, 45.0, -45.0), (120.0, -30.0, 45.0), (120.0, 0.0, -45.0))
+# flexion (-20, 0, 90, 120) x abduction (-30, 0, 45) x rotation (-45, 0, 45) with dual-quaternion skinning as
+# measured on both skins (share of muscle and bone vertices inside: 98.8-99.2%); every other pose of the grid
+# scored higher. Adduction with the hip straight is left out: the thigh then passes through the standing one,
+# as no body can.
+WORST_REACHABLE_POSES = ((90.0, 45.0, 45.0), (-20.0, 0.0, -45.0), (0.0, 0.0, -45.0), (-20.0, 45.0, -45.0))
+# full flexion: the worst three (98.4-99.2%) and the worst of the linear blend (89%, now 99.6%)
+FULL_FLEXION_POSES = ((120.0, -30.0, 45.0), (120.0, 0.0, 45.0), (120.0, 45.0, 45.0), (120.0, 45.0, -45.0))
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +230,7 @@ def posed_share(model, body, pose):
 def test_skin_encloses_muscles_and_bones_at_the_worst_reachable_poses(pose_scene, body):
     for pose in WORST_REACHABLE_POSES:
         share = posed_share(pose_scene, body, pose)
-        assert share > 0.96, f"only {share:.2%} of muscle and bone vertices inside the {body} skin at {pose}"
+        assert share > 0.98, f"only {share:.2%} of muscle and bone vertices inside the {body} skin at {pose}"
 
 
 @pytest.mark.parametrize("body", BODIES)
