@@ -48,6 +48,7 @@ def _posed_state() -> SceneState:
     }
     state.labels = True
     state.history.set_body("male")  # the skin itself changes: the loaded scene must draw the male body too
+    state.history.set_skin_tone("dark")  # ... in the saved colour
     return state
 
 
@@ -59,6 +60,7 @@ def test_save_and_load_reproduce_the_state_and_the_picture(tmp_path):
     assert scene_document(loaded) == scene_document(saved)
     assert loaded.scene.pose("right").hip_flexion == 35.0 and loaded.peel.depth == 3 and loaded.peel.ghost
     assert loaded.scene.opacity("gluteus_medius_right") == 0.55
+    assert loaded.scene.body == "male" and loaded.scene.skin_tone == "dark"
     pictures = []
     for state, name in ((saved, "saved.png"), (loaded, "loaded.png")):
         export_png(
@@ -87,6 +89,7 @@ def test_a_bad_scene_names_the_file_and_field_and_changes_nothing(tmp_path):
         "angle.json": ({"version": 1, "pose": {"left": {"hip_flexion": 400}}}, "pose.left"),
         "version.json": ({"version": 7}, "version"),
         "opacity.json": ({"version": 1, "structures": {"skin": {"opacity": 2}}}, "structures.skin.opacity"),
+        "tone.json": ({"version": 1, "peel": {"depth": 2}, "skin_tone": "purple"}, "skin_tone"),
     }
     for name, (document, field) in cases.items():
         (tmp_path / name).write_text(json.dumps(document))
@@ -94,6 +97,18 @@ def test_a_bad_scene_names_the_file_and_field_and_changes_nothing(tmp_path):
             load_scene_file(state, tmp_path / name)
         assert caught.value.field == field and name in str(caught.value) and "\n" not in str(caught.value)
         assert scene_document(state) == before
+
+
+def test_a_scene_saved_before_skin_tones_opens_in_the_default_tone(tmp_path):
+    from viewer.model.scene import default_skin_tone
+
+    state = SceneState.for_scene(build_scene())
+    state.history.set_skin_tone("medium_dark")
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"version": 1, "body": "female", "pose": {"right": {"hip_flexion": 30}}}))
+    load_scene_file(state, path)
+    assert state.scene.skin_tone == default_skin_tone() != "medium_dark"
+    assert state.scene.body == "female" and state.scene.pose("right").hip_flexion == 30.0
 
 
 def test_a_failed_save_keeps_the_previous_file(tmp_path):

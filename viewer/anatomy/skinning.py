@@ -1,9 +1,13 @@
-"""Let the skin follow the thighs: linear blend skinning by distance to the bones.
+"""Let the skin follow the thighs: dual-quaternion blend skinning.
 
-The skin is built once in anatomical position. Each skin vertex gets a weight
-for its thigh from how much nearer it lies to that femur than to the pelvis,
-with a smooth blend around the hip, so flexing or rotating a leg carries the
-buttock and thigh surface with it instead of leaving the femur poking out.
+The skin is built once in anatomical position with per-vertex weights for each
+thigh and shank (the MakeHuman rig's, or from how much nearer a vertex lies to
+that femur than to the pelvis), so flexing or rotating a leg carries the
+buttock and thigh surface with it instead of leaving the femur poking out. The
+segments' rigid motions are blended as dual quaternions rather than as
+matrices: a vertex shared by the pelvis and a thigh flexed 120 degrees keeps
+its distance from the hip instead of collapsing halfway towards it, so the
+buttock stays over the ischium and gluteus maximus in full flexion.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ def thigh_weights(vertices: FloatArray, bones: dict[str, Surface]) -> dict[str, 
 
 
 class SkinDeformer:
-    """Poses one skin-like surface (``name``) from the segment transforms (linear blend skinning).
+    """Poses one skin-like surface (``name``) from the segment transforms (dual-quaternion skinning).
 
     ``weights`` maps segment names (``thigh_right``, ``shank_left``, ...) to
     per-vertex weights; the pelvis takes the rest. Without them each thigh's
@@ -51,13 +55,97 @@ class SkinDeformer:
         if weights is None:
             weights = {f"thigh_{side}": w for side, w in thigh_weights(self.rest, bones).items()}
         self.weights = weights
-        self._homogeneous = np.hstack([self.rest, np.ones((len(self.rest), 1))])
+        self._segments = list(weights)
+        self._weight_rows = np.array([weights[s] for s in self._segments])  # (segments, n)
+        self._holds = self._weight_rows > 1e-6  # which vertices each segment moves at all
+        self._rest_rows = np.ascontiguousarray(self.rest.T)  # (3, n)
 
     def pose(self, transforms: dict[str, FloatArray], poses: dict[str, LegPose] | None = None) -> dict[str, PosedShape]:
-        vertices = self.rest.copy()
-        for segment, weight in self.weights.items():
-            if segment not in transforms:
+        """The surface carried by the segments (dual-quaternion blend, see :func:`dual_quaternion_blend`)."""
+        # segments at rest move nothing; segments moved alike (a thigh and its straight shank) blend as one
+        moved: list[FloatArray] = []
+        groups = np.zeros((len(self._segments), len(self._segments)))  # segment -> moved group
+        for index, segment in enumerate(self._segments):
+            transform = transforms.get(segment)
+            if transform is None or _same(transform, np.eye(4)):
                 continue
-            moved = self._homogeneous @ transforms[segment][:3].T
-            vertices += weight[:, None] * (moved - self.rest)
+            group = next((i for i, t in enumerate(moved) if _same(t, transform)), len(moved))
+            if group == len(moved):
+                moved.append(transform)
+            groups[index, group] = 1.0
+        vertices = self.rest.copy()
+        if moved:
+            carried = np.flatnonzero(self._holds[groups.any(axis=1)].any(axis=0))  # the others stay with the pelvis
+            weights = groups[:, : len(moved)].T @ self._weight_rows[:, carried]
+            vertices[carried] = _blend_rows(self._rest_rows[:, carried], weights, moved).T
         return {self.name: PosedShape(vertices)}
+
+
+def _same(a: FloatArray, b: FloatArray) -> bool:
+    return bool(np.abs(a - b).max() < 1e-9)
+
+
+def rotation_quaternion(rotation: FloatArray) -> FloatArray:
+    """Unit quaternion (w, x, y, z), w >= 0, of a 3x3 rotation matrix (Shepperd's method: the largest pivot)."""
+    r = rotation
+    trace = np.trace(r)
+    pivot = int(np.argmax([trace, r[0, 0], r[1, 1], r[2, 2]]))
+    if pivot == 0:
+        s = 2.0 * np.sqrt(1.0 + trace)
+        q = np.array([s / 4, (r[2, 1] - r[1, 2]) / s, (r[0, 2] - r[2, 0]) / s, (r[1, 0] - r[0, 1]) / s])
+    else:
+        i, j, k = pivot - 1, pivot % 3, (pivot + 1) % 3
+        s = 2.0 * np.sqrt(1.0 + r[i, i] - r[j, j] - r[k, k])
+        q = np.empty(4)
+        q[0] = (r[k, j] - r[j, k]) / s
+        q[1 + i] = s / 4
+        q[1 + j] = (r[j, i] + r[i, j]) / s
+        q[1 + k] = (r[k, i] + r[i, k]) / s
+    return -q if q[0] < 0 else q
+
+
+def dual_quaternion(transform: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Unit dual quaternion (real, dual parts, each (4,) as w, x, y, z) of a rigid 4x4 transform.
+
+    The real part lies in the identity's (the pelvis's) hemisphere, so blends with it take the short way round.
+    """
+    real = rotation_quaternion(transform[:3, :3])
+    t = transform[:3, 3]
+    dual = 0.5 * np.concatenate([[-t @ real[1:]], real[0] * t + np.cross(t, real[1:])])  # (0, t) * real / 2
+    return real, dual
+
+
+def dual_quaternion_blend(rest: FloatArray, weights: FloatArray, transforms: list[FloatArray]) -> FloatArray:
+    """Dual-quaternion skinning: rest (n, 3) moved by the per-vertex blend of rigid ``transforms``.
+
+    ``weights`` (n, k) are the weights of the k transforms; the rest (one minus their sum) stays with the
+    pelvis (the identity). Unlike a linear blend, which pulls a vertex shared by the pelvis and a thigh
+    flexed 120 degrees halfway towards the hip centre, the blended rigid motion keeps its distance to the
+    joint, so the buttock stays over the ischium in full flexion. Returns (n, 3).
+    """
+    return _blend_rows(np.ascontiguousarray(rest.T), np.ascontiguousarray(weights.T), transforms).T
+
+
+def _blend_rows(rest: FloatArray, weights: FloatArray, transforms: list[FloatArray]) -> FloatArray:
+    """:func:`dual_quaternion_blend` on coordinate rows: rest (3, n), weights (k, n) -> (3, n).
+
+    Rows keep every elementwise step on contiguous memory (the skin is posed on every frame of a motion).
+    """
+    parts = [dual_quaternion(t) for t in transforms]
+    real = np.array([p[0] for p in parts]).T @ weights  # (4, n)
+    dual = np.array([p[1] for p in parts]).T @ weights
+    real[0] += np.clip(1.0 - weights.sum(axis=0), 0.0, None)  # the pelvis: the identity (1, 0, 0, 0)
+    scale = 1.0 / np.sqrt((real * real).sum(axis=0))
+    real *= scale
+    dual *= scale
+    w, v = real[0], real[1:]
+    twist = _cross(v, rest)
+    twist += w * rest
+    moved = rest + 2.0 * _cross(v, twist)
+    moved += 2.0 * (w * dual[1:] - dual[0] * v + _cross(v, dual[1:]))
+    return moved
+
+
+def _cross(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Cross products of the columns of two (3, n) arrays."""
+    return np.stack([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])

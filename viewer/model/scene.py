@@ -613,7 +613,7 @@ def skin_structure(body: str | None = None) -> Structure:
 
 
 def skin_deformer_factory(skin: Structure, body: str) -> DeformerFactory:
-    """Makes the skin's blend-skinning deformer (with its body type's weights) when first posed."""
+    """Makes the skin's dual-quaternion skinning deformer (with its body type's weights) when first posed."""
 
     def make() -> Deformer:
         from viewer.anatomy.skin import load_skin_asset

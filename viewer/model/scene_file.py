@@ -3,7 +3,7 @@
 A scene document (``viewer/io/schemas/scene.schema.json``, ``version`` 1) holds the camera, the pose of
 each leg, the peel depth and ghosting, the structure isolated, exact visibility and opacity per
 structure, the selection, labels, landmark pins, fibres, colour mode, language, nerve variant, danger
-margin, the technique shown, a cross-section and the body type. Every field but ``version`` is optional:
+margin, the technique shown, a cross-section, the body type and the skin tone. Every field but ``version`` is optional:
 a missing field takes the viewer's start-up value, so a lesson step states only what it changes.
 
 :class:`SceneState` bundles the model objects a document sets (scene, peel, undo history, technique
@@ -28,7 +28,7 @@ from viewer.anatomy.kinematics import LegPose, PoseError
 from viewer.io.annotations import AnnotationError, read_json, validate
 from viewer.model.history import History
 from viewer.model.layers import PeelState
-from viewer.model.scene import SceneModel, default_appearance
+from viewer.model.scene import SceneModel, default_appearance, default_skin_tone, skin_tones
 from viewer.model.technique_session import TechniqueSession
 
 SCENE_VERSION = 1
@@ -90,6 +90,7 @@ def scene_document(state: SceneState) -> dict[str, Any]:
         if section is None
         else {"origin": _plain(section.origin), "normal": _plain(section.normal), "kind": section.kind},
         "body": state.body,
+        "skin_tone": scene.skin_tone,
     }
 
 
@@ -133,7 +134,7 @@ def load_scene_file(state: SceneState, path: Path) -> None:
 
 # --- state <- document ---------------------------------------------------------------------------
 def check_document(state: SceneState, document: dict[str, Any], path: Path, prefix: str = "") -> None:
-    """What the schema cannot know: structure, technique and variant names, joint ranges, peel depth.
+    """What the schema cannot know: structure, technique, variant and skin tone names, joint ranges, peel depth.
 
     ``prefix`` is the document's place in a larger file (a lesson step: ``steps[2].scene``).
     """
@@ -167,6 +168,9 @@ def check_document(state: SceneState, document: dict[str, Any], path: Path, pref
         known = [v[0] for v in variant_choices()]
         if variant not in known:
             fail(f"nerve variant must be one of {', '.join(known)}, not {variant!r}", "nerve_variant")
+    tone = document.get("skin_tone")
+    if tone is not None and tone not in skin_tones():
+        fail(f"skin tone must be one of {', '.join(skin_tones())}, not {tone!r}", "skin_tone")
     section = document.get("section")
     if section and np.linalg.norm(section["normal"]) < 1e-9:
         fail("section normal must not be zero", "section.normal")
@@ -234,6 +238,7 @@ def apply_document(state: SceneState, document: dict[str, Any], path: Path, pref
     state.landmarks = document.get("landmarks", False)
     if scene.body is not None:  # a bones-only scene has no skin to change
         scene.set_body(document.get("body", DEFAULT_BODY))
+    scene.set_skin_tone(document.get("skin_tone", default_skin_tone()))  # files saved before tones: the default
     history.clear()
 
 
