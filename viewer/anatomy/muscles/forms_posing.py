@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sparse
 
 from viewer.anatomy.bones import SIDES, load_landmarks
-from viewer.anatomy.geometry import signed_volume
+from viewer.anatomy.geometry import ClosedVolumes, signed_volume
 from viewer.anatomy.kinematics import LegPose, segment_transforms
 from viewer.anatomy.muscles.posing import PosedMuscle
 from viewer.anatomy.posed import Deformer
@@ -60,11 +60,11 @@ class FormDeformer:
         bound = [muscles[n] for n in self.names]
         self.rest_cage = _stack([m.vertices for m in bound])
         self.rest_form = _stack([m.form.vertices for m in bound])
-        # one product per pose: [M | U] @ [d; V d] for all muscles at once (block-diagonal, float32: ample for mm)
+        # per pose: M @ d for all muscles at once (block-diagonal, float32: ample for mm), then each muscle's
+        # thin dense U (V d): as sparse columns the dense U would cost a quarter of the product
         self.basis = _blocks([sparse.csr_matrix(m.binding.basis) for m in bound]).astype(np.float32)
-        self.surface_map = sparse.hstack(
-            [_blocks([m.binding.matrix for m in bound]), _blocks([m.binding.affine for m in bound])], format="csr"
-        ).astype(np.float32)
+        self.surface_map = _blocks([m.binding.matrix for m in bound]).astype(np.float32)
+        self.affine = [np.asarray(m.binding.affine, np.float32) for m in bound]
         self.line_map = _blocks([m.binding.fibre_carry for m in bound])  # every fibre line point of every form
         self.line_shapes = [m.binding.fibre_lines.shape for m in bound]
         self.line_rows = _offsets([int(np.prod(shape[:2])) for shape in self.line_shapes])
@@ -104,7 +104,10 @@ class FormDeformer:
             return posed
         cages = np.concatenate([posed[n].vertices for n in self.names])
         moved = (cages - self.rest_cage).astype(np.float32)
-        forms = self.rest_form + self.surface_map @ np.concatenate([moved, self.basis @ moved])
+        forms = self.rest_form + self.surface_map @ moved
+        fits = (self.basis @ moved).reshape(-1, 4, 3)  # each muscle's affine fit of its displacement
+        for k, affine in enumerate(self.affine):
+            forms[self.form_rows[k] : self.form_rows[k + 1]] += affine @ fits[k]
         for hold in self.holds:
             hold.apply(forms, cages, moved)
         lines = self.line_map @ forms
@@ -191,36 +194,6 @@ class VolumeHold:
         factor = np.clip(1.0 + step, *HOLD_RANGE)
         moving = straying[self.owner]
         forms[self.rows[moving]] = anchors[moving] + factor[self.owner[moving], None] * spread[moving]
-
-
-class ClosedVolumes:
-    """Volumes of several closed triangle meshes sharing one vertex array, in one float32 pass.
-
-    Parameters
-    ----------
-    faces
-        (m, 3) vertex indices, the meshes' triangles one mesh after another.
-    starts
-        (n_meshes,) index of each mesh's first triangle.
-    """
-
-    def __init__(self, faces: np.ndarray, starts: np.ndarray) -> None:
-        self.corners = [np.ascontiguousarray(faces[:, c]) for c in range(3)]
-        self.starts = starts
-
-    def __call__(self, points: FloatArray) -> FloatArray:
-        """(n_meshes,) signed volumes (mm^3) with the vertices at ``points`` (n, 3).
-
-        Coordinates are gathered one axis at a time (much faster than gathering rows). In float32 a small
-        muscle's volume (30 cm^3) within 20 cm of the origin is off by a few mm^3, a ten-thousandth.
-        """
-        x, y, z = np.ascontiguousarray(points.T, dtype=np.float32)
-        first, second, third = self.corners
-        ax, ay, az = x[first], y[first], z[first]
-        bx, by, bz = x[second], y[second], z[second]
-        cx, cy, cz = x[third], y[third], z[third]
-        terms = ax * (by * cz - bz * cy) + ay * (bz * cx - bx * cz) + az * (bx * cy - by * cx)
-        return np.add.reduceat(terms.astype(np.float64), self.starts) / 6.0
 
 
 def _stack(arrays: list[FloatArray]) -> FloatArray:
