@@ -75,14 +75,11 @@ class FormDeformer:
         self.holds: list[VolumeHold] = []
         if bound:
             straying = self._straying(PROBE_POSES)
-            anchors = _blocks([m.binding.anchor_matrix for m in bound])
             sides = [getattr(m, "side", None) for m in bound]
             for side in dict.fromkeys(sides):  # one hold per leg: a leg at rest costs nothing
                 held = [k for k in sorted(straying) if sides[k] == side]
                 if held:
-                    self.holds.append(
-                        VolumeHold(held, bound, self.form_rows, self.cage_rows, anchors, self.rest_volumes)
-                    )
+                    self.holds.append(VolumeHold(held, bound, self.form_rows, self.cage_rows, self.rest_volumes))
 
     @property
     def held(self) -> set[int]:
@@ -134,11 +131,12 @@ class FormDeformer:
 
 
 class VolumeHold:
-    """Holds the volume of some forms of one leg: all measured in one pass, each thickened back by one secant step.
+    """Holds the volume of some forms of one leg: all measured in one pass, each that strayed thickened back.
 
     A form that strays more than HOLD_TOLERANCE from its rest volume is thickened (or thinned) away from its
     anchors on the cage, ``x = a + f (x - a)``: its volume is measured again at ``f = HOLD_PROBE`` and ``f`` is
     the secant's (clipped to HOLD_RANGE; a fold that answers thickening by losing volume is left as it is).
+    Usually one or two forms stray at a pose, so only theirs are anchored and probed.
 
     Parameters
     ----------
@@ -148,29 +146,23 @@ class VolumeHold:
         The carried muscles, in the deformer's order.
     form_rows, cage_rows
         (n_bound + 1,) offsets of each form's and each cage's vertices in the stacked forms and cages.
-    anchor_map
-        (n_form_vertices, n_cage_vertices) sparse: every stacked form vertex's anchor on the stacked cages.
     rest_volumes
         (n_bound,) rest volume of each form, mm^3.
     """
 
     def __init__(
-        self,
-        muscles: list[int],
-        bound: list,
-        form_rows: np.ndarray,
-        cage_rows: np.ndarray,
-        anchor_map: sparse.csr_matrix,
-        rest_volumes: FloatArray,
+        self, muscles: list[int], bound: list, form_rows: np.ndarray, cage_rows: np.ndarray, rest_volumes: FloatArray
     ) -> None:
-        self.muscles = np.asarray(muscles, np.int64)
+        self.muscles = list(muscles)
+        self.forms = [slice(int(form_rows[k]), int(form_rows[k + 1])) for k in muscles]
+        self.cages = [slice(int(cage_rows[k]), int(cage_rows[k + 1])) for k in muscles]
         self.rows = np.concatenate([np.arange(form_rows[k], form_rows[k + 1]) for k in muscles])
         local = _offsets([int(form_rows[k + 1] - form_rows[k]) for k in muscles])
-        self.owner = np.repeat(np.arange(len(muscles)), np.diff(local))  # (n_rows,) which held form
         faces = np.concatenate([np.asarray(bound[k].form.faces, np.int64) + local[i] for i, k in enumerate(muscles)])
         self.volumes = ClosedVolumes(faces, _offsets([len(bound[k].form.faces) for k in muscles])[:-1])
-        self.anchor_map = sparse.csr_matrix(anchor_map[self.rows])
-        self.rest = rest_volumes[self.muscles]
+        self.each = [ClosedVolumes(np.asarray(bound[k].form.faces, np.int64), np.zeros(1, np.int64)) for k in muscles]
+        self.anchors = [bound[k].binding.anchor_matrix for k in muscles]
+        self.rest = rest_volumes[np.asarray(muscles, np.int64)]
         self.cage_rows = np.concatenate([np.arange(cage_rows[k], cage_rows[k + 1]) for k in muscles])
 
     def apply(self, forms: FloatArray, cages: FloatArray, moved: FloatArray) -> None:
@@ -181,19 +173,16 @@ class VolumeHold:
         """
         if not moved[self.cage_rows].any():
             return
-        points = forms[self.rows]
-        volume = self.volumes(points)
-        straying = np.abs(volume / self.rest - 1.0) > HOLD_TOLERANCE
-        if not straying.any():
-            return
-        anchors = self.anchor_map @ cages
-        spread = points - anchors
-        gain = self.volumes(anchors + HOLD_PROBE * spread) - volume
-        straying &= gain > 0  # a fold answers thickening by losing volume: leave it
-        step = (HOLD_PROBE - 1.0) * (self.rest - volume) / np.where(straying, gain, 1.0)
-        factor = np.clip(1.0 + step, *HOLD_RANGE)
-        moving = straying[self.owner]
-        forms[self.rows[moving]] = anchors[moving] + factor[self.owner[moving], None] * spread[moving]
+        volumes = self.volumes(forms[self.rows])
+        for i in np.flatnonzero(np.abs(volumes / self.rest - 1.0) > HOLD_TOLERANCE):
+            form = forms[self.forms[i]]
+            anchors = self.anchors[i] @ cages[self.cages[i]]
+            spread = form - anchors
+            gain = float(self.each[i](anchors + HOLD_PROBE * spread)[0]) - volumes[i]
+            if gain <= 0:  # a fold answers thickening by losing volume: leave it
+                continue
+            factor = np.clip(1.0 + (HOLD_PROBE - 1.0) * (self.rest[i] - volumes[i]) / gain, *HOLD_RANGE)
+            forms[self.forms[i]] = anchors + factor * spread
 
 
 def _stack(arrays: list[FloatArray]) -> FloatArray:
