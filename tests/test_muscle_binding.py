@@ -272,6 +272,23 @@ def test_the_rotator_forms_move_with_their_cages_at_their_own_fibre_fraction(mus
         assert abs(form_off - cage_off_here) < max(6.0, 0.12 * cage_off_here), (name, low, form_off, cage_off_here)
 
 
+@pytest.mark.parametrize(
+    "pose",
+    [LegPose(hip_abduction=-30, hip_rotation=-45), LegPose(hip_flexion=120, hip_rotation=45)],
+    ids=["external rotation 45 with adduction 30", "flexion 120 with internal rotation 45"],
+)
+def test_no_form_throws_a_fin_off_its_cage(muscles, deformer, pose):
+    """Rounded margins continued off a thin, folding cage cell flew 140 mm (quadratus femoris) and 126 mm
+    (tensor fasciae latae) off their cages; every form now stays within 50 mm of its posed cage."""
+    from scipy.spatial import cKDTree
+
+    posed, cages = posed_at(deformer, pose), posed_cages(deformer, pose)
+    for name, muscle in muscles.items():
+        if muscle.side == "right":
+            gap = cKDTree(cages[name].vertices).query(posed[name].vertices)[0].max()
+            assert gap < 50.0, (name, gap)
+
+
 POSES = [
     LegPose(hip_flexion=90, knee_flexion=90),
     LegPose(hip_flexion=45, hip_abduction=40, hip_rotation=20, knee_flexion=90),  # frog
