@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from viewer.anatomy.geometry import (
+    ClosedVolumes,
     apply,
     first_hits,
     intervals,
@@ -38,6 +39,19 @@ def test_volume_of_a_cube_and_its_sign():
     assert signed_volume(vertices + np.array([10.0, -4.0, 7.0]), faces) == pytest.approx(27.0)  # translation-free
     assert is_watertight(faces)
     assert not is_watertight(faces[:-1])
+
+
+def test_closed_volumes_measure_several_meshes_in_one_pass_far_from_the_origin():
+    """Muscle-sized meshes 20 cm from the origin, one vertex array: each volume as signed_volume gives it."""
+    small, small_faces = sphere(np.array([150.0, -120.0, 90.0]), 18.0, resolution=24)  # 24 cm^3, like a gemellus
+    box, box_faces = cube(40.0)
+    box = box + np.array([-160.0, 110.0, -100.0])
+    points = np.concatenate([small, box])
+    faces = np.concatenate([small_faces, box_faces[:, ::-1] + len(small)])  # the box wound inward: negative
+    volumes = ClosedVolumes(faces, np.array([0, len(small_faces)]))(points)
+    assert volumes.shape == (2,)
+    assert volumes[0] == pytest.approx(signed_volume(small, small_faces), rel=1e-4)
+    assert volumes[1] == pytest.approx(-(40.0**3), rel=1e-4)
 
 
 def test_sphere_normals_point_outward():

@@ -173,6 +173,36 @@ def signed_volume(vertices: FloatArray, faces: IntArray) -> float:
     return float(np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])).sum() / 6.0)
 
 
+class ClosedVolumes:
+    """Volumes of several closed triangle meshes sharing one vertex array, in one float32 pass.
+
+    Parameters
+    ----------
+    faces
+        (m, 3) vertex indices, the meshes' triangles one mesh after another.
+    starts
+        (n_meshes,) index of each mesh's first triangle.
+    """
+
+    def __init__(self, faces: np.ndarray, starts: np.ndarray) -> None:
+        self.corners = [np.ascontiguousarray(faces[:, c]) for c in range(3)]
+        self.starts = starts
+
+    def __call__(self, points: FloatArray) -> FloatArray:
+        """(n_meshes,) signed volumes (mm^3) with the vertices at ``points`` (n, 3).
+
+        Coordinates are gathered one axis at a time (much faster than gathering rows). In float32 a small
+        muscle's volume (30 cm^3) within 20 cm of the origin is off by a few mm^3, a ten-thousandth.
+        """
+        x, y, z = np.ascontiguousarray(points.T, dtype=np.float32)
+        first, second, third = self.corners
+        ax, ay, az = x[first], y[first], z[first]
+        bx, by, bz = x[second], y[second], z[second]
+        cx, cy, cz = x[third], y[third], z[third]
+        terms = ax * (by * cz - bz * cy) + ay * (bz * cx - bx * cz) + az * (bx * cy - by * cx)
+        return np.add.reduceat(terms.astype(np.float64), self.starts) / 6.0
+
+
 def is_watertight(faces: IntArray) -> bool:
     """Whether every edge of (n_faces, 3) faces is used exactly twice, once in each direction.
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
-from viewer.anatomy.geometry import signed_volume
+from viewer.anatomy.geometry import ClosedVolumes, signed_volume
 from viewer.anatomy.kinematics import JOINT_RANGES, LegPose, leg_pose_from_transforms
 from viewer.anatomy.muscles import MuscleGeometry, PosedMuscle
 from viewer.anatomy.muscles.cache import build_key
@@ -129,7 +129,7 @@ def _trilinear(axes: list[FloatArray], angles: tuple[float, float, float]) -> tu
     """Flat indices of the eight grid nodes around ``angles`` and their weights."""
     lows, fractions = [], []
     for axis, value in zip(axes, angles, strict=True):
-        position = np.clip((value - axis[0]) / (axis[1] - axis[0]), 0.0, len(axis) - 1.0)
+        position = min(max((value - axis[0]) / (axis[1] - axis[0]), 0.0), len(axis) - 1.0)  # (np.clip: 10 us)
         low = min(int(position), len(axis) - 2)
         lows.append(low)
         fractions.append(position - low)
@@ -317,11 +317,11 @@ class _VolumeHold:
         self.parts = [
             tuple(part + b.rows.start for part in thickening_rows(muscles[b.name])) for b in blocks
         ]  # (rows that move, rows they move from) per muscle, in the side's rows
-        self.live = [  # (rows that move, rows they move from, both in the muscle's rows), first row, faces, volume
+        self.live = [  # (rows that move, rows they move from, both in the muscle's rows), first row, volumes, volume
             (
                 *(part - b.rows.start for part in self.parts[k]),
                 b.rows.start,
-                muscles[b.name].faces,
+                ClosedVolumes(muscles[b.name].faces, np.zeros(1, np.int64)),
                 signed_volume(muscles[b.name].vertices, muscles[b.name].faces),
             )
             for k, b in enumerate(blocks)
@@ -340,13 +340,13 @@ class _VolumeHold:
 
     def settle(self, points: FloatArray) -> None:
         """Measure the live-held muscles and thicken or thin each to its rest volume (one secant step)."""
-        for moved, anchor, start, faces, rest_volume in self.live:
+        for moved, anchor, start, volumes, rest_volume in self.live:
             rows = points[start : start + max(int(moved.max()), int(anchor.max())) + 1]
-            volume = signed_volume(rows, faces)
+            volume = float(volumes(rows)[0])
             spread = rows[moved] - rows[anchor]
             thicker = rows.copy()
             thicker[moved] = rows[anchor] + SETTLE_PROBE * spread
-            gain = signed_volume(thicker, faces) - volume
+            gain = float(volumes(thicker)[0]) - volume
             if gain <= 0:
                 continue
             factor = float(np.clip(1.0 + (SETTLE_PROBE - 1.0) * (rest_volume - volume) / gain, *HELD_RATIO))

@@ -6,8 +6,9 @@ surface near the cage, see :mod:`viewer.anatomy.muscles.forms`) is bound to it o
 
 - each surface vertex finds its nearest cage cell, the hexahedron between the deep and the top
   face of one (u, s) grid cell, and the parameters (a, b, c) of that cell's trilinear map that
-  give the vertex; outside the box the map is continued linearly from the cell's nearest point,
-  so rounded margins and bellies beyond the box go with it. The cell's eight weights are one row
+  give the vertex; outside the box the map is continued linearly from the cell's nearest point (in
+  a frame of a few cells where one thin cell would amplify the offset), so rounded margins and
+  bellies beyond the box go with it. These weights (up to sixteen) are one row
   of a sparse matrix ``B`` (n_surface, n_cage) with ``B @ rest_cage = rest_surface``; the weights
   of each row sum to one, so a rigidly moved cage moves every bound vertex rigidly;
 - the displacement is smoothed over the surface mesh by a few Taubin passes ``S`` (a crease of the
@@ -46,6 +47,8 @@ TAUBIN = (0.5, -0.53)  # (lambda, mu): smooths without shrinking the smoothed fi
 PRUNE = 1e-2  # weights below this (after smoothing) are dropped and the row renormalised
 RIDGE = 1e-4  # continuation outside a cell: directions of the cell shorter than this share of its size are damped
 AMPLIFICATION_MM = 0.2  # choosing a cell: mm of distance worth one unit of extra weight magnitude
+AMPLIFICATION_FREE = 2.0  # ... beyond this much extra weight magnitude, which the cell's own continuation may have
+CONTINUATION_SPANS = (0, 1, 2, 4)  # cells beyond a vertex's own tried on each side to continue its map off the cage
 
 
 @dataclass(frozen=True)
@@ -222,9 +225,64 @@ def locate(cage: FloatArray, n_u: int, n_s: int, points: FloatArray) -> tuple[In
 def cage_matrix(
     cage: FloatArray, n_u: int, n_s: int, points: FloatArray
 ) -> tuple[sparse.csr_matrix, IntArray, FloatArray]:
-    """``B`` (p, n_cage): each point as its cell's blend of cage vertices; plus the cells and (clamped) parameters."""
-    cell, weights, parameters = locate(cage, n_u, n_s, points)
-    return _cell_rows(cell, weights, n_u, n_s), cell, parameters
+    """``B`` (p, n_cage): each point as its cell's blend of cage vertices; plus the cells and (clamped) parameters.
+
+    A point beyond the cage is its cell's nearest point plus the offset, continued linearly in a frame around
+    the cell: the cell itself, or a block reaching CONTINUATION_SPANS more cells each way along u and s, the first
+    that reproduces the point without amplifying more than AMPLIFICATION_FREE (else the least amplifying one) (:func:`_frame_continuation`). A thin cell continued
+    10 mm beyond the box weighs its corners by +-5 and throws the rounded margin of a folded muscle far
+    off (the quadratus femoris's fin at external rotation with adduction); a wider frame spreads it.
+    """
+    cell, _, parameters = locate(cage, n_u, n_s, points)
+    corners = cell_corners(n_u, n_s)[cell]
+    on_box, _ = trilinear(parameters)
+    offset = points - np.einsum("pk,pkd->pd", on_box, cage[corners])
+    best_score = np.full(len(points), np.inf)
+    columns, weights = np.zeros((len(points), 16), np.int64), np.zeros((len(points), 16))
+    for span in CONTINUATION_SPANS:
+        frame, continued = _frame_continuation(cage, n_u, n_s, cell, parameters, offset, span)
+        trial_columns, trial = np.hstack([corners, frame]), np.hstack([on_box, continued])
+        error = np.linalg.norm(np.einsum("pk,pkd->pd", trial, cage[trial_columns]) - points, axis=1)
+        score = error + AMPLIFICATION_MM * np.maximum(np.abs(trial).sum(axis=1) - 1.0 - AMPLIFICATION_FREE, 0.0)
+        better = score < best_score - 1e-12
+        best_score[better], columns[better], weights[better] = score[better], trial_columns[better], trial[better]
+    rows = np.repeat(np.arange(len(points)), 16)
+    matrix = sparse.csr_matrix((weights.ravel(), (rows, columns.ravel())), shape=(len(points), len(cage)))
+    return matrix, cell, parameters
+
+
+def _frame_continuation(
+    cage: FloatArray, n_u: int, n_s: int, cell: IntArray, parameters: FloatArray, offset: FloatArray, span: int
+) -> tuple[IntArray, FloatArray]:
+    """Corners (p, 8) of each point's frame, ``span`` cells beyond its cell each way, and their weights (p, 8).
+
+    The weights are the frame's trilinear derivative at the point's place in it times the offset in the frame's
+    parameters (a ridge-damped solve): they sum to zero and carry any affine motion of the cage exactly.
+    """
+    i, j = np.divmod(cell, n_s - 1)
+    low_u, high_u = np.maximum(i - span, 0), np.minimum(i + 1 + span, n_u - 1)
+    low_s, high_s = np.maximum(j - span, 0), np.minimum(j + 1 + span, n_s - 1)
+    grid = np.arange(n_u * n_s).reshape(n_u, n_s)
+    frame = np.stack(
+        [
+            grid[np.where(k & 1, high_u, low_u), np.where(k >> 1 & 1, high_s, low_s)] + (k >> 2) * n_u * n_s
+            for k in range(8)
+        ],
+        axis=1,
+    )
+    place = np.column_stack(
+        [
+            (i + parameters[:, 0] - low_u) / (high_u - low_u),
+            (j + parameters[:, 1] - low_s) / (high_s - low_s),
+            parameters[:, 2],
+        ]
+    )
+    _, derivatives = trilinear(place)
+    jacobian = _jacobian(derivatives, cage[frame])
+    ridge = (RIDGE * np.abs(jacobian).max(axis=(1, 2))) ** 2
+    normal = np.matmul(jacobian.transpose(0, 2, 1), jacobian) + ridge[:, None, None] * np.eye(3)
+    step = np.linalg.solve(normal, np.matmul(jacobian.transpose(0, 2, 1), offset[..., None]))[..., 0]
+    return frame, np.einsum("pkj,pj->pk", derivatives, step)
 
 
 def _cell_rows(cell: IntArray, weights: FloatArray, n_u: int, n_s: int) -> sparse.csr_matrix:
@@ -278,7 +336,9 @@ def fibre_coordinates(fibres: FloatArray, cell: IntArray, parameters: FloatArray
     i, j = np.divmod(cell, n_s - 1)
     a, b = parameters[:, 0][:, None], parameters[:, 1][:, None]
     uv = sheet_fibre_uv(fibres)
-    coordinates = (1 - b) * ((1 - a) * uv[i, j] + a * uv[i + 1, j]) + b * ((1 - a) * uv[i, j + 1] + a * uv[i + 1, j + 1])
+    coordinates = (1 - b) * ((1 - a) * uv[i, j] + a * uv[i + 1, j]) + b * (
+        (1 - a) * uv[i, j + 1] + a * uv[i + 1, j + 1]
+    )
     coordinates[:, 1] = np.clip(coordinates[:, 1], 0.0, 1.0)
     return coordinates
 

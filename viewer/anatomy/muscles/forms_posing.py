@@ -8,8 +8,9 @@ A cage holds its volume (the pose space thickens it), but a form bound to a fold
 lose some. When the deformer is made, every form is posed at the PROBE_POSES (the corners of the
 joint ranges and the therapist positions); the forms that stray there more than HOLD_TOLERANCE
 from their rest volume are measured at every pose and thickened back away from their anchors on the
-cage by one secant step, as the pose space settles its cages (measuring every form at every pose
-would cost more than carrying them).
+cage by one secant step, as the pose space settles its cages (all held forms of a leg are measured
+in one float32 pass over their triangles, a fraction of a millisecond; measuring every form at every
+pose would cost more than carrying them).
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ import numpy as np
 import scipy.sparse as sparse
 
 from viewer.anatomy.bones import SIDES, load_landmarks
-from viewer.anatomy.geometry import signed_volume
+from viewer.anatomy.geometry import ClosedVolumes, signed_volume
 from viewer.anatomy.kinematics import LegPose, segment_transforms
-from viewer.anatomy.muscles.binding import Binding
 from viewer.anatomy.muscles.posing import PosedMuscle
 from viewer.anatomy.posed import Deformer
 from viewer.types import FloatArray
@@ -60,18 +60,31 @@ class FormDeformer:
         bound = [muscles[n] for n in self.names]
         self.rest_cage = _stack([m.vertices for m in bound])
         self.rest_form = _stack([m.form.vertices for m in bound])
-        # one product per pose: [M | U] @ [d; V d] for all muscles at once (block-diagonal, float32: ample for mm)
+        # per pose: M @ d for all muscles at once (block-diagonal, float32: ample for mm), then each muscle's
+        # thin dense U (V d): as sparse columns the dense U would cost a quarter of the product
         self.basis = _blocks([sparse.csr_matrix(m.binding.basis) for m in bound]).astype(np.float32)
-        self.surface_map = sparse.hstack(
-            [_blocks([m.binding.matrix for m in bound]), _blocks([m.binding.affine for m in bound])], format="csr"
-        ).astype(np.float32)
+        self.surface_map = _blocks([m.binding.matrix for m in bound]).astype(np.float32)
+        self.affine = [np.asarray(m.binding.affine, np.float32) for m in bound]
+        self.line_map = _blocks([m.binding.fibre_carry for m in bound])  # every fibre line point of every form
+        self.line_shapes = [m.binding.fibre_lines.shape for m in bound]
+        self.line_rows = _offsets([int(np.prod(shape[:2])) for shape in self.line_shapes])
         self.form_rows = _offsets([len(m.form.vertices) for m in bound])
         self.cage_rows = _offsets([len(m.vertices) for m in bound])
-        self.bindings: list[Binding] = [m.binding for m in bound]
         self.faces = [m.form.faces for m in bound]
-        self.rest_volumes = [signed_volume(m.form.vertices, m.form.faces) for m in bound]
-        self.held: set[int] = set()
-        self.held = self._straying(PROBE_POSES) if bound else set()
+        self.rest_volumes = np.array([signed_volume(m.form.vertices, m.form.faces) for m in bound])
+        self.holds: list[VolumeHold] = []
+        if bound:
+            straying = self._straying(PROBE_POSES)
+            sides = [getattr(m, "side", None) for m in bound]
+            for side in dict.fromkeys(sides):  # one hold per leg: a leg at rest costs nothing
+                held = [k for k in sorted(straying) if sides[k] == side]
+                if held:
+                    self.holds.append(VolumeHold(held, bound, self.form_rows, self.cage_rows, self.rest_volumes))
+
+    @property
+    def held(self) -> set[int]:
+        """Indices (into ``names``) of the forms whose volume is held at every pose."""
+        return {k for hold in self.holds for k in hold.muscles}
 
     def __getattr__(self, name: str):
         """Everything else (warm start, reset, grids...) is the cage deformer's."""
@@ -88,13 +101,17 @@ class FormDeformer:
             return posed
         cages = np.concatenate([posed[n].vertices for n in self.names])
         moved = (cages - self.rest_cage).astype(np.float32)
-        forms = self.rest_form + self.surface_map @ np.concatenate([moved, self.basis @ moved])
+        forms = self.rest_form + self.surface_map @ moved
+        fits = (self.basis @ moved).reshape(-1, 4, 3)  # each muscle's affine fit of its displacement
+        for k, affine in enumerate(self.affine):
+            forms[self.form_rows[k] : self.form_rows[k + 1]] += affine @ fits[k]
+        for hold in self.holds:
+            hold.apply(forms, cages, moved)
+        lines = self.line_map @ forms
         for k, name in enumerate(self.names):
             form = forms[self.form_rows[k] : self.form_rows[k + 1]]
-            rows = slice(self.cage_rows[k], self.cage_rows[k + 1])
-            if k in self.held and moved[rows].any():  # a muscle of a leg at rest keeps its rest volume
-                form = self._hold(k, form, cages[rows])
-            posed[name] = PosedMuscle(form, posed[name].fibres, self.bindings[k].posed_fibre_lines(form))
+            line = lines[self.line_rows[k] : self.line_rows[k + 1]].reshape(self.line_shapes[k])
+            posed[name] = PosedMuscle(form, posed[name].fibres, line)
         return posed
 
     def _straying(self, probes: list[LegPose]) -> set[int]:
@@ -112,31 +129,60 @@ class FormDeformer:
             reset()
         return straying
 
-    def _hold(self, k: int, form: FloatArray, cage: FloatArray) -> FloatArray:
-        """The form thickened or thinned to its rest volume if it strayed (one secant step), else as it is."""
-        rest, faces = self.rest_volumes[k], self.faces[k]
-        volume = enclosed_volume(form, faces)
-        if abs(volume / rest - 1.0) <= HOLD_TOLERANCE:
-            return form
-        anchors = self.bindings[k].anchor_matrix @ cage
-        gain = enclosed_volume(Binding.thickened(form, anchors, HOLD_PROBE), faces) - volume
-        if gain <= 0:  # a fold answers thickening by losing volume: leave it
-            return form
-        factor = float(np.clip(1.0 + (HOLD_PROBE - 1.0) * (rest - volume) / gain, *HOLD_RANGE))
-        return Binding.thickened(form, anchors, factor)
 
+class VolumeHold:
+    """Holds the volume of some forms of one leg: all measured in one pass, each that strayed thickened back.
 
-def enclosed_volume(vertices: FloatArray, faces: np.ndarray) -> float:
-    """:func:`~viewer.anatomy.geometry.signed_volume` written out per coordinate (np.cross costs more per frame)."""
-    a, b, c = (vertices[faces[:, k]] for k in range(3))
-    return float(
-        (
-            a[:, 0] * (b[:, 1] * c[:, 2] - b[:, 2] * c[:, 1])
-            + a[:, 1] * (b[:, 2] * c[:, 0] - b[:, 0] * c[:, 2])
-            + a[:, 2] * (b[:, 0] * c[:, 1] - b[:, 1] * c[:, 0])
-        ).sum()
-        / 6.0
-    )
+    A form that strays more than HOLD_TOLERANCE from its rest volume is thickened (or thinned) away from its
+    anchors on the cage, ``x = a + f (x - a)``: its volume is measured again at ``f = HOLD_PROBE`` and ``f`` is
+    the secant's (clipped to HOLD_RANGE; a fold that answers thickening by losing volume is left as it is).
+    Usually one or two forms stray at a pose, so only theirs are anchored and probed.
+
+    Parameters
+    ----------
+    muscles
+        Indices of the held forms among ``bound``.
+    bound
+        The carried muscles, in the deformer's order.
+    form_rows, cage_rows
+        (n_bound + 1,) offsets of each form's and each cage's vertices in the stacked forms and cages.
+    rest_volumes
+        (n_bound,) rest volume of each form, mm^3.
+    """
+
+    def __init__(
+        self, muscles: list[int], bound: list, form_rows: np.ndarray, cage_rows: np.ndarray, rest_volumes: FloatArray
+    ) -> None:
+        self.muscles = list(muscles)
+        self.forms = [slice(int(form_rows[k]), int(form_rows[k + 1])) for k in muscles]
+        self.cages = [slice(int(cage_rows[k]), int(cage_rows[k + 1])) for k in muscles]
+        self.rows = np.concatenate([np.arange(form_rows[k], form_rows[k + 1]) for k in muscles])
+        local = _offsets([int(form_rows[k + 1] - form_rows[k]) for k in muscles])
+        faces = np.concatenate([np.asarray(bound[k].form.faces, np.int64) + local[i] for i, k in enumerate(muscles)])
+        self.volumes = ClosedVolumes(faces, _offsets([len(bound[k].form.faces) for k in muscles])[:-1])
+        self.each = [ClosedVolumes(np.asarray(bound[k].form.faces, np.int64), np.zeros(1, np.int64)) for k in muscles]
+        self.anchors = [bound[k].binding.anchor_matrix for k in muscles]
+        self.rest = rest_volumes[np.asarray(muscles, np.int64)]
+        self.cage_rows = np.concatenate([np.arange(cage_rows[k], cage_rows[k + 1]) for k in muscles])
+
+    def apply(self, forms: FloatArray, cages: FloatArray, moved: FloatArray) -> None:
+        """Thicken or thin, in place in the stacked ``forms`` (n, 3), the held forms that strayed.
+
+        ``cages`` (n_cage, 3) are the posed cages stacked and ``moved`` (n_cage, 3) their displacements: the
+        forms of a leg at rest are not even measured (they keep their rest volume).
+        """
+        if not moved[self.cage_rows].any():
+            return
+        volumes = self.volumes(forms[self.rows])
+        for i in np.flatnonzero(np.abs(volumes / self.rest - 1.0) > HOLD_TOLERANCE):
+            form = forms[self.forms[i]]
+            anchors = self.anchors[i] @ cages[self.cages[i]]
+            spread = form - anchors
+            gain = float(self.each[i](anchors + HOLD_PROBE * spread)[0]) - volumes[i]
+            if gain <= 0:  # a fold answers thickening by losing volume: leave it
+                continue
+            factor = np.clip(1.0 + (HOLD_PROBE - 1.0) * (self.rest[i] - volumes[i]) / gain, *HOLD_RANGE)
+            forms[self.forms[i]] = anchors + factor * spread
 
 
 def _stack(arrays: list[FloatArray]) -> FloatArray:
