@@ -414,6 +414,20 @@ def test_one_user_change_draws_one_frame(window, qtbot):
     assert counter.frames_of(lambda: slider.setValue(slider.value() + 5)) == 2
 
 
+def test_a_structure_posed_while_hidden_is_drawn_posed_when_shown(window):
+    """A slider step re-uploads only what is drawn; a hidden zone catches up (points and shading) when shown."""
+    from viewer.anatomy.geometry import vertex_normals
+
+    model, zone = window.model, "sciatic_nerve_gluteal_zone_right"
+    assert not model.is_visible(zone)  # danger zones start hidden
+    mesh = window.scene_view.meshes[zone]
+    model.set_pose("right", hip_flexion=40.0)
+    assert not np.allclose(mesh.points, model.vertices(zone))  # not drawn, so not updated per step
+    model.set_visible(zone, True)
+    np.testing.assert_allclose(mesh.points, model.vertices(zone))
+    np.testing.assert_allclose(mesh.point_data["Normals"], vertex_normals(model.vertices(zone), model.structures[zone].faces))
+
+
 def test_a_click_on_the_view_draws_one_frame_and_a_drag_still_turns_the_camera(window, qtbot):
     """The camera style's own frame on button release is skipped after a click: the selection's frame is the one."""
     from PySide6.QtCore import QPoint, Qt
