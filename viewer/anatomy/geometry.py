@@ -148,12 +148,7 @@ def face_normals(vertices: FloatArray, faces: IntArray) -> FloatArray:
     """Face normals scaled by twice the face area, (n_faces, 3) (outward for outward winding)."""
     vertices, faces = np.asarray(vertices, dtype=float), np.asarray(faces)
     first = vertices[faces[:, 0]]
-    u, v = vertices[faces[:, 1]] - first, vertices[faces[:, 2]] - first
-    normals = np.empty_like(u)  # the cross product u x v written out: np.cross costs twice as much per pose step
-    normals[:, 0] = u[:, 1] * v[:, 2] - u[:, 2] * v[:, 1]
-    normals[:, 1] = u[:, 2] * v[:, 0] - u[:, 0] * v[:, 2]
-    normals[:, 2] = u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]
-    return normals
+    return cross(vertices[faces[:, 1]] - first, vertices[faces[:, 2]] - first)  # half np.cross's time per pose step
 
 
 def vertex_normals(vertices: FloatArray, faces: IntArray) -> FloatArray:
