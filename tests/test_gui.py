@@ -14,21 +14,6 @@ from PySide6.QtCore import Qt, QUrl
 pytest.importorskip("pytestqt")
 
 
-@pytest.fixture()
-def window(qtbot, fresh_scene):
-    from viewer.ui.main_window import MainWindow
-
-    main_window = MainWindow(fresh_scene)
-    qtbot.addWidget(main_window)
-    main_window.resize(1000, 700)
-    main_window.show()
-    qtbot.waitExposed(main_window)
-    main_window.activateWindow()  # Xvfb has no window manager to focus it
-    qtbot.waitActive(main_window)
-    yield main_window
-    main_window.close()
-
-
 def test_window_shows_bones_with_title_and_panel(window):
     from PySide6.QtCore import Qt
 
