@@ -28,8 +28,8 @@ from viewer.anatomy.kinematics import LegPose, segment_transforms
 from viewer.anatomy.muscles import build_muscles
 from viewer.anatomy.muscles.form_metrics import crease_share, overlap_share, volume_ratio
 from viewer.anatomy.muscles.forms_posing import FormDeformer
-from viewer.anatomy.muscles.posing import load_pose_grids
-from viewer.model.scene import cage_deformer
+from viewer.anatomy.muscles.pose_grids import load_pose_grids
+from viewer.model.structure_builders import cage_deformer
 from viewer.paths import annotations_dir
 
 GRID = {"hip_flexion": (-20, 0, 30, 60, 90, 120), "hip_abduction": (-30, 0, 45), "hip_rotation": (-45, 0, 45)}

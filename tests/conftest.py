@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,3 +46,180 @@ def asset_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     clear_caches()
     yield copy
     clear_caches()
+
+
+# --- the real window, shared by the tests of one module ------------------------------------------------
+# Building a MainWindow (scene, 36 actors, first frames in software OpenGL) takes about 10 s; a GUI test
+# module reuses one window and puts it back to its fresh state after each test. The reuse is guarded:
+# a fingerprint of everything a test can change (the model, the history, every widget's value, the
+# camera, the actors in the renderer, open dialogs) must equal the fingerprint the window had when
+# it was new, or the window is thrown away and a new one built, so no test ever starts from another
+# test's leftovers.
+
+WINDOW_SIZE = (1000, 700)
+
+
+def window_fingerprint(window) -> dict:
+    """The state of a window a test can change, comparable with ``==``."""
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractSlider,
+        QAbstractSpinBox,
+        QApplication,
+        QComboBox,
+        QDockWidget,
+        QLabel,
+        QLineEdit,
+        QListWidget,
+        QTabWidget,
+        QTextEdit,
+        QTreeWidget,
+    )
+
+    from viewer.anatomy.bones import SIDES
+
+    model, view = window.model, window.scene_view
+    camera = window.interactor.camera
+    widgets = []
+    for kind, state in (
+        (QAbstractSlider, lambda w: w.value()),
+        (QAbstractSpinBox, lambda w: w.text()),
+        (QLineEdit, lambda w: w.text()),
+        (QComboBox, lambda w: (w.count(), w.currentIndex())),
+        (QAbstractButton, lambda w: (w.isChecked(), w.isEnabled(), w.text())),
+        (QTabWidget, lambda w: w.currentIndex()),
+        (QLabel, lambda w: w.text()),
+        (QTextEdit, lambda w: w.toPlainText()),
+        (QListWidget, lambda w: [w.item(i).text() for i in range(w.count())]),
+        (QTreeWidget, lambda w: w.topLevelItemCount()),
+        (QDockWidget, lambda w: w.isHidden()),
+    ):
+        widgets += [(kind.__name__, w.objectName(), state(w), w.isHidden()) for w in window.findChildren(kind)]
+    actions = [(a.text(), a.isChecked(), a.isEnabled(), a.isVisible()) for a in window.findChildren(QAction)]
+    renderer = window.interactor.renderer
+    props = renderer.GetViewProps()
+    return {
+        "visible": {n: model.is_visible(n) for n in model.structures},
+        "opacity": {n: model.opacity(n) for n in model.structures},
+        "pose": {side: model.pose(side) for side in SIDES},
+        "model": (model.selection, model.colour_mode, model.language, model.body, model.skin_tone),
+        "more": (repr(model.section), model.fibres_visible, model.nerve_variant, model.danger_margin_mm),
+        "history": (window.history.can_undo, window.history.can_redo),
+        "camera": [np.round(camera.position, 3).tolist(), np.round(camera.focal_point, 3).tolist(),
+                   np.round(camera.up, 3).tolist(), round(camera.view_angle, 3), camera.parallel_projection],
+        "view": (view.current_view, view.printing, view.label_scale, view.striations),
+        "props": [(type(props.GetItemAsObject(i)).__name__, props.GetItemAsObject(i).GetVisibility())
+                  for i in range(props.GetNumberOfItems())],
+        "widgets": widgets,
+        "actions": actions,
+        "window": (window.size().toTuple(), window.isFullScreen(), window.isVisible(), window.presentation.on),
+        "top": sorted(w.objectName() + type(w).__name__ for w in QApplication.topLevelWidgets() if w.isVisible()),
+    }
+
+
+def new_window(scene):
+    from PySide6.QtTest import QTest
+
+    from viewer.ui.main_window import MainWindow
+
+    window = MainWindow(scene)
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    QTest.qWaitForWindowExposed(window)
+    window.activateWindow()  # Xvfb has no window manager to focus it
+    QTest.qWaitForWindowActive(window)
+    return window
+
+
+def reset_window(window, camera: dict) -> None:
+    """Put a used window back the way a new one starts, ``camera`` its first camera (what is not put back,
+    the fingerprint catches)."""
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtWidgets import QApplication
+
+    from viewer.anatomy.body_skin import DEFAULT_BODY
+    from viewer.model.scene import default_appearance
+    from viewer.model.skin import default_skin_tone
+
+    for widget in QApplication.topLevelWidgets():
+        if widget is not window and widget.isVisible():
+            widget.close()
+    if window.presentation.on:
+        window.set_presentation(False)
+    model = window.model
+    while window.history.undo():
+        pass
+    window.history.clear()
+    model.select(None)
+    model.reset_pose()
+    model.set_colour_mode("anatomy")
+    model.set_language("english")
+    model.set_section(None)
+    model.set_fibres_visible(False)
+    if model.body != DEFAULT_BODY:
+        model.set_body(DEFAULT_BODY)
+    model.set_skin_tone(default_skin_tone())
+    for name, (visible, opacity) in default_appearance(model).items():
+        model.set_opacity(name, opacity)
+        model.set_visible(name, visible)
+    window.resize(*WINDOW_SIZE)
+    window.reset_view()
+    window.scene_view.set_camera(camera)  # exactly: the first frame's camera, framed before the window had its size
+    QCoreApplication.processEvents()
+
+
+class _WindowPool:
+    """One window per test module, reused while it fingerprints as new."""
+
+    def __init__(self) -> None:
+        self.window = None
+        self.fresh: dict | None = None
+        self.camera: dict = {}
+        self.built = self.reused = 0
+
+    def take(self):
+        from viewer.model.scene import build_scene
+
+        if self.window is not None:
+            reset_window(self.window, self.camera)
+            if window_fingerprint(self.window) == self.fresh:
+                self.reused += 1
+                return self.window
+            self.close()
+        self.window = new_window(build_scene())
+        self.fresh = window_fingerprint(self.window)
+        self.camera = self.window.scene_view.camera_state()
+        self.built += 1
+        return self.window
+
+    def close(self) -> None:
+        if self.window is not None:
+            self.window.close()
+            self.window.deleteLater()
+            self.window = None
+
+
+WINDOW_COUNTS = {"built": 0, "reused": 0}
+
+
+@pytest.fixture(scope="module")
+def _window_pool(qapp):
+    pool = _WindowPool()
+    yield pool
+    pool.close()
+    WINDOW_COUNTS["built"] += pool.built
+    WINDOW_COUNTS["reused"] += pool.reused
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if WINDOW_COUNTS["built"]:
+        terminalreporter.write_line(
+            f"main windows: {WINDOW_COUNTS['built']} built, {WINDOW_COUNTS['reused']} reused after a verified reset"
+        )
+
+
+@pytest.fixture()
+def window(_window_pool, qtbot):
+    """The real main window under Xvfb, as new (built, or reused and verified back in its fresh state)."""
+    return _window_pool.take()

@@ -40,6 +40,31 @@ def test_ordinary_numbers_and_booleans_pass(tmp_path):
     assert read_json(path) == {"a": [1, -2.5, True, False, None, 0.0, 180]}
 
 
+def test_content_found_valid_is_not_checked_again_but_edited_content_is(monkeypatch, tmp_path):
+    """Every scene built reads the same files: the schema check runs once per content, and never skips a change."""
+    import jsonschema
+
+    from viewer.io.annotations import load_annotation, validate
+
+    checks = []
+    real = jsonschema.Draft202012Validator
+
+    def counting(schema):
+        checks.append(schema)
+        return real(schema)
+
+    monkeypatch.setattr(jsonschema, "Draft202012Validator", counting)
+    data = load_annotation("skin_tones")
+    validate(data, "skin_tones", tmp_path / "skin_tones.json")
+    validate(data, "skin_tones", tmp_path / "skin_tones.json")
+    assert len(checks) <= 1  # at most the first (it may have been checked already in this process)
+    broken = {**data, "tones": [{**data["tones"][0], "colour": 7}]}
+    with pytest.raises(AnnotationError, match=r"skin_tones\.json: field 'tones\[0\]\.colour'"):
+        validate(broken, "skin_tones", tmp_path / "skin_tones.json")
+    with pytest.raises(AnnotationError):  # an error is found again, not remembered as valid
+        validate(broken, "skin_tones", tmp_path / "skin_tones.json")
+
+
 def test_nan_margin_in_the_shipped_zones_is_refused_not_used(asset_copy):
     """NaN once passed every range check and silently un-flagged a technique."""
     from viewer.anatomy.nerve_zones import load_danger_zone_data

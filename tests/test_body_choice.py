@@ -9,8 +9,8 @@ import pytest
 import pyvista as pv
 
 from viewer.anatomy.skin import load_skin
-from viewer.model.scene import default_skin_tone, skin_palette, skin_tones
 from viewer.model.scene_file import SceneState, apply_document, scene_document
+from viewer.model.skin import default_skin_tone, skin_palette, skin_tones
 
 
 def test_body_switch_goes_through_the_history_and_undoes(fresh_scene):

@@ -6,14 +6,12 @@ import json
 
 import numpy as np
 import pytest
-import test_gui
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QToolBar
 
 pytest.importorskip("pytestqt")
 
-window = test_gui.window  # the real window fixture, shared with the other GUI tests
 
 
 def direction(camera: dict) -> np.ndarray:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import test_gui
 from imaging import read_png, warm_share
 
 pytest.importorskip("pytestqt")
-
-window = test_gui.window  # the same window fixture as the other GUI tests
 
 A4_PRESET = "A4 portrait at 300 dpi (2480 × 3508)"
 

@@ -210,7 +210,7 @@ def use_terminology(world) -> list:
 
 
 def use_skin_tones(world) -> list:
-    from viewer.model.scene import skin_palette
+    from viewer.model.skin import skin_palette
 
     skin_palette.cache_clear()  # read the mutated file, not the palette cached from the real one
     try:

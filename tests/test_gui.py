@@ -14,21 +14,6 @@ from PySide6.QtCore import Qt, QUrl
 pytest.importorskip("pytestqt")
 
 
-@pytest.fixture()
-def window(qtbot, fresh_scene):
-    from viewer.ui.main_window import MainWindow
-
-    main_window = MainWindow(fresh_scene)
-    qtbot.addWidget(main_window)
-    main_window.resize(1000, 700)
-    main_window.show()
-    qtbot.waitExposed(main_window)
-    main_window.activateWindow()  # Xvfb has no window manager to focus it
-    qtbot.waitActive(main_window)
-    yield main_window
-    main_window.close()
-
-
 def test_window_shows_bones_with_title_and_panel(window):
     from PySide6.QtCore import Qt
 
@@ -412,6 +397,20 @@ def test_one_user_change_draws_one_frame(window, qtbot):
     window.labels_action.setChecked(True)
     # labels read the depth buffer: one unshown depth pass, then the frame
     assert counter.frames_of(lambda: slider.setValue(slider.value() + 5)) == 2
+
+
+def test_a_structure_posed_while_hidden_is_drawn_posed_when_shown(window):
+    """A slider step re-uploads only what is drawn; a hidden zone catches up (points and shading) when shown."""
+    from viewer.anatomy.geometry import vertex_normals
+
+    model, zone = window.model, "sciatic_nerve_gluteal_zone_right"
+    assert not model.is_visible(zone)  # danger zones start hidden
+    mesh = window.scene_view.meshes[zone]
+    model.set_pose("right", hip_flexion=40.0)
+    assert not np.allclose(mesh.points, model.vertices(zone))  # not drawn, so not updated per step
+    model.set_visible(zone, True)
+    np.testing.assert_allclose(mesh.points, model.vertices(zone))
+    np.testing.assert_allclose(mesh.point_data["Normals"], vertex_normals(model.vertices(zone), model.structures[zone].faces))
 
 
 def test_a_click_on_the_view_draws_one_frame_and_a_drag_still_turns_the_camera(window, qtbot):

@@ -21,7 +21,7 @@ from viewer.render.striation import TENDON_BLEND, TILE_ACROSS_MM, fascicle_image
 @pytest.fixture(scope="module")
 def muscles():
     from viewer.anatomy.muscles import build_muscles
-    from viewer.model.scene import muscle_structures
+    from viewer.model.structure_builders import muscle_structures
 
     return {s.name: s for s in muscle_structures(build_muscles())}
 

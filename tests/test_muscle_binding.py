@@ -16,7 +16,7 @@ from viewer.anatomy.muscles.form_metrics import MAX_INSIDE_SHARE, crease_share, 
 from viewer.anatomy.muscles.forms_posing import FormDeformer
 from viewer.anatomy.muscles.posing import PosedMuscle
 from viewer.anatomy.muscles.sheet import box_faces, box_vertices, sheet_fibre_uv
-from viewer.model.scene import muscle_deformer
+from viewer.model.structure_builders import muscle_deformer
 
 N_U, N_S, THICKNESS = 5, 9, 6.0
 

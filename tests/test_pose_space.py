@@ -11,7 +11,8 @@ from viewer.anatomy.bones import load_landmarks
 from viewer.anatomy.kinematics import LegPose, segment_transforms
 from viewer.anatomy.muscles import MusclePoser, build_muscles
 from viewer.anatomy.pose_space import POSE_SPACE_FILE, grid_axes, load_pose_space
-from viewer.model.scene import build_scene, muscle_deformer
+from viewer.model.scene import build_scene
+from viewer.model.structure_builders import muscle_deformer
 
 # Poses between grid nodes on every axis (the grid steps are 10, 7.5 and 7.5 degrees).
 OFF_GRID = [

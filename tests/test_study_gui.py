@@ -7,9 +7,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-import test_gui
 
-window = test_gui.window  # the real window fixture, shared with the other GUI tests
 
 
 def frame(window):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
-from viewer.anatomy.muscles.posing import load_pose_grids
+from viewer.anatomy.muscles.pose_grids import load_pose_grids
 from viewer.types import FloatArray
 
 OVERLAP_MM = 1.0  # deeper than this (the distance grid's error), the bones would pass through each other

@@ -27,14 +27,8 @@ from viewer.anatomy.geometry import ClosedVolumes, signed_volume
 from viewer.anatomy.kinematics import JOINT_RANGES, LegPose, leg_pose_from_transforms
 from viewer.anatomy.muscles import MuscleGeometry, PosedMuscle
 from viewer.anatomy.muscles.cache import build_key
-from viewer.anatomy.muscles.posing import (
-    BLOCKS,
-    SOLVER_VERSION,
-    VERTEX_CLEARANCE_MM,
-    PackedGrid,
-    blend_weights,
-    load_pose_grids,
-)
+from viewer.anatomy.muscles.pose_grids import PackedGrid, load_pose_grids
+from viewer.anatomy.muscles.posing import BLOCKS, SOLVER_VERSION, VERTEX_CLEARANCE_MM, blend_weights
 from viewer.cache import UNREADABLE_ERRORS, content_key, read_arrays
 from viewer.paths import meshes_dir
 from viewer.types import FloatArray

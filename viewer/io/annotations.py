@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from functools import cache
@@ -98,13 +99,23 @@ def validate(data: Any, schema_name: str, path: Path, prefix: tuple = ()) -> Any
     """Check ``data`` against a shipped schema; raise naming the first bad field.
 
     ``prefix`` is where ``data`` sits in its file (e.g. ``("steps", 2, "scene")``), for the field name.
+    Content already found valid against the same schema in this process is not checked again (every scene
+    built reads the same files): the check is keyed by the content itself, so an edited file is checked anew.
     """
+    content = json.dumps([schema_name, data], sort_keys=True, default=repr).encode()
+    key = hashlib.blake2b(content, digest_size=16).digest()
+    if key in _VALID:
+        return data
     validator = jsonschema.Draft202012Validator(schema(schema_name))
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
         first = errors[0]
         raise AnnotationError(path, first.message, field_path([*prefix, *first.absolute_path]))
+    _VALID.add(key)
     return data
+
+
+_VALID: set[bytes] = set()  # digests of (schema name, content) found valid
 
 
 def load_annotation(name: str, schema_name: str | None = None, directory: Path | None = None) -> Any:

@@ -7,15 +7,12 @@ whole scene can be built, posed, measured and exported in a headless test.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from viewer.anatomy.bones import SIDES, bone_specs, landmark_info, load_bone_surfaces, load_landmarks
+from viewer.anatomy.bones import SIDES, landmark_info, load_landmarks
 from viewer.anatomy.frame import FRAME_DESCRIPTION
 from viewer.anatomy.geometry import apply, is_watertight, polyline_lengths, signed_volume
 from viewer.anatomy.kinematics import JOINT_RANGES, LegPose, PoseError, bone_segment, segment_transforms
@@ -23,12 +20,17 @@ from viewer.anatomy.posed import Deformer, PosedShape
 from viewer.io.references import cite
 from viewer.model.events import Signal
 from viewer.model.layers import Layer, assign_layers, layer_index, load_layers
+from viewer.model.skin import SKIN_OPACITY, default_skin_tone, skin_deformer_factory, skin_structure, skin_tones
+from viewer.model.structure_builders import bone_structures, muscle_deformer, muscle_structures
 from viewer.model.structures import DeformerFactory, Structure
 from viewer.model.terminology import LANGUAGES, apply_terminology, landmark_term
 from viewer.types import FloatArray
 
 if TYPE_CHECKING:
     from viewer.anatomy.impingement import Impingement
+
+CAUTION_DEPTH_MM = 80.0  # how far pressure is followed inward from the skin
+
 
 class SceneModel:
     """Everything the viewer shows, independent of how it is drawn."""
@@ -522,164 +524,6 @@ class SceneModel:
             "impingement": [found.as_dict() for found in self.impingements()],
             "structures": structures,
         }
-
-
-def bone_structures() -> list[Structure]:
-    """The atlas bones as scene structures."""
-    surfaces = load_bone_surfaces()
-    return [
-        Structure(
-            name=spec.name,
-            kind="bone",
-            display_name=spec.display_name,
-            colour=spec.colour,
-            vertices=surfaces[spec.name].vertices,
-            faces=surfaces[spec.name].faces,
-            side=spec.side,
-            segment=bone_segment(spec.name),
-            layer=100,
-            layer_name="bone",
-        )
-        for spec in bone_specs()
-    ]
-
-
-def muscle_structures(muscles: dict) -> list[Structure]:
-    """The gluteal muscles and the iliotibial band as scene structures."""
-    structures = []
-    for name, muscle in muscles.items():
-        spec = muscle.spec
-        side_label = f" ({muscle.side})"
-        structures.append(
-            Structure(
-                name=name,
-                kind="fascia" if spec.name == "iliotibial_band" else "muscle",
-                display_name=spec.display_name + side_label,
-                colour=spec.colour,
-                vertices=muscle.display_surface().vertices,
-                faces=muscle.display_surface().faces,
-                side=muscle.side,
-                segment=None,
-                layer=spec.layer,
-                layer_name=spec.layer_name,
-                info=dict(spec.info),
-                common_names=tuple(spec.common_names),
-                fibres=muscle.fibres,
-                outer_fibres=getattr(muscle, "outer_fibres", None),
-                fibre_uv=muscle.fibre_uv,
-                appearance=spec.appearance,
-            )
-        )
-    # superficial first, as a student peels them
-    return sorted(structures, key=lambda s: (s.layer, s.name))
-
-
-CAUTION_DEPTH_MM = 80.0  # how far pressure is followed inward from the skin
-SKIN_OPACITY = 0.3
-
-
-def skin_structure(body: str | None = None) -> Structure:
-    """The translucent skin of the hip region: where the therapist's hand actually is.
-
-    ``body`` is the body type (``female``, the default, or ``male``): the same
-    bones and muscles under a different surface and fat.
-    """
-    from viewer.anatomy.body_skin import DEFAULT_BODY
-    from viewer.anatomy.skin import load_skin
-
-    body = body or DEFAULT_BODY
-    surface = load_skin(body)
-    return Structure(
-        name="skin",
-        kind="skin",
-        display_name=f"Skin and subcutaneous fat ({body} body)",
-        colour=skin_tones()[default_skin_tone()].colour,
-        vertices=surface.vertices,
-        faces=surface.faces,
-        segment=None,
-        layer=-1,
-        layer_name="skin",
-        info={
-            "body_type": body,
-            "layer": "Outermost: skin over subcutaneous fat (thickest over the buttock and lateral thigh, "
-            "1-3 cm over the bony points a therapist feels: PSIS, ASIS, sacrum, iliac crest; 2-5 cm over the "
-            "greater trochanter). The surface of an average adult "
-            f"{'woman' if body == 'female' else 'man'} (MakeHuman, CC0) fitted to the atlas; the bones and "
-            "muscles are the same for every body type, only the surface and its fat change.",
-            "massage_note": "Every technique starts here: the hand, knuckle or elbow meets the skin, and force "
-            "travels through the fat and the superficial layers to the muscle being worked.",
-        },
-    )
-
-
-def skin_deformer_factory(skin: Structure, body: str) -> DeformerFactory:
-    """Makes the skin's dual-quaternion skinning deformer (with its body type's weights) when first posed."""
-
-    def make() -> Deformer:
-        from viewer.anatomy.skin import load_skin_asset
-        from viewer.anatomy.skinning import SkinDeformer
-
-        return SkinDeformer(skin.name, skin.vertices, load_bone_surfaces(), load_skin_asset(body).weights)
-
-    return make
-
-
-@dataclass(frozen=True)
-class SkinTone:
-    """One colour of the skin palette (``assets/annotations/skin_tones.json``)."""
-
-    id: str
-    display_name: str
-    colour: str  # hex, e.g. "#e9b99c"
-
-
-@cache
-def skin_palette() -> tuple[dict[str, SkinTone], str]:
-    """The skin palette (``assets/annotations/skin_tones.json``): id -> tone in the file's order, and the default id."""
-    from viewer.io.annotations import AnnotationError, load_annotation
-    from viewer.paths import annotations_dir
-
-    data = load_annotation("skin_tones")
-    tones = {t["id"]: SkinTone(t["id"], t["display_name"], t["colour"]) for t in data["tones"]}
-    if data["default"] not in tones:
-        raise AnnotationError(annotations_dir() / "skin_tones.json", f"{data['default']!r} is not a tone", "default")
-    return tones, data["default"]
-
-
-def skin_tones() -> dict[str, SkinTone]:
-    """The skin palette, id -> tone."""
-    return skin_palette()[0]
-
-
-def default_skin_tone() -> str:
-    """The tone the viewer starts with."""
-    return skin_palette()[1]
-
-
-def muscle_deformer(geometry: dict) -> Deformer:
-    """The muscles' display forms carried by their cages (see :class:`~viewer.anatomy.muscles.forms_posing.FormDeformer`),
-    the cages posed by the baked pose space (a few milliseconds a pose), or by the solver itself when the table
-    is stale or missing."""
-    from viewer.anatomy.muscles.forms_posing import FormDeformer
-
-    return FormDeformer(cage_deformer(geometry), geometry)
-
-
-def cage_deformer(geometry: dict) -> Deformer:
-    """The baked pose space; the solver itself when the table is stale or missing."""
-    from viewer.anatomy.muscles import MusclePoser
-    from viewer.anatomy.pose_space import load_pose_space
-
-    baked = load_pose_space(geometry)
-    if baked is not None:
-        return baked
-    warnings.warn(
-        "the muscle pose space is missing or was baked from other muscles; posing with the solver, which is "
-        "slower (run: python -m viewer.tools.bake_poses)",
-        RuntimeWarning,
-        stacklevel=2,
-    )
-    return MusclePoser(geometry)
 
 
 def build_scene(muscles: bool = True, body: str | None = None) -> SceneModel:

@@ -135,6 +135,7 @@ class SceneView:
         self.model = model
         self.actors: dict[str, pv.Actor] = {}
         self.meshes: dict[str, pv.PolyData] = {}
+        self._stale: set[str] = set()  # deformables posed while hidden: their points follow when shown
         self.fibre_actors: dict[str, pv.Actor] = {}
         self.highlight_actor: pv.Actor | None = None
         self.label_scale = 1.0  # presentation mode enlarges on-screen text
@@ -393,6 +394,8 @@ class SceneView:
 
     # --- model events -----------------------------------------------------------------
     def _on_visibility(self, name: str, visible: bool) -> None:
+        if visible and name in self._stale:
+            self._update_deformable(name)
         self.actors[name].SetVisibility(visible)
         self._show_skin_outline(name)
         if self.model.structures[name].kind in ("danger", "skin"):
@@ -565,7 +568,15 @@ class SceneView:
             self.highlight_actor.user_matrix = self.model.segment_transform(self.model.structures[selected].segment)
 
     def _update_deformable(self, name: str) -> None:
-        """Move a re-shaped structure's points in place (same topology, no new actor)."""
+        """Move a re-shaped structure's points in place (same topology, no new actor).
+
+        A hidden structure (a danger zone, a peeled layer) is not drawn, so its points and normals
+        wait until it is shown again: a pose step pays only for what is on screen.
+        """
+        if not self.model.is_visible(name):
+            self._stale.add(name)
+            return
+        self._stale.discard(name)
         mesh = self.meshes[name]
         vertices = self.model.vertices(name)
         if vertices is mesh.points or np.shares_memory(vertices, mesh.points):

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QMainWindow, QMenu
 
 from viewer.anatomy.body_skin import BODIES
 from viewer.model.history import History
-from viewer.model.scene import SceneModel, skin_tones
+from viewer.model.scene import SceneModel
+from viewer.model.skin import skin_tones
 from viewer.render.scene_view import SceneView
 
 BODY_LABELS = {"female": "Average adult &woman", "male": "Average adult &man"}

@@ -27,7 +27,7 @@ thickness faded out where the (u, s) grid folds over, so their boxes cannot turn
 inside out; they hold volume by a prism estimate a fold cannot fool. Quadratus femoris,
 a block about as thick as it is long, would still fold its far face wherever its sheet
 bends: its faces are carried instead by the one linear map that best fits its posed
-sheet, and it holds its volume by bulging its belly where it has room (see ``_Block``).
+sheet, and it holds its volume by bulging its belly where it has room (see ``BulgingBlock``).
 A taut piece between two pins on the pelvis (obturator internus on the obturator membrane,
 up to the lesser sciatic notch) is rigid with the pelvis. Finally surface vertices that
 ended up in a bone are lifted out.
@@ -35,28 +35,24 @@ ended up in a bone are lifted out.
 Everything pose-independent is precomputed, all muscles of both sides are one
 concatenated array, and each relaxation iteration is one batch of distance lookups
 per bone grid. Grids live in the bones' own rest frames (points are moved into the
-bone's frame instead) and are cached on disk like the muscle geometry.
+bone's frame instead) and are cached on disk like the muscle geometry (see ``pose_grids``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces
-from viewer.anatomy.geometry import cubic_root, polyline_lengths, signed_volume, vertex_normals
+from viewer.anatomy.geometry import polyline_lengths
 from viewer.anatomy.kinematics import SEGMENT_OF_BONE, SEGMENTS, LegPose
-from viewer.anatomy.muscles.distance_field import inside_voxels
+from viewer.anatomy.muscles.block import BulgingBlock
 from viewer.anatomy.muscles.fibres import pinned_indices
+from viewer.anatomy.muscles.pose_grids import load_pose_grids
 from viewer.anatomy.posed import PosedShape
-from viewer.cache import ArrayCache, content_key
 from viewer.types import FloatArray
 
-GRID_SPACING_MM = 2.0
-GRID_MARGIN_MM = 24.0
-FAR_MM = 60.0  # distances beyond this are stored clamped (clearances never exceed CLEARANCE_CAP_MM + a few mm)
 CLEARANCE_CAP_MM = 20.0  # rest clearance kept at a pose, at most this (must stay below the grid margin)
 CLEARANCE_SLACK_MM = 0.5  # rest geometry satisfies every constraint with this to spare
 ITERATIONS = 2  # warm-started relaxation iterations per pose
@@ -69,19 +65,13 @@ FOLD_AREA = 0.3  # below this share of its rest area element (signed), a sample'
 NORMAL_SMOOTHING = 2  # passes of neighbour averaging of the sheet normals (also fills degenerate ones)
 ACTIVE_BAND_MM = 6.0  # after the first iteration of a pose, only samples this close to a bone are tested again
 THICKNESS_RANGE = (0.4, 2.5)
-BLOCK_SLIMMING = (0.4, 1.0)  # bounds of a stretched block's cross-section scale
-BULGE_ROUNDS = 3  # rounds in which a squeezed block's bulge is taken back where it went into bone
-BULGE_REACH_MM = 40.0  # farthest a squeezed block's surface is offset to hold its volume
-BULGE_BISECTIONS = 24
-BULGE_MARGIN_MM = 1.5  # how far out of bone a bulged vertex is kept
 BULGE_SHELL_MM = 15.0  # how much farther from bone than its muscle reached at rest a bulge may reach
-BULGE_SMOOTHING = 3  # passes of averaging of the room each vertex has to bulge (a smooth belly)
 KEEP_RANGE = (0.4, 2.5)  # bounds of the per-muscle volume correction
 VOLUME_STEPS = 2  # thickness corrections per pose
 _EYE4 = np.eye(4)
 _KEYS = ("thigh_right", "shank_right", "thigh_left", "shank_left")
 BROAD_DEEP = ("gluteus_minimus",)  # deep (taut) muscles whose faces keep the turned rest offsets
-BLOCKS = ("quadratus_femoris",)  # as thick as they are long: carried by one linear map, bellies bulged (_Block)
+BLOCKS = ("quadratus_femoris",)  # as thick as they are long: carried by one linear map, bellies bulged (BulgingBlock)
 # Share of the free length over which a sheet is handed from the pelvis to the thigh (1: all of it). The
 # fascia lata is bound to the femur along the lateral intermuscular septum: below the trochanter the band
 # and the tensor fasciae latae move with the thigh, not half-way between thigh and pelvis (which, at 90
@@ -90,7 +80,6 @@ RIDE_SPAN = {"iliotibial_band": 0.45, "tensor_fasciae_latae": 0.6}
 DEEP_LAYER = 2  # layer of the short rotators and quadratus femoris (posed as taut paths)
 # Bump when the solver's posed shapes change: the shipped pose space is keyed by it (not by this source).
 SOLVER_VERSION = "solver-2"
-_GRID_VERSION = "pose-grids-2"  # bump when the grids change (spacing, margin, bone groups, packing)
 
 
 @dataclass
@@ -103,120 +92,6 @@ class PosedMuscle(PosedShape):
 
     def length_mm(self) -> float:
         return float(polyline_lengths(self.fibres).mean())
-
-
-class PackedGrid:
-    """Signed distance and its gradient packed as int16 rows, sampled with one gather per point.
-
-    The value at a point is the first-order expansion about the nearest grid node
-    (value + gradient . offset): one row gather instead of the eight of trilinear
-    interpolation, with an error of second order in the grid spacing.
-    """
-
-    def __init__(self, origin: FloatArray, spacing: float, table: FloatArray, shape: tuple[int, int, int]) -> None:
-        self.origin = np.asarray(origin, float)
-        self.spacing = float(spacing)
-        self.table = table  # (nx * ny * nz, 4) int16: distance, gradient (fixed point, see ``pack``)
-        _, ny, nz = shape
-        self.strides = (ny * nz, nz)
-        self.upper = np.array(shape) - 1
-
-    UNITS = np.array([0.01, 1e-4, 1e-4, 1e-4])  # mm and gradient per int16 step
-
-    @staticmethod
-    def pack(values: FloatArray, spacing: float) -> np.ndarray:
-        """Fixed-point rows; far from the bone (beyond FAR_MM) values are clamped, so the cache compresses well."""
-        gradient = np.stack(np.gradient(values, spacing), axis=-1)
-        far = np.abs(values) > FAR_MM
-        gradient[far] = np.rint(gradient[far] * 10) / 10  # coarse far away, where only the sign of "far" matters
-        rows = np.concatenate([np.clip(values, -FAR_MM, FAR_MM)[..., None], np.clip(gradient, -3, 3)], axis=-1)
-        return np.rint(rows.reshape(-1, 4) / PackedGrid.UNITS).astype(np.int16)
-
-    def sample(self, points: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """(distance, gradient) at each point; beyond the grid, extrapolated from its boundary."""
-        index = np.rint((points - self.origin) / self.spacing).astype(np.int64)
-        np.clip(index, 0, self.upper, out=index)
-        rows = self.table[index[:, 0] * self.strides[0] + index[:, 1] * self.strides[1] + index[:, 2]] * self.UNITS
-        gradient = rows[:, 1:]
-        offset = points - (self.origin + index * self.spacing)
-        distance = rows[:, 0] + np.einsum("ij,ij->i", gradient, offset)
-        return distance, gradient
-
-
-def union_grid_values(meshes: list[Surface], spacing: float, margin: float) -> tuple[FloatArray, FloatArray]:
-    """(origin, signed distance values) of the union of closed meshes on one lattice."""
-    from scipy import ndimage
-
-    lows = np.min([m.vertices.min(axis=0) for m in meshes], axis=0) - margin
-    highs = np.max([m.vertices.max(axis=0) for m in meshes], axis=0) + margin
-    shape = tuple(int(n) for n in np.ceil((highs - lows) / spacing) + 1)
-    inside = np.zeros(shape, bool)
-    for mesh in meshes:
-        inside |= inside_voxels(np.asarray(mesh.vertices, float), np.asarray(mesh.faces), lows, spacing, shape)
-    outside_distance = ndimage.distance_transform_edt(~inside) * spacing
-    inside_distance = ndimage.distance_transform_edt(inside) * spacing
-    values = np.where(inside, -(inside_distance - spacing / 2), outside_distance - spacing / 2)
-    return lows, values.astype(np.float32)
-
-
-GRID_BONES = {
-    "pelvis": ("hip_bone_right", "hip_bone_left", "sacrum"),
-    "femur_right": ("femur_right",),
-    "femur_left": ("femur_left",),
-    "tibia_right": ("tibia_fibula_right", "patella_right"),
-    "tibia_left": ("tibia_fibula_left", "patella_left"),
-}
-
-
-def _grid_key(bones: dict[str, Surface]) -> str:
-    parts: list[object] = [_GRID_VERSION]
-    for name in sorted({b for group in GRID_BONES.values() for b in group}):
-        if name in bones:
-            parts += [name, np.asarray(bones[name].vertices, np.float64), np.asarray(bones[name].faces, np.int64)]
-    return content_key(*parts)
-
-
-_GRID_CACHE = ArrayCache("pose-grids", compressed=True)
-
-
-def _grid_consistency(arrays: dict[str, np.ndarray]) -> str | None:
-    """Why cached grid arrays cannot be used (a table that does not fill its grid), or None."""
-    for name in GRID_BONES:
-        shape = arrays[f"{name}__shape"]
-        if shape.shape != (3,) or arrays[f"{name}__table"].shape != (int(np.prod(shape)), 4):
-            return f"{name} table does not match its grid"
-    return None
-_LOADED_GRIDS: dict[str, dict[str, PackedGrid]] = {}  # by cache file: the posers and the impingement check share them
-
-
-def load_pose_grids(bones: dict[str, Surface]) -> dict[str, PackedGrid]:
-    """The five obstacle grids (pelvis, each femur, each tibia with patella): loaded once per process,
-    from the disk cache when possible (they are only ever sampled, never changed)."""
-    key = _grid_key(bones)
-    if key not in _LOADED_GRIDS:
-        _LOADED_GRIDS[key] = _read_or_build_grids(bones, key)
-    return _LOADED_GRIDS[key]
-
-
-def _read_or_build_grids(bones: dict[str, Surface], key: str) -> dict[str, PackedGrid]:
-    """The grids from the cache, or built from the bones (and cached) when missing or damaged."""
-    required = [f"{name}__{part}" for name in GRID_BONES for part in ("origin", "shape", "table")]
-    arrays = _GRID_CACHE.load(key, required, check=_grid_consistency)
-    if arrays is None:
-        arrays = {}
-        for name, members in GRID_BONES.items():
-            origin, values = union_grid_values(
-                [bones[b] for b in members if b in bones], GRID_SPACING_MM, GRID_MARGIN_MM
-            )
-            arrays[f"{name}__origin"], arrays[f"{name}__shape"] = origin, np.array(values.shape)
-            arrays[f"{name}__table"] = PackedGrid.pack(values.astype(float), GRID_SPACING_MM)
-        _GRID_CACHE.save(key, arrays)
-    return {
-        name: PackedGrid(
-            arrays[f"{name}__origin"], GRID_SPACING_MM, arrays[f"{name}__table"], tuple(arrays[f"{name}__shape"])
-        )
-        for name in GRID_BONES
-    }
 
 
 def _smoothstep(t: FloatArray) -> FloatArray:
@@ -376,7 +251,7 @@ class MusclePoser:
         self.within_fibre[np.cumsum(np.concatenate(fibre_sizes)) - 1] = 0.0
         self._stencil()
         self.blocks = [
-            _Block(muscles[name], self.slices[name]) for name in self.names if muscles[name].spec.name in BLOCKS
+            BulgingBlock(muscles[name], self.slices[name]) for name in self.names if muscles[name].spec.name in BLOCKS
         ]
         identity = {key: _EYE4 for key in _KEYS}
         for block in self.blocks:  # a belly bulges no farther from bone than its muscle reached at rest
@@ -652,7 +527,7 @@ class MusclePoser:
         points[self.taut_rows] = chord + slack * (points[self.taut_rows] - chord)
         return points
 
-    def _block_offsets(self, block: _Block, points: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def _block_offsets(self, block: BulgingBlock, points: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Face offsets of a block carried by the linear map that best fits its posed sheet (not yet bulged).
 
         A block as thick as it is long folds if its far face is laid off a bending sheet; carried by one
@@ -772,124 +647,3 @@ class MusclePoser:
             )
             start += size
         return posed_muscles
-
-
-class _Block:
-    """A muscle nearly as thick as it is long, whose belly bulges or slims to hold its volume.
-
-    Quadratus femoris spans a short gap between the ischial tuberosity and the intertrochanteric crest,
-    which external rotation brings to half its distance (and external rotation with adduction to under
-    a third). Its faces are carried by the linear map that best fits its posed sheet
-    (``MusclePoser._block_offsets``); thickened along that sheet's normal alone it would turn into a rod
-    standing out behind the ischium. Instead, squeezed, its surface is inflated outward, most at
-    mid-belly and not at all at the attachments (which stay on their bones), each vertex only as far as
-    it has room before bone, so the volume goes behind the joint rather than into the bones that take it
-    back. Stretched, its cross-section slims about its axis (a cubic in the scale, solved exactly).
-    """
-
-    def __init__(self, muscle, rows: slice) -> None:
-        self.rows = np.arange(rows.start, rows.stop)
-        self.faces = muscle.faces
-        n_u, n_s = muscle.fibres.shape[:2]
-        self.n_s = n_s
-        self.station = np.tile(np.arange(n_s), 2 * n_u)
-        self.profile = np.sin(np.pi * self.station / (n_s - 1))[:, None]  # 0 at the attachments, 1 mid-belly
-        self.slimming = self.profile ** (1 / 3)  # a stretched belly thins nearly evenly along its length
-        self.rest_volume = signed_volume(muscle.vertices, muscle.faces)
-        self.rest_vertices = muscle.vertices
-        self.shell_mm = np.inf  # set by the poser: how far from bone the bulge may reach
-        count = len(muscle.vertices)
-        self.face_share = np.bincount(self.faces.ravel(), minlength=count).astype(float)
-
-    def _solve(self, moved: FloatArray, push: FloatArray) -> float:
-        """The bulge t at which ``moved + t * push`` has the rest volume: a cubic in t, from four samples.
-
-        Out of reach within BLOCK_SLIMMING, the end that comes closest.
-        """
-        samples = np.array([0.0, 1.0, 2.0, 3.0])
-        volumes = [signed_volume(moved + t * push, self.faces) for t in samples]
-        ends = (BLOCK_SLIMMING[0] - 1.0, BLOCK_SLIMMING[1] - 1.0)
-        bulge = cubic_root(samples, volumes, self.rest_volume, ends, 0.0)
-        if bulge is not None:
-            return bulge
-        return min(ends, key=lambda t: abs(signed_volume(moved + t * push, self.faces) - self.rest_volume))
-
-    def _inflate(self, moved: FloatArray, axis: FloatArray, nearest_bone: Callable) -> FloatArray:
-        """The squeezed block inflated (its surface offset outward, most at mid-belly) to its rest volume.
-
-        Each vertex moves along its surface normal (across the axis) by ``t * profile``, but no farther
-        than the room it has: short of the nearest bone (BULGE_MARGIN_MM) and within ``shell_mm`` of
-        bone, estimated from the bone's distance field and checked after each solve. The room is smoothed
-        over the surface so the belly stays smooth. The volume grows monotonically with t: bisection.
-        """
-        normal = vertex_normals(moved, self.faces)
-        normal -= np.outer(normal @ axis, axis)
-        normal /= _norm(normal)[:, None] + 1e-12
-        distance, outward = nearest_bone(moved)
-        slope = np.einsum("ij,ij->i", normal, outward)  # how fast moving along the normal leaves the bone
-        with np.errstate(divide="ignore"):
-            room = np.where(
-                slope < 0,
-                np.clip(distance - BULGE_MARGIN_MM, 0.0, None) / -slope,
-                np.clip(self.shell_mm - distance, 0.0, None) / np.maximum(slope, 1e-9),
-            )
-        room = np.minimum(room, BULGE_REACH_MM)
-        profile = self.profile[:, 0]
-        offset = np.zeros(len(moved))
-        for _ in range(BULGE_ROUNDS):
-            room = np.minimum(room, self._smooth(room))
-            offset = self._offsets_for_volume(moved, normal, profile, room)
-            distance, _ = nearest_bone(moved + offset[:, None] * normal)
-            over = np.clip(BULGE_MARGIN_MM - distance, 0.0, None) + np.clip(distance - self.shell_mm, 0.0, None)
-            if not over.any():
-                break
-            room = np.where(over > 0, np.clip(offset - over, 0.0, None), room)
-        return moved + offset[:, None] * normal
-
-    def _offsets_for_volume(
-        self, moved: FloatArray, normal: FloatArray, profile: FloatArray, room: FloatArray
-    ) -> FloatArray:
-        """Per-vertex offsets min(t * profile, room) with t bisected so the block has its rest volume."""
-
-        def volume(t: float) -> float:
-            return signed_volume(moved + np.minimum(t * profile, room)[:, None] * normal, self.faces)
-
-        low, high = 0.0, BULGE_REACH_MM
-        if volume(high) <= self.rest_volume:  # out of reach: as full as the room allows
-            return np.minimum(high * profile, room)
-        for _ in range(BULGE_BISECTIONS):
-            middle = 0.5 * (low + high)
-            low, high = (middle, high) if volume(middle) < self.rest_volume else (low, middle)
-        return np.minimum(high * profile, room)
-
-    def _smooth(self, values: FloatArray) -> FloatArray:
-        """A per-vertex value averaged over the faces around each vertex, a few times (no jagged edges)."""
-        for _ in range(BULGE_SMOOTHING):
-            per_face = values[self.faces].mean(axis=1)
-            values = np.bincount(self.faces.ravel(), np.repeat(per_face, 3), minlength=len(values)) / self.face_share
-        return values
-
-    def pose(
-        self, points: FloatArray, lower: FloatArray, upper: FloatArray, nearest_bone: Callable
-    ) -> tuple[FloatArray, FloatArray]:
-        """Deep and top faces of the block on its posed fibre ``points`` and face offsets, bulged.
-
-        The fibres themselves are not bulged: they keep the path (and the length) the solver gave them.
-        ``nearest_bone(vertices)`` gives each vertex's distance to the nearest bone and its outward
-        direction: the belly bulges away from bone, not into it (the bone would take the volume back).
-        """
-        moved = np.concatenate([points + lower, points + upper])
-        centres = np.zeros((self.n_s, 3))
-        np.add.at(centres, self.station, moved)
-        centres /= np.bincount(self.station, minlength=self.n_s)[:, None]
-        axis = centres[-1] - centres[0]
-        axis /= np.linalg.norm(axis) + 1e-12
-        radial = moved - centres[self.station]
-        radial -= np.outer(radial @ axis, axis)
-        if signed_volume(moved, self.faces) >= self.rest_volume:  # stretched: the belly slims about its axis
-            push = self.slimming * radial
-            moved += self._solve(moved, push) * push
-        else:
-            moved = self._inflate(moved, axis, nearest_bone)
-        count = len(points)
-        return moved[:count], moved[count:]
