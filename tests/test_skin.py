@@ -107,14 +107,7 @@ def relief(vertices, centre, direction, across, half_mm=60.0, step_mm=4.0, sigma
     return np.where(filled, field - blurred, np.nan)
 
 
-PSIS_COVERED = pytest.mark.xfail(
-    strict=True,
-    reason="the new gluteus maximus origin starts on the PSIS itself, so its rounded form covers the spine and lifts "
-    "the male skin over it (the PSIS is subcutaneous): the origin's first point must move just inferolateral to it",
-)
-
-
-@pytest.mark.parametrize("body", ["female", pytest.param("male", marks=PSIS_COVERED)])
+@pytest.mark.parametrize("body", BODIES)
 def test_psis_shows_dimples_not_ridges(body, landmarks):
     """Beside each PSIS the skin is drawn into a dimple, with no ridge standing over the upper buttock.
 
