@@ -83,7 +83,7 @@ def test_library_has_the_seed_techniques_with_complete_data(techniques):
 # approaches the contact point drifts off gluteus maximus while the line is aimed, and piriformis now lies
 # 95-100 mm along the prone 55-degree line (a 27 mm gap under a 44 mm thick maximus) against a working depth
 # of 80 mm. Maximus must thin to 2-3 cm and close onto the rotators (a cage change and a rebake).
-ROTATOR_GAP = ("rotators_prone_knee90",)  # the side-lying approach reaches piriformis safely again
+ROTATOR_GAP = ("rotators_prone_knee90", "rotators_side_lying")  # each tested on its own below
 ROTATOR_GAP_REASON = "issue 15: the rotator approaches no longer reach piriformis safely through the new maximus form"
 
 
@@ -95,13 +95,22 @@ def test_every_technique_passes_safety_in_its_recommended_form(techniques, conte
         check_recommended_form(technique, contexts(technique, side), side)
 
 
-@pytest.mark.parametrize(
-    "technique_id",
-    [pytest.param(t, marks=pytest.mark.xfail(strict=True, reason=ROTATOR_GAP_REASON)) for t in ROTATOR_GAP]
-    + ["rotators_side_lying"],
+SIDE_LYING_LEFT = (
+    "issue 15: on the left the side-lying line runs through gluteus maximus for 0-47.8 mm (thicker than on the "
+    "right) and is flagged too close to the nerve"
 )
-def test_rotator_techniques_pass_safety(techniques, contexts, technique_id):
-    check_recommended_form(techniques[technique_id], contexts(techniques[technique_id], "right"), "right")
+
+
+@pytest.mark.parametrize(
+    ("technique_id", "side"),
+    [
+        pytest.param("rotators_prone_knee90", "right", marks=pytest.mark.xfail(strict=True, reason=ROTATOR_GAP_REASON)),
+        ("rotators_side_lying", "right"),
+        pytest.param("rotators_side_lying", "left", marks=pytest.mark.xfail(strict=True, reason=SIDE_LYING_LEFT)),
+    ],
+)
+def test_rotator_techniques_pass_safety(techniques, contexts, technique_id, side):
+    check_recommended_form(techniques[technique_id], contexts(techniques[technique_id], side), side)
 
 
 def check_recommended_form(technique, context, side) -> None:
