@@ -12,7 +12,7 @@ from viewer.anatomy.geometry import dihedral_degrees, signed_volume, subdivide
 from viewer.anatomy.kinematics import LegPose, segment_transforms
 from viewer.anatomy.muscles import build_muscles
 from viewer.anatomy.muscles.binding import bind_surface, closest_points
-from viewer.anatomy.muscles.form_metrics import crease_share, volume_ratio
+from viewer.anatomy.muscles.form_metrics import MAX_INSIDE_SHARE, crease_share, overlap_share, volume_ratio
 from viewer.anatomy.muscles.forms_posing import FormDeformer
 from viewer.anatomy.muscles.posing import PosedMuscle
 from viewer.anatomy.muscles.sheet import box_faces, box_vertices, sheet_fibre_uv
@@ -208,38 +208,50 @@ def test_tfl_and_the_band_follow_the_thigh_at_flexion_90(muscles, deformer):
     assert off_segment(band, moved, transforms["shank_right"], over_knee) < 15.0
 
 
-BAND_DRAPED = pytest.mark.xfail(
-    strict=True,
-    reason="the band's form is draped over the muscle forms, up to 2 cm off its own cage: bound by extrapolation, "
-    "its upper quarter strays 19 mm further than the cage at flexion 90 (it needs binding to the forms it lies on)",
-)
-
-
 @pytest.mark.parametrize(
     "name",
     [
         "tensor_fasciae_latae_right",
-        pytest.param("iliotibial_band_right", marks=BAND_DRAPED),
+        "iliotibial_band_right",
         "gluteus_maximus_right",
+        "piriformis_right",
     ],
 )
 def test_the_forms_move_with_their_cages(muscles, deformer, name):
-    """Along every muscle, the form strays from rigid thigh motion as much as its cage does."""
+    """Along every muscle, the form strays from rigid thigh motion as much as its cage does where the form lies.
+
+    The cage is read at each form vertex's own place (its anchor, the cage point at the same (u, s)):
+    the band's form has many more vertices at its origin (the rounded end) than its cage has rows
+    there, so medians over the cage's own vertices compare different places.
+    """
     pose = LegPose(hip_flexion=90, knee_flexion=90)
     thigh = segment_transforms({"right": pose, "left": LegPose()}, load_landmarks())["thigh_right"]
     posed = posed_at(deformer, pose)
-    cages = deformer.cages.pose(segment_transforms({"right": pose, "left": LegPose()}, load_landmarks()))
+    cages = posed_cages(deformer, pose)
     muscle = muscles[name]
-    n_u, n_s = muscle.fibres.shape[:2]
-    cage_along = np.tile(np.linspace(0.0, 1.0, n_s), 2 * n_u)
-    carried = muscle.vertices @ thigh[:3, :3].T + thigh[:3, 3]
+    anchors = muscle.binding.anchor_matrix @ muscle.vertices
+    moved = muscle.binding.anchor_matrix @ cages[name].vertices
+    cage_off = np.linalg.norm(moved - (anchors @ thigh[:3, :3].T + thigh[:3, 3]), axis=1)
     for low in (0.0, 0.25, 0.5, 0.75):
-        cage_part = (cage_along >= low) & (cage_along <= low + 0.25)
-        cage_off = np.median(np.linalg.norm(cages[name].vertices[cage_part] - carried[cage_part], axis=1))
-        form_part = (muscle.fibre_uv[:, 1] >= low) & (muscle.fibre_uv[:, 1] <= low + 0.25)
-        form_off = off_segment(muscle, posed[name].vertices, thigh, form_part)
+        part = (muscle.fibre_uv[:, 1] >= low) & (muscle.fibre_uv[:, 1] <= low + 0.25)
+        form_off = off_segment(muscle, posed[name].vertices, thigh, part)
         # the form's displacement is smoothed over the surface: large moves blur by up to about a tenth
-        assert abs(form_off - cage_off) < max(6.0, 0.12 * cage_off), (name, low, form_off, cage_off)
+        expected = float(np.median(cage_off[part]))
+        assert abs(form_off - expected) < max(6.0, 0.12 * expected), (name, low, form_off, expected)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 15: the band's and TFL's cages are posed separately (posing.RIDE_SPAN rides 0.45 and 0.6 of "
+    "them with the thigh), and the band sinks into TFL as the hip flexes: 0.4% of its vertices inside TFL at rest, "
+    "2.2% at flexion 90 knee 90, 9.9% in the frog position",
+)
+def test_the_band_stays_over_tfl_in_motion(muscles, deformer):
+    band, tensor = "iliotibial_band_right", "tensor_fasciae_latae_right"
+    for pose in (LegPose(hip_flexion=90, knee_flexion=90), POSES[1]):  # POSES[1]: the frog position
+        posed = posed_at(deformer, pose)
+        inside = overlap_share(posed[band].vertices, [(posed[tensor].vertices, muscles[tensor].form.faces)])
+        assert inside < MAX_INSIDE_SHARE, (pose, inside)
 
 
 def posed_cages(deformer, pose: LegPose) -> dict:

@@ -64,6 +64,10 @@ FORM_DEFAULTS = {
     "edge_floor": [0.35, 0.35],  # relative thickness at the u = 0 and u = 1 margins
     "vertex_budget": 3000,
     "band_thickness_mm": 2.0,
+    "min_width_mm": None,  # band: spread the sheet to at least this width (mm) down to its insertion
+    "insertion_fade": 0.15,  # band: fraction of the length over which that spread fades into the insertion
+    "lift_fade_rows": 1,  # band: rows of its fine sheet over which the lift off the muscles fades in from an attachment
+    "lift_smoothing": 8,  # band: Laplacian passes smoothing that lift
 }
 
 
@@ -115,6 +119,24 @@ def narrowed_sheet(sheet: FloatArray, settings: dict) -> FloatArray:
         footprint = np.clip((s - (1 - FOOTPRINT)) / FOOTPRINT, 0, 1) + np.clip((FOOTPRINT - s) / FOOTPRINT, 0, 1)
         weight = tendon_weight(s, settings) * (1 - footprint**2)  # the tendon flares onto its bony footprint
         scale = scale - weight * (scale - factor)
+    return centre + (sheet - centre) * scale[None, :, None]
+
+
+def widened_sheet(sheet: FloatArray, settings: dict) -> FloatArray:
+    """The sheet spread about its centre line to at least ``min_width_mm`` wide, back to its own width at the insertion.
+
+    The spread fades out (a smooth step) over the last ``insertion_fade`` of the fibre length, so a
+    band keeps its narrow insertion.
+    """
+    if settings.get("min_width_mm") is None:
+        return sheet
+    centre = sheet.mean(axis=0, keepdims=True)
+    width = np.maximum(np.linalg.norm(sheet[-1] - sheet[0], axis=1), 1e-6)
+    s = np.linspace(0, 1, sheet.shape[1])
+    fade = settings["insertion_fade"]
+    keep = np.clip((s - (1 - fade)) / max(fade, 1e-6), 0, 1)
+    spread = 1 - keep * keep * (3 - 2 * keep)
+    scale = 1 + spread * np.maximum(settings["min_width_mm"] / width - 1, 0)
     return centre + (sheet - centre) * scale[None, :, None]
 
 
@@ -191,17 +213,28 @@ class LabelGrid:
         distance = ((outside - ndimage.distance_transform_edt(solid)) * self.spacing).astype(np.float32)
         return distance, np.stack(np.gradient(distance, self.spacing))
 
-    def drape(self, sheet: FloatArray, clearance: float, field: tuple[FloatArray, FloatArray]) -> FloatArray:
+    def drape(
+        self,
+        sheet: FloatArray,
+        clearance: float,
+        field: tuple[FloatArray, FloatArray],
+        fade_rows: int = 1,
+        passes: int = 8,
+    ) -> FloatArray:
         """A (n_u, n_s, 3) sheet lifted ``clearance`` off the solid of ``field``, the lift smoothed over the sheet.
 
-        The attachment rows (s = 0 and s = 1) stay where they are; the lift fades in from them.
+        The attachment rows (s = 0 and s = 1) stay where they are; the lift fades in from them over
+        ``fade_rows`` rows (a smooth step) and is smoothed by ``passes`` Laplacian passes.
         """
         flat = np.full(sheet.shape[0] * sheet.shape[1], clearance)
+        rows = np.arange(sheet.shape[1])
+        fade = np.clip(np.minimum(rows, rows[-1] - rows) / max(fade_rows, 1), 0.0, 1.0)
+        fade = (fade * fade * (3 - 2 * fade))[None, :, None]
         for _ in range(4):
             lifted = self.lift(sheet.reshape(-1, 3), flat, field).reshape(sheet.shape)
             shift = lifted - sheet
             shift[:, [0, -1]] = 0.0
-            sheet = sheet + smooth_sheet(shift, 8)
+            sheet = sheet + fade * smooth_sheet(shift, passes)
         return sheet
 
     def lift(self, points: FloatArray, clearance: FloatArray, field: tuple[FloatArray, FloatArray]) -> FloatArray:
@@ -541,7 +574,10 @@ def build_forms(
     for band in (m for m in built if m not in muscles):
         settings = form_settings(band)
         half = settings["band_thickness_mm"] / 2
-        sheet = fine_sheet(smooth_sheet(mid_sheet(band), settings["sheet_smoothing"]))
-        sheet = grid.drape(sheet, half + BAND_CLEARANCE_MM, covered)
+        sheet = fine_sheet(widened_sheet(smooth_sheet(mid_sheet(band), settings["sheet_smoothing"]), settings))
+        clearance = half + BAND_CLEARANCE_MM
+        ends = sheet[:, [0, -1]].reshape(-1, 3)  # attached on bone, not sunk into it
+        sheet[:, [0, -1]] = grid.lift(ends, np.full(len(ends), clearance), grid.bone_distance).reshape(-1, 2, 3)
+        sheet = grid.drape(sheet, clearance, covered, settings["lift_fade_rows"], settings["lift_smoothing"])
         surfaces[band.spec.name] = band_surface(sheet, half)
     return {m.spec.name: surfaces[m.spec.name] for m in built}
