@@ -125,6 +125,21 @@ def test_band_narrows_to_3_to_5_cm_over_the_lateral_thigh(forms):
         assert 30.0 <= width <= 50.0, (middle, width)
 
 
+def test_band_lies_on_the_lateral_femoral_condyle(forms):
+    """Above the knee the band leaves the (unmodelled) vastus lateralis and lies on the lateral condyle, only a
+    fat pad between them, on its way to Gerdy's tubercle (it stood 9-15 mm off the condyle and the skin fitted
+    round it rose in a lump at the lateral knee)."""
+    from scipy.spatial import cKDTree
+
+    epicondyle = load_landmarks()["lateral_epicondyle_right"]
+    femur = load_bone_surfaces()["femur_right"].vertices
+    band = forms["iliotibial_band"].vertices
+    level = band[np.abs(band[:, 1] - epicondyle[1]) < 5.0]
+    gap, _ = cKDTree(femur).query(level)
+    assert np.median(gap) < 8.0, f"the band stands {np.median(gap):.1f} mm off the condyle at the epicondyle"
+    assert gap.min() > 1.0  # on it, not in it
+
+
 def test_tfl_ends_in_the_band_at_the_junction_of_upper_and_middle_thirds_of_the_thigh(forms):
     lowest = thigh_fraction(forms["tensor_fasciae_latae"].vertices).max()
     assert abs(lowest - 1 / 3) < 0.08, lowest

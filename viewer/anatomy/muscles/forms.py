@@ -68,6 +68,8 @@ FORM_DEFAULTS = {
     "insertion_fade": 0.15,  # band: fraction of the length over which that spread fades into the insertion
     "lift_fade_rows": 1,  # band: rows of its fine sheet over which the lift off the muscles fades in from an attachment
     "lift_smoothing": 8,  # band: Laplacian passes smoothing that lift
+    "bone_settle": None,  # band: [start, full] fractions of the length from which it settles onto the bones near its insertion
+    "bone_gap_mm": 3.0,  # band: what lies between it and the bone there (fat pad), mm
 }
 
 
@@ -138,6 +140,31 @@ def widened_sheet(sheet: FloatArray, settings: dict) -> FloatArray:
     spread = 1 - keep * keep * (3 - 2 * keep)
     scale = 1 + spread * np.maximum(settings["min_width_mm"] / width - 1, 0)
     return centre + (sheet - centre) * scale[None, :, None]
+
+
+def settled_sheet(sheet: FloatArray, bones: dict[str, Surface], settings: dict, clearance: float) -> FloatArray:
+    """A band's sheet laid onto the bones towards its insertion, ``bone_gap_mm`` plus ``clearance`` off them.
+
+    From the ``bone_settle`` start fraction of its length the sheet comes down onto the bones (a smooth
+    step, complete at the second fraction): the iliotibial band leaves the thick vastus lateralis (not
+    modelled) above the knee and lies on the lateral femoral condyle, only a fat pad between them, on its
+    way to Gerdy's tubercle. The shift is smoothed over the sheet so the band curves down without a kink.
+    """
+    if settings.get("bone_settle") is None:
+        return sheet
+    start, full = settings["bone_settle"]
+    s = np.linspace(0, 1, sheet.shape[1])
+    weight = np.clip((s - start) / max(full - start, 1e-6), 0, 1)
+    rows = weight > 0
+    part = sheet[:, rows]
+    near = LabelGrid(part.reshape(-1, 3).min(axis=0) - GRID_MARGIN_MM, part.reshape(-1, 3).max(axis=0) + GRID_MARGIN_MM)
+    near.mark_bones(bones)
+    gap = np.full(part.shape[0] * part.shape[1], settings["bone_gap_mm"] + clearance)
+    shift = np.zeros_like(sheet)
+    shift[:, rows] = near.lift(part.reshape(-1, 3), gap, near.bone_distance, settle=True).reshape(part.shape) - part
+    shift[:, -1] = 0.0  # the insertion stays on its tubercle
+    weight = (weight * weight * (3 - 2 * weight))[None, :, None]
+    return sheet + smooth_sheet(weight * shift, settings["lift_smoothing"])
 
 
 def belly_profile(u: FloatArray, s: FloatArray, settings: dict) -> FloatArray:
@@ -237,19 +264,24 @@ class LabelGrid:
             sheet = sheet + fade * smooth_sheet(shift, passes)
         return sheet
 
-    def lift(self, points: FloatArray, clearance: FloatArray, field: tuple[FloatArray, FloatArray]) -> FloatArray:
-        """Points moved up the distance ``field`` until each is ``clearance`` (per point) from the solid."""
+    def lift(
+        self, points: FloatArray, clearance: FloatArray, field: tuple[FloatArray, FloatArray], settle: bool = False
+    ) -> FloatArray:
+        """Points moved up the distance ``field`` until each is ``clearance`` (per point) from the solid.
+
+        With ``settle`` the points farther than ``clearance`` also move down the field, onto the solid.
+        """
         distance, gradient = field
         within = np.all((points > self.origin) & (points < self.origin + self.spacing * (np.array(self.shape) - 1)), 1)
         for _ in range(4):
             index = ((points - self.origin) / self.spacing).T
             depth = clearance - ndimage.map_coordinates(distance, index, order=1, mode="nearest")
             depth[~within] = 0.0
-            if depth.max() <= 0.05:
+            if np.abs(depth).max() <= 0.05 if settle else depth.max() <= 0.05:
                 break
             way = np.stack([ndimage.map_coordinates(g, index, order=1, mode="nearest") for g in gradient], axis=1)
             way /= np.maximum(np.linalg.norm(way, axis=1, keepdims=True), 1e-6)
-            points = points + np.clip(depth, 0, None)[:, None] * way
+            points = points + (depth if settle else np.clip(depth, 0, None))[:, None] * way
         return points
 
     def box(self, low: FloatArray, high: FloatArray) -> tuple[slice, ...]:
@@ -579,5 +611,6 @@ def build_forms(
         ends = sheet[:, [0, -1]].reshape(-1, 3)  # attached on bone, not sunk into it
         sheet[:, [0, -1]] = grid.lift(ends, np.full(len(ends), clearance), grid.bone_distance).reshape(-1, 2, 3)
         sheet = grid.drape(sheet, clearance, covered, settings["lift_fade_rows"], settings["lift_smoothing"])
+        sheet = settled_sheet(sheet, bones, settings, clearance)
         surfaces[band.spec.name] = band_surface(sheet, half)
     return {m.spec.name: surfaces[m.spec.name] for m in built}
