@@ -361,6 +361,31 @@ def test_pressure_stops_at_the_first_bone(techniques, contexts):
     assert "obturator internus" not in report.explanation
 
 
+def test_the_normal_where_a_line_meets_a_thin_sheet_is_that_side_s():
+    """A ray meeting a 2 mm closed sheet (the iliotibial band) near its margin takes the normal of the side it met.
+
+    (The far side's faces lie within the averaging radius too; their normals cancelled the near side's and
+    left the rounded margin's: 60-80 degrees off 3-6 mm from the margin. The external-rotation line over the
+    band tilted and passed over the trochanter to the hip bone.)
+    """
+    from viewer.anatomy.muscles.forms import band_surface
+    from viewer.techniques.geometry import first_hit
+
+    radius = 80.0  # a band 40 mm wide curved round the thigh, as built
+    across, outward, along = np.eye(3)
+    u, s = np.meshgrid(np.linspace(-20.0, 20.0, 16), np.linspace(-60.0, 60.0, 100), indexing="ij")
+    angle = (u / radius)[..., None]
+    band = band_surface(radius * (np.sin(angle) * across + (np.cos(angle) - 1) * outward) + s[..., None] * along, 1.0)
+    for from_margin in (3.0, 6.0, 20.0):
+        a = (20.0 - from_margin) / radius
+        normal_there = np.sin(a) * across + np.cos(a) * outward
+        point = radius * (np.sin(a) * across + (np.cos(a) - 1) * outward) + normal_there
+        t, name, normal = first_hit({"band": (band.vertices, band.faces)}, point + 20.0 * normal_there, -normal_there)
+        assert name == "band" and t == pytest.approx(20.0, abs=0.5)
+        error = np.degrees(np.arccos(np.clip(normal @ normal_there, -1.0, 1.0)))
+        assert error < 5.0, f"{error:.1f} degrees off {from_margin:g} mm from the margin"
+
+
 def test_nerve_clearance_is_measured_along_the_cut_line(contexts, techniques):
     from viewer.techniques.geometry import nerve_clearance
 

@@ -82,7 +82,7 @@ def first_hit(
         t = ray_hits(vertices, faces, origin, direction)[0]
         if len(t) and t[0] < best[0]:
             point = origin + t[0] * direction
-            best = (float(t[0]), name, surface_normal(vertices, faces, point))
+            best = (float(t[0]), name, surface_normal(vertices, faces, point, facing=direction))
     return best
 
 
@@ -94,13 +94,25 @@ def _ray_box(origin: FloatArray, direction: FloatArray, lo: FloatArray, hi: Floa
     return bool(tmax >= max(tmin, 0.0))
 
 
-def surface_normal(vertices: FloatArray, faces: np.ndarray, point: FloatArray, radius: float = 10.0) -> FloatArray:
-    """Area-weighted outward normal of the faces near a surface point (smooths faceting)."""
+def surface_normal(
+    vertices: FloatArray, faces: np.ndarray, point: FloatArray, radius: float = 10.0, facing: FloatArray | None = None
+) -> FloatArray:
+    """Area-weighted outward normal of the faces near a surface point (smooths faceting).
+
+    ``facing`` (3,), the direction of a ray that met the surface there, keeps only the faces turned towards
+    the ray: the side it met. On a thin closed sheet (the 2 mm iliotibial band) the faces of the far side
+    lie within ``radius`` too, and their opposite normals all but cancel the near side's.
+    """
     centroids = vertices[faces].mean(axis=1)
-    near = np.linalg.norm(centroids - point, axis=1) < radius
+    distance = np.linalg.norm(centroids - point, axis=1)
+    near = distance < radius
     if not near.any():
-        near = np.linalg.norm(centroids - point, axis=1) == np.linalg.norm(centroids - point, axis=1).min()
-    return unit(face_normals(vertices, faces[near]).sum(axis=0))
+        near = distance == distance.min()
+    normals = face_normals(vertices, faces[near])
+    if facing is not None:
+        met = normals @ np.asarray(facing, dtype=float) < 0
+        normals = normals[met] if met.any() else normals
+    return unit(normals.sum(axis=0))
 
 
 def pressure_depth(
