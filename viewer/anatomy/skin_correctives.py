@@ -61,10 +61,11 @@ def correctives_file(body: str) -> str:
 
 
 def skin_digest(vertices: FloatArray) -> str:
-    """Short hash of a rest skin's vertices (to 0.01 mm): ties a correctives table to its skin."""
+    """Short hash of a rest skin's vertices as its PLY stores them (float32, to 0.01 mm): ties a table to its skin."""
     import hashlib
 
-    return hashlib.sha256(np.round(np.asarray(vertices, float), 2).tobytes()).hexdigest()[:16]
+    stored = np.asarray(vertices, np.float32).astype(np.float64)  # the fit's float64 and the file's float32 agree
+    return hashlib.sha256(np.round(stored, 2).tobytes()).hexdigest()[:16]
 
 
 def node_poses() -> list[LegPose]:
