@@ -19,6 +19,14 @@ from viewer.anatomy.skin import (
     skin_landmarks,
     skin_path,
 )
+from viewer.anatomy.skin_correctives import (
+    SkinCorrectivesError,
+    correctives_file,
+    load_correctives,
+    node_poses,
+    node_weights,
+    read_correctives,
+)
 from viewer.io.ply import read_ply
 
 
@@ -197,13 +205,18 @@ def test_skin_encloses_muscles_and_bones_at_rest(scene, body):
 
 
 # Poses of the right hip (flexion, abduction, internal rotation; the left leg stands), the worst of the grid
-# flexion (-20, 0, 90, 120) x abduction (-30, 0, 45) x rotation (-45, 0, 45) with dual-quaternion skinning as
-# measured on both skins (share of muscle and bone vertices inside: 98.8-99.2%); every other pose of the grid
-# scored higher. Adduction with the hip straight is left out: the thigh then passes through the standing one,
-# as no body can.
+# flexion (-20, 0, 90, 120) x abduction (-30, 0, 45) x rotation (-45, 0, 45) with dual-quaternion skinning alone
+# (share of muscle and bone vertices inside: 98.6-99.2%). With the pose correctives every grid pose but deep flexion
+# with internal rotation keeps 99.8-100% inside. Adduction with the hip straight is left out: the thigh then passes
+# through the standing one, as no body can.
 WORST_REACHABLE_POSES = ((90.0, 45.0, 45.0), (-20.0, 0.0, -45.0), (0.0, 0.0, -45.0), (-20.0, 45.0, -45.0))
-# full flexion: the worst three (98.4-99.2%) and the worst of the linear blend (89%, now 99.6%)
+# full flexion: the worst three without correctives (98.4-99.2%) and the worst of the linear blend (89%)
 FULL_FLEXION_POSES = ((120.0, -30.0, 45.0), (120.0, 0.0, 45.0), (120.0, 45.0, 45.0), (120.0, 45.0, -45.0))
+# What the correctives leave (measured 99.1% female, 99.4% male at 120/-30/45): in deep flexion with internal
+# rotation the thigh's skin folds through the skin of the flank below the iliac crest, and the tensor fasciae latae
+# under that double layer counts as outside (its nearest skin lies 5 mm above it); a fold, not a bare muscle.
+FULL_FLEXION_INSIDE = 0.99
+REACHABLE_INSIDE = 0.995
 
 
 @pytest.fixture(scope="module")
@@ -231,14 +244,17 @@ def posed_share(model, body, pose):
 def test_skin_encloses_muscles_and_bones_at_the_worst_reachable_poses(pose_scene, body):
     for pose in WORST_REACHABLE_POSES:
         share = posed_share(pose_scene, body, pose)
-        assert share > 0.98, f"only {share:.2%} of muscle and bone vertices inside the {body} skin at {pose}"
+        assert share > REACHABLE_INSIDE, (
+            f"only {share:.2%} of muscle and bone vertices inside the {body} skin at {pose}"
+        )
 
 
 @pytest.mark.parametrize("body", BODIES)
 def test_skin_encloses_muscles_and_bones_in_full_flexion(pose_scene, body):
-    """At 120 degrees the buttock stays over the ischium (a linear blend of the rig weights left 91-96% inside)."""
+    """At 120 degrees the buttock stays over the ischium (a linear blend of the rig weights left 91-96% inside)
+    and the groin crease no longer bares tensor fasciae latae, sartorius and the iliotibial band (pose correctives)."""
     worst = min((posed_share(pose_scene, body, pose), pose) for pose in FULL_FLEXION_POSES)
-    assert worst[0] > 0.98, f"only {worst[0]:.2%} inside the {body} skin at {worst[1]}"
+    assert worst[0] > FULL_FLEXION_INSIDE, f"only {worst[0]:.2%} inside the {body} skin at {worst[1]}"
 
 
 def test_skin_blend_keeps_its_distance_from_the_hip():
@@ -311,3 +327,113 @@ def test_rebuild_matches_the_committed_skin(tmp_path):
         "the rebuilt skin differs from assets/meshes/skin_female.ply: regenerate with python -m viewer.tools.build_skin"
     )
     assert (tmp_path / BODY_LICENCE_FILE).read_text() == (skin_path("female").parent / BODY_LICENCE_FILE).read_text()
+    # the pose correctives are rebuilt beside the skin: the same lifts at every grid node
+    from viewer.anatomy.skin_correctives import correctives_file, read_correctives
+
+    rebuilt = read_correctives(tmp_path / correctives_file("female"), vertices)
+    committed = load_correctives("female")
+    nearest = cKDTree(vertices).query(skin.vertices)[1]  # committed vertex -> rebuilt vertex
+    for side in ("right", "left"):
+        dense = np.zeros((len(rebuilt.offsets[side]), len(vertices), 3))
+        dense[:, rebuilt.rows[side]] = rebuilt.offsets[side]
+        here = np.zeros((len(committed.offsets[side]), len(skin.vertices), 3))
+        here[:, committed.rows[side]] = committed.offsets[side]
+        gap = np.linalg.norm(dense[:, nearest] - here, axis=2)
+        assert np.percentile(gap, 99.9) < 1.0, (
+            f"the rebuilt {side} correctives differ from the committed ones by {gap.max():.1f} mm: "
+            "regenerate with python -m viewer.tools.build_skin"
+        )
+
+
+# --- pose correctives -------------------------------------------------------------------------------------
+def test_correctives_belong_to_their_skin_and_name_the_file_when_not(tmp_path):
+    for body in BODIES:
+        correctives = load_correctives(body)
+        assert correctives.n_vertices == len(load_skin(body).vertices)
+        for side in ("right", "left"):
+            assert correctives.offsets[side].shape == (len(node_poses()), len(correctives.rows[side]), 3)
+            assert 100 < len(correctives.rows[side]) < correctives.n_vertices // 2  # a local correction
+    committed = skin_path("female").parent / correctives_file("female")
+    with np.load(committed) as data:
+        provenance = str(data["provenance"])
+    assert "Lewis" in provenance and "cover_mm" in provenance and "inputs_sha256" in provenance
+    with pytest.raises(SkinCorrectivesError, match=r"skin_correctives_female\.npz: built for another skin"):
+        read_correctives(committed, load_skin("male").vertices)
+    with pytest.raises(SkinCorrectivesError, match=r"nothing\.npz: skin correctives not found.*build_skin"):
+        read_correctives(tmp_path / "nothing.npz", load_skin("female").vertices)
+    (tmp_path / "broken.npz").write_bytes(b"not a table")
+    with pytest.raises(SkinCorrectivesError, match=r"broken\.npz: unreadable"):
+        read_correctives(tmp_path / "broken.npz", load_skin("female").vertices)
+
+
+def test_correctives_blend_between_the_grid_nodes():
+    """At a node the node's own lift, between nodes the trilinear blend; nothing at anatomical position."""
+    from viewer.anatomy.kinematics import LegPose
+
+    correctives = load_correctives("female")
+    assert correctives.offsets_at({"right": LegPose(), "left": LegPose()}) is None
+    nodes = node_poses()
+    full = nodes.index(LegPose(hip_flexion=120.0, hip_abduction=0.0, hip_rotation=45.0))
+    half = nodes.index(LegPose(hip_flexion=90.0, hip_abduction=0.0, hip_rotation=45.0))
+    rows, table = correctives.rows["right"], correctives.offsets["right"]
+    at_node = correctives.offsets_at({"right": nodes[full]})
+    np.testing.assert_allclose(at_node[rows], table[full], atol=1e-5)
+    assert np.abs(np.delete(at_node, rows, axis=0)).max() == 0.0
+    assert np.linalg.norm(table[full], axis=1).max() > 3.0  # deep flexion does lift the skin
+    between = correctives.offsets_at({"right": LegPose(hip_flexion=105.0, hip_rotation=45.0)})
+    np.testing.assert_allclose(between[rows], (table[full] + table[half]) / 2, atol=1e-4)
+    index, weight = node_weights(correctives.axes, (105.0, 10.0, -50.0))  # rotation beyond the grid: its end
+    assert weight.sum() == pytest.approx(1.0) and weight.min() >= 0.0
+    chosen = [nodes[i] for i, w in zip(index, weight, strict=True) if w > 1e-9]
+    assert {p.hip_rotation for p in chosen} == {-45.0}
+
+
+# The positions a therapist works in (the forms' probe poses) and full flexion
+POSED_LUMP_MM = {"greater trochanter": 12.0, "lateral thigh": 7.5, "buttock cheek": 7.5}  # see posed_lumps
+THERAPIST_POSES = (
+    {"hip_flexion": 90.0, "knee_flexion": 90.0},
+    {"hip_flexion": 45.0, "hip_abduction": 40.0, "hip_rotation": 20.0, "knee_flexion": 90.0},  # frog
+    {"hip_flexion": 10.0, "hip_abduction": -25.0, "hip_rotation": -35.0},  # external rotation with adduction
+    {"knee_flexion": 90.0, "hip_rotation": 40.0},  # prone, knee 90, internal rotation
+    {"hip_flexion": 120.0},
+)
+
+
+def posed_lumps(model, skin):
+    """The highest lump (mm, :func:`relief` on 100 mm patches) over the posed greater trochanter, lateral thigh
+    and buttock cheek.
+
+    (The groin and the front of the flexed thigh are left out: there the skin folds on itself, which a height
+    field seen from one side cannot describe.)
+    """
+    from viewer.anatomy.geometry import apply
+
+    rest = model.landmarks_rest
+    thigh = model.segment_transform("thigh_right")
+    lateral, up = thigh[:3, :3] @ [0.0, 0.0, 1.0], thigh[:3, :3] @ [0.0, 1.0, 0.0]
+    trochanter = rest["greater_trochanter_right"]
+    patches = {
+        "greater trochanter": (apply(thigh, trochanter[None])[0], lateral, up),
+        "lateral thigh": (apply(thigh, trochanter[None] + [0.0, -100.0, 0.0])[0], lateral, up),
+        "buttock cheek": (rest["ischial_tuberosity_right"] + [-20.0, 60.0, 40.0], (-1.0, 0.0, 0.0), (0.0, 1.0, 0.0)),
+    }
+    return {name: float(np.nanmax(relief(skin, *patch, half_mm=50.0))) for name, patch in patches.items()}
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_posed_skin_stays_smooth_in_the_therapist_positions(pose_scene, body):
+    """Posed and corrected, the skin neither creases (under 1% of edges bend more than 40 degrees) nor lumps."""
+    pose_scene.set_body(body)
+    faces = pose_scene.structures["skin"].faces
+    try:
+        for pose in THERAPIST_POSES:
+            pose_scene.set_pose("right", **pose)
+            skin = pose_scene.vertices("skin")
+            sharp = (dihedral_degrees(skin, faces) > 40).mean()
+            assert sharp < 0.01, f"{sharp:.2%} of the {body} skin's edges bend more than 40 degrees at {pose}"
+            for place, height in posed_lumps(pose_scene, skin).items():
+                limit = POSED_LUMP_MM[place]
+                assert height < limit, f"a lump stands {height:.1f} mm out over the {place} at {pose} (limit {limit})"
+            pose_scene.reset_pose()
+    finally:
+        pose_scene.reset_pose()

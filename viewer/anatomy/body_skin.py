@@ -353,19 +353,30 @@ def _faces_of(mesh) -> IntArray:
     return np.asarray(mesh.faces).reshape(-1, 4)[:, 1:].astype(np.int64)
 
 
-def union_distance(solids: list[Surface], spacing: float = 2.5, margin: float = 40.0):
-    """Signed distance grid (mm) to the union of closed solids (thin sheets marked by their vertices too)."""
+def union_distance(
+    solids: list[Surface],
+    spacing: float = 2.5,
+    margin: float = 40.0,
+    bounds: tuple[FloatArray, FloatArray] | None = None,
+):
+    """Signed distance grid (mm) to the union of closed solids (thin sheets marked by their vertices too).
+
+    The grid spans the solids plus ``margin``, or only the box ``bounds`` ((3,) low and high corners) when given.
+    """
     from scipy import ndimage
 
     from viewer.anatomy.muscles.distance_field import DistanceGrid, inside_voxels
 
     low = np.min([s.vertices.min(axis=0) for s in solids], axis=0) - margin
     high = np.max([s.vertices.max(axis=0) for s in solids], axis=0) + margin
+    if bounds is not None:
+        low, high = np.maximum(low, bounds[0]), np.minimum(high, bounds[1])
     shape = tuple(int(n) for n in np.ceil((high - low) / spacing) + 1)
     occupied = np.zeros(shape, dtype=bool)
     for solid in solids:
         occupied |= inside_voxels(solid.vertices, solid.faces, low, spacing, shape)
         index = np.round((solid.vertices - low) / spacing).astype(int)
+        index = index[np.all((index >= 0) & (index < shape), axis=1)]
         occupied[index[:, 0], index[:, 1], index[:, 2]] = True
     outside = ndimage.distance_transform_edt(~occupied) * spacing
     inside = ndimage.distance_transform_edt(occupied) * spacing
@@ -379,15 +390,19 @@ def _edges(faces: IntArray) -> IntArray:
 
 
 def _smooth(values: FloatArray, edges: IntArray, passes: int) -> FloatArray:
-    """Umbrella smoothing of per-vertex values (each takes the mean of itself and its neighbours)."""
+    """Umbrella smoothing of per-vertex values (each takes the mean of itself and its neighbours).
+
+    ``values`` (n, k), ``edges`` (e, 2); one sparse product a pass (the skin's correctives smooth every pose).
+    """
+    from scipy import sparse
+
+    n = len(values)
+    ends = np.concatenate([edges, edges[:, ::-1]])
+    umbrella = sparse.coo_matrix((np.ones(len(ends)), (ends[:, 0], ends[:, 1])), shape=(n, n)).tocsr()
+    umbrella += sparse.identity(n, format="csr")
+    umbrella = sparse.diags(1.0 / np.asarray(umbrella.sum(axis=1)).ravel()) @ umbrella
     for _ in range(passes):
-        total = values.copy()
-        count = np.ones(len(values))
-        np.add.at(total, edges[:, 0], values[edges[:, 1]])
-        np.add.at(total, edges[:, 1], values[edges[:, 0]])
-        np.add.at(count, edges[:, 0], 1)
-        np.add.at(count, edges[:, 1], 1)
-        values = total / count[:, None]
+        values = umbrella @ values
     return values
 
 

@@ -12,12 +12,17 @@ buttock stays over the ischium and gluteus maximus in full flexion.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface
 from viewer.anatomy.kinematics import LegPose
 from viewer.anatomy.posed import PosedShape
 from viewer.types import FloatArray
+
+if TYPE_CHECKING:
+    from viewer.anatomy.skin_correctives import SkinCorrectives
 
 BLEND_WIDTH_MM = 25.0  # how gradually the weight passes from pelvis to thigh
 
@@ -45,13 +50,21 @@ class SkinDeformer:
     ``weights`` maps segment names (``thigh_right``, ``shank_left``, ...) to
     per-vertex weights; the pelvis takes the rest. Without them each thigh's
     weight comes from the distances to the bones (:func:`thigh_weights`).
+    ``correctives`` (:class:`~viewer.anatomy.skin_correctives.SkinCorrectives`),
+    when given, reshape the rest surface by the hip angles before it is skinned.
     """
 
     def __init__(
-        self, name: str, rest: FloatArray, bones: dict[str, Surface], weights: dict[str, FloatArray] | None = None
+        self,
+        name: str,
+        rest: FloatArray,
+        bones: dict[str, Surface],
+        weights: dict[str, FloatArray] | None = None,
+        correctives: SkinCorrectives | None = None,
     ) -> None:
         self.name = name
         self.rest = np.asarray(rest, dtype=float)
+        self.correctives = correctives
         if weights is None:
             weights = {f"thigh_{side}": w for side, w in thigh_weights(self.rest, bones).items()}
         self.weights = weights
@@ -73,11 +86,15 @@ class SkinDeformer:
             if group == len(moved):
                 moved.append(transform)
             groups[index, group] = 1.0
-        vertices = self.rest.copy()
+        vertices, rest_rows = self.rest.copy(), self._rest_rows
+        offsets = self.correctives.offsets_at(poses) if self.correctives is not None and poses else None
+        if offsets is not None:  # pose-space correction of the rest shape, then skinned like it
+            vertices += offsets
+            rest_rows = np.ascontiguousarray(vertices.T)
         if moved:
             carried = np.flatnonzero(self._holds[groups.any(axis=1)].any(axis=0))  # the others stay with the pelvis
             weights = groups[:, : len(moved)].T @ self._weight_rows[:, carried]
-            vertices[carried] = _blend_rows(self._rest_rows[:, carried], weights, moved).T
+            vertices[carried] = _blend_rows(rest_rows[:, carried], weights, moved).T
         return {self.name: PosedShape(vertices)}
 
 

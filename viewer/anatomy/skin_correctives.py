@@ -1,0 +1,332 @@
+"""Pose correctives of the skin: pose-space deformation keyed by the hip angles.
+
+Dual-quaternion skinning (:mod:`viewer.anatomy.skinning`) carries the skin with the thighs, but a
+rigid blend knows nothing of what lies beneath: in deep flexion the groin crease folds into tensor
+fasciae latae, sartorius and the iliotibial band, and in extension with external rotation gluteus
+maximus rounds out through the buttock. Pose-space deformation (Lewis, Cordner and Fong 2000, "Pose
+space deformation: a unified approach to shape interpolation and skeleton-driven deformation",
+SIGGRAPH 2000) adds, before skinning, a correction of the rest shape that depends on the pose.
+
+Here the corrections are solved once by the skin build (:func:`build_correctives`) at the nodes of a
+grid over each hip's flexion, abduction and rotation (:data:`NODE_ANGLES`): the skin is posed, then
+lifted off the posed muscles and bones to :data:`COVER_MM` by the same smooth push the rest fit uses
+(each round's lift is smoothed over the neighbouring skin, so a muscle raises a broad rounded area,
+never a tent), and the lift is carried back into the rest (bind) frame by the inverse of each vertex's
+blended rotation. At run time (:meth:`SkinCorrectives.offsets`) each leg's correction is the
+trilinear blend of the eight grid nodes around its hip angles, added to the rest skin before
+skinning: a gather and a weighted sum over the few thousand vertices that ever move.
+
+The table ships beside each skin as ``assets/meshes/skin_correctives_<body>.npz``, written by
+``python -m viewer.tools.build_skin`` together with the skin it belongs to.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from viewer.anatomy.bones import SIDES, Surface
+from viewer.anatomy.kinematics import LegPose, segment_transforms
+from viewer.types import FloatArray, IntArray
+
+# Grid nodes (degrees) of each hip's corrections; the test poses of the pose grid lie on nodes.
+NODE_ANGLES: dict[str, tuple[float, ...]] = {
+    "hip_flexion": (-20.0, 0.0, 45.0, 90.0, 120.0),
+    "hip_abduction": (-30.0, 0.0, 45.0),
+    "hip_rotation": (-45.0, 0.0, 45.0),
+}
+COVER_MM = 4.5  # least skin and fat kept over any posed muscle or bone (the rest fit keeps 6) ...
+SETTLE_MM = 1.0  # ... lifted this much further, then smoothed over SMOOTH_PASSES, which settles it back a little
+SMOOTH_PASSES = 6
+KEPT_MM = 0.05  # lifts smaller than this are dropped from the table
+SPACING_MM = 3.0  # distance field spacing of the posed muscles and bones
+REACH_MM = 45.0  # the lift is solved this far around those places ...
+TAPER_MM = 15.0  # ... and fades to nothing over this much at the edge of that reach
+_VERSION = "skin-correctives-1"  # bump when the solve or the stored layout changes
+
+
+class SkinCorrectivesError(RuntimeError):
+    """The correctives table is missing, unreadable or belongs to another skin; the message names the file."""
+
+
+def correctives_file(body: str) -> str:
+    """File name of one body type's correctives table."""
+    return f"skin_correctives_{body}.npz"
+
+
+def skin_digest(vertices: FloatArray) -> str:
+    """Short hash of a rest skin's vertices as its PLY stores them (float32, to 0.01 mm): ties a table to its skin."""
+    import hashlib
+
+    stored = np.asarray(vertices, np.float32).astype(np.float64)  # the fit's float64 and the file's float32 agree
+    return hashlib.sha256(np.round(stored, 2).tobytes()).hexdigest()[:16]
+
+
+def node_poses() -> list[LegPose]:
+    """The hip poses of the grid nodes, flexion slowest and rotation fastest (the tables' node order)."""
+    flexions, abductions, rotations = NODE_ANGLES.values()
+    return [
+        LegPose(hip_flexion=f, hip_abduction=a, hip_rotation=r) for f in flexions for a in abductions for r in rotations
+    ]
+
+
+def node_weights(axes: list[FloatArray], angles: tuple[float, float, float]) -> tuple[IntArray, FloatArray]:
+    """Trilinear interpolation on a grid with uneven node spacing.
+
+    Parameters
+    ----------
+    axes : three (n_axis,) arrays
+        Increasing node angles of flexion, abduction and rotation.
+    angles : (3,) degrees
+        The pose; angles beyond the grid are clamped to its ends.
+
+    Returns
+    -------
+    index : (8,) int array
+        Flat indices (C order over the three axes) of the nodes around the pose.
+    weight : (8,) float array
+        Their weights, summing to one.
+    """
+    lows, fractions = [], []
+    for axis, value in zip(axes, angles, strict=True):
+        value = min(max(float(value), float(axis[0])), float(axis[-1]))
+        low = min(int(np.searchsorted(axis, value, side="right")) - 1, len(axis) - 2)
+        lows.append(low)
+        fractions.append((value - axis[low]) / (axis[low + 1] - axis[low]))
+    corners = np.array([[(c >> bit) & 1 for bit in range(3)] for c in range(8)])  # (8, 3) offsets 0/1
+    index = np.ravel_multi_index(tuple((np.array(lows) + corners).T), [len(a) for a in axes])
+    weight = np.prod(np.where(corners == 1, fractions, 1.0 - np.array(fractions)), axis=1)
+    return index, weight
+
+
+@dataclass(frozen=True)
+class SkinCorrectives:
+    """Each hip's rest-frame corrections of the skin at the grid nodes.
+
+    Attributes
+    ----------
+    axes : three (n_axis,) arrays
+        Node angles of flexion, abduction and rotation (degrees).
+    rows : dict side -> (m_side,) int array
+        The skin vertices a side's corrections move at some node.
+    offsets : dict side -> (n_nodes, m_side, 3) float32 array
+        Rest-frame displacement of those vertices at each node (mm), nodes in :func:`node_poses` order.
+    n_vertices : int
+        Vertex count of the skin the table belongs to.
+    """
+
+    axes: list[FloatArray]
+    rows: dict[str, IntArray]
+    offsets: dict[str, FloatArray]
+    n_vertices: int
+
+    def offsets_at(self, poses: Mapping[str, LegPose]) -> FloatArray | None:
+        """Rest-frame displacement (n_vertices, 3) of the skin at both legs' hip angles; None at anatomical position."""
+        total = None
+        for side, pose in poses.items():
+            if side not in self.rows or not len(self.rows[side]):
+                continue
+            angles = (pose.hip_flexion, pose.hip_abduction, pose.hip_rotation)
+            if not any(angles):
+                continue
+            index, weight = node_weights(self.axes, angles)
+            keep = weight > 1e-9
+            blend = np.tensordot(weight[keep].astype(np.float32), self.offsets[side][index[keep]], axes=1)
+            if total is None:
+                total = np.zeros((self.n_vertices, 3))
+            total[self.rows[side]] += blend
+        return total
+
+    def arrays(self, skin_hash: str, provenance: dict) -> dict[str, np.ndarray]:
+        """The table as named arrays for an ``.npz`` (see :func:`load_correctives`)."""
+        arrays = {f"axis_{k}": np.asarray(axis, float) for k, axis in enumerate(self.axes)}
+        for side in SIDES:
+            arrays[f"rows_{side}"] = self.rows[side].astype(np.int32)
+            arrays[f"offsets_{side}"] = self.offsets[side].astype(np.float16)  # 0.01 mm at 10 mm: ample
+        arrays["n_vertices"] = np.array(self.n_vertices)
+        arrays["skin_sha256"] = np.array(skin_hash)
+        arrays["provenance"] = np.array(json.dumps(provenance, sort_keys=True, separators=(",", ":")))
+        return arrays
+
+
+def write_correctives(path: Path, correctives: SkinCorrectives, skin_vertices: FloatArray, provenance: dict) -> None:
+    """Save a table (compressed) beside its skin, with the skin's hash and the build's provenance."""
+    from viewer.cache import atomic_write
+
+    arrays = correctives.arrays(skin_digest(skin_vertices), {"version": _VERSION, **provenance})
+
+    def write(temporary: Path) -> None:
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        temporary.write_bytes(buffer.getvalue())
+
+    atomic_write(path, write)
+
+
+def read_correctives(path: Path, skin_vertices: FloatArray) -> SkinCorrectives:
+    """The table at ``path`` for the rest skin ``skin_vertices`` (n, 3); a clear error if missing, broken or another skin's."""
+    rebuild = "(regenerate with: python -m viewer.tools.build_skin)"
+    if not path.is_file():
+        raise SkinCorrectivesError(f"{path}: skin correctives not found {rebuild}")
+    try:
+        with np.load(path) as data:
+            arrays = {key: data[key] for key in data.files}
+        axes = [np.asarray(arrays[f"axis_{k}"], float) for k in range(3)]
+        rows = {side: np.asarray(arrays[f"rows_{side}"], np.int64) for side in SIDES}
+        offsets = {side: np.asarray(arrays[f"offsets_{side}"], np.float32) for side in SIDES}
+        n_vertices = int(arrays["n_vertices"])
+        stored_hash = str(arrays["skin_sha256"])
+    except (OSError, ValueError, KeyError) as error:
+        raise SkinCorrectivesError(f"{path}: unreadable skin correctives ({error}) {rebuild}") from error
+    nodes = int(np.prod([len(a) for a in axes]))
+    for side in SIDES:
+        if offsets[side].shape != (nodes, len(rows[side]), 3) or not np.all(np.isfinite(offsets[side])):
+            raise SkinCorrectivesError(f"{path}: offsets_{side} has shape {offsets[side].shape} or non-finite values")
+        if len(rows[side]) and (rows[side].min() < 0 or rows[side].max() >= n_vertices):
+            raise SkinCorrectivesError(f"{path}: rows_{side} names vertices outside the skin")
+    if n_vertices != len(skin_vertices) or stored_hash != skin_digest(skin_vertices):
+        raise SkinCorrectivesError(f"{path}: built for another skin than the committed one {rebuild}")
+    return SkinCorrectives(axes, rows, offsets, n_vertices)
+
+
+@cache
+def load_correctives(body: str) -> SkinCorrectives:
+    """The committed correctives of one body type's skin (cached)."""
+    from viewer.anatomy.skin import load_skin
+    from viewer.paths import meshes_dir
+
+    return read_correctives(meshes_dir() / correctives_file(body), load_skin(body).vertices)
+
+
+# --- the build -----------------------------------------------------------------------------------
+def leg_weights(weights: Mapping[str, FloatArray], side: str) -> FloatArray:
+    """(n,) weight of one whole leg (thigh and shank move together at the grid's straight knee)."""
+    return np.asarray(weights[f"thigh_{side}"], float) + np.asarray(weights[f"shank_{side}"], float)
+
+
+def _rotation_only(transform: FloatArray, inverse: bool = False) -> FloatArray:
+    result = np.eye(4)
+    result[:3, :3] = transform[:3, :3].T if inverse else transform[:3, :3]
+    return result
+
+
+def lift_at_pose(
+    rest: FloatArray,
+    faces: IntArray,
+    leg: FloatArray,
+    other_leg: FloatArray,
+    thigh: FloatArray,
+    solids: list[Surface],
+) -> FloatArray:
+    """The rest-frame correction (n, 3) that lifts the posed skin off the posed ``solids`` to :data:`COVER_MM`.
+
+    Only the skin around the places that come near a solid is lifted (a box :data:`REACH_MM` beyond them,
+    the lift tapered to nothing over :data:`TAPER_MM` at the box's faces), which keeps the distance field
+    and the smoothing small.
+
+    Parameters
+    ----------
+    rest : (n, 3) array
+        The rest skin.
+    faces : (f, 3) int array
+    leg, other_leg : (n,) arrays
+        Skinning weight of the posed leg and of the standing one.
+    thigh : (4, 4) array
+        The posed thigh's transform (the knee straight: the shank moves with it).
+    solids : list of Surface
+        The posed leg's muscles, its femur and the pelvis, at the pose.
+    """
+    from scipy.spatial import cKDTree
+
+    from viewer.anatomy.body_skin import _edges, _smooth, push_out, union_distance
+    from viewer.anatomy.geometry import vertex_normals
+    from viewer.anatomy.skinning import dual_quaternion_blend
+
+    posed = dual_quaternion_blend(rest, leg[:, None], [thigh])
+    lift = np.zeros_like(posed)
+    points = np.vstack([s.vertices for s in solids])
+    normals = np.vstack([vertex_normals(s.vertices, s.faces) for s in solids])
+    gap, nearest = cKDTree(points).query(posed)
+    beneath = np.einsum("ij,ij->i", posed - points[nearest], normals[nearest]) < 0  # the skin inside a solid
+    seeds = ((gap < COVER_MM) | beneath) & (other_leg < 0.5)
+    if not seeds.any():
+        return lift
+    low, high = posed[seeds].min(axis=0) - REACH_MM, posed[seeds].max(axis=0) + REACH_MM
+    region = np.flatnonzero(np.all((posed > low) & (posed < high), axis=1))
+    local = np.full(len(posed), -1)
+    local[region] = np.arange(len(region))
+    kept = faces[np.all(local[faces] >= 0, axis=1)]
+    distance = union_distance(solids, spacing=SPACING_MM, bounds=(low - 2 * SPACING_MM, high + 2 * SPACING_MM))
+    lifted = push_out(posed[region], local[kept], distance, COVER_MM + SETTLE_MM) - posed[region]
+    to_face = np.minimum(posed[region] - low, high - posed[region]).min(axis=1)
+    taper = np.clip(to_face / TAPER_MM, 0.0, 1.0)
+    lifted *= (taper * taper * (3.0 - 2.0 * taper))[:, None]  # smoothstep to nothing at the box
+    lift[region] = _smooth(lifted, _edges(local[kept]), SMOOTH_PASSES)  # push_out's last, unsmoothed round too
+    lift *= np.clip(1.0 - other_leg, 0.0, 1.0)[:, None]  # the standing leg's skin is not this leg's to lift
+    # back into the bind frame: each vertex's blended rotation, inverted (the blend of the inverse rotations)
+    return dual_quaternion_blend(lift, leg[:, None], [_rotation_only(thigh, inverse=True)])
+
+
+def build_correctives(
+    skin: Surface,
+    weights: Mapping[str, FloatArray],
+    posed_solids: Callable[[str, LegPose, dict[str, FloatArray]], list[Surface]],
+    landmarks: dict[str, FloatArray],
+    progress: Callable[[str], None] | None = None,
+) -> SkinCorrectives:
+    """Solve each hip's corrections at every grid node (see the module docstring).
+
+    Parameters
+    ----------
+    skin : Surface
+        The rest skin, (n, 3) vertices.
+    weights : dict segment -> (n,) array
+        Its skinning weights (``thigh_right``, ``shank_right``, ...).
+    posed_solids : callable (side, pose, transforms) -> list of Surface
+        The muscles of that side and the bones under the skin, posed (the other leg standing).
+    landmarks : dict
+        The atlas landmarks the segment transforms are made from.
+    """
+    axes = [np.asarray(v, float) for v in NODE_ANGLES.values()]
+    rows, offsets = {}, {}
+    for side in SIDES:
+        other = next(s for s in SIDES if s != side)
+        leg, other_leg = leg_weights(weights, side), leg_weights(weights, other)
+        table = np.zeros((len(node_poses()), len(skin.vertices), 3), np.float32)
+        for node, pose in enumerate(node_poses()):
+            if pose == LegPose():
+                continue  # anatomical position is the rest skin itself
+            transforms = segment_transforms({side: pose}, landmarks)
+            solids = posed_solids(side, pose, transforms)
+            table[node] = lift_at_pose(skin.vertices, skin.faces, leg, other_leg, transforms[f"thigh_{side}"], solids)
+            if progress is not None:
+                progress(
+                    f"{side} {pose.hip_flexion:g}/{pose.hip_abduction:g}/{pose.hip_rotation:g}: "
+                    f"lift up to {np.linalg.norm(table[node], axis=1).max():.1f} mm"
+                )
+        moved = np.flatnonzero(np.linalg.norm(table, axis=2).max(axis=0) > KEPT_MM)
+        rows[side], offsets[side] = moved, np.ascontiguousarray(table[:, moved])
+    return SkinCorrectives(axes, rows, offsets, len(skin.vertices))
+
+
+__all__ = [
+    "COVER_MM",
+    "NODE_ANGLES",
+    "SkinCorrectives",
+    "SkinCorrectivesError",
+    "build_correctives",
+    "correctives_file",
+    "lift_at_pose",
+    "load_correctives",
+    "node_poses",
+    "node_weights",
+    "read_correctives",
+    "skin_digest",
+    "write_correctives",
+]
