@@ -35,7 +35,7 @@ from viewer.anatomy.muscles.spec import MUSCLE_NAMES
 # Limits the first version of the forms does not reach yet (measured with bench/bench_shapes.py);
 # non-strict, so a fix shows as XPASS and the entry can go.
 NOT_YET = {  # strict: a limit reached must leave this set
-    ("fold", "tensor_fasciae_latae"), ("fold", "iliotibial_band"),
+    ("fold", "iliotibial_band"),
     ("inside", "tensor_fasciae_latae"), ("inside", "iliotibial_band"),
     ("attachment", "tensor_fasciae_latae"), ("attachment", "gluteus_maximus"),
 }

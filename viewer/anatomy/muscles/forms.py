@@ -36,6 +36,7 @@ from viewer.anatomy.bones import Surface
 from viewer.anatomy.geometry import edge_bends, is_watertight, signed_volume
 from viewer.anatomy.muscles.build import RIGHT_BONES, RightMuscle
 from viewer.anatomy.muscles.distance_field import inside_voxels
+from viewer.anatomy.muscles.form_metrics import FOLD_DEGREES
 from viewer.anatomy.muscles.sheet import sheet_normals
 from viewer.types import FloatArray
 
@@ -439,8 +440,6 @@ def finish_surface(mesh, vertex_budget: int) -> Surface:
     locally (:func:`relax_creases`); the first closed surface with no fold over
     :data:`~viewer.anatomy.muscles.form_metrics.FOLD_DEGREES` wins, else the first closed one.
     """
-    from viewer.anatomy.muscles.form_metrics import FOLD_DEGREES
-
     smooth = mesh.smooth_taubin(n_iter=40, **SINC)
     rough = mesh.decimate(max(0.0, 1.0 - 4 * vertex_budget / mesh.n_points), volume_preservation=True)
     rough = rough.smooth_taubin(n_iter=40, **SINC)  # the other order, for when the first pinches
@@ -467,20 +466,55 @@ def relaxed_surface(mesh) -> Surface:
 
     Decimation and smoothing now and then press a few vertices onto each other, leaving a pocket of
     back-to-back triangles (an edge bending 180 degrees) that no smoothing opens: the pocket is welded
-    shut when the surface stays closed without it.
+    shut when the surface stays closed without it. Pleats still folded over :data:`FOLD_DEGREES` are
+    collapsed (:func:`collapse_folds`).
     """
     faces = np.asarray(mesh.regular_faces, np.int64)
     vertices = relax_creases(np.asarray(mesh.points, float), faces)
-    welded, welded_faces = weld(vertices, faces)
-    single = np.unique(np.sort(welded_faces, axis=1), axis=0, return_inverse=True, return_counts=True)
-    welded_faces = welded_faces[single[2][single[1].ravel()] == 1]  # back-to-back pairs cancel
-    used, local = np.unique(welded_faces, return_inverse=True)
-    if len(welded_faces) and is_watertight(local.reshape(-1, 3)):
-        faces = local.reshape(-1, 3)
-        vertices = relax_creases(welded[used], faces)
+    welded, welded_faces = drop_collapsed(*weld(vertices, faces))
+    if len(welded_faces) and is_watertight(welded_faces):
+        vertices, faces = relax_creases(welded, welded_faces), welded_faces
+    vertices, faces = collapse_folds(vertices, faces, FOLD_DEGREES)
     if signed_volume(vertices, faces) < 0:
         faces = faces[:, ::-1].copy()
     return Surface(vertices, faces)
+
+
+def collapse_folds(vertices: FloatArray, faces: np.ndarray, limit: float, collapses: int = 60) -> tuple:
+    """Collapse the edges bending more than ``limit`` degrees, worst first, while the surface stays closed.
+
+    A pleat a few triangles wide (the surface folded back on itself) is a spike no smoothing
+    removes: its vertices already sit at their neighbours' average. Merging the two ends of the
+    folded edge and dropping the triangles that collapse flattens it.
+
+    Returns
+    -------
+    (n, 3) vertices and (m, 3) faces.
+    """
+    for _ in range(collapses):
+        bends, edges = edge_bends(vertices, faces)
+        for k in np.argsort(bends)[::-1][:20]:
+            if bends[k] <= limit:
+                return vertices, faces
+            a, b = edges[k]
+            merged = vertices.copy()
+            merged[a] = (vertices[a] + vertices[b]) / 2
+            candidate = drop_collapsed(merged, np.where(faces == b, a, faces))
+            if len(candidate[1]) and is_watertight(candidate[1]):
+                vertices, faces = relax_creases(*candidate), candidate[1]
+                break
+        else:
+            break
+    return vertices, faces
+
+
+def drop_collapsed(vertices: FloatArray, faces: np.ndarray) -> tuple[FloatArray, np.ndarray]:
+    """Faces with a repeated vertex dropped, back-to-back pairs cancelled, unused vertices removed."""
+    faces = faces[(faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])]
+    _, inverse, counts = np.unique(np.sort(faces, axis=1), axis=0, return_inverse=True, return_counts=True)
+    faces = faces[counts[inverse.ravel()] == 1]
+    used, local = np.unique(faces, return_inverse=True)
+    return vertices[used], local.reshape(-1, 3)
 
 
 def weld(vertices: FloatArray, faces: np.ndarray, tolerance: float = 1e-4) -> tuple[FloatArray, np.ndarray]:
