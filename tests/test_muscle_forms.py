@@ -24,7 +24,9 @@ from viewer.anatomy.muscles.form_metrics import (
 )
 from viewer.anatomy.muscles.forms import (
     FIRST_MUSCLE_LABEL,
+    FORM_DEFAULTS,
     LabelGrid,
+    SweptField,
     alongside_sheet,
     build_forms,
     diagonal_contacts,
@@ -114,7 +116,7 @@ def test_the_gemelli_flank_the_obturator_internus_tendon(forms, built_and_bones)
     for name, side in (("superior_gemellus", 1), ("inferior_gemellus", -1)):
         vertices = forms[name].vertices
         distance, nearest = cKDTree(vertices).query(tendon)
-        assert distance.mean() < 6.0, (name, distance.round(1))
+        assert (distance < 6.5).mean() >= 0.7, (name, distance.round(1))  # was 33% (superior) and none (inferior)
         assert (side * (vertices[nearest, 1] - tendon[:, 1]) > 0).all(), name  # on its own border
 
 
@@ -160,3 +162,14 @@ def test_muscles_give_way_to_the_band_draped_over_them():
     freed = grid.labels == 0
     assert freed[10, 10, 8:12].all() and not freed[10, 10, [6, 12, 13]].any()
     assert not freed[0, 10, 10]  # beyond the band's edge the muscle stays
+
+
+def test_alongside_a_muscle_not_built_before_is_a_clear_error():
+    from types import SimpleNamespace
+
+    cage = SimpleNamespace(
+        spec=SimpleNamespace(name="superior_gemellus"), fibres=np.zeros((2, 3, 3)), vertices=np.ones((12, 3))
+    )
+    settings = {**FORM_DEFAULTS, "alongside": {"muscle": "obturator_internus", "gap_mm": 9.0, "from": 0.2}}
+    with pytest.raises(ValueError, match=r"superior_gemellus\.json: form\.alongside\.muscle 'obturator_internus'"):
+        SweptField.of(None, cage, settings, deeper={})
