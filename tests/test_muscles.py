@@ -245,11 +245,6 @@ def test_minimus_lies_under_medius(muscles):
     assert np.mean(medius_hit < 499) >= 0.85
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15: laid on the outer face (extreme points lateral of the published middle and posterior origins) "
-    "the minimus cage loses 11-16% of its volume across the pose grid (limit 10%); not shipped yet",
-)
 def test_minimus_arises_from_the_outer_surface_of_the_ilium(muscles, bone_grids):
     """Its whole origin line lies on the gluteal (outer) face: no bone lateral to any origin point.
 
