@@ -29,6 +29,7 @@ from viewer.anatomy.muscles.forms import (
     SweptField,
     alongside_sheet,
     build_forms,
+    close_pinholes,
     diagonal_contacts,
     make_room_for_band,
 )
@@ -173,3 +174,21 @@ def test_alongside_a_muscle_not_built_before_is_a_clear_error():
     settings = {**FORM_DEFAULTS, "alongside": {"muscle": "obturator_internus", "gap_mm": 9.0, "from": 0.2}}
     with pytest.raises(ValueError, match=r"superior_gemellus\.json: form\.alongside\.muscle 'obturator_internus'"):
         SweptField.of(None, cage, settings, deeper={})
+
+
+def test_a_triangle_dropped_by_decimation_is_put_back():
+    """Quadric decimation once dropped one triangle of gluteus maximus on the iliac crest at every budget tried,
+    and the form fell back to the full 49,000-vertex surface with a 135 degree fold."""
+    import pyvista
+
+    sphere = pyvista.Sphere(radius=10.0, theta_resolution=16, phi_resolution=16)
+    faces = np.asarray(sphere.regular_faces)
+    holed = pyvista.PolyData.from_regular_faces(np.asarray(sphere.points), np.delete(faces, 40, axis=0))
+    assert not is_watertight(np.asarray(holed.regular_faces))
+    closed = close_pinholes(holed)
+    closed_faces = np.asarray(closed.regular_faces)
+    assert is_watertight(closed_faces)  # closed and wound like its neighbours
+    assert signed_volume(np.asarray(closed.points), closed_faces) == pytest.approx(
+        signed_volume(np.asarray(sphere.points), faces)
+    )
+    assert close_pinholes(sphere) is sphere  # a closed surface is left alone

@@ -328,13 +328,12 @@ def test_maximus_arises_from_the_back_of_the_sacrum_and_coccyx(muscles, bones, l
     assert reach < 10.0, reach
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15: the inferior gemellus cage now inserts with the obturator internus tendon in the trochanteric "
-    "fossa; pushed out of the obturator internus cage there it holds 9.4 cm3 (118%); its display form holds 7.0 (88%)",
-)
 def test_volumes_within_fifteen_percent_of_reference(muscles):
-    """Each muscle holds its reference volume (Handsfield et al. 2014) within 15%."""
+    """Each muscle holds its reference volume (Handsfield et al. 2014) within 15%.
+
+    The inferior gemellus tube, pushed out of the obturator internus cage at the common tendon after its
+    thickness was calibrated, held 9.4 cm3 (118%): its thickness is calibrated again once it is pushed out.
+    """
     volumes = {
         name: signed_volume(right(muscles, name).vertices, right(muscles, name).faces) / 1000
         for name in REFERENCE_VOLUMES_CM3
