@@ -218,6 +218,22 @@ def test_volume_kept_within_ten_percent_across_the_wide_grid(muscles, wide_resul
     assert all(worst[name] < limit[name] for name in worst), {k: round(v, 3) for k, v in worst.items() if v >= limit[k]}
 
 
+@pytest.mark.parametrize(
+    "angles", [{"hip_abduction": 45}, {"hip_flexion": 90, "hip_abduction": 40, "hip_rotation": 45, "knee_flexion": 90}]
+)
+def test_gluteus_minimus_shortened_by_abduction_thickens_to_hold_its_volume(muscles, poser, angles):
+    """From the outer face of the iliac wing, abduction shortens minimus's fibres by a third. With its faces
+    turned with the segments they sheared against its shortening chords: at the thickening limit it still
+    lost 11-16% (abduction 45) and 29-35% (flexion 90, abduction 40, rotation 45) of its volume."""
+    posed = settle(poser, **angles)
+    for side in ("right", "left"):
+        name = f"gluteus_minimus_{side}"
+        rest = muscles[name]
+        assert posed[name].length_mm() < 0.85 * rest.length_mm(), name  # really shortened
+        ratio = signed_volume(posed[name].vertices, rest.faces) / signed_volume(rest.vertices, rest.faces)
+        assert 0.95 < ratio < 1.05, (name, round(ratio, 3))
+
+
 def test_squeezed_quadratus_femoris_bulges_behind_the_joint_not_away_from_it(muscles, poser, all_bone_grids):
     """At the stretch's end quadratus femoris keeps its volume by a thicker belly, which stays as close
     to the bones as the muscle lay at rest (give or take a few mm), not a fin standing out into

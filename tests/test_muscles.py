@@ -245,6 +245,18 @@ def test_minimus_lies_under_medius(muscles):
     assert np.mean(medius_hit < 499) >= 0.85
 
 
+def test_minimus_arises_from_the_outer_surface_of_the_ilium(muscles, bone_grids):
+    """Its whole origin line lies on the gluteal (outer) face: no bone lateral to any origin point.
+
+    The published middle and posterior origins register onto the pelvic face of the thin iliac
+    wing; laid there, the form could not reach them through the bone.
+    """
+    origin = right(muscles, "gluteus_minimus").fibres[:, 0]
+    lateral = np.array([0, 0.2, 1]) / np.linalg.norm([0, 0.2, 1])
+    outward = origin[:, None, :] + np.arange(2.0, 14.0, 2.0)[None, :, None] * lateral
+    assert (bone_grids["hip_bone_right"].distance(outward.reshape(-1, 3)) > 0).all()
+
+
 def test_band_and_tfl_are_outermost_laterally(muscles):
     band = right(muscles, "iliotibial_band")
     thigh = band.fibres[:, band.fibres.shape[1] // 3 : -3].reshape(-1, 3)
@@ -317,7 +329,11 @@ def test_maximus_arises_from_the_back_of_the_sacrum_and_coccyx(muscles, bones, l
 
 
 def test_volumes_within_fifteen_percent_of_reference(muscles):
-    """Each muscle holds its reference volume (Handsfield et al. 2014) within 15%."""
+    """Each muscle holds its reference volume (Handsfield et al. 2014) within 15%.
+
+    The inferior gemellus tube, pushed out of the obturator internus cage at the common tendon after its
+    thickness was calibrated, held 9.4 cm3 (118%): its thickness is calibrated again once it is pushed out.
+    """
     volumes = {
         name: signed_volume(right(muscles, name).vertices, right(muscles, name).faces) / 1000
         for name in REFERENCE_VOLUMES_CM3

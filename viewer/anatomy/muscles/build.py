@@ -113,6 +113,9 @@ class Builder:
         thickness = minimum + scale * shape
         if tube:
             fibres = push_out(fibres, free, self.obstacle, spec.clearance_mm + thickness / 2)
+            if target is not None:  # pushed out of its neighbours a tube's cross-sections spread: recalibrate
+                scale = self.calibrate(fibres, minimum, shape, tube, scale, target * 1000.0)
+                thickness = minimum + scale * shape
         vertices, faces = self.surface(fibres, thickness, tube)
         extent = np.prod(vertices.max(axis=0) - vertices.min(axis=0))
         spacing = 1.0 if extent < 1.5e6 else MUSCLE_GRID_SPACING_MM  # thin tendons need the finer grid

@@ -36,6 +36,7 @@ from viewer.anatomy.bones import Surface
 from viewer.anatomy.geometry import edge_bends, is_watertight, signed_volume
 from viewer.anatomy.muscles.build import RIGHT_BONES, RightMuscle
 from viewer.anatomy.muscles.distance_field import inside_voxels
+from viewer.anatomy.muscles.form_metrics import FOLD_DEGREES
 from viewer.anatomy.muscles.sheet import sheet_normals
 from viewer.types import FloatArray
 
@@ -70,7 +71,10 @@ FORM_DEFAULTS = {
     "lift_smoothing": 8,  # band: Laplacian passes smoothing that lift
     "bone_settle": None,  # band: [start, full] fractions of the length from which it settles onto the bones near its insertion
     "bone_gap_mm": 3.0,  # band: what lies between it and the bone there (fat pad), mm
+    "under_band": False,  # the muscle gives way where the fascial band is draped over it (make_room_for_band)
+    "alongside": None,  # {"muscle", "gap_mm", "from"}: run beside a deeper muscle's tendon (see alongside_sheet)
 }
+ALONGSIDE_RAMP = 0.25  # fraction of the fibre length over which a muscle comes alongside its partner
 
 
 def form_settings(muscle: RightMuscle) -> dict:
@@ -112,15 +116,16 @@ def narrowed_sheet(sheet: FloatArray, settings: dict) -> FloatArray:
     """The sheet drawn in towards its centre line: to ``max_width_mm`` everywhere, to the tendon's width in tendons."""
     centre = sheet.mean(axis=0, keepdims=True)
     width = np.maximum(np.linalg.norm(sheet[-1] - sheet[0], axis=1), 1e-6)
+    s = np.linspace(0, 1, sheet.shape[1])
+    footprint = np.clip((s - (1 - FOOTPRINT)) / FOOTPRINT, 0, 1) + np.clip((FOOTPRINT - s) / FOOTPRINT, 0, 1)
     scale = np.ones(sheet.shape[1])
     if settings.get("max_width_mm") is not None:
         scale = np.minimum(1.0, settings["max_width_mm"] / width)
     if settings["tendon_width_mm"] is not None:
-        s = np.linspace(0, 1, sheet.shape[1])
         factor = np.minimum(scale, settings["tendon_width_mm"] / width)
-        footprint = np.clip((s - (1 - FOOTPRINT)) / FOOTPRINT, 0, 1) + np.clip((FOOTPRINT - s) / FOOTPRINT, 0, 1)
-        weight = tendon_weight(s, settings) * (1 - footprint**2)  # the tendon flares onto its bony footprint
+        weight = tendon_weight(s, settings) * (1 - footprint**2)
         scale = scale - weight * (scale - factor)
+    scale = 1 - (1 - scale) * (1 - footprint**2)  # every narrowed muscle flares onto its whole bony footprint
     return centre + (sheet - centre) * scale[None, :, None]
 
 
@@ -165,6 +170,32 @@ def settled_sheet(sheet: FloatArray, bones: dict[str, Surface], settings: dict, 
     shift[:, -1] = 0.0  # the insertion stays on its tubercle
     weight = (weight * weight * (3 - 2 * weight))[None, :, None]
     return sheet + smooth_sheet(weight * shift, settings["lift_smoothing"])
+
+
+def alongside_sheet(sheet: FloatArray, partner: FloatArray, gap_mm: float, start: float) -> FloatArray:
+    """The sheet drawn to within ``gap_mm`` of the centre line of a deeper muscle's ``partner`` sheet.
+
+    From fibre fraction ``start`` on (a smooth ramp of :data:`ALONGSIDE_RAMP`), every point
+    farther than ``gap_mm`` from the partner's centre line moves towards its nearest point
+    there, keeping its own side: the gemelli run along the upper and lower borders of the
+    obturator internus tendon into the common tendon. The bony footprint rows are left
+    where the cage put them.
+
+    Parameters
+    ----------
+    sheet, partner : (n_u, n_s, 3) and (m_u, m_s, 3) mid-sheets, mm.
+    """
+    from scipy.spatial import cKDTree
+
+    line = fine_sheet(partner.mean(axis=0, keepdims=True), 1, 20 * partner.shape[1])[0]
+    points = sheet.reshape(-1, 3)
+    distance, nearest = cKDTree(line).query(points)
+    offset = points - line[nearest]
+    drawn = line[nearest] + offset * (np.minimum(distance, gap_mm) / np.maximum(distance, 1e-9))[:, None]
+    s = np.linspace(0, 1, sheet.shape[1])
+    ramp = np.clip((s - start) / ALONGSIDE_RAMP, 0, 1)
+    weight = ramp * ramp * (3 - 2 * ramp) * (1 - np.clip((s - (1 - FOOTPRINT)) / FOOTPRINT, 0, 1) ** 2)
+    return sheet + weight[None, :, None] * (drawn.reshape(sheet.shape) - sheet)
 
 
 def belly_profile(u: FloatArray, s: FloatArray, settings: dict) -> FloatArray:
@@ -318,14 +349,25 @@ class SweptField:
     s: FloatArray  # (n,) along the fibres, 0 origin .. 1 insertion
     tendon: FloatArray  # (n,) mm
     belly: FloatArray  # (n,) relative
+    sheet: FloatArray  # (n_u, n_s, 3) the draped sheet the points were sampled from
 
     @classmethod
-    def of(cls, grid: LabelGrid, muscle: RightMuscle, settings: dict) -> SweptField:
+    def of(
+        cls, grid: LabelGrid, muscle: RightMuscle, settings: dict, deeper: dict[str, SweptField] | None = None
+    ) -> SweptField:
+        """The muscle's field; ``deeper`` holds the fields built before it (by name), for ``alongside``."""
         sheet = narrowed_sheet(smooth_sheet(mid_sheet(muscle), settings["sheet_smoothing"]), settings)
+        if settings["alongside"] is not None:
+            partner = settings["alongside"]
+            if partner["muscle"] not in (deeper or {}):
+                raise ValueError(
+                    f"{muscle.spec.name}.json: form.alongside.muscle {partner['muscle']!r} is not a deeper muscle"
+                )
+            sheet = alongside_sheet(sheet, deeper[partner["muscle"]].sheet, partner["gap_mm"], partner["from"])
         radius = float(settings["tendon_radius_mm"])
         sheet = grid.drape(sheet, radius + grid.spacing / 2, grid.bone_distance)  # tendons lie on bone, not in it
         points, u, s = dense_samples(sheet, grid.spacing / 2)
-        return cls(points, s, np.full(len(points), radius), belly_profile(u, s, settings))
+        return cls(points, s, np.full(len(points), radius), belly_profile(u, s, settings), sheet)
 
     def attachment_core(self, grid: LabelGrid) -> tuple[tuple[slice, ...], np.ndarray]:
         """Voxels within the tendon radius of the sheet's first and last rows (the muscle must reach its bones)."""
@@ -457,28 +499,118 @@ def extract_surfaces(grid: LabelGrid, labels: dict[int, str], budgets: dict[str,
 def finish_surface(mesh, vertex_budget: int) -> Surface:
     """Smooth (windowed sinc, which keeps volume), decimate to about ``vertex_budget`` vertices, wind outward.
 
-    Quadric decimation now and then pinches a thin part into a non-manifold edge: then a
-    gentler reduction is tried, and the full surface is kept if none stays closed. Edges
-    still bending sharply after that are relaxed locally (:func:`relax_creases`).
+    Quadric decimation now and then pinches a thin part into a non-manifold edge, or folds a
+    few triangles back onto their neighbours: then a gentler reduction is tried, and the full
+    surface is kept if none stays closed. Edges still bending sharply after that are relaxed
+    locally (:func:`relax_creases`); the first closed surface with no fold over
+    :data:`~viewer.anatomy.muscles.form_metrics.FOLD_DEGREES` wins, else the first closed one.
     """
-    result = smooth = mesh.smooth_taubin(n_iter=40, **SINC)
+    smooth = mesh.smooth_taubin(n_iter=40, **SINC)
     rough = mesh.decimate(max(0.0, 1.0 - 4 * vertex_budget / mesh.n_points), volume_preservation=True)
     rough = rough.smooth_taubin(n_iter=40, **SINC)  # the other order, for when the first pinches
+    first = None
     for budget in vertex_budget * np.array([1.0, 1.25, 1.6, 2.0, 3.0]):
         candidates = [
-            start.decimate(1.0 - budget / start.n_points, volume_preservation=True)
+            close_pinholes(start.decimate(1.0 - budget / start.n_points, volume_preservation=True))
             for start in (smooth, rough)
             if start.n_points > budget
         ]
-        closed = [c for c in candidates if is_watertight(np.asarray(c.regular_faces))]
-        if not candidates or closed:
-            result = closed[0].smooth_taubin(n_iter=20, pass_band=0.1, normalize_coordinates=True) if closed else smooth
+        if not candidates:
             break
-    faces = np.asarray(result.regular_faces, np.int64)
-    vertices = relax_creases(np.asarray(result.points, float), faces)
+        for candidate in candidates:
+            if is_watertight(np.asarray(candidate.regular_faces)):
+                surface = relaxed_surface(candidate.smooth_taubin(n_iter=20, pass_band=0.1, normalize_coordinates=True))
+                first = first or surface
+                if edge_bends(surface.vertices, surface.faces)[0].max() <= FOLD_DEGREES:
+                    return surface
+    return first or relaxed_surface(smooth)
+
+
+def close_pinholes(mesh):
+    """The pyvista mesh with its one-triangle holes closed, wound to match (else the mesh itself).
+
+    Quadric decimation now and then drops a single triangle (gluteus maximus at its budget lost one on the
+    iliac crest), which would leave the whole reduction unused.
+    """
+    import pyvista
+
+    faces = np.asarray(mesh.regular_faces, np.int64)
+    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    paired = {(a, b) for a, b in edges.tolist()}
+    following = {a: b for a, b in edges.tolist() if (b, a) not in paired}  # the holes' rims, a -> b
+    patches = [
+        (a, c, b)  # its edges run against the rim's
+        for a, b in following.items()
+        if (c := following.get(b)) is not None and following.get(c) == a and a < min(b, c)
+    ]
+    if not patches:
+        return mesh
+    return pyvista.PolyData.from_regular_faces(np.asarray(mesh.points), np.concatenate([faces, patches]))
+
+
+def relaxed_surface(mesh) -> Surface:
+    """The pyvista mesh as a :class:`Surface` with its creases relaxed, wound outward.
+
+    Decimation and smoothing now and then press a few vertices onto each other, leaving a pocket of
+    back-to-back triangles (an edge bending 180 degrees) that no smoothing opens: the pocket is welded
+    shut when the surface stays closed without it. Pleats still folded over :data:`FOLD_DEGREES` are
+    collapsed (:func:`collapse_folds`).
+    """
+    faces = np.asarray(mesh.regular_faces, np.int64)
+    vertices = relax_creases(np.asarray(mesh.points, float), faces)
+    welded, welded_faces = drop_collapsed(*weld(vertices, faces))
+    if len(welded_faces) and is_watertight(welded_faces):
+        vertices, faces = relax_creases(welded, welded_faces), welded_faces
+    vertices, faces = collapse_folds(vertices, faces, FOLD_DEGREES)
     if signed_volume(vertices, faces) < 0:
         faces = faces[:, ::-1].copy()
     return Surface(vertices, faces)
+
+
+def collapse_folds(vertices: FloatArray, faces: np.ndarray, limit: float, collapses: int = 60) -> tuple:
+    """Collapse the edges bending more than ``limit`` degrees, worst first, while the surface stays closed.
+
+    A pleat a few triangles wide (the surface folded back on itself) is a spike no smoothing
+    removes: its vertices already sit at their neighbours' average. Merging the two ends of the
+    folded edge and dropping the triangles that collapse flattens it.
+
+    Returns
+    -------
+    (n, 3) vertices and (m, 3) faces.
+    """
+    for _ in range(collapses):
+        bends, edges = edge_bends(vertices, faces)
+        for k in np.argsort(bends)[::-1][:20]:
+            if bends[k] <= limit:
+                return vertices, faces
+            a, b = edges[k]
+            merged = vertices.copy()
+            merged[a] = (vertices[a] + vertices[b]) / 2
+            candidate = drop_collapsed(merged, np.where(faces == b, a, faces))
+            if len(candidate[1]) and is_watertight(candidate[1]):
+                vertices, faces = relax_creases(*candidate), candidate[1]
+                break
+        else:
+            break
+    return vertices, faces
+
+
+def drop_collapsed(vertices: FloatArray, faces: np.ndarray) -> tuple[FloatArray, np.ndarray]:
+    """Faces with a repeated vertex dropped, back-to-back pairs cancelled, unused vertices removed."""
+    faces = faces[(faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])]
+    _, inverse, counts = np.unique(np.sort(faces, axis=1), axis=0, return_inverse=True, return_counts=True)
+    faces = faces[counts[inverse.ravel()] == 1]
+    used, local = np.unique(faces, return_inverse=True)
+    return vertices[used], local.reshape(-1, 3)
+
+
+def weld(vertices: FloatArray, faces: np.ndarray, tolerance: float = 1e-4) -> tuple[FloatArray, np.ndarray]:
+    """(n, 3) vertices closer than ``tolerance`` mm merged, and the (m, 3) faces that collapse dropped."""
+    rounded = np.round(vertices / tolerance).astype(np.int64)
+    _, unique_index, inverse = np.unique(rounded, axis=0, return_index=True, return_inverse=True)
+    faces = inverse.ravel()[faces]
+    faces = faces[(faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])]
+    return vertices[unique_index], faces
 
 
 def relax_creases(vertices: FloatArray, faces: np.ndarray, limit: float = 35.0, passes: int = 12) -> FloatArray:
@@ -556,12 +688,7 @@ def closed_tube(rings: FloatArray) -> Surface:
     nxt = np.roll(index, -1, axis=0)
     a, b, c, d = index[:, :-1], nxt[:, :-1], nxt[:, 1:], index[:, 1:]
     faces = np.concatenate([np.stack([a, b, c], -1).reshape(-1, 3), np.stack([a, c, d], -1).reshape(-1, 3)])
-    vertices = rings.reshape(-1, 3)
-    rounded = np.round(vertices / 1e-4).astype(np.int64)
-    _, unique_index, inverse = np.unique(rounded, axis=0, return_index=True, return_inverse=True)
-    faces = inverse.ravel()[faces]
-    vertices = vertices[unique_index]
-    faces = faces[(faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])]
+    vertices, faces = weld(rings.reshape(-1, 3), faces)
     if signed_volume(vertices, faces) < 0:
         faces = faces[:, ::-1]
     return Surface(vertices, np.ascontiguousarray(faces, dtype=np.int64))
@@ -592,17 +719,18 @@ def build_forms(
     grid.keep_nerve_channel(list(nerve_channels))
     muscles = sorted(muscles, key=lambda m: m.spec.build_order)
     labels = {FIRST_MUSCLE_LABEL + offset: muscle.spec.name for offset, muscle in enumerate(muscles)}
-    fields = [SweptField.of(grid, muscle, form_settings(muscle)) for muscle in muscles]
+    deeper: dict[str, SweptField] = {}
+    for muscle in muscles:
+        deeper[muscle.spec.name] = SweptField.of(grid, muscle, form_settings(muscle), deeper)
+    fields = list(deeper.values())
     for label, field in zip(labels, fields, strict=True):  # every muscle reaches its bones whatever lies over it
         box, core = field.attachment_core(grid)
         grid.labels[box][core & (grid.labels[box] == 0)] = label
     for (label, field), muscle in zip(zip(labels, fields, strict=True), muscles, strict=True):
         claim(grid, muscle, field, label)
     close_clefts(grid.labels)
-    remove_diagonal_contacts(grid.labels)
-    budgets = {m.spec.name: int(form_settings(m)["vertex_budget"]) for m in muscles}
-    surfaces = extract_surfaces(grid, labels, budgets)
     covered = grid.distance_to(grid.labels > 0)  # the band lies over muscles and bone
+    bands = {}
     for band in (m for m in built if m not in muscles):
         settings = form_settings(band)
         half = settings["band_thickness_mm"] / 2
@@ -611,6 +739,27 @@ def build_forms(
         ends = sheet[:, [0, -1]].reshape(-1, 3)  # attached on bone, not sunk into it
         sheet[:, [0, -1]] = grid.lift(ends, np.full(len(ends), clearance), grid.bone_distance).reshape(-1, 2, 3)
         sheet = grid.drape(sheet, clearance, covered, settings["lift_fade_rows"], settings["lift_smoothing"])
-        sheet = settled_sheet(sheet, bones, settings, clearance)
-        surfaces[band.spec.name] = band_surface(sheet, half)
+        bands[band.spec.name] = (settled_sheet(sheet, bones, settings, clearance), half)
+    under = [label for label, muscle in zip(labels, muscles, strict=True) if form_settings(muscle)["under_band"]]
+    for sheet, half in bands.values():  # the drape is smooth, the muscles under it are not: they give way
+        make_room_for_band(grid, sheet, half + BAND_CLEARANCE_MM, under)
+    remove_diagonal_contacts(grid.labels)
+    budgets = {m.spec.name: int(form_settings(m)["vertex_budget"]) for m in muscles}
+    surfaces = extract_surfaces(grid, labels, budgets)
+    for name, (sheet, half) in bands.items():
+        surfaces[name] = band_surface(sheet, half)
     return {m.spec.name: surfaces[m.spec.name] for m in built}
+
+
+def make_room_for_band(grid: LabelGrid, sheet: FloatArray, reach: float, labels: list[int]) -> None:
+    """Free the voxels of the muscles ``labels`` within ``reach`` mm of a draped (columns, rows, 3) band sheet.
+
+    The drape lifts the band over the muscles with its lift smoothed along the sheet, and its
+    attachment rows stay on the bone: where a muscle bulges (gluteus medius under the band, its
+    origin on the same iliac crest) the band would pass through it.
+    """
+    points = dense_samples(sheet, grid.spacing / 2)[0]
+    box = grid.box(points.min(axis=0) - reach, points.max(axis=0) + reach)
+    near = reach_field(grid, box, points, np.full(len(points), reach), np.ones(len(points))) <= 0
+    region = grid.labels[box]
+    region[near & np.isin(region, labels)] = 0

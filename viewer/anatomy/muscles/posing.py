@@ -20,8 +20,8 @@ pose is walked in steps from rest (not from the previous pose), so paths wrap ar
 the bones on the side they come from and the result does not depend on earlier poses.
 The surface is rebuilt on the same (u, s) grid, thickened per fibre piece by rest
 length / posed length and then scaled per muscle to hold its volume. Skinned sheets
-turn the rest offsets of both faces with the blended rotation; the short rotators and
-obturator internus keep them in the posed sheet frame (along, across, normal), with the
+turn the rest offsets of both faces with the blended rotation; the short rotators,
+obturator internus and gluteus minimus keep them in the posed sheet frame (along, across, normal), with the
 normal never turned against the rest normal carried with the segments and the
 thickness faded out where the (u, s) grid folds over, so their boxes cannot turn
 inside out; they hold volume by a prism estimate a fold cannot fool. Quadratus femoris,
@@ -70,7 +70,10 @@ KEEP_RANGE = (0.4, 2.5)  # bounds of the per-muscle volume correction
 VOLUME_STEPS = 2  # thickness corrections per pose
 _EYE4 = np.eye(4)
 _KEYS = ("thigh_right", "shank_right", "thigh_left", "shank_left")
-BROAD_DEEP = ("gluteus_minimus",)  # deep (taut) muscles whose faces keep the turned rest offsets
+# Deep (taut) broad fans: rebuilt in the posed sheet frame like the short rotators, but holding their volume by
+# the mesh estimate (gluteus minimus wraps the convex outer ilium: prisms miss that curvature and overshoot 20%;
+# offsets turned with the segments shear against its shortening chords and lost up to 40%).
+BROAD_DEEP = ("gluteus_minimus",)
 BLOCKS = ("quadratus_femoris",)  # as thick as they are long: carried by one linear map, bellies bulged (BulgingBlock)
 # Share of the free length over which a sheet is handed from the pelvis to the thigh (1: all of it). The
 # fascia lata is bound to the femur along the lateral intermuscular septum: below the trochanter the band
@@ -79,7 +82,7 @@ BLOCKS = ("quadratus_femoris",)  # as thick as they are long: carried by one lin
 RIDE_SPAN = {"iliotibial_band": 0.45, "tensor_fasciae_latae": 0.6}
 DEEP_LAYER = 2  # layer of the short rotators and quadratus femoris (posed as taut paths)
 # Bump when the solver's posed shapes change: the shipped pose space is keyed by it (not by this source).
-SOLVER_VERSION = "solver-2"
+SOLVER_VERSION = "solver-5"
 
 
 @dataclass
@@ -272,21 +275,18 @@ class MusclePoser:
         self.orientation = np.where(np.add.reduceat(outward, self.muscle_starts) < 0, -1.0, 1.0)[self.muscle_of_point]
         along, across, normal = self._frames(self.rest_points)  # the normal now points from deep to top face
         self.rest_normals = normal
-        # Only the short rotators and quadratus femoris are rebuilt in the posed sheet frame: their chord
-        # paths twist between attachments that turn apart; the skinned sheets (and gluteus minimus, a broad
-        # fan on the ilium) keep the rest offsets turned with their segments, which holds them better.
-        self.framed = self.taut & ~np.isin(
-            self.muscle_of_point, [k for k, n in enumerate(self.names) if muscles[n].spec.name in BROAD_DEEP]
-        )
+        # The taut muscles are rebuilt in the posed sheet frame: their chord paths twist between attachments
+        # that turn apart; the skinned sheets keep the rest offsets turned with their segments.
+        self.framed = self.taut.copy()
         pu, mu, ps, ms = self.stencil
         rest = self.rest_points
         self.rest_areas = self.orientation * np.einsum(
             "ij,ij->i", _cross(rest[pu] - rest[mu], rest[ps] - rest[ms]), normal
         )
-        # Framed sheets (obturator internus, quadratus femoris) hold their volume by the prism estimate,
-        # which a fold cannot fool; tubes and skinned sheets by the mesh estimate.
+        # Framed sheets (obturator internus) hold their volume by the prism estimate, which a fold cannot
+        # fool; tubes, skinned sheets and the broad deep fans (BROAD_DEEP) by the mesh estimate.
         self.prism_muscles = (np.add.reduceat(self.framed.astype(int), self.muscle_starts) > 0) & np.array(
-            [muscles[n].spec.shape == "sheet" and muscles[n].spec.name not in BLOCKS for n in self.names]
+            [muscles[n].spec.shape == "sheet" and muscles[n].spec.name not in (*BLOCKS, *BROAD_DEEP) for n in self.names]
         )
         self.rest_prisms = self._prisms(self.rest_areas, self.upper_offsets - self.lower_offsets, normal)
         self.rest_areas = np.maximum(self.rest_areas, 1e-3 * self.rest_areas.max())
