@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,40 @@ def scene():
     from viewer.model.scene import build_scene
 
     return build_scene()
+
+
+@dataclass
+class MuscleBuild:
+    """The muscles built once from their data, with what the build made on the way."""
+
+    muscles: dict  # structure name -> MuscleGeometry, both sides, as build_muscles returns them
+    right_side: list  # the right-side cages (RightMuscle, build order) the forms and bindings were made from
+    cache: Path  # the folder the build saved its arrays to (empty before: nothing was read from a cache)
+
+
+@pytest.fixture(scope="session")
+def muscle_build(tmp_path_factory) -> MuscleBuild:
+    """One build of all muscles from their data for the tests of the build itself (geometry, forms, cache).
+
+    ``build_muscles`` runs with an empty cache folder, so it builds (checked: the cages are built exactly
+    once) and saves; the cache test reads that file back. Read-only: tests must not change the arrays.
+    """
+    import viewer.anatomy.muscles as muscles_module
+
+    build_right_side = muscles_module.build_right_side
+    right_sides = []
+
+    def recorded(*args, **kwargs):
+        right_sides.append(build_right_side(*args, **kwargs))
+        return right_sides[-1]
+
+    folder = tmp_path_factory.mktemp("muscle-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GLUTE_VIEWER_CACHE", str(folder))
+        patch.setattr(muscles_module, "build_right_side", recorded)
+        muscles = muscles_module.build_muscles()
+    assert len(right_sides) == 1, "the session's muscle build read a cache instead of building"
+    return MuscleBuild(muscles, right_sides[0], folder)
 
 
 @pytest.fixture()
