@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,40 @@ def scene():
     from viewer.model.scene import build_scene
 
     return build_scene()
+
+
+@dataclass
+class MuscleBuild:
+    """The muscles built once from their data, with what the build made on the way."""
+
+    muscles: dict  # structure name -> MuscleGeometry, both sides, as build_muscles returns them
+    right_side: list  # the right-side cages (RightMuscle, build order) the forms and bindings were made from
+    cache: Path  # the folder the build saved its arrays to (empty before: nothing was read from a cache)
+
+
+@pytest.fixture(scope="session")
+def muscle_build(tmp_path_factory) -> MuscleBuild:
+    """One build of all muscles from their data for the tests of the build itself (geometry, forms, cache).
+
+    ``build_muscles`` runs with an empty cache folder, so it builds (checked: the cages are built exactly
+    once) and saves; the cache test reads that file back. Read-only: tests must not change the arrays.
+    """
+    import viewer.anatomy.muscles as muscles_module
+
+    build_right_side = muscles_module.build_right_side
+    right_sides = []
+
+    def recorded(*args, **kwargs):
+        right_sides.append(build_right_side(*args, **kwargs))
+        return right_sides[-1]
+
+    folder = tmp_path_factory.mktemp("muscle-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GLUTE_VIEWER_CACHE", str(folder))
+        patch.setattr(muscles_module, "build_right_side", recorded)
+        muscles = muscles_module.build_muscles()
+    assert len(right_sides) == 1, "the session's muscle build read a cache instead of building"
+    return MuscleBuild(muscles, right_sides[0], folder)
 
 
 @pytest.fixture()
@@ -132,9 +168,47 @@ def new_window(scene):
     return window
 
 
-def reset_window(window, camera: dict) -> None:
-    """Put a used window back the way a new one starts, ``camera`` its first camera (what is not put back,
-    the fingerprint catches)."""
+def control_values(window) -> list[tuple[object, object]]:
+    """The window's controls with their values, to put back after a test: checkable actions and buttons,
+    sliders and scroll bars, spin boxes, and drop-down lists (what a test or a panel moves)."""
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSlider, QAbstractSpinBox, QComboBox, QLineEdit
+
+    values: list[tuple[object, object]] = []
+    values += [(a, a.isChecked()) for a in window.findChildren(QAction) if a.isCheckable()]
+    values += [(b, b.isChecked()) for b in window.findChildren(QAbstractButton) if b.isCheckable()]
+    values += [(w, w.value()) for w in window.findChildren(QAbstractSlider)]
+    values += [(w, w.value()) for w in window.findChildren(QAbstractSpinBox) if hasattr(w, "value")]
+    values += [(w, w.currentIndex()) for w in window.findChildren(QComboBox)]
+    values += [(w, w.text()) for w in window.findChildren(QLineEdit) if not isinstance(w.parent(), QAbstractSpinBox)]
+    return values
+
+
+def restore_controls(controls: list[tuple[object, object]]) -> None:
+    """Set each control back as a user would (its signals fire, so the panels follow)."""
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QAbstractButton, QComboBox, QLineEdit
+
+    for control, value in controls:
+        try:
+            if isinstance(control, (QAction, QAbstractButton)):
+                if control.isChecked() != value:
+                    control.setChecked(value)
+            elif isinstance(control, QComboBox):
+                if control.currentIndex() != value and value < control.count():
+                    control.setCurrentIndex(value)
+            elif isinstance(control, QLineEdit):
+                if control.text() != value:
+                    control.setText(value)
+            elif control.value() != value:
+                control.setValue(value)
+        except RuntimeError:  # deleted since (a panel rebuilt it): the fingerprint decides
+            continue
+
+
+def reset_window(window, camera: dict, controls: list[tuple[object, object]]) -> None:
+    """Put a used window back the way a new one starts, ``camera`` its first camera and ``controls`` its
+    first control values (what is not put back, the fingerprint catches)."""
     from PySide6.QtCore import QCoreApplication
     from PySide6.QtWidgets import QApplication
 
@@ -150,6 +224,9 @@ def reset_window(window, camera: dict) -> None:
     model = window.model
     while window.history.undo():
         pass
+    window.techniques.clear()
+    restore_controls(controls)
+    window.layers_panel.search_result.clear()  # the last search's answer (the box itself is a control)
     window.history.clear()
     model.select(None)
     model.reset_pose()
@@ -176,20 +253,24 @@ class _WindowPool:
         self.window = None
         self.fresh: dict | None = None
         self.camera: dict = {}
+        self.controls: list[tuple[object, object]] = []
         self.built = self.reused = 0
 
     def take(self):
         from viewer.model.scene import build_scene
 
         if self.window is not None:
-            reset_window(self.window, self.camera)
-            if window_fingerprint(self.window) == self.fresh:
+            reset_window(self.window, self.camera, self.controls)
+            now = window_fingerprint(self.window)
+            if now == self.fresh:
                 self.reused += 1
                 return self.window
+            WINDOW_COUNTS["differed"].update(key for key, value in self.fresh.items() if now[key] != value)
             self.close()
         self.window = new_window(build_scene())
         self.fresh = window_fingerprint(self.window)
         self.camera = self.window.scene_view.camera_state()
+        self.controls = control_values(self.window)
         self.built += 1
         return self.window
 
@@ -200,7 +281,7 @@ class _WindowPool:
             self.window = None
 
 
-WINDOW_COUNTS = {"built": 0, "reused": 0}
+WINDOW_COUNTS = {"built": 0, "reused": 0, "differed": Counter()}  # differed: fingerprint parts a reset missed
 
 
 @pytest.fixture(scope="module")
@@ -217,6 +298,9 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.write_line(
             f"main windows: {WINDOW_COUNTS['built']} built, {WINDOW_COUNTS['reused']} reused after a verified reset"
         )
+    if WINDOW_COUNTS["differed"]:
+        missed = ", ".join(f"{part} {count}x" for part, count in WINDOW_COUNTS["differed"].most_common())
+        terminalreporter.write_line(f"windows rebuilt because the reset left: {missed}")
 
 
 @pytest.fixture()

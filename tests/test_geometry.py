@@ -8,9 +8,11 @@ import pytest
 from viewer.anatomy.geometry import (
     ClosedVolumes,
     apply,
+    cross,
     first_hits,
     intervals,
     is_watertight,
+    length,
     polyline_lengths,
     ray_hits,
     resample,
@@ -131,3 +133,14 @@ def test_one_bone_to_segment_map_carries_leg_bones_with_their_side_and_the_rest_
     assert bone_segment("hip_bone_left") == "pelvis"
     assert bone_segment("sacrum") == "pelvis"
     assert bone_segment("") == "pelvis"
+
+
+def test_cross_and_length_match_numpy_on_rows_and_on_coordinate_rows():
+    """The one cross product serves (n, 3) rows (muscle posing) and (3, n) coordinate rows (skinning)."""
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(2, 50, 3))
+    np.testing.assert_allclose(cross(a, b), np.cross(a, b), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cross(a.T, b.T, axis=0), np.cross(a, b).T, rtol=1e-12, atol=1e-12)
+    assert cross(a.T, b.T, axis=0).shape == (3, 50)
+    np.testing.assert_allclose(length(a), np.linalg.norm(a, axis=1), rtol=1e-12)
+    np.testing.assert_allclose(length(a.reshape(5, 10, 3)), np.linalg.norm(a, axis=1).reshape(5, 10), rtol=1e-12)

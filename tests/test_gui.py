@@ -219,6 +219,21 @@ def test_techniques_panel_draws_and_explains(window, qtbot):
     assert "Working the rotators prone" in window.info_panel.toHtml()
 
 
+def test_techniques_panel_says_what_to_do_from_the_start_and_after_clear(qtbot, fresh_scene):
+    from viewer.model.technique_session import TechniqueSession
+    from viewer.ui.techniques_panel import TechniquesPanel
+
+    session = TechniqueSession(fresh_scene)
+    panel = TechniquesPanel(fresh_scene, session)
+    qtbot.addWidget(panel)
+    hint = "Choose a technique to see it on the body."
+    assert panel.text.toPlainText() == hint
+    panel.choose("rotators_prone_knee90")
+    assert "Safety check" in panel.text.toHtml()
+    panel.clear_button.click()
+    assert session.active is None and panel.text.toPlainText() == hint
+
+
 def test_latin_toggle_switches_the_info_panel_and_the_labels(window):
     window.history.set_depth(3)
     window.model.select("piriformis_right")

@@ -1,6 +1,7 @@
 """The muscles' rest display forms (label volume + SurfaceNets) against the shape limits.
 
-Built once per module: the right-side cages, their forms and the measures
+The right-side cages come from the session's one muscle build (tests/conftest.py ``muscle_build``); their
+forms are built here once (without the nerve's channel, as bench/bench_forms.py builds them) and measured
 (viewer/anatomy/muscles/form_metrics.py, shared with bench/bench_shapes.py).
 """
 
@@ -9,10 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from viewer.anatomy.bones import load_bone_surfaces, load_landmarks
+from viewer.anatomy.bones import load_bone_surfaces
 from viewer.anatomy.geometry import is_watertight, signed_volume
-from viewer.anatomy.muscles import derive_landmarks, load_muscle_specs
-from viewer.anatomy.muscles.build import build_right_side
 from viewer.anatomy.muscles.form_metrics import (
     ATTACHMENT_REACH_MM,
     CREASE_DEGREES,
@@ -52,10 +51,8 @@ def cases(kind: str):
 
 
 @pytest.fixture(scope="module")
-def built_and_bones():
-    bones, landmarks = load_bone_surfaces(), load_landmarks()
-    built = build_right_side(load_muscle_specs(), bones, {**landmarks, **derive_landmarks(bones, landmarks)})
-    return built, bones
+def built_and_bones(muscle_build):
+    return muscle_build.right_side, load_bone_surfaces()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ session (no cache) and shared.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -53,8 +52,8 @@ RIGHT_BONES = ("hip_bone_right", "sacrum", "femur_right", "tibia_fibula_right")
 
 
 @pytest.fixture(scope="session")
-def muscles():
-    return build_muscles(use_cache=False)
+def muscles(muscle_build):
+    return muscle_build.muscles
 
 
 @pytest.fixture(scope="session")
@@ -415,12 +414,21 @@ def test_obturator_internus_turns_about_90_degrees_at_lesser_sciatic_notch(muscl
 # ---------------------------------------------------------------- cache
 
 
-def test_cache_round_trip(tmp_path, monkeypatch, muscles):
-    monkeypatch.setenv("GLUTE_VIEWER_CACHE", str(tmp_path))
-    built = build_muscles()
-    assert len(list(tmp_path.glob("muscles-*.npz"))) == 1
+def test_cache_round_trip(monkeypatch, muscle_build):
+    """The session's build (into an empty folder) saved one file; a second build reads it back, building nothing."""
+    import viewer.anatomy.muscles as muscles_module
+
+    monkeypatch.setenv("GLUTE_VIEWER_CACHE", str(muscle_build.cache))
+    assert len(list(muscle_build.cache.glob("muscles-*.npz"))) == 1
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("built again instead of reading the cache")
+
+    monkeypatch.setattr(muscles_module, "build_right_side", not_again)
     cached = build_muscles()
-    for name, muscle in muscles.items():
+    assert set(cached) == set(muscle_build.muscles)
+    for name, muscle in muscle_build.muscles.items():
         np.testing.assert_allclose(cached[name].vertices, muscle.vertices)
-        np.testing.assert_array_equal(cached[name].faces, built[name].faces)
-    shutil.rmtree(tmp_path)
+        np.testing.assert_array_equal(cached[name].faces, muscle.faces)
+        np.testing.assert_allclose(cached[name].form.vertices, muscle.form.vertices)
+        np.testing.assert_array_equal(cached[name].form.faces, muscle.form.faces)

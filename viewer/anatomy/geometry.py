@@ -32,7 +32,7 @@ def unit(vectors: FloatArray) -> FloatArray:
         Unit vectors; zero vectors stay zero.
     """
     vectors = np.asarray(vectors, dtype=float)
-    norm = np.sqrt(np.einsum("...i,...i->...", vectors, vectors))[..., None]
+    norm = length(vectors)[..., None]
     return vectors / np.where(norm > 0, norm, 1.0)
 
 
@@ -41,14 +41,20 @@ def dot(a: FloatArray, b: FloatArray) -> FloatArray:
     return np.einsum("...i,...i->...", a, b)
 
 
-def cross(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Row-wise cross product of (..., 3) arrays -> (..., 3).
+def cross(a: FloatArray, b: FloatArray, axis: int = -1) -> FloatArray:
+    """Cross product of (..., 3) arrays along ``axis`` (the last by default, row by row) -> same shape.
 
-    The components are spelled out: cheaper than ``np.cross`` on small arrays.
+    The components are spelled out: cheaper than ``np.cross`` on small arrays, and with ``axis=0`` on
+    coordinate rows (3, n) every step runs on contiguous memory.
     """
-    ax, ay, az = a[..., 0], a[..., 1], a[..., 2]
-    bx, by, bz = b[..., 0], b[..., 1], b[..., 2]
-    return np.stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], axis=-1)
+    ax, ay, az = np.moveaxis(a, axis, 0)
+    bx, by, bz = np.moveaxis(b, axis, 0)
+    return np.stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], axis=axis)
+
+
+def length(vectors: FloatArray) -> FloatArray:
+    """Euclidean length over the last axis, (..., 3) -> (...)."""
+    return np.sqrt(dot(vectors, vectors))
 
 
 def apply(transform: FloatArray, points: FloatArray) -> FloatArray:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface
+from viewer.anatomy.geometry import cross
 from viewer.anatomy.kinematics import LegPose
 from viewer.anatomy.posed import PosedShape
 from viewer.types import FloatArray
@@ -156,13 +157,8 @@ def _blend_rows(rest: FloatArray, weights: FloatArray, transforms: list[FloatArr
     real *= scale
     dual *= scale
     w, v = real[0], real[1:]
-    twist = _cross(v, rest)
+    twist = cross(v, rest, axis=0)
     twist += w * rest
-    moved = rest + 2.0 * _cross(v, twist)
-    moved += 2.0 * (w * dual[1:] - dual[0] * v + _cross(v, dual[1:]))
+    moved = rest + 2.0 * cross(v, twist, axis=0)
+    moved += 2.0 * (w * dual[1:] - dual[0] * v + cross(v, dual[1:], axis=0))
     return moved
-
-
-def _cross(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Cross products of the columns of two (3, n) arrays."""
-    return np.stack([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])

@@ -127,6 +127,7 @@ class TechniquesPanel(QWidget):
         self.variant.currentIndexChanged.connect(lambda _i: model.set_nerve_variant(self.variant.currentData()))
         session.changed.connect(lambda _id: self._show_text())
         session.changed.connect(self._sync_list)
+        self._show_text()  # what to do, from the start as after Clear
 
     def choose(self, technique_id: str) -> None:
         for row in range(self.list.count()):

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces
-from viewer.anatomy.geometry import polyline_lengths
+from viewer.anatomy.geometry import cross, length, polyline_lengths
 from viewer.anatomy.kinematics import SEGMENT_OF_BONE, SEGMENTS, LegPose
 from viewer.anatomy.muscles.block import BulgingBlock
 from viewer.anatomy.muscles.fibres import pinned_indices
@@ -136,23 +136,10 @@ def _interpolate(start: FloatArray, end: FloatArray, fraction: float) -> FloatAr
     return out
 
 
-def _cross(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Row-wise cross product of (n, 3) arrays (cheaper than np.cross for this shape)."""
-    out = np.empty_like(a)
-    out[:, 0] = a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1]
-    out[:, 1] = a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2]
-    out[:, 2] = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
-    return out
-
-
 def _grid_normal(grid: FloatArray) -> FloatArray:
     """Unit area-weighted normal of a (u, s) point grid: robust where a linear fit to it degenerates."""
     total = np.cross(grid[1:, 1:] - grid[:-1, :-1], grid[:-1, 1:] - grid[1:, :-1]).sum(axis=(0, 1))
     return total / (np.linalg.norm(total) + 1e-12)
-
-
-def _norm(a: FloatArray) -> FloatArray:
-    return np.sqrt(np.einsum("ij,ij->i", a, a))
 
 
 class MusclePoser:
@@ -226,7 +213,7 @@ class MusclePoser:
         chord = (1 - self.chord_alpha) * pins[self.chord_left] + self.chord_alpha * pins[self.chord_right]
         self.base = self.rest_points.copy()
         self.base[self.taut_rows] -= chord  # the rest bow
-        self.rest_spans = _norm(pins[self.chord_right] - pins[self.chord_left])
+        self.rest_spans = length(pins[self.chord_right] - pins[self.chord_left])
         self.translate = (~taut).astype(float)[:, None]
         weights = cat["weights"]
         self.pin_segment = np.argmax(weights[self.pin_rows], axis=1) + 3 * self.side[self.pin_rows]
@@ -266,7 +253,7 @@ class MusclePoser:
         self.lower_offsets, self.upper_offsets = lower - self.rest_points, upper - self.rest_points
         self.rest_fibre_lengths = self._fibre_lengths(self.rest_points)
         self.rest_volume_estimates = self._volume_estimates(self.rest_points, self.lower_offsets, self.upper_offsets)
-        self.lower_depth = _norm(self.lower_offsets)  # how far the deep face lies below the path
+        self.lower_depth = length(self.lower_offsets)  # how far the deep face lies below the path
         # Both faces' offsets in the rest sheet frame (along the fibre, across it, normal): rebuilt in the
         # posed frame, so the normal part (the thickness) keeps its sign and the box cannot turn inside out.
         self.orientation = np.ones(count)
@@ -281,7 +268,7 @@ class MusclePoser:
         pu, mu, ps, ms = self.stencil
         rest = self.rest_points
         self.rest_areas = self.orientation * np.einsum(
-            "ij,ij->i", _cross(rest[pu] - rest[mu], rest[ps] - rest[ms]), normal
+            "ij,ij->i", cross(rest[pu] - rest[mu], rest[ps] - rest[ms]), normal
         )
         # Framed sheets (obturator internus) hold their volume by the prism estimate, which a fold cannot
         # fool; tubes, skinned sheets and the broad deep fans (BROAD_DEEP) by the mesh estimate.
@@ -346,7 +333,7 @@ class MusclePoser:
 
         The top face is only tested where the deep face came within the muscle's thickness of the bone.
         """
-        thickness = _norm(high - low)
+        thickness = length(high - low)
         for name, grid, matrix, _ in self._bone_frames(full):
             rows = self.surface_rows[name]
             rotation = matrix[:3, :3]
@@ -356,7 +343,7 @@ class MusclePoser:
                 hit = depth > 0
                 if hit.any():
                     g = gradient[hit] @ rotation.T
-                    move = depth[hit, None] * g / (_norm(g)[:, None] + 1e-9)
+                    move = depth[hit, None] * g / (length(g)[:, None] + 1e-9)
                     face[rows[hit]] += move
                     if face is low:
                         high[rows[hit]] += move
@@ -372,24 +359,24 @@ class MusclePoser:
         """
         pu, mu, ps, ms = self.stencil
         along = points[ps] - points[ms]
-        normal = _cross(points[pu] - points[mu], along) * self.orientation[:, None]
-        normal /= _norm(normal)[:, None] + 1e-12
+        normal = cross(points[pu] - points[mu], along) * self.orientation[:, None]
+        normal /= length(normal)[:, None] + 1e-12
         for _ in range(
             NORMAL_SMOOTHING
         ):  # degenerate samples (an attachment drawn to a point) take their neighbours' normal
             normal = 2.0 * normal + normal[pu] + normal[mu] + normal[ps] + normal[ms]
-            normal /= _norm(normal)[:, None] + 1e-12
+            normal /= length(normal)[:, None] + 1e-12
         if reference is not None:
             trust = np.clip(2.0 * np.einsum("ij,ij->i", normal, reference), 0.0, 1.0)[:, None]
             normal = trust * normal + (1.0 - trust) * reference
-            normal /= _norm(normal)[:, None] + 1e-12
+            normal /= length(normal)[:, None] + 1e-12
         along = along - np.einsum("ij,ij->i", along, normal)[:, None] * normal
-        along /= _norm(along)[:, None] + 1e-12
-        return along, _cross(normal, along), normal
+        along /= length(along)[:, None] + 1e-12
+        return along, cross(normal, along), normal
 
     def _fibre_lengths(self, points: FloatArray) -> FloatArray:
         segments = points[1:] - points[:-1]
-        step = np.append(_norm(segments), 0.0) * self.within_fibre
+        step = np.append(length(segments), 0.0) * self.within_fibre
         return np.add.reduceat(step, self.fibre_starts)
 
     def _bone_frames(self, transforms: dict[str, FloatArray], points=None):
@@ -416,7 +403,7 @@ class MusclePoser:
             closer = distance < best
             best[closer] = distance[closer]
             direction[closer] = gradient[closer] @ rotation.T
-        return best, direction / (_norm(direction)[:, None] + 1e-12)
+        return best, direction / (length(direction)[:, None] + 1e-12)
 
     def _push_out(self, points: FloatArray, frames, active, extra: FloatArray) -> list[np.ndarray]:
         """Move free samples out of every bone to their clearance; returns, per bone, the rows near it."""
@@ -434,7 +421,7 @@ class MusclePoser:
             hit = depth > 0
             if hit.any():
                 g = gradient[hit] @ rotation.T
-                g /= _norm(g)[:, None] + 1e-9
+                g /= length(g)[:, None] + 1e-9
                 points[rows[hit]] += depth[hit, None] * g
         return near if active is None else active
 
@@ -522,7 +509,7 @@ class MusclePoser:
             turn = matrix[:3, :3] - np.eye(3)
             points[rows] += weight * (self.base[rows] @ turn.T + self.translate[rows] * matrix[:3, 3])
         # a shortened rotator goes slack: its bow shrinks with its span instead of crumpling
-        spans = _norm(pins[self.chord_right] - pins[self.chord_left])
+        spans = length(pins[self.chord_right] - pins[self.chord_left])
         slack = np.minimum(spans / np.maximum(self.rest_spans, 1e-9), 1.0)[:, None]
         points[self.taut_rows] = chord + slack * (points[self.taut_rows] - chord)
         return points
@@ -583,7 +570,7 @@ class MusclePoser:
         pu, mu, ps, ms = self.stencil
         low, high = points + lower, points + upper
         low_u, low_s, high_u, high_s = low[pu] - low[mu], low[ps] - low[ms], high[pu] - high[mu], high[ps] - high[ms]
-        area = _cross(low_u, low_s) + _cross(high_u, high_s) + _cross(low_u + high_u, low_s + high_s)
+        area = cross(low_u, low_s) + cross(high_u, high_s) + cross(low_u + high_u, low_s + high_s)
         return np.add.reduceat(np.einsum("ij,ij->i", area, upper - lower), self.muscle_starts)
 
     def _result(self, points: FloatArray, full: dict | None, pelvis: FloatArray | None) -> dict:
@@ -593,13 +580,13 @@ class MusclePoser:
             reference = self.rest_normals.copy()
             for rows, weight, key in self.moving:
                 reference[rows] += weight * (self.rest_normals[rows] @ (full[key][:3, :3] - np.eye(3)).T)
-            reference /= _norm(reference)[:, None]
+            reference /= length(reference)[:, None]
             along, across, normal = self._frames(points, reference)
             # where the (u, s) grid folds over (its area element turns against the normal) the box is
             # collapsed to the sheet there instead of being turned inside out; the volume hold makes it up
             pu, mu, ps, ms = self.stencil
             area = self.orientation * np.einsum(
-                "ij,ij->i", _cross(points[pu] - points[mu], points[ps] - points[ms]), normal
+                "ij,ij->i", cross(points[pu] - points[mu], points[ps] - points[ms]), normal
             )
             kept = np.clip(area / (FOLD_AREA * self.rest_areas), 0.0, 1.0)[:, None]
             framed = (
