@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from viewer.anatomy.bones import load_bone_surfaces
+from viewer.anatomy.bones import load_bone_surfaces, load_landmarks
 from viewer.anatomy.geometry import is_watertight, signed_volume
 from viewer.anatomy.muscles.form_metrics import (
     ATTACHMENT_REACH_MM,
