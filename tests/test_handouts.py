@@ -58,6 +58,22 @@ def test_overlay_text_is_drawn_at_scale():
     assert np.allclose(spans[1] / spans[0], 2, atol=0.35)
 
 
+def test_bare_tick_labels_are_drawn_at_their_font_size():
+    """Colour-bar ticks have no frame: their box is VTK's ink box (measured at 30 px: "0" 16 x 28, "-10" 43 x 28).
+    The single "0" was shrunk to a third of its size by a frame padding it does not have."""
+    ticks = [
+        OverlayText("-10", Box(20, 10, 63, 38), 30.0, (0, 0, 0)),
+        OverlayText("0", Box(120, 10, 136, 38), 30.0, (0, 0, 0)),
+    ]
+    picture = draw_on_image(np.full((60, 200, 3), 200, np.uint8), Overlay((200, 60), ticks))
+    heights = []
+    for x0, x1 in ((0, 90), (100, 200)):
+        ink = np.argwhere(picture[:, x0:x1].min(axis=2) < 100)
+        heights.append(ink[:, 0].max() - ink[:, 0].min() + 1)
+    assert heights[1] >= 0.55 * 30, f"the 0 tick is {heights[1]} px tall at a 30 px font"
+    assert abs(heights[1] - heights[0]) <= 0.15 * heights[0], heights
+
+
 def test_gltf_has_one_named_mesh_per_shown_structure(fresh_scene, tmp_path):
     trimesh = pytest.importorskip("trimesh")
     fresh_scene.set_pose("right", hip_flexion=40)

@@ -258,14 +258,16 @@ def _draw_text(draw, text: OverlayText, height: int, font_of_size) -> None:
     spacing = round(text.font_px * 0.2)
     font = font_of_size(text.font_px)
     left, _top, right, _bottom = draw.multiline_textbbox((0, 0), text.text, font=font, spacing=spacing)
-    room = box[2] - box[0] - text.font_px / 3
+    # a framed or filled label's box has VTK's padding on each side; a bare text's box (a colour bar tick) is the ink
+    pad = text.font_px / 6 if text.frame is not None or text.background is not None else 0.0
+    room = box[2] - box[0] - 2 * pad
     if right - left > room > 0:
         font = font_of_size(text.font_px * room / (right - left))
     if text.background is not None:
         draw.rectangle(box, fill=_byte_colour(text.background))
     if text.frame is not None:
         draw.rectangle(box, outline=_byte_colour(text.frame), width=max(1, round(text.font_px / 14)))
-    x = {"left": box[0] + text.font_px / 6, "center": (box[0] + box[2]) / 2, "right": box[2] - text.font_px / 6}
+    x = {"left": box[0] + pad, "center": (box[0] + box[2]) / 2, "right": box[2] - pad}
     anchor = {"left": "lm", "center": "mm", "right": "rm"}[text.align]
     draw.multiline_text(
         (x[text.align], (box[1] + box[3]) / 2), text.text, font=font, fill=_byte_colour(text.colour),
