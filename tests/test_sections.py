@@ -123,11 +123,6 @@ def test_nested_surfaces_partition_the_section_deepest_first():
     assert not inside_loops(skin_centroids, [in_plane(plane, loop) for loop in caps["bone"].loops]).any()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15: the gemelli now flank the obturator internus tendon (superior gemellus down to y=-93), but the "
-    "inferior gemellus tops out at y=-90.5, just under the cut, so the cut still misses it",
-)
 def test_a_transverse_cut_at_the_trochanter_reads_like_an_anatomy_plate(scene):
     plane = parse_section("transverse@y=-90")
     caps = section_caps(
