@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
@@ -39,8 +40,9 @@ class LengthTable(QTableWidget):
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.horizontalHeader().setStretchLastSection(True)
-        model.pose_changed.connect(lambda _pose: self.refresh())
-        model.visibility_changed.connect(lambda *_args: self.refresh())
+        # bound methods: the model holds them weakly, so a table Qt has deleted (a closed window's) stops listening
+        model.pose_changed.connect(self._on_model_change)
+        model.visibility_changed.connect(self._on_model_change)
         self.cellClicked.connect(self._on_click)
         self.refresh()
 
@@ -52,6 +54,10 @@ class LengthTable(QTableWidget):
                 continue
             result.append((name, self.model.length_mm(name), self.model.length_change(name)))
         return result
+
+    def _on_model_change(self, *_args) -> None:
+        if shiboken6.isValid(self):  # the model may outlive this widget's C++ side
+            self.refresh()
 
     def refresh(self) -> None:
         rows = self.rows()
@@ -91,9 +97,13 @@ class LengthPlot(QWidget):
         self.angle: str | None = None  # the joint angle the action plays, e.g. "hip_rotation"
         self.phases: list[Phase] = []
         self.x_label, self.angle_label, self.y_label = TIME_LABEL, "", LENGTH_LABEL
-        model.selection_changed.connect(lambda _name: self.recompute())
+        model.selection_changed.connect(self._on_selection_or_action)
         timeline.changed.connect(lambda _t: self.update())
-        timeline.action_changed.connect(lambda _action: self.recompute())
+        timeline.action_changed.connect(self._on_selection_or_action)
+
+    def _on_selection_or_action(self, *_args) -> None:
+        if shiboken6.isValid(self):  # the model may outlive this widget's C++ side
+            self.recompute()
 
     def recompute(self) -> None:
         """Sample the whole action for the selected muscle (the scene itself is not moved)."""
