@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QTextBrowser
 from viewer.model.history import History
 from viewer.model.neighbours import ANATOMY_KINDS
 from viewer.model.scene import SceneModel
+from viewer.ui.listening import while_alive
 
 KIND_TITLES = {
     "skin": "Skin",
@@ -127,11 +128,18 @@ class InfoPanel(QTextBrowser):
         self.setHtml(PROMPT)
         self.anchorClicked.connect(self._on_link)
         model.selection_changed.connect(self._on_selection)
-        model.pose_changed.connect(lambda _pose: self._on_selection(model.selection))
-        model.language_changed.connect(lambda _language: self._on_selection(model.selection))
-        model.visibility_changed.connect(
-            lambda name, _visible: self._on_selection(name) if name == model.selection else None
-        )
+        model.pose_changed.connect(self._on_pose_or_language)
+        model.language_changed.connect(self._on_pose_or_language)
+        model.visibility_changed.connect(self._on_visibility)
+
+    @while_alive
+    def _on_pose_or_language(self, *_args) -> None:
+        self._on_selection(self.model.selection)
+
+    @while_alive
+    def _on_visibility(self, name: str, _visible: bool) -> None:
+        if name == self.model.selection:
+            self._on_selection(name)
 
     def hidden_reason(self) -> str | None:
         """``"peeled"``, ``"hidden"`` or None: whether the selection is drawn, and if not why."""

@@ -20,6 +20,7 @@ from viewer.model.history import History
 from viewer.model.layers import PeelState
 from viewer.model.scene import SceneModel
 from viewer.model.search import search_all
+from viewer.ui.listening import while_alive
 
 
 class LayersPanel(QGroupBox):
@@ -82,8 +83,12 @@ class LayersPanel(QGroupBox):
         self.isolate_button.clicked.connect(self.isolate_selection)
         self.show_all_button.clicked.connect(history.show_all)
         self.search_box.returnPressed.connect(lambda: self.find(self.search_box.text()))
-        peel.changed.connect(lambda *_args: self._sync())
-        model.selection_changed.connect(lambda _name: self._sync())
+        peel.changed.connect(self._on_model_change)
+        model.selection_changed.connect(self._on_model_change)
+        self._sync()
+
+    @while_alive
+    def _on_model_change(self, *_args) -> None:
         self._sync()
 
     def isolate_selection(self) -> None:

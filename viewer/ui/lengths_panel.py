@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
@@ -12,6 +11,7 @@ from viewer.anatomy.kinematics import LegPose
 from viewer.model.actions import Action, Phase, Timeline, angle_axis_label
 from viewer.model.scene import SceneModel
 from viewer.model.units import MINUS, signed_percent
+from viewer.ui.listening import while_alive
 
 PLOT_SAMPLES = 41
 LENGTHENED, SHORTENED = QColor("#c0392b"), QColor("#2166ac")
@@ -40,7 +40,7 @@ class LengthTable(QTableWidget):
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.horizontalHeader().setStretchLastSection(True)
-        # bound methods: the model holds them weakly, so a table Qt has deleted (a closed window's) stops listening
+        # bound methods (viewer/ui/listening.py): the model holds them weakly; a deleted table stops listening
         model.pose_changed.connect(self._on_model_change)
         model.visibility_changed.connect(self._on_model_change)
         self.cellClicked.connect(self._on_click)
@@ -55,9 +55,9 @@ class LengthTable(QTableWidget):
             result.append((name, self.model.length_mm(name), self.model.length_change(name)))
         return result
 
+    @while_alive
     def _on_model_change(self, *_args) -> None:
-        if shiboken6.isValid(self):  # the model may outlive this widget's C++ side
-            self.refresh()
+        self.refresh()
 
     def refresh(self) -> None:
         rows = self.rows()
@@ -98,12 +98,16 @@ class LengthPlot(QWidget):
         self.phases: list[Phase] = []
         self.x_label, self.angle_label, self.y_label = TIME_LABEL, "", LENGTH_LABEL
         model.selection_changed.connect(self._on_selection_or_action)
-        timeline.changed.connect(lambda _t: self.update())
+        timeline.changed.connect(self._on_time)
         timeline.action_changed.connect(self._on_selection_or_action)
 
+    @while_alive
     def _on_selection_or_action(self, *_args) -> None:
-        if shiboken6.isValid(self):  # the model may outlive this widget's C++ side
-            self.recompute()
+        self.recompute()
+
+    @while_alive
+    def _on_time(self, *_args) -> None:
+        self.update()
 
     def recompute(self) -> None:
         """Sample the whole action for the selected muscle (the scene itself is not moved)."""

@@ -34,6 +34,7 @@ from viewer.ui.info_panel import InfoPanel
 from viewer.ui.layers_panel import LayersPanel
 from viewer.ui.lengths_panel import LengthsPanel
 from viewer.ui.lesson_panel import LessonPanel
+from viewer.ui.listening import while_alive
 from viewer.ui.motion_panel import MotionPanel
 from viewer.ui.presentation import Presentation
 from viewer.ui.scene_files import SceneFiles, dropped_files
@@ -226,7 +227,7 @@ class MainWindow(QMainWindow):
         self.stretch_action.setShortcut(QKeySequence("C"))
         self.stretch_action.setToolTip("Paint muscles by length change from anatomical position (C)")
         self.stretch_action.toggled.connect(lambda on: self.history.set_colour_mode("stretch" if on else "anatomy"))
-        self.model.colour_mode_changed.connect(lambda mode: self.stretch_action.setChecked(mode == "stretch"))
+        self.model.colour_mode_changed.connect(self._on_colour_mode)
         toolbar.addAction(self.stretch_action)
         self.fibres_action = QAction("Fibres", self)
         self.fibres_action.setCheckable(True)
@@ -249,7 +250,7 @@ class MainWindow(QMainWindow):
             toolbar, "Latin names", "N", "Name structures and landmarks in Terminologia Anatomica Latin (N)"
         )
         self.latin_action.toggled.connect(lambda on: self.model.set_language("latin" if on else "english"))
-        self.model.language_changed.connect(lambda language: self.latin_action.setChecked(language == "latin"))
+        self.model.language_changed.connect(self._on_language)
         self.danger_action = self._toggle(
             toolbar, "Danger zones", "D", "Sciatic nerve danger zones and the caution area on the skin (D)"
         )
@@ -406,6 +407,14 @@ class MainWindow(QMainWindow):
                 self.danger_action.setChecked(shown)
                 self.danger_action.blockSignals(False)
 
+    @while_alive
+    def _on_colour_mode(self, mode: str) -> None:
+        self.stretch_action.setChecked(mode == "stretch")
+
+    @while_alive
+    def _on_language(self, language: str) -> None:
+        self.latin_action.setChecked(language == "latin")
+
     def _show_danger(self, on: bool) -> None:
         with self.history.group("danger zones"):
             for name in self.model.names("danger"):
@@ -450,5 +459,6 @@ class MainWindow(QMainWindow):
         self.quiz_panel.glide.finish()
         self._render_timer.stop()
         self.scene_view.schedule_render = lambda: None  # the model outlives the window: no frame after closing
+        self.scene_view.close()  # and the view stops listening to it
         self.interactor.close()
         super().closeEvent(event)

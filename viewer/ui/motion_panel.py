@@ -22,6 +22,7 @@ from viewer.anatomy.kinematics import JOINT_RANGES
 from viewer.model.actions import Timeline, load_actions
 from viewer.model.history import History
 from viewer.model.scene import SceneModel
+from viewer.ui.listening import while_alive
 from viewer.ui.techniques_panel import compact
 
 ANGLE_LABELS = {
@@ -73,7 +74,11 @@ class PosePanel(QGroupBox):
         layout.addWidget(self.impingement, len(JOINT_RANGES) + 1, 0, 1, 3)
         self.reset.clicked.connect((history or model).reset_pose)
         self.side.currentIndexChanged.connect(lambda _i: self._sync())
-        model.pose_changed.connect(lambda _pose: self._sync())
+        model.pose_changed.connect(self._on_pose)
+
+    @while_alive
+    def _on_pose(self, *_args) -> None:
+        self._sync()
 
     def _on_slider(self, key: str, degrees: int) -> None:
         self.values[key].setText(f"{degrees}°")

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from viewer.model.probe import ProbeError, ProbeResult, entry_point, outer_surface, probe, probe_technique
 from viewer.model.scene import SceneModel
+from viewer.ui.listening import while_alive
 
 PROMPT = "Turn on Probe on the toolbar, then click the skin (or any surface): the probe goes straight in."
 SKIN_SLACK_MM = 1.0  # the skin entry may lie this far behind a picked point (picking is pixel-exact, not exact)
@@ -51,8 +52,8 @@ class ProbePanel(QWidget):
         for label in (self.nerve_label, self.bone_label):
             label.setWordWrap(True)
             layout.addWidget(label)
-        model.language_changed.connect(lambda _language: self.show_result(self.result, self.how))
-        model.pose_changed.connect(lambda *_args: self.clear())  # a probe belongs to the pose it was taken in
+        model.language_changed.connect(self._on_language)
+        model.pose_changed.connect(self._on_pose)
 
     def probe_at(self, point: np.ndarray, surface: str | None = None, how: str = "straight in") -> ProbeResult | None:
         """Probe inward (along the surface normal) from a point on ``surface`` (None: the skin); show the column."""
@@ -64,6 +65,14 @@ class ProbePanel(QWidget):
             return None
         self.show_result(result, how)
         return result
+
+    @while_alive
+    def _on_language(self, *_args) -> None:
+        self.show_result(self.result, self.how)
+
+    @while_alive
+    def _on_pose(self, *_args) -> None:
+        self.clear()  # a probe belongs to the pose it was taken in
 
     def _on_technique(self, *_args) -> None:
         active = None if self.techniques is None else self.techniques.active

@@ -22,6 +22,7 @@ from viewer.model.nerves import danger_margin_default, variant_choices
 from viewer.model.scene import SceneModel
 from viewer.model.technique_session import TechniqueSession
 from viewer.techniques.library import Technique
+from viewer.ui.listening import while_alive
 
 
 def compact(box: QComboBox, characters: int = 18) -> None:
@@ -125,7 +126,7 @@ class TechniquesPanel(QWidget):
         self.side.currentIndexChanged.connect(lambda _i: self._choose(self.list.currentItem()))
         self.clear_button.clicked.connect(session.clear)
         self.variant.currentIndexChanged.connect(lambda _i: model.set_nerve_variant(self.variant.currentData()))
-        session.changed.connect(lambda _id: self._show_text())
+        session.changed.connect(self._on_technique)
         session.changed.connect(self._sync_list)
         self._show_text()  # what to do, from the start as after Clear
 
@@ -151,6 +152,10 @@ class TechniquesPanel(QWidget):
         technique_id = item.data(Qt.ItemDataRole.UserRole) if item is not None else None
         if technique_id:
             self.session.choose(technique_id, self.side.currentData())
+
+    @while_alive
+    def _on_technique(self, *_args) -> None:
+        self._show_text()
 
     def _show_text(self) -> None:
         technique = self.session.active
