@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections import Counter
 from dataclasses import dataclass
@@ -29,14 +30,63 @@ class MuscleBuild:
     cache: Path  # the folder the build saved its arrays to (empty before: nothing was read from a cache)
 
 
+@dataclass
+class _FullBuild:
+    right_side: list  # what build_right_side returned
+    saved: Path  # the cache file build_muscles saved the arrays to
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _full_muscle_builds():
+    """Every full muscle build of the session (a cold cache's, or ``muscle_build``'s) by cache key.
+
+    On a cold cache (CI) the first scene builds the muscles from their data; ``muscle_build`` then
+    reuses that build instead of repeating it (a minute of CPU), and a build made by ``muscle_build``
+    first seeds the session's cache for the scenes.
+    """
+    import viewer.anatomy.muscles as muscles_module
+    from viewer.anatomy.muscles.cache import MUSCLE_CACHE
+
+    builds: dict[str, _FullBuild] = {}
+    pending: list = []
+    build_right_side, save = muscles_module.build_right_side, MUSCLE_CACHE.save
+
+    def recorded_build(*args, **kwargs):
+        pending[:] = [build_right_side(*args, **kwargs)]
+        SUITE_COUNTS["muscle builds"] += 1
+        return pending[0]
+
+    def recorded_save(key, arrays):
+        save(key, arrays)
+        if pending and MUSCLE_CACHE.path(key).is_file():
+            builds[key] = _FullBuild(pending.pop(), MUSCLE_CACHE.path(key))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(muscles_module, "build_right_side", recorded_build)
+        patch.setattr(MUSCLE_CACHE, "save", recorded_save)
+        yield builds
+
+
 @pytest.fixture(scope="session")
-def muscle_build(tmp_path_factory) -> MuscleBuild:
+def muscle_build(tmp_path_factory, _full_muscle_builds) -> MuscleBuild:
     """One build of all muscles from their data for the tests of the build itself (geometry, forms, cache).
 
     ``build_muscles`` runs with an empty cache folder, so it builds (checked: the cages are built exactly
-    once) and saves; the cache test reads that file back. Read-only: tests must not change the arrays.
+    once) and saves; the cache test reads that file back. When this session has already built the
+    muscles from their data (a cold cache), that build is taken instead, its file copied into the empty
+    folder. Read-only: tests must not change the arrays.
     """
     import viewer.anatomy.muscles as muscles_module
+    from viewer.anatomy.bones import load_bone_surfaces, load_landmarks
+    from viewer.anatomy.muscles.cache import MUSCLE_CACHE, cache_key
+    from viewer.cache import atomic_write
+
+    key = cache_key(load_bone_surfaces(), load_landmarks())
+    shared_cache = MUSCLE_CACHE.path(key)
+    folder = tmp_path_factory.mktemp("muscle-cache")
+    earlier = _full_muscle_builds.get(key)
+    if earlier is not None and earlier.saved.is_file():
+        shutil.copyfile(earlier.saved, folder / earlier.saved.name)
 
     build_right_side = muscles_module.build_right_side
     right_sides = []
@@ -45,12 +95,18 @@ def muscle_build(tmp_path_factory) -> MuscleBuild:
         right_sides.append(build_right_side(*args, **kwargs))
         return right_sides[-1]
 
-    folder = tmp_path_factory.mktemp("muscle-cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("GLUTE_VIEWER_CACHE", str(folder))
         patch.setattr(muscles_module, "build_right_side", recorded)
         muscles = muscles_module.build_muscles()
+    if earlier is not None:
+        assert not right_sides, "the session's muscle build was built twice"
+        return MuscleBuild(muscles, earlier.right_side, folder)
     assert len(right_sides) == 1, "the session's muscle build read a cache instead of building"
+    built = next(folder.glob("muscles-*.npz"))
+    if not shared_cache.is_file():  # a cold cache: the scenes read this build instead of making their own
+        shared_cache.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(shared_cache, lambda temporary: shutil.copyfile(built, temporary))
     return MuscleBuild(muscles, right_sides[0], folder)
 
 
@@ -84,9 +140,9 @@ def asset_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     clear_caches()
 
 
-# --- the real window, shared by the tests of one module ------------------------------------------------
-# Building a MainWindow (scene, 36 actors, first frames in software OpenGL) takes about 10 s; a GUI test
-# module reuses one window and puts it back to its fresh state after each test. The reuse is guarded:
+# --- the real window, shared by the tests of the session ----------------------------------------------
+# Building a MainWindow (scene, 36 actors, first frames in software OpenGL) takes about 10 s; the GUI tests
+# reuse one window and puts it back to its fresh state after each test. The reuse is guarded:
 # a fingerprint of everything a test can change (the model, the history, every widget's value, the
 # camera, the actors in the renderer, open dialogs) must equal the fingerprint the window had when
 # it was new, or the window is thrown away and a new one built, so no test ever starts from another
@@ -131,8 +187,14 @@ def window_fingerprint(window) -> dict:
         (QTreeWidget, lambda w: w.topLevelItemCount()),
         (QDockWidget, lambda w: w.isHidden()),
     ):
-        widgets += [(kind.__name__, w.objectName(), state(w), w.isHidden()) for w in window.findChildren(kind)]
+        widgets += [
+            (kind.__name__, w.objectName(), state(w), w.isHidden())
+            for w in window.findChildren(kind)
+            if not isinstance(w.parent(), QLineEdit)  # a line edit's clear button fades with its text (fingerprinted)
+        ]
     actions = [(a.text(), a.isChecked(), a.isEnabled(), a.isVisible()) for a in window.findChildren(QAction)]
+    # as multisets: raising a dock or opening a menu reorders Qt's children without changing any of them
+    widgets, actions = sorted(widgets, key=repr), sorted(actions, key=repr)
     renderer = window.interactor.renderer
     props = renderer.GetViewProps()
     return {
@@ -145,8 +207,9 @@ def window_fingerprint(window) -> dict:
         "camera": [np.round(camera.position, 3).tolist(), np.round(camera.focal_point, 3).tolist(),
                    np.round(camera.up, 3).tolist(), round(camera.view_angle, 3), camera.parallel_projection],
         "view": (view.current_view, view.printing, view.label_scale, view.striations),
-        "props": [(type(props.GetItemAsObject(i)).__name__, props.GetItemAsObject(i).GetVisibility())
-                  for i in range(props.GetNumberOfItems())],
+        # what the renderer draws, in drawing order (labels and pins keep hidden text actors for reuse)
+        "props": [type(prop).__name__ for prop in (props.GetItemAsObject(i) for i in range(props.GetNumberOfItems()))
+                  if prop.GetVisibility()],
         "widgets": widgets,
         "actions": actions,
         "window": (window.size().toTuple(), window.isFullScreen(), window.isVisible(), window.presentation.on),
@@ -222,6 +285,7 @@ def reset_window(window, camera: dict, controls: list[tuple[object, object]]) ->
     if window.presentation.on:
         window.set_presentation(False)
     model = window.model
+    window.quiz_panel.clear()  # a quiz's questions, score and mistakes (and the pose its action question played)
     while window.history.undo():
         pass
     window.techniques.clear()
@@ -247,7 +311,7 @@ def reset_window(window, camera: dict, controls: list[tuple[object, object]]) ->
 
 
 class _WindowPool:
-    """One window per test module, reused while it fingerprints as new."""
+    """One window for the session's GUI tests, reused while it fingerprints as new."""
 
     def __init__(self) -> None:
         self.window = None
@@ -265,7 +329,7 @@ class _WindowPool:
             if now == self.fresh:
                 self.reused += 1
                 return self.window
-            WINDOW_COUNTS["differed"].update(key for key, value in self.fresh.items() if now[key] != value)
+            SUITE_COUNTS["differed"].update(key for key, value in self.fresh.items() if now[key] != value)
             self.close()
         self.window = new_window(build_scene())
         self.fresh = window_fingerprint(self.window)
@@ -281,25 +345,122 @@ class _WindowPool:
             self.window = None
 
 
-WINDOW_COUNTS = {"built": 0, "reused": 0, "differed": Counter()}  # differed: fingerprint parts a reset missed
+# differed: fingerprint parts a reset missed; muscle builds: full builds from the data (not from a cache)
+SUITE_COUNTS = {"built": 0, "reused": 0, "differed": Counter(), "muscle builds": 0}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def _window_pool(qapp):
     pool = _WindowPool()
     yield pool
     pool.close()
-    WINDOW_COUNTS["built"] += pool.built
-    WINDOW_COUNTS["reused"] += pool.reused
+    SUITE_COUNTS["built"] += pool.built
+    SUITE_COUNTS["reused"] += pool.reused
 
 
-def pytest_terminal_summary(terminalreporter) -> None:
-    if WINDOW_COUNTS["built"]:
+# --- two processes (pytest-xdist, ``-n auto --dist loadgroup`` in pyproject.toml) --------------------------
+# Tests go to the workers file by file (a module's fixtures are built once); the files that use the shared
+# window go to one worker together (one window is built for all of them), and so do the files of the
+# muscle build (one build, or a cold cache's, for all of them).
+SHARED_GROUPS = {"_window_pool": "main-window", "muscle_build": "muscle-build"}
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "xdist_group(name): run in the same pytest-xdist worker as its group")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    groups: dict[str, str] = {}
+    for item in items:
+        path = item.location[0]
+        shared = next((group for name, group in SHARED_GROUPS.items() if name in item.fixturenames), None)
+        if shared is not None or path not in groups:
+            groups[path] = shared or groups.get(path) or path
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(groups[item.location[0]]))
+
+
+# --- where the suite's time goes: CPU and wall seconds per test file (setup, call and teardown) ----------
+# Each phase's CPU seconds travel on its report (``user_properties``), so the numbers also add up when
+# pytest-xdist runs the tests in worker processes; a worker's counters reach the controller at its end.
+FILE_TIMES: dict[str, list[float]] = {}  # test file -> [cpu seconds, wall seconds, tests]
+_PHASE_CPU = pytest.StashKey[float]()
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption("--file-times", action="store_true", help="print the CPU and wall time of each test file")
+
+
+def _cpu_seconds() -> float:
+    """This process's CPU plus that of the subprocesses it waited for (CLI tests, pdftotext)."""
+    return sum(os.times()[:4])
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    item.stash[_PHASE_CPU] = _cpu_seconds()
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    item.stash[_PHASE_CPU] = _cpu_seconds()
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item):
+    item.stash[_PHASE_CPU] = _cpu_seconds()
+    yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    start = item.stash.get(_PHASE_CPU, None)
+    if start is not None:
+        report = outcome.get_result()  # its user_properties list is the item's, shared by the three phases
+        report.user_properties = [*report.user_properties, ("cpu_s", _cpu_seconds() - start)]
+
+
+def pytest_runtest_logreport(report) -> None:
+    spent = FILE_TIMES.setdefault(report.location[0], [0.0, 0.0, 0])
+    spent[0] += sum(value for name, value in report.user_properties if name == "cpu_s")
+    spent[1] += report.duration
+    spent[2] += report.when == "call"
+
+
+def pytest_sessionfinish(session) -> None:
+    output = getattr(session.config, "workeroutput", None)  # a pytest-xdist worker: tell the controller
+    if output is not None:
+        output["suite_counts"] = {**SUITE_COUNTS, "differed": dict(SUITE_COUNTS["differed"])}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    counts = getattr(node, "workeroutput", {}).get("suite_counts")
+    if counts:
+        for name in ("built", "reused", "muscle builds"):
+            SUITE_COUNTS[name] += counts[name]
+        SUITE_COUNTS["differed"].update(counts["differed"])
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    if config.getoption("--file-times", default=False) and FILE_TIMES:
+        terminalreporter.write_sep("=", "CPU and wall seconds per test file")
+        for name, (cpu, wall, count) in sorted(FILE_TIMES.items(), key=lambda item: -item[1][0]):
+            terminalreporter.write_line(f"{cpu:8.1f} cpu {wall:8.1f} wall {count:4d} tests  {name}")
+        total_cpu = sum(v[0] for v in FILE_TIMES.values())
+        total_wall = sum(v[1] for v in FILE_TIMES.values())
+        terminalreporter.write_line(f"{total_cpu:8.1f} cpu {total_wall:8.1f} wall  total")
+    if SUITE_COUNTS["muscle builds"]:
+        terminalreporter.write_line(f"muscles built from their data: {SUITE_COUNTS['muscle builds']}x")
+    if SUITE_COUNTS["built"]:
         terminalreporter.write_line(
-            f"main windows: {WINDOW_COUNTS['built']} built, {WINDOW_COUNTS['reused']} reused after a verified reset"
+            f"main windows: {SUITE_COUNTS['built']} built, {SUITE_COUNTS['reused']} reused after a verified reset"
         )
-    if WINDOW_COUNTS["differed"]:
-        missed = ", ".join(f"{part} {count}x" for part, count in WINDOW_COUNTS["differed"].most_common())
+    if SUITE_COUNTS["differed"]:
+        missed = ", ".join(f"{part} {count}x" for part, count in SUITE_COUNTS["differed"].most_common())
         terminalreporter.write_line(f"windows rebuilt because the reset left: {missed}")
 
 

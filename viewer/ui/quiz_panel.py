@@ -131,6 +131,22 @@ class QuizPanel(QWidget):
         self.review.clear()
         self.next_question()
 
+    def clear(self) -> None:
+        """Back to the start: no quiz running, nothing highlighted, no score or mistakes listed."""
+        self.glide.finish()
+        self.return_pose()
+        self.glide.finish()
+        self.questions, self.attempts, self.index = [], [], -1
+        self.highlight.show([])
+        self.progress.setText("Choose topics and start.")
+        for label in (self.prompt, self.feedback, self.score_label):
+            label.clear()
+        self.options.clear()
+        self.options.setVisible(True)
+        self.review.clear()
+        self._set_answering(False)
+        self.next_button.setEnabled(False)
+
     def next_question(self) -> None:
         self.index += 1
         self.feedback.clear()
