@@ -310,6 +310,22 @@ def reset_window(window, camera: dict, controls: list[tuple[object, object]]) ->
     QCoreApplication.processEvents()
 
 
+def what_differs(fresh: dict, now: dict) -> list[str]:
+    """Lines naming what a used window's reset left different from a new window (``--window-diffs``)."""
+    test = os.environ.get("PYTEST_CURRENT_TEST", "?").rsplit(" ", 1)[0]
+    lines = []
+    for part, value in fresh.items():
+        if now[part] == value:
+            continue
+        if isinstance(value, list):
+            before, after = Counter(map(repr, value)), Counter(map(repr, now[part]))
+            lines.append(f"{test}: {part}: new window {sorted((before - after).elements())[:5]}, "
+                         f"reset {sorted((after - before).elements())[:5]}")  # fmt: skip
+        else:
+            lines.append(f"{test}: {part}: new window {value!r:.200}, reset {now[part]!r:.200}")
+    return lines
+
+
 class _WindowPool:
     """One window for the session's GUI tests, reused while it fingerprints as new."""
 
@@ -330,6 +346,7 @@ class _WindowPool:
                 self.reused += 1
                 return self.window
             SUITE_COUNTS["differed"].update(key for key, value in self.fresh.items() if now[key] != value)
+            SUITE_COUNTS["differences"] += what_differs(self.fresh, now)
             self.close()
         self.window = new_window(build_scene())
         self.fresh = window_fingerprint(self.window)
@@ -346,7 +363,7 @@ class _WindowPool:
 
 
 # differed: fingerprint parts a reset missed; muscle builds: full builds from the data (not from a cache)
-SUITE_COUNTS = {"built": 0, "reused": 0, "differed": Counter(), "muscle builds": 0}
+SUITE_COUNTS = {"built": 0, "reused": 0, "differed": Counter(), "differences": [], "muscle builds": 0}
 
 
 @pytest.fixture(scope="session")
@@ -389,6 +406,7 @@ _PHASE_CPU = pytest.StashKey[float]()
 
 def pytest_addoption(parser) -> None:
     parser.addoption("--file-times", action="store_true", help="print the CPU and wall time of each test file")
+    parser.addoption("--window-diffs", action="store_true", help="print what made the shared test window be rebuilt")
 
 
 def _cpu_seconds() -> float:
@@ -443,6 +461,7 @@ def pytest_testnodedown(node, error) -> None:
         for name in ("built", "reused", "muscle builds"):
             SUITE_COUNTS[name] += counts[name]
         SUITE_COUNTS["differed"].update(counts["differed"])
+        SUITE_COUNTS["differences"] += counts["differences"]
 
 
 def pytest_terminal_summary(terminalreporter, config) -> None:
@@ -462,6 +481,9 @@ def pytest_terminal_summary(terminalreporter, config) -> None:
     if SUITE_COUNTS["differed"]:
         missed = ", ".join(f"{part} {count}x" for part, count in SUITE_COUNTS["differed"].most_common())
         terminalreporter.write_line(f"windows rebuilt because the reset left: {missed}")
+    if config.getoption("--window-diffs", default=False):
+        for line in SUITE_COUNTS["differences"]:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture()
