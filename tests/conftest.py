@@ -140,9 +140,9 @@ def asset_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     clear_caches()
 
 
-# --- the real window, shared by the tests of the session ----------------------------------------------
-# Building a MainWindow (scene, 36 actors, first frames in software OpenGL) takes about 10 s; the GUI tests
-# reuse one window and puts it back to its fresh state after each test. The reuse is guarded:
+# --- the real window, shared by the tests of one module ------------------------------------------------
+# Building a MainWindow (scene, 36 actors, first frames in software OpenGL) takes about 10 s; a GUI test
+# module reuses one window and puts it back to its fresh state after each test. The reuse is guarded:
 # a fingerprint of everything a test can change (the model, the history, every widget's value, the
 # camera, the actors in the renderer, open dialogs) must equal the fingerprint the window had when
 # it was new, or the window is thrown away and a new one built, so no test ever starts from another
@@ -327,7 +327,8 @@ def what_differs(fresh: dict, now: dict) -> list[str]:
 
 
 class _WindowPool:
-    """One window for the session's GUI tests, reused while it fingerprints as new."""
+    """One window per test module, reused while it fingerprints as new (a session-wide window was tried: a
+    frame-count test of test_gui.py then drew 2 frames for a click once, after the other modules' tests)."""
 
     def __init__(self) -> None:
         self.window = None
@@ -366,7 +367,7 @@ class _WindowPool:
 SUITE_COUNTS = {"built": 0, "reused": 0, "differed": Counter(), "differences": [], "muscle builds": 0}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def _window_pool(qapp):
     pool = _WindowPool()
     yield pool
@@ -376,10 +377,9 @@ def _window_pool(qapp):
 
 
 # --- two processes (pytest-xdist, ``-n auto --dist loadgroup`` in pyproject.toml) --------------------------
-# Tests go to the workers file by file (a module's fixtures are built once); the files that use the shared
-# window go to one worker together (one window is built for all of them), and so do the files of the
-# muscle build (one build, or a cold cache's, for all of them).
-SHARED_GROUPS = {"_window_pool": "main-window", "muscle_build": "muscle-build"}
+# Tests go to the workers file by file (a module's fixtures, its window, are built once); the files of the
+# session's muscle build go to one worker together (one build, or a cold cache's, for all of them).
+SHARED_GROUPS = {"muscle_build": "muscle-build"}
 
 
 def pytest_configure(config) -> None:
