@@ -157,11 +157,10 @@ class LegForms:
         if not moved.any():  # at rest: the rest forms themselves
             forms = self.rest_form
         else:
-            forms = self.rest_form + self.surface_map @ moved
-            forms += self.affine_map @ (self.basis @ moved)  # each muscle's affine fit of its displacement
+            forms = self.mapped(moved)
             if self.hold is not None:
                 self.hold.apply(forms, stacked, moved)
-        lines = self.line_map @ forms
+        lines = self.line_map @ forms  # (a small product: 3 form vertices a line point)
         carried = {}
         for k, name in enumerate(self.names):
             form = forms[self.form_rows[k] : self.form_rows[k + 1]]
@@ -169,6 +168,12 @@ class LegForms:
             carried[name] = PosedMuscle(form, posed[name].fibres, line)
         self.latest = (cages, carried)
         return carried
+
+    def mapped(self, moved: FloatArray) -> FloatArray:
+        """The leg's forms (n_form, 3) carried by the cage displacements ``moved`` (n_cage, 3)."""
+        forms = self.rest_form + self.surface_map @ moved
+        forms += self.affine_map @ (self.basis @ moved)  # each muscle's affine fit of its displacement
+        return forms
 
 
 class VolumeHold:
