@@ -7,7 +7,8 @@ and sweeps the legs smoothly, the way a slider drag or an animation does: first 
 pose panel's default, "Both legs"), then the right leg alone with the left held in a pose. Times are CPU
 milliseconds of the process (``time.process_time``): on a machine shared with other work, wall time
 measures the other work too. Per stage, the functions doing the work are timed by a profiler that also
-counts CPU time (its overhead inflates them a little; the totals are timed without it).
+counts CPU time (its overhead inflates them, Python-heavy ones most; the totals and each deformer alone are
+timed without it).
 """
 
 from __future__ import annotations
@@ -70,6 +71,23 @@ def step_times(scene, steps: list[dict[str, LegPose]]) -> np.ndarray:
     return np.array(times)
 
 
+def deformer_times(scene, steps: list[dict[str, LegPose]]) -> dict[str, float]:
+    """Median CPU milliseconds per step of each of the scene's deformers alone, over the same steps (unprofiled)."""
+    from viewer.anatomy.kinematics import segment_transforms
+
+    transforms = [{"pelvis": np.eye(4), **segment_transforms(legs, scene.landmarks_rest)} for legs in steps]
+    medians = {}
+    for role, deformer in scene._deformers.items():
+        deformer.pose(transforms[-1], steps[-1])
+        times = []
+        for legs, transform in zip(steps, transforms, strict=True):
+            start = time.process_time()
+            deformer.pose(transform, legs)
+            times.append(1000 * (time.process_time() - start))
+        medians[role] = float(np.median(times))
+    return medians
+
+
 def stage_times(scene, steps: list[dict[str, LegPose]]) -> dict[str, float]:
     """Mean CPU milliseconds per step spent in each of STAGES (cumulative, profiled)."""
     scene.set_leg_poses(steps[-1])
@@ -101,6 +119,8 @@ def main() -> None:
             f"{label}: pose update (set_leg_poses) CPU median {np.median(times):.2f} ms, "
             f"p95 {np.percentile(times, 95):.2f} ms over {len(steps)} steps"
         )
+        for role, ms in deformer_times(scene, steps).items():
+            print(f"    {role + ' (deformer alone, median, unprofiled)':52s} {ms:6.2f} ms")
         for stage, ms in stage_times(scene, steps).items():
             print(f"    {stage:52s} {ms:6.2f} ms")
 
