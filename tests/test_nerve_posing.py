@@ -52,6 +52,27 @@ def test_scene_deformer_gives_the_reference_nerve_and_zones(variant, landmarks):
                 )
 
 
+def test_a_nerve_whose_thigh_did_not_move_keeps_its_shapes_and_the_other_is_posed_afresh(landmarks):
+    nerves = build_nerves("usual")
+    deformer = NerveDeformer(nerves)
+    held = LegPose(hip_flexion=60, hip_rotation=-20)
+    steps = [{"right": LegPose(hip_flexion=20), "left": held}, {"right": LegPose(95, 20, 30, 90), "left": held}]
+    before, after = (deformer.pose({"pelvis": np.eye(4), **segment_transforms(legs, landmarks)}) for legs in steps)
+    transforms = {"pelvis": np.eye(4), **segment_transforms(steps[1], landmarks)}
+    for structure, nerve in nerves.items():
+        vertices, line = reference_pose(nerve, transforms)
+        assert np.abs(after[structure].vertices - vertices).max() < TOLERANCE_MM, structure
+        assert np.abs(after[structure].centreline - line).max() < TOLERANCE_MM, structure
+        zones = [name for name in after if name.endswith(f"_zone_{nerve.side}")]
+        assert zones
+        for zone_id, zone_vertices in reference_zones(nerve, nerve.posed_centrelines(line)).items():
+            assert np.abs(after[f"{zone_id}_zone_{nerve.side}"].vertices - zone_vertices).max() < TOLERANCE_MM
+        kept = nerve.side == "left"  # its thigh did not move: the very arrays of the previous pose
+        assert (after[structure].vertices is before[structure].vertices) == kept, structure
+        if kept:
+            assert all(after[z].vertices is before[z].vertices for z in zones), structure
+
+
 def test_posed_left_nerve_keeps_its_outward_faces_and_does_not_jump():
     """The mirrored left nerve's sections were rebuilt right-handed when posed: inside out, vertices jumping 15 mm."""
     for side in ("right", "left"):

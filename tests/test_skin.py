@@ -277,6 +277,36 @@ def test_skin_blend_keeps_its_distance_from_the_hip():
     assert np.all(np.linalg.norm(moved - rest, axis=1) > 30.0)  # and it did move, halfway round
 
 
+def test_posed_skin_is_the_blend_of_the_corrected_rest_whatever_leg_moved_before():
+    """Each step equals dual-quaternion skinning of the rest skin plus both legs' corrections, computed afresh,
+    also when one leg keeps its angles from the previous step (its correction is then reused)."""
+    from viewer.anatomy.kinematics import LegPose, segment_transforms
+    from viewer.anatomy.skinning import SkinDeformer, dual_quaternion_blend
+
+    landmarks, asset = load_landmarks(), load_skin_asset("female")
+    correctives = load_correctives("female")
+    deformer = SkinDeformer("skin", asset.surface.vertices, {}, asset.weights, correctives)
+    held = LegPose(hip_flexion=50.0, hip_abduction=10.0, knee_flexion=80.0)
+    steps = [
+        {"right": LegPose(hip_flexion=20.0, hip_rotation=-30.0), "left": held},
+        {"right": LegPose(hip_flexion=95.0, hip_abduction=25.0, knee_flexion=60.0), "left": held},
+        {"right": LegPose(), "left": held},
+        {"right": LegPose(hip_flexion=-15.0), "left": LegPose()},
+    ]
+    segments = list(asset.weights)
+    for legs in steps:
+        transforms = segment_transforms(legs, landmarks)
+        posed = deformer.pose(transforms, legs)["skin"].vertices
+        rest = asset.surface.vertices + (
+            correctives.offsets_at(legs)
+            if any(p.hip_flexion or p.hip_abduction or p.hip_rotation for p in legs.values())
+            else 0.0
+        )
+        weights = np.stack([asset.weights[s] for s in segments], axis=1)
+        expected = dual_quaternion_blend(rest, weights, [transforms[s] for s in segments])
+        np.testing.assert_allclose(posed, expected, atol=1e-3, err_msg=str(legs))
+
+
 def test_provenance_and_cc0_notice():
     for body in BODIES:
         header = skin_path(body).read_bytes()[:4096]

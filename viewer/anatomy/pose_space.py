@@ -186,6 +186,7 @@ class PoseSpace:
         self.grids = grids
         self.axes = [np.asarray(arrays[f"axis_{k}"], float) for k in range(3)]
         self.knee_axis = np.asarray(arrays["knee_axis"], float)
+        self.latest: dict[str, tuple] = {}  # by side: (what the leg was posed from, its muscles then)
         self.sides = {}
         for side in SIDES:
             names, rest, weights = side_layout(muscles, side)
@@ -210,7 +211,8 @@ class PoseSpace:
         """All muscles at the pose given by ``thigh_<side>`` and ``shank_<side>`` 4x4 transforms (pelvis frame).
 
         The table is looked up by joint angle: ``poses`` gives them by side; without it they are recovered from
-        the transforms.
+        the transforms. A leg posed as in the previous call gets the very same muscles back (nothing is
+        recomputed, and the form deformer recognises the arrays), so moving one leg costs one leg.
         """
         pelvis = np.asarray(transforms.get("pelvis", _EYE4), float)
         moved_pelvis = bool(np.abs(pelvis - _EYE4).max() > 1e-12)
@@ -219,6 +221,11 @@ class PoseSpace:
         for side, (skinning, blocks, guarded, volumes, corrections) in self.sides.items():
             thigh = inverse @ np.asarray(transforms.get(f"thigh_{side}", _EYE4), float)
             shank = inverse @ np.asarray(transforms.get(f"shank_{side}", _EYE4), float)
+            key = (thigh.tobytes(), shank.tobytes(), pelvis.tobytes(), poses.get(side) if poses else None)
+            latest = self.latest.get(side)
+            if latest is not None and latest[0] == key:  # this leg did not move: the very same shapes
+                posed.update(latest[1])
+                continue
             if np.abs(thigh - _EYE4).max() < 1e-12 and np.abs(shank - _EYE4).max() < 1e-12:
                 points = skinning.rest  # anatomical position: the rest geometry itself
             else:
@@ -231,15 +238,18 @@ class PoseSpace:
                 volumes.settle(points)
             if moved_pelvis:
                 points = points @ pelvis[:3, :3].T + pelvis[:3, 3]
+            leg = {}
             for block in blocks:
                 shape = points[block.rows]
                 fibre_shape = self.rest[block.name].fibres.shape
                 count = fibre_shape[0] * fibre_shape[1]
-                posed[block.name] = PosedMuscle(
+                leg[block.name] = PosedMuscle(
                     shape[: 2 * count],
                     shape[2 * count :].reshape(fibre_shape),
                     shape[count : 2 * count].reshape(fibre_shape),
                 )
+            self.latest[side] = (key, leg)
+            posed.update(leg)
         return posed
 
     def _correct(

@@ -130,18 +130,25 @@ class SkinCorrectives:
         """Rest-frame displacement (n_vertices, 3) of the skin at both legs' hip angles; None at anatomical position."""
         total = None
         for side, pose in poses.items():
-            if side not in self.rows or not len(self.rows[side]):
+            leg = self.leg_offsets(side, pose)
+            if leg is None:
                 continue
-            angles = (pose.hip_flexion, pose.hip_abduction, pose.hip_rotation)
-            if not any(angles):
-                continue
-            index, weight = node_weights(self.axes, angles)
-            keep = weight > 1e-9
-            blend = np.tensordot(weight[keep].astype(np.float32), self.offsets[side][index[keep]], axes=1)
             if total is None:
                 total = np.zeros((self.n_vertices, 3))
-            total[self.rows[side]] += blend
+            total[leg[0]] += leg[1]
         return total
+
+    def leg_offsets(self, side: str, pose: LegPose) -> tuple[IntArray, FloatArray] | None:
+        """One leg's correction at its hip angles: the (m,) skin vertices it moves and their (m, 3) rest-frame
+        displacement (float32); None when the leg has no correction there (at anatomical position)."""
+        if side not in self.rows or not len(self.rows[side]):
+            return None
+        angles = (pose.hip_flexion, pose.hip_abduction, pose.hip_rotation)
+        if not any(angles):
+            return None
+        index, weight = node_weights(self.axes, angles)
+        keep = weight > 1e-9
+        return self.rows[side], np.tensordot(weight[keep].astype(np.float32), self.offsets[side][index[keep]], axes=1)
 
     def arrays(self, skin_hash: str, provenance: dict) -> dict[str, np.ndarray]:
         """The table as named arrays for an ``.npz`` (see :func:`load_correctives`)."""

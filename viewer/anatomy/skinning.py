@@ -73,6 +73,7 @@ class SkinDeformer:
         self._weight_rows = np.array([weights[s] for s in self._segments])  # (segments, n)
         self._holds = self._weight_rows > 1e-6  # which vertices each segment moves at all
         self._rest_rows = np.ascontiguousarray(self.rest.T)  # (3, n)
+        self._latest_offsets: dict[str, tuple] = {}  # by side: (hip angles, that leg's correction)
 
     def pose(self, transforms: dict[str, FloatArray], poses: dict[str, LegPose] | None = None) -> dict[str, PosedShape]:
         """The surface carried by the segments (dual-quaternion blend, see :func:`dual_quaternion_blend`)."""
@@ -87,16 +88,34 @@ class SkinDeformer:
             if group == len(moved):
                 moved.append(transform)
             groups[index, group] = 1.0
-        vertices, rest_rows = self.rest.copy(), self._rest_rows
-        offsets = self.correctives.offsets_at(poses) if self.correctives is not None and poses else None
-        if offsets is not None:  # pose-space correction of the rest shape, then skinned like it
-            vertices += offsets
-            rest_rows = np.ascontiguousarray(vertices.T)
-        if moved:
-            carried = np.flatnonzero(self._holds[groups.any(axis=1)].any(axis=0))  # the others stay with the pelvis
-            weights = groups[:, : len(moved)].T @ self._weight_rows[:, carried]
-            vertices[carried] = _blend_rows(rest_rows[:, carried], weights, moved).T
+        rest_rows = self._rest_rows
+        corrections = [self._leg_offsets(side, pose) for side, pose in (poses or {}).items()]
+        corrections = [leg for leg in corrections if leg is not None]
+        if corrections:  # pose-space correction of the rest shape, then skinned like it
+            rest_rows = rest_rows.copy()
+            for rows, offsets in corrections:
+                rest_rows[:, rows] += offsets.T
+        if not moved:
+            return {self.name: PosedShape(np.ascontiguousarray(rest_rows.T))}
+        carried = self._holds[groups.any(axis=1)].any(axis=0)  # the others stay with the pelvis
+        weights = groups[:, : len(moved)].T @ self._weight_rows
+        if carried.mean() > 0.8:  # most of the skin: blend it all, no gather or scatter (weight 0 moves nothing)
+            return {self.name: PosedShape(np.ascontiguousarray(_blend_rows(rest_rows, weights, moved).T))}
+        vertices = np.ascontiguousarray(rest_rows.T)
+        vertices[carried] = _blend_rows(rest_rows[:, carried], weights[:, carried], moved).T
         return {self.name: PosedShape(vertices)}
+
+    def _leg_offsets(self, side: str, pose: LegPose) -> tuple[np.ndarray, FloatArray] | None:
+        """One leg's pose correction (skin rows, (m, 3) offsets), or None; a leg at the same hip angles as in the
+        previous pose reuses its correction."""
+        if self.correctives is None:
+            return None
+        angles = (pose.hip_flexion, pose.hip_abduction, pose.hip_rotation)
+        latest = self._latest_offsets.get(side)
+        if latest is None or latest[0] != angles:
+            latest = (angles, self.correctives.leg_offsets(side, pose))
+            self._latest_offsets[side] = latest
+        return latest[1]
 
 
 def _same(a: FloatArray, b: FloatArray) -> bool:

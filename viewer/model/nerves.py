@@ -105,19 +105,33 @@ class NerveDeformer:
         self.margin_mm = margin_mm
         data = load_danger_zone_data()  # read and validated once, not at every frame
         self.zone_layouts = {name: DangerZoneLayout(nerve, margin_mm, data) for name, nerve in nerves.items()}
+        self.latest: dict[str, tuple] = {}  # by nerve: (its pelvis and thigh transforms, its shapes and zones)
 
     def pose(
         self, transforms: dict[str, FloatArray], poses: dict[str, LegPose] | None = None
     ) -> dict[str, PosedShape]:
-        """The nerves and their danger zones carried by the thigh transforms (``poses`` is not needed)."""
-        posed: dict[str, PosedShape] = {}
-        full = {"pelvis": np.eye(4), **transforms}
-        names = list(self.nerves)
-        for name, (vertices, line) in zip(names, pose_nerves([self.nerves[n] for n in names], full), strict=True):
-            posed[name] = PosedShape(vertices, centreline=line)
+        """The nerves and their danger zones carried by the thigh transforms (``poses`` is not needed).
+
+        A nerve depends on the pelvis and its own thigh only: while those stay as in the previous pose (the
+        other leg moving), its shapes and its zones' are handed back as they were, not computed again.
+        """
+        eye = np.eye(4)
+        full = {"pelvis": eye, **transforms}
+        keys = {
+            name: tuple(np.asarray(full.get(s, eye), float).tobytes() for s in ("pelvis", f"thigh_{nerve.side}"))
+            for name, nerve in self.nerves.items()
+        }
+        moved = [name for name in self.nerves if name not in self.latest or self.latest[name][0] != keys[name]]
+        posed_nerves = pose_nerves([self.nerves[n] for n in moved], full) if moved else []
+        for name, (vertices, line) in zip(moved, posed_nerves, strict=True):
             nerve = self.nerves[name]
+            shapes = {name: PosedShape(vertices, centreline=line)}
             for zone_id, zone_vertices in self.zone_layouts[name].vertices(nerve.posed_centrelines(line)).items():
-                posed[zone_structure_name(zone_id, nerve.side)] = PosedShape(zone_vertices)
+                shapes[zone_structure_name(zone_id, nerve.side)] = PosedShape(zone_vertices)
+            self.latest[name] = (keys[name], shapes)
+        posed: dict[str, PosedShape] = {}
+        for name in self.nerves:
+            posed.update(self.latest[name][1])
         return posed
 
 

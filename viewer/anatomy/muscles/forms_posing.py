@@ -2,7 +2,7 @@
 
 One place turns posed cages into posed forms, so every consumer of the scene (render, sections,
 probe, skin enclosure, overlaps, techniques) sees the forms. All muscles of both sides are carried
-by one block-diagonal sparse product; lengths still come from the cage fibres, untouched.
+by one block-diagonal sparse product per leg; lengths still come from the cage fibres, untouched.
 
 A cage holds its volume (the pose space thickens it), but a form bound to a folded cage can still
 lose some. When the deformer is made, every form is posed at the PROBE_POSES (the corners of the
@@ -46,6 +46,10 @@ PROBE_POSES = [
 class FormDeformer:
     """Wraps a cage deformer (pose space or solver): its posed cages become posed forms and fibre lines.
 
+    Each leg's forms are carried apart (:class:`LegForms`): a leg at rest keeps its rest forms, and a leg whose
+    cages come back unchanged (the pose space hands back the very arrays of a leg that did not move) keeps the
+    forms it had, so moving one leg costs one leg.
+
     Parameters
     ----------
     cages
@@ -57,34 +61,22 @@ class FormDeformer:
     def __init__(self, cages: Deformer, muscles: Mapping) -> None:
         self.cages = cages
         self.names = [n for n, m in muscles.items() if m.form is not None and m.binding is not None]
-        bound = [muscles[n] for n in self.names]
-        self.rest_cage = _stack([m.vertices for m in bound])
-        self.rest_form = _stack([m.form.vertices for m in bound])
-        # per pose: M @ d for all muscles at once (block-diagonal, float32: ample for mm), then each muscle's
-        # thin dense U (V d): as sparse columns the dense U would cost a quarter of the product
-        self.basis = _blocks([sparse.csr_matrix(m.binding.basis) for m in bound]).astype(np.float32)
-        self.surface_map = _blocks([m.binding.matrix for m in bound]).astype(np.float32)
-        self.affine = [np.asarray(m.binding.affine, np.float32) for m in bound]
-        self.line_map = _blocks([m.binding.fibre_carry for m in bound])  # every fibre line point of every form
-        self.line_shapes = [m.binding.fibre_lines.shape for m in bound]
-        self.line_rows = _offsets([int(np.prod(shape[:2])) for shape in self.line_shapes])
-        self.form_rows = _offsets([len(m.form.vertices) for m in bound])
-        self.cage_rows = _offsets([len(m.vertices) for m in bound])
-        self.faces = [m.form.faces for m in bound]
-        self.rest_volumes = np.array([signed_volume(m.form.vertices, m.form.faces) for m in bound])
-        self.holds: list[VolumeHold] = []
-        if bound:
+        sides = [getattr(muscles[n], "side", None) for n in self.names]
+        self.legs = [
+            LegForms([n for n, s in zip(self.names, sides, strict=True) if s == side], muscles)
+            for side in dict.fromkeys(sides)
+        ]
+        if self.names:
             straying = self._straying(PROBE_POSES)
-            sides = [getattr(m, "side", None) for m in bound]
-            for side in dict.fromkeys(sides):  # one hold per leg: a leg at rest costs nothing
-                held = [k for k in sorted(straying) if sides[k] == side]
+            for leg in self.legs:  # one hold per leg: a leg at rest costs nothing
+                held = [k for k, name in enumerate(leg.names) if name in straying]
                 if held:
-                    self.holds.append(VolumeHold(held, bound, self.form_rows, self.cage_rows, self.rest_volumes))
+                    leg.hold = VolumeHold(held, leg.bound, leg.form_rows, leg.cage_rows, leg.rest_volumes)
 
     @property
-    def held(self) -> set[int]:
-        """Indices (into ``names``) of the forms whose volume is held at every pose."""
-        return {k for hold in self.holds for k in hold.muscles}
+    def held(self) -> set[str]:
+        """Names of the muscles whose form volume is held at every pose."""
+        return {leg.names[k] for leg in self.legs if leg.hold is not None for k in leg.hold.muscles}
 
     def __getattr__(self, name: str):
         """Everything else (warm start, reset, grids...) is the cage deformer's."""
@@ -97,37 +89,97 @@ class FormDeformer:
     ) -> dict[str, PosedMuscle]:
         """Every muscle at the pose: form vertices, the cage fibres (lengths) and the fibre lines on the form."""
         posed = dict(self.cages.pose(transforms, poses))
-        if not self.names:
-            return posed
-        cages = np.concatenate([posed[n].vertices for n in self.names])
-        moved = (cages - self.rest_cage).astype(np.float32)
-        forms = self.rest_form + self.surface_map @ moved
-        fits = (self.basis @ moved).reshape(-1, 4, 3)  # each muscle's affine fit of its displacement
-        for k, affine in enumerate(self.affine):
-            forms[self.form_rows[k] : self.form_rows[k + 1]] += affine @ fits[k]
-        for hold in self.holds:
-            hold.apply(forms, cages, moved)
-        lines = self.line_map @ forms
-        for k, name in enumerate(self.names):
-            form = forms[self.form_rows[k] : self.form_rows[k + 1]]
-            line = lines[self.line_rows[k] : self.line_rows[k + 1]].reshape(self.line_shapes[k])
-            posed[name] = PosedMuscle(form, posed[name].fibres, line)
+        for leg in self.legs:
+            posed.update(leg.carry(posed))
         return posed
 
-    def _straying(self, probes: list[LegPose]) -> set[int]:
+    def _straying(self, probes: list[LegPose]) -> set[str]:
         """The forms whose carried volume strays more than HOLD_TOLERANCE at any probe pose (both legs posed)."""
         landmarks = load_landmarks()
         straying = set()
         for pose in probes:
             legs = dict.fromkeys(SIDES, pose)
             posed = self.pose(segment_transforms(legs, landmarks), legs)
-            for k, name in enumerate(self.names):
-                if abs(signed_volume(posed[name].vertices, self.faces[k]) / self.rest_volumes[k] - 1) > HOLD_TOLERANCE:
-                    straying.add(k)
+            for leg in self.legs:
+                for k, name in enumerate(leg.names):
+                    volume = signed_volume(posed[name].vertices, leg.faces[k])
+                    if abs(volume / leg.rest_volumes[k] - 1) > HOLD_TOLERANCE:
+                        straying.add(name)
         reset = getattr(self.cages, "reset", None)
         if reset is not None:  # a warm-starting solver begins from anatomical position, as if never probed
             reset()
+        for leg in self.legs:
+            leg.latest = None  # the forms were carried without their holds
         return straying
+
+
+class LegForms:
+    """The forms of one leg's muscles carried by their cages, all at once.
+
+    Per pose: ``M @ d`` for all the leg's muscles at once (block-diagonal, float32: ample for mm), then each
+    muscle's thin dense ``U (V d)`` (its affine fit; as sparse columns the dense U would cost a quarter of the
+    product), the volume hold, and the fibre lines ``C @ forms``.
+
+    Parameters
+    ----------
+    names
+        The leg's muscles carried (each with a ``form`` and a ``binding``).
+    muscles
+        All muscles by structure name.
+    """
+
+    def __init__(self, names: list[str], muscles: Mapping) -> None:
+        self.names = names
+        self.bound = [muscles[n] for n in names]
+        bound = self.bound
+        self.rest_cage = _stack([m.vertices for m in bound])
+        self.rest_form = _stack([m.form.vertices for m in bound])
+        self.basis = _blocks([sparse.csr_matrix(m.binding.basis) for m in bound]).astype(np.float32)
+        self.surface_map = _blocks([m.binding.matrix for m in bound]).astype(np.float32)
+        self.affine = [np.asarray(m.binding.affine, np.float32) for m in bound]
+        self.line_map = _blocks([m.binding.fibre_carry for m in bound])
+        self.line_shapes = [m.binding.fibre_lines.shape for m in bound]
+        self.line_rows = _offsets([int(np.prod(shape[:2])) for shape in self.line_shapes])
+        self.form_rows = _offsets([len(m.form.vertices) for m in bound])
+        self.cage_rows = _offsets([len(m.vertices) for m in bound])
+        self.faces = [m.form.faces for m in bound]
+        self.rest_volumes = np.array([signed_volume(m.form.vertices, m.form.faces) for m in bound])
+        self.hold: VolumeHold | None = None
+        self.latest: tuple[list, dict[str, PosedMuscle]] | None = None  # (the cages carried, their forms)
+
+    def carry(self, posed: Mapping[str, PosedMuscle]) -> dict[str, PosedMuscle]:
+        """The leg's muscles with their forms and fibre lines carried by the posed cages in ``posed``."""
+        cages = [posed[n].vertices for n in self.names]
+        if self.latest is not None and all(a is b for a, b in zip(cages, self.latest[0], strict=True)):
+            return self.latest[1]  # the same cages as last time: the same forms
+        stacked = _stack(cages)
+        moved = (stacked - self.rest_cage).astype(np.float32)
+        if not moved.any():  # at rest: the rest forms themselves
+            forms = self.rest_form
+        else:
+            forms = self.mapped(moved)
+            if self.hold is not None:
+                self.hold.apply(forms, stacked, moved)
+        lines = self.line_map @ forms  # (a small product: 3 form vertices a line point)
+        carried = {}
+        for k, name in enumerate(self.names):
+            form = forms[self.form_rows[k] : self.form_rows[k + 1]]
+            line = lines[self.line_rows[k] : self.line_rows[k + 1]].reshape(self.line_shapes[k])
+            carried[name] = PosedMuscle(form, posed[name].fibres, line)
+        self.latest = (cages, carried)
+        return carried
+
+    def mapped(self, moved: FloatArray) -> FloatArray:
+        """The leg's forms (n_form, 3) carried by the cage displacements ``moved`` (n_cage, 3)."""
+        columns = np.ascontiguousarray(moved.T)  # one sparse product per axis: faster than on (n, 3) rows
+        forms = np.empty_like(self.rest_form)
+        for axis in range(3):
+            forms[:, axis] = self.surface_map @ columns[axis]
+        forms += self.rest_form
+        fits = (self.basis @ moved).reshape(-1, 4, 3)  # each muscle's affine fit of its displacement
+        for k, affine in enumerate(self.affine):  # (thin dense products: cheaper than one sparse)
+            forms[self.form_rows[k] : self.form_rows[k + 1]] += affine @ fits[k]
+        return forms
 
 
 class VolumeHold:
