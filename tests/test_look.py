@@ -87,7 +87,8 @@ def test_across_fibre_coordinate_rises_across_the_fibres(muscles, muscle):
     structure = muscles[muscle]
     uv = structure.fibre_uv
     assert uv.shape == (len(structure.vertices), 2) and np.isfinite(uv).all()
-    assert uv[:, 0].min() == 0 and uv[:, 1].min() >= 0 and uv[:, 1].max() <= 1
+    # u counts from the u = 0 fibre; a form whose margin lies inside its cage's starts a little above 0 (medius 0.8 mm)
+    assert 0 <= uv[:, 0].min() < 1.0 and uv[:, 1].min() >= 0 and uv[:, 1].max() <= 1
     gradient_u = surface_gradient(structure.vertices, structure.faces, uv[:, 0])
     gradient_s = surface_gradient(structure.vertices, structure.faces, uv[:, 1])
     size = np.linalg.norm(gradient_u, axis=1)

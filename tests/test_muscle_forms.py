@@ -1,8 +1,10 @@
 """The muscles' rest display forms (label volume + SurfaceNets) against the shape limits.
 
-The right-side cages come from the session's one muscle build (tests/conftest.py ``muscle_build``); their
-forms are built here once (without the nerve's channel, as bench/bench_forms.py builds them) and measured
-(viewer/anatomy/muscles/form_metrics.py, shared with bench/bench_shapes.py).
+The right-side cages and forms come from the session's one muscle build (tests/conftest.py ``muscle_build``):
+the forms the scene shows, built with the nerve's channel kept free of muscle (forms built without it passed
+here while the scene's superior gemellus stood 5.8 mm off its attachment and 1.1% of the obturator internus
+lay inside its neighbours). They are measured with
+viewer/anatomy/muscles/form_metrics.py, shared with bench/bench_forms.py and bench/bench_shapes.py.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from viewer.anatomy.bones import load_bone_surfaces, load_landmarks
+from viewer.anatomy.bones import Surface, load_bone_surfaces, load_landmarks
 from viewer.anatomy.geometry import is_watertight, signed_volume
 from viewer.anatomy.muscles.form_metrics import (
     ATTACHMENT_REACH_MM,
@@ -18,8 +20,11 @@ from viewer.anatomy.muscles.form_metrics import (
     FOLD_DEGREES,
     MAX_CREASE_SHARE,
     MAX_INSIDE_SHARE,
+    MAX_LUMP,
     VOLUME_TOLERANCE,
+    lumpiness,
     measure_forms,
+    section_area,
 )
 from viewer.anatomy.muscles.forms import (
     FIRST_MUSCLE_LABEL,
@@ -27,8 +32,8 @@ from viewer.anatomy.muscles.forms import (
     LabelGrid,
     SweptField,
     alongside_sheet,
-    build_forms,
     close_pinholes,
+    closed_tube,
     diagonal_contacts,
     make_room_for_band,
 )
@@ -39,14 +44,20 @@ from viewer.anatomy.muscles.spec import MUSCLE_NAMES
 NOT_YET = {  # strict: a limit reached must leave this set
     ("inside", "tensor_fasciae_latae"), ("inside", "iliotibial_band"),
     ("attachment", "tensor_fasciae_latae"), ("attachment", "gluteus_maximus"),
+    # 5.4 mm: its origin on the ischial spine lies in the fat kept round the nerve of the variant
+    # branch (5.1 mm from that branch's centre line); the channel is unclaimable, attachment cores included
+    ("attachment", "superior_gemellus"),
+    # 0.059 (was 0.065): a waist where the belly passes over the sciatic nerve's channel at the greater sciatic
+    # notch; smoothing its mid-sheet 150 passes gave 0.043 but bent its fibre coordinates along the fibres
+    ("lumps", "piriformis"),
 }
 
 
-def cases(kind: str):
+def cases(kind: str, names=MUSCLE_NAMES):
     return [
         pytest.param(name, marks=pytest.mark.xfail(reason="not reached yet", strict=True))
         if (kind, name) in NOT_YET else name
-        for name in MUSCLE_NAMES
+        for name in names
     ]
 
 
@@ -56,9 +67,9 @@ def built_and_bones(muscle_build):
 
 
 @pytest.fixture(scope="module")
-def forms(built_and_bones):
-    built, bones = built_and_bones
-    return build_forms(built, bones)
+def forms(muscle_build):
+    """The right-side forms as the scene has them (build_muscles: with the nerve's channel), by muscle name."""
+    return {name: muscle_build.muscles[f"{name}_right"].form for name in MUSCLE_NAMES}
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +110,35 @@ def test_forms_do_not_enter_their_neighbours_or_bone(measures, name):
 @pytest.mark.parametrize("name", cases("attachment"))
 def test_forms_reach_their_attachments(measures, name):
     assert measures[name].attachment_mm <= ATTACHMENT_REACH_MM
+
+
+DEEP_ROTATORS = ("piriformis", "superior_gemellus", "obturator_internus", "inferior_gemellus", "quadratus_femoris")
+
+
+@pytest.mark.parametrize("name", cases("lumps", DEEP_ROTATORS))
+def test_deep_rotator_bellies_are_smooth_without_knobs(forms, built_and_bones, name):
+    """Slender round gemelli and a smooth pear-shaped piriformis: along the centre line no cross-section's radius
+    stands off the trend of its neighbours by more than 4% of the belly. The gemelli were knobs on strings (0.077
+    and 0.093) and piriformis a crumpled band (0.065); every other muscle measures 0.005-0.023."""
+    cage = next(m for m in built_and_bones[0] if m.spec.name == name)
+    assert lumpiness(forms[name], cage.fibres.mean(axis=0)) < MAX_LUMP
+
+
+def test_lumpiness_finds_a_knob_on_a_smooth_spindle():
+    """A spindle (radius 8 sin(pi t) mm along 60 mm) is smooth; a knob 2 mm high and 6 mm long stands out."""
+    along = np.linspace(0.0, 60.0, 121)
+    angle = np.linspace(0, 2 * np.pi, 48, endpoint=False)
+    line = np.stack([np.zeros_like(along), np.zeros_like(along), along], axis=1)
+
+    def spindle(radius: np.ndarray) -> Surface:
+        around = np.stack([np.cos(angle), np.sin(angle), np.zeros_like(angle)], axis=1)
+        return closed_tube(around[:, None, :] * radius[None, :, None] + line[None])
+
+    smooth = 8.0 * np.sin(np.pi * along / 60.0)
+    middle = spindle(smooth)
+    assert section_area(middle.vertices, middle.faces, line[60], np.array([0, 0, 1.0])) == pytest.approx(np.pi * 64, rel=0.01)
+    assert lumpiness(middle, line) < 0.01
+    assert lumpiness(spindle(smooth + 2.0 * np.exp(-(((along - 25.0) / 3.0) ** 2))), line) > MAX_LUMP
 
 
 def test_the_gemelli_flank_the_obturator_internus_tendon(forms, built_and_bones):

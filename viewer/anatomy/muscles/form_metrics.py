@@ -3,7 +3,8 @@
 Limits (issue "atlas-quality muscles"): under 1% of a muscle's edges bend more than
 40 degrees and none more than 90; volume within 15% of the reference; under 1% of its
 vertices inside another muscle or a bone; every origin and insertion point of its cage
-within 5 mm of the form.
+within 5 mm of the form. Knobs and waves along a belly (lumpy gemelli, a crumpled piriformis) bend
+no edge sharply: :func:`lumpiness` finds them in the cross-sections along the muscle's centre line.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ MAX_INSIDE_SHARE = 0.01
 INSIDE_TOLERANCE_MM = 1.0  # shared boundaries: a vertex counts as inside only this far past its neighbour's face
 ATTACHMENT_REACH_MM = 5.0
 GRID_SPACING_MM = 1.5
+LUMP_STATION_MM = 1.0  # cross-sections this far apart along the centre line
+LUMP_WINDOW_MM = 15.0  # a section's radius is compared with a quadratic fitted over this much of the line about it
+LUMP_ENDS = 0.1  # share of the centre line left out at each end (attachments spread onto bone there)
+MAX_LUMP = 0.04  # a section's radius stands at most this share of the belly radius off its trend
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,73 @@ def overlap_share(vertices: FloatArray, others: list[tuple[FloatArray, IntArray]
         if len(near):
             inside[near] = winding_number(other_vertices, other_faces, vertices[near]) > 0.5
     return float(inside.mean()) if len(vertices) else 0.0
+
+
+def section_area(vertices: FloatArray, faces: IntArray, origin: FloatArray, normal: FloatArray) -> float:
+    """Area (mm2) of the cut of a closed (n, 3) / (m, 3) surface by the plane (origin, unit normal): the loop nearest origin.
+
+    Each triangle crossing the plane gives a segment; segments sharing a cut edge form loops, and the
+    loop passing nearest ``origin`` is the section (a curved muscle may be cut twice by one plane).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    height = (np.asarray(vertices, float) - origin) @ normal
+    above = height[faces] > 0
+    triangles = faces[above.any(axis=1) & ~above.all(axis=1)]
+    if not len(triangles):
+        return 0.0
+    ends, keys = [], []  # per crossed triangle, its two cut edges: the cut point and the edge's key
+    for a, b in ((0, 1), (1, 2), (2, 0)):
+        first, second = triangles[:, a], triangles[:, b]
+        cut = (height[first] > 0) != (height[second] > 0)
+        t = height[first] / np.where(cut, height[first] - height[second], 1.0)
+        ends.append(vertices[first] + t[:, None] * (vertices[second] - vertices[first]))
+        keys.append(np.where(cut, np.minimum(first, second) * len(vertices) + np.maximum(first, second), -1))
+    ends, keys = np.stack(ends, axis=1), np.stack(keys, axis=1)
+    pick = np.argsort(keys < 0, axis=1, kind="stable")[:, :2]  # the two cut edges of each triangle
+    rows = np.arange(len(triangles))[:, None]
+    start, stop = ends[rows, pick][:, 0] - origin, ends[rows, pick][:, 1] - origin
+    names, index = np.unique(keys[rows, pick], return_inverse=True)
+    index = index.reshape(-1, 2)
+    links = coo_matrix((np.ones(len(index)), (index[:, 0], index[:, 1])), shape=(len(names), len(names)))
+    loop = connected_components(links, directed=False)[1][index[:, 0]]
+    nearest = loop[np.argmin(np.linalg.norm(start + stop, axis=1))]
+    start, stop = start[loop == nearest], stop[loop == nearest]
+    return float(0.5 * abs(np.cross(start, stop) @ normal).sum())  # each segment wound with its triangle: abs once
+
+
+def section_radii(surface: Surface, line: FloatArray) -> FloatArray:
+    """Equivalent radius sqrt(area / pi) (mm) of the surface's cross-sections along a (k, 3) centre line, (k',).
+
+    Sections every :data:`LUMP_STATION_MM` perpendicular to the line, leaving out :data:`LUMP_ENDS` at each end.
+    """
+    from scipy.ndimage import gaussian_filter1d
+
+    from viewer.anatomy.geometry import arc_length, resample, tangents
+
+    count = max(int(arc_length(line)[-1] / LUMP_STATION_MM), 8)
+    stations = resample(line, count)
+    directions = tangents(gaussian_filter1d(stations, sigma=3.0 / LUMP_STATION_MM, axis=0, mode="nearest"))
+    keep = slice(int(LUMP_ENDS * count), count - int(LUMP_ENDS * count))
+    areas = [section_area(surface.vertices, surface.faces, p, n) for p, n in zip(stations[keep], directions[keep], strict=True)]
+    return np.sqrt(np.asarray(areas) / np.pi)
+
+
+def lumpiness(surface: Surface, line: FloatArray) -> float:
+    """How far the cross-sections along the (k, 3) centre line bulge from their trend, as a share of the belly.
+
+    A knob or a wave along the belly shows as a section whose equivalent radius stands off the quadratic
+    fitted to the radii over :data:`LUMP_WINDOW_MM` about it (a Savitzky-Golay filter); the largest such
+    step over the largest fitted radius. A smooth spindle or a tapering belly follows its fit closely (a
+    spindle 8 mm thick and 60 mm long 0.002, with a 2 mm ring-shaped knob 0.064).
+    """
+    from scipy.signal import savgol_filter
+
+    radii = section_radii(surface, line)
+    window = min(int(LUMP_WINDOW_MM / LUMP_STATION_MM) | 1, (len(radii) - 1) | 1)
+    trend = savgol_filter(radii, window, polyorder=2, mode="interp")
+    return float(np.abs(radii - trend).max() / trend.max())
 
 
 def crease_measures(surface: Surface) -> tuple[float, float]:

@@ -329,12 +329,21 @@ class LabelGrid:
 def reach_field(
     grid: LabelGrid, box: tuple[slice, ...], points: FloatArray, tendon: FloatArray, belly: FloatArray
 ) -> FloatArray:
-    """Per voxel of ``box``: the scale ``k`` at which the ball sweep ``tendon + k * belly`` first covers it."""
+    """Per voxel of ``box``: the scale ``k`` at which the ball sweep ``tendon + k * belly`` first covers it.
+
+    Each voxel takes ``k`` from the sweep point nearest it (a distance transform from the points' voxels).
+    """
     shape = tuple(b.stop - b.start for b in box)
     index = np.round((points - grid.origin) / grid.spacing).astype(int) - [b.start for b in box]
     keep = np.all((index >= 0) & (index < shape), axis=1)
     seeds = np.full(shape, -1, np.int64)
-    seeds[tuple(index[keep].T)] = np.flatnonzero(keep)
+    inside = np.flatnonzero(keep)
+    voxel = np.ravel_multi_index(tuple(index[keep].T), shape)
+    order = np.lexsort((belly[inside], voxel))  # by voxel, fullest belly last
+    last = np.r_[voxel[order][1:] != voxel[order][:-1], True]
+    # a voxel holding several sweep points seeds with the fullest: were it any of them, a narrow sheet's
+    # thin margin points would win some voxels and its centre others, and the sweep would grow fins and knobs
+    seeds.flat[voxel[order][last]] = inside[order][last]
     nearest = ndimage.distance_transform_edt(seeds < 0, return_distances=False, return_indices=True)
     sample = seeds[tuple(nearest)]
     distance = np.linalg.norm(grid.centres(box) - points[sample], axis=-1)
