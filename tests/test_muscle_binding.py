@@ -247,18 +247,33 @@ def test_the_forms_move_with_their_cages(muscles, deformer, name):
         assert abs(form_off - expected) < max(6.0, 0.12 * expected), (name, low, form_off, expected)
 
 
+def band_inside_tfl(muscles, deformer, pose: LegPose) -> float:
+    """Share of the band's form vertices inside the tensor fasciae latae's form at a pose."""
+    band, tensor = "iliotibial_band_right", "tensor_fasciae_latae_right"
+    posed = posed_at(deformer, pose)
+    return overlap_share(posed[band].vertices, [(posed[tensor].vertices, muscles[tensor].form.faces)])
+
+
+@pytest.mark.parametrize("pose", [LegPose(hip_flexion=90, knee_flexion=90), "frog"], ids=["flexion 90 knee 90", "frog"])
+def test_the_band_stays_over_tfl_in_motion(muscles, deformer, pose):
+    """The fascia lata encloses the tensor: both ride with the thigh by where they lie (posing.FASCIA_LATA) and the
+    band rises as the shortened tensor thickens (posing.DRAPED). Ridden by their own fibre fractions, with the band
+    blind to the tensor, 2.2% of the band sank into the tensor at flexion 90 knee 90 (1.6% from the baked table) and 9.9%
+    in the frog position (9.1% baked)
+    (1.0% and 1.5% now; 0.4% at rest, where they share the anterior superior iliac spine)."""
+    pose = POSES[1] if pose == "frog" else pose
+    assert band_inside_tfl(muscles, deformer, pose) < 0.02
+
+
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 15: the band's and TFL's cages are posed separately (posing.RIDE_SPAN rides 0.45 and 0.6 of "
-    "them with the thigh), and the band sinks into TFL as the hip flexes: 0.4% of its vertices inside TFL at rest, "
-    "2.2% at flexion 90 knee 90, 9.9% in the frog position",
+    reason="issue 15: the band and TFL ride by the mean level of each fibre-sample row, and the band's origin row "
+    "runs along the slanting iliac crest: near the anterior superior iliac spine 1.5% of the band is inside TFL in "
+    "the frog position (0.4% at rest)",
 )
-def test_the_band_stays_over_tfl_in_motion(muscles, deformer):
-    band, tensor = "iliotibial_band_right", "tensor_fasciae_latae_right"
+def test_the_band_stays_over_tfl_within_the_overlap_limit_in_motion(muscles, deformer):
     for pose in (LegPose(hip_flexion=90, knee_flexion=90), POSES[1]):  # POSES[1]: the frog position
-        posed = posed_at(deformer, pose)
-        inside = overlap_share(posed[band].vertices, [(posed[tensor].vertices, muscles[tensor].form.faces)])
-        assert inside < MAX_INSIDE_SHARE, (pose, inside)
+        assert band_inside_tfl(muscles, deformer, pose) < MAX_INSIDE_SHARE, pose
 
 
 def posed_cages(deformer, pose: LegPose) -> dict:
