@@ -114,30 +114,31 @@ def _smoothstep(t: FloatArray) -> FloatArray:
 
 
 def blend_weights(muscle) -> FloatArray:
-    """(n_samples, 3) weights of pelvis, thigh and shank along the fibres of one muscle."""
+    """(n_fibres * n_samples, 3) weights of pelvis, thigh and shank at every fibre sample (fibre-major) of one muscle."""
     spec = muscle.spec
-    n_s = muscle.fibres.shape[1]
+    n_u, n_s = muscle.fibres.shape[:2]
     s = np.arange(n_s)
     stations = [0.0] + [via.at for via in spec.via] + [1.0]
     bones = [spec.origin.bone] + [via.bone for via in spec.via] + [spec.insertion.bone]
     pinned = pinned_indices(stations, n_s)
     last_pelvis = max(p for p, b in zip(pinned, bones, strict=True) if SEGMENT_OF_BONE[b] == "pelvis")
-    if spec.name in FASCIA_LATA:
+    if spec.name in FASCIA_LATA:  # by where each sample lies: the tensor and the band over it ride alike
         start, full = FASCIA_RIDE_LEVELS
-        ride = _smoothstep((thigh_level(muscle.fibres.mean(axis=0), muscle.side) - start) / (full - start))
-        ride[: last_pelvis + 1] = 0.0
+        ride = _smoothstep((thigh_level(muscle.fibres.reshape(-1, 3), muscle.side) - start) / (full - start))
+        ride = ride.reshape(n_u, n_s)
+        ride[:, : last_pelvis + 1] = 0.0
     else:
-        ride = _smoothstep((s - last_pelvis) / max(n_s - 1 - last_pelvis, 1))
-    weights = np.zeros((n_s, 3))
+        ride = np.tile(_smoothstep((s - last_pelvis) / max(n_s - 1 - last_pelvis, 1)), (n_u, 1))
+    weights = np.zeros((n_u, n_s, 3))
     end = SEGMENT_OF_BONE[spec.insertion.bone]
     if end == "shank":  # the band rides with the thigh along its length and with the shank near Gerdy's tubercle
         shank = _smoothstep((s / (n_s - 1) - 0.88) / 0.12)
-        weights[:, 2] = shank
-        weights[:, 1] = ride - shank
+        weights[..., 2] = shank
+        weights[..., 1] = ride - shank
     else:
-        weights[:, SEGMENTS.index(end)] = ride
-    weights[:, 0] = 1 - weights[:, 1:].sum(axis=1)
-    return weights
+        weights[..., SEGMENTS.index(end)] = ride
+    weights[..., 0] = 1 - weights[..., 1:].sum(axis=-1)
+    return weights.reshape(-1, 3)
 
 
 def thigh_level(points: FloatArray, side: str) -> FloatArray:
@@ -188,7 +189,7 @@ class MusclePoser:
             left, right = pins[segment], pins[segment + 1]
             rows = start + np.arange(n_u)[:, None] * n_s
             parts["points"].append(muscle.fibres.reshape(-1, 3))
-            parts["weights"].append(np.tile(blend_weights(muscle), (n_u, 1)))
+            parts["weights"].append(blend_weights(muscle))
             parts["side"].append(np.full(count, SIDES.index(muscle.side)))
             parts["pinned"].append(np.isin(np.tile(s, n_u), pins))
             parts["left"].append((rows + left).ravel())
