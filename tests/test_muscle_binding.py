@@ -350,31 +350,6 @@ def test_quadratus_femoris_form_holds_its_volume_when_squeezed(muscles, deformer
     assert 0.9 < ratio < 1.1, ratio
 
 
-TFL_TWISTED = LegPose(hip_flexion=90, hip_abduction=45, hip_rotation=45)  # the worst volume of the pose grid
-
-
-def tfl_volume_ratio(muscles, deformer) -> float:
-    name = "tensor_fasciae_latae_right"
-    posed = posed_at(deformer, TFL_TWISTED)[name].vertices
-    return volume_ratio(muscles[name].form.vertices, posed, muscles[name].form.faces)
-
-
-def test_tfl_form_keeps_most_of_its_volume_flexed_abducted_and_rotated(muscles, deformer):
-    """Ridden with the band by where it lies, the tensor's cage is no longer sheared between pelvis and thigh
-    along its whole length: its form keeps 0.77 of its volume at flexion 90, abduction 45, internal rotation 45
-    (0.63 from the solver before, 0.60 from the baked table)."""
-    assert tfl_volume_ratio(muscles, deformer) > 0.7
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15: the TFL form keeps 0.77 of its volume at flexion 90, abduction 45, "
-    "internal rotation 45 (the volume hold cannot thicken a folded form back)",
-)
-def test_tfl_form_holds_its_volume_within_ten_percent_flexed_abducted_and_rotated(muscles, deformer):
-    assert abs(tfl_volume_ratio(muscles, deformer) - 1) < 0.1
-
-
 def test_new_forms_rebuild_the_muscle_cache_but_keep_the_baked_pose_space(monkeypatch):
     from viewer.anatomy.bones import load_bone_surfaces
     from viewer.anatomy.muscles import cache
