@@ -240,18 +240,35 @@ def test_the_forms_move_with_their_cages(muscles, deformer, name):
         assert abs(form_off - expected) < max(6.0, 0.12 * expected), (name, low, form_off, expected)
 
 
+def band_inside_tfl(muscles, deformer, pose: LegPose) -> float:
+    """Share of the band's form vertices inside the tensor fasciae latae's form at a pose."""
+    band, tensor = "iliotibial_band_right", "tensor_fasciae_latae_right"
+    posed = posed_at(deformer, pose)
+    return overlap_share(posed[band].vertices, [(posed[tensor].vertices, muscles[tensor].form.faces)])
+
+
+def test_the_band_stays_over_tfl_at_flexion_90_knee_90(muscles, deformer):
+    """The fascia lata encloses the tensor: both ride from pelvis to thigh by where each sample lies
+    (posing.FASCIA_LATA) and the band rises as the shortened tensor thickens (posing.DRAPED). Ridden by their own
+    fibre fractions, with the band blind to the tensor, 2.2% of the band sank into the tensor here (1.6% from the
+    baked table); now 0.1%."""
+    assert band_inside_tfl(muscles, deformer, LegPose(hip_flexion=90, knee_flexion=90)) < MAX_INSIDE_SHARE
+
+
+def test_the_band_stays_over_tfl_in_the_frog_position(muscles, deformer):
+    """In the frog position the tensor, shortened, is 1.7 times as thick: 9.9% of the band sank into it (9.1%
+    from the baked table); now 1.7% (2.1% baked), where band and tensor already touch at rest, at the anterior
+    superior iliac spine."""
+    assert band_inside_tfl(muscles, deformer, POSES[1]) < 0.025
+
+
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 15: the band's and TFL's cages are posed separately (posing.RIDE_SPAN rides 0.45 and 0.6 of "
-    "them with the thigh), and the band sinks into TFL as the hip flexes: 0.4% of its vertices inside TFL at rest, "
-    "2.2% at flexion 90 knee 90, 9.9% in the frog position",
+    reason="issue 15: in the frog position 1.7% (2.1% baked) of the band is inside TFL near the anterior superior iliac spine, "
+    "where the two forms already overlap at rest (0.4% of the band, 3.6% of TFL)",
 )
-def test_the_band_stays_over_tfl_in_motion(muscles, deformer):
-    band, tensor = "iliotibial_band_right", "tensor_fasciae_latae_right"
-    for pose in (LegPose(hip_flexion=90, knee_flexion=90), POSES[1]):  # POSES[1]: the frog position
-        posed = posed_at(deformer, pose)
-        inside = overlap_share(posed[band].vertices, [(posed[tensor].vertices, muscles[tensor].form.faces)])
-        assert inside < MAX_INSIDE_SHARE, (pose, inside)
+def test_the_band_stays_over_tfl_within_the_overlap_limit_in_the_frog_position(muscles, deformer):
+    assert band_inside_tfl(muscles, deformer, POSES[1]) < MAX_INSIDE_SHARE
 
 
 def posed_cages(deformer, pose: LegPose) -> dict:

@@ -37,6 +37,7 @@ from viewer.anatomy.muscles.forms import (
     diagonal_contacts,
     make_room_for_band,
 )
+from viewer.anatomy.muscles.posing import thigh_level
 from viewer.anatomy.muscles.spec import MUSCLE_NAMES
 
 # Limits the first version of the forms does not reach yet (measured with bench/bench_shapes.py);
@@ -165,10 +166,8 @@ def test_band_is_a_thin_sheet(forms):
 
 
 def thigh_fraction(points: np.ndarray) -> np.ndarray:
-    """How far down the thigh (n,) each point (n, 3) lies: 0 at the greater trochanter, 1 at the lateral epicondyle."""
-    landmarks = load_landmarks()
-    top, knee = landmarks["greater_trochanter_right"], landmarks["lateral_epicondyle_right"]
-    return (points - top) @ (knee - top) / float((knee - top) @ (knee - top))
+    """How far down the right thigh (n,) each point (n, 3) lies: 0 at the greater trochanter, 1 at the lateral epicondyle."""
+    return thigh_level(points, "right")
 
 
 def test_band_narrows_to_3_to_5_cm_over_the_lateral_thigh(forms):

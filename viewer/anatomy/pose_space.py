@@ -114,8 +114,7 @@ def side_layout(muscles: dict[str, MuscleGeometry], side: str) -> tuple[list[str
     for name in names:
         muscle = muscles[name]
         rest.append(shape_rows(muscle.vertices, muscle.fibres))
-        per_sample = np.tile(blend_weights(muscle), (muscle.fibres.shape[0], 1))
-        weights.append(np.tile(per_sample, (3, 1)))
+        weights.append(np.tile(blend_weights(muscle), (3, 1)))
     return names, np.concatenate(rest), np.concatenate(weights)
 
 

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces
+from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
 from viewer.anatomy.geometry import cross, length, polyline_lengths
 from viewer.anatomy.kinematics import SEGMENT_OF_BONE, SEGMENTS, LegPose
 from viewer.anatomy.muscles.block import BulgingBlock
@@ -75,14 +75,25 @@ _KEYS = ("thigh_right", "shank_right", "thigh_left", "shank_left")
 # offsets turned with the segments shear against its shortening chords and lost up to 40%).
 BROAD_DEEP = ("gluteus_minimus",)
 BLOCKS = ("quadratus_femoris",)  # as thick as they are long: carried by one linear map, bellies bulged (BulgingBlock)
-# Share of the free length over which a sheet is handed from the pelvis to the thigh (1: all of it). The
-# fascia lata is bound to the femur along the lateral intermuscular septum: below the trochanter the band
-# and the tensor fasciae latae move with the thigh, not half-way between thigh and pelvis (which, at 90
-# degrees of flexion, left the band standing 2 cm off the thigh and crumpled the tensor into a flag).
-RIDE_SPAN = {"iliotibial_band": 0.45, "tensor_fasciae_latae": 0.6}
+# The fascia lata and what it encloses: handed from the pelvis to the thigh by *where* a sample lies, not by
+# its fraction of its own fibre, so the tensor fasciae latae and the iliotibial band over it move as one
+# (ridden by their own fibre fractions, the band sank into the tensor as the hip flexed). The fascia lata is
+# bound to the femur along the lateral intermuscular septum: below the trochanter both move with the thigh,
+# not half-way between thigh and pelvis (which, at 90 degrees of flexion, left the band standing 2 cm off the
+# thigh and crumpled the tensor into a flag).
+FASCIA_LATA = ("iliotibial_band", "tensor_fasciae_latae")
+# Where the hand-over starts and ends: fractions of the way down the thigh, 0 at the greater trochanter and
+# 1 at the lateral epicondyle (the iliac crest and the anterior superior iliac spine lie near -0.3).
+FASCIA_RIDE_LEVELS = (-0.3, 0.1)
+# The band is draped over the tensor fasciae latae (the fascia lata encloses it): where it lay within
+# DRAPE_FULL_MM of the tensor's top face at rest it rises and sinks with that face as the tensor thickens
+# (shortened, it holds its volume: 1.7 times as thick in the frog position) or thins; the rise fades out by
+# DRAPE_REACH_MM. Without it the thickened tensor came through the band (7% of the band inside it).
+DRAPED = {"iliotibial_band": "tensor_fasciae_latae"}
+DRAPE_FULL_MM, DRAPE_REACH_MM = 15.0, 30.0
 DEEP_LAYER = 2  # layer of the short rotators and quadratus femoris (posed as taut paths)
 # Bump when the solver's posed shapes change: the shipped pose space is keyed by it (not by this source).
-SOLVER_VERSION = "solver-5"
+SOLVER_VERSION = "solver-6"
 
 
 @dataclass
@@ -103,26 +114,38 @@ def _smoothstep(t: FloatArray) -> FloatArray:
 
 
 def blend_weights(muscle) -> FloatArray:
-    """(n_samples, 3) weights of pelvis, thigh and shank along the fibres of one muscle."""
+    """(n_fibres * n_samples, 3) weights of pelvis, thigh and shank at every fibre sample (fibre-major) of one muscle."""
     spec = muscle.spec
-    n_s = muscle.fibres.shape[1]
+    n_u, n_s = muscle.fibres.shape[:2]
     s = np.arange(n_s)
     stations = [0.0] + [via.at for via in spec.via] + [1.0]
     bones = [spec.origin.bone] + [via.bone for via in spec.via] + [spec.insertion.bone]
     pinned = pinned_indices(stations, n_s)
     last_pelvis = max(p for p, b in zip(pinned, bones, strict=True) if SEGMENT_OF_BONE[b] == "pelvis")
-    ride_end = last_pelvis + RIDE_SPAN.get(spec.name, 1.0) * (n_s - 1 - last_pelvis)
-    ride = _smoothstep((s - last_pelvis) / max(ride_end - last_pelvis, 1))
-    weights = np.zeros((n_s, 3))
+    if spec.name in FASCIA_LATA:  # by where each sample lies: the tensor and the band over it ride alike
+        start, full = FASCIA_RIDE_LEVELS
+        ride = _smoothstep((thigh_level(muscle.fibres.reshape(-1, 3), muscle.side) - start) / (full - start))
+        ride = ride.reshape(n_u, n_s)
+        ride[:, : last_pelvis + 1] = 0.0
+    else:
+        ride = np.tile(_smoothstep((s - last_pelvis) / max(n_s - 1 - last_pelvis, 1)), (n_u, 1))
+    weights = np.zeros((n_u, n_s, 3))
     end = SEGMENT_OF_BONE[spec.insertion.bone]
     if end == "shank":  # the band rides with the thigh along its length and with the shank near Gerdy's tubercle
         shank = _smoothstep((s / (n_s - 1) - 0.88) / 0.12)
-        weights[:, 2] = shank
-        weights[:, 1] = ride - shank
+        weights[..., 2] = shank
+        weights[..., 1] = ride - shank
     else:
-        weights[:, SEGMENTS.index(end)] = ride
-    weights[:, 0] = 1 - weights[:, 1:].sum(axis=1)
-    return weights
+        weights[..., SEGMENTS.index(end)] = ride
+    weights[..., 0] = 1 - weights[..., 1:].sum(axis=-1)
+    return weights.reshape(-1, 3)
+
+
+def thigh_level(points: FloatArray, side: str) -> FloatArray:
+    """How far down the thigh (n,) rest points (n, 3) lie: 0 at the greater trochanter, 1 at the lateral epicondyle."""
+    landmarks = load_landmarks()
+    top, knee = landmarks[f"greater_trochanter_{side}"], landmarks[f"lateral_epicondyle_{side}"]
+    return (points - top) @ (knee - top) / float((knee - top) @ (knee - top))
 
 
 def _interpolate(start: FloatArray, end: FloatArray, fraction: float) -> FloatArray:
@@ -166,7 +189,7 @@ class MusclePoser:
             left, right = pins[segment], pins[segment + 1]
             rows = start + np.arange(n_u)[:, None] * n_s
             parts["points"].append(muscle.fibres.reshape(-1, 3))
-            parts["weights"].append(np.tile(blend_weights(muscle), (n_u, 1)))
+            parts["weights"].append(blend_weights(muscle))
             parts["side"].append(np.full(count, SIDES.index(muscle.side)))
             parts["pinned"].append(np.isin(np.tile(s, n_u), pins))
             parts["left"].append((rows + left).ravel())
@@ -304,6 +327,23 @@ class MusclePoser:
         self.previous: np.ndarray | None = None
         half = [np.arange(s.start, s.stop) for s in slices.values()]
         self.vertex_order = np.concatenate([np.concatenate([rows, rows + count]) for rows in half])
+        self.drapes = self._drapes(muscles)
+
+    def _drapes(self, muscles: dict) -> list[tuple[np.ndarray, np.ndarray, FloatArray]]:
+        """(sheet rows, the nearest rows of the muscle under it, (n, 1) weights) of every draped sheet (DRAPED)."""
+        from scipy.spatial import cKDTree
+
+        drapes = []
+        for name, muscle in muscles.items():
+            under = f"{DRAPED.get(muscle.spec.name)}_{muscle.side}"
+            if under not in self.slices:
+                continue
+            rows, under_rows = (np.arange(self.slices[n].start, self.slices[n].stop) for n in (name, under))
+            top = self.rest_points[under_rows] + self.upper_offsets[under_rows]
+            gap, nearest = cKDTree(top).query(self.rest_points[rows] + self.lower_offsets[rows])
+            weight = np.clip((DRAPE_REACH_MM - gap) / (DRAPE_REACH_MM - DRAPE_FULL_MM), 0.0, 1.0)
+            drapes.append((rows, under_rows[nearest], (weight * weight * (3 - 2 * weight))[:, None]))
+        return drapes
 
     # ------------------------------------------------------------------ geometry helpers
 
@@ -614,6 +654,10 @@ class MusclePoser:
                 lower, upper, scale = lower * keep, upper * keep, scale * keep[:, 0]
             self.scale = scale
             low, high = points + lower, points + upper
+            for rows, under, weight in self.drapes:  # a sheet draped over a muscle rises as that muscle thickens
+                rise = weight * (upper[under] - turned[1][under])
+                low[rows] += rise
+                high[rows] += rise
             for block in self.blocks:
                 offsets = self._block_offsets(block, points)
                 side = int(self.side[block.rows[0]])
