@@ -87,6 +87,20 @@ def test_natal_cleft_is_deep_below_the_sacral_apex(body, landmarks):
     assert cleft >= 15, f"natal cleft only {cleft:.1f} mm deep"
 
 
+@pytest.mark.parametrize("body", BODIES)
+def test_natal_cleft_runs_out_without_a_notch(body, landmarks):
+    """Where the natal cleft's crease runs out above the perineum the skin is smooth: no edge within 30 mm bends
+    more than 40 degrees (the crease ran on, 47-66 degrees, into a pinched notch dark between the thighs)."""
+    from viewer.anatomy.geometry import edge_bends
+
+    skin = load_skin(body)
+    end = landmarks["coccyx_tip"] + np.array([20.0, -45.0, 0.0])  # the cleft's inferior end, as the fit smooths it
+    degrees, edges = edge_bends(skin.vertices, skin.faces)
+    near = np.linalg.norm(skin.vertices[edges].mean(axis=1) - end, axis=1) < 30.0
+    assert near.sum() > 50
+    assert degrees[near].max() < 40.0, f"the {body} skin bends {degrees[near].max():.0f} degrees at the cleft's end"
+
+
 def relief(vertices, centre, direction, across, half_mm=60.0, step_mm=4.0, sigma_mm=15.0):
     """How far the skin stands out of its own broad form on a square patch seen along ``-direction``.
 
@@ -172,14 +186,14 @@ def test_buttock_fat_and_surface_landmarks(scene, body):
 GROWTH_MM = 3.0  # muscles and bones are checked grown by this much: new muscle forms a little larger stay inside
 
 
-def grown(vertices, faces):
-    """Vertices moved ``GROWTH_MM`` out along their normals: the structure a few millimetres larger."""
+def grown(vertices, faces, growth_mm=GROWTH_MM):
+    """Vertices moved ``growth_mm`` out along their normals: the structure a few millimetres larger."""
     from viewer.anatomy.geometry import vertex_normals
 
-    return vertices + GROWTH_MM * vertex_normals(vertices, faces)
+    return vertices + growth_mm * vertex_normals(vertices, faces)
 
 
-def enclosed_share(model, skin_vertices, skin_faces, kinds=("muscle", "fascia", "bone")):
+def enclosed_share(model, skin_vertices, skin_faces, kinds=("muscle", "fascia", "bone"), growth_mm=GROWTH_MM):
     """Share of the (grown) muscle, fascia and bone vertices of the skin's region inside the skin, and the worst.
 
     Shanks (tibia, patella) are left out: the skin ends below the knee.
@@ -187,7 +201,7 @@ def enclosed_share(model, skin_vertices, skin_faces, kinds=("muscle", "fascia", 
     from viewer.anatomy.bones import Surface
 
     names = [n for kind in kinds for n in model.names(kind) if not n.startswith(("tibia", "patella"))]
-    points = np.vstack([grown(model.vertices(n), model.structures[n].faces) for n in names])
+    points = np.vstack([grown(model.vertices(n), model.structures[n].faces, growth_mm) for n in names])
     owner = np.repeat(names, [len(model.vertices(n)) for n in names])
     region = (points[:, 1] > skin_vertices[:, 1].min() + 15) & (points[:, 1] < skin_vertices[:, 1].max() - 15)
     within = inside(points[region], Surface(skin_vertices, skin_faces))
@@ -206,18 +220,29 @@ def test_skin_encloses_muscles_and_bones_at_rest(scene, body):
 
 # Poses of the right hip (flexion, abduction, internal rotation; the left leg stands), the worst of the grid
 # flexion (-20, 0, 90, 120) x abduction (-30, 0, 45) x rotation (-45, 0, 45) with dual-quaternion skinning alone
-# (share of muscle and bone vertices inside: 98.6-99.2%). With the pose correctives every grid pose but deep flexion
-# with internal rotation keeps 99.8-100% inside. Adduction with the hip straight is left out: the thigh then passes
-# through the standing one, as no body can.
+# (share of muscle and bone vertices inside: 98.6-99.2%). Adduction with the hip straight is left out: the thigh then
+# passes through the standing one, as no body can.
 WORST_REACHABLE_POSES = ((90.0, 45.0, 45.0), (-20.0, 0.0, -45.0), (0.0, 0.0, -45.0), (-20.0, 45.0, -45.0))
 # full flexion: the worst three without correctives (98.4-99.2%) and the worst of the linear blend (89%)
 FULL_FLEXION_POSES = ((120.0, -30.0, 45.0), (120.0, 0.0, 45.0), (120.0, 45.0, 45.0), (120.0, 45.0, -45.0))
-# What the correctives leave (measured 98.4% female at 120/-30/45, 98.96% at 90/45/45, with the skins rebuilt around
-# this session's deep-layer and band forms; 99.1% female, 99.4% male before them): in deep flexion with internal
-# rotation the thigh's skin folds through the skin of the flank below the iliac crest, and the tensor fasciae latae
-# under that double layer counts as outside (its nearest skin lies 5 mm above it); a fold, not a bare muscle.
-FULL_FLEXION_INSIDE = 0.98
-REACHABLE_INSIDE = 0.985
+# Poses between the grid nodes, where the correctives are a trilinear blend of the nodes around them: the middle of
+# the deep-flexion cells with internal rotation, the therapist's frog position and extension with external rotation.
+BETWEEN_NODE_POSES = (
+    (105.0, -15.0, 45.0),
+    (100.0, 20.0, 20.0),
+    (67.0, -15.0, 22.0),
+    (45.0, 40.0, 20.0),
+    (-10.0, 20.0, -30.0),
+)
+# The correctives lift the skin to 4.5 mm over every posed muscle and bone at the grid nodes (blended trilinearly
+# between them); the posed checks grow muscles and bones by 2 mm (the rest check's 3 mm less a tolerance of 1 mm:
+# a millimetre over a muscle belly does not show in a picture; a muscle through the skin does). Measured with this
+# build: 99.950-99.998% inside at the poses below (worst female 100/20/20; a handful of vertices of 115 000:
+# the lift's distance field has 3 mm voxels), against 98.40% (full flexion) and 98.96% (90/45/45, tensor fasciae
+# latae 8 mm through the skin)
+# before. Not yet every vertex: the limit is the measured worst, rounded down.
+POSED_TOLERANCE_MM = 1.0
+POSED_INSIDE = 0.999
 
 
 @pytest.fixture(scope="module")
@@ -230,12 +255,13 @@ def pose_scene():
     model.reset_pose()
 
 
-def posed_share(model, body, pose):
+def posed_share(model, body, pose, growth_mm=GROWTH_MM - POSED_TOLERANCE_MM):
+    """Share of the muscle and bone vertices (grown by ``growth_mm``) inside the skin at a right-hip pose."""
     model.set_body(body)
     model.set_pose("right", hip_flexion=pose[0], hip_abduction=pose[1], hip_rotation=pose[2])
     try:
         skin = model.vertices("skin")
-        share, _ = enclosed_share(model, skin, model.structures["skin"].faces, kinds=("muscle", "bone"))
+        share, _ = enclosed_share(model, skin, model.structures["skin"].faces, ("muscle", "bone"), growth_mm)
     finally:
         model.reset_pose()
     return share
@@ -243,11 +269,11 @@ def posed_share(model, body, pose):
 
 @pytest.mark.parametrize("body", BODIES)
 def test_skin_encloses_muscles_and_bones_at_the_worst_reachable_poses(pose_scene, body):
+    """The grown muscles and bones lie inside (at 90/45/45 tensor fasciae latae and gluteus minimus stood 8 mm
+    through the skin: the lift followed the distance field's gradient, which inside a muscle pointed deeper)."""
     for pose in WORST_REACHABLE_POSES:
         share = posed_share(pose_scene, body, pose)
-        assert share > REACHABLE_INSIDE, (
-            f"only {share:.2%} of muscle and bone vertices inside the {body} skin at {pose}"
-        )
+        assert share > POSED_INSIDE, f"only {share:.4%} of muscle and bone vertices inside the {body} skin at {pose}"
 
 
 @pytest.mark.parametrize("body", BODIES)
@@ -255,7 +281,30 @@ def test_skin_encloses_muscles_and_bones_in_full_flexion(pose_scene, body):
     """At 120 degrees the buttock stays over the ischium (a linear blend of the rig weights left 91-96% inside)
     and the groin crease no longer bares tensor fasciae latae, sartorius and the iliotibial band (pose correctives)."""
     worst = min((posed_share(pose_scene, body, pose), pose) for pose in FULL_FLEXION_POSES)
-    assert worst[0] > FULL_FLEXION_INSIDE, f"only {worst[0]:.2%} inside the {body} skin at {worst[1]}"
+    assert worst[0] > POSED_INSIDE, f"only {worst[0]:.4%} inside the {body} skin at {worst[1]}"
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_skin_encloses_muscles_and_bones_between_the_grid_nodes(pose_scene, body):
+    """Between the nodes the blended correctives keep every muscle and bone inside too."""
+    for pose in BETWEEN_NODE_POSES:
+        share = posed_share(pose_scene, body, pose)
+        assert share > POSED_INSIDE, f"only {share:.4%} of muscle and bone vertices inside the {body} skin at {pose}"
+
+
+def test_inside_counts_what_lies_under_a_fold_of_the_surface():
+    """A surface that passes through itself (two overlapping closed boxes as one mesh, like the flexed thigh's skin
+    through the flank's) still encloses what lies under both layers: ray parity called it outside."""
+    from viewer.anatomy.bones import Surface
+
+    box = pv.Box(bounds=(0.0, 40.0, 0.0, 40.0, 0.0, 40.0), level=4).triangulate()
+    vertices = np.asarray(box.points, dtype=float)
+    faces = np.asarray(box.faces).reshape(-1, 4)[:, 1:]
+    if signed_volume(vertices, faces) < 0:
+        faces = faces[:, ::-1]
+    folded = Surface(np.vstack([vertices, vertices + 20.0]), np.vstack([faces, faces + len(vertices)]))
+    points = np.array([[30.0, 30.0, 30.0], [10.0, 10.0, 10.0], [50.0, 50.0, 50.0], [50.0, 10.0, 10.0]])
+    np.testing.assert_array_equal(inside(points, folded), [True, True, True, False])
 
 
 def test_skin_blend_keeps_its_distance_from_the_hip():
@@ -432,25 +481,50 @@ THERAPIST_POSES = (
 )
 
 
-def posed_lumps(model, skin):
+def posed_lumps(model, skin, body):
     """The highest lump (mm, :func:`relief` on 100 mm patches) over the posed greater trochanter, lateral thigh
     and buttock cheek.
 
+    The lateral thigh is read on the thigh's own skin (carried at least half by the right thigh and shank): with the
+    hip flexed and abducted the flank's skin folds down over the patch's upper corner, and a height field seen from
+    one side took that second layer for a lump 41 mm high (female, 90/45/45) on a smooth thigh.
     (The groin and the front of the flexed thigh are left out: there the skin folds on itself, which a height
     field seen from one side cannot describe.)
     """
     from viewer.anatomy.geometry import apply
 
+    weights = load_skin_asset(body).weights
+    own = weights["thigh_right"] + weights["shank_right"] >= 0.5
     rest = model.landmarks_rest
     thigh = model.segment_transform("thigh_right")
     lateral, up = thigh[:3, :3] @ [0.0, 0.0, 1.0], thigh[:3, :3] @ [0.0, 1.0, 0.0]
     trochanter = rest["greater_trochanter_right"]
     patches = {
-        "greater trochanter": (apply(thigh, trochanter[None])[0], lateral, up),
-        "lateral thigh": (apply(thigh, trochanter[None] + [0.0, -100.0, 0.0])[0], lateral, up),
-        "buttock cheek": (rest["ischial_tuberosity_right"] + [-20.0, 60.0, 40.0], (-1.0, 0.0, 0.0), (0.0, 1.0, 0.0)),
+        "greater trochanter": (skin, apply(thigh, trochanter[None])[0], lateral, up),
+        "lateral thigh": (skin[own], apply(thigh, trochanter[None] + [0.0, -100.0, 0.0])[0], lateral, up),
+        "buttock cheek": (
+            skin,
+            rest["ischial_tuberosity_right"] + [-20.0, 60.0, 40.0],
+            (-1.0, 0.0, 0.0),
+            (0.0, 1.0, 0.0),
+        ),
     }
-    return {name: float(np.nanmax(relief(skin, *patch, half_mm=50.0))) for name, patch in patches.items()}
+    return {name: float(np.nanmax(relief(*patch, half_mm=50.0))) for name, patch in patches.items()}
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_flexed_abducted_lateral_thigh_has_no_lump(pose_scene, body):
+    """At 90/45/45 the lateral thigh's own skin has no 41 mm 'lump' (that was the flank folded over the patch): what
+    stands out, 12.1 mm (female) and 10.6 mm (male), is the skin lifted over tensor fasciae latae bunched up in
+    flexion with abduction, the greater trochanter's limit."""
+    pose_scene.set_body(body)
+    try:
+        pose_scene.set_pose("right", hip_flexion=90.0, hip_abduction=45.0, hip_rotation=45.0)
+        height = posed_lumps(pose_scene, pose_scene.vertices("skin"), body)["lateral thigh"]
+    finally:
+        pose_scene.reset_pose()
+    limit = POSED_LUMP_MM["greater trochanter"]
+    assert height < limit, f"a lump stands {height:.1f} mm out of the {body} lateral thigh (limit {limit})"
 
 
 @pytest.mark.parametrize("body", BODIES)
@@ -464,7 +538,7 @@ def test_posed_skin_stays_smooth_in_the_therapist_positions(pose_scene, body):
             skin = pose_scene.vertices("skin")
             sharp = (dihedral_degrees(skin, faces) > 40).mean()
             assert sharp < 0.01, f"{sharp:.2%} of the {body} skin's edges bend more than 40 degrees at {pose}"
-            for place, height in posed_lumps(pose_scene, skin).items():
+            for place, height in posed_lumps(pose_scene, skin, body).items():
                 limit = POSED_LUMP_MM[place]
                 assert height < limit, f"a lump stands {height:.1f} mm out over the {place} at {pose} (limit {limit})"
             pose_scene.reset_pose()

@@ -104,6 +104,11 @@ class BodyParameters:
     # the skin is smoothed (umbrella passes, fading with distance) around these landmarks of both sides, mm:
     # beside the PSIS the buttock's upper edge otherwise stood as a ridge, and the lateral knee was lumpy
     smoothed_around: tuple[tuple[str, float], ...] = (("psis", 45.0), ("lateral_epicondyle", 35.0))
+    # ... and around midline points (landmark, offset from it mm, radius mm), without the extra cover: where the
+    # natal cleft's crease ran out above the perineum it ended in a pinched notch, dark between the thighs
+    smoothed_midline: tuple[tuple[str, tuple[float, float, float], float], ...] = (
+        ("coccyx_tip", (20.0, -45.0, 0.0), 18.0),
+    )
     region_smoothing_passes: int = 60
     smoothed_extra_cover_mm: float = 12.0  # ... where the skin is first lifted this much further off the muscles
     band_top_mm: float = -140.0  # the iliotibial band pins the lateral thigh from this height down to the knee ...
@@ -407,7 +412,13 @@ def _smooth(values: FloatArray, edges: IntArray, passes: int) -> FloatArray:
 
 
 def push_out(
-    vertices: FloatArray, faces: IntArray, distance, cover: float | FloatArray, iterations: int = 40, passes: int = 4
+    vertices: FloatArray,
+    faces: IntArray,
+    distance,
+    cover: float | FloatArray,
+    iterations: int = 40,
+    passes: int = 4,
+    outward: FloatArray | None = None,
 ) -> FloatArray:
     """Lift the skin off the muscles and bones to at least ``cover`` mm (one value or (n,) per vertex), smoothly.
 
@@ -415,6 +426,10 @@ def push_out(
     distance field's gradient by what it lacks, then smooths the accumulated
     displacement over the mesh, so a muscle under the skin raises a broad rounded
     area rather than a tent; a last unsmoothed round settles what is left.
+    With ``outward`` ((n, 3): unit outward normals, or zero rows where the gradient is
+    to be trusted) a vertex inside a solid whose gradient turns against its normal (a skin
+    sunk past the middle of a muscle, nearer its deep face) is moved along ``outward``
+    instead, never on through the muscle.
     """
     edges = _edges(faces)
     offset = np.zeros_like(vertices)
@@ -423,7 +438,11 @@ def push_out(
         need = np.clip(cover - distance.distance(points), 0.0, None)
         if need.max() < 0.2:
             break
-        offset += need[:, None] * distance.direction(points)
+        way = distance.direction(points)
+        if outward is not None:
+            turned = (np.einsum("ij,ij->i", way, outward) < 0.0) & (need > cover)  # inward, from inside a solid
+            way = np.where(turned[:, None], outward, way)
+        offset += need[:, None] * way
         if round_index < iterations:
             offset = _smooth(offset, edges, passes)
     return vertices + offset
@@ -570,7 +589,10 @@ def fit_body(
         cover = params.min_cover_mm + params.smoothed_extra_cover_mm * near_weight(points, centres)
         mesh.points = push_out(points, _faces_of(mesh), distance, cover, passes=passes)
     mesh.points = smooth_around(
-        np.asarray(mesh.points, dtype=float), _faces_of(mesh), centres, params.region_smoothing_passes
+        np.asarray(mesh.points, dtype=float),
+        _faces_of(mesh),
+        centres + [(landmarks[name] + offset, radius) for name, offset, radius in params.smoothed_midline],
+        params.region_smoothing_passes,
     )
     settled = settle_over_bone(
         np.asarray(mesh.points, dtype=float),

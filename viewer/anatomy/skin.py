@@ -167,22 +167,24 @@ def skin_landmarks(skin: Surface | None = None, body: str = DEFAULT_BODY) -> dic
 
 
 def inside(points: FloatArray, surface: Surface, spacing: float = 1.5) -> np.ndarray:
-    """Which points lie inside a closed surface: (n,) bool.
+    """Which points lie inside a closed, outward-facing surface: (n,) bool.
 
-    Voxel ray parity at ``spacing`` mm (the muscles' own :func:`inside_voxels`), then the occupancy
-    interpolated trilinearly at each point (inside where it exceeds one half), so only points within about
-    a voxel of the surface can be misjudged. No distance transform is needed, which keeps it quick.
+    The surface's winding number on a voxel grid at ``spacing`` mm (signed ray crossings, see
+    :func:`~viewer.anatomy.muscles.distance_field.winding_voxels`), covered once or more or not at all,
+    interpolated trilinearly at each point (inside where it exceeds one half), so only points within about a
+    voxel of the surface can be misjudged. Where the posed skin folds through itself (the thigh into the flank
+    in deep flexion) what lies under the double layer counts as inside, as it is: ray parity called it outside.
     """
     from scipy import ndimage
 
-    from viewer.anatomy.muscles.distance_field import inside_voxels
+    from viewer.anatomy.muscles.distance_field import winding_voxels
 
     margin = 4 * spacing
     origin = surface.vertices.min(axis=0) - margin
     shape = tuple(int(n) for n in np.ceil((surface.vertices.max(axis=0) + margin - origin) / spacing) + 1)
-    occupied = inside_voxels(surface.vertices, surface.faces, origin, spacing, shape).astype(np.float32)
+    covered = (winding_voxels(surface.vertices, surface.faces, origin, spacing, shape) > 0).astype(np.float32)
     index = ((np.asarray(points, dtype=float).reshape(-1, 3) - origin) / spacing).T
-    return ndimage.map_coordinates(occupied, index, order=1, mode="constant", cval=0.0) > 0.5
+    return ndimage.map_coordinates(covered, index, order=1, mode="constant", cval=0.0) > 0.5
 
 
 __all__ = [

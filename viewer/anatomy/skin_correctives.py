@@ -270,11 +270,17 @@ def lift_at_pose(
     local[region] = np.arange(len(region))
     kept = faces[np.all(local[faces] >= 0, axis=1)]
     distance = union_distance(solids, spacing=SPACING_MM, bounds=(low - 2 * SPACING_MM, high + 2 * SPACING_MM))
-    lifted = push_out(posed[region], local[kept], distance, COVER_MM + SETTLE_MM) - posed[region]
+    # the posed leg's own skin is lifted along its normal where the gradient turns inward (sunk deep in tensor
+    # fasciae latae at 90/45/45): never on through the muscle. Elsewhere the gradient leads, which keeps the
+    # far wall of a fold (the other cheek across the natal cleft) from being driven through the whole muscle.
+    outward = vertex_normals(posed, faces)[region] * (leg[region] >= 0.5)[:, None]
+    lifted = push_out(posed[region], local[kept], distance, COVER_MM + SETTLE_MM, outward=outward) - posed[region]
     to_face = np.minimum(posed[region] - low, high - posed[region]).min(axis=1)
     taper = np.clip(to_face / TAPER_MM, 0.0, 1.0)
     lifted *= (taper * taper * (3.0 - 2.0 * taper))[:, None]  # smoothstep to nothing at the box
-    lift[region] = _smooth(lifted, _edges(local[kept]), SMOOTH_PASSES)  # push_out's last, unsmoothed round too
+    settled = posed[region] + _smooth(lifted, _edges(local[kept]), SMOOTH_PASSES)  # push_out's last round too
+    # what the smoothing settled below the cover is lifted back in one unsmoothed round
+    lift[region] = push_out(settled, local[kept], distance, COVER_MM, iterations=0, outward=outward) - posed[region]
     lift *= np.clip(1.0 - other_leg, 0.0, 1.0)[:, None]  # the standing leg's skin is not this leg's to lift
     # back into the bind frame: each vertex's blended rotation, inverted (the blend of the inverse rotations)
     return dual_quaternion_blend(lift, leg[:, None], [_rotation_only(thigh, inverse=True)])

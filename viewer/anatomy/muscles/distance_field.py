@@ -56,6 +56,23 @@ class DistanceGrid:
 
 def inside_voxels(vertices: FloatArray, faces: np.ndarray, origin: FloatArray, spacing: float, shape) -> np.ndarray:
     """Boolean occupancy of a closed mesh: a voxel is inside if a +Z ray from below crosses the surface an odd number of times."""
+    return (_column_crossings(vertices, faces, origin, spacing, shape, signed=False) % 2).astype(bool)
+
+
+def winding_voxels(vertices: FloatArray, faces: np.ndarray, origin: FloatArray, spacing: float, shape) -> np.ndarray:
+    """Winding number (int array of ``shape``) of a closed, outward-facing mesh at each voxel.
+
+    A +Z ray from below counts +1 where it enters through a face and -1 where it leaves. Unlike parity,
+    a surface folded through itself still reads inside (2) under its double layer, and 0 only where no
+    layer covers the voxel.
+    """
+    return _column_crossings(vertices, faces, origin, spacing, shape, signed=True)
+
+
+def _column_crossings(
+    vertices: FloatArray, faces: np.ndarray, origin: FloatArray, spacing: float, shape, signed: bool
+) -> np.ndarray:
+    """(nx, ny, nz) crossings of the +Z voxel column rays below each voxel: a count, or entries minus exits."""
     nx, ny, nz = shape
     tri = vertices[faces]  # (m, 3, 3)
     col_x = origin[0] + spacing * np.arange(nx) + _JITTER[0]
@@ -80,8 +97,9 @@ def inside_voxels(vertices: FloatArray, faces: np.ndarray, origin: FloatArray, s
     z = a[hit, 2] + w1[hit] * (b[hit, 2] - a[hit, 2]) + w2[hit] * (c[hit, 2] - a[hit, 2])
     first_inside = np.clip(np.ceil((z - origin[2]) / spacing), 0, nz).astype(int)
     crossings = np.zeros((nx, ny, nz + 1), dtype=np.int32)
-    np.add.at(crossings, (ix[hit], iy[hit], first_inside), 1)
-    return (np.cumsum(crossings, axis=2)[:, :, :nz] % 2).astype(bool)
+    step = np.where(det[hit] < 0, 1, -1) if signed else 1  # a face turned down (outward normal -Z) is entered
+    np.add.at(crossings, (ix[hit], iy[hit], first_inside), step)
+    return np.cumsum(crossings, axis=2)[:, :, :nz]
 
 
 def distance_grid(vertices: FloatArray, faces: np.ndarray, spacing: float = 2.0, margin: float = 40.0) -> DistanceGrid:
