@@ -69,9 +69,11 @@ def test_danger_margin_widens_the_zone_and_the_safety_check_follows(fresh_scene)
     zone = "sciatic_nerve_gluteal_zone_right"
     before = signed_volume(fresh_scene.vertices(zone), fresh_scene.structures[zone].faces)
     session = TechniqueSession(fresh_scene)
-    session.choose("rotators_prone_knee90", "right", layers=False)
-    assert not session.result()[1].too_close
-    fresh_scene.set_danger_margin(55.0)  # the line of force passes about 47 mm from the nerve
+    session.choose("maximus_free_to_slide", "right", layers=False)  # its line passes about 44 mm from the nerve
+    safe = session.result()[1]
+    assert not safe.too_close and np.isfinite(safe.nerve_distance_mm)
+    # a margin just wider than the approach's measured nearest distance
+    fresh_scene.set_danger_margin(safe.nerve_distance_mm + 5.0)
     assert signed_volume(fresh_scene.vertices(zone), fresh_scene.structures[zone].faces) > 1.5 * before
     assert session.result()[1].too_close  # the same approach now ends inside the wider margin
 
