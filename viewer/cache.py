@@ -155,7 +155,9 @@ def _mode_for(path: Path) -> int:
 
 def read_arrays(path: Path) -> dict[str, np.ndarray]:
     """All arrays of an ``.npz`` file (no pickles). Raises one of :data:`UNREADABLE_ERRORS` when damaged."""
-    with np.load(path, allow_pickle=False) as data:
+    # the file is opened here so that it is closed even when numpy fails to read a damaged zip (numpy then
+    # leaves its own handle open)
+    with open(path, "rb") as stream, np.load(stream, allow_pickle=False) as data:
         return {name: data[name] for name in data.files}
 
 
