@@ -18,7 +18,7 @@ import jsonschema
 import numpy as np
 
 from viewer.anatomy.bones import Surface
-from viewer.anatomy.muscles.mesh_queries import ray_hit_distance
+from viewer.anatomy.geometry import ray_hit_distance
 from viewer.io.annotations import AnnotationError, field_path, read_json
 from viewer.paths import annotations_dir
 from viewer.types import FloatArray
