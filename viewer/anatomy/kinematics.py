@@ -125,6 +125,22 @@ SEGMENT_OF_BONE = {  # bone (without its side) -> the segment that carries it
 }
 
 
+UNPAIRED_BONES = ("sacrum",)  # bones whose structure name has no side
+
+
+def segment_bones(segment: str, side: str) -> tuple[str, ...]:
+    """The bone structures one side's ``segment`` carries, read from :data:`SEGMENT_OF_BONE` (its order).
+
+    ``segment_bones("pelvis", "right")`` is ``("hip_bone_right", "sacrum")``, ``segment_bones("shank", "left")``
+    ``("tibia_fibula_left", "patella_left")``; the inverse of :func:`bone_segment`.
+    """
+    if segment not in SEGMENTS:
+        raise KeyError(f"unknown segment {segment!r}; known: {', '.join(SEGMENTS)}")
+    return tuple(
+        bone if bone in UNPAIRED_BONES else f"{bone}_{side}" for bone, carrier in SEGMENT_OF_BONE.items() if carrier == segment
+    )
+
+
 def bone_segment(name: str) -> str:
     """The rigid body part that carries a bone structure: ``pelvis``, ``thigh_right``, ``shank_left``...
 

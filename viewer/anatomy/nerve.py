@@ -22,6 +22,7 @@ from scipy.interpolate import CubicSpline
 
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
 from viewer.anatomy.geometry import apply, arc_length, cross, dot, resample, tangents
+from viewer.anatomy.kinematics import segment_bones
 from viewer.anatomy.nerve_mesh import (
     SurfaceField,
     TubeTemplate,
@@ -39,8 +40,6 @@ from viewer.paths import annotations_dir
 from viewer.types import FloatArray
 
 NERVE_NAME = "sciatic_nerve"
-PELVIS_BONES = ("hip_bone_{side}", "sacrum")
-THIGH_BONES = ("femur_{side}",)
 RELAX_VERSION = "nerve-relax-2"  # bump when the relaxation below changes what it produces (keys the disk cache)
 _NERVE_CACHE = ArrayCache("nerve", keep_other_keys=True)  # one file per side, variant and branch
 
@@ -252,7 +251,8 @@ def _spline(points: FloatArray, count: int) -> FloatArray:
 
 
 def _obstacles(side: str, bones: dict[str, Surface], muscles: dict, skip: tuple[str, ...] = ()) -> SurfaceField:
-    surfaces = [(bones[n.format(side=side)].vertices, bones[n.format(side=side)].faces) for n in PELVIS_BONES + THIGH_BONES]
+    names = segment_bones("pelvis", side) + segment_bones("thigh", side)
+    surfaces = [(bones[n].vertices, bones[n].faces) for n in names]
     for _name, muscle in muscles.items():
         if muscle.side == side and muscle.spec.name not in skip:
             surfaces.append((muscle.vertices, muscle.faces))
@@ -536,10 +536,10 @@ def _relaxed_branch(start, half_width, half_thickness, spec, variant, branch_spe
 
 
 def _bone_fields(side: str, bones: dict[str, Surface]) -> dict[str, SurfaceField]:
-    def field_of(names):
-        return SurfaceField([(bones[n.format(side=side)].vertices, bones[n.format(side=side)].faces) for n in names])
+    def field_of(segment: str) -> SurfaceField:
+        return SurfaceField([(bones[n].vertices, bones[n].faces) for n in segment_bones(segment, side)])
 
-    return {"pelvis": field_of(PELVIS_BONES), f"thigh_{side}": field_of(THIGH_BONES)}
+    return {"pelvis": field_of("pelvis"), f"thigh_{side}": field_of("thigh")}
 
 
 def _mirror(right: NerveGeometry) -> NerveGeometry:

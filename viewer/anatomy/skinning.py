@@ -18,7 +18,7 @@ import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface
 from viewer.anatomy.geometry import cross
-from viewer.anatomy.kinematics import LegPose
+from viewer.anatomy.kinematics import LegPose, segment_bones
 from viewer.anatomy.leg_memo import LegMemo
 from viewer.anatomy.posed import PosedShape
 from viewer.types import FloatArray
@@ -33,11 +33,13 @@ def thigh_weights(vertices: FloatArray, bones: dict[str, Surface]) -> dict[str, 
     """Per-vertex weight (0..1) of each thigh, from distances to the femur and the pelvic bones."""
     from scipy.spatial import cKDTree
 
-    pelvis = np.vstack([bones[name].vertices for name in ("hip_bone_right", "hip_bone_left", "sacrum")])
+    pelvis_bones = dict.fromkeys(name for side in SIDES for name in segment_bones("pelvis", side))
+    pelvis = np.vstack([bones[name].vertices for name in pelvis_bones])
     to_pelvis, _ = cKDTree(pelvis).query(vertices)
     weights = {}
     for side in SIDES:
-        to_femur, _ = cKDTree(bones[f"femur_{side}"].vertices).query(vertices)
+        (femur,) = segment_bones("thigh", side)
+        to_femur, _ = cKDTree(bones[femur].vertices).query(vertices)
         weights[side] = 1.0 / (1.0 + np.exp(-(to_pelvis - to_femur) / (BLEND_WIDTH_MM / 4)))
     total = weights["right"] + weights["left"]
     over = total > 1.0  # a vertex cannot belong to both thighs more than fully

@@ -14,6 +14,7 @@ import numpy as np
 from viewer.anatomy.bones import Surface
 from viewer.anatomy.geometry import resample as resample_path
 from viewer.anatomy.geometry import signed_volume
+from viewer.anatomy.kinematics import SEGMENTS, segment_bones
 from viewer.anatomy.muscles.derived_landmarks import bone_key, resolve
 from viewer.anatomy.muscles.distance_field import DistanceGrid, distance_grid, union_distance
 from viewer.anatomy.muscles.fibres import escape, initial_fibres, pinned_indices, push_out, relax
@@ -21,8 +22,8 @@ from viewer.anatomy.muscles.sheet import box_faces, box_vertices, sheet_normals,
 from viewer.anatomy.muscles.spec import Attachment, MuscleSpec
 from viewer.types import FloatArray
 
-RIGHT_BONES = ("hip_bone_right", "sacrum", "femur_right", "tibia_fibula_right", "patella_right")
-PELVIC_BONES = ("hip_bone_right", "sacrum")  # attachments on either are laid onto the nearer of the two
+RIGHT_BONES = tuple(bone for segment in SEGMENTS for bone in segment_bones(segment, "right"))  # pelvis outward
+PELVIC_BONES = segment_bones("pelvis", "right")  # attachments on either are laid onto the nearer of the two
 # Attachment points this near a bone are laid onto it (chords between landmarks cut through curved bone by
 # up to about 10 mm); farther ones are off the atlas bones on purpose (coccyx, sacrotuberous ligament).
 SNAP_REACH_MM = 12.0
