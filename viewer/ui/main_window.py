@@ -46,7 +46,8 @@ from viewer.ui.techniques_panel import TechniquesPanel
 WINDOW_TITLE = "Glute Viewer — 3D atlas of the hip and gluteal region"
 CLICK_TOLERANCE_PX = 4
 UNDO_COVERS = (
-    "Undo covers what is shown, opacity, ghosting, peeling, danger zones, techniques, the pose sliders, "
+    "Undo covers what is shown, opacity, ghosting, peeling, danger zones (with the nerve variant and the danger "
+    "margin), techniques, the pose sliders, "
     "the stretch colouring, the body type and the skin tone; not the camera, the selection or the timeline's playback."
 )
 
