@@ -46,9 +46,11 @@ class LegPose:
                 raise PoseError(f"{name}={value:g} is outside the range a joint reaches ({low:g} to {high:g} degrees)")
 
     def as_dict(self) -> dict[str, float]:
+        """The joint angles by name (degrees)."""
         return {f.name: float(getattr(self, f.name)) for f in fields(self)}
 
     def replaced(self, **angles: float) -> LegPose:
+        """A copy with some angles replaced (degrees); an unknown angle name is a PoseError."""
         unknown = set(angles) - set(JOINT_RANGES)
         if unknown:
             raise PoseError(f"unknown pose key(s) {sorted(unknown)}; known: {', '.join(JOINT_RANGES)}")

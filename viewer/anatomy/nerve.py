@@ -93,6 +93,7 @@ class NerveSpec:
 
 
 def nerve_path() -> Path:
+    """The sciatic nerve's data file (``assets/annotations/nerve.json``)."""
     return annotations_dir() / "nerve.json"
 
 
@@ -205,6 +206,7 @@ class NerveGeometry:
 
     @property
     def centrelines(self) -> list[FloatArray]:
+        """Each branch's centreline at anatomical position, a list of (m_k, 3) arrays (mm)."""
         return [b.centreline for b in self.branches]
 
     def distance(self, points: FloatArray, centrelines: list[FloatArray] | None = None) -> FloatArray:

@@ -123,6 +123,7 @@ def export_state(args: argparse.Namespace):
 
 
 def run_export(args: argparse.Namespace) -> int:
+    """``export``: render the scene to PNG or save it as glTF; also its scene file with ``--save-scene``."""
     from viewer.model.scene_file import scene_document, write_scene
     from viewer.render.export import ExportError, export_gltf, export_png
 

@@ -10,6 +10,7 @@ from viewer.cli.scene_setup import warn_impingement
 
 
 def run_handout(args: argparse.Namespace) -> int:
+    """``handout``: a PDF page of 2-6 views of the scene (or one page per step with ``--lesson``)."""
     from viewer.render.export import ExportError
     from viewer.render.handout import HandoutSpec, handout_sources, write_handout
 

@@ -9,6 +9,7 @@ from viewer.cli.scene_setup import posed_scene
 
 
 def run_inspect(args: argparse.Namespace) -> int:
+    """``inspect``: units, frame, pose, landmarks and structures, as text or JSON (``--json``)."""
     scene = posed_scene(args)
     report = scene.describe(include_fibres=args.fibres)
     report["pose"] = {

@@ -125,6 +125,7 @@ def _add_scene_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``glute-viewer``: the window's options and every headless command."""
     parser = argparse.ArgumentParser(
         prog="glute-viewer",
         description="3D atlas of the hip and gluteal region. Without a command, opens the window "

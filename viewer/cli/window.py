@@ -38,6 +38,7 @@ def display_problem(platform: str | None = None, environ: dict[str, str] | None 
 
 
 def run_window(args: argparse.Namespace) -> int:
+    """Open the window (after checking the screenshot's folder, the file to open and the display)."""
     if args.screenshot is not None:
         _check_screenshot(args.screenshot)
     file = getattr(args, "file", None)

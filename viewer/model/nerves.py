@@ -22,6 +22,7 @@ DANGER_OPACITY = 0.35
 
 
 def zone_name(zone: DangerZone) -> str:
+    """The scene name of a danger zone (its id and side, e.g. ``sciatic_notch_zone_right``)."""
     return zone_structure_name(zone.id, zone.side)
 
 

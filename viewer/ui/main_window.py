@@ -355,6 +355,7 @@ class MainWindow(QMainWindow):
         self.presentation.update_caption()
 
     def restore_defaults(self) -> None:
+        """Forget the remembered settings: default layout, text size, language and body."""
         self.settings.clear()
         self.restoreState(self._default_layout)
         self.set_text_scale(1.0)
@@ -432,9 +433,11 @@ class MainWindow(QMainWindow):
         self.presentation.set_on(on)
 
     def show_view(self, view: str) -> None:
+        """Turn the camera to the preset view ``view`` (``posterior``, ``right``...)."""
         self.scene_view.set_view(view)
 
     def reset_view(self) -> None:
+        """Back to the posterior view."""
         self.scene_view.reset_view()
 
     def save_screenshot(self, path: Path) -> Path:

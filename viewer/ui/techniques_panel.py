@@ -132,6 +132,7 @@ class TechniquesPanel(QWidget):
         self._show_text()  # what to do, from the start as after Clear
 
     def choose(self, technique_id: str) -> None:
+        """Choose the technique ``technique_id`` in the list (it is posed and drawn); a KeyError if unknown."""
         for row in range(self.list.count()):
             if self.list.item(row).data(Qt.ItemDataRole.UserRole) == technique_id:
                 self.list.setCurrentRow(row)

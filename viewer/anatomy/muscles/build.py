@@ -56,12 +56,16 @@ class Builder:
         self.muscle_grids: list[DistanceGrid] = []
 
     def obstacle(self, points: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Distance (mm) and outward direction from bones and built muscles at ``points`` (..., 3): shapes (...) and
+        (..., 3)."""
         grids = list(self.bone_grids.values()) + self.muscle_grids
         flat = points.reshape(-1, 3)
         distance, direction = union_distance(grids, flat)
         return distance.reshape(points.shape[:-1]), direction.reshape(points.shape)
 
     def attachment_points(self, attachment: Attachment, count: int, lift: float, snap: bool) -> FloatArray:
+        """``count`` points (count, 3) along an attachment's landmark path, laid onto its bone when ``snap``,
+        ``lift`` mm off it."""
         path = np.stack([self.landmarks[resolve(name, self.landmarks)] for name in attachment.landmarks])
         points = resample_path(path, count)
         grids = self.attachment_grids(attachment.bone)
@@ -84,6 +88,7 @@ class Builder:
         return [self.bone_grids[key]]
 
     def build(self, spec: MuscleSpec) -> RightMuscle:
+        """One right-side muscle from its spec: fibres relaxed between origin and insertion, then its cage."""
         n_u, n_s = spec.n_fibres, spec.n_samples
         minimum, shape = thickness_profile(n_u, n_s, spec.thickness)
         tube = spec.shape == "tube"

@@ -27,6 +27,7 @@ SIDED_BONES = ("hip_bone", "femur", "tibia_fibula", "patella")
 
 
 def definitions_path() -> Path:
+    """The JSON file defining the landmarks derived from the bones (``assets/annotations/muscles``)."""
     return annotations_dir() / "muscles" / "derived_landmarks.json"
 
 

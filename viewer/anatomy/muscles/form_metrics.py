@@ -49,6 +49,7 @@ class FormMeasures:
 
     @property
     def volume_ratio(self) -> float | None:
+        """Volume over the published reference volume, or None without a reference."""
         return None if self.reference_cm3 is None else self.volume_cm3 / self.reference_cm3
 
     def failures(self) -> list[str]:
