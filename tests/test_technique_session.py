@@ -139,6 +139,7 @@ def test_the_safety_check_measures_the_scenes_own_posed_nerve_and_zones(session,
     """The technique's check reads the nerve and danger zones the scene shows at this pose: nothing is built or
     posed again, and the verdict is the one a freshly built and posed nerve gives."""
     import viewer.anatomy.nerve as nerve_module
+    import viewer.anatomy.nerve_posing as posing_module
     from viewer.techniques.context import context_from_scene
     from viewer.techniques.geometry import technique_geometry
     from viewer.techniques.safety import assess
@@ -147,9 +148,9 @@ def test_the_safety_check_measures_the_scenes_own_posed_nerve_and_zones(session,
     session.choose("rotators_prone_knee90", "right")
     fresh = context_from_scene(scene, "right", nerve=nerve_module.build_nerve("right", scene.nerve_variant))
     calls = []
-    for name in ("build_nerve", "build_nerves", "pose_nerves"):
-        original = getattr(nerve_module, name)
-        monkeypatch.setattr(nerve_module, name, lambda *a, _o=original, _n=name, **k: calls.append(_n) or _o(*a, **k))
+    for module, name in ((nerve_module, "build_nerve"), (nerve_module, "build_nerves"), (posing_module, "pose_nerves")):
+        original = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _o=original, _n=name, **k: calls.append(_n) or _o(*a, **k))
     _geometry, report, zones = session.result()
     context = context_from_scene(scene, "right")
     assert calls == []  # neither built nor posed again

@@ -12,7 +12,8 @@ import numpy as np
 
 from viewer.anatomy.kinematics import LegPose
 from viewer.anatomy.leg_memo import LegMemo
-from viewer.anatomy.nerve import NerveGeometry, build_nerves, load_nerve_spec, pose_nerves
+from viewer.anatomy.nerve import NerveGeometry, build_nerves, load_nerve_spec
+from viewer.anatomy.nerve_posing import pose_nerves
 from viewer.anatomy.nerve_zones import DangerZone, DangerZoneLayout, build_danger_zones, load_danger_zone_data
 from viewer.anatomy.posed import PosedShape
 from viewer.model.structures import Structure

@@ -14,7 +14,8 @@ import numpy as np
 from viewer.anatomy.bones import bone_specs, landmark_info, load_bone_surfaces, load_landmarks
 from viewer.anatomy.geometry import apply
 from viewer.anatomy.kinematics import LegPose, bone_segment, leg_transforms
-from viewer.anatomy.nerve import NerveGeometry, build_nerve, pose_nerve
+from viewer.anatomy.nerve import NerveGeometry, build_nerve
+from viewer.anatomy.nerve_posing import pose_nerve
 from viewer.anatomy.nerve_zones import DangerZone, build_danger_zones
 from viewer.types import FloatArray
 
