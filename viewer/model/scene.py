@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from viewer.anatomy.bones import SIDES, landmark_info, load_landmarks
-from viewer.anatomy.frame import FRAME_DESCRIPTION
-from viewer.anatomy.geometry import apply, is_watertight, polyline_lengths, signed_volume
+from viewer.anatomy.geometry import apply, polyline_lengths
 from viewer.anatomy.kinematics import JOINT_RANGES, LegPose, PoseError, bone_segment, segment_transforms
 from viewer.anatomy.leg_memo import LegMemo
 from viewer.anatomy.posed import Deformer, PosedNerve, PosedShape
@@ -538,37 +537,10 @@ class SceneModel:
 
     # --- report ------------------------------------------------------------------------
     def describe(self, include_fibres: bool = False) -> dict:
-        """The JSON-ready summary printed by ``python -m viewer inspect --json``."""
-        structures = {}
-        for name, structure in self.structures.items():
-            vertices = self.vertices(name)
-            entry = {
-                "kind": structure.kind,
-                "layer": structure.layer_name,
-                "vertices": len(vertices),
-                "triangles": len(structure.faces),
-                "volume_cm3": round(signed_volume(vertices, structure.faces) / 1000.0, 2),
-                "watertight": is_watertight(structure.faces),
-            }
-            line = self.centreline(name)
-            if line is not None:
-                entry["centreline"] = np.round(line, 2).tolist()
-            fibres = self.fibres(name)
-            if fibres is not None:
-                entry["length_mm"] = round(self.length_mm(name) or 0.0, 2)
-                if include_fibres:
-                    entry["fibres"] = np.round(fibres, 2).tolist()
-            structures[name] = entry
-        pose = {side: self._pose[side].as_dict() for side in SIDES}
-        return {
-            "units": "mm",
-            "frame": FRAME_DESCRIPTION,
-            "pose": pose,
-            "landmarks": {k: [round(float(v), 2) for v in p] for k, p in sorted(self.landmarks().items())},
-            "impingement": [found.as_dict() for found in self.impingements()],
-            "structures": structures,
-        }
+        """The JSON-ready summary printed by ``python -m viewer inspect --json`` (see :func:`describe_scene`)."""
+        from viewer.model.scene_report import describe_scene
 
+        return describe_scene(self, include_fibres)
 
 def build_scene(muscles: bool = True, body: str | None = None) -> SceneModel:
     """Build the full scene from the shipped assets (no Qt, no rendering); ``body`` picks the skin's body type."""
