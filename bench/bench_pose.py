@@ -81,7 +81,8 @@ def _timed(function, *args) -> float:
 
 def bench_nerves(muscle_deformer, poses: list[dict[str, np.ndarray]]) -> None:
     """Nerves + zones of both sides per variant, each pose timed next to the muscles' at the same pose."""
-    from viewer.anatomy.nerve import build_nerves, pose_nerve
+    from viewer.anatomy.nerve import build_nerves
+    from viewer.anatomy.nerve_posing import pose_nerve
     from viewer.model.nerves import NerveDeformer, variant_choices
 
     if muscle_deformer is None:

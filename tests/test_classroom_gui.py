@@ -78,6 +78,7 @@ def test_the_command_line_opens_the_window_on_a_file(monkeypatch, tmp_path):
     import viewer.ui.app
     from tests.test_cli import run_cli
     from viewer import cli
+    from viewer.cli.parsing import split_window_file
 
     path = tmp_path / "lesson.json"
     path.write_text("{}")
@@ -85,8 +86,8 @@ def test_the_command_line_opens_the_window_on_a_file(monkeypatch, tmp_path):
     monkeypatch.setattr(viewer.ui.app, "run_window", lambda **kwargs: opened.update(kwargs) or 0)
     assert cli.main([str(path), "--size", "1024x768"]) == 0
     assert opened["open_file"] == path and opened["size"] == (1024, 768)
-    assert cli.split_window_file(["--view", "left", "export"], ["export"]) == (["--view", "left", "export"], None)
-    assert cli.split_window_file(["expert"], ["export"]) == (["expert"], None)  # a typo stays argparse's to report
+    assert split_window_file(["--view", "left", "export"], ["export"]) == (["--view", "left", "export"], None)
+    assert split_window_file(["expert"], ["export"]) == (["expert"], None)  # a typo stays argparse's to report
     missing = run_cli(str(tmp_path / "gone.json"))
     assert missing.returncode == 2 and "gone.json: no such scene or lesson file" in missing.stderr
 

@@ -7,8 +7,7 @@ import json
 
 import pytest
 
-from viewer import cli
-from viewer.cli import main
+from viewer.cli import entry, errors, main, output, window
 
 
 def _one_line_error(capsys) -> str:
@@ -54,18 +53,18 @@ def test_out_naming_a_folder_is_refused(tmp_path, capsys):
 def test_no_display_is_one_line_and_exit_1(monkeypatch, capsys):
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(cli.sys, "platform", "linux")
+    monkeypatch.setattr(window.sys, "platform", "linux")
     assert main([]) == 1
     error = _one_line_error(capsys)
     assert error.startswith("glute-viewer: error: no display found") and "python -m viewer export" in error
 
 
 def test_display_problem_only_without_any_display():
-    assert cli.display_problem("linux", {}) is not None
-    assert cli.display_problem("linux", {"DISPLAY": ":1"}) is None
-    assert cli.display_problem("linux", {"WAYLAND_DISPLAY": "wayland-0"}) is None
-    assert cli.display_problem("linux", {"QT_QPA_PLATFORM": "offscreen"}) is None
-    assert cli.display_problem("darwin", {}) is None
+    assert window.display_problem("linux", {}) is not None
+    assert window.display_problem("linux", {"DISPLAY": ":1"}) is None
+    assert window.display_problem("linux", {"WAYLAND_DISPLAY": "wayland-0"}) is None
+    assert window.display_problem("linux", {"QT_QPA_PLATFORM": "offscreen"}) is None
+    assert window.display_problem("darwin", {}) is None
 
 
 def _raising(error: BaseException):
@@ -85,13 +84,13 @@ def _raising(error: BaseException):
     ],
 )
 def test_os_errors_and_ctrl_c_are_one_line(monkeypatch, capsys, error, code, message):
-    monkeypatch.setattr(cli, "run_inspect", _raising(error))
+    monkeypatch.setattr(entry, "run_inspect", _raising(error))
     assert main(["inspect"]) == code
     assert message in _one_line_error(capsys)
 
 
 def test_broken_pipe_is_quiet_with_the_shell_code(monkeypatch, capsys):
-    monkeypatch.setattr(cli, "run_inspect", _raising(BrokenPipeError(errno.EPIPE, "Broken pipe")))
+    monkeypatch.setattr(entry, "run_inspect", _raising(BrokenPipeError(errno.EPIPE, "Broken pipe")))
     assert main(["inspect"]) == 141
     assert capsys.readouterr().err == ""
 
@@ -99,13 +98,13 @@ def test_broken_pipe_is_quiet_with_the_shell_code(monkeypatch, capsys):
 def test_a_missing_skin_mesh_is_one_line(monkeypatch, capsys):
     from viewer.anatomy.skin import SkinError
 
-    monkeypatch.setattr(cli, "run_inspect", _raising(SkinError("/a/skin.ply: skin mesh not found")))
+    monkeypatch.setattr(entry, "run_inspect", _raising(SkinError("/a/skin.ply: skin mesh not found")))
     assert main(["inspect"]) == 1
     assert _one_line_error(capsys) == "glute-viewer: error: /a/skin.ply: skin mesh not found"
 
 
 def test_a_real_bug_still_shows_its_traceback(monkeypatch):
-    monkeypatch.setattr(cli, "run_inspect", _raising(ZeroDivisionError("bug")))
+    monkeypatch.setattr(entry, "run_inspect", _raising(ZeroDivisionError("bug")))
     with pytest.raises(ZeroDivisionError):
         main(["inspect"])
 
@@ -128,10 +127,10 @@ def test_inspect_json_never_prints_nan(monkeypatch, capsys):
 
 
 def test_print_json_is_strict(capsys):
-    cli.print_json({"a": [1.5, None]})
+    output.print_json({"a": [1.5, None]})
     assert json.loads(capsys.readouterr().out) == {"a": [1.5, None]}
-    with pytest.raises(cli.CommandFailed, match=r"'b\[0\]' is inf"):
-        cli.print_json({"b": [float("inf")]})
+    with pytest.raises(errors.CommandFailed, match=r"'b\[0\]' is inf"):
+        output.print_json({"b": [float("inf")]})
 
 
 def test_a_nan_safety_number_is_flagged_never_safe():

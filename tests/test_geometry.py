@@ -135,6 +135,33 @@ def test_one_bone_to_segment_map_carries_leg_bones_with_their_side_and_the_rest_
     assert bone_segment("") == "pelvis"
 
 
+def test_the_bone_lists_of_each_part_are_read_from_the_one_map():
+    """Every bone mesh of the atlas is carried by exactly one rigid part of its side (or the pelvis), and the
+    muscle build, its obstacle grids, the nerve and the skin weights use those lists, not lists of their own."""
+    from viewer.anatomy.bones import SIDES
+    from viewer.anatomy.kinematics import SEGMENTS, bone_segment, segment_bones
+    from viewer.anatomy.muscles.build import PELVIC_BONES, RIGHT_BONES
+    from viewer.anatomy.muscles.pose_grids import GRID_BONES
+    from viewer.paths import meshes_dir
+
+    assert segment_bones("pelvis", "right") == ("hip_bone_right", "sacrum")
+    assert segment_bones("thigh", "left") == ("femur_left",)
+    assert segment_bones("shank", "right") == ("tibia_fibula_right", "patella_right")
+    with pytest.raises(KeyError, match="unknown segment 'foot'"):
+        segment_bones("foot", "right")
+    bone_meshes = {p.stem for p in meshes_dir().glob("*.ply") if not p.stem.startswith("skin")}
+    for side in SIDES:
+        listed = [bone for segment in SEGMENTS for bone in segment_bones(segment, side)]
+        assert len(listed) == len(set(listed)) and set(listed) <= bone_meshes
+        for segment in ("thigh", "shank"):
+            assert all(bone_segment(bone) == f"{segment}_{side}" for bone in segment_bones(segment, side))
+    assert bone_meshes == {b for side in SIDES for s in SEGMENTS for b in segment_bones(s, side)}
+    assert RIGHT_BONES == ("hip_bone_right", "sacrum", "femur_right", "tibia_fibula_right", "patella_right")
+    assert PELVIC_BONES == ("hip_bone_right", "sacrum")
+    assert set(GRID_BONES["pelvis"]) == {"hip_bone_right", "hip_bone_left", "sacrum"}
+    assert GRID_BONES["tibia_left"] == ("tibia_fibula_left", "patella_left")
+
+
 def test_cross_and_length_match_numpy_on_rows_and_on_coordinate_rows():
     """The one cross product serves (n, 3) rows (muscle posing) and (3, n) coordinate rows (skinning)."""
     rng = np.random.default_rng(3)

@@ -234,6 +234,31 @@ def test_techniques_panel_says_what_to_do_from_the_start_and_after_clear(qtbot, 
     assert session.active is None and panel.text.toPlainText() == hint
 
 
+def test_the_nerve_variant_and_danger_margin_are_undone_and_the_panel_follows(qtbot, fresh_scene):
+    """The zones' margin and the nerve's variant change through the undo history: undo puts the model and the
+    panel's controls back, redo again."""
+    from viewer.model.history import History
+    from viewer.model.layers import PeelState
+    from viewer.model.technique_session import TechniqueSession
+    from viewer.ui.techniques_panel import TechniquesPanel
+
+    peel = PeelState()
+    history = History(fresh_scene, peel)
+    panel = TechniquesPanel(fresh_scene, TechniqueSession(fresh_scene, history, peel))
+    qtbot.addWidget(panel)
+    margin, variant = fresh_scene.danger_margin_mm, fresh_scene.nerve_variant
+    panel.margin.setValue(round(margin) + 10)
+    panel.margin.editingFinished.emit()
+    assert fresh_scene.danger_margin_mm == round(margin) + 10
+    panel.variant.setCurrentIndex(1)
+    other = panel.variant.itemData(1)
+    assert other != variant and fresh_scene.nerve_variant == other
+    assert history.undo() and fresh_scene.nerve_variant == variant and panel.variant.currentData() == variant
+    assert history.undo() and fresh_scene.danger_margin_mm == margin and panel.margin.value() == round(margin)
+    assert history.redo() and fresh_scene.danger_margin_mm == round(margin) + 10
+    assert panel.margin.value() == round(margin) + 10
+
+
 def test_latin_toggle_switches_the_info_panel_and_the_labels(window):
     window.history.set_depth(3)
     window.model.select("piriformis_right")

@@ -15,11 +15,10 @@ import pytest
 import trimesh
 
 from viewer.anatomy.bones import load_bone_surfaces, load_landmarks
-from viewer.anatomy.geometry import signed_volume, vertex_normals
+from viewer.anatomy.geometry import inside, ray_hit_distance, signed_volume, vertex_normals
 from viewer.anatomy.muscles import MUSCLE_NAMES, build_muscles, load_muscle_specs
 from viewer.anatomy.muscles.derived_landmarks import derive_landmarks
 from viewer.anatomy.muscles.distance_field import distance_grid
-from viewer.anatomy.muscles.mesh_queries import inside, ray_hit_distance
 from viewer.anatomy.muscles.spec import read_spec
 from viewer.io.annotations import AnnotationError
 from viewer.paths import annotations_dir

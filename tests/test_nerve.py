@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from viewer.anatomy.bones import load_bone_surfaces, load_landmarks
-from viewer.anatomy.geometry import ray_hits
+from viewer.anatomy.geometry import inside, ray_hits
 from viewer.anatomy.kinematics import LegPose, leg_transforms
-from viewer.anatomy.muscles.mesh_queries import inside
-from viewer.anatomy.nerve import build_nerve, load_nerve_spec, pose_nerve
+from viewer.anatomy.nerve import build_nerve, load_nerve_spec
+from viewer.anatomy.nerve_posing import pose_nerve
 from viewer.anatomy.nerve_zones import build_danger_zones, caution_area, load_danger_zone_data
 from viewer.io.annotations import AnnotationError
 

@@ -14,8 +14,9 @@ from nerve_reference import zone_vertices as reference_zones
 from viewer.anatomy.bones import load_landmarks
 from viewer.anatomy.geometry import signed_volume
 from viewer.anatomy.kinematics import LegPose, segment_transforms
-from viewer.anatomy.nerve import build_nerve, build_nerves, pose_nerve
+from viewer.anatomy.nerve import build_nerve, build_nerves
 from viewer.anatomy.nerve_mesh import SurfaceField
+from viewer.anatomy.nerve_posing import pose_nerve
 from viewer.model.nerves import NerveDeformer
 
 DIVIDED = "divided_fibular_through_piriformis"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 
+import numpy as np
 import pytest
 import pyvista as pv
 from imaging import read_png
@@ -132,3 +133,34 @@ def test_pose_and_colour_mode_are_undone_and_a_drag_is_one_step(session):
     assert history.undo() and scene.colour_mode == "anatomy"
     assert history.undo() and scene.pose("right").hip_flexion == 0.0
     assert not history.can_undo
+
+
+def test_the_safety_check_measures_the_scenes_own_posed_nerve_and_zones(session, monkeypatch):
+    """The technique's check reads the nerve and danger zones the scene shows at this pose: nothing is built or
+    posed again, and the verdict is the one a freshly built and posed nerve gives."""
+    import viewer.anatomy.nerve as nerve_module
+    import viewer.anatomy.nerve_posing as posing_module
+    from viewer.techniques.context import context_from_scene
+    from viewer.techniques.geometry import technique_geometry
+    from viewer.techniques.safety import assess
+
+    scene = session.scene
+    session.choose("rotators_prone_knee90", "right")
+    fresh = context_from_scene(scene, "right", nerve=nerve_module.build_nerve("right", scene.nerve_variant))
+    calls = []
+    for module, name in ((nerve_module, "build_nerve"), (nerve_module, "build_nerves"), (posing_module, "pose_nerves")):
+        original = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _o=original, _n=name, **k: calls.append(_n) or _o(*a, **k))
+    _geometry, report, zones = session.result()
+    context = context_from_scene(scene, "right")
+    assert calls == []  # neither built nor posed again
+    assert context.nerve_vertices is scene.vertices("sciatic_nerve_right")  # the very tube drawn
+    assert zones is scene.danger_zones("right")  # built once for this pose
+    np.testing.assert_allclose(context.nerve_vertices, fresh.nerve_vertices, atol=1e-9)
+    for shown, built in zip(zones, fresh.zones, strict=True):
+        assert shown.id == built.id
+        np.testing.assert_allclose(shown.vertices, built.vertices, atol=1e-9)
+    expected = assess(session.active, technique_geometry(session.active, fresh), fresh)
+    assert report.summary() == expected.summary()
+    scene.set_pose("right", hip_flexion=scene.pose("right").hip_flexion + 10)
+    assert scene.danger_zones("right") is not zones  # a new pose: the zones move with the nerve

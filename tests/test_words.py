@@ -157,7 +157,7 @@ def test_pin_labels_follow_the_language(fresh_scene):
 
 
 def test_export_takes_a_language():
-    from viewer.cli import build_parser
+    from viewer.cli.parsing import build_parser
 
     args = build_parser().parse_args(["export", "--out", "x.png", "--language", "latin"])
     assert args.language == "latin"

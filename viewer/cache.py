@@ -181,6 +181,7 @@ class ArrayCache:
         self.keep_other_keys = keep_other_keys
 
     def path(self, key: str) -> Path:
+        """The cache file of ``key`` for this kind of arrays."""
         return cache_dir() / f"{self.kind}-{key}.npz"
 
     def load(

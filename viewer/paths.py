@@ -27,8 +27,10 @@ def assets_dir() -> Path:
 
 
 def meshes_dir() -> Path:
+    """The folder of the committed meshes (``assets/meshes``)."""
     return assets_dir() / "meshes"
 
 
 def annotations_dir() -> Path:
+    """The folder of the validated data files (``assets/annotations``)."""
     return assets_dir() / "annotations"

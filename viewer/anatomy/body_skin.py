@@ -117,6 +117,7 @@ class BodyParameters:
     dimple_falloff_mm: float = 20.0  # width of the dimple where the skin is drawn in over a bony point
 
     def depth(self, key: str) -> float:
+        """Soft-tissue depth (mm) over the landmark group ``key`` for this body."""
         return self.depths_mm[key]
 
 
@@ -129,12 +130,14 @@ SOFT_TISSUE_MM = {
 
 
 def body_parameters(body: str = DEFAULT_BODY) -> BodyParameters:
+    """The soft-tissue depths of ``body`` (``female`` or ``male``); a ValueError names the choices."""
     if body not in BODIES:
         raise ValueError(f"body must be one of {', '.join(BODIES)}, not {body!r}")
     return BodyParameters(body=body, depths_mm=dict(SOFT_TISSUE_MM[body]))
 
 
 def parameters_record(params: BodyParameters) -> dict:
+    """``params`` as a plain dict, for the build's provenance record."""
     return asdict(params)
 
 

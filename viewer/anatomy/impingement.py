@@ -36,6 +36,7 @@ class Impingement:
     site: str
 
     def message(self) -> str:
+        """One line for the user: which hip, where the bones meet and how deep."""
         return (
             f"{self.side} hip: bony impingement ({self.site}, {self.depth_mm:.1f} mm of overlap); "
             "a living hip stops before this pose"
@@ -46,6 +47,7 @@ class Impingement:
         return f"{self.side.capitalize()} hip: bony impingement ({self.site.split(':')[0]}, {self.depth_mm:.1f} mm)"
 
     def as_dict(self) -> dict[str, object]:
+        """Side, depth (mm, one decimal) and site, as ``inspect --json`` reports them."""
         return {"side": self.side, "depth_mm": round(self.depth_mm, 1), "site": self.site}
 
 

@@ -46,9 +46,11 @@ class LegPose:
                 raise PoseError(f"{name}={value:g} is outside the range a joint reaches ({low:g} to {high:g} degrees)")
 
     def as_dict(self) -> dict[str, float]:
+        """The joint angles by name (degrees)."""
         return {f.name: float(getattr(self, f.name)) for f in fields(self)}
 
     def replaced(self, **angles: float) -> LegPose:
+        """A copy with some angles replaced (degrees); an unknown angle name is a PoseError."""
         unknown = set(angles) - set(JOINT_RANGES)
         if unknown:
             raise PoseError(f"unknown pose key(s) {sorted(unknown)}; known: {', '.join(JOINT_RANGES)}")
@@ -123,6 +125,22 @@ SEGMENT_OF_BONE = {  # bone (without its side) -> the segment that carries it
     "tibia_fibula": "shank",
     "patella": "shank",
 }
+
+
+UNPAIRED_BONES = ("sacrum",)  # bones whose structure name has no side
+
+
+def segment_bones(segment: str, side: str) -> tuple[str, ...]:
+    """The bone structures one side's ``segment`` carries, read from :data:`SEGMENT_OF_BONE` (its order).
+
+    ``segment_bones("pelvis", "right")`` is ``("hip_bone_right", "sacrum")``, ``segment_bones("shank", "left")``
+    ``("tibia_fibula_left", "patella_left")``; the inverse of :func:`bone_segment`.
+    """
+    if segment not in SEGMENTS:
+        raise KeyError(f"unknown segment {segment!r}; known: {', '.join(SEGMENTS)}")
+    return tuple(
+        bone if bone in UNPAIRED_BONES else f"{bone}_{side}" for bone, carrier in SEGMENT_OF_BONE.items() if carrier == segment
+    )
 
 
 def bone_segment(name: str) -> str:

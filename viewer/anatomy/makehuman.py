@@ -66,6 +66,7 @@ class MakeHumanData:
         return f"{PACKAGE} {VERSION} (PyPI), {DATA_ROOT}"
 
     def read(self, relative: str) -> bytes:
+        """The bytes of a data file by its path inside the MakeHuman data (folder or wheel)."""
         try:
             if self.root is not None:
                 return (self.root / relative).read_bytes()
@@ -74,6 +75,7 @@ class MakeHumanData:
             raise MakeHumanDataError(f"{DATA_ROOT}/{relative}: missing from {self.source}") from error
 
     def text(self, relative: str) -> str:
+        """A data file as UTF-8 text (``.gz`` files decompressed)."""
         data = self.read(relative)
         if relative.endswith(".gz"):
             data = gzip.decompress(data)
@@ -151,6 +153,7 @@ def bone_weights(data: MakeHumanData, bones: tuple[str, ...], count: int) -> Flo
 
 
 def licence_text(data: MakeHumanData) -> str:
+    """The MakeHuman data's licence text, shipped with the skins built from it."""
     return data.text(LICENSE_FILE)
 
 

@@ -5,10 +5,9 @@ control points per branch and per anatomical variant. :func:`nerve_centreline`
 runs a smooth curve through them and relaxes it out of bones and muscles with a
 clearance, flattening the nerve where the plane between gluteus maximus and the
 deep rotators is thinner than the nerve. :func:`build_nerve` wraps that in a
-closed, slightly flattened tube; :func:`pose_nerve` carries it with the pelvis
-proximally and the thigh distally (smooth skinning weights along the nerve) and
-pushes it back out of bone. Built for the right side, mirrored for the left.
-Geometry only: no Qt, no rendering.
+closed, slightly flattened tube, built for the right side and mirrored for the left;
+:mod:`viewer.anatomy.nerve_posing` carries it through a pose. Geometry only: no Qt,
+no rendering.
 """
 
 from __future__ import annotations
@@ -21,16 +20,14 @@ import numpy as np
 from scipy.interpolate import CubicSpline
 
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
-from viewer.anatomy.geometry import apply, arc_length, cross, dot, resample, tangents
+from viewer.anatomy.geometry import arc_length, resample
+from viewer.anatomy.kinematics import segment_bones
 from viewer.anatomy.nerve_mesh import (
     SurfaceField,
-    TubeTemplate,
-    angle_about,
     interpolate_at,
     limit_bend,
     point_polyline_distance,
     section_frames,
-    transported_frames,
     tube,
 )
 from viewer.cache import ArrayCache, content_key
@@ -39,8 +36,6 @@ from viewer.paths import annotations_dir
 from viewer.types import FloatArray
 
 NERVE_NAME = "sciatic_nerve"
-PELVIS_BONES = ("hip_bone_{side}", "sacrum")
-THIGH_BONES = ("femur_{side}",)
 RELAX_VERSION = "nerve-relax-2"  # bump when the relaxation below changes what it produces (keys the disk cache)
 _NERVE_CACHE = ArrayCache("nerve", keep_other_keys=True)  # one file per side, variant and branch
 
@@ -94,6 +89,7 @@ class NerveSpec:
 
 
 def nerve_path() -> Path:
+    """The sciatic nerve's data file (``assets/annotations/nerve.json``)."""
     return annotations_dir() / "nerve.json"
 
 
@@ -202,16 +198,17 @@ class NerveGeometry:
     cap_rings: int = 0  # rings of each rounded end cap
     min_bend_radius_mm: float = 25.0  # no bend of the centreline is sharper, at rest or posed
     _bone_fields: dict = field(default_factory=dict, repr=False)
-    _posing: object = field(default=None, repr=False)  # what posing needs, made once (see _posing)
+    _posing: object = field(default=None, repr=False)  # what posing needs, made once (see nerve_posing)
 
     @property
     def centrelines(self) -> list[FloatArray]:
+        """Each branch's centreline at anatomical position, a list of (m_k, 3) arrays (mm)."""
         return [b.centreline for b in self.branches]
 
     def distance(self, points: FloatArray, centrelines: list[FloatArray] | None = None) -> FloatArray:
         """Distance from points to the nerve surface (conservative: the larger semi-axis; < 0 inside).
 
-        Pass posed ``centrelines`` (one per branch, as :func:`pose_nerve` returns) for a posed nerve.
+        Pass posed ``centrelines`` (one per branch, as :func:`~viewer.anatomy.nerve_posing.pose_nerve` returns) for a posed nerve.
         """
         points = np.atleast_2d(np.asarray(points, dtype=float))
         lines = centrelines if centrelines is not None else self.centrelines
@@ -222,7 +219,7 @@ class NerveGeometry:
         return best
 
     def posed_centrelines(self, centreline_all: FloatArray) -> list[FloatArray]:
-        """Split the stacked centreline returned by :func:`pose_nerve` into branches."""
+        """Split the stacked centreline returned by :func:`~viewer.anatomy.nerve_posing.pose_nerve` into branches."""
         out, start = [], 0
         for branch in self.branches:
             out.append(centreline_all[start : start + len(branch.centreline)])
@@ -252,7 +249,8 @@ def _spline(points: FloatArray, count: int) -> FloatArray:
 
 
 def _obstacles(side: str, bones: dict[str, Surface], muscles: dict, skip: tuple[str, ...] = ()) -> SurfaceField:
-    surfaces = [(bones[n.format(side=side)].vertices, bones[n.format(side=side)].faces) for n in PELVIS_BONES + THIGH_BONES]
+    names = segment_bones("pelvis", side) + segment_bones("thigh", side)
+    surfaces = [(bones[n].vertices, bones[n].faces) for n in names]
     for _name, muscle in muscles.items():
         if muscle.side == side and muscle.spec.name not in skip:
             surfaces.append((muscle.vertices, muscle.faces))
@@ -402,7 +400,9 @@ def build_nerve(
         result = _mirror(right)
     else:
         result = _build_right(spec, spec.variants[variant], bones, muscles, landmarks)
-    _posing(result)  # what posing needs is made now, not at the first frame
+    from viewer.anatomy.nerve_posing import prepare_posing
+
+    prepare_posing(result)  # what posing needs is made now, not at the first frame
     if defaults:
         _CACHE[key] = result
     return result
@@ -536,10 +536,10 @@ def _relaxed_branch(start, half_width, half_thickness, spec, variant, branch_spe
 
 
 def _bone_fields(side: str, bones: dict[str, Surface]) -> dict[str, SurfaceField]:
-    def field_of(names):
-        return SurfaceField([(bones[n.format(side=side)].vertices, bones[n.format(side=side)].faces) for n in names])
+    def field_of(segment: str) -> SurfaceField:
+        return SurfaceField([(bones[n].vertices, bones[n].faces) for n in segment_bones(segment, side)])
 
-    return {"pelvis": field_of(PELVIS_BONES), f"thigh_{side}": field_of(THIGH_BONES)}
+    return {"pelvis": field_of("pelvis"), f"thigh_{side}": field_of("thigh")}
 
 
 def _mirror(right: NerveGeometry) -> NerveGeometry:
@@ -562,216 +562,6 @@ def _mirror(right: NerveGeometry) -> NerveGeometry:
     return left
 
 
-# --- posing -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Nearest:
-    """Bone-field answers for a set of query points (one per ring, in a bone's own frame)."""
-
-    points: FloatArray  # (R, 3) where the rings were asked about
-    distance: FloatArray  # (R,) signed distance (+inf beyond the query limit)
-    normal: FloatArray  # (R, 3) outward normal of the nearest surface (zero beyond the limit)
-
-
-@dataclass(frozen=True)
-class _Posing:
-    """Everything posing needs that does not depend on the pose, stacked over the branches (R rings)."""
-
-    rest: FloatArray  # (R, 3) rest centrelines, branch after branch
-    weights: FloatArray  # (R,) thigh skinning weight
-    half: FloatArray  # (R,) larger semi-axis
-    half_width: FloatArray  # (R,)
-    half_thickness: FloatArray  # (R,)
-    width_axis: FloatArray  # (R, 3) rest section axes
-    depth_axis: FloatArray  # (R, 3)
-    rings: int  # rings per branch (all branches of a nerve have as many)
-    twist: FloatArray  # (B, rings) rest twist of the sections about a parallel-transported frame
-    share: FloatArray  # (B, rings) how much of the thigh's turn about the nerve each section takes
-    handed: FloatArray  # (B,) +1 where width = tangent x depth at rest, -1 for the mirrored side
-    template: TubeTemplate  # all branches' tubes, vertices in the nerve's order
-    limit: float  # bone fields are asked no further than this (mm)
-    at_rest: dict[str, _Nearest]  # the rest rings against each bone field
-
-
-def _posing(nerve: NerveGeometry) -> _Posing:
-    """The pose-independent part of posing ``nerve``, made on first use and kept on the nerve."""
-    if nerve._posing is not None:
-        return nerve._posing
-    branches = nerve.branches
-    rings = {len(b.centreline) for b in branches}
-    if len(rings) != 1:
-        raise ValueError(f"{nerve.name}: branches must have as many rings each, not {sorted(rings)}")
-    rest = np.vstack([b.centreline for b in branches])
-    half = np.concatenate([np.maximum(b.half_width, b.half_thickness) for b in branches])
-    limit = float(half.max()) + 6.0
-    twist, handed = [], []
-    for branch in branches:
-        tangent = tangents(branch.centreline)
-        carried = transported_frames(branch.centreline, branch.depth_axis[0])
-        twist.append(angle_about(carried, branch.depth_axis, tangent))
-        handed.append(np.sign(np.sum(dot(cross(tangent, branch.depth_axis), branch.width_axis))))
-    at_rest = {}
-    for segment, field_ in nerve._bone_fields.items():
-        at_rest[segment] = _Nearest(rest, *field_.signed_distance(rest, limit))
-        field_.gap_bound(rest[:1])  # its grid is made now, not at the first pose
-    nerve._posing = _Posing(
-        rest=rest,
-        weights=np.concatenate([b.weights for b in branches]),
-        half=half,
-        half_width=np.concatenate([b.half_width for b in branches]),
-        half_thickness=np.concatenate([b.half_thickness for b in branches]),
-        width_axis=np.vstack([b.width_axis for b in branches]),
-        depth_axis=np.vstack([b.depth_axis for b in branches]),
-        rings=rings.pop(),
-        twist=np.array(twist),
-        share=np.array([b.weights / b.weights[-1] if b.weights[-1] > 0 else b.weights for b in branches]),
-        handed=np.array(handed),
-        template=TubeTemplate.join(
-            [TubeTemplate.of(b.half_width, b.half_thickness, nerve.sides, nerve.cap_rings) for b in branches]
-        ),
-        limit=limit,
-        at_rest=at_rest,
-    )
-    return nerve._posing
-
-
-def pose_nerve(nerve: NerveGeometry, transforms: dict[str, FloatArray]) -> tuple[FloatArray, FloatArray]:
-    """(vertices, centreline) of the nerve at a pose.
-
-    ``transforms`` holds 4x4 segment transforms keyed like the scene model (``pelvis``,
-    ``thigh_right``...); missing ones are the identity. The centreline blends the pelvis and
-    thigh transforms by each ring's skinning weight; rings the blend carried into bone are pushed
-    back out (their neighbours follow), and no bend is left sharper than the nerve's minimum
-    bend radius. The tube is then rebuilt along the posed centreline with its sections carried by
-    parallel transport, turned about the nerve only by the twist the thigh imposes, spread evenly
-    over the stretch that follows the thigh (no candy-wrapper twist, no pinched sections). The
-    returned centreline stacks all branches (split with :meth:`NerveGeometry.posed_centrelines`).
-    """
-    return pose_nerves([nerve], transforms)[0]
-
-
-def pose_nerves(nerves: list[NerveGeometry], transforms: dict[str, FloatArray]) -> list[tuple[FloatArray, FloatArray]]:
-    """:func:`pose_nerve` for several nerves at one pose (both sides), their branches worked on together.
-
-    Same results as posing each alone; the bend easing and the section frames of all branches
-    run as one stack, so the second side costs little more than the first.
-    """
-    eye = np.eye(4)
-    pelvis = np.asarray(transforms.get("pelvis", eye), dtype=float)
-    results: list[tuple[FloatArray, FloatArray] | None] = [None] * len(nerves)
-    moving: dict[tuple[int, float], list[int]] = {}  # nerves eased together: same rings per branch and bend limit
-    lines, thighs = [], []
-    for index, nerve in enumerate(nerves):
-        posing = _posing(nerve)
-        thigh = np.asarray(transforms.get(f"thigh_{nerve.side}", eye), dtype=float)
-        w = posing.weights[:, None]
-        line = (1 - w) * apply(pelvis, posing.rest) + w * apply(thigh, posing.rest)
-        lines.append(line)
-        thighs.append(thigh)
-        if np.all(np.abs(thigh - pelvis) <= 1e-8 + 1e-5 * np.abs(pelvis)):  # as np.allclose, for less
-            results[index] = (apply(pelvis, nerve.vertices), line)
-        else:
-            moving.setdefault((posing.rings, nerve.min_bend_radius_mm), []).append(index)
-    for (rings, min_radius), group in moving.items():
-        asked: list[dict[str, _Nearest]] = [dict(_posing(nerves[index]).at_rest) for index in group]
-        for _round in range(2):
-            for k, index in enumerate(group):
-                lines[index] = lines[index] + _out_of_bone(nerves[index], lines[index], pelvis, thighs[index], asked[k])
-            eased = limit_bend(np.concatenate([lines[index] for index in group]).reshape(-1, rings, 3), min_radius)
-            for k, line in enumerate(eased.reshape(len(group), -1, 3)):
-                lines[group[k]] = line
-        vertices = _posed_tubes([nerves[i] for i in group], [lines[i] for i in group], pelvis, [thighs[i] for i in group])
-        for index, posed in zip(group, vertices, strict=True):
-            results[index] = (posed, lines[index])
-    return results
-
-
-def _out_of_bone(
-    nerve: NerveGeometry, line: FloatArray, pelvis: FloatArray, thigh: FloatArray, asked: dict[str, _Nearest]
-) -> FloatArray:
-    """Per ring, the shift that takes its section out of bone, shared with its neighbours (no kink).
-
-    ``asked`` holds the bone fields' last answers for this nerve (at rest, then this pose's; updated here).
-    """
-    posing = _posing(nerve)
-    shift = np.zeros_like(line)
-    for segment, transform in (("pelvis", pelvis), (f"thigh_{nerve.side}", thigh)):
-        field_ = nerve._bone_fields.get(segment)
-        if field_ is None:
-            continue
-        rotation = transform[:3, :3]
-        local = (line + shift - transform[:3, 3]) @ rotation  # into the bone's frame (rigid: the inverse is the transpose)
-        answer = asked[segment] = _nearest(field_, local, posing.limit, asked.get(segment))
-        near = answer.distance < posing.half + 1.0
-        if not near.any():
-            continue
-        # exact check with the rings' extreme points along the bone normal
-        normal_world = answer.normal[near] @ rotation.T
-        extent = np.sqrt(
-            (posing.half_width[near] * np.abs(dot(normal_world, posing.width_axis[near]))) ** 2
-            + (posing.half_thickness[near] * np.abs(dot(normal_world, posing.depth_axis[near]))) ** 2
-        )
-        need = np.maximum(extent + 0.5 - answer.distance[near], 0.0)
-        shift[near] += need[:, None] * normal_world
-    if shift.any():
-        shift = _spread(shift.reshape(-1, posing.rings, 3), 3).reshape(-1, 3)
-    return shift
-
-
-def _nearest(field_: SurfaceField, local: FloatArray, limit: float, before: _Nearest | None) -> _Nearest:
-    """The field's answer for each ring, searching the k-d tree only for rings whose answer is not known yet.
-
-    A ring the field's coarse grid puts farther than ``limit`` from every surface sample has no
-    sample within it; a ring that has not moved since the answer ``before`` keeps that answer.
-    Either way the answer is the one the tree would give (to 1e-9 mm).
-    """
-    distance = np.full(len(local), np.inf)
-    normal = np.zeros_like(local)
-    rows = np.flatnonzero(field_.gap_bound(local) <= limit)
-    if len(rows) and before is not None:
-        still = np.abs(local[rows] - before.points[rows]).max(axis=1) < 1e-9
-        distance[rows[still]], normal[rows[still]] = before.distance[rows[still]], before.normal[rows[still]]
-        rows = rows[~still]
-    if len(rows):
-        distance[rows], normal[rows] = field_.signed_distance(local[rows], limit)
-    return _Nearest(local, distance, normal)
-
-
-def _posed_tubes(
-    nerves: list[NerveGeometry], lines: list[FloatArray], pelvis: FloatArray, thighs: list[FloatArray]
-) -> list[FloatArray]:
-    """The tubes of the nerves along their posed centrelines (all branches with as many rings, worked as one stack).
-
-    At rest the sections face ``depth_axis``, which turns about the nerve by the rest twist relative to
-    a parallel-transported frame. Posed, the frame is transported from the pelvis-carried first
-    section, and the twist grows from the rest twist by the thigh's extra turn in step with the
-    skinning weight, so the last section faces where the thigh carries it.
-    """
-    posings = [_posing(nerve) for nerve in nerves]
-    rings = posings[0].rings
-    posed = np.concatenate(lines).reshape(-1, rings, 3)  # (B, rings, 3) all branches
-    first = np.concatenate([p.depth_axis[::rings] for p in posings]) @ pelvis[:3, :3].T
-    last = np.concatenate([p.depth_axis[rings - 1 :: rings] @ t[:3, :3].T for p, t in zip(posings, thighs, strict=True)])
-    twist = np.concatenate([p.twist for p in posings])
-    share = np.concatenate([p.share for p in posings])
-    handed = np.concatenate([p.handed for p in posings])
-    tangent = tangents(posed)
-    carried = transported_frames(posed, first)
-    end_twist = angle_about(carried[:, -1], last, tangent[:, -1])
-    extra = np.angle(np.exp(1j * (end_twist - twist[:, -1])))  # the thigh's turn about the nerve, in (-pi, pi]
-    # the carried normal turned about the tangent (Rodrigues, with the normal perpendicular to the tangent)
-    turn = (twist + share * extra[:, None])[..., None]
-    binormal = cross(tangent, carried)
-    cos, sin = np.cos(turn), np.sin(turn)
-    depth = carried * cos + binormal * sin
-    width = handed[:, None, None] * (binormal * cos - carried * sin)  # tangent x depth, or its mirror image
-    out, start = [], 0
-    for posing in posings:
-        rows = slice(start, start + len(posing.rest))
-        out.append(posing.template.place(*(a.reshape(-1, 3)[rows] for a in (posed, tangent, width, depth))))
-        start = rows.stop
-    return out
-
-
 __all__ = [
     "NERVE_NAME",
     "BranchSpec",
@@ -786,8 +576,6 @@ __all__ = [
     "load_nerve_spec",
     "nerve_centreline",
     "nerve_path",
-    "pose_nerve",
-    "pose_nerves",
     "resolve_landmark",
     "skinning_weights",
 ]

@@ -34,6 +34,7 @@ from viewer.types import FloatArray
 
 
 def danger_zones_path() -> Path:
+    """The danger zones' data file (``assets/annotations/danger_zones.json``)."""
     return annotations_dir() / "danger_zones.json"
 
 
@@ -91,6 +92,7 @@ class DangerZone:
         return best
 
     def contains(self, points: FloatArray) -> np.ndarray:
+        """(n,) bool: which of the (n, 3) ``points`` lie inside the zone."""
         return self.distance(points) <= 0.0
 
 

@@ -25,6 +25,7 @@ import numpy as np
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
 from viewer.anatomy.geometry import ClosedVolumes, signed_volume
 from viewer.anatomy.kinematics import JOINT_RANGES, LegPose, leg_pose_from_transforms
+from viewer.anatomy.leg_memo import LegMemo
 from viewer.anatomy.muscles import MuscleGeometry, PosedMuscle
 from viewer.anatomy.muscles.cache import build_key
 from viewer.anatomy.muscles.pose_grids import PackedGrid, load_pose_grids
@@ -185,7 +186,7 @@ class PoseSpace:
         self.grids = grids
         self.axes = [np.asarray(arrays[f"axis_{k}"], float) for k in range(3)]
         self.knee_axis = np.asarray(arrays["knee_axis"], float)
-        self.latest: dict[str, tuple] = {}  # by side: (what the leg was posed from, its muscles then)
+        self.latest: LegMemo[dict[str, PosedMuscle]] = LegMemo()  # by side: a leg posed as last time, its muscles
         self.sides = {}
         for side in SIDES:
             names, rest, weights = side_layout(muscles, side)
@@ -220,10 +221,9 @@ class PoseSpace:
         for side, (skinning, blocks, guarded, volumes, corrections) in self.sides.items():
             thigh = inverse @ np.asarray(transforms.get(f"thigh_{side}", _EYE4), float)
             shank = inverse @ np.asarray(transforms.get(f"shank_{side}", _EYE4), float)
-            key = (thigh.tobytes(), shank.tobytes(), pelvis.tobytes(), poses.get(side) if poses else None)
-            latest = self.latest.get(side)
-            if latest is not None and latest[0] == key:  # this leg did not move: the very same shapes
-                posed.update(latest[1])
+            inputs = (thigh, shank, pelvis, poses.get(side) if poses else None)
+            if self.latest.holds(side, inputs):  # this leg did not move: the very same shapes
+                posed.update(self.latest.last(side))
                 continue
             if np.abs(thigh - _EYE4).max() < 1e-12 and np.abs(shank - _EYE4).max() < 1e-12:
                 points = skinning.rest  # anatomical position: the rest geometry itself
@@ -247,7 +247,7 @@ class PoseSpace:
                     shape[2 * count :].reshape(fibre_shape),
                     shape[count : 2 * count].reshape(fibre_shape),
                 )
-            self.latest[side] = (key, leg)
+            self.latest.store(side, inputs, leg)
             posed.update(leg)
         return posed
 

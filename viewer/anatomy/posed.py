@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from viewer.anatomy.kinematics import LegPose
 from viewer.types import FloatArray
+
+if TYPE_CHECKING:
+    from viewer.anatomy.nerve import NerveGeometry
 
 
 @dataclass
@@ -31,6 +34,25 @@ class PosedShape:
     centreline: FloatArray | None = None
 
 
+@dataclass
+class PosedNerve:
+    """A nerve at a pose: its geometry (for distances and zones), its tube and its course per branch.
+
+    Attributes
+    ----------
+    geometry : NerveGeometry
+        The nerve as built (anatomical position), with what posing and measuring it needs.
+    vertices : (n, 3) float array
+        The posed tube.
+    centrelines : list of (m_k, 3) float arrays
+        The posed course of each branch.
+    """
+
+    geometry: NerveGeometry
+    vertices: FloatArray
+    centrelines: list[FloatArray]
+
+
 class Deformer(Protocol):
     """Re-shapes some structures for a pose."""
 
@@ -45,4 +67,4 @@ class Deformer(Protocol):
         ...
 
 
-__all__ = ["Deformer", "PosedShape"]
+__all__ = ["Deformer", "PosedNerve", "PosedShape"]

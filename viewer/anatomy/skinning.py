@@ -18,7 +18,8 @@ import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface
 from viewer.anatomy.geometry import cross
-from viewer.anatomy.kinematics import LegPose
+from viewer.anatomy.kinematics import LegPose, segment_bones
+from viewer.anatomy.leg_memo import LegMemo
 from viewer.anatomy.posed import PosedShape
 from viewer.types import FloatArray
 
@@ -32,11 +33,13 @@ def thigh_weights(vertices: FloatArray, bones: dict[str, Surface]) -> dict[str, 
     """Per-vertex weight (0..1) of each thigh, from distances to the femur and the pelvic bones."""
     from scipy.spatial import cKDTree
 
-    pelvis = np.vstack([bones[name].vertices for name in ("hip_bone_right", "hip_bone_left", "sacrum")])
+    pelvis_bones = dict.fromkeys(name for side in SIDES for name in segment_bones("pelvis", side))
+    pelvis = np.vstack([bones[name].vertices for name in pelvis_bones])
     to_pelvis, _ = cKDTree(pelvis).query(vertices)
     weights = {}
     for side in SIDES:
-        to_femur, _ = cKDTree(bones[f"femur_{side}"].vertices).query(vertices)
+        (femur,) = segment_bones("thigh", side)
+        to_femur, _ = cKDTree(bones[femur].vertices).query(vertices)
         weights[side] = 1.0 / (1.0 + np.exp(-(to_pelvis - to_femur) / (BLEND_WIDTH_MM / 4)))
     total = weights["right"] + weights["left"]
     over = total > 1.0  # a vertex cannot belong to both thighs more than fully
@@ -73,7 +76,7 @@ class SkinDeformer:
         self._weight_rows = np.array([weights[s] for s in self._segments])  # (segments, n)
         self._holds = self._weight_rows > 1e-6  # which vertices each segment moves at all
         self._rest_rows = np.ascontiguousarray(self.rest.T)  # (3, n)
-        self._latest_offsets: dict[str, tuple] = {}  # by side: (hip angles, that leg's correction)
+        self._latest_offsets: LegMemo[tuple | None] = LegMemo()  # by side: hip angles as last time, the correction
 
     def pose(self, transforms: dict[str, FloatArray], poses: dict[str, LegPose] | None = None) -> dict[str, PosedShape]:
         """The surface carried by the segments (dual-quaternion blend, see :func:`dual_quaternion_blend`)."""
@@ -110,12 +113,9 @@ class SkinDeformer:
         previous pose reuses its correction."""
         if self.correctives is None:
             return None
+        correctives = self.correctives
         angles = (pose.hip_flexion, pose.hip_abduction, pose.hip_rotation)
-        latest = self._latest_offsets.get(side)
-        if latest is None or latest[0] != angles:
-            latest = (angles, self.correctives.leg_offsets(side, pose))
-            self._latest_offsets[side] = latest
-        return latest[1]
+        return self._latest_offsets.get(side, angles, lambda: correctives.leg_offsets(side, pose))
 
 
 def _same(a: FloatArray, b: FloatArray) -> bool:

@@ -62,6 +62,7 @@ class Action:
 
     @property
     def duration(self) -> float:
+        """Length of the action (s): the time of its last keyframe."""
         return self.keyframes[-1].time
 
     def pose_at(self, time: float) -> LegPose:
@@ -196,11 +197,13 @@ class Timeline:
         self.seek(0.0)
 
     def set_speed(self, speed: float) -> None:
+        """Playback speed (1 = real time), 0.05 to 8; a ValueError outside."""
         if not 0.05 <= speed <= 8:
             raise ValueError(f"speed {speed:g} outside 0.05..8")
         self.speed = float(speed)
 
     def play(self) -> None:
+        """Start playing the chosen action (from the start again when it ended without looping)."""
         if self.action is None:
             return
         if self.time >= self.action.duration and not self.loop:
@@ -210,6 +213,7 @@ class Timeline:
             self.state_changed.emit(True)
 
     def pause(self) -> None:
+        """Stop playing where it is."""
         if self.playing:
             self.playing = False
             self.state_changed.emit(False)

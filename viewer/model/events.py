@@ -71,6 +71,7 @@ class Signal:
         self.errors: list[BaseException] = []
 
     def connect(self, slot: Callable[..., Any]) -> Callable[..., Any]:
+        """Call ``slot`` on every emit (a bound method weakly held); returns ``slot``, so it decorates."""
         key = _key(slot)
         if key not in self._guards or not self._guards[key].alive:
             self._forget_key(key)
@@ -80,6 +81,7 @@ class Signal:
         return slot
 
     def disconnect(self, slot: Callable[..., Any]) -> None:
+        """Stop calling ``slot`` (nothing happens if it was not connected)."""
         self._forget_key(_key(slot))
 
     def _forget_key(self, key: Any) -> None:

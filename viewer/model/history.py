@@ -112,6 +112,7 @@ class History:
 
     # --- recorded operations ------------------------------------------------------------------
     def set_visible(self, name: str, visible: bool) -> None:
+        """Show or hide one structure, recorded."""
         self._record(Change("visible", name, self.model.is_visible(name), bool(visible)))
 
     def set_opacity(self, name: str, opacity: float, merge: bool = False) -> None:
@@ -148,6 +149,7 @@ class History:
         self.set_pose("both", **{key: 0.0 for key in self.model.pose("right").as_dict()})
 
     def set_colour_mode(self, mode: str) -> None:
+        """Colour by anatomy or by stretch, recorded."""
         self._record(Change("colour_mode", None, self.model.colour_mode, mode))
 
     def set_body(self, body: str) -> None:
@@ -242,6 +244,7 @@ class History:
             self.apply_peel()
 
     def peel(self) -> bool:
+        """Peel the next layer, recorded; False when everything is peeled already."""
         peel = self._peel()
         if peel.depth >= peel.n_layers:
             return False
@@ -249,6 +252,7 @@ class History:
         return True
 
     def restore(self) -> bool:
+        """Put back the last peeled layer, recorded; False when nothing is peeled."""
         peel = self._peel()
         if peel.depth == 0:
             return False
@@ -256,9 +260,11 @@ class History:
         return True
 
     def restore_all(self) -> None:
+        """Put back every peeled layer, recorded."""
         self.set_depth(0)
 
     def set_ghost(self, ghost: bool) -> None:
+        """Keep the last peeled layer as a ghost (or hide it), recorded with the structures it changes."""
         peel = self._peel()
         with self.group("ghost peeled layers" if ghost else "hide peeled layers"):
             self._record(Change("ghost", None, peel.ghost, bool(ghost)))
@@ -267,18 +273,22 @@ class History:
     # --- undo / redo -----------------------------------------------------------------------------
     @property
     def can_undo(self) -> bool:
+        """Whether there is a step to undo."""
         return bool(self._undo)
 
     @property
     def can_redo(self) -> bool:
+        """Whether there is an undone step to redo."""
         return bool(self._redo)
 
     @property
     def undo_label(self) -> str | None:
+        """What the next undo undoes (e.g. ``technique Working the rotators prone``), or None."""
         return self._undo[-1].label if self._undo else None
 
     @property
     def redo_label(self) -> str | None:
+        """What the next redo redoes, or None."""
         return self._redo[-1].label if self._redo else None
 
     def undo(self) -> bool:
@@ -293,6 +303,7 @@ class History:
         return True
 
     def redo(self) -> bool:
+        """Apply the last undone step again; False when there is none (or a step is open)."""
         if not self._redo or self._open is not None:
             return False
         step = self._redo.pop()
@@ -303,6 +314,7 @@ class History:
         return True
 
     def clear(self) -> None:
+        """Forget every step (after opening a scene: its state is the new start)."""
         self._undo.clear()
         self._redo.clear()
         self.changed.emit(False, False)

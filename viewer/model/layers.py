@@ -102,17 +102,21 @@ class PeelState:
 
     @property
     def n_layers(self) -> int:
+        """How many layers can be peeled."""
         return len(self.layers)
 
     @property
     def depth(self) -> int:
+        """How many layers are peeled, from the outside (0: none)."""
         return self._depth
 
     @property
     def ghost(self) -> bool:
+        """Whether the last peeled layer stays as a ghost."""
         return self._ghost
 
     def set_depth(self, depth: int) -> None:
+        """Peel ``depth`` layers (0 to n_layers; a ValueError outside); announced when it changes."""
         if not 0 <= int(depth) <= self.n_layers:
             raise ValueError(f"peel depth must be 0..{self.n_layers}, not {depth}")
         if int(depth) != self._depth:
@@ -120,6 +124,7 @@ class PeelState:
             self.changed.emit(self._depth, self._ghost)
 
     def set_ghost(self, ghost: bool) -> None:
+        """Keep the last peeled layer as a ghost or not; announced when it changes."""
         if bool(ghost) != self._ghost:
             self._ghost = bool(ghost)
             self.changed.emit(self._depth, self._ghost)
@@ -139,6 +144,7 @@ class PeelState:
         return True
 
     def restore_all(self) -> None:
+        """Put back every peeled layer."""
         self.set_depth(0)
 
     @property
@@ -156,6 +162,7 @@ class PeelState:
         return HIDDEN
 
     def states(self, names: Iterable[str]) -> dict[str, str]:
+        """``shown``, ``ghosted`` or ``hidden`` for each of ``names`` at the current peel."""
         return {name: self.state_of(name) for name in names}
 
 

@@ -44,6 +44,7 @@ class LessonDraft:
         return index
 
     def edit(self, index: int, title: str | None = None, note: str | None = None) -> None:
+        """Change a step's title (a blank title keeps the old one) and/or its note."""
         step = self.steps[index]
         self.steps[index] = replace(
             step, title=(title.strip() or step.title) if title is not None else step.title,
@@ -59,6 +60,7 @@ class LessonDraft:
         return target
 
     def delete(self, index: int) -> None:
+        """Remove the step at ``index``."""
         del self.steps[index]
 
     def lesson(self) -> Lesson:

@@ -58,6 +58,7 @@ class Lesson:
         return data
 
     def with_steps(self, steps: list[LessonStep]) -> Lesson:
+        """The same lesson with other steps."""
         return replace(self, steps=tuple(steps))
 
 

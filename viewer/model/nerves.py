@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from viewer.anatomy.kinematics import LegPose
-from viewer.anatomy.nerve import NerveGeometry, build_nerves, load_nerve_spec, pose_nerves
+from viewer.anatomy.leg_memo import LegMemo
+from viewer.anatomy.nerve import NerveGeometry, build_nerves, load_nerve_spec
+from viewer.anatomy.nerve_posing import pose_nerves
 from viewer.anatomy.nerve_zones import DangerZone, DangerZoneLayout, build_danger_zones, load_danger_zone_data
 from viewer.anatomy.posed import PosedShape
 from viewer.model.structures import Structure
@@ -21,6 +23,7 @@ DANGER_OPACITY = 0.35
 
 
 def zone_name(zone: DangerZone) -> str:
+    """The scene name of a danger zone (its id and side, e.g. ``sciatic_notch_zone_right``)."""
     return zone_structure_name(zone.id, zone.side)
 
 
@@ -105,7 +108,7 @@ class NerveDeformer:
         self.margin_mm = margin_mm
         data = load_danger_zone_data()  # read and validated once, not at every frame
         self.zone_layouts = {name: DangerZoneLayout(nerve, margin_mm, data) for name, nerve in nerves.items()}
-        self.latest: dict[str, tuple] = {}  # by nerve: (its pelvis and thigh transforms, its shapes and zones)
+        self.latest: LegMemo[dict[str, PosedShape]] = LegMemo()  # by nerve: its pelvis and thigh as last time
 
     def pose(
         self, transforms: dict[str, FloatArray], poses: dict[str, LegPose] | None = None
@@ -118,20 +121,20 @@ class NerveDeformer:
         eye = np.eye(4)
         full = {"pelvis": eye, **transforms}
         keys = {
-            name: tuple(np.asarray(full.get(s, eye), float).tobytes() for s in ("pelvis", f"thigh_{nerve.side}"))
+            name: tuple(np.asarray(full.get(s, eye), float) for s in ("pelvis", f"thigh_{nerve.side}"))
             for name, nerve in self.nerves.items()
         }
-        moved = [name for name in self.nerves if name not in self.latest or self.latest[name][0] != keys[name]]
+        moved = [name for name in self.nerves if not self.latest.holds(name, keys[name])]
         posed_nerves = pose_nerves([self.nerves[n] for n in moved], full) if moved else []
         for name, (vertices, line) in zip(moved, posed_nerves, strict=True):
             nerve = self.nerves[name]
             shapes = {name: PosedShape(vertices, centreline=line)}
             for zone_id, zone_vertices in self.zone_layouts[name].vertices(nerve.posed_centrelines(line)).items():
                 shapes[zone_structure_name(zone_id, nerve.side)] = PosedShape(zone_vertices)
-            self.latest[name] = (keys[name], shapes)
+            self.latest.store(name, keys[name], shapes)
         posed: dict[str, PosedShape] = {}
         for name in self.nerves:
-            posed.update(self.latest[name][1])
+            posed.update(self.latest.last(name))
         return posed
 
 

@@ -54,6 +54,7 @@ class ProbeResult:
 
     @property
     def bone_depth_mm(self) -> float | None:
+        """Depth (mm) where the probe met bone, or None when it met none."""
         return self.reach_mm if self.bone is not None else None
 
     def as_dict(self, scene) -> dict:
@@ -165,7 +166,6 @@ def probe(
         (no direction) at its point nearest to ``point``; a point beneath the surface (a landmark on
         bone) is then probed from there through the point.
     """
-    from viewer.anatomy.nerve import build_nerve
     from viewer.techniques.context import context_from_scene
 
     surface = surface or outer_surface(scene)
@@ -187,8 +187,7 @@ def probe(
     if direction.shape != (3,) or not np.isfinite(direction).all() or np.linalg.norm(direction) < 1e-9:
         raise ProbeError(f"a probe direction needs three finite coordinates, not all zero: {direction.tolist()}")
     side = side_of(point)
-    nerve = build_nerve(side, scene.nerve_variant)
-    context = context_from_scene(scene, side, nerve=nerve, margin_mm=scene.danger_margin_mm)
+    context = context_from_scene(scene, side)  # the scene's posed nerve and zones
     column = tissue_column(context, point, direction, depth_mm)
     layers = [ProbeLayer(c.structure, c.entry_mm, c.exit_mm, c.bone) for c in column.crossings]
     if surface not in context.structures and scene.structures[surface].kind == "skin":

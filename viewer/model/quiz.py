@@ -42,6 +42,7 @@ class Question:
     keys: list[str] = field(default_factory=list)  # the structure (or verdict) behind each option
 
     def as_dict(self) -> dict:
+        """The question with its answer and explanation, as ``quiz --json`` prints it."""
         return {
             "kind": self.kind, "topic": self.topic, "prompt": self.prompt, "options": self.options,
             "answer": self.answer, "explanation": self.explanation, "highlight": self.highlight,
@@ -192,7 +193,6 @@ def verdict_index(report) -> int:
 
 def safety_report(scene, technique_id: str, side: str, angle: float | None):
     """The safety check of a technique (optionally pushed at another angle) at its own pose."""
-    from viewer.anatomy.nerve import build_nerve
     from viewer.model.technique_session import TechniqueSession
     from viewer.techniques.context import context_from_scene
     from viewer.techniques.geometry import technique_geometry
@@ -201,7 +201,7 @@ def safety_report(scene, technique_id: str, side: str, angle: float | None):
     session = TechniqueSession(scene)
     session.choose(technique_id, side, layers=False)
     technique = session.techniques[technique_id]
-    context = context_from_scene(scene, side, build_nerve(side, scene.nerve_variant), scene.danger_margin_mm)
+    context = context_from_scene(scene, side)  # the scene's posed nerve and zones
     geometry = technique_geometry(technique, context, angle_to_surface_deg=angle)
     return technique, assess(technique, geometry, context)
 
@@ -225,6 +225,7 @@ def _safety_question(scene, rng) -> Question:
 
 
 def make_question(scene, rng, topic: str, language: str = "english") -> Question | None:
+    """One question of ``topic`` with its answer computed from ``scene``; None when none can be asked."""
     side = "right"
     if topic == "layers":
         kind = rng.choice(["order", "name", "click"])

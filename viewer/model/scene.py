@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from viewer.anatomy.bones import SIDES, landmark_info, load_landmarks
-from viewer.anatomy.frame import FRAME_DESCRIPTION
-from viewer.anatomy.geometry import apply, is_watertight, polyline_lengths, signed_volume
+from viewer.anatomy.geometry import apply, polyline_lengths
 from viewer.anatomy.kinematics import JOINT_RANGES, LegPose, PoseError, bone_segment, segment_transforms
-from viewer.anatomy.posed import Deformer, PosedShape
+from viewer.anatomy.leg_memo import LegMemo
+from viewer.anatomy.posed import Deformer, PosedNerve, PosedShape
 from viewer.io.references import cite
 from viewer.model.events import Signal
 from viewer.model.layers import Layer, assign_layers, layer_index, load_layers
@@ -28,6 +28,8 @@ from viewer.types import FloatArray
 
 if TYPE_CHECKING:
     from viewer.anatomy.impingement import Impingement
+    from viewer.anatomy.nerve import NerveGeometry
+    from viewer.anatomy.nerve_zones import DangerZone
 
 CAUTION_DEPTH_MM = 80.0  # how far pressure is followed inward from the skin
 
@@ -40,8 +42,11 @@ class SceneModel:
         structures: Iterable[Structure],
         landmarks: dict[str, FloatArray],
         deformer_factories: dict[str, DeformerFactory] | None = None,
+        nerves: dict[str, NerveGeometry] | None = None,
     ) -> None:
         self.structures: dict[str, Structure] = {s.name: s for s in structures}
+        self._nerves = dict(nerves or {})  # by structure name: the nerves the nerve deformer poses
+        self._zones: LegMemo[list[DangerZone]] = LegMemo()  # by side: the danger zones at that leg's pose
         self.layers = load_layers()
         assign_layers(self.structures.values(), self.layers)
         # Deformers are created on the first pose away from anatomical position (start-up stays quick).
@@ -81,20 +86,24 @@ class SceneModel:
             raise KeyError(f"unknown structure {name!r}")
 
     def is_visible(self, name: str) -> bool:
+        """Whether the structure ``name`` is shown (a KeyError for an unknown name)."""
         self._check_name(name)
         return self._visible[name]
 
     def set_visible(self, name: str, visible: bool) -> None:
+        """Show or hide ``name``; ``visibility_changed`` when it changes."""
         self._check_name(name)
         if self._visible[name] != bool(visible):
             self._visible[name] = bool(visible)
             self.visibility_changed.emit(name, bool(visible))
 
     def opacity(self, name: str) -> float:
+        """Opacity of ``name``, 0 to 1."""
         self._check_name(name)
         return self._opacity[name]
 
     def set_opacity(self, name: str, opacity: float) -> None:
+        """Opacity of ``name`` (clipped to 0..1); ``opacity_changed`` when it changes."""
         self._check_name(name)
         value = float(np.clip(opacity, 0.0, 1.0))
         if self._opacity[name] != value:
@@ -104,9 +113,11 @@ class SceneModel:
     # --- selection -----------------------------------------------------------------
     @property
     def selection(self) -> str | None:
+        """The selected structure's name, or None."""
         return self._selection
 
     def select(self, name: str | None) -> None:
+        """Select a structure (None: nothing); ``selection_changed`` when it changes."""
         if name is not None:
             self._check_name(name)
         if name != self._selection:
@@ -116,6 +127,7 @@ class SceneModel:
     # --- fibre lines ---------------------------------------------------------------------
     @property
     def fibres_visible(self) -> bool:
+        """Whether the fibre lines are drawn."""
         return self._fibres_visible
 
     def set_fibres_visible(self, visible: bool) -> None:
@@ -127,6 +139,7 @@ class SceneModel:
     # --- nerve variant -------------------------------------------------------------------
     @property
     def nerve_variant(self) -> str | None:
+        """The id of the sciatic nerve's anatomical variant shown, or None without a nerve."""
         nerves = [s for s in self.structures.values() if s.kind == "nerve"]
         return nerves[0].info.get("variant_id") if nerves else None
 
@@ -163,6 +176,7 @@ class SceneModel:
             self.structures[structure.name] = structure
             self._posed.pop(structure.name, None)
         self.__dict__.pop("_neighbour_finder", None)  # new nerve geometry: its neighbours are found again
+        self._nerves = dict(nerves)
         self._deformer_factories["nerves"] = lambda: NerveDeformer(nerves, margin_mm)
         self._deformers.pop("nerves", None)  # the muscles keep their poser and its warm start
         self._visible.update(visible)
@@ -206,6 +220,7 @@ class SceneModel:
         return self._skin_tone
 
     def set_skin_tone(self, tone: str) -> None:
+        """The skin's colour by tone id (``skin_tones.json``); a ValueError names the choices."""
         tones = skin_tones()
         if tone not in tones:
             raise ValueError(f"skin tone must be one of {', '.join(tones)}, not {tone!r}")
@@ -224,6 +239,7 @@ class SceneModel:
         return self._language
 
     def set_language(self, language: str) -> None:
+        """Names in ``english`` or ``latin``; ``language_changed`` when it changes."""
         if language not in LANGUAGES:
             raise ValueError(f"language must be one of {LANGUAGES}, not {language!r}")
         if language != self._language:
@@ -279,6 +295,7 @@ class SceneModel:
 
     @property
     def colour_mode(self) -> str:
+        """``anatomy`` (each structure its colour) or ``stretch`` (length change)."""
         return self._colour_mode
 
     def set_colour_mode(self, mode: str) -> None:
@@ -291,6 +308,7 @@ class SceneModel:
 
     # --- pose ------------------------------------------------------------------------
     def pose(self, side: str = "right") -> LegPose:
+        """The joint angles of one leg."""
         return self._pose[side]
 
     def set_pose(self, side: str = "both", **angles: float) -> None:
@@ -414,6 +432,31 @@ class SceneModel:
         line = posed.centreline if posed is not None else None
         return line if line is not None else self.structures[name].centreline
 
+    def posed_nerve(self, side: str) -> PosedNerve:
+        """The sciatic nerve of ``side`` as the scene shows it at the current pose (a KeyError without nerves).
+
+        Techniques, the probe and the quiz measure against this very nerve: it is not built or posed again.
+        """
+        name = next((n for n, s in self._nerves.items() if s.side == side), None)
+        if name is None:
+            raise KeyError(f"the scene has no nerve on the {side} side")
+        geometry = self._nerves[name]
+        return PosedNerve(geometry, self.vertices(name), geometry.posed_centrelines(self.centreline(name)))
+
+    def danger_zones(self, side: str) -> list[DangerZone]:
+        """The danger zones of ``side`` around the posed nerve, at the scene's margin, as measurable objects
+        (distance, inside). Built once per pose of that leg, nerve variant and margin, then handed back."""
+        from viewer.anatomy.nerve_zones import build_danger_zones
+
+        nerve = self.posed_nerve(side)
+        legs = (self._segment_transforms[f"{segment}_{side}"] for segment in ("thigh", "shank"))
+        inputs = (self.nerve_variant, self.danger_margin_mm, *legs)
+        return self._zones.get(
+            side,
+            inputs,
+            lambda: build_danger_zones(nerve.geometry, nerve.centrelines, self.landmarks(), self.danger_margin_mm),
+        )
+
     def stretch(self, name: str) -> FloatArray | None:
         """Per-fibre length change from anatomical position (0.1 = 10% longer)."""
         fibres = self.fibres(name)
@@ -450,14 +493,13 @@ class SceneModel:
         would reach a danger zone, smoothed over the skin; its ``CAUTION_LEVEL`` isoline outlines the area."""
         if not hasattr(self, "_caution_field"):
             from viewer.anatomy.geometry import vertex_normals
-            from viewer.anatomy.nerve import build_nerve
             from viewer.anatomy.nerve_zones import build_danger_zones, caution_area, caution_region
 
             skin = next(s for s in self.structures.values() if s.kind == "skin")
             zones = [
                 z
                 for side in SIDES
-                for z in build_danger_zones(build_nerve(side, self.nerve_variant), margin_mm=self.danger_margin_mm)
+                for z in build_danger_zones(self.posed_nerve(side).geometry, margin_mm=self.danger_margin_mm)
             ]
             # only skin within reach of a zone can press into it: test those few thousand points
             reach = np.min([zone.distance(skin.vertices) for zone in zones], axis=0) <= CAUTION_DEPTH_MM
@@ -490,46 +532,21 @@ class SceneModel:
         return None if index is None else self.layers[index]
 
     def names(self, kind: str | None = None) -> list[str]:
+        """Structure names, all or those of one ``kind`` (``muscle``, ``bone``, ``danger``...)."""
         return [n for n, s in self.structures.items() if kind is None or s.kind == kind]
 
     # --- report ------------------------------------------------------------------------
     def describe(self, include_fibres: bool = False) -> dict:
-        """The JSON-ready summary printed by ``python -m viewer inspect --json``."""
-        structures = {}
-        for name, structure in self.structures.items():
-            vertices = self.vertices(name)
-            entry = {
-                "kind": structure.kind,
-                "layer": structure.layer_name,
-                "vertices": len(vertices),
-                "triangles": len(structure.faces),
-                "volume_cm3": round(signed_volume(vertices, structure.faces) / 1000.0, 2),
-                "watertight": is_watertight(structure.faces),
-            }
-            line = self.centreline(name)
-            if line is not None:
-                entry["centreline"] = np.round(line, 2).tolist()
-            fibres = self.fibres(name)
-            if fibres is not None:
-                entry["length_mm"] = round(self.length_mm(name) or 0.0, 2)
-                if include_fibres:
-                    entry["fibres"] = np.round(fibres, 2).tolist()
-            structures[name] = entry
-        pose = {side: self._pose[side].as_dict() for side in SIDES}
-        return {
-            "units": "mm",
-            "frame": FRAME_DESCRIPTION,
-            "pose": pose,
-            "landmarks": {k: [round(float(v), 2) for v in p] for k, p in sorted(self.landmarks().items())},
-            "impingement": [found.as_dict() for found in self.impingements()],
-            "structures": structures,
-        }
+        """The JSON-ready summary printed by ``python -m viewer inspect --json`` (see :func:`describe_scene`)."""
+        from viewer.model.scene_report import describe_scene
 
+        return describe_scene(self, include_fibres)
 
 def build_scene(muscles: bool = True, body: str | None = None) -> SceneModel:
     """Build the full scene from the shipped assets (no Qt, no rendering); ``body`` picks the skin's body type."""
     structures = bone_structures()
     factories: dict[str, DeformerFactory] = {}
+    nerves: dict = {}
     if muscles:
         from viewer.anatomy.muscles import build_muscles
         from viewer.model.nerves import NerveDeformer, nerve_and_zone_structures
@@ -544,7 +561,7 @@ def build_scene(muscles: bool = True, body: str | None = None) -> SceneModel:
             "skin": skin_deformer_factory(skin, skin.info["body_type"]),
         }
     apply_terminology(structures)
-    scene = SceneModel(structures, load_landmarks(), factories)
+    scene = SceneModel(structures, load_landmarks(), factories, nerves)
     for name, (visible, opacity) in default_appearance(scene).items():
         scene.set_opacity(name, opacity)
         scene.set_visible(name, visible)

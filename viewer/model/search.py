@@ -168,6 +168,7 @@ def search_all(query: str, structures: Mapping[str, Any] | Any, actions: Mapping
 
 
 def best_match(query: str, structures: Mapping[str, Any] | Any) -> str | None:
+    """The structure name the search finds first for ``query``, or None."""
     found = search(query, structures, limit=1)
     return found[0].structure if found else None
 

@@ -78,6 +78,7 @@ class SectionPlane:
         return float(self.origin @ self.normal)
 
     def describe(self) -> str:
+        """The plane in words, e.g. ``transverse section at y = -90 mm``."""
         if self.kind in PRESET_AXES:
             return f"{self.kind} section at {PRESET_AXES[self.kind][0]} = {self.offset_mm:g} mm"
         point = ", ".join(f"{v:g}" for v in np.round(self.origin, 1))
@@ -254,6 +255,7 @@ class SectionCap:
 
     @property
     def anchor(self) -> FloatArray:
+        """A point (3,) on the cut, where its label points."""
         return self.anchors[0]
 
 

@@ -56,6 +56,7 @@ class TechniqueSession:
                 self._set_current((technique_id, side))
 
     def clear(self) -> None:
+        """Take the technique off the body (recorded, when there is a history)."""
         if self.active is not None:
             if self.history is not None:
                 self.history.record("technique", self._current(), None, self._set_current)
@@ -107,13 +108,11 @@ class TechniqueSession:
         if self.active is None:
             return None
         if self._result is None:
-            from viewer.anatomy.nerve import build_nerve
             from viewer.techniques.context import context_from_scene
             from viewer.techniques.geometry import technique_geometry
             from viewer.techniques.safety import assess
 
-            nerve = build_nerve(self.side, self.scene.nerve_variant)
-            context = context_from_scene(self.scene, self.side, nerve=nerve, margin_mm=self.scene.danger_margin_mm)
+            context = context_from_scene(self.scene, self.side)  # the scene's posed nerve and zones
             geometry = technique_geometry(self.active, context)
             self._result = (geometry, assess(self.active, geometry, context), context.zones)
         return self._result

@@ -29,6 +29,7 @@ class Term:
     abbreviation: str | None = None  # short English label for a pin (ASIS)
 
     def name(self, language: str) -> str:
+        """The name in ``language`` (``english`` or ``latin``)."""
         return self.latin if language == "latin" else self.english
 
     def both(self, language: str) -> str:

@@ -35,10 +35,12 @@ class AttachmentArea:
 
     @property
     def size(self) -> int:
+        """Number of bone triangles the area covers."""
         return len(self.faces)
 
     @property
     def centre(self) -> FloatArray:
+        """Centre (3,) of the area's vertices, mm."""
         return self.points[np.unique(self.faces)].mean(axis=0)
 
 
@@ -176,9 +178,11 @@ class AttachmentView:
 
     @property
     def enabled(self) -> bool:
+        """Whether the selection's attachment areas are painted."""
         return self._enabled
 
     def set_enabled(self, enabled: bool) -> None:
+        """Paint the selection's attachment areas or not."""
         self._enabled = bool(enabled)
         self._on_selection(self.model.selection)
 

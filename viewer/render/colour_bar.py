@@ -144,6 +144,7 @@ class ColourBar:
         return ([self.ramp_box] if self.ramp_box else []) + texts
 
     def remove(self) -> None:
+        """Take the bar's actors off the plotter."""
         for actor in (self.ramp_actor, self.title_actor, *self.tick_actors):
             self.plotter.renderer.RemoveViewProp(actor)
 

@@ -104,7 +104,7 @@ def render_picture(
             report(1, PICTURE_STEPS)
             overlay = capture_overlay(plotter).scaled(scale)
             with overlays_hidden(plotter):
-                plotter.render()  # without magnification the grab reads the last frame: draw it without the overlays
+                scene.render_now()  # without magnification the grab reads the last frame: draw it without the overlays
                 image = plotter.screenshot(
                     None, transparent_background=transparent, return_img=True, scale=scale * supersample
                 )

@@ -59,6 +59,7 @@ class HandoutSpec:
     sources: list[str] = field(default_factory=list)
 
     def check(self) -> None:
+        """Refuse a handout with too few or too many views, or an unknown view (ExportError)."""
         if not MIN_VIEWS <= len(self.views) <= MAX_VIEWS:
             raise ExportError(f"a handout has {MIN_VIEWS} to {MAX_VIEWS} views, not {len(self.views)}")
         unknown = [v for v in self.views if v not in VIEWS]

@@ -129,6 +129,7 @@ class Box:
     y1: float
 
     def overlaps(self, other: Box, gap: float = 0.0) -> bool:
+        """Whether this box and ``other`` come closer than ``gap`` pixels."""
         return not (
             self.x1 + gap <= other.x0
             or other.x1 + gap <= self.x0
@@ -137,6 +138,7 @@ class Box:
         )
 
     def inside(self, width: float, height: float) -> bool:
+        """Whether the box lies wholly within a ``width`` x ``height`` picture."""
         return self.x0 >= 0 and self.y0 >= 0 and self.x1 <= width and self.y1 <= height
 
 
@@ -396,6 +398,7 @@ class StructureLabels:
     # --- switching --------------------------------------------------------------------------
     @property
     def enabled(self) -> bool:
+        """Whether labels are shown."""
         return self._enabled
 
     @property
@@ -592,6 +595,7 @@ class StructureLabels:
         return (float(c[:, 0].min()), float(c[:, 1].min()), float(c[:, 0].max()), float(c[:, 1].max()))
 
     def remove(self) -> None:
+        """Take every label and leader line off the plotter."""
         for actor in self.text_actors.values():
             self.plotter.renderer.RemoveViewProp(actor)
         self.plotter.renderer.RemoveViewProp(self._lines)

@@ -36,11 +36,13 @@ class Pin:
     side: str | None = None  # right / left for a sided landmark
 
     def label(self, language: str = "english") -> str:
+        """The pin's name in ``language`` (the English name when it has no Latin one)."""
         return self.latin_name if language == "latin" and self.latin_name else self.display_name
 
 
 @cache
 def pin_config() -> dict:
+    """The landmark pins' data (``landmark_pins.json``)."""
     return load_annotation("landmark_pins")
 
 
@@ -169,9 +171,11 @@ class LandmarkPins:
 
     @property
     def visible(self) -> bool:
+        """Whether the pins are shown."""
         return self._visible
 
     def set_visible(self, visible: bool) -> None:
+        """Show or hide the pins."""
         self._visible = bool(visible)
         self._redraw()
 

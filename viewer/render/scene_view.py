@@ -355,6 +355,7 @@ class SceneView:
         return [*rgb, 255]
 
     def danger_visible(self) -> bool:
+        """Whether any danger zone is shown."""
         return any(self.model.is_visible(n) for n in self.model.names("danger"))
 
     def set_danger_legend_shown(self, shown: bool) -> None:
@@ -599,6 +600,7 @@ class SceneView:
         self._refresh_labels()
 
     def set_pins(self, on: bool) -> None:
+        """Show or hide the landmark pins (labels laid out again around them)."""
         self.pins.set_visible(on)
         self._refresh_labels()
 
@@ -709,6 +711,7 @@ class SceneView:
     # --- camera ------------------------------------------------------------------------
     @property
     def current_view(self) -> str:
+        """The name of the last preset view set (``posterior``...)."""
         return self._current_view
 
     def set_view(self, view: str) -> None:
@@ -720,6 +723,7 @@ class SceneView:
         self.set_camera(CameraPose(tuple(position), tuple(focus), tuple(up), VIEW_ANGLE_DEG))
 
     def reset_view(self) -> None:
+        """Back to the posterior view."""
         self.set_view("posterior")
 
     def camera_pose(self) -> CameraPose:

@@ -29,6 +29,7 @@ def _faces(faces: np.ndarray) -> np.ndarray:
 
 
 def zone_mesh(zone: DangerZone) -> pv.PolyData:
+    """A danger zone as a pyvista mesh."""
     return pv.PolyData(np.asarray(zone.vertices, dtype=float), _faces(zone.faces))
 
 

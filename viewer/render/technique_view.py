@@ -60,6 +60,7 @@ class TechniqueView:
             self.schedule()
 
     def update(self) -> None:
+        """Draw the active technique's tool, approach, cone, stroke and verdict (or clear them)."""
         self.plotter.remove_actor("__technique_verdict", render=False)
         self.caption = None
         result = self.session.result()

@@ -14,7 +14,8 @@ import numpy as np
 from viewer.anatomy.bones import bone_specs, landmark_info, load_bone_surfaces, load_landmarks
 from viewer.anatomy.geometry import apply
 from viewer.anatomy.kinematics import LegPose, bone_segment, leg_transforms
-from viewer.anatomy.nerve import NerveGeometry, build_nerve, pose_nerve
+from viewer.anatomy.nerve import NerveGeometry, build_nerve
+from viewer.anatomy.nerve_posing import pose_nerve
 from viewer.anatomy.nerve_zones import DangerZone, build_danger_zones
 from viewer.types import FloatArray
 
@@ -38,6 +39,7 @@ class TechniqueContext:
         return {name: mesh for name, mesh in self.structures.items() if name in bone_names()}
 
     def landmark(self, name: str) -> FloatArray:
+        """A posed landmark (3,) by name, this side's first; a KeyError if unknown."""
         for candidate in (f"{name}_{self.side}", name):
             if candidate in self.landmarks:
                 return self.landmarks[candidate]
@@ -48,6 +50,7 @@ class TechniqueContext:
         return self.nerve.distance(points, self.nerve_centrelines)
 
     def zone(self, zone_id: str) -> DangerZone | None:
+        """The danger zone with id ``zone_id``, or None."""
         return next((z for z in self.zones if z.id == zone_id), None)
 
 
@@ -77,7 +80,12 @@ def context_from_parts(
 
 
 def context_from_scene(scene, side: str = "right", nerve: NerveGeometry | None = None, margin_mm: float | None = None):
-    """Context from a scene model at its current pose (structures of ``side`` plus unsided ones)."""
+    """Context from a scene model at its current pose (structures of ``side`` plus unsided ones).
+
+    The nerve and its danger zones are the scene's own, as posed and shown (``scene.posed_nerve``,
+    ``scene.danger_zones``), at ``margin_mm`` (None: the scene's margin); only another ``nerve`` given here (a
+    variant the scene does not show) is posed afresh.
+    """
     transforms = {s: scene.segment_transform(s) for s in ("pelvis", f"thigh_{side}", f"shank_{side}")}
     structures, fibres = {}, {}
     for name, structure in scene.structures.items():
@@ -89,7 +97,14 @@ def context_from_scene(scene, side: str = "right", nerve: NerveGeometry | None =
         f = scene.fibres(name)
         if f is not None:
             fibres[name] = f
-    return context_from_parts(side, transforms, structures, fibres, scene.landmarks(), nerve, margin_mm)
+    margin = scene.danger_margin_mm if margin_mm is None else float(margin_mm)
+    if nerve is not None or margin != scene.danger_margin_mm:
+        return context_from_parts(side, transforms, structures, fibres, scene.landmarks(), nerve, margin)
+    posed = scene.posed_nerve(side)
+    return TechniqueContext(
+        side, structures, fibres, scene.landmarks(), posed.geometry, posed.vertices, posed.centrelines,
+        scene.danger_zones(side), margin,
+    )  # fmt: skip
 
 
 def context_at_pose(

@@ -46,10 +46,12 @@ class TechniqueGeometry:
 
     @property
     def angle_to_surface_deg(self) -> float:
+        """Angle of the line of force to the skin (degrees; 90 is straight in)."""
         return 90.0 - self.angle_from_normal_deg
 
     @property
     def force_end(self) -> FloatArray:
+        """Where the line of force ends (3,), the working depth below the contact."""
         return self.contact + self.working_depth_mm * self.direction
 
     def cone_rays(self, count: int = 16) -> FloatArray:
@@ -144,10 +146,12 @@ class NerveClearance:
 
     @property
     def nearest_mm(self) -> float:
+        """The smallest distance (mm) from the line of force to the nerve."""
         return float(self.distances_mm.min())
 
     @property
     def nearest_depth_mm(self) -> float:
+        """Depth (mm) along the line of force where it comes nearest the nerve."""
         return float(self.depths_mm[int(np.argmin(self.distances_mm))])
 
     def first_within(self, distance_mm: float) -> float | None:
@@ -175,6 +179,7 @@ def mean_fibre(fibres: FloatArray, count: int = 200) -> FloatArray:
 
 
 def fibre_point(fibres: FloatArray, fraction: float) -> FloatArray:
+    """The point (3,) at ``fraction`` (0 origin, 1 insertion) along the mean of (n, m, 3) ``fibres``."""
     line = mean_fibre(fibres)
     return line[round(np.clip(fraction, 0, 1) * (len(line) - 1))]
 

@@ -55,6 +55,7 @@ class Technique:
     path: Path | None = field(default=None, compare=False)
 
     def leg_pose(self) -> LegPose:
+        """The leg pose the technique is done in."""
         return LegPose(**self.pose_angles)
 
     @property
@@ -68,6 +69,7 @@ class Technique:
 
 
 def techniques_dir() -> Path:
+    """The folder of the techniques' data files (``assets/annotations/techniques``)."""
     return annotations_dir() / "techniques"
 
 
@@ -82,6 +84,7 @@ def known_actions() -> set[str]:
 
 
 def known_structures() -> set[str]:
+    """The muscle names a technique may target."""
     from viewer.anatomy.muscles import MUSCLE_NAMES
 
     return set(MUSCLE_NAMES)

@@ -74,6 +74,7 @@ class SafetyReport:
 
     @property
     def angle_to_surface_deg(self) -> float:
+        """Angle of the line of force to the skin (degrees; 90 is straight in)."""
         return 90.0 - self.angle_from_normal_deg
 
     @property

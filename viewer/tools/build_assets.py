@@ -46,6 +46,7 @@ class AtlasPart:
     cache: dict = field(default_factory=dict)
 
     def surface(self, element_range: tuple[int, int] | None = None) -> trimesh.Trimesh:
+        """The part's surface sampled from its finite elements (those numbered in ``element_range``)."""
         chosen = self.elements
         if element_range is not None:
             first, last = element_range
@@ -58,6 +59,7 @@ class AtlasPart:
         return mesh
 
     def element_points(self, numbers: list[int]) -> FloatArray:
+        """Sample points (n, 3) of the elements ``numbers``."""
         return atlas.element_points(self.elements, self.nodes, numbers, self.samples)
 
 
@@ -272,6 +274,7 @@ def build(out_dir: Path, annotations_out: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Build the bone meshes and landmarks from the atlas into ``--out``; the exit code."""
     parser = argparse.ArgumentParser(prog="python -m viewer.tools.build_assets", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="asset folder to write (default: the project's assets/)")
     args = parser.parse_args(argv)

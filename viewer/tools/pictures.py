@@ -53,6 +53,7 @@ PICTURES = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Export every README picture into ``argv[0]`` (default ``assets/screenshots``); the exit code."""
     out = Path(argv[0]) if argv else Path(__file__).resolve().parents[2] / "assets" / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
     for name, options in PICTURES.items():

@@ -26,6 +26,7 @@ LICENCES = (
 
 
 def about_html() -> str:
+    """The About box: version, licences and the published works the texts draw on, as HTML."""
     works = sorted(bibliography().works.values(), key=lambda work: work.citation().lower())
     licences = "".join(f"<li><b>{name}:</b> {escape(text)}</li>" for name, text in LICENCES)
     sources = "".join(f"<li>{escape(work.citation())}</li>" for work in works)

@@ -285,10 +285,12 @@ class HandoutDialog(_ExportDialog):
         self.form.addRow("File", self.file_row)
 
     def checked_views(self) -> list[str]:
+        """The views ticked for the handout, in list order."""
         items = (self.views.item(row) for row in range(self.views.count()))
         return [item.data(Qt.ItemDataRole.UserRole) for item in items if item.checkState() == Qt.CheckState.Checked]
 
     def set_views(self, views: list[str]) -> None:
+        """Tick exactly ``views`` (the others unticked)."""
         for row in range(self.views.count()):
             item = self.views.item(row)
             shown = item.data(Qt.ItemDataRole.UserRole) in views
@@ -307,9 +309,11 @@ class HandoutDialog(_ExportDialog):
         )  # fmt: skip
 
     def chosen_lesson(self):
+        """The lesson chosen for a one-page-per-step handout, or None for a page of views."""
         return self.lesson.currentData()
 
     def choose_lesson(self, title: str) -> None:
+        """Choose the lesson titled ``title`` in the lesson box."""
         self.lesson.setCurrentIndex(self.lesson.findText(title))
 
     def export(self) -> Path:

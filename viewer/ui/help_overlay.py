@@ -39,6 +39,7 @@ def key_rows(window) -> list[tuple[str, str]]:
 
 
 def help_html(window) -> str:
+    """The keys (read from ``window``'s own actions) and mouse actions, as HTML tables."""
     def table(title: str, rows) -> str:
         body = "".join(f"<tr><td><b>{escape(a)}</b></td><td>&nbsp;&nbsp;{escape(b)}</td></tr>" for a, b in rows)
         return f"<h3>{title}</h3><table>{body}</table>"
@@ -70,6 +71,7 @@ class HelpOverlay(QWidget):
         self.hide()
 
     def toggle(self) -> None:
+        """Show the help over the window, or hide it."""
         if self.isVisible():
             self.hide()
             return

@@ -92,6 +92,7 @@ class LayersPanel(QGroupBox):
         self._sync()
 
     def isolate_selection(self) -> None:
+        """Show only the selection, the rest ghosted (undoable); nothing without a selection."""
         if self.model.selection is not None:
             self.history.isolate(self.model.selection)
 

@@ -60,6 +60,7 @@ class LengthTable(QTableWidget):
         self.refresh()
 
     def refresh(self) -> None:
+        """Fill the table again with each visible muscle's length and change at the current pose."""
         rows = self.rows()
         self.setRowCount(len(rows))
         for row, (name, length, change) in enumerate(rows):

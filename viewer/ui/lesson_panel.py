@@ -124,6 +124,7 @@ class LessonPanel(QWidget):
 
     # --- choosing ------------------------------------------------------------------------------
     def reload_choices(self, select: int = 0) -> None:
+        """Fill the lesson box again (shipped and opened lessons) and choose the one at ``select``."""
         self.chooser.blockSignals(True)
         self.chooser.clear()
         for lesson in self.lessons:
@@ -192,12 +193,15 @@ class LessonPanel(QWidget):
         self.step_shown.emit(index)
 
     def next(self) -> None:
+        """Go to the next step (the first one when none is shown)."""
         self.go_to(self.index + 1 if self.index >= 0 else 0)
 
     def previous(self) -> None:
+        """Go to the previous step."""
         self.go_to(max(self.index - 1, 0))
 
     def current_step(self):
+        """The step shown, or None."""
         return self.draft.steps[self.index] if 0 <= self.index < len(self.draft.steps) else None
 
     def _fill_steps(self) -> None:
@@ -233,18 +237,21 @@ class LessonPanel(QWidget):
         return self.index
 
     def update_step_text(self) -> None:
+        """Put the edited title and note into the step shown."""
         if self.current_step() is not None:
             self.draft.edit(self.index, self.step_title.text(), self.step_note.toPlainText())
             self._fill_steps()
             self._show_note()
 
     def move(self, offset: int) -> None:
+        """Move the step shown ``offset`` places up (negative) or down."""
         if self.current_step() is not None:
             self.index = self.draft.move(self.index, offset)
             self._fill_steps()
             self._show_note()
 
     def delete_step(self) -> None:
+        """Delete the step shown."""
         if self.current_step() is not None:
             self.draft.delete(self.index)
             self.index = min(self.index, len(self.draft.steps) - 1)
@@ -252,6 +259,7 @@ class LessonPanel(QWidget):
             self._show_note()
 
     def choose_and_save(self) -> Path | None:
+        """Ask where to save the edited lesson and save it (checked, atomic); its path, or None."""
         self.draft.rename(self.lesson_title.text())
         suggested = Path(self.window.settings.last_folder()) / f"{self.draft.id}.json"
         name, _filter = QFileDialog.getSaveFileName(self.window, "Save lesson", str(suggested), JSON_FILTER)

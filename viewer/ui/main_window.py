@@ -46,7 +46,8 @@ from viewer.ui.techniques_panel import TechniquesPanel
 WINDOW_TITLE = "Glute Viewer — 3D atlas of the hip and gluteal region"
 CLICK_TOLERANCE_PX = 4
 UNDO_COVERS = (
-    "Undo covers what is shown, opacity, ghosting, peeling, danger zones, techniques, the pose sliders, "
+    "Undo covers what is shown, opacity, ghosting, peeling, danger zones (with the nerve variant and the danger "
+    "margin), techniques, the pose sliders, "
     "the stretch colouring, the body type and the skin tone; not the camera, the selection or the timeline's playback."
 )
 
@@ -354,6 +355,7 @@ class MainWindow(QMainWindow):
         self.presentation.update_caption()
 
     def restore_defaults(self) -> None:
+        """Forget the remembered settings: default layout, text size, language and body."""
         self.settings.clear()
         self.restoreState(self._default_layout)
         self.set_text_scale(1.0)
@@ -431,9 +433,11 @@ class MainWindow(QMainWindow):
         self.presentation.set_on(on)
 
     def show_view(self, view: str) -> None:
+        """Turn the camera to the preset view ``view`` (``posterior``, ``right``...)."""
         self.scene_view.set_view(view)
 
     def reset_view(self) -> None:
+        """Back to the posterior view."""
         self.scene_view.reset_view()
 
     def save_screenshot(self, path: Path) -> Path:

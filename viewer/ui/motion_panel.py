@@ -175,9 +175,11 @@ class TimelinePanel(QGroupBox):
         self._on_action(self.action_box.currentIndex())
 
     def select_action(self, action_id: str) -> None:
+        """Choose the action ``action_id`` in the action box."""
         self.action_box.setCurrentIndex(self.action_box.findData(action_id))
 
     def toggle_play(self) -> None:
+        """Play the action, or pause it when it is playing."""
         if self.timeline.playing:
             self.timeline.pause()
         else:

@@ -26,6 +26,7 @@ class PoseGlide(QObject):
 
     @property
     def running(self) -> bool:
+        """Whether a glide to a new pose is under way."""
         return self.animation is not None
 
     def go(self, target: dict[str, LegPose]) -> None:
@@ -42,6 +43,7 @@ class PoseGlide(QObject):
         self.model.set_leg_poses({side: pose_between(start[side], end[side], t) for side in end})
 
     def finish(self) -> None:
+        """Stop the glide where it is."""
         animation, self.animation = self.animation, None
         if animation is not None:
             animation.valueChanged.disconnect(self._frame)

@@ -37,6 +37,7 @@ class CaptionBar(QFrame):
         self.hide()
 
     def set_text(self, title: str, note: str) -> None:
+        """Show a step's ``title`` and ``note`` under the view."""
         self.title.setText(title)
         self.note.setText(note)
 
@@ -80,15 +81,19 @@ class Presentation:
         return self.on and bool(self.window.lesson_panel.draft.steps)
 
     def next(self) -> None:
+        """Go to the lesson's next step."""
         self.window.lesson_panel.next()
 
     def previous(self) -> None:
+        """Go to the lesson's previous step."""
         self.window.lesson_panel.previous()
 
     def leave(self) -> None:
+        """Leave presentation mode."""
         self.window.presentation_action.setChecked(False)
 
     def set_on(self, on: bool) -> None:
+        """Enter or leave presentation: full screen, no panels, large text and the step's caption."""
         window = self.window
         if on == self.on:
             return
@@ -114,6 +119,7 @@ class Presentation:
         self.update_caption()
 
     def update_caption(self) -> None:
+        """Show the step's title and note under the view (hidden outside presentation)."""
         step = self.window.lesson_panel.current_step()
         shown = self.on and step is not None
         if shown:

@@ -121,6 +121,7 @@ class ProbePanel(QWidget):
         return self.probe_at(point, surface)
 
     def clear(self) -> None:
+        """Forget the probe result: empty table, no nerve line."""
         self.result = None
         self.table.setRowCount(0)
         self.nerve_label.clear()
@@ -129,6 +130,7 @@ class ProbePanel(QWidget):
         self.probe_view.show(None)
 
     def show_result(self, result: ProbeResult | None, how: str = "straight in") -> None:
+        """List the tissues under the probe with their depths, and how far the nerve and bone lie."""
         if result is None:
             return
         self.result, self.how = result, how

@@ -108,10 +108,12 @@ class QuizPanel(QWidget):
     # --- running -----------------------------------------------------------------------------------
     @property
     def question(self) -> Question | None:
+        """The question being asked, or None before a quiz and after its last question."""
         return self.questions[self.index] if 0 <= self.index < len(self.questions) else None
 
     @property
     def score(self) -> int:
+        """How many questions were answered right."""
         return sum(attempt.right for attempt in self.attempts)
 
     @property
@@ -120,6 +122,7 @@ class QuizPanel(QWidget):
         return self.question is not None and self.question.kind == "click" and len(self.attempts) == self.index
 
     def start(self, seed: int) -> None:
+        """Start a quiz with the ticked topics; the same ``seed`` gives the same questions."""
         topics = tuple(t for t, box in self.topic_boxes.items() if box.isChecked()) or TOPICS
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
@@ -148,6 +151,7 @@ class QuizPanel(QWidget):
         self.next_button.setEnabled(False)
 
     def next_question(self) -> None:
+        """Ask the next question."""
         self.index += 1
         self.feedback.clear()
         self.next_button.setEnabled(False)
@@ -221,6 +225,7 @@ class QuizPanel(QWidget):
         return self.answer(name)
 
     def right_answer_text(self, question: Question) -> str:
+        """The right answer of ``question`` in words, for the feedback and the review."""
         answer = question.answer
         if question.kind == "click":
             return self.model.structure_name(str(answer))

@@ -71,6 +71,7 @@ class SceneFiles:
         return action
 
     def update_recent(self) -> None:
+        """Fill the *Open recent* menu from the remembered files."""
         self.recent_menu.clear()
         recent = self.window.settings.recent_files()
         for path in recent:
@@ -81,6 +82,7 @@ class SceneFiles:
 
     # --- dialogs ----------------------------------------------------------------------------
     def choose_and_save(self) -> Path | None:
+        """Ask where to save the scene and save it; its path, or None when cancelled."""
         name, _filter = QFileDialog.getSaveFileName(
             self.window, "Save scene", str(Path(self.window.settings.last_folder()) / "scene.json"), JSON_FILTER
         )
@@ -90,6 +92,7 @@ class SceneFiles:
         return self.save(path)
 
     def choose_and_open(self) -> bool:
+        """Ask for a scene or lesson file and open it; whether one was opened."""
         name, _filter = QFileDialog.getOpenFileName(
             self.window, "Open scene or lesson", self.window.settings.last_folder(), JSON_FILTER
         )

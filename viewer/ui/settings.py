@@ -24,18 +24,23 @@ class MemoryStore:
         self._values: dict[str, Any] = {}
 
     def value(self, key: str, default: Any = None) -> Any:
+        """The value kept for ``key``, or ``default``."""
         return self._values.get(key, default)
 
     def setValue(self, key: str, value: Any) -> None:
+        """Keep ``value`` for ``key`` (in memory only)."""
         self._values[key] = value
 
     def remove(self, key: str) -> None:
+        """Forget ``key``."""
         self._values.pop(key, None)
 
     def clear(self) -> None:
+        """Forget everything."""
         self._values.clear()
 
     def sync(self) -> None:
+        """Nothing to write: the store lives in memory."""
         pass
 
 
@@ -58,26 +63,25 @@ class WindowSettings:
         return [Path(entry) for entry in entries if entry and Path(entry).is_file()]
 
     def add_recent(self, path: Path) -> None:
+        """Put ``path`` first in the recent files and remember its folder."""
         path = Path(path).resolve()
         others = [p for p in self.recent_files() if p.resolve() != path]
         self.store.setValue("files/recent", [str(p) for p in [path, *others][:RECENT_LIMIT]])
         self.store.setValue("files/last_folder", str(path.parent))
-        self.store.setValue("files/last_file", str(path))
 
     def last_folder(self) -> str:
+        """The folder of the last file opened or saved (home when gone)."""
         folder = str(self.store.value("files/last_folder", "") or "")
         return folder if folder and Path(folder).is_dir() else str(Path.home())
 
-    def last_file(self) -> Path | None:
-        text = str(self.store.value("files/last_file", "") or "")
-        return Path(text) if text and Path(text).is_file() else None
-
     # --- choices -------------------------------------------------------------------------------
     def text(self, key: str, default: str, allowed: tuple[str, ...]) -> str:
+        """The remembered text at ``key`` if it is one of ``allowed``, else ``default``."""
         value = str(self.store.value(key, default) or default)
         return value if value in allowed else default
 
     def number(self, key: str, default: float, low: float, high: float) -> float:
+        """The remembered number at ``key`` within ``low``..``high``, else ``default``."""
         try:
             value = float(self.store.value(key, default))
         except (TypeError, ValueError):
@@ -85,15 +89,18 @@ class WindowSettings:
         return min(max(value, low), high)
 
     def set(self, key: str, value: Any) -> None:
+        """Remember ``value`` at ``key``."""
         self.store.setValue(key, value)
 
     # --- window layout -------------------------------------------------------------------------
     def save_layout(self, geometry: QByteArray, state: QByteArray) -> None:
+        """Remember the window's geometry and dock layout (written at once)."""
         self.store.setValue("window/geometry", geometry)
         self.store.setValue("window/state", state)
         self.store.sync()
 
     def layout(self) -> tuple[QByteArray | None, QByteArray | None]:
+        """The remembered geometry and dock layout, each None when missing or unreadable."""
         geometry, state = self.store.value("window/geometry"), self.store.value("window/state")
         return (
             geometry if isinstance(geometry, QByteArray) else None,

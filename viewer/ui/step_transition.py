@@ -52,6 +52,7 @@ class StepTransition(QObject):
 
     @property
     def running(self) -> bool:
+        """Whether a glide to a lesson step is under way."""
         return self.animation is not None
 
     def go(self, document: dict, path: Path, prefix: str = "", animate: bool = True) -> None:

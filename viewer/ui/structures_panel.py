@@ -21,6 +21,7 @@ OPACITY_STEPS = 100
 
 
 def colour_icon(colour: str) -> QIcon:
+    """A small square icon filled with ``colour``."""
     pixmap = QPixmap(14, 14)
     pixmap.fill(QColor(colour))
     return QIcon(pixmap)

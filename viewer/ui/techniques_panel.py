@@ -116,7 +116,7 @@ class TechniquesPanel(QWidget):
         self.margin.setPrefix("Danger margin ")
         self.margin.setValue(round(danger_margin_default()))
         self.margin.setToolTip("How far around the sciatic nerve pressure counts as dangerous (zone and safety check)")
-        self.margin.editingFinished.connect(lambda: model.set_danger_margin(float(self.margin.value())))
+        self.margin.editingFinished.connect(lambda: self._set_nerve("danger margin", float(self.margin.value())))
         variant_row.addWidget(self.margin)
         layout.addLayout(variant_row)
         self.text = QTextBrowser()
@@ -125,12 +125,14 @@ class TechniquesPanel(QWidget):
         self.list.currentItemChanged.connect(lambda item, _old: self._choose(item))
         self.side.currentIndexChanged.connect(lambda _i: self._choose(self.list.currentItem()))
         self.clear_button.clicked.connect(session.clear)
-        self.variant.currentIndexChanged.connect(lambda _i: model.set_nerve_variant(self.variant.currentData()))
+        self.variant.currentIndexChanged.connect(lambda _i: self._set_nerve("nerve variant", self.variant.currentData()))
+        model.structures_replaced.connect(self._sync_nerve_controls)
         session.changed.connect(self._on_technique)
         session.changed.connect(self._sync_list)
         self._show_text()  # what to do, from the start as after Clear
 
     def choose(self, technique_id: str) -> None:
+        """Choose the technique ``technique_id`` in the list (it is posed and drawn); a KeyError if unknown."""
         for row in range(self.list.count()):
             if self.list.item(row).data(Qt.ItemDataRole.UserRole) == technique_id:
                 self.list.setCurrentRow(row)
@@ -147,6 +149,34 @@ class TechniquesPanel(QWidget):
                     self.list.setCurrentRow(row)
         finally:
             self.list.blockSignals(False)
+
+    def _set_nerve(self, kind: str, value: float | str) -> None:
+        """Change the nerve variant or the danger margin through the undo history (the zones change with it)."""
+        model = self.model
+        before, setter = (
+            (model.danger_margin_mm, model.set_danger_margin)
+            if kind == "danger margin"
+            else (model.nerve_variant, model.set_nerve_variant)
+        )
+        if value == before:
+            return
+        if self.session.history is None:
+            setter(value)
+        else:
+            self.session.history.record(kind, before, value, setter)
+
+    @while_alive
+    def _sync_nerve_controls(self, _names=None) -> None:
+        """The variant box and the margin follow the model (after an undo, a scene file or a lesson step)."""
+        controls = (self.margin, self.variant)
+        for control in controls:
+            control.blockSignals(True)
+        try:
+            self.margin.setValue(round(self.model.danger_margin_mm))
+            self.variant.setCurrentIndex(max(self.variant.findData(self.model.nerve_variant), 0))
+        finally:
+            for control in controls:
+                control.blockSignals(False)
 
     def _choose(self, item: QListWidgetItem | None) -> None:
         technique_id = item.data(Qt.ItemDataRole.UserRole) if item is not None else None

@@ -73,7 +73,7 @@ class Binding:
     anchor_matrix : scipy.sparse.csr_matrix, (n_surface, n_cage)
         Each surface vertex's anchor on the cage: its cell's point at the same (a, b) on the deep face
         (sheets) or midway through the thickness (tubes). Thickening a form moves its vertices away from
-        their anchors, the way the pose space thickens a cage (see :meth:`thickened`).
+        their anchors, the way the pose space thickens a cage.
     """
 
     matrix: sparse.csr_matrix
@@ -92,11 +92,6 @@ class Binding:
     def posed_fibre_lines(self, posed_surface: FloatArray) -> FloatArray:
         """The drawn fibre polylines (n_u, n_s, 3) on the surface at a pose: they stay on it."""
         return (self.fibre_carry @ posed_surface).reshape(self.fibre_lines.shape)
-
-    @staticmethod
-    def thickened(surface: FloatArray, anchors: FloatArray, factor: float) -> FloatArray:
-        """The surface thickened by ``factor`` away from its ``anchors`` (``anchor_matrix @ cage``)."""
-        return anchors + factor * (surface - anchors)
 
     def mirrored(self) -> Binding:
         """The binding of the mirrored surface and cage (the same maps; the rest lines reflected in z)."""

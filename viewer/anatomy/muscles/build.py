@@ -14,6 +14,7 @@ import numpy as np
 from viewer.anatomy.bones import Surface
 from viewer.anatomy.geometry import resample as resample_path
 from viewer.anatomy.geometry import signed_volume
+from viewer.anatomy.kinematics import SEGMENTS, segment_bones
 from viewer.anatomy.muscles.derived_landmarks import bone_key, resolve
 from viewer.anatomy.muscles.distance_field import DistanceGrid, distance_grid, union_distance
 from viewer.anatomy.muscles.fibres import escape, initial_fibres, pinned_indices, push_out, relax
@@ -21,8 +22,8 @@ from viewer.anatomy.muscles.sheet import box_faces, box_vertices, sheet_normals,
 from viewer.anatomy.muscles.spec import Attachment, MuscleSpec
 from viewer.types import FloatArray
 
-RIGHT_BONES = ("hip_bone_right", "sacrum", "femur_right", "tibia_fibula_right", "patella_right")
-PELVIC_BONES = ("hip_bone_right", "sacrum")  # attachments on either are laid onto the nearer of the two
+RIGHT_BONES = tuple(bone for segment in SEGMENTS for bone in segment_bones(segment, "right"))  # pelvis outward
+PELVIC_BONES = segment_bones("pelvis", "right")  # attachments on either are laid onto the nearer of the two
 # Attachment points this near a bone are laid onto it (chords between landmarks cut through curved bone by
 # up to about 10 mm); farther ones are off the atlas bones on purpose (coccyx, sacrotuberous ligament).
 SNAP_REACH_MM = 12.0
@@ -55,12 +56,16 @@ class Builder:
         self.muscle_grids: list[DistanceGrid] = []
 
     def obstacle(self, points: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Distance (mm) and outward direction from bones and built muscles at ``points`` (..., 3): shapes (...) and
+        (..., 3)."""
         grids = list(self.bone_grids.values()) + self.muscle_grids
         flat = points.reshape(-1, 3)
         distance, direction = union_distance(grids, flat)
         return distance.reshape(points.shape[:-1]), direction.reshape(points.shape)
 
     def attachment_points(self, attachment: Attachment, count: int, lift: float, snap: bool) -> FloatArray:
+        """``count`` points (count, 3) along an attachment's landmark path, laid onto its bone when ``snap``,
+        ``lift`` mm off it."""
         path = np.stack([self.landmarks[resolve(name, self.landmarks)] for name in attachment.landmarks])
         points = resample_path(path, count)
         grids = self.attachment_grids(attachment.bone)
@@ -83,6 +88,7 @@ class Builder:
         return [self.bone_grids[key]]
 
     def build(self, spec: MuscleSpec) -> RightMuscle:
+        """One right-side muscle from its spec: fibres relaxed between origin and insertion, then its cage."""
         n_u, n_s = spec.n_fibres, spec.n_samples
         minimum, shape = thickness_profile(n_u, n_s, spec.thickness)
         tube = spec.shape == "tube"

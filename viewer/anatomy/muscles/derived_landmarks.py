@@ -18,7 +18,7 @@ import jsonschema
 import numpy as np
 
 from viewer.anatomy.bones import Surface
-from viewer.anatomy.muscles.mesh_queries import ray_hit_distance
+from viewer.anatomy.geometry import ray_hit_distance
 from viewer.io.annotations import AnnotationError, field_path, read_json
 from viewer.paths import annotations_dir
 from viewer.types import FloatArray
@@ -27,6 +27,7 @@ SIDED_BONES = ("hip_bone", "femur", "tibia_fibula", "patella")
 
 
 def definitions_path() -> Path:
+    """The JSON file defining the landmarks derived from the bones (``assets/annotations/muscles``)."""
     return annotations_dir() / "muscles" / "derived_landmarks.json"
 
 

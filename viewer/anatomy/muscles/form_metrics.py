@@ -14,10 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from viewer.anatomy.bones import Surface
-from viewer.anatomy.geometry import dihedral_degrees, is_watertight, signed_volume, vertex_normals
+from viewer.anatomy.geometry import dihedral_degrees, is_watertight, signed_volume, vertex_normals, winding_number
 from viewer.anatomy.muscles.build import RIGHT_BONES, RightMuscle
 from viewer.anatomy.muscles.distance_field import DistanceGrid, distance_grid
-from viewer.anatomy.muscles.mesh_queries import winding_number
 from viewer.types import FloatArray, IntArray
 
 CREASE_DEGREES = 40.0
@@ -50,6 +49,7 @@ class FormMeasures:
 
     @property
     def volume_ratio(self) -> float | None:
+        """Volume over the published reference volume, or None without a reference."""
         return None if self.reference_cm3 is None else self.volume_cm3 / self.reference_cm3
 
     def failures(self) -> list[str]:

@@ -238,6 +238,7 @@ class LabelGrid:
         self.bone_distance: tuple[FloatArray, FloatArray] | None = None  # set by mark_bones
 
     def mark_bones(self, bones: dict[str, Surface]) -> None:
+        """Label the voxels inside the right-side bones as bone, and measure the distance to bone."""
         for name in RIGHT_BONES:
             if name in bones:
                 inside = inside_voxels(bones[name].vertices, bones[name].faces, self.origin, self.spacing, self.shape)
@@ -322,6 +323,7 @@ class LabelGrid:
         return tuple(slice(a, b) for a, b in zip(start, stop, strict=True))
 
     def centres(self, box: tuple[slice, ...]) -> FloatArray:
+        """Centres (i, j, k, 3) of the grid voxels in ``box`` (three slices), mm."""
         axes = [self.origin[k] + self.spacing * np.arange(box[k].start, box[k].stop) for k in range(3)]
         return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
 
@@ -412,6 +414,7 @@ def claim(grid: LabelGrid, muscle: RightMuscle, field_of: SweptField, label: int
 
 
 def largest_component(mask: np.ndarray) -> np.ndarray:
+    """The largest connected part of a boolean voxel ``mask`` (same shape); the mask itself if it is one piece."""
     parts, count = ndimage.label(mask)
     if count <= 1:
         return mask

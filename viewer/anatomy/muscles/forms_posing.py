@@ -23,6 +23,7 @@ import scipy.sparse as sparse
 from viewer.anatomy.bones import SIDES, load_landmarks
 from viewer.anatomy.geometry import ClosedVolumes, signed_volume
 from viewer.anatomy.kinematics import LegPose, segment_transforms
+from viewer.anatomy.leg_memo import LegMemo
 from viewer.anatomy.muscles.posing import PosedMuscle
 from viewer.anatomy.posed import Deformer
 from viewer.types import FloatArray
@@ -109,7 +110,7 @@ class FormDeformer:
         if reset is not None:  # a warm-starting solver begins from anatomical position, as if never probed
             reset()
         for leg in self.legs:
-            leg.latest = None  # the forms were carried without their holds
+            leg.latest.forget()  # the forms were carried without their holds
         return straying
 
 
@@ -145,13 +146,15 @@ class LegForms:
         self.faces = [m.form.faces for m in bound]
         self.rest_volumes = np.array([signed_volume(m.form.vertices, m.form.faces) for m in bound])
         self.hold: VolumeHold | None = None
-        self.latest: tuple[list, dict[str, PosedMuscle]] | None = None  # (the cages carried, their forms)
+        self.latest: LegMemo[dict[str, PosedMuscle]] = LegMemo()  # the cages carried last time, their forms
 
     def carry(self, posed: Mapping[str, PosedMuscle]) -> dict[str, PosedMuscle]:
         """The leg's muscles with their forms and fibre lines carried by the posed cages in ``posed``."""
         cages = [posed[n].vertices for n in self.names]
-        if self.latest is not None and all(a is b for a, b in zip(cages, self.latest[0], strict=True)):
-            return self.latest[1]  # the same cages as last time: the same forms
+        return self.latest.get("leg", cages, lambda: self._carried(cages, posed))  # the same cages: the same forms
+
+    def _carried(self, cages: list[FloatArray], posed: Mapping[str, PosedMuscle]) -> dict[str, PosedMuscle]:
+        """The forms and fibre lines carried by ``cages`` (the leg's posed cage vertices, each (n_k, 3))."""
         stacked = _stack(cages)
         moved = (stacked - self.rest_cage).astype(np.float32)
         if not moved.any():  # at rest: the rest forms themselves
@@ -166,7 +169,6 @@ class LegForms:
             form = forms[self.form_rows[k] : self.form_rows[k + 1]]
             line = lines[self.line_rows[k] : self.line_rows[k + 1]].reshape(self.line_shapes[k])
             carried[name] = PosedMuscle(form, posed[name].fibres, line)
-        self.latest = (cages, carried)
         return carried
 
     def mapped(self, moved: FloatArray) -> FloatArray:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from viewer.anatomy.bones import Surface
+from viewer.anatomy.bones import SIDES, Surface
+from viewer.anatomy.kinematics import segment_bones
 from viewer.anatomy.muscles.distance_field import inside_voxels
 from viewer.cache import ArrayCache, content_key
 from viewer.types import FloatArray
@@ -75,12 +76,10 @@ def union_grid_values(meshes: list[Surface], spacing: float, margin: float) -> t
     return lows, values.astype(np.float32)
 
 
-GRID_BONES = {
-    "pelvis": ("hip_bone_right", "hip_bone_left", "sacrum"),
-    "femur_right": ("femur_right",),
-    "femur_left": ("femur_left",),
-    "tibia_right": ("tibia_fibula_right", "patella_right"),
-    "tibia_left": ("tibia_fibula_left", "patella_left"),
+GRID_BONES = {  # one distance grid per rigid part: the whole pelvis, and each thigh and shank
+    "pelvis": tuple(dict.fromkeys(segment_bones("pelvis", "right") + segment_bones("pelvis", "left"))),
+    **{f"femur_{side}": segment_bones("thigh", side) for side in SIDES},
+    **{f"tibia_{side}": segment_bones("shank", side) for side in SIDES},
 }
 
 

@@ -105,6 +105,7 @@ class PosedMuscle(PosedShape):
     outer_fibres: FloatArray  # (n_fibres, n_samples, 3), superficial face
 
     def length_mm(self) -> float:
+        """Mean fibre path length (mm) at this pose."""
         return float(polyline_lengths(self.fibres).mean())
 
 

@@ -59,6 +59,7 @@ def box_faces(n_u: int, n_s: int) -> np.ndarray:
 
 
 def box_vertices(lower: FloatArray, upper: FloatArray) -> FloatArray:
+    """The cage's vertices (2 n_u n_s, 3): the deep face ``lower`` then the top face ``upper``, each (n_u, n_s, 3)."""
     return np.concatenate([lower.reshape(-1, 3), upper.reshape(-1, 3)])
 
 

@@ -91,6 +91,7 @@ class MuscleSpec:
 
 
 def muscles_dir() -> Path:
+    """The folder of the muscles' data files (``assets/annotations/muscles``)."""
     return annotations_dir() / "muscles"
 
 
