@@ -71,6 +71,7 @@ def show_only(scene, muscle: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Write one contact sheet per muscle into the output folder (default ``closeups``); the exit code."""
     from viewer.model.scene import build_scene
     from viewer.render.export import save_png
 
