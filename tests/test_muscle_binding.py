@@ -264,8 +264,8 @@ def test_the_band_stays_over_tfl_in_the_frog_position(muscles, deformer):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 15: in the frog position 1.7% (2.1% baked) of the band is inside TFL near the anterior superior iliac spine, "
-    "where the two forms already overlap at rest (0.4% of the band, 3.6% of TFL)",
+    reason="issue 15: in the frog position 2.0% (pose space) of the band is inside TFL: its anterior margin over the tensor's "
+    "upper belly, 9-20% of the way down the band, above the trochanter; at rest the two no longer overlap (TFL under_band)",
 )
 def test_the_band_stays_over_tfl_within_the_overlap_limit_in_the_frog_position(muscles, deformer):
     assert band_inside_tfl(muscles, deformer, POSES[1]) < MAX_INSIDE_SHARE
