@@ -74,9 +74,9 @@ def test_dropping_a_scene_file_on_the_window_opens_it(window, tmp_path):
     assert direction(window.scene_view.camera_state())[2] < -0.9  # looking from the left
 
 
-def test_the_command_line_opens_the_window_on_a_file(monkeypatch, tmp_path):
+def test_the_command_line_opens_the_window_on_a_file(monkeypatch, tmp_path, capsys):
     import viewer.ui.app
-    from tests.test_cli import run_cli
+    from tests.test_cli import run_main
     from viewer import cli
 
     path = tmp_path / "lesson.json"
@@ -87,8 +87,9 @@ def test_the_command_line_opens_the_window_on_a_file(monkeypatch, tmp_path):
     assert opened["open_file"] == path and opened["size"] == (1024, 768)
     assert cli.split_window_file(["--view", "left", "export"], ["export"]) == (["--view", "left", "export"], None)
     assert cli.split_window_file(["expert"], ["export"]) == (["expert"], None)  # a typo stays argparse's to report
-    missing = run_cli(str(tmp_path / "gone.json"))
-    assert missing.returncode == 2 and "gone.json: no such scene or lesson file" in missing.stderr
+    opened.clear()
+    code, err = run_main(capsys, str(tmp_path / "gone.json"))
+    assert code == 2 and "gone.json: no such scene or lesson file" in err and not opened  # no window for it
 
 
 def wait_for_step(qtbot, panel) -> None:

@@ -8,7 +8,7 @@ import json
 import pytest
 import pyvista as pv
 from imaging import read_png
-from test_cli import run_cli
+from test_cli import run_cli, run_main
 
 from viewer.model.history import History
 from viewer.model.layers import PeelState
@@ -87,13 +87,14 @@ def test_scene_danger_margin_is_a_number_from_the_start(fresh_scene):
     assert fresh_scene.danger_margin_mm == 15.0
 
 
-def test_export_renders_a_technique(tmp_path):
+def test_export_renders_a_technique(tmp_path, capsys):
     plain, drawn = tmp_path / "plain.png", tmp_path / "drawn.png"
     assert run_cli("export", "--peel", "2", "--size", "480x360", "--out", str(plain)).returncode == 0
     result = run_cli("export", "--technique", "rotators_prone_knee90", "--size", "480x360", "--out", str(drawn))
     assert result.returncode == 0, result.stderr
     assert abs(read_png(plain).astype(int) - read_png(drawn).astype(int)).mean() > 3
-    assert "unknown id" in run_cli("export", "--technique", "nope", "--out", "x.png").stderr
+    code, err = run_main(capsys, "export", "--technique", "nope", "--out", str(tmp_path / "x.png"))
+    assert code != 0 and "unknown id" in err and not (tmp_path / "x.png").exists()
 
 
 def shown_state(session) -> dict:
