@@ -58,10 +58,11 @@ def test_overlay_drawn_and_cleared(session):
     plotter.close()
 
 
-def test_techniques_json_lists_every_technique_with_its_safety_check():
-    result = run_cli("techniques", "--json", "--side", "right")
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+def test_techniques_json_lists_every_technique_with_its_safety_check(capsys):
+    from viewer.cli import main
+
+    assert main(["techniques", "--json", "--side", "right"]) == 0  # in this process (test_cli runs the entry point)
+    report = json.loads(capsys.readouterr().out)
     ids = {t["id"] for t in report["techniques"]}
     assert {"rotators_prone_knee90", "rotators_side_lying", "self_foam_roller", "self_ball_chair"} <= ids
     assert {v["id"] for v in report["nerve_variants"]} >= {"usual", "divided_fibular_through_piriformis"}
