@@ -82,10 +82,12 @@ def window_fingerprint(window) -> dict:
         ],
         "view": (view.current_view, view.printing, view.label_scale, view.striations),
         # every prop, hidden ones too (with hidden ones ignored, a reused window drew 2 frames for a click in
-        # test_gui.py's frame count: some hidden leftover still costs a frame)
+        # test_gui.py's frame count: some hidden leftover still costs a frame), but for the hidden name boxes of
+        # the labels' pool: made once per name and then reused, shown only when laid out (a new window has none)
         "props": [
-            (type(props.GetItemAsObject(i)).__name__, props.GetItemAsObject(i).GetVisibility())
-            for i in range(props.GetNumberOfItems())
+            (type(prop).__name__, prop.GetVisibility())
+            for prop in (props.GetItemAsObject(i) for i in range(props.GetNumberOfItems()))
+            if prop.GetVisibility() or not any(prop is box for box in view.labels.text_actors.values())
         ],
         "widgets": widgets,
         "actions": actions,
@@ -149,8 +151,8 @@ def restore_controls(controls: list[tuple[object, object]]) -> None:
 def reset_window(window, camera: dict, controls: list[tuple[object, object]]) -> None:
     """Put a used window back the way a new one starts, ``camera`` its first camera and ``controls`` its
     first control values (what is not put back, the fingerprint catches)."""
-    from PySide6.QtCore import QCoreApplication
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtWidgets import QApplication, QDialog
 
     from viewer.anatomy.body_skin import DEFAULT_BODY
     from viewer.model.scene import default_appearance
@@ -159,10 +161,17 @@ def reset_window(window, camera: dict, controls: list[tuple[object, object]]) ->
     for widget in QApplication.topLevelWidgets():
         if widget is not window and widget.isVisible():
             widget.close()
+    # the dialogs a test opened (About, export, message boxes: made anew at each opening, kept by nobody) stay
+    # behind as hidden children of the window: gone, as in a new window
+    for dialog in window.findChildren(QDialog):
+        if dialog.isHidden():
+            dialog.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     if window.presentation.on:
         window.set_presentation(False)
     model = window.model
     window.quiz_panel.clear()  # a quiz's questions, score and mistakes (and the pose its action question played)
+    window.probe_panel.clear()  # the last probe's column and readings
     while window.history.undo():
         pass
     window.techniques.clear()
