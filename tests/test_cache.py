@@ -173,3 +173,38 @@ def test_corrupt_shipped_pose_space_falls_back_with_a_notice(asset_copy, caplog)
     with caplog.at_level(logging.WARNING):
         assert load_pose_space(build_muscles()) is None
     assert any("unreadable" in r.getMessage() for r in caplog.records)
+
+
+def test_two_processes_asking_at_once_build_the_arrays_once(private_cache):
+    """On a cold cache the second asker waits for the first one's build and reads its file (two windows started
+    together, or two test workers, each built the muscles: a minute of CPU twice)."""
+    import threading
+
+    cache = ArrayCache("things")
+    started, release, builds, results = threading.Event(), threading.Event(), [], []
+
+    def slow_build() -> dict:
+        builds.append(threading.current_thread().name)
+        started.set()
+        release.wait(10)
+        return {"x": np.arange(5.0)}
+
+    def ask() -> None:
+        results.append(cache.load_or_build("key", slow_build, ["x"]))
+
+    first = threading.Thread(target=ask, name="first")
+    first.start()
+    assert started.wait(10)
+    second = threading.Thread(target=ask, name="second")  # its own open lock file, as another process's
+    second.start()
+    time.sleep(0.5)
+    assert second.is_alive(), "the second asker did not wait for the build under way"
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert builds == ["first"]
+    assert len(results) == 2
+    for arrays in results:
+        np.testing.assert_array_equal(arrays["x"], np.arange(5.0))
+    assert cache.load_or_build("key", slow_build)["x"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]  # now read, not built
+    assert builds == ["first"]

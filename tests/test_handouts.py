@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.test_cli import run_cli
+from tests.test_cli import run_cli, run_main
 from viewer.render.export import ExportError, _check_drawn, export_gltf, render_picture, save_png, tiling, write_file
 from viewer.render.labels import Box
 from viewer.render.overlay import Overlay, OverlayText, draw_on_image
@@ -92,13 +92,13 @@ def test_gltf_has_one_named_mesh_per_shown_structure(fresh_scene, tmp_path):
     assert colour[3] == round(255 * fresh_scene.opacity(name))
 
 
-def test_writes_are_atomic_and_errors_are_one_line(tmp_path):
+def test_writes_are_atomic_and_errors_are_one_line(tmp_path, capsys):
     existing = tmp_path / "keep.png"
     existing.write_bytes(b"old picture")
     folder = tmp_path / "folder.png"
     folder.mkdir()
-    result = run_cli("export", "--size", "64x48", "--out", str(folder))
-    assert result.returncode != 0 and "is a folder" in result.stderr and "Traceback" not in result.stderr
+    code, err = run_main(capsys, "export", "--size", "64x48", "--out", str(folder))  # raised nothing: no traceback
+    assert code != 0 and "is a folder" in err
     with pytest.raises(ExportError, match="blank picture"):  # a failed render never reaches the file
         _check_drawn(np.zeros((48, 64, 3), np.uint8), (64, 48))
     assert existing.read_bytes() == b"old picture"
@@ -144,9 +144,12 @@ def test_handout_pdf_has_selectable_text(tmp_path):
     assert text.count("Sciatic nerve (gluteal course)") == 1 and text.count("Caution area on the skin") == 1
 
 
-def test_handout_refuses_bad_requests(tmp_path):
-    assert "give 2 to 6 views" in run_cli("handout", "--out", "x.pdf", "--views", "posterior").stderr
-    assert "must name a .pdf" in run_cli("handout", "--out", str(tmp_path / "x.png")).stderr
+def test_handout_refuses_bad_requests(tmp_path, capsys):
+    code, err = run_main(capsys, "handout", "--out", str(tmp_path / "x.pdf"), "--views", "posterior")
+    assert code != 0 and "give 2 to 6 views" in err
+    code, err = run_main(capsys, "handout", "--out", str(tmp_path / "x.png"))
+    assert code != 0 and "must name a .pdf" in err
+    assert not list(tmp_path.iterdir())  # refused before anything was written
 
 
 def test_lesson_handout_has_one_page_per_step_with_title_and_note(tmp_path, capsys):

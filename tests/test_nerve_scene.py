@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from test_cli import run_cli
 
 from viewer.anatomy.geometry import is_watertight, signed_volume
+from viewer.cli import main
 
 
 def test_nerves_and_zones_are_closed_structures(scene):
@@ -20,11 +20,15 @@ def test_nerves_and_zones_are_closed_structures(scene):
             assert not scene.is_visible(zone)  # overlays start hidden
 
 
-def test_inspect_reports_the_posed_nerve_centreline():
-    rest = json.loads(run_cli("inspect", "--json").stdout)["structures"]["sciatic_nerve_right"]
-    flexed = json.loads(run_cli("inspect", "--json", "--pose", "hip_flexion=90").stdout)["structures"][
-        "sciatic_nerve_right"
-    ]
+def inspect_json(capsys, *args: str) -> dict:
+    """``inspect --json`` run in this process (the entry point's own run is test_cli's), its report."""
+    assert main(["inspect", "--json", *args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_inspect_reports_the_posed_nerve_centreline(capsys):
+    rest = inspect_json(capsys)["structures"]["sciatic_nerve_right"]
+    flexed = inspect_json(capsys, "--pose", "hip_flexion=90")["structures"]["sciatic_nerve_right"]
     rest_line, flexed_line = np.array(rest["centreline"]), np.array(flexed["centreline"])
     assert rest_line.shape == flexed_line.shape and rest_line.shape[1] == 3
     np.testing.assert_allclose(rest_line[0], flexed_line[0], atol=2)  # the exit from the pelvis stays

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import pyvista as pv
 from imaging import read_png
-from test_cli import run_cli
+from test_cli import run_cli, run_main
 
 from viewer.model.history import History
 from viewer.model.layers import PeelState
@@ -59,10 +59,11 @@ def test_overlay_drawn_and_cleared(session):
     plotter.close()
 
 
-def test_techniques_json_lists_every_technique_with_its_safety_check():
-    result = run_cli("techniques", "--json", "--side", "right")
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+def test_techniques_json_lists_every_technique_with_its_safety_check(capsys):
+    from viewer.cli import main
+
+    assert main(["techniques", "--json", "--side", "right"]) == 0  # in this process (test_cli runs the entry point)
+    report = json.loads(capsys.readouterr().out)
     ids = {t["id"] for t in report["techniques"]}
     assert {"rotators_prone_knee90", "rotators_side_lying", "self_foam_roller", "self_ball_chair"} <= ids
     assert {v["id"] for v in report["nerve_variants"]} >= {"usual", "divided_fibular_through_piriformis"}
@@ -88,13 +89,14 @@ def test_scene_danger_margin_is_a_number_from_the_start(fresh_scene):
     assert fresh_scene.danger_margin_mm == 15.0
 
 
-def test_export_renders_a_technique(tmp_path):
+def test_export_renders_a_technique(tmp_path, capsys):
     plain, drawn = tmp_path / "plain.png", tmp_path / "drawn.png"
     assert run_cli("export", "--peel", "2", "--size", "480x360", "--out", str(plain)).returncode == 0
     result = run_cli("export", "--technique", "rotators_prone_knee90", "--size", "480x360", "--out", str(drawn))
     assert result.returncode == 0, result.stderr
     assert abs(read_png(plain).astype(int) - read_png(drawn).astype(int)).mean() > 3
-    assert "unknown id" in run_cli("export", "--technique", "nope", "--out", "x.png").stderr
+    code, err = run_main(capsys, "export", "--technique", "nope", "--out", str(tmp_path / "x.png"))
+    assert code != 0 and "unknown id" in err and not (tmp_path / "x.png").exists()
 
 
 def shown_state(session) -> dict:

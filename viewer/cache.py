@@ -13,6 +13,10 @@ the user cache folder (``platformdirs``; ``GLUTE_VIEWER_CACHE`` overrides it).
   folder, then an ``os.replace``), so a crash or a kill never leaves a damaged
   file; leftovers of interrupted writes and files of other keys of the same
   kind are removed after each successful save.
+- **One builder at a time**: :meth:`ArrayCache.load_or_build` holds a lock file while it
+  builds, so a second process that needs the same arrays at the same time (two windows
+  started together, two test workers on a cold cache) waits for the first and reads its
+  file instead of building them again.
 - **Reads are checked**: a truncated, corrupt or inconsistent file (missing
   arrays, non-finite numbers) is discarded with a one-line notice and the
   caller rebuilds it; never a traceback.
@@ -42,6 +46,9 @@ APP_NAME = "glute-viewer"
 CACHE_ENV = "GLUTE_VIEWER_CACHE"
 _TEMPORARY_SUFFIX = ".tmp"
 LEFTOVER_AGE_S = 600.0  # a temporary file older than this is an interrupted write, not one under way
+_LOCK_SUFFIX = ".lock"
+BUILD_WAIT_S = 900.0  # longest wait for another process's build before building anyway
+_LOCK_POLL_S = 0.2
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +226,56 @@ class ArrayCache:
             return self._discard(path, reason)
         return arrays
 
+    def load_or_build(
+        self,
+        key: str,
+        build: Callable[[], Mapping[str, np.ndarray]],
+        required: Iterable[str] = (),
+        check: Callable[[dict[str, np.ndarray]], str | None] | None = None,
+    ) -> dict[str, np.ndarray]:
+        """The arrays saved under ``key``, or ``build()``'s (then saved), built by one process at a time.
+
+        While it builds, a process holds a lock file beside the cache file; another process asking for the
+        same key meanwhile waits for it (up to :data:`BUILD_WAIT_S`) and then reads the saved file instead of
+        building the arrays a second time. ``required`` and ``check`` are as in :meth:`load`.
+        """
+        arrays = self.load(key, required, check)
+        if arrays is not None:
+            return arrays
+        with self._building(key):
+            arrays = self.load(key, required, check)  # built by another process while this one waited
+            if arrays is None:
+                arrays = dict(build())
+                self.save(key, arrays)
+        return arrays
+
+    @contextlib.contextmanager
+    def _building(self, key: str):
+        """Hold this key's build lock (none where the folder cannot be written or locks are not supported)."""
+        try:
+            import fcntl
+        except ImportError:  # not a POSIX system: each process builds for itself
+            yield
+            return
+        path = self.path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle = open(path.parent / f".{path.stem}{_LOCK_SUFFIX}", "a+b")  # noqa: SIM115 (held while yielding)
+        except OSError:
+            yield
+            return
+        with handle:
+            deadline = time.monotonic() + BUILD_WAIT_S
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:  # a stuck builder: build without the lock
+                        break
+                    time.sleep(_LOCK_POLL_S)
+            yield  # closing the file releases the lock
+
     def save(self, key: str, arrays: Mapping[str, np.ndarray]) -> None:
         """Store atomically and prune stale files; a read-only or full disk costs only a rebuild next time."""
         path = self.path(key)
@@ -245,6 +302,9 @@ class ArrayCache:
             for stale in kept.parent.glob(f"{self.kind}-*.npz"):
                 if stale != kept:
                     _unlink_quietly(stale)
+            for lock in kept.parent.glob(f".{self.kind}-*{_LOCK_SUFFIX}"):  # other keys' build locks
+                if lock.name != f".{kept.stem}{_LOCK_SUFFIX}":
+                    _unlink_quietly(lock)
 
 
 def _save_npz(saver: Callable[..., None], temporary: Path, arrays: Mapping[str, np.ndarray]) -> None:

@@ -397,18 +397,27 @@ def _edges(faces: IntArray) -> IntArray:
     return edges
 
 
-def _smooth(values: FloatArray, edges: IntArray, passes: int) -> FloatArray:
-    """Umbrella smoothing of per-vertex values (each takes the mean of itself and its neighbours).
+def umbrella_operator(edges: IntArray, n: int):
+    """(n, n) sparse matrix of one umbrella smoothing pass: each vertex takes the mean of itself and its neighbours.
 
-    ``values`` (n, k), ``edges`` (e, 2); one sparse product a pass (the skin's correctives smooth every pose).
+    ``edges`` (e, 2) of a mesh of ``n`` vertices. Built once per mesh and applied as often as needed (building it
+    cost more than applying it).
     """
     from scipy import sparse
 
-    n = len(values)
     ends = np.concatenate([edges, edges[:, ::-1]])
     umbrella = sparse.coo_matrix((np.ones(len(ends)), (ends[:, 0], ends[:, 1])), shape=(n, n)).tocsr()
     umbrella += sparse.identity(n, format="csr")
-    umbrella = sparse.diags(1.0 / np.asarray(umbrella.sum(axis=1)).ravel()) @ umbrella
+    return sparse.diags(1.0 / np.asarray(umbrella.sum(axis=1)).ravel()) @ umbrella
+
+
+def _smooth(values: FloatArray, edges: IntArray, passes: int, operator=None) -> FloatArray:
+    """Umbrella smoothing of per-vertex values (each takes the mean of itself and its neighbours).
+
+    ``values`` (n, k), ``edges`` (e, 2); one sparse product a pass (the skin's correctives smooth every pose).
+    ``operator``: the mesh's :func:`umbrella_operator`, when the caller already has it.
+    """
+    umbrella = umbrella_operator(edges, len(values)) if operator is None else operator
     for _ in range(passes):
         values = umbrella @ values
     return values
@@ -422,6 +431,7 @@ def push_out(
     iterations: int = 40,
     passes: int = 4,
     outward: FloatArray | None = None,
+    edges: IntArray | None = None,
 ) -> FloatArray:
     """Lift the skin off the muscles and bones to at least ``cover`` mm (one value or (n,) per vertex), smoothly.
 
@@ -432,22 +442,26 @@ def push_out(
     With ``outward`` ((n, 3): unit outward normals, or zero rows where the gradient is
     to be trusted) a vertex inside a solid whose gradient turns against its normal (a skin
     sunk past the middle of a muscle, nearer its deep face) is moved along ``outward``
-    instead, never on through the muscle.
+    instead, never on through the muscle. ``edges``: the mesh's :func:`_edges`, when the caller has them.
     """
-    edges = _edges(faces)
+    operator = None  # the smoothing pass, built on the first round that smooths
     offset = np.zeros_like(vertices)
     for round_index in range(iterations + 1):
         points = vertices + offset
         need = np.clip(cover - distance.distance(points), 0.0, None)
         if need.max() < 0.2:
             break
-        way = distance.direction(points)
+        lacking = np.flatnonzero(need > 0.0)  # only these move: the gradient is looked up there alone
+        way = np.zeros_like(points)
+        way[lacking] = distance.direction(points[lacking])
         if outward is not None:
             turned = (np.einsum("ij,ij->i", way, outward) < 0.0) & (need > cover)  # inward, from inside a solid
             way = np.where(turned[:, None], outward, way)
         offset += need[:, None] * way
         if round_index < iterations:
-            offset = _smooth(offset, edges, passes)
+            if operator is None:
+                operator = umbrella_operator(_edges(faces) if edges is None else edges, len(vertices))
+            offset = _smooth(offset, None, passes, operator)
     return vertices + offset
 
 
@@ -468,9 +482,9 @@ def smooth_around(
     and lumps there melt into the surrounding form (the caller lifts the skin off the muscles again).
     """
     weight = near_weight(vertices, centres)
-    edges = _edges(faces)
+    operator = umbrella_operator(_edges(faces), len(vertices))
     for _ in range(passes):
-        mean = _smooth(vertices, edges, 1)
+        mean = _smooth(vertices, None, 1, operator)
         vertices = vertices + weight[:, None] * (mean - vertices)
     return vertices
 

@@ -155,6 +155,15 @@ def ray_hit_distance(
     origins = np.asarray(origins, dtype=float).reshape(-1, 3)
     direction = np.asarray(direction, dtype=float) / np.linalg.norm(direction)
     tri = np.asarray(vertices, dtype=float)[faces]
+    # a triangle whose shadow along the rays lies beside every origin's cannot be hit: left out (the origins of a
+    # landmark's hole search cover a few square centimetres of a bone of tens of thousands of triangles)
+    across = np.linalg.svd(direction[None])[2][1:]  # (2, 3): unit vectors perpendicular to the rays
+    shadow, spots = tri @ across.T, origins @ across.T  # (m, 3, 2), (r, 2)
+    margin = 1e-3  # mm: a ray grazing a triangle's edge is still tested
+    tri = tri[
+        np.all(shadow.max(axis=1) >= spots.min(axis=0) - margin, axis=1)
+        & np.all(shadow.min(axis=1) <= spots.max(axis=0) + margin, axis=1)
+    ]
     edge1, edge2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
     pvec = np.cross(direction, edge2)
     det = np.einsum("ij,ij->i", edge1, pvec)

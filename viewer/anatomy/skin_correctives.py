@@ -259,9 +259,11 @@ def lift_at_pose(
     lift = np.zeros_like(posed)
     points = np.vstack([s.vertices for s in solids])
     normals = np.vstack([vertex_normals(s.vertices, s.faces) for s in solids])
-    gap, nearest = cKDTree(points).query(posed)
-    beneath = np.einsum("ij,ij->i", posed - points[nearest], normals[nearest]) < 0  # the skin inside a solid
-    seeds = ((gap < COVER_MM) | beneath) & (other_leg < 0.5)
+    own = np.flatnonzero(other_leg < 0.5)  # the standing leg's skin never seeds a lift: not looked up
+    gap, nearest = cKDTree(points).query(posed[own])
+    beneath = np.einsum("ij,ij->i", posed[own] - points[nearest], normals[nearest]) < 0  # the skin inside a solid
+    seeds = np.zeros(len(posed), dtype=bool)
+    seeds[own] = (gap < COVER_MM) | beneath
     if not seeds.any():
         return lift
     low, high = posed[seeds].min(axis=0) - REACH_MM, posed[seeds].max(axis=0) + REACH_MM
@@ -274,11 +276,13 @@ def lift_at_pose(
     # fasciae latae at 90/45/45): never on through the muscle. Elsewhere the gradient leads, which keeps the
     # far wall of a fold (the other cheek across the natal cleft) from being driven through the whole muscle.
     outward = vertex_normals(posed, faces)[region] * (leg[region] >= 0.5)[:, None]
-    lifted = push_out(posed[region], local[kept], distance, COVER_MM + SETTLE_MM, outward=outward) - posed[region]
+    edges = _edges(local[kept])
+    lifted = push_out(posed[region], local[kept], distance, COVER_MM + SETTLE_MM, outward=outward, edges=edges)
+    lifted -= posed[region]
     to_face = np.minimum(posed[region] - low, high - posed[region]).min(axis=1)
     taper = np.clip(to_face / TAPER_MM, 0.0, 1.0)
     lifted *= (taper * taper * (3.0 - 2.0 * taper))[:, None]  # smoothstep to nothing at the box
-    settled = posed[region] + _smooth(lifted, _edges(local[kept]), SMOOTH_PASSES)  # push_out's last round too
+    settled = posed[region] + _smooth(lifted, edges, SMOOTH_PASSES)  # push_out's last round too
     # what the smoothing settled below the cover is lifted back in one unsmoothed round
     lift[region] = push_out(settled, local[kept], distance, COVER_MM, iterations=0, outward=outward) - posed[region]
     lift *= np.clip(1.0 - other_leg, 0.0, 1.0)[:, None]  # the standing leg's skin is not this leg's to lift

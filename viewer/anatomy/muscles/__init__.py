@@ -116,13 +116,14 @@ def build_muscles(
     bones = load_bone_surfaces() if bones is None else bones
     landmarks = load_landmarks() if landmarks is None else landmarks
     specs = load_muscle_specs()
-    key = cache_key(bones, landmarks)
-    arrays = MUSCLE_CACHE.load(key, _required(specs)) if use_cache else None
-    if arrays is None:
+
+    def build() -> dict[str, np.ndarray]:
         everything = {**landmarks, **derive_landmarks(bones, landmarks)}
-        arrays = _arrays_from_build(build_right_side(specs, bones, everything), bones, landmarks)
-        if use_cache:
-            MUSCLE_CACHE.save(key, arrays)
+        return _arrays_from_build(build_right_side(specs, bones, everything), bones, landmarks)
+
+    # one process builds; another starting meanwhile waits and reads its result
+    key = cache_key(bones, landmarks)
+    arrays = MUSCLE_CACHE.load_or_build(key, build, _required(specs)) if use_cache else build()
     result = {}
     for side in SIDES:
         for spec in specs:
