@@ -26,9 +26,10 @@ from viewer.techniques.library import Technique
 from viewer.types import FloatArray
 
 OUTSIDE_MM = 400.0
-AIM_RAYS = 80  # deep work: most contacts tried (per search) while aiming the line of force through the anchor
+AIM_RAYS = 40  # deep work: most contacts tried (per search) while aiming the line of force through the anchor
 AIM_STEP_MM = 30.0  # ... the first steps of that search over the surface
 AIM_TOLERANCE_MM = 0.5  # ... and how close to the anchor the line must pass to stop early
+AIM_REACH_MM = 150.0  # ... within this distance of the line along contact.from_direction through the anchor
 OFF_SURFACE_MM = 100.0  # a contact off the surface the data names counts as missing the anchor by this much more
 
 
@@ -191,6 +192,21 @@ def _contact_along(
     return None if hit is None else (origin + t * line, normal, hit)
 
 
+def _near_line(
+    structures: dict[str, tuple[FloatArray, np.ndarray]], point: FloatArray, line: FloatArray, reach: float
+) -> dict[str, tuple[FloatArray, np.ndarray]]:
+    """The structures cut down to their triangles within ``reach`` mm of the line along ``line`` (3,) through
+    ``point`` (3,), each with only the vertices those use (casting many rays near one line costs less)."""
+    near = {}
+    for name, (vertices, faces) in structures.items():
+        offset = vertices[faces].mean(axis=1) - point
+        across = offset - np.outer(offset @ line, line)
+        kept = faces[np.einsum("ij,ij->i", across, across) < reach * reach]
+        if len(kept):
+            used, local = np.unique(kept, return_inverse=True)
+            near[name] = (vertices[used], local.reshape(-1, 3))
+    return near
+
 def _aim_through(
     technique: Technique,
     context: TechniqueContext,
@@ -215,6 +231,7 @@ def _aim_through(
     """
     from scipy.optimize import minimize
 
+    structures = _near_line(structures, target, view, AIM_REACH_MM)  # every ray tried stays within its reach
     across = unit(np.cross(view, [0.0, 1.0, 0.0] if abs(view[1]) < 0.9 else [1.0, 0.0, 0.0]))
     plane = np.stack([across, np.cross(view, across)])  # (2, 3)
     tried: dict[tuple[float, float], tuple[float, tuple[FloatArray, FloatArray, str]]] = {}
