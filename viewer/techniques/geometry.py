@@ -26,7 +26,11 @@ from viewer.techniques.library import Technique
 from viewer.types import FloatArray
 
 OUTSIDE_MM = 400.0
-CONVERGED_MM = 0.5  # deep work: the aim has settled once the contact moves less than this in a step
+AIM_RAYS = 40  # deep work: most contacts tried (per search) while aiming the line of force through the anchor
+AIM_STEP_MM = 30.0  # ... the first steps of that search over the surface
+AIM_TOLERANCE_MM = 0.5  # ... and how close to the anchor the line must pass to stop early
+AIM_REACH_MM = 150.0  # ... within this distance of the line along contact.from_direction through the anchor
+OFF_SURFACE_MM = 100.0  # a contact off the surface the data names counts as missing the anchor by this much more
 
 
 @dataclass
@@ -184,6 +188,82 @@ def fibre_point(fibres: FloatArray, fraction: float) -> FloatArray:
     return line[round(np.clip(fraction, 0, 1) * (len(line) - 1))]
 
 
+def _contact_along(
+    structures: dict[str, tuple[FloatArray, np.ndarray]], point: FloatArray, line: FloatArray
+) -> tuple[FloatArray, FloatArray, str] | None:
+    """Where a line along ``line`` (3,) through ``point`` (3,) first meets a structure: (contact, normal, name)."""
+    origin = point - OUTSIDE_MM * line
+    t, hit, normal = first_hit(structures, origin, line)
+    return None if hit is None else (origin + t * line, normal, hit)
+
+
+def _near_line(
+    structures: dict[str, tuple[FloatArray, np.ndarray]], point: FloatArray, line: FloatArray, reach: float
+) -> dict[str, tuple[FloatArray, np.ndarray]]:
+    """The structures cut down to their triangles within ``reach`` mm of the line along ``line`` (3,) through
+    ``point`` (3,), each with only the vertices those use (casting many rays near one line costs less)."""
+    near = {}
+    for name, (vertices, faces) in structures.items():
+        offset = vertices[faces].mean(axis=1) - point
+        across = offset - np.outer(offset @ line, line)
+        kept = faces[np.einsum("ij,ij->i", across, across) < reach * reach]
+        if len(kept):
+            used, local = np.unique(kept, return_inverse=True)
+            near[name] = (vertices[used], local.reshape(-1, 3))
+    return near
+
+def _aim_through(
+    technique: Technique,
+    context: TechniqueContext,
+    structures: dict[str, tuple[FloatArray, np.ndarray]],
+    target: FloatArray,
+    view: FloatArray,
+    angle: float,
+    stated: str | None,
+) -> tuple[FloatArray, FloatArray, str]:
+    """The contact whose stated approach (``angle`` to its surface, leaning to the heading) passes through ``target``.
+
+    Contacts are tried over the outer surface as seen along ``view`` (3,), and the one whose line
+    misses ``target`` (3,) least wins (a Nelder-Mead search in the plane across ``view``). Following
+    the line from one contact to the next instead runs away on a rounded surface (over the flexed
+    buttock the contact walked round into the gluteal fold, 3.6 mm from the nerve, and prone it
+    circled 60 mm off the anchor). Contacts off the ``stated`` surface, or whose line would have to
+    leave the body to reach the target, count as missing it by :data:`OFF_SURFACE_MM` more.
+
+    Returns
+    -------
+    (contact (3,), outward normal there (3,), structure met)
+    """
+    from scipy.optimize import minimize
+
+    structures = _near_line(structures, target, view, AIM_REACH_MM)  # every ray tried stays within its reach
+    across = unit(np.cross(view, [0.0, 1.0, 0.0] if abs(view[1]) < 0.9 else [1.0, 0.0, 0.0]))
+    plane = np.stack([across, np.cross(view, across)])  # (2, 3)
+    tried: dict[tuple[float, float], tuple[float, tuple[FloatArray, FloatArray, str]]] = {}
+
+    def miss(shift: FloatArray) -> float:
+        met = _contact_along(structures, target + shift @ plane, view)
+        if met is None:
+            return 10 * OUTSIDE_MM
+        contact, normal, hit = met
+        direction = approach_direction(normal, _heading(technique, context, contact, target), angle)
+        offset = target - contact
+        along = float(offset @ direction)
+        distance = float(np.linalg.norm(offset - along * direction)) + (OFF_SURFACE_MM if along < 0 else 0.0)
+        distance += OFF_SURFACE_MM if stated is not None and hit != stated else 0.0
+        tried[tuple(shift)] = (distance, met)
+        return distance
+
+    start = np.zeros(2)
+    for step in (AIM_STEP_MM, AIM_STEP_MM / 3):  # a restart from the best so far leaves a collapsed simplex
+        simplex = [start, start + np.array([step, 0.0]), start + np.array([0.0, step])]
+        options = {"maxfev": AIM_RAYS, "initial_simplex": simplex, "xatol": AIM_TOLERANCE_MM, "fatol": AIM_TOLERANCE_MM}
+        start = minimize(miss, start, method="Nelder-Mead", options=options).x
+        if tried[tuple(start)][0] < AIM_TOLERANCE_MM:
+            break
+    return min(tried.values(), key=lambda entry: entry[0])[1]
+
+
 def _anchor(technique: Technique, context: TechniqueContext) -> FloatArray:
     anchor = technique.contact["anchor"]
     side = context.side
@@ -226,12 +306,12 @@ def technique_geometry(
     context: TechniqueContext,
     anchor: FloatArray | None = None,
     angle_to_surface_deg: float | None = None,
-    iterations: int = 20,
 ) -> TechniqueGeometry:
     """The technique's contact, approach, cone and stroke at the context's pose.
 
     ``anchor`` and ``angle_to_surface_deg`` override the data (to explore a variant, e.g. a
-    vertical push placed right over the nerve).
+    vertical push placed right over the nerve). Deep work aims its line of force through the anchor
+    (:func:`_aim_through`); otherwise the contact lies over the anchor, seen from ``contact.from_direction``.
     """
     structures = _outer_structures(context)
     target = np.asarray(anchor, dtype=float) if anchor is not None else _anchor(technique, context)
@@ -239,31 +319,18 @@ def technique_geometry(
     if not 0.0 <= angle <= 90.0:  # also refuses NaN, which would pass every later comparison
         raise ValueError(f"technique {technique.id}: angle to the surface {angle:g} is not 0 to 90 degrees")
     view = -unit(_mirror(technique.contact["from_direction"], context.side))
-    aim_through_anchor = technique.depth["layer"] == "deep"
-    direction = view
-    contact, normal, surface = None, -direction, None
     stated = technique.sided(technique.contact["surface"], context.side) if "surface" in technique.contact else None
-    for _ in range(iterations if aim_through_anchor else 1):
-        # deep work: the line of force passes through the anchor (iterated until the contact settles,
-        # or until it would leave the surface the data names); otherwise the contact lies over it
-        line = direction if aim_through_anchor else view
-        origin = target - OUTSIDE_MM * line
-        t, hit, hit_normal = first_hit(structures, origin, line)
-        if hit is None:
-            raise AnnotationError(
-                technique.path or technique.id,
-                f"the line from contact.from_direction towards {np.round(target, 1)} meets no structure",
-                "contact.anchor",
-            )
-        if contact is not None and surface == stated != hit:
-            break
-        previous, contact, normal, surface = contact, origin + t * line, hit_normal, hit
-        if previous is not None and np.linalg.norm(contact - previous) < CONVERGED_MM:
-            break
-        new = approach_direction(normal, _heading(technique, context, contact, target), angle)
-        direction = new if not aim_through_anchor else unit(direction + new)  # damped: converges without flip-flopping
-    if aim_through_anchor:
-        direction = approach_direction(normal, _heading(technique, context, contact, target), angle)
+    straight_on = _contact_along(structures, target, view)
+    if straight_on is None:
+        raise AnnotationError(
+            technique.path or technique.id,
+            f"the line from contact.from_direction towards {np.round(target, 1)} meets no structure",
+            "contact.anchor",
+        )
+    contact, normal, surface = straight_on
+    if technique.depth["layer"] == "deep":  # the line of force passes through the anchor
+        contact, normal, surface = _aim_through(technique, context, structures, target, view, angle, stated)
+    direction = approach_direction(normal, _heading(technique, context, contact, target), angle)
     cos_angle = float(np.clip(np.dot(direction, -normal), -1.0, 1.0))
     stroke = stroke_path(technique, context, view)
     return TechniqueGeometry(

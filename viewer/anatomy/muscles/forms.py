@@ -42,7 +42,8 @@ from viewer.types import FloatArray
 
 VOXEL_MM = 1.5
 BONE_LABEL = 1
-FIRST_MUSCLE_LABEL = 2
+NERVE_FAT_LABEL = 2  # the fat round the sciatic nerve: free only to a muscle's attachment core
+FIRST_MUSCLE_LABEL = 3
 GRID_MARGIN_MM = 30.0
 EXTRACTION_SMOOTHING = 8  # SurfaceNets' own smoothing shrinks thin muscles; the windowed sinc does the rest
 BAND_CLEARANCE_MM = 1.0  # muscles stay this far under the fascial band
@@ -250,7 +251,10 @@ class LabelGrid:
 
         The sciatic nerve runs in the fat between gluteus maximus and the short rotators; without
         this the rounder forms close over it. Branches that pierce a muscle (``passes_through``)
-        are left out: the muscle they pierce must stay whole around them.
+        are left out: the muscle they pierce must stay whole around them. The nerve itself is as
+        unclaimable as bone (the bone distance stays bone-only); the fat round it is
+        :data:`NERVE_FAT_LABEL`, which only attachment cores take: a muscle arising right beside the
+        nerve (superior gemellus on the ischial spine) still reaches its bone.
         """
         for centre, half_width, passes_through in channels:
             if passes_through:
@@ -258,13 +262,14 @@ class LabelGrid:
             radius = half_width + NERVE_FAT_MM
             box = self.box(centre.min(axis=0) - radius.max(), centre.max(axis=0) + radius.max())
             points = self.centres(box)
-            near = np.zeros(points.shape[:-1], bool)
-            for a, b, r in zip(centre[:-1], centre[1:], np.maximum(radius[:-1], radius[1:]), strict=True):
+            gap = np.full(points.shape[:-1], np.inf)  # how far beyond the nerve's half width, mm
+            for a, b, r in zip(centre[:-1], centre[1:], np.maximum(half_width[:-1], half_width[1:]), strict=True):
                 along = b - a
                 t = np.clip((points - a) @ along / max(float(along @ along), 1e-9), 0.0, 1.0)
-                near |= np.linalg.norm(points - a - t[..., None] * along, axis=-1) <= r
+                gap = np.minimum(gap, np.linalg.norm(points - a - t[..., None] * along, axis=-1) - r)
             region = self.labels[box]
-            region[near & (region == 0)] = BONE_LABEL  # as unclaimable as bone; the bone distance stays bone-only
+            region[(gap <= NERVE_FAT_MM) & (region == 0)] = NERVE_FAT_LABEL
+            region[(gap <= 0) & (region == NERVE_FAT_LABEL)] = BONE_LABEL
 
     def distance_to(self, solid: np.ndarray) -> tuple[FloatArray, FloatArray]:
         """Signed distance (mm) to the ``solid`` voxels (negative inside), and its gradient (3, *shape)."""
@@ -386,6 +391,14 @@ class SweptField:
         points, tendon = self.points[ends], self.tendon[ends]
         box = grid.box(points.min(axis=0) - tendon.max(), points.max(axis=0) + tendon.max())
         return box, reach_field(grid, box, points, tendon, np.ones(len(points))) <= 0
+
+
+def seat_attachment_cores(grid: LabelGrid, fields: dict[int, SweptField]) -> None:
+    """Every muscle reaches its bones whatever lies over it: its attachment cores (by label) take the free voxels
+    and the fat kept round the nerve (:data:`NERVE_FAT_LABEL`), never bone, the nerve or another muscle."""
+    for label, field in fields.items():
+        box, core = field.attachment_core(grid)
+        grid.labels[box][core & np.isin(grid.labels[box], (0, NERVE_FAT_LABEL))] = label
 
 
 def claim(grid: LabelGrid, muscle: RightMuscle, field_of: SweptField, label: int) -> None:
@@ -735,9 +748,7 @@ def build_forms(
     for muscle in muscles:
         deeper[muscle.spec.name] = SweptField.of(grid, muscle, form_settings(muscle), deeper)
     fields = list(deeper.values())
-    for label, field in zip(labels, fields, strict=True):  # every muscle reaches its bones whatever lies over it
-        box, core = field.attachment_core(grid)
-        grid.labels[box][core & (grid.labels[box] == 0)] = label
+    seat_attachment_cores(grid, dict(zip(labels, fields, strict=True)))
     for (label, field), muscle in zip(zip(labels, fields, strict=True), muscles, strict=True):
         claim(grid, muscle, field, label)
     close_clefts(grid.labels)
