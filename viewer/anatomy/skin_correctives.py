@@ -12,12 +12,9 @@ grid over each hip's flexion, abduction and rotation (:data:`NODE_ANGLES`): the 
 lifted off the posed muscles and bones to :data:`COVER_MM` by the same smooth push the rest fit uses
 (each round's lift is smoothed over the neighbouring skin, so a muscle raises a broad rounded area,
 never a tent), and the lift is carried back into the rest (bind) frame by the inverse of each vertex's
-blended rotation. Where the posed skin then passes through itself (the front of the thigh sunk into
-the belly and flank in deep flexion with adduction) both layers are pushed out from under each other
-to a common crease (:func:`separate_layers`), and that too is carried back into the rest frame. At run
-time (:meth:`SkinCorrectives.offsets`) each leg's correction is the trilinear blend of the eight grid
-nodes around its hip angles, added to the rest skin before skinning: a gather and a weighted sum over
-the few thousand vertices that ever move.
+blended rotation. At run time (:meth:`SkinCorrectives.offsets`) each leg's correction is the
+trilinear blend of the eight grid nodes around its hip angles, added to the rest skin before
+skinning: a gather and a weighted sum over the few thousand vertices that ever move.
 
 The table ships beside each skin as ``assets/meshes/skin_correctives_<body>.npz``, written by
 ``python -m viewer.tools.build_skin`` together with the skin it belongs to.
@@ -51,15 +48,7 @@ KEPT_MM = 0.05  # lifts smaller than this are dropped from the table
 SPACING_MM = 3.0  # distance field spacing of the posed muscles and bones
 REACH_MM = 45.0  # the lift is solved this far around those places ...
 TAPER_MM = 15.0  # ... and fades to nothing over this much at the edge of that reach
-# Where the flexed thigh meets the belly and flank (the groin in deep flexion with adduction) the posed skin passed
-# through itself; :func:`separate_layers` moves both layers out from under each other to a common crease.
-LAYER_GAP_MM = 1.5  # the two layers of a fold are left this far apart
-LAYER_REACH_MM = 60.0  # the other layer is looked for this far from a vertex ...
-LAYER_APART_MM = 15.0  # ... among vertices at least this far (and twice as far as posed) from it in the rest skin
-LAYER_ROUNDS = 30
-LAYER_SMOOTH_PASSES = 2
-LAYER_KEPT_MM = 0.5  # what the smoothing spread thinner than this fades out: the correction stays local
-_VERSION = "skin-correctives-2-skin4"  # bump when the solve or the stored layout changes
+_VERSION = "skin-correctives-1"  # bump when the solve or the stored layout changes
 
 
 class SkinCorrectivesError(RuntimeError):
@@ -297,80 +286,6 @@ def lift_at_pose(
     return dual_quaternion_blend(lift, leg[:, None], [_rotation_only(thigh, inverse=True)])
 
 
-def _out_from_under(
-    rest: FloatArray, posed: FloatArray, normals: FloatArray, leg: FloatArray, movable: FloatArray
-) -> FloatArray:
-    """One round of :func:`separate_layers`: the push (n, 3) that brings each vertex out from under the other layer.
-
-    The other layer of a vertex on the posed leg's skin (``leg`` >= 0.5) is the rest of the skin and the other way
-    round, but only its vertices that were far from it in the rest skin (:data:`LAYER_APART_MM`, and twice as far as
-    now) and face it: the belly and the front of the thigh flexed onto it, not the crease between them. A vertex
-    behind that layer's nearest such vertex (less than :data:`LAYER_GAP_MM` in front of its tangent plane) is pushed
-    out along its normal, by its share of the way when both may move (``movable``, 0..1).
-    """
-    from scipy.spatial import cKDTree
-
-    push = np.zeros_like(posed)
-    on_leg = leg >= 0.5
-    for mine in (on_leg, ~on_leg):
-        rows, others = np.flatnonzero(mine & (movable > 0)), np.flatnonzero(~mine)
-        if not len(rows) or not len(others):
-            continue
-        gap, index = cKDTree(posed[others]).query(posed[rows], k=16, distance_upper_bound=LAYER_REACH_MM)
-        near = others[np.minimum(index, len(others) - 1)]  # (m, 16)
-        apart = np.linalg.norm(rest[near] - rest[rows, None], axis=2)
-        facing = np.einsum("ijk,ik->ij", normals[near], normals[rows]) < 0.0
-        other = np.isfinite(gap) & (apart > np.maximum(2.0 * gap, LAYER_APART_MM)) & facing
-        first = np.argmax(other, axis=1)
-        found = other[np.arange(len(rows)), first]
-        rows, near = rows[found], near[found, first[found]]
-        depth = LAYER_GAP_MM - np.einsum("ij,ij->i", posed[rows] - posed[near], normals[near])
-        under = depth > 0.0
-        rows, near, depth = rows[under], near[under], depth[under]
-        share = movable[rows] / np.maximum(movable[rows] + movable[near], 1e-9)
-        push[rows] = normals[near] * (depth * share)[:, None]
-    return push
-
-
-def separate_layers(
-    rest: FloatArray, posed: FloatArray, faces: IntArray, leg: FloatArray, movable: FloatArray
-) -> FloatArray:
-    """The displacement (n, 3) of the posed skin that undoes its passing through itself where it folds.
-
-    In deep flexion, most with adduction, a rigid blend sinks the front of the thigh into the belly and flank: the
-    surface passes through itself and some thousand vertices lie under another layer of skin. Each round pushes
-    every vertex out from under the other layer (:func:`_out_from_under`), both layers half way, and smooths the
-    accumulated displacement over the skin (:data:`LAYER_SMOOTH_PASSES`), so the two meet along a rounded crease
-    :data:`LAYER_GAP_MM` apart, as soft tissue pressed together does; a last unsmoothed round settles the rest.
-    What the smoothing spread out thinner than :data:`LAYER_KEPT_MM` fades to nothing (half of it to none).
-
-    Parameters
-    ----------
-    rest, posed : (n, 3) arrays
-        The rest skin and the posed one (its own vertices, mm).
-    faces : (f, 3) int array
-    leg : (n,) array
-        Skinning weight of the posed leg (thigh and shank).
-    movable : (n,) array
-        How freely each vertex may move (0 keeps it: the standing leg's skin).
-    """
-    from viewer.anatomy.body_skin import _edges, _smooth
-    from viewer.anatomy.geometry import vertex_normals
-
-    edges = _edges(faces)
-    offset = np.zeros_like(posed)
-    for round_index in range(LAYER_ROUNDS + 1):
-        points = posed + offset
-        push = _out_from_under(rest, points, vertex_normals(points, faces), leg, movable)
-        if np.abs(push).max(initial=0.0) < 0.1:
-            break
-        offset += push
-        if round_index < LAYER_ROUNDS:
-            offset = _smooth(offset, edges, LAYER_SMOOTH_PASSES)
-    size = np.linalg.norm(offset, axis=1)
-    return offset * np.clip(2.0 * size / LAYER_KEPT_MM - 1.0, 0.0, 1.0)[:, None]
-
-
 def build_correctives(
     skin: Surface,
     weights: Mapping[str, FloatArray],
@@ -391,8 +306,6 @@ def build_correctives(
     landmarks : dict
         The atlas landmarks the segment transforms are made from.
     """
-    from viewer.anatomy.skinning import dual_quaternion_blend
-
     axes = [np.asarray(v, float) for v in NODE_ANGLES.values()]
     rows, offsets = {}, {}
     for side in SIDES:
@@ -404,12 +317,7 @@ def build_correctives(
                 continue  # anatomical position is the rest skin itself
             transforms = segment_transforms({side: pose}, landmarks)
             solids = posed_solids(side, pose, transforms)
-            thigh = transforms[f"thigh_{side}"]
-            lift = lift_at_pose(skin.vertices, skin.faces, leg, other_leg, thigh, solids)
-            posed = dual_quaternion_blend(skin.vertices + lift, leg[:, None], [thigh])
-            apart = separate_layers(skin.vertices, posed, skin.faces, leg, np.clip(1.0 - other_leg, 0.0, 1.0))
-            # back into the bind frame like the lift (each vertex's blended rotation, inverted)
-            table[node] = lift + dual_quaternion_blend(apart, leg[:, None], [_rotation_only(thigh, inverse=True)])
+            table[node] = lift_at_pose(skin.vertices, skin.faces, leg, other_leg, transforms[f"thigh_{side}"], solids)
             if progress is not None:
                 progress(
                     f"{side} {pose.hip_flexion:g}/{pose.hip_abduction:g}/{pose.hip_rotation:g}: "
@@ -432,7 +340,6 @@ __all__ = [
     "node_poses",
     "node_weights",
     "read_correctives",
-    "separate_layers",
     "skin_digest",
     "write_correctives",
 ]
