@@ -87,18 +87,25 @@ def test_natal_cleft_is_deep_below_the_sacral_apex(body, landmarks):
     assert cleft >= 15, f"natal cleft only {cleft:.1f} mm deep"
 
 
+# (offset from the coccyx tip mm, where): the cleft's inferior end, as the fit smooths it, and the top of the gap
+# between the thighs, where the perineum meets the cheeks
+CLEFT_END_PLACES = {"the cleft's end": (20.0, -45.0, 0.0), "the top of the gap between the thighs": (72.0, -66.0, 0.0)}
+
+
 @pytest.mark.parametrize("body", BODIES)
-def test_natal_cleft_runs_out_without_a_notch(body, landmarks):
+@pytest.mark.parametrize("place", CLEFT_END_PLACES)
+def test_natal_cleft_runs_out_without_a_notch(body, place, landmarks):
     """Where the natal cleft's crease runs out above the perineum the skin is smooth: no edge within 30 mm bends
-    more than 40 degrees (the crease ran on, 47-66 degrees, into a pinched notch dark between the thighs)."""
+    more than 40 degrees (the crease ran on, 47-66 degrees, into a pinched notch dark between the thighs; in front
+    of it the perineum hung a small drop at the top of the gap between the thighs, bent up to 78 degrees)."""
     from viewer.anatomy.geometry import edge_bends
 
     skin = load_skin(body)
-    end = landmarks["coccyx_tip"] + np.array([20.0, -45.0, 0.0])  # the cleft's inferior end, as the fit smooths it
+    end = landmarks["coccyx_tip"] * np.array([1.0, 1.0, 0.0]) + np.array(CLEFT_END_PLACES[place])
     degrees, edges = edge_bends(skin.vertices, skin.faces)
     near = np.linalg.norm(skin.vertices[edges].mean(axis=1) - end, axis=1) < 30.0
     assert near.sum() > 50
-    assert degrees[near].max() < 40.0, f"the {body} skin bends {degrees[near].max():.0f} degrees at the cleft's end"
+    assert degrees[near].max() < 40.0, f"the {body} skin bends {degrees[near].max():.0f} degrees at {place}"
 
 
 def relief(vertices, centre, direction, across, half_mm=60.0, step_mm=4.0, sigma_mm=15.0):
@@ -307,6 +314,36 @@ def test_inside_counts_what_lies_under_a_fold_of_the_surface():
     folded = Surface(np.vstack([vertices, vertices + 20.0]), np.vstack([faces, faces + len(vertices)]))
     points = np.array([[30.0, 30.0, 30.0], [10.0, 10.0, 10.0], [50.0, 50.0, 50.0], [50.0, 10.0, 10.0]])
     np.testing.assert_array_equal(inside(points, folded), [True, True, True, False])
+
+
+def skinned(body, legs):
+    """The skin of a body type carried by its weights alone (no pose correctives), both legs' poses given: (n, 3)."""
+    from viewer.anatomy.kinematics import segment_transforms
+    from viewer.anatomy.skinning import SkinDeformer
+
+    asset = load_skin_asset(body)
+    deformer = SkinDeformer("skin", asset.surface.vertices, {}, asset.weights)
+    return deformer.pose(segment_transforms(legs, load_landmarks()))["skin"].vertices
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_calf_flexes_with_the_shank(body, landmarks):
+    """With the knee flexed 90 degrees the calf's skin from 40 mm below the knee's axis to the cut moves as one piece
+    with the shank: the skin behind the knee does not collapse. (The rig's weights reached the shank only at the cut,
+    so the flexed calf lagged up to 37 mm behind it (male) and the popliteal skin thinned to a lip.)"""
+    from viewer.anatomy.geometry import apply
+    from viewer.anatomy.kinematics import LegPose, joint_centres, segment_transforms
+
+    rest = load_skin(body).vertices
+    knee = joint_centres(landmarks, "right")[1]
+    for hip in (0.0, 90.0):
+        legs = {"right": LegPose(hip_flexion=hip, knee_flexion=90.0), "left": LegPose()}
+        shank = segment_transforms(legs, load_landmarks())["shank_right"]
+        calf = (rest[:, 1] < knee[1] - 40.0) & (rest[:, 2] > 20.0)
+        posed = skinned(body, legs)[calf]
+        back = apply(np.linalg.inv(shank), posed)  # in the shank's rest frame
+        lag = np.linalg.norm(back - rest[calf], axis=1)
+        assert lag.max() < 2.0, f"the {body} calf lags {lag.max():.1f} mm behind the shank at hip {hip:g}, knee 90"
 
 
 def test_skin_blend_keeps_its_distance_from_the_hip():

@@ -105,9 +105,11 @@ class BodyParameters:
     # beside the PSIS the buttock's upper edge otherwise stood as a ridge, and the lateral knee was lumpy
     smoothed_around: tuple[tuple[str, float], ...] = (("psis", 45.0), ("lateral_epicondyle", 35.0))
     # ... and around midline points (landmark, offset from it mm, radius mm), without the extra cover: where the
-    # natal cleft's crease ran out above the perineum it ended in a pinched notch, dark between the thighs
+    # natal cleft's crease ran out above the perineum it ended in a pinched notch, dark between the thighs, and in
+    # front of it the perineum hung a small drop (6-8 mm, edges bent up to 78 degrees) at the top of the gap
     smoothed_midline: tuple[tuple[str, tuple[float, float, float], float], ...] = (
         ("coccyx_tip", (20.0, -45.0, 0.0), 18.0),
+        ("coccyx_tip", (72.0, -66.0, 0.0), 20.0),
     )
     region_smoothing_passes: int = 60
     smoothed_extra_cover_mm: float = 12.0  # ... where the skin is first lifted this much further off the muscles
@@ -115,6 +117,10 @@ class BodyParameters:
     band_spacing_mm: float = 40.0  # ... every so many mm (sparse samples left it wrinkled and lumpy at the knee)
     settled: tuple[str, ...] = ("psis", "sacrum", "asis")  # drawn in to their depth
     dimple_falloff_mm: float = 20.0  # width of the dimple where the skin is drawn in over a bony point
+    # the leg's skin passes from thigh to shank between these heights above and below the knee's axis (the rig's own
+    # weights spread it over the whole 7 cm left below the knee, so the flexed calf lagged behind the shank and the
+    # skin behind the knee collapsed into a thin lip)
+    knee_blend_mm: tuple[float, float] = (30.0, 40.0)
 
     def depth(self, key: str) -> float:
         """Soft-tissue depth (mm) over the landmark group ``key`` for this body."""
@@ -625,11 +631,48 @@ def fit_body(
     skin_vertices, skin_faces, columns = cap(
         np.asarray(mesh.points, dtype=float), _faces_of(mesh), columns, params.rim_radius_mm
     )
+    columns = knee_weights(skin_vertices, columns, landmarks, params.knee_blend_mm)
     if not is_watertight(skin_faces):
         raise RuntimeError(f"the {params.body} skin is not closed after capping")
     if signed_volume(skin_vertices, skin_faces) < 0:
         skin_faces = skin_faces[:, ::-1].copy()
     return BodySkin(Surface(skin_vertices, skin_faces), np.clip(columns, 0.0, 1.0), notes)
+
+
+def knee_weights(
+    vertices: FloatArray, columns: FloatArray, landmarks: dict[str, FloatArray], blend_mm: tuple[float, float]
+) -> FloatArray:
+    """Share each leg's weight (thigh plus shank) between them by height about the knee's axis.
+
+    Above ``blend_mm[0]`` over the axis (the epicondyles' midpoint) the leg's skin is all thigh, below ``blend_mm[1]``
+    under it all shank, with a smoothstep between, so the calf flexes with the shank as one piece and the skin bends
+    over the knee only.
+
+    Parameters
+    ----------
+    vertices : (n, 3) array
+    columns : (n, 4) array
+        Skinning weights in :data:`WEIGHT_COLUMNS` order.
+    landmarks : dict
+        The atlas landmarks (epicondyles).
+    blend_mm : (above, below)
+
+    Returns
+    -------
+    (n, 4) array
+    """
+    from viewer.anatomy.kinematics import joint_centres
+
+    columns = np.array(columns, dtype=float)
+    above, below = blend_mm
+    for side in SIDES:
+        thigh, shank = WEIGHT_COLUMNS.index(f"thigh_{side}"), WEIGHT_COLUMNS.index(f"shank_{side}")
+        knee = joint_centres(landmarks, side)[1]
+        leg = columns[:, thigh] + columns[:, shank]
+        x = np.clip((knee[1] + above - vertices[:, 1]) / (above + below), 0.0, 1.0)
+        share = x * x * (3.0 - 2.0 * x)
+        columns[:, thigh], columns[:, shank] = leg * (1.0 - share), leg * share
+    return columns
 
 
 def _region(vertices: FloatArray, faces: IntArray, weights: FloatArray, low: float, high: float, inside: FloatArray):
