@@ -20,6 +20,7 @@ from viewer.anatomy.muscles.form_metrics import (
     MAX_INSIDE_SHARE,
     VOLUME_TOLERANCE,
     measure_forms,
+    thickness_at,
 )
 from viewer.anatomy.muscles.forms import (
     FIRST_MUSCLE_LABEL,
@@ -38,7 +39,7 @@ from viewer.anatomy.muscles.spec import MUSCLE_NAMES
 # non-strict, so a fix shows as XPASS and the entry can go.
 NOT_YET = {  # strict: a limit reached must leave this set
     ("inside", "tensor_fasciae_latae"), ("inside", "iliotibial_band"),
-    ("attachment", "tensor_fasciae_latae"), ("attachment", "gluteus_maximus"),
+    ("attachment", "tensor_fasciae_latae"),
 }
 
 
@@ -115,6 +116,38 @@ def test_the_gemelli_flank_the_obturator_internus_tendon(forms, built_and_bones)
         distance, nearest = cKDTree(vertices).query(tendon)
         assert (distance < 6.5).mean() >= 0.7, (name, distance.round(1))  # was 33% (superior) and none (inferior)
         assert (side * (vertices[nearest, 1] - tendon[:, 1]) > 0).all(), name  # on its own border
+
+
+@pytest.fixture(scope="module")
+def maximus_thickness(forms, built_and_bones):
+    """Thickness (mm) of the maximus form across its sheet: mid-belly, upper margin (u = 0.1), lower border (u = 0.9)."""
+    maximus = next(m for m in built_and_bones[0] if m.spec.name == "gluteus_maximus")
+    form = forms["gluteus_maximus"]
+    return {name: thickness_at(form, maximus, u, 0.5) for name, u in (("belly", 0.5), ("upper", 0.1), ("lower", 0.9))}
+
+
+def test_maximus_is_a_flat_thick_sheet_thinner_at_its_upper_margin_with_a_thick_lower_border(maximus_thickness):
+    """Issue 15: a thick quadrilateral, thinner at its margins, its lower border a thick rounded free edge.
+
+    Its volume (760 cm3, 87% of Handsfield et al. 2014's 870) is spread evenly over the sheet between
+    its attachments rather than heaped mid-belly: the old form measured 42.6 mm there (49 mm along the
+    nearest chord), the flattened one about 36 mm.
+    """
+    belly, upper, lower = (maximus_thickness[k] for k in ("belly", "upper", "lower"))
+    assert 15.0 <= belly <= 38.0, f"mid-belly {belly:.1f} mm"
+    assert upper < 0.9 * belly, f"upper margin {upper:.1f} mm against mid-belly {belly:.1f} mm"
+    assert 0.85 * belly <= lower <= belly, f"lower border {lower:.1f} mm against mid-belly {belly:.1f} mm"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 15 asks 2-3 cm at mid-belly; on the atlas bones the sheet between the attachments has a deep face of "
+    "about 215 cm2 (its outer face about 420 cm2, wrapped round the buttock), so even a flat profile at 760 cm3 (the "
+    "lowest volume within 15% of Handsfield's 870 cm3 with margin) measures about 36 mm: 2-3 cm needs a larger sheet "
+    "(a deep face sunk onto the rotators, where 2 cm of empty space lies under maximus today)",
+)
+def test_maximus_is_two_to_three_cm_thick_mid_belly(maximus_thickness):
+    assert 20.0 <= maximus_thickness["belly"] <= 30.0, f"mid-belly {maximus_thickness['belly']:.1f} mm"
 
 
 def test_band_is_a_thin_sheet(forms):
