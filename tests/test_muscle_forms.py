@@ -25,12 +25,15 @@ from viewer.anatomy.muscles.form_metrics import (
 from viewer.anatomy.muscles.forms import (
     FIRST_MUSCLE_LABEL,
     FORM_DEFAULTS,
+    GRID_MARGIN_MM,
+    VOXEL_MM,
     LabelGrid,
     SweptField,
     alongside_sheet,
     build_forms,
     close_pinholes,
     diagonal_contacts,
+    lattice_grid,
     make_room_for_band,
 )
 from viewer.anatomy.muscles.spec import MUSCLE_NAMES
@@ -120,10 +123,11 @@ def test_the_gemelli_flank_the_obturator_internus_tendon(forms, built_and_bones)
 
 @pytest.fixture(scope="module")
 def maximus_thickness(forms, built_and_bones):
-    """Thickness (mm) of the maximus form across its sheet: mid-belly, upper margin (u = 0.1), lower border (u = 0.9)."""
+    """Thickness (mm) of the maximus form across its sheet: mid-belly, upper margin (its second fibre, u = 1/17) and
+    lower border (u = 0.9)."""
     maximus = next(m for m in built_and_bones[0] if m.spec.name == "gluteus_maximus")
     form = forms["gluteus_maximus"]
-    return {name: thickness_at(form, maximus, u, 0.5) for name, u in (("belly", 0.5), ("upper", 0.1), ("lower", 0.9))}
+    return {name: thickness_at(form, maximus, u, 0.5) for name, u in (("belly", 0.5), ("upper", 0.06), ("lower", 0.9))}
 
 
 def test_maximus_is_a_flat_thick_sheet_thinner_at_its_upper_margin_with_a_thick_lower_border(maximus_thickness):
@@ -197,6 +201,18 @@ def test_band_lies_on_the_lateral_femoral_condyle(forms):
 def test_tfl_ends_in_the_band_at_the_junction_of_upper_and_middle_thirds_of_the_thigh(forms):
     lowest = thigh_fraction(forms["tensor_fasciae_latae"].vertices).max()
     assert abs(lowest - 1 / 3) < 0.08, lowest
+
+
+def test_the_label_voxels_stay_on_one_lattice_when_a_muscle_reaches_farther():
+    """A muscle reaching 0.4 mm farther left every voxel of the old grid 0.4 mm off its place (and the
+    gluteus medius form 1.1% inside its neighbours); the grid's corner now moves by whole voxels only."""
+    points = np.array([[-152.5, -492.0, 11.6], [3.0, 58.9, 181.2]])
+    farther = points - [[0.4, 0.0, 0.7], [0.0, 0.0, 0.0]]
+    before, after = lattice_grid(points), lattice_grid(farther)
+    for grid in (before, after):
+        np.testing.assert_allclose(np.round(grid.origin / VOXEL_MM) * VOXEL_MM, grid.origin, atol=1e-9)
+        assert np.all(grid.origin <= points.min(axis=0) - GRID_MARGIN_MM + 1e-9)
+    assert np.all(after.origin <= farther.min(axis=0) - GRID_MARGIN_MM + 1e-9)
 
 
 def test_diagonal_contacts_are_found():

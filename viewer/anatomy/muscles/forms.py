@@ -327,6 +327,16 @@ class LabelGrid:
         return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
 
 
+def lattice_grid(points: FloatArray) -> LabelGrid:
+    """A label grid over (n, 3) points with :data:`GRID_MARGIN_MM` to spare, its voxels on a fixed lattice.
+
+    The corner is rounded down to a multiple of :data:`VOXEL_MM`, so a muscle reaching a little farther
+    (gluteus maximus arising lower on the sacrotuberous ligament) does not shift every other muscle's voxels.
+    """
+    low = np.floor((points.min(axis=0) - GRID_MARGIN_MM) / VOXEL_MM) * VOXEL_MM
+    return LabelGrid(low, points.max(axis=0) + GRID_MARGIN_MM)
+
+
 def reach_field(
     grid: LabelGrid, box: tuple[slice, ...], points: FloatArray, tendon: FloatArray, belly: FloatArray
 ) -> FloatArray:
@@ -715,8 +725,7 @@ def build_forms(
     """
     muscles = [m for m in built if "target_volume_cm3" in m.spec.thickness]
     sheets = np.concatenate([mid_sheet(m).reshape(-1, 3) for m in muscles])
-    low = np.floor((sheets.min(axis=0) - GRID_MARGIN_MM) / VOXEL_MM) * VOXEL_MM  # on a fixed lattice: one muscle's
-    grid = LabelGrid(low, sheets.max(axis=0) + GRID_MARGIN_MM)  # reach no longer shifts every other muscle's voxels
+    grid = lattice_grid(sheets)
     grid.mark_bones(bones)
     grid.keep_nerve_channel(list(nerve_channels))
     muscles = sorted(muscles, key=lambda m: m.spec.build_order)
