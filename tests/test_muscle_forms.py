@@ -25,16 +25,20 @@ from viewer.anatomy.muscles.form_metrics import (
     lumpiness,
     measure_forms,
     section_area,
+    thickness_at,
 )
 from viewer.anatomy.muscles.forms import (
     FIRST_MUSCLE_LABEL,
     FORM_DEFAULTS,
+    GRID_MARGIN_MM,
+    VOXEL_MM,
     LabelGrid,
     SweptField,
     alongside_sheet,
     close_pinholes,
     closed_tube,
     diagonal_contacts,
+    lattice_grid,
     make_room_for_band,
 )
 from viewer.anatomy.muscles.posing import thigh_level
@@ -44,7 +48,7 @@ from viewer.anatomy.muscles.spec import MUSCLE_NAMES
 # non-strict, so a fix shows as XPASS and the entry can go.
 NOT_YET = {  # strict: a limit reached must leave this set
     ("inside", "tensor_fasciae_latae"), ("inside", "iliotibial_band"),
-    ("attachment", "tensor_fasciae_latae"), ("attachment", "gluteus_maximus"),
+    ("attachment", "tensor_fasciae_latae"),
     # 5.4 mm: its origin on the ischial spine lies in the fat kept round the nerve of the variant
     # branch (5.1 mm from that branch's centre line); the channel is unclaimable, attachment cores included
     ("attachment", "superior_gemellus"),
@@ -158,6 +162,39 @@ def test_the_gemelli_flank_the_obturator_internus_tendon(forms, built_and_bones)
         assert (side * (vertices[nearest, 1] - tendon[:, 1]) > 0).all(), name  # on its own border
 
 
+@pytest.fixture(scope="module")
+def maximus_thickness(forms, built_and_bones):
+    """Thickness (mm) of the maximus form across its sheet: mid-belly, upper margin (its second fibre, u = 1/17) and
+    lower border (u = 0.9)."""
+    maximus = next(m for m in built_and_bones[0] if m.spec.name == "gluteus_maximus")
+    form = forms["gluteus_maximus"]
+    return {name: thickness_at(form, maximus, u, 0.5) for name, u in (("belly", 0.5), ("upper", 0.06), ("lower", 0.9))}
+
+
+def test_maximus_is_a_flat_thick_sheet_thinner_at_its_upper_margin_with_a_thick_lower_border(maximus_thickness):
+    """Issue 15: a thick quadrilateral, thinner at its margins, its lower border a thick rounded free edge.
+
+    Its volume (760 cm3, 87% of Handsfield et al. 2014's 870) is spread evenly over the sheet between
+    its attachments rather than heaped mid-belly: the old form measured 42.6 mm there (49 mm along the
+    nearest chord), the flattened one about 36 mm.
+    """
+    belly, upper, lower = (maximus_thickness[k] for k in ("belly", "upper", "lower"))
+    assert 15.0 <= belly <= 38.0, f"mid-belly {belly:.1f} mm"
+    assert upper < 0.9 * belly, f"upper margin {upper:.1f} mm against mid-belly {belly:.1f} mm"
+    assert 0.85 * belly <= lower <= belly, f"lower border {lower:.1f} mm against mid-belly {belly:.1f} mm"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 15 asks 2-3 cm at mid-belly; on the atlas bones the sheet between the attachments has a deep face of "
+    "about 215 cm2 (its outer face about 420 cm2, wrapped round the buttock), so even a flat profile at 760 cm3 (the "
+    "lowest volume within 15% of Handsfield's 870 cm3 with margin) measures about 36 mm: 2-3 cm needs a larger sheet "
+    "(a deep face sunk onto the rotators, where 2 cm of empty space lies under maximus today)",
+)
+def test_maximus_is_two_to_three_cm_thick_mid_belly(maximus_thickness):
+    assert 20.0 <= maximus_thickness["belly"] <= 30.0, f"mid-belly {maximus_thickness['belly']:.1f} mm"
+
+
 def test_band_is_a_thin_sheet(forms):
     band = forms["iliotibial_band"]
     area = np.linalg.norm(np.cross(*(band.vertices[band.faces[:, k]] - band.vertices[band.faces[:, 0]] for k in (1, 2))), axis=1).sum() / 2
@@ -203,6 +240,18 @@ def test_band_lies_on_the_lateral_femoral_condyle(forms):
 def test_tfl_ends_in_the_band_at_the_junction_of_upper_and_middle_thirds_of_the_thigh(forms):
     lowest = thigh_fraction(forms["tensor_fasciae_latae"].vertices).max()
     assert abs(lowest - 1 / 3) < 0.08, lowest
+
+
+def test_the_label_voxels_stay_on_one_lattice_when_a_muscle_reaches_farther():
+    """A muscle reaching 0.4 mm farther left every voxel of the old grid 0.4 mm off its place (and the
+    gluteus medius form 1.1% inside its neighbours); the grid's corner now moves by whole voxels only."""
+    points = np.array([[-152.5, -492.0, 11.6], [3.0, 58.9, 181.2]])
+    farther = points - [[0.4, 0.0, 0.7], [0.0, 0.0, 0.0]]
+    before, after = lattice_grid(points), lattice_grid(farther)
+    for grid in (before, after):
+        np.testing.assert_allclose(np.round(grid.origin / VOXEL_MM) * VOXEL_MM, grid.origin, atol=1e-9)
+        assert np.all(grid.origin <= points.min(axis=0) - GRID_MARGIN_MM + 1e-9)
+    assert np.all(after.origin <= farther.min(axis=0) - GRID_MARGIN_MM + 1e-9)
 
 
 def test_diagonal_contacts_are_found():

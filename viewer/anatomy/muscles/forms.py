@@ -73,6 +73,7 @@ FORM_DEFAULTS = {
     "bone_gap_mm": 3.0,  # band: what lies between it and the bone there (fat pad), mm
     "under_band": False,  # the muscle gives way where the fascial band is draped over it (make_room_for_band)
     "alongside": None,  # {"muscle", "gap_mm", "from"}: run beside a deeper muscle's tendon (see alongside_sheet)
+    "core_first": False,  # its attachment rows are claimed before those of the deeper muscles (where they meet)
 }
 ALONGSIDE_RAMP = 0.25  # fraction of the fibre length over which a muscle comes alongside its partner
 
@@ -324,6 +325,16 @@ class LabelGrid:
     def centres(self, box: tuple[slice, ...]) -> FloatArray:
         axes = [self.origin[k] + self.spacing * np.arange(box[k].start, box[k].stop) for k in range(3)]
         return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
+
+
+def lattice_grid(points: FloatArray) -> LabelGrid:
+    """A label grid over (n, 3) points with :data:`GRID_MARGIN_MM` to spare, its voxels on a fixed lattice.
+
+    The corner is rounded down to a multiple of :data:`VOXEL_MM`, so a muscle reaching a little farther
+    (gluteus maximus arising lower on the sacrotuberous ligament) does not shift every other muscle's voxels.
+    """
+    low = np.floor((points.min(axis=0) - GRID_MARGIN_MM) / VOXEL_MM) * VOXEL_MM
+    return LabelGrid(low, points.max(axis=0) + GRID_MARGIN_MM)
 
 
 def reach_field(
@@ -723,7 +734,7 @@ def build_forms(
     """
     muscles = [m for m in built if "target_volume_cm3" in m.spec.thickness]
     sheets = np.concatenate([mid_sheet(m).reshape(-1, 3) for m in muscles])
-    grid = LabelGrid(sheets.min(axis=0) - GRID_MARGIN_MM, sheets.max(axis=0) + GRID_MARGIN_MM)
+    grid = lattice_grid(sheets)
     grid.mark_bones(bones)
     grid.keep_nerve_channel(list(nerve_channels))
     muscles = sorted(muscles, key=lambda m: m.spec.build_order)
@@ -732,7 +743,8 @@ def build_forms(
     for muscle in muscles:
         deeper[muscle.spec.name] = SweptField.of(grid, muscle, form_settings(muscle), deeper)
     fields = list(deeper.values())
-    for label, field in zip(labels, fields, strict=True):  # every muscle reaches its bones whatever lies over it
+    cores = sorted(zip(labels, fields, muscles, strict=True), key=lambda item: not form_settings(item[2])["core_first"])
+    for label, field, _ in cores:  # every muscle reaches its bones whatever lies over it
         box, core = field.attachment_core(grid)
         grid.labels[box][core & (grid.labels[box] == 0)] = label
     for (label, field), muscle in zip(zip(labels, fields, strict=True), muscles, strict=True):
