@@ -38,6 +38,7 @@ from viewer.anatomy.muscles.forms import (
     close_pinholes,
     closed_tube,
     diagonal_contacts,
+    drop_fins,
     lattice_grid,
     make_room_for_band,
 )
@@ -318,3 +319,23 @@ def test_a_triangle_dropped_by_decimation_is_put_back():
         signed_volume(np.asarray(sphere.points), faces)
     )
     assert close_pinholes(sphere) is sphere  # a closed surface is left alone
+
+
+def test_a_fin_left_by_decimation_is_dropped():
+    """On the 1.5 mm label lattice quadric decimation left gluteus medius a fin at every budget (a triangle hanging off
+    an edge two others already share, its other two edges open), and the form fell back to the full 30,737-vertex
+    surface with a 92 degree fold."""
+    import pyvista
+
+    sphere = pyvista.Sphere(radius=10.0, theta_resolution=16, phi_resolution=16)
+    faces = np.asarray(sphere.regular_faces)
+    a, b = faces[40, :2]
+    tip = np.asarray(sphere.points)[[a, b]].mean(axis=0) * 1.5  # a third triangle on edge (a, b), standing off it
+    finned = pyvista.PolyData.from_regular_faces(
+        np.vstack([sphere.points, tip]), np.vstack([faces, [[a, b, sphere.n_points]]])
+    )
+    assert not is_watertight(np.asarray(finned.regular_faces))
+    cleaned = drop_fins(finned)
+    assert is_watertight(np.asarray(cleaned.regular_faces)) and cleaned.n_points == sphere.n_points
+    assert drop_fins(sphere) is sphere  # nothing to drop
+
