@@ -266,11 +266,6 @@ def test_posterior_view_does_not_name_the_hidden_asis_nor_the_sacrum_twice(fresh
     assert sum(text == "Sacrum" for text in shown.values()) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the new gluteus maximus origin starts on the PSIS itself and its rounded form hides the spine's pin "
-    "(the PSIS is subcutaneous): the origin's first point must move just inferolateral to it",
-)
 def test_posterior_view_names_both_psis(fresh_scene):
     plotter, scene_view, _ = labelled_export(fresh_scene, "posterior", (600, 450))
     shown = set(rendered_label_boxes(scene_view))
@@ -278,11 +273,6 @@ def test_posterior_view_names_both_psis(fresh_scene):
     assert "pin:psis_right" in shown and "pin:psis_left" in shown  # the dimples of Venus are seen from behind
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the new gluteus maximus origin starts on the PSIS itself and its rounded form hides the spine's pin "
-    "(the PSIS is subcutaneous): the origin's first point must move just inferolateral to it",
-)
 def test_pin_names_without_structure_labels_are_only_those_seen(fresh_scene):
     plotter = pv.Plotter(off_screen=True, window_size=[600, 450])
     scene_view = SceneView(plotter, fresh_scene)

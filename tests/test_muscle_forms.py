@@ -25,19 +25,24 @@ from viewer.anatomy.muscles.form_metrics import (
     lumpiness,
     measure_forms,
     section_area,
+    thickness_at,
 )
 from viewer.anatomy.muscles.forms import (
     BONE_LABEL,
     FIRST_MUSCLE_LABEL,
     FORM_DEFAULTS,
+    GRID_MARGIN_MM,
     NERVE_FAT_LABEL,
     NERVE_FAT_MM,
+    VOXEL_MM,
     LabelGrid,
     SweptField,
     alongside_sheet,
     close_pinholes,
     closed_tube,
     diagonal_contacts,
+    drop_fins,
+    lattice_grid,
     make_room_for_band,
     seat_attachment_cores,
 )
@@ -52,7 +57,7 @@ NOT_YET = {  # strict: a limit reached must leave this set
     # the line where the band and gluteus medius (built first) arise too; a 2 mm-radius origin tendon squeezed there
     # is a voxel or two thick and smoothed away. A fleshy origin (origin_tendon 0, end_floor 0.35) reached 11 mm,
     # with priority over medius 9 mm, but pushed medius' anterior origin past 5 mm: the cages share that line
-    ("attachment", "tensor_fasciae_latae"), ("attachment", "gluteus_maximus"),
+    ("attachment", "tensor_fasciae_latae"),
     # 0.059 (was 0.065): a waist at 0.38 of its length where the belly touches the hip bone in the greater sciatic
     # notch (0.9 mm) with the nerve's channel below, and a bulge (radius 15.4 mm) just outside it; smoothing its
     # mid-sheet 150 passes gave 0.043 but bent its fibre coordinates along the fibres; a belly peak at 0.22 gave
@@ -165,6 +170,53 @@ def test_the_gemelli_flank_the_obturator_internus_tendon(forms, built_and_bones)
         assert (side * (vertices[nearest, 1] - tendon[:, 1]) > 0).all(), name  # on its own border
 
 
+@pytest.fixture(scope="module")
+def maximus_thickness(forms, built_and_bones):
+    """Thickness (mm) of the maximus form across its sheet: mid-belly, upper margin (its second fibre, u = 1/17) and
+    lower border (u = 0.9)."""
+    maximus = next(m for m in built_and_bones[0] if m.spec.name == "gluteus_maximus")
+    form = forms["gluteus_maximus"]
+    return {name: thickness_at(form, maximus, u, 0.5) for name, u in (("belly", 0.5), ("upper", 0.06), ("lower", 0.9))}
+
+
+def test_maximus_is_a_flat_thick_sheet_thinner_at_its_upper_margin_with_a_thick_lower_border(maximus_thickness):
+    """Issue 15: a thick quadrilateral, thinner at its margins, its lower border a thick rounded free edge.
+
+    Its volume (760 cm3, 87% of Handsfield et al. 2014's 870) is spread evenly over the sheet between
+    its attachments rather than heaped mid-belly: the old form measured 42.6 mm there (49 mm along the
+    nearest chord), the flattened one about 36 mm.
+    """
+    belly, upper, lower = (maximus_thickness[k] for k in ("belly", "upper", "lower"))
+    assert 15.0 <= belly <= 38.0, f"mid-belly {belly:.1f} mm"
+    assert upper < 0.9 * belly, f"upper margin {upper:.1f} mm against mid-belly {belly:.1f} mm"
+    assert lower <= belly, f"lower border {lower:.1f} mm against mid-belly {belly:.1f} mm"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="on main's nerve course (merged with work/maximus3) the fat kept round the sciatic nerve, which runs between "
+    "maximus and quadratus femoris there, dents maximus' deep face over the lower belly (u 0.75-0.9, s 0.35-0.5: "
+    "25.7-27.3 mm against 34 mm along the same rows, about 20 mm of it empty under the form): the lower border "
+    "measures 27.3 mm against 36.3 mm mid-belly (0.75); on maximus3's own base it held 0.85",
+)
+def test_maximus_lower_border_is_about_as_thick_as_its_belly(maximus_thickness):
+    belly, lower = maximus_thickness["belly"], maximus_thickness["lower"]
+    assert 0.85 * belly <= lower, f"lower border {lower:.1f} mm against mid-belly {belly:.1f} mm"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 15 asks 2-3 cm at mid-belly; the form measures 36 mm: its swept field starts from the cage's mid-sheet "
+    "smoothed 20 passes, which draws the margins in (303 cm2 shrinks to 237 cm2). Unsmoothed (form.sheet_smoothing "
+    "0-3) with a flatter profile (belly_power 0.15, end_floor [0.3, 0.4]) it measured 27-29 mm, but its crest origin "
+    "then crosses the posterior corner of medius' origin (medius' last origin point, posterior_gluteal_line_top, lies "
+    "behind maximus' origin line): medius lost that corner (7-17 mm from its form) or its decimation (branch "
+    "work/maximus4); the two origins must meet at one line on the crest first",
+)
+def test_maximus_is_two_to_three_cm_thick_mid_belly(maximus_thickness):
+    assert 20.0 <= maximus_thickness["belly"] <= 30.0, f"mid-belly {maximus_thickness['belly']:.1f} mm"
+
+
 def test_band_is_a_thin_sheet(forms):
     band = forms["iliotibial_band"]
     area = np.linalg.norm(np.cross(*(band.vertices[band.faces[:, k]] - band.vertices[band.faces[:, 0]] for k in (1, 2))), axis=1).sum() / 2
@@ -210,6 +262,18 @@ def test_band_lies_on_the_lateral_femoral_condyle(forms):
 def test_tfl_ends_in_the_band_at_the_junction_of_upper_and_middle_thirds_of_the_thigh(forms):
     lowest = thigh_fraction(forms["tensor_fasciae_latae"].vertices).max()
     assert abs(lowest - 1 / 3) < 0.08, lowest
+
+
+def test_the_label_voxels_stay_on_one_lattice_when_a_muscle_reaches_farther():
+    """A muscle reaching 0.4 mm farther left every voxel of the old grid 0.4 mm off its place (and the
+    gluteus medius form 1.1% inside its neighbours); the grid's corner now moves by whole voxels only."""
+    points = np.array([[-152.5, -492.0, 11.6], [3.0, 58.9, 181.2]])
+    farther = points - [[0.4, 0.0, 0.7], [0.0, 0.0, 0.0]]
+    before, after = lattice_grid(points), lattice_grid(farther)
+    for grid in (before, after):
+        np.testing.assert_allclose(np.round(grid.origin / VOXEL_MM) * VOXEL_MM, grid.origin, atol=1e-9)
+        assert np.all(grid.origin <= points.min(axis=0) - GRID_MARGIN_MM + 1e-9)
+    assert np.all(after.origin <= farther.min(axis=0) - GRID_MARGIN_MM + 1e-9)
 
 
 def test_diagonal_contacts_are_found():
@@ -295,3 +359,23 @@ def test_a_triangle_dropped_by_decimation_is_put_back():
         signed_volume(np.asarray(sphere.points), faces)
     )
     assert close_pinholes(sphere) is sphere  # a closed surface is left alone
+
+
+def test_a_fin_left_by_decimation_is_dropped():
+    """On the 1.5 mm label lattice quadric decimation left gluteus medius a fin at every budget (a triangle hanging off
+    an edge two others already share, its other two edges open), and the form fell back to the full 30,737-vertex
+    surface with a 92 degree fold."""
+    import pyvista
+
+    sphere = pyvista.Sphere(radius=10.0, theta_resolution=16, phi_resolution=16)
+    faces = np.asarray(sphere.regular_faces)
+    a, b = faces[40, :2]
+    tip = np.asarray(sphere.points)[[a, b]].mean(axis=0) * 1.5  # a third triangle on edge (a, b), standing off it
+    finned = pyvista.PolyData.from_regular_faces(
+        np.vstack([sphere.points, tip]), np.vstack([faces, [[a, b, sphere.n_points]]])
+    )
+    assert not is_watertight(np.asarray(finned.regular_faces))
+    cleaned = drop_fins(finned)
+    assert is_watertight(np.asarray(cleaned.regular_faces)) and cleaned.n_points == sphere.n_points
+    assert drop_fins(sphere) is sphere  # nothing to drop
+

@@ -14,7 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from viewer.anatomy.bones import Surface
-from viewer.anatomy.geometry import dihedral_degrees, is_watertight, signed_volume, vertex_normals, winding_number
+from viewer.anatomy.geometry import (
+    dihedral_degrees,
+    intervals,
+    is_watertight,
+    ray_hits,
+    signed_volume,
+    vertex_normals,
+    winding_number,
+)
 from viewer.anatomy.muscles.build import RIGHT_BONES, RightMuscle
 from viewer.anatomy.muscles.distance_field import DistanceGrid, distance_grid
 from viewer.types import FloatArray, IntArray
@@ -194,6 +202,39 @@ def attachment_distance(surface: Surface, muscle: RightMuscle) -> float:
     ends = np.concatenate([muscle.fibres[:, 0], muscle.fibres[:, -1]])
     distance, _ = cKDTree(surface.vertices).query(ends)
     return float(distance.max())
+
+
+def thickness_at(surface: Surface, muscle: RightMuscle, u: float, s: float, reach_mm: float = 200.0) -> float:
+    """Thickness (mm) of a form at its cage's sheet coordinates (u, s), 0..1 each.
+
+    Lines through the cage's mid-sheet point there, along the sheet's normal and tilted from it by
+    up to 45 degrees, are cut by the form; the thickness is the shortest piece of line inside the
+    form around the point (the shortest chord, so a sheet curling at a border is not measured
+    lengthwise). 0 when no line through the point meets the form.
+
+    Parameters
+    ----------
+    surface : the closed form, vertices (n, 3) mm and faces (m, 3).
+    muscle : its cage, whose (n_u, n_s) mid-sheet gives the point and the normal.
+    """
+    from viewer.anatomy.muscles.forms import mid_sheet
+    from viewer.anatomy.muscles.sheet import sheet_normals
+
+    sheet = mid_sheet(muscle)
+    n_u, n_s = sheet.shape[:2]
+    i, j = round(u * (n_u - 1)), round(s * (n_s - 1))
+    point, normal = sheet[i, j], sheet_normals(sheet)[i, j]
+    side = np.cross(normal, [1.0, 0.0, 0.0] if abs(normal[0]) < 0.9 else [0.0, 1.0, 0.0])
+    side /= np.linalg.norm(side)
+    other = np.cross(normal, side)
+    tilts, turns = np.meshgrid(np.radians([0, 15, 30, 45]), np.radians(np.arange(0, 180, 30)), indexing="ij")
+    tilt, turn = tilts.ravel()[:, None], turns.ravel()[:, None]
+    directions = np.cos(tilt) * normal + np.sin(tilt) * (np.cos(turn) * side + np.sin(turn) * other)
+    chords = []
+    for hits in ray_hits(surface.vertices, surface.faces, point - reach_mm * directions, directions):
+        pieces = [(entry, exit_) for entry, exit_ in intervals(hits) if entry <= reach_mm <= exit_]
+        chords += [exit_ - entry for entry, exit_ in pieces]
+    return float(min(chords)) if chords else 0.0
 
 
 def measure_forms(

@@ -48,10 +48,10 @@ GRID_MARGIN_MM = 30.0
 EXTRACTION_SMOOTHING = 8  # SurfaceNets' own smoothing shrinks thin muscles; the windowed sinc does the rest
 BAND_CLEARANCE_MM = 1.0  # muscles stay this far under the fascial band
 NERVE_FAT_MM = 2.5  # fat kept free of muscle around the sciatic nerve, beyond its half width
-CLEFT_PASSES = 2
+CLEFT_PASSES = 2  # clefts up to about this many voxels wide between two muscles are closed
 ATTACHMENT_ROWS = 0.03  # fraction of the fibre length at each end reserved for the muscle before any claims
-FOOTPRINT = 0.06
-SINC = {"pass_band": 0.01, "non_manifold_smoothing": True, "normalize_coordinates": True}  # windowed-sinc settings  # fraction of the fibre length over which a tendon spreads onto its attachment  # clefts up to about this many voxels wide between two muscles are closed
+FOOTPRINT = 0.06  # fraction of the fibre length over which a tendon spreads onto its attachment
+SINC = {"pass_band": 0.01, "non_manifold_smoothing": True, "normalize_coordinates": True}  # windowed-sinc settings
 FORM_DEFAULTS = {
     "sheet_smoothing": 20,  # Laplacian passes over the cage's mid-sheet (ends pinned)
     "origin_tendon": 0.0,  # fractions of the fibre length that are tendon
@@ -74,6 +74,7 @@ FORM_DEFAULTS = {
     "bone_gap_mm": 3.0,  # band: what lies between it and the bone there (fat pad), mm
     "under_band": False,  # the muscle gives way where the fascial band is draped over it (make_room_for_band)
     "alongside": None,  # {"muscle", "gap_mm", "from"}: run beside a deeper muscle's tendon (see alongside_sheet)
+    "core_first": False,  # its attachment rows are claimed before those of the deeper muscles (where they meet)
 }
 ALONGSIDE_RAMP = 0.25  # fraction of the fibre length over which a muscle comes alongside its partner
 
@@ -333,6 +334,16 @@ class LabelGrid:
         return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
 
 
+def lattice_grid(points: FloatArray) -> LabelGrid:
+    """A label grid over (n, 3) points with :data:`GRID_MARGIN_MM` to spare, its voxels on a fixed lattice.
+
+    The corner is rounded down to a multiple of :data:`VOXEL_MM`, so a muscle reaching a little farther
+    (gluteus maximus arising lower on the sacrotuberous ligament) does not shift every other muscle's voxels.
+    """
+    low = np.floor((points.min(axis=0) - GRID_MARGIN_MM) / VOXEL_MM) * VOXEL_MM
+    return LabelGrid(low, points.max(axis=0) + GRID_MARGIN_MM)
+
+
 def reach_field(
     grid: LabelGrid, box: tuple[slice, ...], points: FloatArray, tendon: FloatArray, belly: FloatArray
 ) -> FloatArray:
@@ -394,8 +405,9 @@ class SweptField:
 
 
 def seat_attachment_cores(grid: LabelGrid, fields: dict[int, SweptField]) -> None:
-    """Every muscle reaches its bones whatever lies over it: its attachment cores (by label) take the free voxels
-    and the fat kept round the nerve (:data:`NERVE_FAT_LABEL`), never bone, the nerve or another muscle."""
+    """Every muscle reaches its bones whatever lies over it: its attachment cores (by label, in the order given:
+    muscles whose form says ``core_first`` come first where attachments meet) take the free voxels and the fat kept
+    round the nerve (:data:`NERVE_FAT_LABEL`), never bone, the nerve or another muscle."""
     for label, field in fields.items():
         box, core = field.attachment_core(grid)
         grid.labels[box][core & np.isin(grid.labels[box], (0, NERVE_FAT_LABEL))] = label
@@ -536,7 +548,7 @@ def finish_surface(mesh, vertex_budget: int) -> Surface:
     first = None
     for budget in vertex_budget * np.array([1.0, 1.25, 1.6, 2.0, 3.0]):
         candidates = [
-            close_pinholes(start.decimate(1.0 - budget / start.n_points, volume_preservation=True))
+            close_pinholes(drop_fins(start.decimate(1.0 - budget / start.n_points, volume_preservation=True)))
             for start in (smooth, rough)
             if start.n_points > budget
         ]
@@ -549,6 +561,26 @@ def finish_surface(mesh, vertex_budget: int) -> Surface:
                 if edge_bends(surface.vertices, surface.faces)[0].max() <= FOLD_DEGREES:
                     return surface
     return first or relaxed_surface(smooth)
+
+
+def drop_fins(mesh):
+    """The pyvista mesh without its fins: triangles hanging off an edge that two others already share.
+
+    Quadric decimation now and then leaves such a triangle on a closed surface (its other two edges open, the
+    edge it hangs from used three times); on the 1.5 mm label lattice gluteus medius had one at every budget,
+    which left the whole reduction unused.
+    """
+    import pyvista
+
+    faces = np.asarray(mesh.regular_faces, np.int64)
+    edges = np.sort(np.stack([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]], axis=1), axis=2).reshape(-1, 2)
+    _, which, uses = np.unique(edges, axis=0, return_inverse=True, return_counts=True)
+    per_face = uses[which.ravel()].reshape(-1, 3)
+    fins = ((per_face == 1).sum(axis=1) == 2) & ((per_face > 2).sum(axis=1) == 1)
+    if not fins.any():
+        return mesh
+    used, local = np.unique(faces[~fins], return_inverse=True)
+    return pyvista.PolyData.from_regular_faces(np.asarray(mesh.points)[used], local.reshape(-1, 3))
 
 
 def close_pinholes(mesh):
@@ -739,7 +771,7 @@ def build_forms(
     """
     muscles = [m for m in built if "target_volume_cm3" in m.spec.thickness]
     sheets = np.concatenate([mid_sheet(m).reshape(-1, 3) for m in muscles])
-    grid = LabelGrid(sheets.min(axis=0) - GRID_MARGIN_MM, sheets.max(axis=0) + GRID_MARGIN_MM)
+    grid = lattice_grid(sheets)
     grid.mark_bones(bones)
     grid.keep_nerve_channel(list(nerve_channels))
     muscles = sorted(muscles, key=lambda m: m.spec.build_order)
@@ -748,7 +780,10 @@ def build_forms(
     for muscle in muscles:
         deeper[muscle.spec.name] = SweptField.of(grid, muscle, form_settings(muscle), deeper)
     fields = list(deeper.values())
-    seat_attachment_cores(grid, dict(zip(labels, fields, strict=True)))
+    by_priority = sorted(
+        zip(labels, fields, muscles, strict=True), key=lambda item: not form_settings(item[2])["core_first"]
+    )
+    seat_attachment_cores(grid, {label: field for label, field, _ in by_priority})
     for (label, field), muscle in zip(zip(labels, fields, strict=True), muscles, strict=True):
         claim(grid, muscle, field, label)
     close_clefts(grid.labels)
