@@ -30,7 +30,8 @@ from viewer.types import FloatArray
 
 HOLD_TOLERANCE = 0.05  # a form whose volume strays more than this share from rest is thickened or thinned
 HOLD_PROBE = 1.1  # thickening used to measure a form's volume response
-HOLD_RANGE = (0.67, 1.5)  # how far holding may thicken or thin a form
+HOLD_RANGE = (0.67, 1.5)  # how far one holding step may thicken or thin a form
+HOLD_STEPS = 2  # secant steps at most per pose
 PROBE_POSES = [
     LegPose(hip_flexion=flexion, hip_abduction=abduction, hip_rotation=rotation)
     for flexion in (-20, 120)
@@ -228,15 +229,18 @@ class VolumeHold:
         if not moved[self.cage_rows].any():
             return
         volumes = self.volumes(forms[self.rows])
-        for i in np.flatnonzero(np.abs(volumes / self.rest - 1.0) > HOLD_TOLERANCE):
-            form = forms[self.forms[i]]
-            anchors = self.anchors[i] @ cages[self.cages[i]]
-            spread = form - anchors
-            gain = float(self.each[i](anchors + HOLD_PROBE * spread)[0]) - volumes[i]
-            if gain <= 0:  # a fold answers thickening by losing volume: leave it
-                continue
-            factor = np.clip(1.0 + (HOLD_PROBE - 1.0) * (self.rest[i] - volumes[i]) / gain, *HOLD_RANGE)
-            forms[self.forms[i]] = anchors + factor * spread
+        for _ in range(HOLD_STEPS):  # a form squeezed to half its volume needs a second secant step
+            straying = np.flatnonzero(np.abs(volumes / self.rest - 1.0) > HOLD_TOLERANCE)
+            for i in straying:
+                form = forms[self.forms[i]]
+                anchors = self.anchors[i] @ cages[self.cages[i]]
+                spread = form - anchors
+                gain = float(self.each[i](anchors + HOLD_PROBE * spread)[0]) - volumes[i]
+                if gain <= 0:  # a fold answers thickening by losing volume: leave it
+                    continue
+                factor = np.clip(1.0 + (HOLD_PROBE - 1.0) * (self.rest[i] - volumes[i]) / gain, *HOLD_RANGE)
+                forms[self.forms[i]] = anchors + factor * spread
+                volumes[i] = float(self.each[i](forms[self.forms[i]])[0])
 
 
 def _stack(arrays: list[FloatArray]) -> FloatArray:
