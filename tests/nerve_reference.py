@@ -13,6 +13,7 @@ import numpy as np
 
 from viewer.anatomy.bones import load_landmarks
 from viewer.anatomy.nerve import _spread, resolve_landmark
+from viewer.anatomy.nerve_posing import even_share
 from viewer.anatomy.nerve_zones import load_danger_zone_data
 
 FLOAT = float
@@ -163,7 +164,7 @@ def pose_nerve(nerve, transforms):
         end_depth = thigh[:3, :3] @ branch.depth_axis[-1]
         end_twist = angle_about(carried[-1:], end_depth[None], tangent[-1:])[0]
         extra = np.angle(np.exp(1j * (end_twist - twist[-1])))
-        share = branch.weights / branch.weights[-1] if branch.weights[-1] > 0 else branch.weights
+        share = even_share(branch.centreline, branch.weights)  # how the turn spreads is a rule, not the batching under test
         depth = rotate_about(carried, tangent, twist + share * extra)
         width = handed * np.cross(tangent, depth)
         vertices[branch.vertex_slice] = tube_vertices(

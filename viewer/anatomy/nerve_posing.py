@@ -54,6 +54,29 @@ class _Posing:
     at_rest: dict[str, _Nearest]  # the rest rings against each bone field
 
 
+def even_share(centreline: FloatArray, weights: FloatArray, moving: float = 0.01) -> FloatArray:
+    """How much of the thigh's turn about the nerve each section takes: none up to the stretch the thigh moves
+    (skinning weight over ``moving``), then rising evenly with arc length to all of it at the last section.
+
+    Parameters
+    ----------
+    centreline : (rings, 3) array
+        The branch's rest centreline, mm.
+    weights : (rings,) array
+        Its thigh skinning weights.
+
+    Returns
+    -------
+    (rings,) array in [0, 1]; all zeros for a branch the thigh does not move.
+    """
+    if weights[-1] <= 0:
+        return np.zeros_like(weights)
+    arc = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(centreline, axis=0), axis=1))]
+    first = int(np.argmax(weights > moving * weights[-1]))
+    start = arc[max(first - 1, 0)]
+    return np.clip((arc - start) / max(arc[-1] - start, 1e-9), 0.0, 1.0)
+
+
 def prepare_posing(nerve: NerveGeometry) -> _Posing:
     """The pose-independent part of posing ``nerve``, made on first use and kept on the nerve."""
     if nerve._posing is not None:
@@ -85,7 +108,7 @@ def prepare_posing(nerve: NerveGeometry) -> _Posing:
         depth_axis=np.vstack([b.depth_axis for b in branches]),
         rings=rings.pop(),
         twist=np.array(twist),
-        share=np.array([b.weights / b.weights[-1] if b.weights[-1] > 0 else b.weights for b in branches]),
+        share=np.array([even_share(b.centreline, b.weights) for b in branches]),
         handed=np.array(handed),
         template=TubeTemplate.join(
             [TubeTemplate.of(b.half_width, b.half_thickness, nerve.sides, nerve.cap_rings) for b in branches]
