@@ -61,6 +61,13 @@ def muscle_sheet(scene, muscle: str, size: int) -> np.ndarray:
     return np.concatenate(rows, axis=0)
 
 
+def fewer_colours(image: np.ndarray, colours: int) -> np.ndarray:
+    """The (h, w, 3) uint8 ``image`` with at most ``colours`` colours (median cut), for a small README file."""
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(image).quantize(colours, dither=Image.Dither.NONE).convert("RGB"))
+
+
 def show_only(scene, muscle: str) -> None:
     """Bones and ``muscle`` shown solid; everything else hidden."""
     for name, structure in scene.structures.items():
@@ -79,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", nargs="?", type=Path, default=Path("closeups"), help="folder for the sheets")
     parser.add_argument("--size", type=int, default=520, help="pixels a side of each picture")
     parser.add_argument("--muscles", default="", help="comma-separated muscle names (default: all, right side)")
+    parser.add_argument("--colours", type=int, default=0, help="store with this many colours (a smaller file; 0: all)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     scene = build_scene()
@@ -87,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for muscle in muscles:
         show_only(scene, muscle)
-        path = save_png(muscle_sheet(scene, muscle, args.size), args.out / f"{muscle.removesuffix('_right')}.png")
+        sheet = muscle_sheet(scene, muscle, args.size)
+        if args.colours:
+            sheet = fewer_colours(sheet, args.colours)
+        path = save_png(sheet, args.out / f"{muscle.removesuffix('_right')}.png")
         print(f"wrote {path}")
     return 0
 
