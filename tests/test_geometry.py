@@ -171,3 +171,13 @@ def test_cross_and_length_match_numpy_on_rows_and_on_coordinate_rows():
     assert cross(a.T, b.T, axis=0).shape == (3, 50)
     np.testing.assert_allclose(length(a), np.linalg.norm(a, axis=1), rtol=1e-12)
     np.testing.assert_allclose(length(a.reshape(5, 10, 3)), np.linalg.norm(a, axis=1).reshape(5, 10), rtol=1e-12)
+
+
+def test_rays_that_pass_beside_every_triangle_hit_nothing():
+    from viewer.anatomy.geometry import ray_hit_distance
+
+    triangle = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    origins = np.array([[5.0, 5.0, -1.0], [6.0, 5.0, -1.0]])  # beside the triangle: culled before any test
+    assert np.isinf(ray_hit_distance(triangle, np.array([[0, 1, 2]]), origins, [0.0, 0.0, 1.0])).all()
+    hit = ray_hit_distance(triangle, np.array([[0, 1, 2]]), [[0.2, 0.2, -1.0]], [0.0, 0.0, 1.0])
+    assert np.allclose(hit, 1.0)

@@ -170,6 +170,8 @@ def ray_hit_distance(
     usable = np.abs(det) > 1e-12
     edge1, edge2, pvec, det, corner = edge1[usable], edge2[usable], pvec[usable], det[usable], tri[usable, 0]
     result = np.full(len(origins), np.inf)
+    if len(det) == 0:  # no triangle lies across any ray: nothing is hit
+        return result
     step = max(1, chunk // max(len(det), 1))
     for start in range(0, len(origins), step):
         tvec = origins[start : start + step, None, :] - corner[None]
