@@ -152,6 +152,8 @@ def test_presentation_steps_with_the_clicker_keys_in_large_text_and_esc_leaves(w
     panel.go_to(0, animate=False)
     window.presentation_action.setChecked(True)
     qtbot.waitUntil(lambda: window.isFullScreen())
+    window.activateWindow()  # window shortcuts fire only in the active window (a projector's is; under load the
+    qtbot.waitUntil(window.isActiveWindow)  # test display can still be handing focus over after full screen)
     assert not any(dock.isVisible() for dock in window.findChildren(QDockWidget))
     assert not window.menuBar().isVisible() and not any(bar.isVisible() for bar in window.findChildren(QToolBar))
     qtbot.keyClick(window, Qt.Key.Key_PageDown)
