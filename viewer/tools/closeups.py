@@ -18,6 +18,7 @@ from viewer.render.views import VIEW_ANGLE_DEG, VIEWS, CameraPose
 
 SHEET_VIEWS = ("posterior", "right", "inferior")
 SHEET_POSES = {"rest": {}, "hip 90, knee 90": {"hip_flexion": 90.0, "knee_flexion": 90.0}}
+REST_ANGLES = {"hip_flexion": 0.0, "hip_abduction": 0.0, "hip_rotation": 0.0, "knee_flexion": 0.0}
 FRAME_MARGIN = 1.3  # the muscle's extent across the line of sight fills 1/margin of the picture's height
 
 
@@ -46,9 +47,7 @@ def muscle_sheet(scene, muscle: str, size: int) -> np.ndarray:
 
     rows = []
     for pose_name, angles in SHEET_POSES.items():
-        scene.set_pose(side="right", hip_flexion=0.0, hip_abduction=0.0, hip_rotation=0.0, knee_flexion=0.0)
-        if angles:
-            scene.set_pose(side="right", **angles)
+        scene.set_pose(side="right", **{**REST_ANGLES, **angles})
         points = np.asarray(scene.vertices(muscle))
         tiles = []
         for view in SHEET_VIEWS:
