@@ -25,7 +25,6 @@ from viewer.anatomy.geometry import ClosedVolumes, signed_volume
 from viewer.anatomy.kinematics import LegPose, segment_transforms
 from viewer.anatomy.leg_memo import LegMemo
 from viewer.anatomy.muscles.posing import PosedMuscle
-from viewer.anatomy.muscles.posing_creases import RELAXED, CreaseRelax
 from viewer.anatomy.posed import Deformer
 from viewer.types import FloatArray
 
@@ -121,8 +120,7 @@ class LegForms:
 
     Per pose: ``M @ d`` for all the leg's muscles at once (block-diagonal, float32: ample for mm), then each
     muscle's thin dense ``U (V d)`` (its affine fit; as sparse columns the dense U would cost a quarter of the
-    product), the creases of the broad gluteal fans smoothed where their cages are strained (:class:`CreaseRelax`),
-    the volume hold, and the fibre lines ``C @ forms``.
+    product), the volume hold, and the fibre lines ``C @ forms``.
 
     Parameters
     ----------
@@ -149,16 +147,6 @@ class LegForms:
         self.faces = [m.form.faces for m in bound]
         self.rest_volumes = np.array([signed_volume(m.form.vertices, m.form.faces) for m in bound])
         self.hold: VolumeHold | None = None
-        relaxed = [k for k, m in enumerate(bound) if m.spec.name in RELAXED]
-        self.relax = (  # the broad gluteal fans: creases their strained cages print on them are smoothed at a pose
-            CreaseRelax(
-                [np.arange(self.form_rows[k], self.form_rows[k + 1]) for k in relaxed],
-                [bound[k].form.vertices for k in relaxed],
-                [bound[k].form.faces for k in relaxed],
-            )
-            if relaxed
-            else None
-        )
         self.latest: LegMemo[dict[str, PosedMuscle]] = LegMemo()  # the cages carried last time, their forms
 
     def carry(self, posed: Mapping[str, PosedMuscle]) -> dict[str, PosedMuscle]:
@@ -174,8 +162,6 @@ class LegForms:
             forms = self.rest_form
         else:
             forms = self.mapped(moved)
-            if self.relax is not None:
-                self.relax.apply(forms)
             if self.hold is not None:
                 self.hold.apply(forms, stacked, moved)
         lines = self.line_map @ forms  # (a small product: 3 form vertices a line point)
