@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from _support import counters, file_times, groups
-from _support.muscle_builds import MuscleBuild, build_once, recorded_full_builds
+from _support.muscle_builds import MuscleBuild, recorded_full_builds, session_build
 from _support.window_pool import WindowPool
 
 REPO = Path(__file__).resolve().parents[1]
@@ -21,20 +21,20 @@ def scene():
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _full_muscle_builds():
-    """Every full muscle build of the session (a cold cache's, or ``muscle_build``'s) by cache key."""
-    with recorded_full_builds() as builds:
-        yield builds
+def _counted_muscle_builds():
+    """Every muscle build from the data in this process is counted by cache key (the session fails on a repeat)."""
+    with recorded_full_builds():
+        yield
 
 
 @pytest.fixture(scope="session")
-def muscle_build(tmp_path_factory, _full_muscle_builds) -> MuscleBuild:
-    """One build of all muscles from their data for the tests of the build itself (geometry, forms, cache).
+def muscle_build() -> MuscleBuild:
+    """All muscles built from their data, for the tests of the build itself (geometry, forms, cache).
 
-    Built into an empty cache folder (the cache test reads that file back), or this session's cold-cache
-    build reused (see :func:`_support.muscle_builds.build_once`). Read-only: tests must not change the arrays.
+    The session's one build, shared with the scenes and the other test process through the cache (see
+    :mod:`_support.muscle_builds`). Read-only: tests must not change the arrays.
     """
-    return build_once(tmp_path_factory.mktemp("muscle-cache"), _full_muscle_builds)
+    return session_build()
 
 
 @pytest.fixture()
@@ -124,6 +124,8 @@ def pytest_runtest_logreport(report) -> None:
 
 def pytest_sessionfinish(session) -> None:
     counters.send_to_controller(session)
+    if not hasattr(session.config, "workeroutput") and counters.repeated_builds(counters.SUITE_COUNTS["muscle builds"]):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED  # the same muscles built twice: named in the summary
 
 
 @pytest.hookimpl(optionalhook=True)

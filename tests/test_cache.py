@@ -208,3 +208,23 @@ def test_two_processes_asking_at_once_build_the_arrays_once(private_cache):
         np.testing.assert_array_equal(arrays["x"], np.arange(5.0))
     assert cache.load_or_build("key", slow_build)["x"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]  # now read, not built
     assert builds == ["first"]
+
+
+def test_the_suite_counts_each_muscle_build_and_fails_on_a_repeat(private_cache, monkeypatch):
+    """The test session counts the muscle builds through the cache by key (tests/_support/muscle_builds.py): a read
+    counts nothing, a second build of the same key is named, and the session then fails (tests/conftest.py)."""
+    from collections import Counter
+
+    from _support.counters import SUITE_COUNTS, repeated_builds
+
+    from viewer.anatomy.muscles.cache import MUSCLE_CACHE
+
+    builds: Counter = Counter()
+    monkeypatch.setitem(SUITE_COUNTS, "muscle builds", builds)  # this test's builds only, not the session's
+    for _ in range(2):
+        MUSCLE_CACHE.load_or_build("k1", lambda: {"x": np.arange(3.0)}, ["x"])
+    assert builds == {"k1": 1} and repeated_builds(builds) == []
+    MUSCLE_CACHE.path("k1").unlink()
+    MUSCLE_CACHE.load_or_build("k1", lambda: {"x": np.arange(3.0)}, ["x"])
+    assert builds == {"k1": 2}
+    assert len(repeated_builds(builds)) == 1 and "k1 were built 2x" in repeated_builds(builds)[0]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.test_cli import run_cli, run_main
+from tests.test_cli import run_main
 from viewer.render.export import ExportError, _check_drawn, export_gltf, render_picture, save_png, tiling, write_file
 from viewer.render.labels import Box
 from viewer.render.overlay import Overlay, OverlayText, draw_on_image
@@ -113,25 +113,25 @@ def test_writes_are_atomic_and_errors_are_one_line(tmp_path, capsys):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
-def test_upper_case_png_and_glb_from_the_command_line(tmp_path):
+def test_upper_case_png_and_glb_from_the_command_line(tmp_path, capsys):
     out = tmp_path / "VIEW.PNG"
-    result = run_cli("export", "--size", "160x120", "--transparent", "--dpi", "150", "--out", str(out))
-    assert result.returncode == 0, result.stderr
+    code, err = run_main(capsys, "export", "--size", "160x120", "--transparent", "--dpi", "150", "--out", str(out))
+    assert code == 0, err
     with Image.open(out) as saved:
         assert saved.mode == "RGBA" and saved.size == (160, 120)
     glb = tmp_path / "scene.glb"
-    assert run_cli("export", "--peel", "2", "--out", str(glb)).returncode == 0
+    assert run_main(capsys, "export", "--peel", "2", "--out", str(glb))[0] == 0
     assert glb.read_bytes()[:4] == b"glTF"
 
 
-def test_handout_pdf_has_selectable_text(tmp_path):
+def test_handout_pdf_has_selectable_text(tmp_path, capsys):
     """Two labelled views and a technique on an A4 page: labels, title, steps and the safety check are text."""
     out = tmp_path / "handout.pdf"
-    result = run_cli(
-        "handout", "--out", str(out), "--views", "posterior,right", "--labels", "--dpi", "40",
+    code, err = run_main(
+        capsys, "handout", "--out", str(out), "--views", "posterior,right", "--labels", "--dpi", "40",
         "--technique", "rotators_prone_knee90", "--title", "Deep rotators", "--notes", "Bring a bolster",
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    assert code == 0, err
     assert out.read_bytes()[:5] == b"%PDF-"
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext (poppler-utils) not installed")

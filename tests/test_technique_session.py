@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import pyvista as pv
 from imaging import read_png
-from test_cli import run_cli, run_main
+from test_cli import run_main
 
 from viewer.model.history import History
 from viewer.model.layers import PeelState
@@ -91,9 +91,9 @@ def test_scene_danger_margin_is_a_number_from_the_start(fresh_scene):
 
 def test_export_renders_a_technique(tmp_path, capsys):
     plain, drawn = tmp_path / "plain.png", tmp_path / "drawn.png"
-    assert run_cli("export", "--peel", "2", "--size", "480x360", "--out", str(plain)).returncode == 0
-    result = run_cli("export", "--technique", "rotators_prone_knee90", "--size", "480x360", "--out", str(drawn))
-    assert result.returncode == 0, result.stderr
+    assert run_main(capsys, "export", "--peel", "2", "--size", "480x360", "--out", str(plain))[0] == 0
+    code, err = run_main(capsys, "export", "--technique", "rotators_prone_knee90", "--size", "480x360", "--out", str(drawn))
+    assert code == 0, err
     assert abs(read_png(plain).astype(int) - read_png(drawn).astype(int)).mean() > 3
     code, err = run_main(capsys, "export", "--technique", "nope", "--out", str(tmp_path / "x.png"))
     assert code != 0 and "unknown id" in err and not (tmp_path / "x.png").exists()
