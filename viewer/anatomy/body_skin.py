@@ -130,10 +130,12 @@ class BodyParameters:
         return self.depths_mm[key]
 
 
+# Over the PSIS the skin is tethered to the bone with thin fat (the dimples of Venus): 17 / 14 mm, drawn in over a
+# narrow dimple (see BodyParameters.settled) so the skin over gluteus maximus around it stays lifted.
 SOFT_TISSUE_MM = {
-    "female": {"psis": 24.0, "iliac_crest": 22.0, "asis": 18.0,
+    "female": {"psis": 17.0, "iliac_crest": 22.0, "asis": 18.0,
                "greater_trochanter": 36.0, "sacrum": 16.0, "buttock": 24.0, "hip_side": 22.0, "thigh_side": 16.0, "coccyx": 12.0, "pubis": 30.0, "epicondyle": 13.0},
-    "male": {"psis": 20.0, "iliac_crest": 16.0, "asis": 14.0,
+    "male": {"psis": 14.0, "iliac_crest": 16.0, "asis": 14.0,
              "greater_trochanter": 28.0, "sacrum": 12.0, "buttock": 15.0, "hip_side": 15.0, "thigh_side": 10.0, "coccyx": 10.0, "pubis": 22.0, "epicondyle": 10.0},
 }  # fmt: skip
 
