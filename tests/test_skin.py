@@ -136,20 +136,13 @@ def relief(vertices, centre, direction, across, half_mm=60.0, step_mm=4.0, sigma
     return np.where(filled, field - blurred, np.nan)
 
 
-PSIS_COVERED = pytest.mark.xfail(
-    strict=True,
-    reason="issue 14: gluteus maximus now arises from the crest 2 cm inferolateral to the PSIS and down the lateral "
-    "sacral crest from S1 (sacrum_dorsal_s1), so its medial origin fills the hollow below and medial to the spine "
-    "that the skin was drawn into: the right dimple is 1.3 mm deep in the female skin (was over 3 mm with the "
-    "origin on the PSIS itself), the male under 3 mm as before; limit 3 mm",
-)
-
-
-@pytest.mark.parametrize("body", [pytest.param(body, marks=PSIS_COVERED) for body in ("female", "male")])
+@pytest.mark.parametrize("body", BODIES)
 def test_psis_shows_dimples_not_ridges(body, landmarks):
-    """Beside each PSIS the skin is drawn into a dimple, with no ridge standing over the upper buttock.
+    """Over each PSIS the skin is drawn into a dimple, with no ridge standing over the upper buttock.
 
-    (The posterior iliac crest pinned through gluteus maximus stood as a ridge 9-13 mm out of the skin's form.)
+    (The posterior iliac crest pinned through gluteus maximus stood as a ridge 9-13 mm out of the skin's form. With
+    maximus arising beside and below the spine, from the crest and down the lateral sacral crest, the lift over it
+    filled the broad dimple: 1.0-2.0 mm deep; tethered in a narrow one, 14-17 mm over the bone, it is 4-6 mm.)
     """
     skin = load_skin(body)
     for side in ("right", "left"):

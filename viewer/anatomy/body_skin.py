@@ -115,8 +115,11 @@ class BodyParameters:
     smoothed_extra_cover_mm: float = 12.0  # ... where the skin is first lifted this much further off the muscles
     band_top_mm: float = -140.0  # the iliotibial band pins the lateral thigh from this height down to the knee ...
     band_spacing_mm: float = 40.0  # ... every so many mm (sparse samples left it wrinkled and lumpy at the knee)
-    settled: tuple[str, ...] = ("psis", "sacrum", "asis")  # drawn in to their depth
-    dimple_falloff_mm: float = 20.0  # width of the dimple where the skin is drawn in over a bony point
+    # drawn in to their depth: (soft-tissue key, width of the dimple mm). Over the PSIS the skin is tethered to the
+    # bone in a narrow dimple: gluteus maximus, arising beside and below the spine, lies 15-19 mm under the skin
+    # around it, and with the broad 20 mm falloff of the sacrum and ASIS the lift over it filled the hollow (the
+    # dimple stood 1-2 mm out of its form)
+    settled: tuple[tuple[str, float], ...] = (("psis", 14.0), ("sacrum", 20.0), ("asis", 20.0))
     # the leg's skin passes from thigh to shank between these heights above and below the knee's axis (the rig's own
     # weights spread it over the whole 7 cm left below the knee, so the flexed calf lagged behind the shank and the
     # skin behind the knee collapsed into a thin lip)
@@ -127,10 +130,12 @@ class BodyParameters:
         return self.depths_mm[key]
 
 
+# Over the PSIS the skin is tethered to the bone with thin fat (the dimples of Venus): 17 / 14 mm, drawn in over a
+# narrow dimple (see BodyParameters.settled) so the skin over gluteus maximus around it stays lifted.
 SOFT_TISSUE_MM = {
-    "female": {"psis": 24.0, "iliac_crest": 22.0, "asis": 18.0,
+    "female": {"psis": 17.0, "iliac_crest": 22.0, "asis": 18.0,
                "greater_trochanter": 36.0, "sacrum": 16.0, "buttock": 24.0, "hip_side": 22.0, "thigh_side": 16.0, "coccyx": 12.0, "pubis": 30.0, "epicondyle": 13.0},
-    "male": {"psis": 20.0, "iliac_crest": 16.0, "asis": 14.0,
+    "male": {"psis": 14.0, "iliac_crest": 16.0, "asis": 14.0,
              "greater_trochanter": 28.0, "sacrum": 12.0, "buttock": 15.0, "hip_side": 15.0, "thigh_side": 10.0, "coccyx": 10.0, "pubis": 22.0, "epicondyle": 10.0},
 }  # fmt: skip
 
@@ -495,36 +500,40 @@ def smooth_around(
     return vertices
 
 
-def depth_targets(landmarks: dict[str, FloatArray], params: BodyParameters, keys: tuple[str, ...]) -> list[tuple]:
-    """(bony point, outward unit direction, soft-tissue depth) for the landmarks of the given soft-tissue keys."""
+def depth_targets(
+    landmarks: dict[str, FloatArray], params: BodyParameters, keys: tuple[tuple[str, float], ...]
+) -> list[tuple]:
+    """(bony point, outward unit direction, soft-tissue depth, dimple width) for the landmarks of the given
+    (soft-tissue key, dimple width mm) pairs."""
+    widths = dict(keys)
     result = []
     for landmark, (key, direction) in _BILATERAL_TARGETS.items():
         for side, sign in (("right", 1.0), ("left", -1.0)):
-            if key in keys:
+            if key in widths:
                 outward = np.array(direction) * np.array([1.0, 1.0, sign])
-                result.append((landmarks[f"{landmark}_{side}"], outward / np.linalg.norm(outward), params.depth(key)))
+                outward /= np.linalg.norm(outward)
+                result.append((landmarks[f"{landmark}_{side}"], outward, params.depth(key), widths[key]))
     for landmark, (key, direction) in _MIDLINE_TARGETS.items():
-        if key in keys:
+        if key in widths:
             outward = np.array(direction) / np.linalg.norm(direction)
-            result.append((landmarks[landmark] * np.array([1.0, 1.0, 0.0]), outward, params.depth(key)))
+            result.append((landmarks[landmark] * np.array([1.0, 1.0, 0.0]), outward, params.depth(key), widths[key]))
     return result
 
 
-def settle_over_bone(
-    vertices: FloatArray, faces: IntArray, targets: list[tuple], falloff_mm: float, passes: int = 3
-) -> FloatArray:
+def settle_over_bone(vertices: FloatArray, faces: IntArray, targets: list[tuple], passes: int = 3) -> FloatArray:
     """Sink the skin over each palpable bony point to its soft-tissue depth (a smooth dimple, Gaussian falloff).
 
     Where lifting the skin over the muscles around a bony point (the PSIS between
     the gluteus maximus origins, the sacral crest) left it deeper (or shallower)
     than the adult depth, the skin within a few centimetres is moved along the
-    palpation direction to that depth.
+    palpation direction to that depth. ``targets`` holds (bony point (3,), outward unit
+    direction (3,), depth mm, dimple width mm: the Gaussian falloff's sigma) tuples.
     """
     from viewer.anatomy.geometry import first_hits
 
     vertices = vertices.copy()
     for _ in range(passes):  # neighbouring dimples overlap: a few passes settle them together
-        for point, direction, depth in targets:
+        for point, direction, depth, falloff_mm in targets:
             found = first_hits(vertices, faces, point[None], direction[None])[0]
             if not np.isfinite(found):
                 continue
@@ -621,7 +630,6 @@ def fit_body(
         np.asarray(mesh.points, dtype=float),
         _faces_of(mesh),
         depth_targets(landmarks, params, params.settled),
-        params.dimple_falloff_mm,
     )
     mesh.points = push_out(settled, _faces_of(mesh), distance, params.min_cover_mm, iterations=0)
     mesh = mesh.clip(normal=(0, 1, 0), origin=(0, top - params.rim_radius_mm, 0), invert=True)
