@@ -192,28 +192,17 @@ def test_maximus_is_a_flat_thick_sheet_thinner_at_its_upper_margin_with_a_thick_
     assert lower <= belly, f"lower border {lower:.1f} mm against mid-belly {belly:.1f} mm"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="on main's nerve course (merged with work/maximus3) the fat kept round the sciatic nerve, which runs between "
-    "maximus and quadratus femoris there, dents maximus' deep face over the lower belly (u 0.75-0.9, s 0.35-0.5: "
-    "25.7-27.3 mm against 34 mm along the same rows, about 20 mm of it empty under the form): the lower border "
-    "measures 27.3 mm against 36.3 mm mid-belly (0.75); on maximus3's own base it held 0.85",
-)
 def test_maximus_lower_border_is_about_as_thick_as_its_belly(maximus_thickness):
+    """A thick rounded free edge: it measured 27.3 mm against 36.3 mm mid-belly (0.75), where the fat kept round the
+    sciatic nerve dented the deep face of the lower belly of a form swept from a smoothed, drawn-in sheet."""
     belly, lower = maximus_thickness["belly"], maximus_thickness["lower"]
     assert 0.85 * belly <= lower, f"lower border {lower:.1f} mm against mid-belly {belly:.1f} mm"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 asks 2-3 cm at mid-belly; the form measures 36 mm: its swept field starts from the cage's mid-sheet "
-    "smoothed 20 passes, which draws the margins in (303 cm2 shrinks to 237 cm2). Unsmoothed (form.sheet_smoothing "
-    "0-3) with a flatter profile (belly_power 0.15, end_floor [0.3, 0.4]) it measured 27-29 mm, but its crest origin "
-    "then crosses the posterior corner of medius' origin (medius' last origin point, posterior_gluteal_line_top, lies "
-    "behind maximus' origin line): medius lost that corner (7-17 mm from its form) or its decimation (branch "
-    "work/maximus4); the two origins must meet at one line on the crest first",
-)
 def test_maximus_is_two_to_three_cm_thick_mid_belly(maximus_thickness):
+    """Issue 15: 2-3 cm at mid-belly. Swept from its cage's mid-sheet smoothed 20 passes, which drew the margins in
+    (303 cm2 shrank to 237 cm2), the same 760 cm3 stood 36 mm thick; swept from the cage's own sheet it is a broad
+    sheet, once its origin on the crest meets medius' at one point instead of crossing its posterior corner."""
     assert 20.0 <= maximus_thickness["belly"] <= 30.0, f"mid-belly {maximus_thickness['belly']:.1f} mm"
 
 

@@ -233,6 +233,24 @@ def test_maximus_covers_the_posterior_third_of_medius(muscles):
     assert np.mean(first == "gluteus_maximus_right") >= 0.8
 
 
+def test_maximus_and_medius_origins_meet_on_the_posterior_gluteal_line(muscles, landmarks):
+    """Maximus arises behind the posterior gluteal line, medius in front of it: medius' origin runs back along the
+    crest to the point where maximus' begins, about 5 cm in front of the posterior superior iliac spine, then down the
+    line lateral to maximus' origin. It ran on along the crest to 2.8 cm from the spine, medial to where maximus' began
+    (6.1 cm from it), so maximus' form either crossed medius' posterior corner or had to be smoothed away from it."""
+    medius = right(muscles, "gluteus_medius").fibres[:, 0]  # its origin path runs front to back
+    maximus = right(muscles, "gluteus_maximus").fibres[:, 0]  # from the crest down to the sacrotuberous ligament
+    psis, meeting = landmarks["psis_right"], maximus[0]
+    corner = np.linalg.norm(medius - meeting, axis=1).argmin()  # both paths are resampled: within a few mm
+    assert np.linalg.norm(medius[corner] - meeting) < 4.0
+    assert 40.0 <= np.linalg.norm(meeting - psis) <= 60.0
+    assert np.linalg.norm(medius[: corner + 1] - psis, axis=1).min() >= np.linalg.norm(meeting - psis) - 4.0
+    below = medius[corner + 1 :]  # down the posterior gluteal line
+    descending = maximus[: np.argmax(maximus[:, 1] < below[:, 1].min() - 10.0) + 1]
+    lateral_of_maximus = np.interp(below[:, 1], descending[::-1, 1], descending[::-1, 2])
+    assert (below[:, 2] > lateral_of_maximus).all(), (below.round(1), lateral_of_maximus.round(1))
+
+
 def test_minimus_lies_under_medius(muscles):
     """Looking in from the side and a little above, medius lies between the eye and almost every point of minimus."""
     rng = np.random.default_rng(2)
