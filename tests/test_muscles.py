@@ -372,6 +372,23 @@ def test_quadratus_femoris_is_a_horizontal_quadrilateral(muscles):
     assert np.ptp(fibres[:, 0, 1]) > 20 and np.ptp(fibres[:, -1, 1]) > 20, heights.round(0)
 
 
+def test_quadratus_femoris_cage_is_an_even_slab(muscles):
+    """Its top face is its deep face moved (thickness block ``offset_direction``, ``belly_power`` 0): the same
+    thickness from the ischial tuberosity to the quadrate tubercle and top-face fibres parallel to the deep ones.
+    The lens it was (2 mm at its ends, 39 mm mid-belly) ran its top-face fibres at up to 84 degrees to its deep
+    fibres, so no across-fibre coordinate on its form was across both."""
+    muscle = right(muscles, "quadratus_femoris")
+    n_u, n_s = muscle.fibres.shape[:2]
+    deep, top = muscle.vertices[: n_u * n_s].reshape(n_u, n_s, 3), muscle.vertices[n_u * n_s :].reshape(n_u, n_s, 3)
+    thickness = np.linalg.norm(top - deep, axis=2)
+    assert thickness.min() > 0.9 * np.median(thickness) and thickness.max() < 1.1 * np.median(thickness)
+    assert 15.0 < np.median(thickness) < 35.0  # 31 cm3 over a sheet about 47 by 25 mm
+    deep_along, top_along = np.gradient(deep, axis=1), np.gradient(top, axis=1)
+    cosine = np.einsum("ijk,ijk->ij", deep_along, top_along) / np.linalg.norm(deep_along, axis=2)
+    angles = np.degrees(np.arccos(np.clip(cosine / np.linalg.norm(top_along, axis=2), -1.0, 1.0)))
+    assert np.percentile(angles, 95) < 5.0, np.round(angles.max(), 1)
+
+
 @pytest.mark.parametrize("name", list(FIBRE_LENGTH_RANGE_MM))
 def test_fibre_lengths_are_plausible(muscles, name):
     low, high = FIBRE_LENGTH_RANGE_MM[name]

@@ -102,6 +102,7 @@ class Builder:
         fibres = initial_fibres(nodes, stations, n_s)
         direction = np.asarray(spec.escape_direction, float) if spec.escape_direction else None
         target = spec.thickness.get("target_volume_cm3")
+        slab = spec.thickness.get("offset_direction")  # None: the top face along the sheet's normal
         scale = 0.0 if target is None else 10.0
         for round_ in range(3 if tube else 1):
             thickness = minimum + scale * shape
@@ -115,14 +116,14 @@ class Builder:
                 fibres, free, self.obstacle, clearance, iterations=iterations, membrane=0.0 if tube else MEMBRANE
             )
             if target is not None:
-                scale = self.calibrate(fibres, minimum, shape, tube, scale, target * 1000.0)
+                scale = self.calibrate(fibres, minimum, shape, tube, scale, target * 1000.0, slab)
         thickness = minimum + scale * shape
         if tube:
             fibres = push_out(fibres, free, self.obstacle, spec.clearance_mm + thickness / 2)
             if target is not None:  # pushed out of its neighbours a tube's cross-sections spread: recalibrate
-                scale = self.calibrate(fibres, minimum, shape, tube, scale, target * 1000.0)
+                scale = self.calibrate(fibres, minimum, shape, tube, scale, target * 1000.0, slab)
                 thickness = minimum + scale * shape
-        vertices, faces = self.surface(fibres, thickness, tube)
+        vertices, faces = self.surface(fibres, thickness, tube, slab)
         extent = np.prod(vertices.max(axis=0) - vertices.min(axis=0))
         spacing = 1.0 if extent < 1.5e6 else MUSCLE_GRID_SPACING_MM  # thin tendons need the finer grid
         self.muscle_grids.append(distance_grid(vertices, faces, spacing, margin=12.0))
@@ -138,18 +139,27 @@ class Builder:
             vertices = vertices + depth[:, None] * outward
         return vertices
 
-    def calibrate(self, fibres, minimum, shape, tube, scale, target_mm3) -> float:
+    def calibrate(self, fibres, minimum, shape, tube, scale, target_mm3, slab=None) -> float:
         """Thickness scale giving the target volume (volume is close to linear in the scale)."""
         for _ in range(3):
-            base = signed_volume(*self.surface(fibres, minimum, tube))
+            base = signed_volume(*self.surface(fibres, minimum, tube, slab))
             probe = max(scale, 5.0)
-            per_unit = (signed_volume(*self.surface(fibres, minimum + probe * shape, tube)) - base) / probe
+            per_unit = (signed_volume(*self.surface(fibres, minimum + probe * shape, tube, slab)) - base) / probe
             scale = max((target_mm3 - base) / max(per_unit, 1e-6), 0.0)
         return scale
 
-    def surface(self, fibres: FloatArray, thickness: FloatArray, tube: bool) -> tuple[FloatArray, np.ndarray]:
-        """Closed box mesh around the fibre sheet, faces wound outward."""
+    def surface(
+        self, fibres: FloatArray, thickness: FloatArray, tube: bool, slab: list[float] | None = None
+    ) -> tuple[FloatArray, np.ndarray]:
+        """Closed box mesh around the fibre sheet, faces wound outward.
+
+        With ``slab`` (a direction, right side) every sample is offset that way instead of along the sheet's
+        normal: the top face is the deep face moved, so faces and fibres stay parallel (an even slab; offset
+        along the normals of a sheet curving at its attachment the top face converges and folds).
+        """
         normals = sheet_normals(fibres)
+        if slab is not None:
+            normals = np.broadcast_to(np.asarray(slab, float) / np.linalg.norm(slab), normals.shape)
         _, outward = self.obstacle(fibres)
         if np.einsum("ijk,ijk->", normals, outward) < 0:
             normals = -normals

@@ -54,6 +54,7 @@ FOOTPRINT = 0.06  # fraction of the fibre length over which a tendon spreads ont
 SINC = {"pass_band": 0.01, "non_manifold_smoothing": True, "normalize_coordinates": True}  # windowed-sinc settings
 FORM_DEFAULTS = {
     "sheet_smoothing": 20,  # Laplacian passes over the cage's mid-sheet (ends pinned)
+    "sheet_depth": 0.5,  # where through the cage's thickness the swept sheet lies: 0 its deep face, 1 its top face
     "origin_tendon": 0.0,  # fractions of the fibre length that are tendon
     "insertion_tendon": 0.0,
     "tendon_radius_mm": 1.5,
@@ -87,11 +88,12 @@ def form_settings(muscle: RightMuscle) -> dict:
 # --- the clean field of one muscle -------------------------------------------------------------
 
 
-def mid_sheet(muscle: RightMuscle) -> FloatArray:
-    """Midway between the cage's deep and superficial faces, (n_u, n_s, 3)."""
+def mid_sheet(muscle: RightMuscle, depth: float = 0.5) -> FloatArray:
+    """The sheet ``depth`` of the way from the cage's deep face (0) to its superficial face (1), (n_u, n_s, 3)."""
     n_u, n_s = muscle.fibres.shape[:2]
     count = n_u * n_s
-    return ((muscle.vertices[:count] + muscle.vertices[count : 2 * count]) / 2).reshape(n_u, n_s, 3)
+    deep, top = muscle.vertices[:count], muscle.vertices[count : 2 * count]
+    return (deep + depth * (top - deep)).reshape(n_u, n_s, 3)
 
 
 def smooth_sheet(sheet: FloatArray, passes: int) -> FloatArray:
@@ -383,7 +385,8 @@ class SweptField:
         cls, grid: LabelGrid, muscle: RightMuscle, settings: dict, deeper: dict[str, SweptField] | None = None
     ) -> SweptField:
         """The muscle's field; ``deeper`` holds the fields built before it (by name), for ``alongside``."""
-        sheet = narrowed_sheet(smooth_sheet(mid_sheet(muscle), settings["sheet_smoothing"]), settings)
+        sheet = mid_sheet(muscle, settings["sheet_depth"])
+        sheet = narrowed_sheet(smooth_sheet(sheet, settings["sheet_smoothing"]), settings)
         if settings["alongside"] is not None:
             partner = settings["alongside"]
             if partner["muscle"] not in (deeper or {}):

@@ -25,7 +25,8 @@ def thickness_profile(n_fibres: int, n_samples: int, settings: dict) -> tuple[Fl
     peak = settings.get("peak_at", 0.5)
     w = np.clip((s - start) / max(1 - start - end, 1e-6), 0, 1)
     w = w ** (np.log(0.5) / np.log(peak))  # moves the belly's thickest point to ``peak``
-    belly = np.sin(np.pi * w) ** settings.get("belly_power", 0.7)  # smaller: flatter, fuller belly
+    power = settings.get("belly_power", 0.7)  # smaller: flatter, fuller belly; 0: an even slab, ends included
+    belly = np.ones_like(w) if power == 0 else np.sin(np.pi * w) ** power
     taper = settings.get("edge_taper", 0.25)
     edge = np.ones_like(u) if taper == 0 else np.sin(0.5 * np.pi * np.clip(np.minimum(u, 1 - u) / taper, 0, 1)) ** 0.8
     edge = np.maximum(edge, 0.15)
