@@ -278,6 +278,46 @@ def test_the_band_stays_over_tfl_within_the_overlap_limit_in_the_frog_position(m
     assert band_inside_tfl(muscles, deformer, POSES[1]) < MAX_INSIDE_SHARE
 
 
+FASCIA_LATA_POSES = {
+    "flexion 90 knee 90": LegPose(hip_flexion=90, knee_flexion=90),
+    "frog": LegPose(hip_flexion=45, hip_abduction=40, hip_rotation=20, knee_flexion=90),
+    "flexion 90 abduction 45 rotation 45": LegPose(hip_flexion=90, hip_abduction=45, hip_rotation=45),
+    "external rotation with adduction": LegPose(hip_flexion=10, hip_abduction=-25, hip_rotation=-35),
+    "prone knee 90 internal rotation": LegPose(knee_flexion=90, hip_rotation=40),
+}
+# Measured (pose space of muscles-build-6, muscle-forms-16): the share of form edges bending over 40 degrees.
+# The band's creases lie along its margins (its 1 mm half-round edges, squashed where the sheet twists) and in
+# its upper and lower fifths, where it is handed from the pelvis to the thigh and from the thigh to the shank;
+# the tensor's in its upper belly (20-40% of its length), along both margins. Smoothing the band's binding
+# (16 Taubin passes instead of 4) made it worse (6.1% at flexion 90 knee 90), 1 pass barely better (3.7%).
+CREASING = {
+    ("tensor_fasciae_latae", "flexion 90 knee 90"): "3.2%",
+    ("tensor_fasciae_latae", "frog"): "7.2%",
+    ("tensor_fasciae_latae", "flexion 90 abduction 45 rotation 45"): "14.0%",
+    ("iliotibial_band", "flexion 90 knee 90"): "4.5%",
+    ("iliotibial_band", "frog"): "4.5%",
+    ("iliotibial_band", "flexion 90 abduction 45 rotation 45"): "4.6%",
+    ("iliotibial_band", "external rotation with adduction"): "1.7%",
+    ("iliotibial_band", "prone knee 90 internal rotation"): "3.8%",
+}
+
+
+def fascia_lata_cases():
+    for name in ("tensor_fasciae_latae", "iliotibial_band"):
+        for pose in FASCIA_LATA_POSES:
+            measured = CREASING.get((name, pose))
+            marks = [pytest.mark.xfail(strict=True, reason=f"issue 15: {measured} of edges bend over 40 degrees")]
+            yield pytest.param(name, pose, id=f"{name} at {pose}", marks=marks if measured else [])
+
+
+@pytest.mark.parametrize(("name", "pose"), list(fascia_lata_cases()))
+def test_tfl_and_the_band_stay_smooth_when_posed(muscles, deformer, name, pose):
+    """No flag, leaf or fold: under 1% of the posed form's edges bend more than 40 degrees (as at rest)."""
+    posed = posed_at(deformer, FASCIA_LATA_POSES[pose])[f"{name}_right"]
+    share = crease_share(posed.vertices, muscles[f"{name}_right"].form.faces)
+    assert share < MAX_CREASE_SHARE, f"{share:.1%} of {name}'s edges bend more than 40 degrees at {pose}"
+
+
 def posed_cages(deformer, pose: LegPose) -> dict:
     poses = {"right": pose, "left": LegPose()}
     return deformer.cages.pose(segment_transforms(poses, load_landmarks()), poses)
