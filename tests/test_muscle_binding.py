@@ -271,7 +271,7 @@ def test_the_band_stays_over_tfl_in_the_frog_position(muscles, deformer):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 15: in the frog position 2.0% (pose space) of the band is inside TFL: its anterior margin over the tensor's "
+    reason="issue 15: in the frog position 1.8% (pose space; 2.0% before TFL kept its origin core) of the band is inside TFL: its anterior margin over the tensor's "
     "upper belly, 9-20% of the way down the band, above the trochanter; at rest the two no longer overlap (TFL under_band)",
 )
 def test_the_band_stays_over_tfl_within_the_overlap_limit_in_the_frog_position(muscles, deformer):
@@ -285,20 +285,22 @@ FASCIA_LATA_POSES = {
     "external rotation with adduction": LegPose(hip_flexion=10, hip_abduction=-25, hip_rotation=-35),
     "prone knee 90 internal rotation": LegPose(knee_flexion=90, hip_rotation=40),
 }
-# Measured (pose space of muscles-build-6, muscle-forms-16): the share of form edges bending over 40 degrees.
+# Measured (pose space of muscles-build-6, muscle-forms-17): the share of form edges bending over 40 degrees.
 # The band's creases lie along its margins (its 1 mm half-round edges, squashed where the sheet twists) and in
 # its upper and lower fifths, where it is handed from the pelvis to the thigh and from the thigh to the shank;
 # the tensor's in its upper belly (20-40% of its length), along both margins. Smoothing the band's binding
 # (16 Taubin passes instead of 4) made it worse (6.1% at flexion 90 knee 90), 1 pass barely better (3.7%).
+# TFL's finer form (4000 vertices, for its origin) creases more posed than at 1500 (3.2%, 7.2%, 14.0%; 0.4% and
+# 0.5% at the last two poses, now 0.9% each).
 CREASING = {
-    ("tensor_fasciae_latae", "flexion 90 knee 90"): "3.2%",
-    ("tensor_fasciae_latae", "frog"): "7.2%",
-    ("tensor_fasciae_latae", "flexion 90 abduction 45 rotation 45"): "14.0%",
+    ("tensor_fasciae_latae", "flexion 90 knee 90"): "5.4%",
+    ("tensor_fasciae_latae", "frog"): "7.5%",
+    ("tensor_fasciae_latae", "flexion 90 abduction 45 rotation 45"): "15.4%",
     ("iliotibial_band", "flexion 90 knee 90"): "4.5%",
     ("iliotibial_band", "frog"): "4.5%",
     ("iliotibial_band", "flexion 90 abduction 45 rotation 45"): "4.6%",
-    ("iliotibial_band", "external rotation with adduction"): "1.7%",
-    ("iliotibial_band", "prone knee 90 internal rotation"): "3.8%",
+    ("iliotibial_band", "external rotation with adduction"): "1.9%",
+    ("iliotibial_band", "prone knee 90 internal rotation"): "4.0%",
 }
 
 

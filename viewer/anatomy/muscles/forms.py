@@ -76,6 +76,7 @@ FORM_DEFAULTS = {
     "under_band": False,  # the muscle gives way where the fascial band is draped over it (make_room_for_band)
     "alongside": None,  # {"muscle", "gap_mm", "from"}: run beside a deeper muscle's tendon (see alongside_sheet)
     "core_first": False,  # its attachment rows are claimed before those of the deeper muscles (where they meet)
+    "band_over_core": False,  # its attachment cores stay where the band is draped; the band is lifted over them
 }
 ALONGSIDE_RAMP = 0.25  # fraction of the fibre length over which a muscle comes alongside its partner
 
@@ -791,19 +792,24 @@ def build_forms(
         claim(grid, muscle, field, label)
     close_clefts(grid.labels)
     covered = grid.distance_to(grid.labels > 0)  # the band lies over muscles and bone
+    kept = kept_cores(grid, labels, deeper, muscles)
+    kept_field = grid.distance_to(kept) if kept.any() else None
+    attached = grid.bone_distance if kept_field is None else lowest_field(grid, grid.bone_distance, kept_field)
     bands = {}
     for band in (m for m in built if m not in muscles):
         settings = form_settings(band)
         half = settings["band_thickness_mm"] / 2
         sheet = fine_sheet(widened_sheet(smooth_sheet(mid_sheet(band), settings["sheet_smoothing"]), settings))
         clearance = half + BAND_CLEARANCE_MM
-        ends = sheet[:, [0, -1]].reshape(-1, 3)  # attached on bone, not sunk into it
-        sheet[:, [0, -1]] = grid.lift(ends, np.full(len(ends), clearance), grid.bone_distance).reshape(-1, 2, 3)
+        ends = sheet[:, [0, -1]].reshape(-1, 3)  # attached on bone (or over a kept core), not sunk into it
+        sheet[:, [0, -1]] = grid.lift(ends, np.full(len(ends), clearance), attached).reshape(-1, 2, 3)
         sheet = grid.drape(sheet, clearance, covered, settings["lift_fade_rows"], settings["lift_smoothing"])
+        if kept_field is not None:  # over a kept core from its first row on, not faded in
+            sheet = grid.drape(sheet, clearance, kept_field)
         bands[band.spec.name] = (settled_sheet(sheet, bones, settings, clearance), half)
     under = [label for label, muscle in zip(labels, muscles, strict=True) if form_settings(muscle)["under_band"]]
     for sheet, half in bands.values():  # the drape is smooth, the muscles under it are not: they give way
-        make_room_for_band(grid, sheet, half + BAND_CLEARANCE_MM, under)
+        make_room_for_band(grid, sheet, half + BAND_CLEARANCE_MM, under, kept, half)
     remove_diagonal_contacts(grid.labels)
     budgets = {m.spec.name: int(form_settings(m)["vertex_budget"]) for m in muscles}
     surfaces = extract_surfaces(grid, labels, budgets)
@@ -812,15 +818,50 @@ def build_forms(
     return {m.spec.name: surfaces[m.spec.name] for m in built}
 
 
-def make_room_for_band(grid: LabelGrid, sheet: FloatArray, reach: float, labels: list[int]) -> None:
+def make_room_for_band(
+    grid: LabelGrid,
+    sheet: FloatArray,
+    reach: float,
+    labels: list[int],
+    kept: np.ndarray | None = None,
+    kept_reach: float = 0.0,
+) -> None:
     """Free the voxels of the muscles ``labels`` within ``reach`` mm of a draped (columns, rows, 3) band sheet.
 
     The drape lifts the band over the muscles with its lift smoothed along the sheet, and its
     attachment rows stay on the bone: where a muscle bulges (gluteus medius under the band, its
-    origin on the same iliac crest) the band would pass through it.
+    origin on the same iliac crest) the band would pass through it. Voxels of ``kept`` (a boolean
+    mask over the grid: attachment cores the band is lifted over, see :func:`kept_cores`) stay unless
+    they lie within ``kept_reach`` mm of the sheet (in the band itself, where it meets their bone).
     """
     points = dense_samples(sheet, grid.spacing / 2)[0]
     box = grid.box(points.min(axis=0) - reach, points.max(axis=0) + reach)
-    near = reach_field(grid, box, points, np.full(len(points), reach), np.ones(len(points))) <= 0
+    distance = reach_field(grid, box, points, np.zeros(len(points)), np.ones(len(points)))
     region = grid.labels[box]
-    region[near & np.isin(region, labels)] = 0
+    free = (distance <= reach) & np.isin(region, labels)
+    if kept is not None:
+        free &= ~kept[box] | (distance <= kept_reach)
+    region[free] = 0
+
+
+def kept_cores(
+    grid: LabelGrid, labels: dict[int, str], fields: dict[str, SweptField], muscles: list[RightMuscle]
+) -> np.ndarray:
+    """Boolean mask over the grid: the attachment cores of the muscles whose form says ``band_over_core``.
+
+    The tensor fasciae latae arises from the anterior superior iliac spine and the outer lip of the crest,
+    where the iliotibial band arises too: enclosed in the fascia lata, its origin stays on the bone and the
+    band passes over it (given way to the band, its thin origin tendon was freed and it ended 31 mm short).
+    """
+    kept = np.zeros(grid.shape, bool)
+    for (label, name), muscle in zip(labels.items(), muscles, strict=True):
+        if form_settings(muscle)["band_over_core"]:
+            box, core = fields[name].attachment_core(grid)
+            kept[box] |= core & (grid.labels[box] == label)
+    return kept
+
+
+def lowest_field(grid: LabelGrid, *fields: tuple[FloatArray, FloatArray]) -> tuple[FloatArray, FloatArray]:
+    """The distance to the nearest of several solids (the least of their distance ``fields``) and its gradient."""
+    distance = np.minimum.reduce([field[0] for field in fields])
+    return distance, np.stack(np.gradient(distance, grid.spacing))
