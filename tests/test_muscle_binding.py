@@ -529,3 +529,53 @@ def test_the_gluteal_fans_crease_no_more_than_reached_in_motion(fan_shapes):
 def test_the_gluteal_fans_do_not_crease_in_motion(fan_shapes):
     for (label, name), (share, bend, _) in fan_shapes.items():
         assert share < MAX_CREASE_SHARE and bend <= FOLD_DEGREES, (label, name, share, bend)
+
+
+# Crease shares (edges bending over 40 degrees) of the deep rotators' forms at the therapist positions (POSES),
+# measured with the solver on branch work/rotators5 (after quadratus femoris became an even slab); limit 1%.
+# The gemelli are posed as tubes whose (u, s) sheet is one to three millimetres wide at the common tendon (the
+# superior gemellus' origin landmarks coincide, so its fibres start from one point): its grid folds over there,
+# the box collapses (posing FOLD_AREA) and the form bound to those cells creases into fins. A 7 mm origin for the
+# superior gemellus (ischial_spine_lower as a combination) gave 0.11-0.16: the width alone is not the cause.
+ROTATOR_CREASES_NOT_YET = {
+    ("quadratus_femoris", 0): "0.014 at flexion 90 knee 90 (0.028 as a lens)",
+    ("quadratus_femoris", 2): "0.22-0.25 squeezed between ischium and femur: its deep face pushed out of both bones "
+    "into a hairpin (fibre path 32-55 mm for a 15 mm chord)",
+    ("superior_gemellus", 0): "0.105",
+    ("superior_gemellus", 1): "0.081",
+    ("superior_gemellus", 2): "0.087",
+    ("superior_gemellus", 3): "0.083",
+    ("inferior_gemellus", 0): "0.154",
+    ("inferior_gemellus", 1): "0.080",
+    ("inferior_gemellus", 2): "0.134",
+    ("inferior_gemellus", 3): "0.064",
+    ("piriformis", 0): "0.021",
+    ("piriformis", 2): "0.012",
+}
+ROTATOR_CREASES_NEAR = {("piriformis", 1): "0.009", ("piriformis", 3): "0.010"}  # at the limit: not strict
+
+
+def _rotator_crease_cases():
+    cases = []
+    for name in ("quadratus_femoris", "superior_gemellus", "obturator_internus", "inferior_gemellus", "piriformis"):
+        for index in range(len(POSES)):
+            marks = []
+            if (name, index) in ROTATOR_CREASES_NOT_YET:
+                marks = [pytest.mark.xfail(strict=True, reason="issue 15: " + ROTATOR_CREASES_NOT_YET[name, index])]
+            elif (name, index) in ROTATOR_CREASES_NEAR:
+                marks = [
+                    pytest.mark.xfail(
+                        strict=False, reason="issue 15: at the limit, " + ROTATOR_CREASES_NEAR[name, index]
+                    )
+                ]
+            cases.append(pytest.param(name, index, marks=marks, id=f"{name}-{index}"))
+    return cases
+
+
+@pytest.mark.parametrize(("name", "index"), _rotator_crease_cases())
+def test_the_deep_rotator_forms_stay_smooth_at_the_therapist_positions(muscles, deformer, name, index):
+    """Under 1% of each deep rotator's form edges bend more than 40 degrees at flexion 90 with knee 90, in the
+    frog position, in external rotation with adduction and prone with the knee at 90 and internal rotation."""
+    structure = f"{name}_right"
+    share = crease_share(posed_at(deformer, POSES[index])[structure].vertices, muscles[structure].form.faces)
+    assert share < MAX_CREASE_SHARE, share
