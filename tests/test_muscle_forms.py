@@ -45,6 +45,7 @@ from viewer.anatomy.muscles.forms import (
     lattice_grid,
     make_room_for_band,
     seat_attachment_cores,
+    smooth_sheet,
 )
 from viewer.anatomy.muscles.posing import thigh_level
 from viewer.anatomy.muscles.spec import MUSCLE_NAMES
@@ -404,3 +405,19 @@ def test_a_fin_left_by_decimation_is_dropped():
     assert is_watertight(np.asarray(cleaned.regular_faces)) and cleaned.n_points == sphere.n_points
     assert drop_fins(sphere) is sphere  # nothing to drop
 
+
+
+def test_smoothing_along_the_normal_flattens_a_bump_but_keeps_the_sheet_broad():
+    """Plain Laplacian passes draw a sheet's margins in (gluteus maximus' 303 cm2 to 237 cm2 in 20 passes, so its
+    760 cm3 stood 36 mm thick); passes along the sheet's normal only flatten the bumps of the bed it lies on."""
+    u, s = np.meshgrid(np.linspace(0.0, 100.0, 18), np.linspace(0.0, 150.0, 34), indexing="ij")
+    bump = 10.0 * np.exp(-((u - 50.0) ** 2 + (s - 75.0) ** 2) / 200.0)
+    sheet = np.stack([u, bump, s], axis=-1)  # (18, 34, 3): across u along x, fibres along z, a bump up y
+
+    def width(grid):
+        return np.linalg.norm(grid[-1, 17] - grid[0, 17])
+
+    plain, along = smooth_sheet(sheet, 20), smooth_sheet(sheet, 20, along_normal=True)
+    assert width(plain) < 0.95 * width(sheet)
+    assert width(along) == pytest.approx(width(sheet), rel=0.01)
+    assert along[..., 1].max() < 0.5 * bump.max()

@@ -55,6 +55,7 @@ SINC = {"pass_band": 0.01, "non_manifold_smoothing": True, "normalize_coordinate
 FORM_DEFAULTS = {
     "sheet_smoothing": 20,  # Laplacian passes over the cage's mid-sheet (ends pinned)
     "sheet_depth": 0.5,  # where through the cage's thickness the swept sheet lies: 0 its deep face, 1 its top face
+    "smooth_along_normal": False,  # those passes move the sheet along its normal only (it keeps its extent)
     "origin_tendon": 0.0,  # fractions of the fibre length that are tendon
     "insertion_tendon": 0.0,
     "tendon_radius_mm": 1.5,
@@ -97,13 +98,22 @@ def mid_sheet(muscle: RightMuscle, depth: float = 0.5) -> FloatArray:
     return (deep + depth * (top - deep)).reshape(n_u, n_s, 3)
 
 
-def smooth_sheet(sheet: FloatArray, passes: int) -> FloatArray:
-    """Laplacian smoothing over (u, s) with the attachment rows (s = 0 and s = 1) pinned."""
+def smooth_sheet(sheet: FloatArray, passes: int, along_normal: bool = False) -> FloatArray:
+    """Laplacian smoothing over (u, s) with the attachment rows (s = 0 and s = 1) pinned.
+
+    With ``along_normal`` each step keeps only its part along the sheet's normal: bumps flatten but the
+    sheet keeps its extent (plain smoothing draws the margins in, gluteus maximus' 303 cm2 to 237 cm2 in 20
+    passes, and the same volume then stands thicker).
+    """
     sheet = sheet.copy()
     for _ in range(passes):
         padded = np.pad(sheet, ((1, 1), (1, 1), (0, 0)), mode="edge")
         average = (padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]) / 4
-        sheet[:, 1:-1] = 0.5 * sheet[:, 1:-1] + 0.5 * average[:, 1:-1]
+        step = 0.5 * (average - sheet)
+        if along_normal:
+            normal = sheet_normals(sheet)
+            step = np.sum(step * normal, axis=2, keepdims=True) * normal
+        sheet[:, 1:-1] += step[:, 1:-1]
     return sheet
 
 
@@ -387,7 +397,8 @@ class SweptField:
     ) -> SweptField:
         """The muscle's field; ``deeper`` holds the fields built before it (by name), for ``alongside``."""
         sheet = mid_sheet(muscle, settings["sheet_depth"])
-        sheet = narrowed_sheet(smooth_sheet(sheet, settings["sheet_smoothing"]), settings)
+        smooth = smooth_sheet(sheet, settings["sheet_smoothing"], settings["smooth_along_normal"])
+        sheet = narrowed_sheet(smooth, settings)
         if settings["alongside"] is not None:
             partner = settings["alongside"]
             if partner["muscle"] not in (deeper or {}):
