@@ -155,6 +155,7 @@ def reset_window(window, camera: dict, controls: list[tuple[object, object]]) ->
     from PySide6.QtWidgets import QApplication, QDialog
 
     from viewer.anatomy.body_skin import DEFAULT_BODY
+    from viewer.model.lessons import list_lessons
     from viewer.model.scene import default_appearance
     from viewer.model.skin import default_skin_tone
 
@@ -171,6 +172,14 @@ def reset_window(window, camera: dict, controls: list[tuple[object, object]]) ->
         window.set_presentation(False)
     model = window.model
     window.quiz_panel.clear()  # a quiz's questions, score and mistakes (and the pose its action question played)
+    # the files a test opened, saved or dropped: remembered as recent, an opened lesson added to the lesson box
+    window.settings.store.remove("files/recent")
+    window.scene_files.update_recent()
+    lessons = window.lesson_panel
+    if lessons.transition.running:
+        lessons.transition.finish()
+    lessons.lessons = list_lessons()
+    lessons.reload_choices()
     window.probe_panel.clear()  # the last probe's column and readings
     while window.history.undo():
         pass
