@@ -127,6 +127,8 @@ class BulgingBlock:
         direction: the belly bulges away from bone, not into it (the bone would take the volume back).
         """
         moved = np.concatenate([points + lower, points + upper])
+        distance, outward = nearest_bone(moved)  # first out of bone, so the volume is held on what is kept
+        moved += np.clip(BULGE_MARGIN_MM - distance, 0.0, None)[:, None] * outward
         centres = np.zeros((self.n_s, 3))
         np.add.at(centres, self.station, moved)
         centres /= np.bincount(self.station, minlength=self.n_s)[:, None]

@@ -93,7 +93,7 @@ DRAPED = {"iliotibial_band": "tensor_fasciae_latae"}
 DRAPE_FULL_MM, DRAPE_REACH_MM = 15.0, 30.0
 DEEP_LAYER = 2  # layer of the short rotators and quadratus femoris (posed as taut paths)
 # Bump when the solver's posed shapes change: the shipped pose space is keyed by it (not by this source).
-SOLVER_VERSION = "solver-6"
+SOLVER_VERSION = "solver-7"
 
 
 @dataclass
