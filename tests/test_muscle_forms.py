@@ -59,13 +59,6 @@ NOT_YET = {  # strict: a limit reached must leave this set
     # rows out of the bone without the fade (4 smoothing passes) halved the bone share but folded the band's
     # origin cap (174 degrees): it has to turn round the lip within one 5.5 mm row
     ("inside", "iliotibial_band"),
-    # TFL 5.1 mm (31 when its origin gave way to the band, 24 before): its origin row runs 26 mm back along the
-    # crest from the ASIS on the line where the band and gluteus medius arise too. Its origin core now stays there
-    # (band_over_core, core_first), but what SurfaceNets makes of a 5 mm ribbon depends on fold collapsing
-    # (forms.collapse_folds eats thin ribbons, each collapse and crease relaxation shortening it): a 2 mm tendon
-    # or 1500 vertices lost it again (24-34 mm), 4500 vertices gave 7.2 mm; freeing the core within 0.5 mm or
-    # 0.75 mm of the band's mid-sheet instead of 1 mm gave 3.5 mm with 1.3% of TFL inside the band, or 7.1 mm
-    ("attachment", "tensor_fasciae_latae"),
     # 0.059 (was 0.065): a waist at 0.38 of its length where the belly touches the hip bone in the greater sciatic
     # notch (0.9 mm) with the nerve's channel below, and a bulge (radius 15.4 mm) just outside it; smoothing its
     # mid-sheet 150 passes gave 0.043 but bent its fibre coordinates along the fibres; a belly peak at 0.22 gave
