@@ -219,16 +219,23 @@ def test_volume_kept_within_ten_percent_across_the_wide_grid(muscles, wide_resul
     assert all(worst[name] < limit[name] for name in worst), {k: round(v, 3) for k, v in worst.items() if v >= limit[k]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15: the even-slab quadratus femoris cage (26 mm thick, branch work/rotators5) squeezed at the end "
+QF_SLAB_SQUEEZED = (  # strict xfail of the solver in the test below
+    "issue 15: the even-slab quadratus femoris cage (26 mm thick, branch work/rotators5) squeezed at the end "
     "of the external rotation with adduction stretch (flexion 10, adduction 25, external rotation 35) keeps 0.66 "
     "of its rest volume (solver; right 0.342 off, left 0.359): its deep face is pushed out of the ischium and femur "
     "into a hairpin and the bulge runs out of room (block.py BULGE_SHELL_MM, BULGE_REACH_MM). At flexion -20, "
     "adduction 30, external rotation 45 it was 1.20, lifted out of bone after its volume was held: the block now "
-    "lifts first (0.97). The drawn form holds its volume (within 4%, forms_posing.VolumeHold)",
+    "lifts first (0.97). The drawn form holds its volume (within 4%, forms_posing.VolumeHold)"
 )
-def test_quadratus_femoris_cage_volume_kept_across_the_wide_grid(muscles, wide_results):
+QF_SLAB_BULGE = (  # strict xfail of the pose space in test_squeezed_quadratus_femoris_bulges_behind_the_joint_not_away_from_it
+    "issue 15: the pose space holds the squeezed even-slab quadratus femoris' volume there, but by a bulge whose "
+    "farthest vertex lies 74.1 mm from the ischium and femur (33.3 mm at rest, limit +20 mm)"
+)
+
+
+def test_quadratus_femoris_cage_volume_kept_across_the_wide_grid(muscles, wide_results, poser, request):
+    if not isinstance(poser, PoseSpace):
+        request.node.add_marker(pytest.mark.xfail(strict=True, reason=QF_SLAB_SQUEEZED))
     worst = volume_errors(muscles, wide_results, ["quadratus_femoris_right", "quadratus_femoris_left"])
     assert max(worst.values()) < 0.10, worst
 
@@ -257,10 +264,12 @@ def test_gluteus_minimus_shortened_by_abduction_thickens_to_hold_its_volume(musc
         assert 0.95 < ratio < 1.05, (name, round(ratio, 3))
 
 
-def test_squeezed_quadratus_femoris_bulges_behind_the_joint_not_away_from_it(muscles, poser, all_bone_grids):
+def test_squeezed_quadratus_femoris_bulges_behind_the_joint_not_away_from_it(muscles, poser, all_bone_grids, request):
     """At the stretch's end quadratus femoris keeps its volume by a thicker belly, which stays as close
     to the bones as the muscle lay at rest (give or take a few mm), not a fin standing out into
     gluteus maximus."""
+    if isinstance(poser, PoseSpace):
+        request.node.add_marker(pytest.mark.xfail(strict=True, reason=QF_SLAB_BULGE))
     angles = {"hip_flexion": 10, "hip_abduction": -25, "hip_rotation": -35}
     posed = settle(poser, **angles)
     legs = transforms(**angles)
