@@ -181,3 +181,47 @@ def test_rays_that_pass_beside_every_triangle_hit_nothing():
     assert np.isinf(ray_hit_distance(triangle, np.array([[0, 1, 2]]), origins, [0.0, 0.0, 1.0])).all()
     hit = ray_hit_distance(triangle, np.array([[0, 1, 2]]), [[0.2, 0.2, -1.0]], [0.0, 0.0, 1.0])
     assert np.allclose(hit, 1.0)
+
+
+# --- voxel grids of closed meshes (muscles/distance_field.py) ------------------------------------------------
+def test_voxels_inside_a_turned_box_are_found_in_a_grid_far_larger_than_it_and_in_one_cutting_through_it():
+    """Occupancy and winding number are counted in the mesh's own box of the grid only: a voxel is inside exactly when
+    its centre is inside the box, whether the grid holds the box with room to spare or cuts through its floor, roof
+    and sides (then the columns start inside, or stay inside up to the grid's top)."""
+    from viewer.anatomy.geometry import apply
+    from viewer.anatomy.muscles.distance_field import inside_voxels, winding_voxels
+
+    vertices, faces = cube(side=1.0)
+    half = np.array([23.3, 11.7, 17.9])
+    turn = np.eye(4)
+    angle = np.radians(25.0)
+    turn[:3, :3] = [[np.cos(angle), -np.sin(angle), 0.0], [np.sin(angle), np.cos(angle), 0.0], [0.0, 0.0, 1.0]]
+    turn[:3, 3] = [5.2, -3.1, 1.4]
+    solid = apply(turn, vertices * 2 * half)
+    for low, high in (([-120.0, -90.0, -100.0], [110.0, 95.0, 80.0]), ([-10.0, -12.0, -9.0], [14.0, 6.0, 11.0])):
+        spacing = 1.5
+        low = np.array(low)
+        shape = tuple(int(n) for n in np.ceil((np.array(high) - low) / spacing) + 1)
+        centres = low + spacing * np.stack(np.indices(shape), axis=-1).reshape(-1, 3)
+        local = (centres - turn[:3, 3]) @ turn[:3, :3]  # into the box's own frame
+        expected = np.all(np.abs(local) < half, axis=1).reshape(shape)
+        assert expected.any() and not expected.all()
+        np.testing.assert_array_equal(inside_voxels(solid, faces, low, spacing, shape), expected)
+        np.testing.assert_array_equal(winding_voxels(solid, faces, low, spacing, shape), expected.astype(int))
+
+
+def test_near_distance_is_the_exact_transform_up_to_its_reach_and_only_greater_beyond():
+    from scipy import ndimage
+
+    from viewer.anatomy.muscles.distance_field import near_distance
+
+    grid = np.indices((40, 31, 27)).transpose(1, 2, 3, 0)
+    ball = ((grid - [12, 10, 9]) ** 2).sum(axis=-1) < 30
+    occupied = ball | np.all(np.abs(grid - [31, 22, 19]) <= [2, 4, 1], axis=-1)  # and a brick
+    exact = ndimage.distance_transform_edt(~occupied)
+    for reach in (1, 3, 5):
+        near = near_distance(occupied, reach)
+        within = exact <= reach
+        assert within.any() and not within.all()
+        np.testing.assert_array_equal(near[within], exact[within])  # bit for bit
+        assert np.all((near[~within] > reach) & (near[~within] <= reach + 1))

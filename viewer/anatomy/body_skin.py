@@ -377,14 +377,18 @@ def union_distance(
     spacing: float = 2.5,
     margin: float = 40.0,
     bounds: tuple[FloatArray, FloatArray] | None = None,
+    exact_mm: float | None = None,
 ):
     """Signed distance grid (mm) to the union of closed solids (thin sheets marked by their vertices too).
 
     The grid spans the solids plus ``margin``, or only the box ``bounds`` ((3,) low and high corners) when given.
+    With ``exact_mm``, distances outside the solids are exact up to about that much (whole voxels, rounded up)
+    and beyond it only known to be greater, which is cheaper to compute (see
+    :func:`~viewer.anatomy.muscles.distance_field.near_distance`); inside they are always exact.
     """
     from scipy import ndimage
 
-    from viewer.anatomy.muscles.distance_field import DistanceGrid, inside_voxels
+    from viewer.anatomy.muscles.distance_field import DistanceGrid, inside_voxels, near_distance
 
     low = np.min([s.vertices.min(axis=0) for s in solids], axis=0) - margin
     high = np.max([s.vertices.max(axis=0) for s in solids], axis=0) + margin
@@ -397,7 +401,10 @@ def union_distance(
         index = np.round((solid.vertices - low) / spacing).astype(int)
         index = index[np.all((index >= 0) & (index < shape), axis=1)]
         occupied[index[:, 0], index[:, 1], index[:, 2]] = True
-    outside = ndimage.distance_transform_edt(~occupied) * spacing
+    if exact_mm is None:
+        outside = ndimage.distance_transform_edt(~occupied) * spacing
+    else:
+        outside = near_distance(occupied, int(np.ceil(exact_mm / spacing))) * spacing
     inside = ndimage.distance_transform_edt(occupied) * spacing
     values = np.where(occupied, -(inside - spacing / 2), outside - spacing / 2)
     return DistanceGrid(origin=low, spacing=spacing, values=values, gradient=np.stack(np.gradient(values, spacing)))

@@ -271,7 +271,12 @@ def lift_at_pose(
     local = np.full(len(posed), -1)
     local[region] = np.arange(len(region))
     kept = faces[np.all(local[faces] >= 0, axis=1)]
-    distance = union_distance(solids, spacing=SPACING_MM, bounds=(low - 2 * SPACING_MM, high + 2 * SPACING_MM))
+    # push_out asks for the distance where it is under the cover, and for the gradient there: the grid values
+    # it reads lie within sqrt(6) nodes of a node nearer than that, so beyond this reach they need not be exact
+    exact = COVER_MM + SETTLE_MM + (0.5 + np.sqrt(6.0)) * SPACING_MM
+    distance = union_distance(
+        solids, spacing=SPACING_MM, bounds=(low - 2 * SPACING_MM, high + 2 * SPACING_MM), exact_mm=exact
+    )
     # the posed leg's own skin is lifted along its normal where the gradient turns inward (sunk deep in tensor
     # fasciae latae at 90/45/45): never on through the muscle. Elsewhere the gradient leads, which keeps the
     # far wall of a fold (the other cheek across the natal cleft) from being driven through the whole muscle.

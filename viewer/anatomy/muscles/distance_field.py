@@ -56,7 +56,13 @@ class DistanceGrid:
 
 def inside_voxels(vertices: FloatArray, faces: np.ndarray, origin: FloatArray, spacing: float, shape) -> np.ndarray:
     """Boolean occupancy of a closed mesh: a voxel is inside if a +Z ray from below crosses the surface an odd number of times."""
-    return (_column_crossings(vertices, faces, origin, spacing, shape, signed=False) % 2).astype(bool)
+    inside = np.zeros(shape, dtype=bool)
+    box, crossings = _crossings_in_box(vertices, faces, origin, spacing, shape, signed=False)
+    if crossings is not None:
+        parity = (crossings % 2).astype(bool)
+        inside[box] = parity
+        _fill_above(inside, box, parity[:, :, -1])
+    return inside
 
 
 def winding_voxels(vertices: FloatArray, faces: np.ndarray, origin: FloatArray, spacing: float, shape) -> np.ndarray:
@@ -66,13 +72,33 @@ def winding_voxels(vertices: FloatArray, faces: np.ndarray, origin: FloatArray, 
     a surface folded through itself still reads inside (2) under its double layer, and 0 only where no
     layer covers the voxel.
     """
-    return _column_crossings(vertices, faces, origin, spacing, shape, signed=True)
+    box, crossings = _crossings_in_box(vertices, faces, origin, spacing, shape, signed=True)
+    winding = np.zeros(shape, dtype=np.int64)
+    if crossings is not None:
+        winding[box] = crossings
+        _fill_above(winding, box, crossings[:, :, -1])
+    return winding
 
 
-def _column_crossings(
+def _fill_above(grid: np.ndarray, box: tuple[slice, slice, slice], top: np.ndarray) -> None:
+    """Carry the columns' last value (``top``, (bx, by)) on above the box to the top of ``grid``, where nonzero.
+
+    A closed mesh's columns end at 0 crossings (mod 2); a ray grazing an edge may not, and then reads so on up.
+    """
+    if top.any():
+        grid[box[0], box[1], box[2].stop :] = top[:, :, None]
+
+
+def _crossings_in_box(
     vertices: FloatArray, faces: np.ndarray, origin: FloatArray, spacing: float, shape, signed: bool
-) -> np.ndarray:
-    """(nx, ny, nz) crossings of the +Z voxel column rays below each voxel: a count, or entries minus exits."""
+) -> tuple[tuple[slice, slice, slice], np.ndarray | None]:
+    """Crossings of the +Z voxel column rays below each voxel (a count, or entries minus exits), in the mesh's box.
+
+    Only the voxels from the mesh's lowest to its highest crossing, in the columns it covers, are computed
+    (the grid may be far larger than one mesh): below the box every count is 0, above it each column keeps
+    its last value. Returns the box as slices of the (nx, ny, nz) grid and the (bx, by, bz) int counts in it,
+    or ``None`` for the counts when no column ray meets the mesh inside the grid.
+    """
     nx, ny, nz = shape
     tri = vertices[faces]  # (m, 3, 3)
     col_x = origin[0] + spacing * np.arange(nx) + _JITTER[0]
@@ -96,10 +122,49 @@ def _column_crossings(
     hit = (np.abs(det) >= 1e-12) & (w1 >= 0) & (w2 >= 0) & (w1 + w2 <= 1)
     z = a[hit, 2] + w1[hit] * (b[hit, 2] - a[hit, 2]) + w2[hit] * (c[hit, 2] - a[hit, 2])
     first_inside = np.clip(np.ceil((z - origin[2]) / spacing), 0, nz).astype(int)
-    crossings = np.zeros((nx, ny, nz + 1), dtype=np.int32)
-    step = np.where(det[hit] < 0, 1, -1) if signed else 1  # a face turned down (outward normal -Z) is entered
-    np.add.at(crossings, (ix[hit], iy[hit], first_inside), step)
-    return np.cumsum(crossings, axis=2)[:, :, :nz]
+    within = first_inside < nz  # a crossing above the grid's top voxel counts for none of its voxels
+    ix, iy, first_inside = ix[hit][within], iy[hit][within], first_inside[within]
+    if not len(first_inside):
+        return (slice(0, 0),) * 3, None
+    low = np.array([ix.min(), iy.min(), first_inside.min()])
+    size = np.array([ix.max(), iy.max(), first_inside.max()]) - low + 1
+    flat = np.ravel_multi_index((ix - low[0], iy - low[1], first_inside - low[2]), tuple(size))
+    if signed:  # a face turned down (outward normal -Z) is entered
+        step = np.where(det[hit][within] < 0, 1.0, -1.0)
+        crossings = np.bincount(flat, weights=step, minlength=int(np.prod(size))).round().astype(np.int64)
+    else:
+        crossings = np.bincount(flat, minlength=int(np.prod(size))).astype(np.int64)
+    box = tuple(slice(int(start), int(start + n)) for start, n in zip(low, size, strict=True))
+    return box, np.cumsum(crossings.reshape(tuple(size)), axis=2)
+
+
+def near_distance(occupied: np.ndarray, reach: int) -> FloatArray:
+    """Euclidean distance (voxels) of each voxel to the nearest ``occupied`` one, exact up to ``reach`` voxels.
+
+    What :func:`scipy.ndimage.distance_transform_edt` of ``~occupied`` gives wherever that is at most
+    ``reach``, to the last bit (both are the root of a sum of squared whole offsets); farther voxels get a
+    value in (``reach``, ``reach + 1``]. The separable minimum over offsets of at most ``reach`` per axis
+    costs a few passes over the grid instead of a feature transform, for the callers that only ask which
+    places lie near a solid.
+
+    Parameters
+    ----------
+    occupied : (nx, ny, nz) bool array
+    reach : int
+        Voxels; at least 1.
+    """
+    cap = (reach + 1) ** 2
+    squared = np.where(occupied, 0, cap).astype(np.int32)
+    for axis in range(3):
+        nearest = squared.copy()
+        length = squared.shape[axis]
+        for offset in range(1, min(reach, length - 1) + 1):
+            before = tuple(slice(0, length - offset) if a == axis else slice(None) for a in range(3))
+            after = tuple(slice(offset, length) if a == axis else slice(None) for a in range(3))
+            np.minimum(nearest[before], squared[after] + offset * offset, out=nearest[before])
+            np.minimum(nearest[after], squared[before] + offset * offset, out=nearest[after])
+        squared = nearest
+    return np.sqrt(np.minimum(squared, cap).astype(float))
 
 
 def distance_grid(vertices: FloatArray, faces: np.ndarray, spacing: float = 2.0, margin: float = 40.0) -> DistanceGrid:
