@@ -20,6 +20,7 @@ from viewer.anatomy.skin import (
     skin_path,
 )
 from viewer.anatomy.skin_correctives import (
+    KNEE_NODE_ANGLES,
     SkinCorrectivesError,
     correctives_file,
     load_correctives,
@@ -320,14 +321,85 @@ def test_inside_counts_what_lies_under_a_fold_of_the_surface():
     np.testing.assert_array_equal(inside(points, folded), [True, True, True, False])
 
 
-def skinned(body, legs):
-    """The skin of a body type carried by its weights alone (no pose correctives), both legs' poses given: (n, 3)."""
+def skinned(body, legs, correctives=False):
+    """The skin of a body type carried by its weights (and with ``correctives`` its pose correctives), both legs'
+    poses given: (n, 3)."""
     from viewer.anatomy.kinematics import segment_transforms
     from viewer.anatomy.skinning import SkinDeformer
 
     asset = load_skin_asset(body)
-    deformer = SkinDeformer("skin", asset.surface.vertices, {}, asset.weights)
-    return deformer.pose(segment_transforms(legs, load_landmarks()))["skin"].vertices
+    table = load_correctives(body) if correctives else None
+    deformer = SkinDeformer("skin", asset.surface.vertices, {}, asset.weights, table)
+    return deformer.pose(segment_transforms(legs, load_landmarks()), legs)["skin"].vertices
+
+
+def under_another_layer(vertices, faces, near=None, reach_mm=np.inf):
+    """(n,) bool: the skin vertices that lie under another layer of the same skin (the surface passes through itself).
+
+    From each vertex (only those within ``reach_mm`` of ``near``, when given) a ray runs out along its normal; when
+    the first face it crosses turns the same way as the ray (the ray leaves the body there), the vertex lies inside
+    the body under a fold that passed through it. Skin folded onto skin without passing through (a crease) meets the
+    other layer face to face: not counted.
+    """
+    from vtkmodules.vtkCommonCore import vtkIdList, vtkPoints
+    from vtkmodules.vtkFiltersGeneral import vtkOBBTree
+
+    from viewer.anatomy.geometry import face_normals, vertex_normals
+
+    tree = vtkOBBTree()
+    tree.SetDataSet(pv.PolyData(vertices, np.column_stack([np.full(len(faces), 3), faces]).ravel()))
+    tree.BuildLocator()
+    normals, outward = vertex_normals(vertices, faces), face_normals(vertices, faces)
+    points, cells = vtkPoints(), vtkIdList()
+    under = np.zeros(len(vertices), dtype=bool)
+    looked = np.ones(len(vertices), bool) if near is None else np.linalg.norm(vertices - near, axis=1) < reach_mm
+    for index in np.flatnonzero(looked):
+        point, normal = vertices[index], normals[index]
+        crossed = tree.IntersectWithLine(point + 0.05 * normal, point + 300.0 * normal, points, cells)
+        if crossed and cells.GetNumberOfIds():
+            under[index] = outward[cells.GetId(0)] @ normal > 0.0
+    return under
+
+
+def test_under_another_layer_finds_a_surface_through_itself():
+    """Two overlapping balls as one mesh: the vertices of each inside the other are found, the rest are not."""
+    ball = pv.Sphere(radius=30.0, theta_resolution=40, phi_resolution=40)
+    vertices = np.asarray(ball.points, dtype=float)
+    faces = np.asarray(ball.faces).reshape(-1, 4)[:, 1:]
+    if signed_volume(vertices, faces) < 0:
+        faces = faces[:, ::-1]
+    shift = np.array([35.0, 10.0, 0.0])
+    under = under_another_layer(np.vstack([vertices, vertices + shift]), np.vstack([faces, faces + len(vertices)]))
+    to_other_centre = np.concatenate([np.linalg.norm(vertices - shift, axis=1), np.linalg.norm(vertices + shift, axis=1)])
+    inside_other = to_other_centre < 30.0
+    clear = np.abs(to_other_centre - 30.0) > 1.0  # not on the other ball's faceted surface
+    np.testing.assert_array_equal(under[clear], inside_other[clear])
+    assert inside_other.sum() > 100
+    assert not under_another_layer(vertices, faces).any()
+
+
+# (hip flexion, knee flexion) of the right leg. The rigid blend carried the calf through the skin of the back of the
+# thigh: 499/521/1024 (female) and 353/357/850 (male) vertices under another layer; parted into the popliteal crease
+# by the knee correctives, 5/27/66 and 71/71/126 (the male's left where the short calf's cut end meets the thigh).
+KNEE_CREASE_POSES = ((0.0, 90.0), (90.0, 90.0), (0.0, 130.0))
+KNEE_CREASE_UNDER = 150
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_skin_behind_the_bent_knee_parts_into_a_crease(body, landmarks):
+    """Bent, the knee's skin meets the calf's in a crease behind it instead of the calf sinking through the thigh."""
+    from viewer.anatomy.geometry import apply
+    from viewer.anatomy.kinematics import LegPose, joint_centres, segment_transforms
+
+    faces = load_skin(body).faces
+    knee = joint_centres(landmarks, "right")[1]
+    for hip, bent in KNEE_CREASE_POSES:
+        legs = {"right": LegPose(hip_flexion=hip, knee_flexion=bent), "left": LegPose()}
+        near = apply(segment_transforms(legs, load_landmarks())["thigh_right"], knee[None])[0]
+        count = int(under_another_layer(skinned(body, legs, correctives=True), faces, near, 200.0).sum())
+        assert count < KNEE_CREASE_UNDER, (
+            f"{count} vertices of the {body} skin lie under another layer behind the knee at hip {hip:g}, knee {bent:g}"
+        )
 
 
 @pytest.mark.parametrize("body", BODIES)
@@ -457,15 +529,17 @@ def test_rebuild_matches_the_committed_skin(tmp_path):
     committed = load_correctives("female")
     nearest = cKDTree(vertices).query(skin.vertices)[1]  # committed vertex -> rebuilt vertex
     for side in ("right", "left"):
-        dense = np.zeros((len(rebuilt.offsets[side]), len(vertices), 3))
-        dense[:, rebuilt.rows[side]] = rebuilt.offsets[side]
-        here = np.zeros((len(committed.offsets[side]), len(skin.vertices), 3))
-        here[:, committed.rows[side]] = committed.offsets[side]
-        gap = np.linalg.norm(dense[:, nearest] - here, axis=2)
-        assert np.percentile(gap, 99.9) < 1.0, (
-            f"the rebuilt {side} correctives differ from the committed ones by {gap.max():.1f} mm: "
-            "regenerate with python -m viewer.tools.build_skin"
-        )
+        for table in ("offsets", "knee_offsets"):
+            rebuilt_table, committed_table = getattr(rebuilt, table)[side], getattr(committed, table)[side]
+            dense = np.zeros((len(rebuilt_table), len(vertices), 3))
+            dense[:, rebuilt.rows[side]] = rebuilt_table
+            here = np.zeros((len(committed_table), len(skin.vertices), 3))
+            here[:, committed.rows[side]] = committed_table
+            gap = np.linalg.norm(dense[:, nearest] - here, axis=2)
+            assert np.percentile(gap, 99.9) < 1.0, (
+                f"the rebuilt {side} {table} differ from the committed ones by {gap.max():.1f} mm: "
+                "regenerate with python -m viewer.tools.build_skin"
+            )
 
 
 # --- pose correctives -------------------------------------------------------------------------------------
@@ -475,7 +549,13 @@ def test_correctives_belong_to_their_skin_and_name_the_file_when_not(tmp_path):
         assert correctives.n_vertices == len(load_skin(body).vertices)
         for side in ("right", "left"):
             assert correctives.offsets[side].shape == (len(node_poses()), len(correctives.rows[side]), 3)
-            assert 100 < len(correctives.rows[side]) < correctives.n_vertices // 2  # a local correction
+            assert correctives.knee_offsets[side].shape == (len(KNEE_NODE_ANGLES), len(correctives.rows[side]), 3)
+            hip_moved, knee_moved = (
+                int((np.abs(table[side]).max(axis=(0, 2)) > 0).sum())
+                for table in (correctives.offsets, correctives.knee_offsets)
+            )
+            assert 100 < hip_moved < correctives.n_vertices // 2  # a local correction: the skin over the hip
+            assert 100 < knee_moved < correctives.n_vertices // 5  # and behind the knee
     committed = skin_path("female").parent / correctives_file("female")
     with np.load(committed) as data:
         provenance = str(data["provenance"])
@@ -509,6 +589,15 @@ def test_correctives_blend_between_the_grid_nodes():
     assert weight.sum() == pytest.approx(1.0) and weight.min() >= 0.0
     chosen = [nodes[i] for i, w in zip(index, weight, strict=True) if w > 1e-9]
     assert {p.hip_rotation for p in chosen} == {-45.0}
+    # the knee's crease: its node's own parting, linear between nodes, added to the hip's blend
+    knee_table = correctives.knee_offsets["right"]
+    bent = KNEE_NODE_ANGLES.index(90.0)
+    assert np.linalg.norm(knee_table[bent], axis=1).max() > 5.0  # the bent knee's skin is parted
+    np.testing.assert_allclose(correctives.offsets_at({"right": LegPose(knee_flexion=90.0)})[rows], knee_table[bent])
+    halfway = (KNEE_NODE_ANGLES[bent - 1] + 90.0) / 2
+    both = correctives.offsets_at({"right": LegPose(hip_flexion=105.0, hip_rotation=45.0, knee_flexion=halfway)})
+    expected = (table[full] + table[half]) / 2 + (knee_table[bent] + knee_table[bent - 1]) / 2
+    np.testing.assert_allclose(both[rows], expected, atol=1e-4)
 
 
 # The positions a therapist works in (the forms' probe poses) and full flexion

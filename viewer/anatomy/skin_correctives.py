@@ -12,9 +12,18 @@ grid over each hip's flexion, abduction and rotation (:data:`NODE_ANGLES`): the 
 lifted off the posed muscles and bones to :data:`COVER_MM` by the same smooth push the rest fit uses
 (each round's lift is smoothed over the neighbouring skin, so a muscle raises a broad rounded area,
 never a tent), and the lift is carried back into the rest (bind) frame by the inverse of each vertex's
-blended rotation. At run time (:meth:`SkinCorrectives.offsets`) each leg's correction is the
-trilinear blend of the eight grid nodes around its hip angles, added to the rest skin before
-skinning: a gather and a weighted sum over the few thousand vertices that ever move.
+blended rotation.
+
+The knee has its own nodes (:data:`KNEE_NODE_ANGLES`): bent, the back of the thigh and the calf
+meet behind it, and the rigid blend carried the calf through the hamstrings' skin (the surface
+passed through itself: 350-500 vertices at 90 degrees, 850-1000 at 130). There the build parts
+the two layers (:func:`crease_at_knee`) at the plane that halves the angle between thigh and shank,
+as soft tissue pressed together meets in the popliteal crease; no muscle is looked up.
+
+At run time (:meth:`SkinCorrectives.leg_offsets`) each leg's correction is the trilinear blend of
+the eight grid nodes around its hip angles plus the linear blend of the two knee nodes around its
+knee angle, added to the rest skin before skinning: a gather and a weighted sum over the few
+thousand vertices that ever move.
 
 The table ships beside each skin as ``assets/meshes/skin_correctives_<body>.npz``, written by
 ``python -m viewer.tools.build_skin`` together with the skin it belongs to.
@@ -48,7 +57,17 @@ KEPT_MM = 0.05  # lifts smaller than this are dropped from the table
 SPACING_MM = 3.0  # distance field spacing of the posed muscles and bones
 REACH_MM = 45.0  # the lift is solved this far around those places ...
 TAPER_MM = 15.0  # ... and fades to nothing over this much at the edge of that reach
-_VERSION = "skin-correctives-1"  # bump when the solve or the stored layout changes
+OWN_SKIN_WEIGHT = 0.5  # skin carried this much by the posed leg is lifted along its normal where the gradient turns in
+# Knee flexion nodes (degrees) of each knee's crease, solved with the hip straight (blended linearly between them).
+KNEE_NODE_ANGLES: tuple[float, ...] = (0.0, 45.0, 90.0, 130.0)
+CREASE_GAP_MM = 1.0  # each layer of the popliteal crease is kept this far from the plane between thigh and shank
+CREASE_REACH_MM = 160.0  # the crease is solved on the leg's skin within this height of the knee centre
+CREASE_SIDE_MM = 10.0  # a vertex's side of the crease passes from shank to thigh over this height at the knee
+CREASE_FRONT_MM = 30.0  # the crease reaches this far in front of the knee's axis (the sides of the knee) ...
+CREASE_FADE_MM = 20.0  # ... fading in over this much behind it; the front of the knee stretches, never creases
+CREASE_ROUNDS = 20  # rounds of parting, each smoothed over CREASE_PASSES, then a last unsmoothed one
+CREASE_PASSES = 2
+_VERSION = "skin-correctives-2"  # bump when the solve or the stored layout changes
 
 
 class SkinCorrectivesError(RuntimeError):
@@ -76,21 +95,22 @@ def node_poses() -> list[LegPose]:
     ]
 
 
-def node_weights(axes: list[FloatArray], angles: tuple[float, float, float]) -> tuple[IntArray, FloatArray]:
-    """Trilinear interpolation on a grid with uneven node spacing.
+def node_weights(axes: list[FloatArray], angles: tuple[float, ...]) -> tuple[IntArray, FloatArray]:
+    """Multilinear interpolation on a grid with uneven node spacing (trilinear over the hip's three angles, linear
+    over the knee's one).
 
     Parameters
     ----------
-    axes : three (n_axis,) arrays
-        Increasing node angles of flexion, abduction and rotation.
-    angles : (3,) degrees
+    axes : k (n_axis,) arrays
+        Increasing node angles of each axis (the hip's flexion, abduction and rotation; or the knee's flexion).
+    angles : (k,) degrees
         The pose; angles beyond the grid are clamped to its ends.
 
     Returns
     -------
-    index : (8,) int array
-        Flat indices (C order over the three axes) of the nodes around the pose.
-    weight : (8,) float array
+    index : (2**k,) int array
+        Flat indices (C order over the axes) of the nodes around the pose.
+    weight : (2**k,) float array
         Their weights, summing to one.
     """
     lows, fractions = [], []
@@ -99,7 +119,7 @@ def node_weights(axes: list[FloatArray], angles: tuple[float, float, float]) -> 
         low = min(int(np.searchsorted(axis, value, side="right")) - 1, len(axis) - 2)
         lows.append(low)
         fractions.append((value - axis[low]) / (axis[low + 1] - axis[low]))
-    corners = np.array([[(c >> bit) & 1 for bit in range(3)] for c in range(8)])  # (8, 3) offsets 0/1
+    corners = np.array([[(c >> bit) & 1 for bit in range(len(axes))] for c in range(2 ** len(axes))])  # offsets 0/1
     index = np.ravel_multi_index(tuple((np.array(lows) + corners).T), [len(a) for a in axes])
     weight = np.prod(np.where(corners == 1, fractions, 1.0 - np.array(fractions)), axis=1)
     return index, weight
@@ -116,15 +136,21 @@ class SkinCorrectives:
     rows : dict side -> (m_side,) int array
         The skin vertices a side's corrections move at some node.
     offsets : dict side -> (n_nodes, m_side, 3) float32 array
-        Rest-frame displacement of those vertices at each node (mm), nodes in :func:`node_poses` order.
+        Rest-frame displacement of those vertices at each hip node (mm), nodes in :func:`node_poses` order.
     n_vertices : int
         Vertex count of the skin the table belongs to.
+    knee_axis : (n_knee,) array
+        Knee flexion nodes (degrees), the first 0.
+    knee_offsets : dict side -> (n_knee, m_side, 3) float32 array
+        Rest-frame displacement of the same vertices at each knee node (the popliteal crease), hip straight.
     """
 
     axes: list[FloatArray]
     rows: dict[str, IntArray]
     offsets: dict[str, FloatArray]
     n_vertices: int
+    knee_axis: FloatArray
+    knee_offsets: dict[str, FloatArray]
 
     def offsets_at(self, poses: Mapping[str, LegPose]) -> FloatArray | None:
         """Rest-frame displacement (n_vertices, 3) of the skin at both legs' hip angles; None at anatomical position."""
@@ -139,16 +165,25 @@ class SkinCorrectives:
         return total
 
     def leg_offsets(self, side: str, pose: LegPose) -> tuple[IntArray, FloatArray] | None:
-        """One leg's correction at its hip angles: the (m,) skin vertices it moves and their (m, 3) rest-frame
-        displacement (float32); None when the leg has no correction there (at anatomical position)."""
+        """One leg's correction at its hip and knee angles: the (m,) skin vertices it moves and their (m, 3)
+        rest-frame displacement (float32); None when the leg has no correction there (at anatomical position)."""
         if side not in self.rows or not len(self.rows[side]):
             return None
         angles = (pose.hip_flexion, pose.hip_abduction, pose.hip_rotation)
-        if not any(angles):
+        tables = []  # (axes, angles, table) of the hip's grid and the knee's nodes, where the leg is off their origin
+        if any(angles):
+            tables.append((self.axes, angles, self.offsets[side]))
+        if pose.knee_flexion:
+            tables.append(([self.knee_axis], (pose.knee_flexion,), self.knee_offsets[side]))
+        if not tables:
             return None
-        index, weight = node_weights(self.axes, angles)
-        keep = weight > 1e-9
-        return self.rows[side], np.tensordot(weight[keep].astype(np.float32), self.offsets[side][index[keep]], axes=1)
+        total = None
+        for axes, at, table in tables:
+            index, weight = node_weights(axes, at)
+            keep = weight > 1e-9
+            blend = np.tensordot(weight[keep].astype(np.float32), table[index[keep]], axes=1)
+            total = blend if total is None else total + blend
+        return self.rows[side], total
 
     def arrays(self, skin_hash: str, provenance: dict) -> dict[str, np.ndarray]:
         """The table as named arrays for an ``.npz`` (see :func:`load_correctives`)."""
@@ -156,6 +191,8 @@ class SkinCorrectives:
         for side in SIDES:
             arrays[f"rows_{side}"] = self.rows[side].astype(np.int32)
             arrays[f"offsets_{side}"] = self.offsets[side].astype(np.float16)  # 0.01 mm at 10 mm: ample
+            arrays[f"knee_offsets_{side}"] = self.knee_offsets[side].astype(np.float16)
+        arrays["knee_axis"] = np.asarray(self.knee_axis, float)
         arrays["n_vertices"] = np.array(self.n_vertices)
         arrays["skin_sha256"] = np.array(skin_hash)
         arrays["provenance"] = np.array(json.dumps(provenance, sort_keys=True, separators=(",", ":")))
@@ -187,6 +224,8 @@ def read_correctives(path: Path, skin_vertices: FloatArray) -> SkinCorrectives:
         axes = [np.asarray(arrays[f"axis_{k}"], float) for k in range(3)]
         rows = {side: np.asarray(arrays[f"rows_{side}"], np.int64) for side in SIDES}
         offsets = {side: np.asarray(arrays[f"offsets_{side}"], np.float32) for side in SIDES}
+        knee_axis = np.asarray(arrays["knee_axis"], float)
+        knee_offsets = {side: np.asarray(arrays[f"knee_offsets_{side}"], np.float32) for side in SIDES}
         n_vertices = int(arrays["n_vertices"])
         stored_hash = str(arrays["skin_sha256"])
     except (OSError, ValueError, KeyError) as error:
@@ -195,11 +234,14 @@ def read_correctives(path: Path, skin_vertices: FloatArray) -> SkinCorrectives:
     for side in SIDES:
         if offsets[side].shape != (nodes, len(rows[side]), 3) or not np.all(np.isfinite(offsets[side])):
             raise SkinCorrectivesError(f"{path}: offsets_{side} has shape {offsets[side].shape} or non-finite values")
+        knee = knee_offsets[side]
+        if knee.shape != (len(knee_axis), len(rows[side]), 3) or not np.all(np.isfinite(knee)):
+            raise SkinCorrectivesError(f"{path}: knee_offsets_{side} has shape {knee.shape} or non-finite values")
         if len(rows[side]) and (rows[side].min() < 0 or rows[side].max() >= n_vertices):
             raise SkinCorrectivesError(f"{path}: rows_{side} names vertices outside the skin")
     if n_vertices != len(skin_vertices) or stored_hash != skin_digest(skin_vertices):
         raise SkinCorrectivesError(f"{path}: built for another skin than the committed one {rebuild}")
-    return SkinCorrectives(axes, rows, offsets, n_vertices)
+    return SkinCorrectives(axes, rows, offsets, n_vertices, knee_axis, knee_offsets)
 
 
 @cache
@@ -280,7 +322,7 @@ def lift_at_pose(
     # the posed leg's own skin is lifted along its normal where the gradient turns inward (sunk deep in tensor
     # fasciae latae at 90/45/45): never on through the muscle. Elsewhere the gradient leads, which keeps the
     # far wall of a fold (the other cheek across the natal cleft) from being driven through the whole muscle.
-    outward = vertex_normals(posed, faces)[region] * (leg[region] >= 0.5)[:, None]
+    outward = vertex_normals(posed, faces)[region] * (leg[region] >= OWN_SKIN_WEIGHT)[:, None]
     edges = _edges(local[kept])
     lifted = push_out(posed[region], local[kept], distance, COVER_MM + SETTLE_MM, outward=outward, edges=edges)
     lifted -= posed[region]
@@ -293,6 +335,81 @@ def lift_at_pose(
     lift *= np.clip(1.0 - other_leg, 0.0, 1.0)[:, None]  # the standing leg's skin is not this leg's to lift
     # back into the bind frame: each vertex's blended rotation, inverted (the blend of the inverse rotations)
     return dual_quaternion_blend(lift, leg[:, None], [_rotation_only(thigh, inverse=True)])
+
+
+def crease_at_knee(
+    rest: FloatArray,
+    faces: IntArray,
+    leg: FloatArray,
+    shank_weight: FloatArray,
+    knee: FloatArray,
+    thigh_axis: FloatArray,
+    shank: FloatArray,
+) -> FloatArray:
+    """The rest-frame correction (n, 3) that parts the skin behind a bent knee (hip straight) into a crease.
+
+    The crease lies in the plane through the knee's axis that halves the angle between the thigh and the flexed
+    shank. The posed skin above the knee (the back of the thigh) is held on the thigh's side of it and the skin below
+    (the calf) on the shank's, each :data:`CREASE_GAP_MM` off it, and only behind the knee's axis: where the
+    calf crossed into the thigh both are pressed flat against each other, as soft tissue meets in the popliteal
+    crease. Each round's parting is smoothed over the neighbouring skin (so the pressed skin rounds off into the
+    rest), and a last unsmoothed round parts what the smoothing let back.
+
+    Parameters
+    ----------
+    rest : (n, 3) array
+        The rest skin.
+    faces : (f, 3) int array
+    leg, shank_weight : (n,) arrays
+        Skinning weight of the whole leg (thigh and shank) and of its shank.
+    knee : (3,) array
+        The knee's centre in anatomical position.
+    thigh_axis : (3,) array
+        Unit direction from the knee up the thigh, at right angles to the knee's axis.
+    shank : (4, 4) array
+        The shank's transform at the knee's flexion (the thigh at rest).
+    """
+    from viewer.anatomy.body_skin import _edges, _smooth, umbrella_operator
+    from viewer.anatomy.skinning import dual_quaternion_blend
+
+    posed = dual_quaternion_blend(rest, shank_weight[:, None], [shank])
+    down = shank[:3, :3] @ -thigh_axis  # the flexed shank's direction from the knee
+    normal = (thigh_axis - down) / np.linalg.norm(thigh_axis - down)  # the crease plane's, towards the thigh
+    back = (thigh_axis + down) / np.linalg.norm(thigh_axis + down)  # the crease's direction from the knee's axis
+    height = (rest - knee) @ thigh_axis
+    region = np.flatnonzero((leg > 0.5) & (np.abs(height) < CREASE_REACH_MM))
+    local = np.full(len(rest), -1)
+    local[region] = np.arange(len(region))
+    smoothing = umbrella_operator(_edges(local[faces[np.all(local[faces] >= 0, axis=1)]]), len(region))
+    start = posed[region]
+    side = np.clip(height[region] / CREASE_SIDE_MM, -1.0, 1.0)  # +1 the thigh's skin, -1 the calf's
+    behind = np.clip(((start - knee) @ back + CREASE_FRONT_MM) / CREASE_FADE_MM, 0.0, 1.0)
+
+    def parted(offset: FloatArray) -> FloatArray:
+        along = (start + offset - knee) @ normal - side * CREASE_GAP_MM  # beyond the layer's own side when < 0 ...
+        lack = np.where(side >= 0.0, np.minimum(along, 0.0), np.maximum(along, 0.0))  # ... (> 0 for the calf)
+        return offset - (behind * lack)[:, None] * normal
+
+    offset = np.zeros_like(start)
+    for _ in range(CREASE_ROUNDS):
+        offset = _smooth(parted(offset), None, CREASE_PASSES, smoothing)
+    correction = np.zeros_like(rest)
+    correction[region] = parted(offset)
+    # back into the bind frame: each vertex's blended rotation, inverted (the thigh is at rest: the shank's alone)
+    return dual_quaternion_blend(correction, shank_weight[:, None], [_rotation_only(shank, inverse=True)])
+
+
+def knee_frame(landmarks: dict[str, FloatArray], side: str) -> tuple[FloatArray, FloatArray]:
+    """One knee's centre and the unit direction from it up the thigh, at right angles to the knee's axis."""
+    from viewer.anatomy.kinematics import joint_centres
+    from viewer.anatomy.skinning import rotation_quaternion
+
+    hip, knee = joint_centres(landmarks, side)
+    bent = segment_transforms({side: LegPose(knee_flexion=90.0)}, landmarks)[f"shank_{side}"]
+    axis = rotation_quaternion(bent[:3, :3])[1:]
+    axis /= np.linalg.norm(axis)
+    up = (hip - knee) - ((hip - knee) @ axis) * axis
+    return knee, up / np.linalg.norm(up)
 
 
 def build_correctives(
@@ -316,7 +433,8 @@ def build_correctives(
         The atlas landmarks the segment transforms are made from.
     """
     axes = [np.asarray(v, float) for v in NODE_ANGLES.values()]
-    rows, offsets = {}, {}
+    knee_axis = np.asarray(KNEE_NODE_ANGLES, float)
+    rows, offsets, knee_offsets = {}, {}, {}
     for side in SIDES:
         other = next(s for s in SIDES if s != side)
         leg, other_leg = leg_weights(weights, side), leg_weights(weights, other)
@@ -332,18 +450,33 @@ def build_correctives(
                     f"{side} {pose.hip_flexion:g}/{pose.hip_abduction:g}/{pose.hip_rotation:g}: "
                     f"lift up to {np.linalg.norm(table[node], axis=1).max():.1f} mm"
                 )
-        moved = np.flatnonzero(np.linalg.norm(table, axis=2).max(axis=0) > KEPT_MM)
+        knee, thigh_axis = knee_frame(landmarks, side)
+        shank_weight = np.asarray(weights[f"shank_{side}"], float)
+        knee_table = np.zeros((len(knee_axis), len(skin.vertices), 3), np.float32)
+        for node, flexion in enumerate(knee_axis):
+            if flexion == 0.0:
+                continue  # the straight knee is the rest skin itself
+            shank = segment_transforms({side: LegPose(knee_flexion=flexion)}, landmarks)[f"shank_{side}"]
+            knee_table[node] = crease_at_knee(skin.vertices, skin.faces, leg, shank_weight, knee, thigh_axis, shank)
+            if progress is not None:
+                progress(f"{side} knee {flexion:g}: crease up to {np.linalg.norm(knee_table[node], axis=1).max():.1f} mm")
+        largest = np.maximum(np.linalg.norm(table, axis=2).max(axis=0), np.linalg.norm(knee_table, axis=2).max(axis=0))
+        moved = np.flatnonzero(largest > KEPT_MM)
         rows[side], offsets[side] = moved, np.ascontiguousarray(table[:, moved])
-    return SkinCorrectives(axes, rows, offsets, len(skin.vertices))
+        knee_offsets[side] = np.ascontiguousarray(knee_table[:, moved])
+    return SkinCorrectives(axes, rows, offsets, len(skin.vertices), knee_axis, knee_offsets)
 
 
 __all__ = [
     "COVER_MM",
+    "KNEE_NODE_ANGLES",
     "NODE_ANGLES",
     "SkinCorrectives",
     "SkinCorrectivesError",
     "build_correctives",
     "correctives_file",
+    "crease_at_knee",
+    "knee_frame",
     "lift_at_pose",
     "load_correctives",
     "node_poses",

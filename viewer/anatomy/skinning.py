@@ -109,12 +109,12 @@ class SkinDeformer:
         return {self.name: PosedShape(vertices)}
 
     def _leg_offsets(self, side: str, pose: LegPose) -> tuple[np.ndarray, FloatArray] | None:
-        """One leg's pose correction (skin rows, (m, 3) offsets), or None; a leg at the same hip angles as in the
-        previous pose reuses its correction."""
+        """One leg's pose correction (skin rows, (m, 3) offsets), or None; a leg at the same hip and knee angles as
+        in the previous pose reuses its correction."""
         if self.correctives is None:
             return None
         correctives = self.correctives
-        angles = (pose.hip_flexion, pose.hip_abduction, pose.hip_rotation)
+        angles = (pose.hip_flexion, pose.hip_abduction, pose.hip_rotation, pose.knee_flexion)
         return self._latest_offsets.get(side, angles, lambda: correctives.leg_offsets(side, pose))
 
 

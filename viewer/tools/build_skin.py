@@ -35,6 +35,7 @@ from viewer.anatomy.makehuman import BASE_MESH, WEIGHTS_FILE, MakeHumanData, lic
 from viewer.anatomy.skin import BODY_LICENCE_FILE, load_skin_asset, region_landmarks, skin_file
 from viewer.anatomy.skin_correctives import (
     COVER_MM,
+    KNEE_NODE_ANGLES,
     NODE_ANGLES,
     build_correctives,
     correctives_file,
@@ -114,8 +115,10 @@ def build_body_correctives(
     provenance = {
         "skin": skin_file(body),
         "method": "pose-space deformation (Lewis, Cordner and Fong 2000): at each grid node the dual-quaternion "
-        "posed skin lifted off the posed muscles and bones, carried back to the bind frame",
+        "posed skin lifted off the posed muscles and bones, carried back to the bind frame; at each knee node the "
+        "skin behind the bent knee parted at the plane halving the angle between thigh and shank",
         "node_angles": NODE_ANGLES,
+        "knee_node_angles": KNEE_NODE_ANGLES,
         "cover_mm": COVER_MM,
         "inputs_sha256": inputs,
     }
