@@ -28,6 +28,9 @@ inside out; they hold volume by a prism estimate a fold cannot fool. Quadratus f
 a block about as thick as it is long, would still fold its far face wherever its sheet
 bends: its faces are carried instead by the one linear map that best fits its posed
 sheet, and it holds its volume by bulging its belly where it has room (see ``BulgingBlock``).
+The broad gluteal fans (FANS) are then solved once more as elastic bodies: every cell of their cage wants
+its rest shape stretched as its fibres shortened and thickened, turned as it best fits, with the deep face
+drawn to the posed sheet (``shell.ElasticShell``), so a shortened fan bulges instead of folding its top face.
 A taut piece between two pins on the pelvis (obturator internus on the obturator membrane,
 up to the lesser sciatic notch) is rigid with the pelvis. Finally surface vertices that
 ended up in a bone are lifted out.
@@ -50,6 +53,7 @@ from viewer.anatomy.kinematics import SEGMENT_OF_BONE, SEGMENTS, LegPose
 from viewer.anatomy.muscles.block import BulgingBlock
 from viewer.anatomy.muscles.fibres import pinned_indices
 from viewer.anatomy.muscles.pose_grids import load_pose_grids
+from viewer.anatomy.muscles.shell import ElasticShell
 from viewer.anatomy.posed import PosedShape
 from viewer.types import FloatArray
 
@@ -92,8 +96,11 @@ FASCIA_RIDE_LEVELS = (-0.3, 0.1)
 DRAPED = {"iliotibial_band": "tensor_fasciae_latae"}
 DRAPE_FULL_MM, DRAPE_REACH_MM = 15.0, 30.0
 DEEP_LAYER = 2  # layer of the short rotators and quadratus femoris (posed as taut paths)
+# The broad gluteal fans: their cages are solved as-rigid-as-possible at every pose (see ``shell``), so a
+# shortening fan bulges instead of folding its top face over a bending sheet.
+FANS = ("gluteus_maximus", "gluteus_medius", "gluteus_minimus")
 # Bump when the solver's posed shapes change: the shipped pose space is keyed by it (not by this source).
-SOLVER_VERSION = "solver-7"
+SOLVER_VERSION = "solver-8"
 
 
 @dataclass
@@ -329,6 +336,14 @@ class MusclePoser:
         half = [np.arange(s.start, s.stop) for s in slices.values()]
         self.vertex_order = np.concatenate([np.concatenate([rows, rows + count]) for rows in half])
         self.drapes = self._drapes(muscles)
+        self.shells = [  # (rows (n_u, n_s), side, shell) of every fan
+            (rows, int(self.side[rows[0, 0]]), ElasticShell(lower[rows], upper[rows]))
+            for rows in (
+                np.arange(self.slices[n].start, self.slices[n].stop).reshape(self.shapes[n])
+                for n in self.names
+                if muscles[n].spec.name in FANS
+            )
+        ]
 
     def _drapes(self, muscles: dict) -> list[tuple[np.ndarray, np.ndarray, FloatArray]]:
         """(sheet rows, the nearest rows of the muscle under it, (n, 1) weights) of every draped sheet (DRAPED)."""
@@ -533,6 +548,26 @@ class MusclePoser:
         self.displacement = d
         return skinned + d
 
+    def _solve_shells(
+        self, points: FloatArray, low: FloatArray, high: FloatArray, scale: FloatArray, full: dict[str, FloatArray]
+    ) -> None:
+        """Both faces of every fan of a moved leg solved as-rigid-as-possible (ElasticShell), volumes held again."""
+        along = self._fibre_lengths(points) / self.rest_fibre_lengths
+        solved = []
+        for rows, side, shell in self.shells:
+            if np.abs(full[f"thigh_{SIDES[side]}"] - _EYE4).max() < 1e-12:
+                continue  # a leg at rest keeps its laid-off (rest) cage
+            flat = rows.ravel()
+            cage = shell.pose(low[flat], high[flat], along[self.fibre_of_point[rows[:, 0]]], scale[flat])
+            low[flat], high[flat] = cage[: len(flat)], cage[len(flat) :]
+            solved.append(flat)
+        if solved:  # the volume hold on the solved cages: thickening (or thinning) about the deep face
+            rows = np.concatenate(solved)
+            for _ in range(VOLUME_STEPS):
+                keep = self.rest_volume_estimates / self._volume_estimates(points, low - points, high - points)
+                keep = np.clip(keep, *KEEP_RANGE)
+                high[rows] = low[rows] + (high[rows] - low[rows]) * keep[self.muscle_of_point[rows], None]
+
     def _skin(self, full: dict[str, FloatArray]) -> FloatArray:
         """Blend-skinned paths (taut rows: posed chord plus turned rest bow), before collision handling."""
         matrices = np.stack(
@@ -665,6 +700,7 @@ class MusclePoser:
                 low[block.rows], high[block.rows] = block.pose(
                     points[block.rows], *offsets, lambda v, k=side: self._nearest_bone(v, full, k)
                 )
+            self._solve_shells(points, low, high, scale, full)
             low, high = self._clear_faces(low, high, full)
         if pelvis is not None:
             low, high, points = (p @ pelvis[:3, :3].T + pelvis[:3, 3] for p in (low, high, points))
