@@ -93,7 +93,7 @@ DRAPED = {"iliotibial_band": "tensor_fasciae_latae"}
 DRAPE_FULL_MM, DRAPE_REACH_MM = 15.0, 30.0
 DEEP_LAYER = 2  # layer of the short rotators and quadratus femoris (posed as taut paths)
 # Bump when the solver's posed shapes change: the shipped pose space is keyed by it (not by this source).
-SOLVER_VERSION = "solver-7"
+SOLVER_VERSION = "solver-8"
 
 
 @dataclass
@@ -663,7 +663,10 @@ class MusclePoser:
                 offsets = self._block_offsets(block, points)
                 side = int(self.side[block.rows[0]])
                 low[block.rows], high[block.rows] = block.pose(
-                    points[block.rows], *offsets, lambda v, k=side: self._nearest_bone(v, full, k)
+                    points[block.rows],
+                    *offsets,
+                    lambda v, k=side: self._nearest_bone(v, full, k),
+                    full[f"thigh_{SIDES[side]}"][:3, :3],
                 )
             low, high = self._clear_faces(low, high, full)
         if pelvis is not None:
