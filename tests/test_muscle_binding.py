@@ -352,7 +352,6 @@ IN_BONE_MM = 2.0  # deeper than the obstacle grids' error (2 mm lattice, first-o
 SINKING = {  # strict: measured share of the form deeper than IN_BONE_MM in a bone, worst therapist position
     "superior_gemellus_right": "5.6% at flexion 90 / knee 90 (1.3-1.8% in the other three), into the ischium",
     "inferior_gemellus_right": "1.3% in external rotation with adduction",
-    "quadratus_femoris_right": "8.7% in external rotation with adduction: squeezed between ischium and femur",
 }
 
 
@@ -384,7 +383,8 @@ def bone_depths(deformer, pose: LegPose) -> dict[str, np.ndarray]:
 )
 def test_the_forms_stay_out_of_the_bones_in_the_therapist_positions(deformer, name):
     """The cages keep clear of the bones (test_muscle_posing), and so must what is shown: a form reaches a few
-    millimetres beyond its cage, and a squeezed one sank into bone by up to 12 mm (quadratus femoris)."""
+    millimetres beyond its cage, and a squeezed one sank into bone by up to 12 mm (quadratus femoris; 8.7% of it more
+    than 2 mm deep in external rotation with adduction until the squeezed block became a cushion behind the gap)."""
     for pose in POSES:
         share = float((bone_depths(deformer, pose)[name] > IN_BONE_MM).mean())
         assert share < MAX_INSIDE_SHARE, (pose, round(share, 4))

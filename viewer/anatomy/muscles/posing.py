@@ -698,7 +698,10 @@ class MusclePoser:
                 offsets = self._block_offsets(block, points)
                 side = int(self.side[block.rows[0]])
                 low[block.rows], high[block.rows] = block.pose(
-                    points[block.rows], *offsets, lambda v, k=side: self._nearest_bone(v, full, k)
+                    points[block.rows],
+                    *offsets,
+                    lambda v, k=side: self._nearest_bone(v, full, k),
+                    full[f"thigh_{SIDES[side]}"][:3, :3],
                 )
             self._solve_shells(points, low, high, scale, full)
             low, high = self._clear_faces(low, high, full)
