@@ -507,7 +507,16 @@ def test_the_gluteal_fans_do_not_fold_in_motion(fan_shapes):
 # - the fans crease where their cages shorten and fold (minimus' fibres at 0.43 of rest and its cage 2.3 times as
 #   thick at 90/45/45, 61 of medius' 493 cells inverted), maximus where it wraps the ischial tuberosity;
 # - the band along its 1 mm rounded margins and in its upper and lower fifths (handed from pelvis to thigh and from
-#   thigh to shank), the tensor in its upper belly; smoothing the band's binding (16 passes) made it worse.
+#   thigh to shank), the tensor in its upper belly; smoothing the band's binding (16 passes) made it worse;
+# - the tensor where it is handed from pelvis to thigh by level (posing.FASCIA_RIDE_LEVELS): at flexion 90 its
+#   blended samples above the hip's axis swing back up to 50 mm behind the anterior superior iliac spine and its cage
+#   folds into a hairpin (rows at s 0.2-0.35 at 0.38 of their rest length and 0.27 of their width): the blade seen
+#   above its belly. Laid instead on a cubic curve from the origin to each fibre's first sample on the thigh (level
+#   0.3), leaving and joining in their rest directions, the blade goes, but the flat tensor then bends in its own
+#   plane round the hip (0.2 of its width at the corner) and, at 0.55 of its length, thickens to the 2.5 cap into a
+#   crumpled lump: on the solver 8.0 / 3.6 / 11.6 / 2.4 / 3.5% (flexion 90 knee 90 / frog / 90/45/45 / external
+#   rotation with adduction / prone) against 6.4 / 9.1 / 16.0 / 1.2 / 0.9% today; a straight chord 11-24%, and
+#   capping its thickening 19%, as the forms' volume hold then thickens the form back.
 CREASED = {
     ("superior_gemellus", "flexion 90 knee 90"): "9.5%",
     ("superior_gemellus", "frog"): "6.9%",
