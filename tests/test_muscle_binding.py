@@ -291,6 +291,23 @@ def posed_cages(deformer, pose: LegPose) -> dict:
     return deformer.cages.pose(segment_transforms(poses, load_landmarks()), poses)
 
 
+def test_the_volume_hold_never_takes_a_form_farther_from_its_rest_volume(muscles, deformer):
+    """At flexion 90, abduction 45 and rotation 45 the tensor fasciae latae's cage is folded over: its form, carried
+    bare, has 0.73 of its rest volume; thickened to the probe (1.1) it gained, so the secant's whole step (1.5) was
+    taken, and there it lost: 0.68 held, 15.6% of its edges creased (10.2% bare) and 384 of its vertices through
+    the female skin. A step that takes a form farther from its rest volume is not taken."""
+    pose = MOTION_POSES["90/45/45"]
+    cages, posed = posed_cages(deformer, pose), posed_at(deformer, pose)
+    held = sorted(name for name in deformer.held if muscles[name].side == "right")
+    assert "tensor_fasciae_latae_right" in held
+    for name in held:
+        muscle = muscles[name]
+        bare = muscle.binding.posed(muscle.form.vertices, muscle.vertices, cages[name].vertices)
+        strayed = abs(volume_ratio(muscle.form.vertices, bare, muscle.form.faces) - 1.0)
+        after = abs(volume_ratio(muscle.form.vertices, posed[name].vertices, muscle.form.faces) - 1.0)
+        assert after <= strayed + 1e-3, (name, round(strayed, 3), round(after, 3))
+
+
 @pytest.mark.parametrize("name", ["piriformis_right", "quadratus_femoris_right", "inferior_gemellus_right"])
 def test_the_rotator_forms_move_with_their_cages_at_their_own_fibre_fraction(muscles, deformer, name):
     """At flexion 90, each form vertex strays from rigid thigh motion as much as its cage does at the same s.
@@ -546,7 +563,7 @@ CREASED = {
     ("gluteus_maximus", "external rotation with adduction"): "1.3%",
     ("tensor_fasciae_latae", "flexion 90 knee 90"): "6.3%",
     ("tensor_fasciae_latae", "frog"): "8.4%",
-    ("tensor_fasciae_latae", "90/45/45"): "15.6%",
+    ("tensor_fasciae_latae", "90/45/45"): "10.2%",
     ("tensor_fasciae_latae", "external rotation with adduction"): "1.2%",
     ("iliotibial_band", "flexion 90 knee 90"): "4.6%",
     ("iliotibial_band", "frog"): "4.4%",
