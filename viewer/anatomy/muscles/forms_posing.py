@@ -190,7 +190,8 @@ class VolumeHold:
 
     A form that strays more than HOLD_TOLERANCE from its rest volume is thickened (or thinned) away from its
     anchors on the cage, ``x = a + f (x - a)``: its volume is measured again at ``f = HOLD_PROBE`` and ``f`` is
-    the secant's (clipped to HOLD_RANGE; a fold that answers thickening by losing volume is left as it is).
+    the secant's (clipped to HOLD_RANGE; a fold that answers thickening by losing volume, at the probe or over the
+    whole step, is left as it is).
     Usually one or two forms stray at a pose, so only theirs are anchored and probed.
 
     Parameters
@@ -239,8 +240,11 @@ class VolumeHold:
                 if gain <= 0:  # a fold answers thickening by losing volume: leave it
                     continue
                 factor = np.clip(1.0 + (HOLD_PROBE - 1.0) * (self.rest[i] - volumes[i]) / gain, *HOLD_RANGE)
-                forms[self.forms[i]] = anchors + factor * spread
-                volumes[i] = float(self.each[i](forms[self.forms[i]])[0])
+                held = anchors + factor * spread
+                volume = float(self.each[i](held)[0])
+                if abs(volume / self.rest[i] - 1.0) >= abs(volumes[i] / self.rest[i] - 1.0):
+                    continue  # a fold answers the whole step by losing volume (past the probe): leave it
+                forms[self.forms[i]], volumes[i] = held, volume
 
 
 def _stack(arrays: list[FloatArray]) -> FloatArray:
