@@ -57,7 +57,11 @@ KEPT_MM = 0.05  # lifts smaller than this are dropped from the table
 SPACING_MM = 3.0  # distance field spacing of the posed muscles and bones
 REACH_MM = 45.0  # the lift is solved this far around those places ...
 TAPER_MM = 15.0  # ... and fades to nothing over this much at the edge of that reach
-OWN_SKIN_WEIGHT = 0.5  # skin carried this much by the posed leg is lifted along its normal where the gradient turns in
+# skin carried this much by the posed leg is lifted along its normal where the gradient turns inward: the lateral
+# hip's skin over tensor fasciae latae too, carried mostly by the pelvis (0.15-0.45), which the gradient drove on
+# through the bunched muscle at 90/45/45 (384 of its vertices stood out of the female skin with 0.5); the other
+# cheek across the natal cleft (the far wall of a fold) is the other leg's, near 0
+OWN_SKIN_WEIGHT = 0.1
 # Knee flexion nodes (degrees) of each knee's crease, solved with the hip straight (blended linearly between them).
 KNEE_NODE_ANGLES: tuple[float, ...] = (0.0, 45.0, 90.0, 130.0)
 CREASE_GAP_MM = 1.0  # each layer of the popliteal crease is kept this far from the plane between thigh and shank
@@ -67,7 +71,7 @@ CREASE_FRONT_MM = 30.0  # the crease reaches this far in front of the knee's axi
 CREASE_FADE_MM = 20.0  # ... fading in over this much behind it; the front of the knee stretches, never creases
 CREASE_ROUNDS = 20  # rounds of parting, each smoothed over CREASE_PASSES, then a last unsmoothed one
 CREASE_PASSES = 2
-_VERSION = "skin-correctives-2"  # bump when the solve or the stored layout changes
+_VERSION = "skin-correctives-3"  # bump when the solve or the stored layout changes
 
 
 class SkinCorrectivesError(RuntimeError):
@@ -319,9 +323,9 @@ def lift_at_pose(
     distance = union_distance(
         solids, spacing=SPACING_MM, bounds=(low - 2 * SPACING_MM, high + 2 * SPACING_MM), exact_mm=exact
     )
-    # the posed leg's own skin is lifted along its normal where the gradient turns inward (sunk deep in tensor
-    # fasciae latae at 90/45/45): never on through the muscle. Elsewhere the gradient leads, which keeps the
-    # far wall of a fold (the other cheek across the natal cleft) from being driven through the whole muscle.
+    # the skin the posed leg carries at all (OWN_SKIN_WEIGHT) is lifted along its normal where the gradient turns inward
+    # (sunk deep in tensor fasciae latae at 90/45/45): never on through the muscle. Elsewhere the gradient leads, which
+    # keeps the far wall of a fold (the other cheek across the natal cleft) from being driven through the whole muscle.
     outward = vertex_normals(posed, faces)[region] * (leg[region] >= OWN_SKIN_WEIGHT)[:, None]
     edges = _edges(local[kept])
     lifted = push_out(posed[region], local[kept], distance, COVER_MM + SETTLE_MM, outward=outward, edges=edges)
