@@ -22,6 +22,7 @@ from viewer.anatomy.muscles.form_metrics import (
 )
 from viewer.anatomy.muscles.forms_posing import FormDeformer
 from viewer.anatomy.muscles.posing import PosedMuscle
+from viewer.anatomy.muscles.rods import RODS
 from viewer.anatomy.muscles.sheet import box_faces, box_vertices, sheet_fibre_uv
 from viewer.model.structure_builders import muscle_deformer
 
@@ -330,7 +331,9 @@ def test_the_rotator_forms_move_with_their_cages_at_their_own_fibre_fraction(mus
     for low in (0.0, 0.25, 0.5, 0.75):
         part = (muscle.fibre_uv[:, 1] >= low) & (muscle.fibre_uv[:, 1] <= low + 0.25)
         form_off, cage_off_here = float(np.median(moved[part])), float(np.median(expected[part]))
-        assert abs(form_off - cage_off_here) < max(6.0, 0.12 * cage_off_here), (name, low, form_off, cage_off_here)
+        # a rod's form (rods.py) turns with its sections about a centre line up to a centimetre away from it
+        share = 0.15 if muscle.spec.name in RODS else 0.12
+        assert abs(form_off - cage_off_here) < max(6.0, share * cage_off_here), (name, low, form_off, cage_off_here)
 
 
 @pytest.mark.parametrize(
@@ -367,8 +370,9 @@ MOTION_POSES = {  # the therapist positions, and the fans' worst corner of the p
 
 IN_BONE_MM = 2.0  # deeper than the obstacle grids' error (2 mm lattice, first-order): under 1% of any rest form
 SINKING = {  # strict: measured share of the form deeper than IN_BONE_MM in a bone, worst therapist position
-    "superior_gemellus_right": "5.6% at flexion 90 / knee 90 (1.3-1.8% in the other three), into the ischium",
-    "inferior_gemellus_right": "1.3% in external rotation with adduction",
+    # (the gemelli were 5.6% and 1.3%: posed as rods, their sections are shifted until their forms are off the
+    # bones, rods.Rod.lifted)
+    "quadratus_femoris_right": "8.7% in external rotation with adduction: squeezed between ischium and femur",
 }
 
 
@@ -520,9 +524,9 @@ def test_the_gluteal_fans_do_not_fold_in_motion(fan_shapes):
 # Share of each posed form's edges bending over 40 degrees where it is 1% or more (the limit), measured on the
 # pose space of muscles-build-8 / muscle-forms-18 (tests/test_muscle_binding.py's own posing; "90/45/45" is flexion 90,
 # abduction 45, rotation 45). Where they lie and why, as the helpers found them:
-# - the gemelli are posed as tubes whose (u, s) sheet is 1-3 mm wide at the common tendon (the superior gemellus'
-#   origin landmarks coincide, so its fibres start from one point): the grid folds over, the box collapses (posing
-#   FOLD_AREA) and the form bound to those cells creases into fins; a 7 mm origin gave 0.11-0.16;
+# - the gemelli (5-15% before) are posed as rods (rods.py: rigid cross-sections turned smoothly, forms bound by
+#   section); what is left lies at the rounded insertion tendon tips (at 30-40 degrees already at rest) and, in
+#   external rotation with adduction, at the inferior gemellus' elbow, where the shortened path wraps the ischium;
 # - squeezed between ischium and femur, quadratus femoris' deep face is pushed out of both bones into a hairpin;
 # - the fans crease where their cages shorten and fold (minimus' fibres at 0.43 of rest and its cage 2.3 times as
 #   thick at 90/45/45, 61 of medius' 493 cells inverted), maximus where it wraps the ischial tuberosity; solving
@@ -541,16 +545,10 @@ def test_the_gluteal_fans_do_not_fold_in_motion(fan_shapes):
 #   rotation with adduction / prone) against 6.4 / 9.1 / 16.0 / 1.2 / 0.9% today; a straight chord 11-24%, and
 #   capping its thickening 19%, as the forms' volume hold then thickens the form back.
 CREASED = {
-    ("superior_gemellus", "flexion 90 knee 90"): "9.5%",
-    ("superior_gemellus", "frog"): "6.9%",
-    ("superior_gemellus", "90/45/45"): "11.6%",
-    ("superior_gemellus", "external rotation with adduction"): "9.1%",
-    ("superior_gemellus", "prone knee 90 internal rotation"): "5.4%",
-    ("inferior_gemellus", "flexion 90 knee 90"): "14.7%",
-    ("inferior_gemellus", "frog"): "8.0%",
-    ("inferior_gemellus", "90/45/45"): "13.4%",
-    ("inferior_gemellus", "external rotation with adduction"): "9.9%",
-    ("inferior_gemellus", "prone knee 90 internal rotation"): "5.5%",
+    ("superior_gemellus", "external rotation with adduction"): "1.14% (solver; 9.1% before)",
+    ("inferior_gemellus", "flexion 90 knee 90"): "1.29% (solver; 14.7% before)",
+    ("inferior_gemellus", "90/45/45"): "1.01% (solver; 13.4% before)",
+    ("inferior_gemellus", "external rotation with adduction"): "1.48% (solver; 9.9% before)",
     ("quadratus_femoris", "flexion 90 knee 90"): "1.7%",
     ("quadratus_femoris", "90/45/45"): "1.3%",
     ("quadratus_femoris", "external rotation with adduction"): "17.3%",

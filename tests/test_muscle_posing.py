@@ -375,6 +375,24 @@ def test_attachments_ride_with_their_bones(grid_results, bone_grids):
                 assert distance.max() <= limit, (angles, spec.name, distance.round(1))
 
 
+def test_the_gemelli_keep_their_cross_sections(muscles, grid_results):
+    """The gemelli's fibre sheets are a few millimetres wide: pushed out of the bones sample by sample their
+    fibres overtook each other and the sheet folded over (the forms bound to it creased into fins). Posed as
+    rods (rods.py), each cross-section keeps its rest shape: its fibres in their order, as far apart as at rest."""
+    for angles, posed in grid_results:
+        for name in ("superior_gemellus_right", "inferior_gemellus_right"):
+            rest, now = muscles[name].fibres, posed[name].fibres  # (n_u, n_s, 3)
+            for sheet in (rest, now):
+                assert np.isfinite(sheet).all()
+            across = [sheet - sheet[:1] for sheet in (rest, now)]  # each fibre from the first, per section
+            gaps = [np.linalg.norm(a, axis=2) for a in across]
+            assert np.all(np.abs(gaps[1] - gaps[0]) <= 0.25 + 0.05 * gaps[0]), (angles, name)
+            line = [a[-1] / (np.linalg.norm(a[-1], axis=1)[:, None] + 1e-9) for a in across]  # first to last fibre
+            order = [np.einsum("usk,sk->us", a, d) for a, d in zip(across, line, strict=True)]
+            wide = gaps[0][-1] > 1.0  # sections at least a millimetre across: their fibres' order is defined
+            assert np.array_equal(np.argsort(order[0][:, wide], 0), np.argsort(order[1][:, wide], 0)), (angles, name)
+
+
 def test_vertex_count_and_order_kept(muscles, grid_results):
     for _, posed in grid_results:
         for name, muscle in muscles.items():

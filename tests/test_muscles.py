@@ -431,6 +431,23 @@ def test_piriformis_passes_through_greater_sciatic_foramen(muscles, landmarks):
     assert np.all(fibres[:, 0, 2] < foramen[2] - 5) and np.all(fibres[:, -1, 2] > foramen[2] + 40)  # medial -> lateral
 
 
+def test_superior_gemellus_arises_along_the_ischial_spine_not_from_a_point(muscles, landmarks):
+    """Outer surface of the ischial spine, down to the upper margin of the lesser sciatic notch: a short line
+    above the obturator internus tendon. Its two landmarks once resolved to the same bone vertex, so every
+    fibre started from one point (and the fibre sheet, 0-3 mm wide, folded over when posed)."""
+    upper, lower = landmarks["ischial_spine_outer_right"], landmarks["ischial_spine_lower_right"]
+    assert 6.0 <= np.linalg.norm(upper - lower) <= 15.0
+    assert np.linalg.norm(upper - landmarks["ischial_spine_right"]) < 8.0  # at the spine
+    assert lower[1] < upper[1] - 5.0  # down towards the notch
+    origin = right(muscles, "superior_gemellus").fibres[:, 0]
+    assert np.linalg.norm(origin[0] - origin[-1]) >= 6.0
+    tendon = right(muscles, "obturator_internus").fibres
+    notch = landmarks["lesser_sciatic_notch_right"]
+    at_notch = tendon[np.arange(len(tendon)), np.linalg.norm(tendon - notch, axis=2).argmin(axis=1)]
+    assert origin[:, 1].min() > np.median(at_notch[:, 1])  # above the tendon gliding in the notch
+    assert origin[:, 1].min() > right(muscles, "inferior_gemellus").fibres[:, 0, 1].max()
+
+
 def test_obturator_internus_turns_about_90_degrees_at_lesser_sciatic_notch(muscles, landmarks):
     fibres = right(muscles, "obturator_internus").fibres
     notch = landmarks["lesser_sciatic_notch_right"]

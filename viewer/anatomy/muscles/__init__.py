@@ -13,6 +13,7 @@ import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
 from viewer.anatomy.geometry import polyline_lengths
+from viewer.anatomy.muscles import rods
 from viewer.anatomy.muscles.binding import Binding, bind_surface
 from viewer.anatomy.muscles.build import RightMuscle, build_right_side
 from viewer.anatomy.muscles.cache import MUSCLE_CACHE, cache_key
@@ -99,7 +100,8 @@ def _arrays_from_build(
         arrays[f"{name}__form_vertices"] = np.asarray(form.vertices, float)
         arrays[f"{name}__form_faces"] = np.asarray(form.faces, np.int64)
         depth = 0.5 if muscle.spec.shape == "tube" else 0.0  # where the pose space thickens a cage from
-        binding = bind_surface(form.vertices, form.faces, muscle.vertices, muscle.fibres, anchor_depth=depth)
+        rod = {"sections": rods.SECTION_REACH, "passes": rods.BINDING_PASSES} if muscle.spec.name in rods.RODS else {}
+        binding = bind_surface(form.vertices, form.faces, muscle.vertices, muscle.fibres, anchor_depth=depth, **rod)
         arrays.update(binding.arrays(name))
     return arrays
 

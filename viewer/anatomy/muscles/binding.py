@@ -22,6 +22,9 @@ surface near the cage, see :mod:`viewer.anatomy.muscles.forms`) is bound to it o
   (``U`` is computed as ``X - M C``, C the cage in the same coordinates, so it stays exact after the
   smallest weights of ``M`` are pruned).
 
+A rod's form (:mod:`~viewer.anatomy.muscles.rods`: a narrow tube posed with rigid cross-sections) is bound
+by section instead of by cell (:func:`section_matrix`); everything else is the same.
+
 A pose is then ``surface = rest_surface + M @ d + U @ (V @ d)``, ``d = posed_cage - rest_cage``: a
 sparse product and two thin dense ones.
 The fibre lines drawn over a muscle are the cage's top-face fibres projected onto the display
@@ -72,8 +75,9 @@ class Binding:
         The top-face fibre polylines projected onto the rest surface.
     anchor_matrix : scipy.sparse.csr_matrix, (n_surface, n_cage)
         Each surface vertex's anchor on the cage: its cell's point at the same (a, b) on the deep face
-        (sheets) or midway through the thickness (tubes). Thickening a form moves its vertices away from
-        their anchors, the way the pose space thickens a cage.
+        (sheets) or midway through the thickness (tubes), or the centre of its sections (rods, bound by
+        :func:`section_matrix`). Thickening a form moves its vertices away from their anchors, the way the
+        pose space thickens a cage.
     """
 
     matrix: sparse.csr_matrix
@@ -246,6 +250,60 @@ def cage_matrix(
     return matrix, cell, parameters
 
 
+def section_matrix(
+    cage: FloatArray, n_u: int, n_s: int, points: FloatArray, reach: int
+) -> tuple[sparse.csr_matrix, IntArray, FloatArray]:
+    """``B`` (p, n_cage) of a rod's cage (:mod:`~viewer.anatomy.muscles.rods`): each point carried by the affine
+    maps of its cage sections; plus the cells and (clamped) parameters (:func:`locate`).
+
+    The affine map of section k is the least-squares fit over the sections within ``reach`` of it (both faces),
+    linear in the cage; a point between sections k and k + 1 blends their maps by its place between them. A
+    rod's posed sections are its rest sections turned and thickened as a whole, so every point, however far
+    beyond the few millimetres of sheet, moves as a rigid piece of a smoothly bent rod; continued from one cell
+    of a narrow sheet, it swung by several times that cell's own motion.
+    """
+    cell, _, parameters = locate(cage, n_u, n_s, points)
+    first, between = _between_sections(cell, parameters, n_s)
+    homogeneous = np.hstack([points, np.ones((len(points), 1))])
+    grid = np.arange(n_u * n_s).reshape(n_u, n_s)
+    rows, columns, weights = [], [], []
+    for section in range(n_s):
+        window = grid[:, max(section - reach, 0) : section + reach + 1].ravel()
+        corners = np.concatenate([window, window + n_u * n_s])
+        fit = np.linalg.pinv(np.hstack([cage[corners], np.ones((len(corners), 1))]))  # (4, m): affine map's weights
+        share = np.where(first == section, 1.0 - between, 0.0) + np.where(first + 1 == section, between, 0.0)
+        near = np.flatnonzero(share > 0.0)
+        rows.append(np.repeat(near, len(corners)))
+        columns.append(np.tile(corners, len(near)))
+        weights.append((share[near, None] * (homogeneous[near] @ fit)).ravel())
+    matrix = sparse.csr_matrix(
+        (np.concatenate(weights), (np.concatenate(rows), np.concatenate(columns))), shape=(len(points), len(cage))
+    )
+    matrix.sum_duplicates()
+    return matrix, cell, parameters
+
+
+def _between_sections(cell: IntArray, parameters: FloatArray, n_s: int) -> tuple[IntArray, FloatArray]:
+    """Each point's place along a rod: the section (p,) before it and its share (p,) of the way to the next."""
+    place = cell % (n_s - 1) + parameters[:, 1]
+    first = np.minimum(np.floor(place).astype(int), n_s - 2)
+    return first, place - first
+
+
+def section_centres(cell: IntArray, parameters: FloatArray, n_u: int, n_s: int) -> sparse.csr_matrix:
+    """(p, 2 * n_u * n_s): each point's place on the centre line of a rod's cage (the mean of both faces' samples
+    of its two sections, blended), which a thickened rod's form moves away from."""
+    first, between = _between_sections(cell, parameters, n_s)
+    grid = np.arange(n_u * n_s).reshape(n_u, n_s)
+    section = np.concatenate([grid, grid + n_u * n_s]).T  # (n_s, 2 n_u) each section's samples
+    columns = np.hstack([section[first], section[first + 1]])
+    weights = np.hstack([np.repeat(1.0 - between[:, None], 2 * n_u, 1), np.repeat(between[:, None], 2 * n_u, 1)])
+    rows = np.repeat(np.arange(len(cell)), columns.shape[1])
+    matrix = sparse.csr_matrix(((weights / (2 * n_u)).ravel(), (rows, columns.ravel())), shape=(len(cell), 2 * n_u * n_s))
+    matrix.sum_duplicates()
+    return matrix
+
+
 def _frame_continuation(
     cage: FloatArray, n_u: int, n_s: int, cell: IntArray, parameters: FloatArray, offset: FloatArray, span: int
 ) -> tuple[IntArray, FloatArray]:
@@ -390,6 +448,7 @@ def bind_surface(
     fibres: FloatArray,
     passes: int = SMOOTHING_PASSES,
     anchor_depth: float = 0.0,
+    sections: int | None = None,
 ) -> Binding:
     """Bind a closed display surface to its cage (see the module docstring).
 
@@ -405,12 +464,17 @@ def bind_surface(
         Taubin smoothing passes of the displacement field (0: the bare trilinear map).
     anchor_depth
         Where thickening starts, through the cage's thickness: 0 the deep face (sheets), 0.5 the middle (tubes).
+    sections
+        For a rod's cage, the reach of its sections' affine maps (:func:`section_matrix`); None binds by cell.
     """
     n_u, n_s = fibres.shape[:2]
     vertices = np.asarray(vertices, float)
     if len(cage) != 2 * n_u * n_s:
         raise ValueError(f"cage has {len(cage)} vertices, expected 2 x {n_u} x {n_s}")
-    bare, cell, parameters = cage_matrix(cage, n_u, n_s, vertices)
+    if sections is None:
+        bare, cell, parameters = cage_matrix(cage, n_u, n_s, vertices)
+    else:
+        bare, cell, parameters = section_matrix(cage, n_u, n_s, vertices, sections)
     centre = vertices.mean(axis=0)
     affine_fit = np.hstack([vertices - centre, np.ones((len(vertices), 1))])  # X (n, 4)
     matrix = prune_rows(taubin(bare, faces, passes, len(vertices))) if passes else bare
@@ -433,8 +497,10 @@ def bind_surface(
         fibre_uv=fibre_coordinates(fibres, cell, parameters),
         fibre_carry=carry,
         fibre_lines=(carry @ vertices).reshape(top.shape),
-        anchor_matrix=_cell_rows(cell, anchor_weights, n_u, n_s),
+        anchor_matrix=_cell_rows(cell, anchor_weights, n_u, n_s)
+        if sections is None
+        else section_centres(cell, parameters, n_u, n_s),
     )
 
 
-__all__ = ["Binding", "bind_surface", "cage_matrix", "taubin"]
+__all__ = ["Binding", "bind_surface", "cage_matrix", "section_matrix", "taubin"]

@@ -53,6 +53,7 @@ from viewer.anatomy.kinematics import SEGMENT_OF_BONE, SEGMENTS, LegPose
 from viewer.anatomy.muscles.block import BulgingBlock
 from viewer.anatomy.muscles.fibres import pinned_indices
 from viewer.anatomy.muscles.pose_grids import load_pose_grids
+from viewer.anatomy.muscles.rods import LIFT_STEPS, RODS, Rod
 from viewer.anatomy.muscles.shell import ElasticShell
 from viewer.anatomy.posed import PosedShape
 from viewer.types import FloatArray
@@ -293,6 +294,14 @@ class MusclePoser:
         self.orientation = np.where(np.add.reduceat(outward, self.muscle_starts) < 0, -1.0, 1.0)[self.muscle_of_point]
         along, across, normal = self._frames(self.rest_points)  # the normal now points from deep to top face
         self.rest_normals = normal
+        self.rods = [  # narrow taut tubes posed with rigid cross-sections (see rods.py)
+            Rod.at_rest(grid, self.rest_points, normal, self.pin_segment[np.searchsorted(self.pin_rows, grid[0, [0, -1]])], muscles[n])
+            for n, grid in (
+                (n, np.arange(self.slices[n].start, self.slices[n].stop).reshape(self.shapes[n]))
+                for n in self.names
+                if muscles[n].spec.name in RODS and not muscles[n].spec.via
+            )
+        ]
         # The taut muscles are rebuilt in the posed sheet frame: their chord paths twist between attachments
         # that turn apart; the skinned sheets keep the rest offsets turned with their segments.
         self.framed = self.taut.copy()
@@ -344,6 +353,52 @@ class MusclePoser:
                 if muscles[n].spec.name in FANS
             )
         ]
+
+    def _posed_rods(self, points: FloatArray, full: dict[str, FloatArray]) -> tuple[FloatArray, list[FloatArray]]:
+        """Relaxed paths with every rod's cross-sections rigid (see rods.py), (n, 3); each rod's rotations (n_s, 3, 3).
+
+        A rod with a form is then shifted, section by section, until its form is off the bones (``Rod.lifted``),
+        the form carried by the cage its sections and turned faces give (thickened as its fibres shorten, as
+        ``_result`` will), so the volume hold that follows sees the lifted rod.
+        """
+        if not self.rods:
+            return points, []
+        points, rotations = points.copy(), []
+        normals, bones = self._reference_normals(full), self._segment_matrices(full)[:, :3, :3]
+        for rod in self.rods:
+            sections, turns = rod.pose(points, normals, bones)
+            rotations.append(turns)
+            muscle = rod.muscle
+            if muscle is not None and muscle.form is not None and muscle.binding is not None:
+                side = int(self.side[rod.grid[0, 0]])
+                thickening = np.clip(muscle.length_mm() / polyline_lengths(sections).mean(), *THICKNESS_RANGE)
+                turned = np.broadcast_to(turns, (*rod.grid.shape, 3, 3))
+                faces = [
+                    thickening * np.einsum("usij,usj->usi", turned, offsets[rod.grid])
+                    for offsets in (self.lower_offsets, self.upper_offsets)
+                ]
+                for _ in range(LIFT_STEPS):
+                    cage = np.concatenate([(sections + face).reshape(-1, 3) for face in faces])
+                    shifts = rod.lifted(cage, lambda v, k=side: self._nearest_bone(v, full, k))
+                    if not shifts.any():
+                        break
+                    sections = sections + shifts
+            points[rod.grid] = sections
+        return points, rotations
+
+    def _reference_normals(self, full: dict[str, FloatArray]) -> FloatArray:
+        """(n, 3) rest sheet normals turned with the blended rotation of their segments, unit length."""
+        reference = self.rest_normals.copy()
+        for rows, weight, key in self.moving:
+            reference[rows] += weight * (self.rest_normals[rows] @ (full[key][:3, :3] - np.eye(3)).T)
+        return reference / length(reference)[:, None]
+
+    @staticmethod
+    def _segment_matrices(full: dict[str, FloatArray]) -> FloatArray:
+        """(6, 4, 4) transforms of pelvis, thigh and shank of each side, indexed like ``pin_segment``."""
+        return np.stack(
+            [_EYE4, full["thigh_right"], full["shank_right"], _EYE4, full["thigh_left"], full["shank_left"]]
+        )
 
     def _drapes(self, muscles: dict) -> list[tuple[np.ndarray, np.ndarray, FloatArray]]:
         """(sheet rows, the nearest rows of the muscle under it, (n, 1) weights) of every draped sheet (DRAPED)."""
@@ -529,9 +584,9 @@ class MusclePoser:
             for fraction in np.arange(1, steps) / steps:
                 between = _interpolate(start, stacked, fraction)
                 self._relax(dict(zip(_KEYS, between, strict=True)), STEP_ITERATIONS)
-        points = self._relax(full, ITERATIONS)
+        points, rod_rotations = self._posed_rods(self._relax(full, ITERATIONS), full)
         self.previous = stacked
-        return self._result(points, full, pelvis if moved_pelvis else None)
+        return self._result(points, full, pelvis if moved_pelvis else None, rod_rotations)
 
     def _relax(self, full: dict[str, FloatArray], iterations: int) -> FloatArray:
         """Warm-started relaxation at one pose: smooth the displacement over each sheet, push out of bone."""
@@ -570,10 +625,7 @@ class MusclePoser:
 
     def _skin(self, full: dict[str, FloatArray]) -> FloatArray:
         """Blend-skinned paths (taut rows: posed chord plus turned rest bow), before collision handling."""
-        matrices = np.stack(
-            [_EYE4, full["thigh_right"], full["shank_right"], _EYE4, full["thigh_left"], full["shank_left"]]
-        )
-        pin_matrices = matrices[self.pin_segment]
+        pin_matrices = self._segment_matrices(full)[self.pin_segment]
         pins = (
             np.einsum("nij,nj->ni", pin_matrices[:, :3, :3], self.rest_points[self.pin_rows]) + pin_matrices[:, :3, 3]
         )
@@ -649,15 +701,13 @@ class MusclePoser:
         area = cross(low_u, low_s) + cross(high_u, high_s) + cross(low_u + high_u, low_s + high_s)
         return np.add.reduceat(np.einsum("ij,ij->i", area, upper - lower), self.muscle_starts)
 
-    def _result(self, points: FloatArray, full: dict | None, pelvis: FloatArray | None) -> dict:
+    def _result(
+        self, points: FloatArray, full: dict | None, pelvis: FloatArray | None, rod_rotations: list | None = None
+    ) -> dict:
         if full is None:
             low, high = points + self.lower_offsets, points + self.upper_offsets
         else:  # the belly thickens as the fibres shorten, then each muscle's volume is held
-            reference = self.rest_normals.copy()
-            for rows, weight, key in self.moving:
-                reference[rows] += weight * (self.rest_normals[rows] @ (full[key][:3, :3] - np.eye(3)).T)
-            reference /= length(reference)[:, None]
-            along, across, normal = self._frames(points, reference)
+            along, across, normal = self._frames(points, self._reference_normals(full))
             # where the (u, s) grid folds over (its area element turns against the normal) the box is
             # collapsed to the sheet there instead of being turned inside out; the volume hold makes it up
             pu, mu, ps, ms = self.stencil
@@ -673,6 +723,10 @@ class MusclePoser:
             lower, upper = (np.where(self.framed[:, None], f, t) for f, t in zip(framed, turned, strict=True))
             lower[self.pelvic_rows] = self.lower_offsets[self.pelvic_rows]  # rigid with the pelvis, as at rest
             upper[self.pelvic_rows] = self.upper_offsets[self.pelvic_rows]
+            for rod, turns in zip(self.rods, rod_rotations or [], strict=True):  # faces turned with their section
+                rows, turns = rod.grid.ravel(), np.broadcast_to(turns, (*rod.grid.shape, 3, 3)).reshape(-1, 3, 3)
+                lower[rows] = np.einsum("nij,nj->ni", turns, self.lower_offsets[rows])
+                upper[rows] = np.einsum("nij,nj->ni", turns, self.upper_offsets[rows])
             lengths = self._fibre_lengths(points)
             scale = np.clip(self.rest_fibre_lengths / np.maximum(lengths, 1e-6), *THICKNESS_RANGE)[self.fibre_of_point]
             for block in self.blocks:  # skinned, and their bellies bulge instead (below)
