@@ -15,7 +15,7 @@ import numpy as np
 from viewer.anatomy.geometry import cubic_root, dot, length, signed_volume, unit, vertex_normals
 from viewer.types import FloatArray
 
-BLOCK_SLIMMING = (0.25, 1.0)  # bounds of a stretched block's thickness scale
+BLOCK_SLIMMING = (0.4, 1.0)  # bounds of a stretched block's cross-section scale
 BULGE_ROUNDS = 3  # rounds in which a squeezed block's bulge is taken back where it went into bone
 BULGE_REACH_MM = 40.0  # farthest a squeezed block's surface is offset to hold its volume
 BULGE_BISECTIONS = 24
@@ -54,9 +54,7 @@ class BulgingBlock:
     attachments a few millimetres apart or even past each other) the fibres' sheet twists and turns inside out
     and no offset of it holds the volume: the block goes over to a half-round cushion behind the gap
     (``_cushion``), its deep face across the gap, its top face a half circle about it, as the squeezed muscle
-    is pushed out backwards. Stretched, its belly thins towards its mid-sheet (a cubic in the scale, solved
-    exactly); its borders stay the straight fibres between the ends of its attachment lines (slimmed about its
-    axis, its upper border sank away from the inferior gemellus in internal rotation: a gap of 12 mm).
+    is pushed out backwards. Stretched, its cross-section slims about its axis (a cubic in the scale, solved exactly).
     """
 
     def __init__(self, muscle, rows: slice) -> None:
@@ -223,10 +221,10 @@ class BulgingBlock:
         centres /= np.bincount(self.station, minlength=self.n_s)[:, None]
         axis = centres[-1] - centres[0]
         axis /= np.linalg.norm(axis) + 1e-12
-        if signed_volume(moved, self.faces) >= self.rest_volume:  # stretched: the belly thins towards its mid-sheet
-            count = len(points)
-            middle = 0.5 * (moved[:count] + moved[count:])
-            push = self.slimming * (moved - np.concatenate([middle, middle]))
+        radial = moved - centres[self.station]
+        radial -= np.outer(radial @ axis, axis)
+        if signed_volume(moved, self.faces) >= self.rest_volume:  # stretched: the belly slims about its axis
+            push = self.slimming * radial
             moved += self._solve(moved, push) * push
         else:
             moved = self._inflate(moved, axis, nearest_bone)
