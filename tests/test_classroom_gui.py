@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDropEvent
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QToolBar
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QTabBar, QToolBar
 
 pytest.importorskip("pytestqt")
 
@@ -173,6 +173,7 @@ def test_presentation_steps_with_the_clicker_keys_in_large_text_and_esc_leaves(w
     qtbot.keyClick(window, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not window.isFullScreen())
     assert not window.presentation_action.isChecked() and not caption.isVisible()
+    assert caption.title.text() == caption.note.text() == ""  # no stale step kept in the hidden bar
     assert window.docks["Layers"].isVisible()
     qtbot.keyClick(window, Qt.Key.Key_PageDown)
     assert panel.index == 1 and window.peel.depth == 4  # outside presentation PageDown peels again
@@ -185,17 +186,25 @@ def test_presentation_steps_with_the_clicker_keys_in_large_text_and_esc_leaves(w
 def test_the_window_fits_1024_by_768_with_every_panel_reachable(window, qtbot):
     hint = window.minimumSizeHint()
     assert hint.width() <= 1024 and hint.height() <= 700
+    size, tabs = window.size(), {bar: bar.currentIndex() for bar in window.findChildren(QTabBar)}
     window.resize(1024, 768)
     qtbot.waitUntil(lambda: window.width() == 1024 and window.height() == 768)
     inside = window.rect()
-    for title, dock in window.docks.items():
-        window.raise_dock(title)
-        qtbot.waitUntil(dock.widget().isVisible)
-        assert not dock.isFloating()
-        corner = dock.mapTo(window, dock.rect().bottomRight())
-        assert inside.contains(corner) and inside.contains(dock.mapTo(window, dock.rect().topLeft())), title
-        assert dock.width() >= 60 and dock.height() >= 60, title
-    assert window.interactor.width() >= 420
+    try:
+        for title, dock in window.docks.items():
+            window.raise_dock(title)
+            qtbot.waitUntil(dock.widget().isVisible)
+            assert not dock.isFloating()
+            corner = dock.mapTo(window, dock.rect().bottomRight())
+            assert inside.contains(corner) and inside.contains(dock.mapTo(window, dock.rect().topLeft())), title
+            assert dock.width() >= 60 and dock.height() >= 60, title
+        assert window.interactor.width() >= 420
+    finally:  # the test's own state: the size and the dock tab bars scrolled back to their first tab
+        window.resize(size)
+        qtbot.waitUntil(lambda: window.size() == size)
+        for bar, index in tabs.items():
+            bar.setCurrentIndex(0)
+            bar.setCurrentIndex(index)
 
 
 def test_settings_are_remembered_between_runs(qtbot, fresh_scene, tmp_path):
@@ -246,7 +255,7 @@ def test_f1_shows_the_keys_and_mouse_overlay(window, qtbot):
     for expected in ("Ctrl+S", "Save scene", "F5", "Presentation", "rotate the body", "PageDown"):
         assert expected in text
     qtbot.keyClick(overlay, Qt.Key.Key_Escape)
-    assert not overlay.isVisible()
+    assert not overlay.isVisible() and overlay.text.text() == ""  # written afresh at each showing
 
 
 def test_about_names_the_version_licences_and_published_sources(window, qtbot):

@@ -118,6 +118,28 @@ def test_stretch_colour_toggle_shows_a_legend(window):
     assert window.scene_view._colour_bar is None
 
 
+def test_fibres_and_the_caution_outline_leave_no_actor_behind_when_turned_off(window):
+    """An overlay turned off is removed from the plotter, not hidden: a hidden actor is still walked every frame."""
+    model, renderer = window.model, window.interactor.renderer
+
+    def drawn(suffix: str) -> set[str]:
+        return {name for name in renderer.actors if name.endswith(suffix)}
+
+    model.set_fibres_visible(True)
+    assert "piriformis_right__fibres" in drawn("__fibres")
+    model.set_visible("piriformis_right", False)
+    assert "piriformis_right__fibres" not in drawn("__fibres")
+    model.set_visible("piriformis_right", True)  # drawn again, at the current pose
+    assert "piriformis_right__fibres" in drawn("__fibres")
+    model.set_fibres_visible(False)
+    assert drawn("__fibres") == set()
+    window.danger_action.setChecked(True)
+    outlines = drawn("__caution_outline")
+    assert outlines and renderer.actors[outlines.pop()].GetVisibility()
+    window.danger_action.setChecked(False)
+    assert drawn("__caution_outline") == set()
+
+
 def test_pose_panel_warns_of_bony_impingement(window):
     """Sliders reach every angle's range; a combination the bones cannot take is named, not silently shown."""
     panel = window.motion_panel.pose_panel

@@ -138,8 +138,8 @@ def test_caution_area_is_drawn_with_a_closed_outline_that_follows_the_pose(fresh
         fresh_scene.set_pose("right", hip_flexion=60)
         moved = np.linalg.norm(view._caution_outlines["skin"].mapper.dataset.points.mean(0) - rest.mean(0))
         assert moved > 5, "the outline follows the posed skin"
-        fresh_scene.set_visible("skin", False)
-        assert not actor.GetVisibility()
+        fresh_scene.set_visible("skin", False)  # removed from the plotter, not left hidden in it
+        assert "skin" not in view._caution_outlines and "skin__caution_outline" not in plotter.renderer.actors
     finally:
         plotter.close()
 

@@ -334,20 +334,23 @@ class SceneView:
         return outline
 
     def _show_caution_outline(self, name: str, shown: bool) -> None:
-        """Draw (or refresh, or hide) the outline of the caution area on one skin."""
+        """Draw (or refresh) the outline of the caution area on one skin, or remove it from the plotter: not
+        hidden, since a hidden actor is still walked every frame (it is made again when shown)."""
         actor = self._caution_outlines.get(name)
-        if shown and self._caution_ready:
-            outline = self._caution_outline(name)
-            if actor is None:
-                actor = self.plotter.add_mesh(
-                    outline, color=CAUTION_OUTLINE_COLOUR, line_width=CAUTION_OUTLINE_WIDTH, lighting=False,
-                    name=f"{name}__caution_outline", reset_camera=False, pickable=False, render=False,
-                )
-                self._caution_outlines[name] = actor
-            else:
-                actor.mapper.dataset.copy_from(outline)
-        if actor is not None:
-            actor.SetVisibility(shown and self.model.is_visible(name))
+        if not (shown and self.model.is_visible(name)):
+            if actor is not None:
+                self.plotter.remove_actor(self._caution_outlines.pop(name), render=False)
+            return
+        if not self._caution_ready:
+            return
+        outline = self._caution_outline(name)
+        if actor is None:
+            self._caution_outlines[name] = self.plotter.add_mesh(
+                outline, color=CAUTION_OUTLINE_COLOUR, line_width=CAUTION_OUTLINE_WIDTH, lighting=False,
+                name=f"{name}__caution_outline", reset_camera=False, pickable=False, render=False,
+            )  # fmt: skip
+        else:
+            actor.mapper.dataset.copy_from(outline)
 
     @staticmethod
     def _rgba(colour: str) -> list[int]:
@@ -401,32 +404,37 @@ class SceneView:
         self._show_skin_outline(name)
         if self.model.structures[name].kind in ("danger", "skin"):
             self._update_danger_display()
-        if name in self.fibre_actors:
-            self.fibre_actors[name].SetVisibility(visible and self.model.fibres_visible)
+        self._show_fibres(name)
         if name == self.model.selection:
             self._on_selection(name)  # outline off, and the name at the top says it is hidden
         self.request_render()
 
     def _on_fibres_visibility(self, visible: bool, render: bool = True) -> None:
         for name in self.model.structures:
-            lines = self.model.fibre_lines(name)
-            if lines is None:
-                continue
-            if name not in self.fibre_actors and visible:
-                self.fibre_actors[name] = self.plotter.add_mesh(
-                    fibre_lines(lines),
-                    color="#5a1a10",
-                    line_width=1.5,
-                    opacity=0.55,
-                    name=f"{name}__fibres",
-                    reset_camera=False,
-                    pickable=False,
-                    render=False,
-                )
-            if name in self.fibre_actors:
-                self.fibre_actors[name].SetVisibility(visible and self.model.is_visible(name))
+            self._show_fibres(name)
         if render:
             self.request_render()
+
+    def _show_fibres(self, name: str) -> None:
+        """Draw a muscle's fibre lines while fibres are on and the muscle is shown; otherwise its fibre actor is
+        removed from the plotter (a hidden actor would still be walked every frame)."""
+        lines = self.model.fibre_lines(name)
+        shown = lines is not None and self.model.fibres_visible and self.model.is_visible(name)
+        if not shown:
+            if name in self.fibre_actors:
+                self.plotter.remove_actor(self.fibre_actors.pop(name), render=False)
+            return
+        if name not in self.fibre_actors:
+            self.fibre_actors[name] = self.plotter.add_mesh(
+                fibre_lines(lines),
+                color="#5a1a10",
+                line_width=1.5,
+                opacity=0.55,
+                name=f"{name}__fibres",
+                reset_camera=False,
+                pickable=False,
+                render=False,
+            )
 
     def _on_selection(self, name: str | None) -> None:
         """Outline the selected structure and name it at the top of the view."""
@@ -584,7 +592,7 @@ class SceneView:
             return
         mesh.points = vertices
         mesh.point_data["Normals"] = vertex_normals(vertices, self.model.structures[name].faces)
-        if name in self._caution_outlines and self._caution_outlines[name].GetVisibility():
+        if name in self._caution_outlines:
             self._show_caution_outline(name, True)
         if name in self._fibre_of_vertex and self.model.colour_mode == "stretch":
             self._update_stretch(name)

@@ -86,6 +86,10 @@ class HelpOverlay(QWidget):
             self.setGeometry(self.window.rect())
         return False
 
+    def hideEvent(self, event) -> None:
+        self.text.clear()  # written afresh from the actions at each showing
+        super().hideEvent(event)
+
     def keyPressEvent(self, event) -> None:
         self.hide()
 

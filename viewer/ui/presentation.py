@@ -127,4 +127,6 @@ class Presentation:
             height = screen.geometry().height() if screen else self.window.height()
             self.caption.set_screen_height(height, self.window.text_scale)
             self.caption.set_text(step.title, step.note)
+        else:
+            self.caption.set_text("", "")  # no stale step left in the hidden bar
         self.caption.setVisible(shown)
