@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from pyvistaqt import QtInteractor
 
 from viewer.cache import atomic_write
 from viewer.model.history import History
@@ -42,6 +41,7 @@ from viewer.ui.settings import WindowSettings
 from viewer.ui.structures_panel import StructuresPanel
 from viewer.ui.study import add_study_tools
 from viewer.ui.techniques_panel import TechniquesPanel
+from viewer.ui.view_widget import ViewWidget
 
 WINDOW_TITLE = "Glute Viewer — 3D atlas of the hip and gluteal region"
 CLICK_TOLERANCE_PX = 4
@@ -67,7 +67,7 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
-        self.interactor = QtInteractor(central, auto_update=False)
+        self.interactor = ViewWidget(central, auto_update=False)
         self.interactor.setMinimumSize(420, 300)  # the 3D view keeps priority; panels shrink, scroll or tab instead
         column.addWidget(self.interactor, 1)
         self.setCentralWidget(central)
