@@ -372,7 +372,8 @@ IN_BONE_MM = 2.0  # deeper than the obstacle grids' error (2 mm lattice, first-o
 SINKING = {  # strict: measured share of the form deeper than IN_BONE_MM in a bone, worst therapist position
     # (the gemelli were 5.6% and 1.3%: posed as rods, their sections are shifted until their forms are off the
     # bones, rods.Rod.lifted)
-    "quadratus_femoris_right": "8.7% in external rotation with adduction: squeezed between ischium and femur",
+    # (quadratus femoris was 8.7% in external rotation with adduction, squeezed between ischium and femur: a cushion
+    # behind the gap since, block.py)
 }
 
 
@@ -522,7 +523,7 @@ def test_the_gluteal_fans_do_not_fold_in_motion(fan_shapes):
 
 
 # Share of each posed form's edges bending over 40 degrees where it is 1% or more (the limit), measured on the
-# pose space of muscles-build-8 / muscle-forms-18 (tests/test_muscle_binding.py's own posing; "90/45/45" is flexion 90,
+# pose space of muscles-build-9 / muscle-forms-19 / solver-8 (tests/test_muscle_binding.py's own posing; "90/45/45" is flexion 90,
 # abduction 45, rotation 45). Where they lie and why, as the helpers found them:
 # - the gemelli (5-15% before) are posed as rods (rods.py: rigid cross-sections turned smoothly, forms bound by
 #   section); what is left lies at the rounded insertion tendon tips (at 30-40 degrees already at rest) and, in
@@ -547,33 +548,33 @@ def test_the_gluteal_fans_do_not_fold_in_motion(fan_shapes):
 #   rotation with adduction / prone) against 6.4 / 9.1 / 16.0 / 1.2 / 0.9% today; a straight chord 11-24%, and
 #   capping its thickening 19%, as the forms' volume hold then thickens the form back.
 CREASED = {
-    ("superior_gemellus", "external rotation with adduction"): "1.14% (solver; 9.1% before)",
-    ("inferior_gemellus", "flexion 90 knee 90"): "1.29% (solver; 14.7% before)",
-    ("inferior_gemellus", "90/45/45"): "1.01% (solver; 13.4% before)",
-    ("inferior_gemellus", "external rotation with adduction"): "1.48% (solver; 9.9% before)",
-    ("quadratus_femoris", "flexion 90 knee 90"): "1.7%",
-    ("quadratus_femoris", "90/45/45"): "1.3%",
-    ("quadratus_femoris", "external rotation with adduction"): "2.9%",
-    ("piriformis", "flexion 90 knee 90"): "2.2%",
-    ("piriformis", "90/45/45"): "3.7%",
-    ("piriformis", "external rotation with adduction"): "1.1%",
-    ("gluteus_minimus", "flexion 90 knee 90"): "1.1%",
-    ("gluteus_minimus", "frog"): "1.8%",
-    ("gluteus_minimus", "90/45/45"): "4.3%",
-    ("gluteus_medius", "flexion 90 knee 90"): "1.2%",
-    ("gluteus_medius", "frog"): "1.4%",
-    ("gluteus_medius", "90/45/45"): "3.0%",
-    ("gluteus_maximus", "flexion 90 knee 90"): "1.7%",
-    ("gluteus_maximus", "90/45/45"): "1.6%",
-    ("tensor_fasciae_latae", "flexion 90 knee 90"): "6.3%",
+    ("superior_gemellus", "external rotation with adduction"): "1.14%",
+    ("superior_gemellus", "prone knee 90 internal rotation"): "1.22%",
+    ("inferior_gemellus", "flexion 90 knee 90"): "1.43%",
+    ("inferior_gemellus", "external rotation with adduction"): "1.34%",
+    ("inferior_gemellus", "90/45/45"): "1.20%",
+    ("quadratus_femoris", "flexion 90 knee 90"): "1.51%",
+    ("quadratus_femoris", "external rotation with adduction"): "3.0%",
+    ("piriformis", "flexion 90 knee 90"): "2.1%",
+    ("piriformis", "frog"): "1.03%",
+    ("piriformis", "external rotation with adduction"): "1.15%",
+    ("piriformis", "90/45/45"): "4.0%",
+    ("gluteus_minimus", "flexion 90 knee 90"): "1.09%",
+    ("gluteus_minimus", "frog"): "1.80%",
+    ("gluteus_minimus", "90/45/45"): "4.6%",
+    ("gluteus_medius", "flexion 90 knee 90"): "1.21%",
+    ("gluteus_medius", "frog"): "1.30%",
+    ("gluteus_medius", "90/45/45"): "2.9%",
+    ("gluteus_maximus", "flexion 90 knee 90"): "1.72%",
+    ("gluteus_maximus", "90/45/45"): "1.62%",
+    ("tensor_fasciae_latae", "flexion 90 knee 90"): "6.1%",
     ("tensor_fasciae_latae", "frog"): "8.4%",
-    ("tensor_fasciae_latae", "90/45/45"): "10.2%",
-    ("tensor_fasciae_latae", "external rotation with adduction"): "1.2%",
+    ("tensor_fasciae_latae", "90/45/45"): "10.3%",
     ("iliotibial_band", "flexion 90 knee 90"): "4.6%",
-    ("iliotibial_band", "frog"): "4.4%",
+    ("iliotibial_band", "frog"): "4.1%",
+    ("iliotibial_band", "external rotation with adduction"): "1.64%",
+    ("iliotibial_band", "prone knee 90 internal rotation"): "3.8%",
     ("iliotibial_band", "90/45/45"): "4.1%",
-    ("iliotibial_band", "external rotation with adduction"): "1.8%",
-    ("iliotibial_band", "prone knee 90 internal rotation"): "3.9%",
 }
 
 
