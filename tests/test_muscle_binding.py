@@ -16,6 +16,9 @@ from viewer.anatomy.muscles.form_metrics import (
     FOLD_DEGREES,
     MAX_CREASE_SHARE,
     MAX_INSIDE_SHARE,
+    MOTION_POSES,
+    THERAPIST_POSES,
+    bone_depths,
     crease_share,
     overlap_share,
     volume_ratio,
@@ -353,19 +356,7 @@ def test_no_form_throws_a_fin_off_its_cage(muscles, deformer, pose):
             assert gap < 60.0, (name, gap)
 
 
-POSES = [
-    LegPose(hip_flexion=90, knee_flexion=90),
-    LegPose(hip_flexion=45, hip_abduction=40, hip_rotation=20, knee_flexion=90),  # frog
-    LegPose(hip_flexion=10, hip_abduction=-25, hip_rotation=-35),  # external rotation with adduction
-    LegPose(knee_flexion=90, hip_rotation=40),  # prone, knee 90, internal rotation
-]
-MOTION_POSES = {  # the therapist positions, and the fans' worst corner of the pose grid
-    "flexion 90 knee 90": POSES[0],
-    "frog": POSES[1],
-    "external rotation with adduction": POSES[2],
-    "prone knee 90 internal rotation": POSES[3],
-    "90/45/45": LegPose(hip_flexion=90, hip_abduction=45, hip_rotation=45),
-}
+POSES = THERAPIST_POSES
 
 
 IN_BONE_MM = 2.0  # deeper than the obstacle grids' error (2 mm lattice, first-order): under 1% of any rest form
@@ -377,21 +368,16 @@ SINKING = {  # strict: measured share of the form deeper than IN_BONE_MM in a bo
 }
 
 
-def bone_depths(deformer, pose: LegPose) -> dict[str, np.ndarray]:
+def therapist_bone_depths(deformer, pose: LegPose) -> dict[str, np.ndarray]:
     """Each right form's depth (mm, positive inside) in the nearest bone it enters at a pose, from the posers' grids."""
     from viewer.anatomy.bones import load_bone_surfaces
     from viewer.anatomy.muscles.pose_grids import load_pose_grids
-    from viewer.anatomy.pose_space import obstacles
 
     legs = {"right": pose, "left": LegPose()}
     moves = segment_transforms(legs, load_landmarks())
-    grids = obstacles(load_pose_grids(load_bone_surfaces()), "right", moves["thigh_right"], moves["shank_right"])
-    depths = {}
-    for name, posed in deformer.pose(moves, legs).items():
-        if name.endswith("_right"):
-            distance = [grid.sample((posed.vertices - m[:3, 3]) @ m[:3, :3])[0] for grid, m in grids.values()]
-            depths[name] = -np.min(distance, axis=0)
-    return depths
+    posed = {name: p.vertices for name, p in deformer.pose(moves, legs).items() if name.endswith("_right")}
+    grids = load_pose_grids(load_bone_surfaces())
+    return bone_depths(posed, grids, "right", moves["thigh_right"], moves["shank_right"])
 
 
 @pytest.mark.parametrize(
@@ -408,7 +394,7 @@ def test_the_forms_stay_out_of_the_bones_in_the_therapist_positions(deformer, na
     millimetres beyond its cage, and a squeezed one sank into bone by up to 12 mm (quadratus femoris; 8.7% of it more
     than 2 mm deep in external rotation with adduction until the squeezed block became a cushion behind the gap)."""
     for pose in POSES:
-        share = float((bone_depths(deformer, pose)[name] > IN_BONE_MM).mean())
+        share = float((therapist_bone_depths(deformer, pose)[name] > IN_BONE_MM).mean())
         assert share < MAX_INSIDE_SHARE, (pose, round(share, 4))
 
 

@@ -23,6 +23,7 @@ from viewer.anatomy.geometry import (
     vertex_normals,
     winding_number,
 )
+from viewer.anatomy.kinematics import LegPose
 from viewer.anatomy.muscles.build import RIGHT_BONES, RightMuscle
 from viewer.anatomy.muscles.distance_field import DistanceGrid, distance_grid
 from viewer.types import FloatArray, IntArray
@@ -39,6 +40,20 @@ LUMP_STATION_MM = 1.0  # cross-sections this far apart along the centre line
 LUMP_WINDOW_MM = 15.0  # a section's radius is compared with a quadratic fitted over this much of the line about it
 LUMP_ENDS = 0.1  # share of the centre line left out at each end (attachments spread onto bone there)
 MAX_LUMP = 0.04  # a section's radius stands at most this share of the belly radius off its trend
+
+THERAPIST_POSES = [  # the positions the techniques are taught in
+    LegPose(hip_flexion=90, knee_flexion=90),
+    LegPose(hip_flexion=45, hip_abduction=40, hip_rotation=20, knee_flexion=90),  # frog
+    LegPose(hip_flexion=10, hip_abduction=-25, hip_rotation=-35),  # external rotation with adduction
+    LegPose(knee_flexion=90, hip_rotation=40),  # prone, knee 90, internal rotation
+]
+MOTION_POSES = {  # the therapist positions, and the fans' worst corner of the pose grid, by label
+    "flexion 90 knee 90": THERAPIST_POSES[0],
+    "frog": THERAPIST_POSES[1],
+    "external rotation with adduction": THERAPIST_POSES[2],
+    "prone knee 90 internal rotation": THERAPIST_POSES[3],
+    "90/45/45": LegPose(hip_flexion=90, hip_abduction=45, hip_rotation=45),
+}
 
 
 @dataclass(frozen=True)
@@ -83,6 +98,35 @@ def crease_share(vertices: FloatArray, faces: IntArray, degrees: float = CREASE_
     """Share (0..1) of the interior edges of a (n, 3) / (m, 3) mesh bending more than ``degrees``."""
     bends = dihedral_degrees(np.asarray(vertices, float), np.asarray(faces))
     return float((bends > degrees).mean()) if len(bends) else 0.0
+
+
+def bone_depths(
+    posed: dict[str, FloatArray], grids: dict[str, object], side: str, thigh: FloatArray, shank: FloatArray
+) -> dict[str, FloatArray]:
+    """Each posed form's depth (mm, positive inside) in the nearest bone it enters.
+
+    Parameters
+    ----------
+    posed : dict of str to (n, 3) array
+        Posed form vertices of one side's muscles, by structure name.
+    grids : dict
+        The packed bone distance grids (``pose_grids.load_pose_grids``).
+    side : str
+        ``"right"`` or ``"left"``.
+    thigh, shank : (4, 4) array
+        The side's segment transforms.
+
+    Returns
+    -------
+    dict of str to (n,) array
+    """
+    from viewer.anatomy.pose_space import obstacles
+
+    carried = obstacles(grids, side, thigh, shank).values()
+    return {
+        name: -np.min([grid.sample((vertices - m[:3, 3]) @ m[:3, :3])[0] for grid, m in carried], axis=0)
+        for name, vertices in posed.items()
+    }
 
 
 def volume_ratio(rest: FloatArray, posed: FloatArray, faces: IntArray) -> float:
