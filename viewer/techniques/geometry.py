@@ -237,14 +237,13 @@ def _aim_through(
     from scipy.optimize import minimize
 
     structures = _near_line(structures, target, view, AIM_REACH_MM)  # every ray tried stays within its reach
-    across = unit(np.cross(view, [0.0, 1.0, 0.0] if abs(view[1]) < 0.9 else [1.0, 0.0, 0.0]))
-    plane = np.stack([across, np.cross(view, across)])  # (2, 3)
+    plane = _search_plane(view, context.side)
     tried: dict[tuple[float, float], tuple[float, tuple[FloatArray, FloatArray, str]]] = {}
 
     def miss(shift: FloatArray) -> float:
         met = _contact_along(structures, target + shift @ plane, view)
-        if met is None:
-            return 10 * OUTSIDE_MM
+        if met is None:  # worse than any contact, and worse the farther out (the bones of the two sides differ:
+            return 2 * OFF_SURFACE_MM + float(np.linalg.norm(shift))  # a flat penalty sent the sides apart)
         contact, normal, hit = met
         direction = approach_direction(normal, _heading(technique, context, contact, target), angle)
         offset = target - contact
@@ -262,6 +261,16 @@ def _aim_through(
         if tried[tuple(start)][0] < AIM_TOLERANCE_MM:
             break
     return min(tried.values(), key=lambda entry: entry[0])[1]
+
+
+def _search_plane(view: FloatArray, side: str) -> FloatArray:
+    """(2, 3) orthonormal axes across the unit ``view`` (3,) in which contacts are sought, mirror images for the
+    two sides: the search then takes the same steps on the left as on the right (axes built from the left's own
+    view by cross products are mirrored with one axis reversed, and the local search found another contact there:
+    side-lying, from below the buttock, 16.6 mm from the nerve where the right's line passes 47 mm from it)."""
+    right_view = _mirror(view, side)
+    across = unit(np.cross(right_view, [0.0, 1.0, 0.0] if abs(right_view[1]) < 0.9 else [1.0, 0.0, 0.0]))
+    return np.stack([_mirror(across, side), _mirror(np.cross(right_view, across), side)])
 
 
 def _anchor(technique: Technique, context: TechniqueContext) -> FloatArray:
