@@ -415,6 +415,28 @@ def _edges(faces: IntArray) -> IntArray:
     return edges
 
 
+def edge_table(faces: IntArray) -> tuple[IntArray, IntArray]:
+    """A mesh's edges once, for the edges of many of its regions (:func:`region_edges`).
+
+    Returns (the edges (e, 2) as :func:`_edges` gives them, the edge of each face's three sides (f, 3)).
+    """
+    sides = np.sort(np.stack([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]], axis=1), axis=2)
+    edges, side_edge = np.unique(sides.reshape(-1, 2), axis=0, return_inverse=True)
+    return edges, side_edge.reshape(-1, 3)
+
+
+def region_edges(table: tuple[IntArray, IntArray], kept: np.ndarray, local: IntArray) -> IntArray:
+    """The edges of a mesh's ``kept`` faces ((f,) bool) in a region's numbering: ``_edges(local[faces[kept]])``.
+
+    ``table`` is the mesh's :func:`edge_table`; ``local`` (n,) gives each vertex's index in the region, rising
+    with the mesh's own (so the edges keep their order), -1 outside it.
+    """
+    edges, side_edge = table
+    used = np.zeros(len(edges), dtype=bool)
+    used[side_edge[kept]] = True
+    return local[edges[used]]
+
+
 def umbrella_operator(edges: IntArray, n: int):
     """(n, n) sparse matrix of one umbrella smoothing pass: each vertex takes the mean of itself and its neighbours.
 
