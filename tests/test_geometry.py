@@ -235,6 +235,25 @@ def test_voxels_inside_a_turned_box_are_found_in_a_grid_far_larger_than_it_and_i
         np.testing.assert_array_equal(winding_voxels(solid, faces, low, spacing, shape), expected.astype(int))
 
 
+def test_inside_depth_is_the_exact_transform_of_the_occupied_voxels():
+    """Cropped to the occupied box and found by the bounded search where nothing lies deeper than its reach
+    (else by the transform): the same values as the feature transform, to the last bit."""
+    from scipy import ndimage
+
+    from viewer.anatomy.muscles.distance_field import inside_depth
+
+    rng = np.random.default_rng(11)
+    for trial in range(30):
+        shape = tuple(int(n) for n in rng.integers(5, 40, 3))
+        occupied = ndimage.binary_dilation(rng.random(shape) < rng.uniform(0.001, 0.05), iterations=trial % 6)
+        if trial % 7 == 0:
+            occupied[0] = True  # touching the grid's side
+        reach = int(rng.integers(1, 12))
+        assert np.array_equal(inside_depth(occupied, reach), ndimage.distance_transform_edt(occupied)), trial
+    assert np.array_equal(inside_depth(np.ones((6, 7, 8), bool)), ndimage.distance_transform_edt(np.ones((6, 7, 8))))
+    assert not inside_depth(np.zeros((4, 4, 4), bool)).any()
+
+
 def test_near_distance_is_the_exact_transform_up_to_its_reach_and_only_greater_beyond():
     from scipy import ndimage
 

@@ -388,7 +388,7 @@ def union_distance(
     """
     from scipy import ndimage
 
-    from viewer.anatomy.muscles.distance_field import DistanceGrid, inside_voxels, near_distance
+    from viewer.anatomy.muscles.distance_field import DistanceGrid, inside_depth, inside_voxels, near_distance
 
     low = np.min([s.vertices.min(axis=0) for s in solids], axis=0) - margin
     high = np.max([s.vertices.max(axis=0) for s in solids], axis=0) + margin
@@ -405,7 +405,7 @@ def union_distance(
         outside = ndimage.distance_transform_edt(~occupied) * spacing
     else:
         outside = near_distance(occupied, int(np.ceil(exact_mm / spacing))) * spacing
-    inside = ndimage.distance_transform_edt(occupied) * spacing
+    inside = inside_depth(occupied) * spacing
     values = np.where(occupied, -(inside - spacing / 2), outside - spacing / 2)
     return DistanceGrid(origin=low, spacing=spacing, values=values, gradient=np.stack(np.gradient(values, spacing)))
 

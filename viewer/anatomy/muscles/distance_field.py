@@ -167,6 +167,35 @@ def near_distance(occupied: np.ndarray, reach: int) -> FloatArray:
     return np.sqrt(np.minimum(squared, cap).astype(float))
 
 
+def inside_depth(occupied: np.ndarray, reach: int = 10) -> FloatArray:
+    """Euclidean distance (voxels) of each ``occupied`` voxel to the nearest free one (0 on the free ones).
+
+    What :func:`scipy.ndimage.distance_transform_edt` of ``occupied`` gives, to the last bit, for less: only
+    the box round the occupied voxels and one free layer about it is transformed (a free voxel beyond that
+    layer is never nearer than the layer's voxel on the way to it), and where no voxel lies deeper than
+    ``reach`` voxels (muscles and bones a few voxels thick) by :func:`near_distance`, without the feature
+    transform.
+
+    Parameters
+    ----------
+    occupied : (nx, ny, nz) bool array
+    reach : int
+        Voxels; at least 1.
+    """
+    depth = np.zeros(occupied.shape)
+    where = np.nonzero(occupied)
+    if not len(where[0]):
+        return depth
+    box = tuple(
+        slice(max(int(index.min()) - 1, 0), min(int(index.max()) + 2, size))
+        for index, size in zip(where, occupied.shape, strict=True)
+    )
+    solid = occupied[box]
+    near = near_distance(~solid, reach)
+    depth[box] = near if near.max() <= reach else ndimage.distance_transform_edt(solid)
+    return depth
+
+
 def distance_grid(vertices: FloatArray, faces: np.ndarray, spacing: float = 2.0, margin: float = 40.0) -> DistanceGrid:
     """Voxelise a closed mesh over its bounding box plus ``margin`` and return its signed-distance grid."""
     vertices = np.asarray(vertices, dtype=float)
@@ -174,7 +203,7 @@ def distance_grid(vertices: FloatArray, faces: np.ndarray, spacing: float = 2.0,
     shape = tuple(int(n) for n in np.ceil((vertices.max(axis=0) + margin - origin) / spacing) + 1)
     inside = inside_voxels(vertices, np.asarray(faces), origin, spacing, shape)
     outside_distance = ndimage.distance_transform_edt(~inside) * spacing
-    inside_distance = ndimage.distance_transform_edt(inside) * spacing
+    inside_distance = inside_depth(inside) * spacing
     values = np.where(inside, -(inside_distance - spacing / 2), outside_distance - spacing / 2)
     gradient = np.stack(np.gradient(values, spacing))
     return DistanceGrid(origin=origin, spacing=spacing, values=values, gradient=gradient)
