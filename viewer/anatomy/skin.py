@@ -182,9 +182,20 @@ def inside(points: FloatArray, surface: Surface, spacing: float = 1.5) -> np.nda
     margin = 4 * spacing
     origin = surface.vertices.min(axis=0) - margin
     shape = tuple(int(n) for n in np.ceil((surface.vertices.max(axis=0) + margin - origin) / spacing) + 1)
-    covered = (winding_voxels(surface.vertices, surface.faces, origin, spacing, shape) > 0).astype(np.float32)
     index = ((np.asarray(points, dtype=float).reshape(-1, 3) - origin) / spacing).T
-    return ndimage.map_coordinates(covered, index, order=1, mode="constant", cval=0.0) > 0.5
+    if not index.shape[1]:
+        return np.zeros(0, dtype=bool)
+    # only the voxels round the points are counted: the same block of the grid, moved by whole voxels (exact)
+    low = np.clip(np.floor(index.min(axis=1)).astype(int) - 2, 0, shape)
+    high = np.clip(np.floor(index.max(axis=1)).astype(int) + 3, 0, shape)
+    if np.any(high <= low):  # every point a voxel or more beyond the grid: outside
+        return np.zeros(index.shape[1], dtype=bool)
+    region = tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))
+    covered = winding_voxels(surface.vertices, surface.faces, origin, spacing, shape, region) > 0
+    inside_share = ndimage.map_coordinates(
+        covered.astype(np.float32), index - low[:, None], order=1, mode="constant", cval=0.0
+    )
+    return inside_share > 0.5
 
 
 __all__ = [

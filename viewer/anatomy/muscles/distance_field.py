@@ -65,16 +65,26 @@ def inside_voxels(vertices: FloatArray, faces: np.ndarray, origin: FloatArray, s
     return inside
 
 
-def winding_voxels(vertices: FloatArray, faces: np.ndarray, origin: FloatArray, spacing: float, shape) -> np.ndarray:
+def winding_voxels(
+    vertices: FloatArray,
+    faces: np.ndarray,
+    origin: FloatArray,
+    spacing: float,
+    shape,
+    region: tuple[slice, slice, slice] | None = None,
+) -> np.ndarray:
     """Winding number (int array of ``shape``) of a closed, outward-facing mesh at each voxel.
 
     A +Z ray from below counts +1 where it enters through a face and -1 where it leaves. Unlike parity,
     a surface folded through itself still reads inside (2) under its double layer, and 0 only where no
-    layer covers the voxel.
+    layer covers the voxel. With ``region`` (three slices of the grid) only that block of voxels is
+    computed and returned (the same values, for less: the columns beside it are never cast).
     """
-    box, crossings = _crossings_in_box(vertices, faces, origin, spacing, shape, signed=True)
-    winding = np.zeros(shape, dtype=np.int64)
+    region = tuple(slice(0, n) for n in shape) if region is None else region
+    box, crossings = _crossings_in_box(vertices, faces, origin, spacing, shape, signed=True, region=region)
+    winding = np.zeros(tuple(r.stop - r.start for r in region), dtype=np.int64)
     if crossings is not None:
+        box = tuple(slice(b.start - r.start, b.stop - r.start) for b, r in zip(box, region, strict=True))
         winding[box] = crossings
         _fill_above(winding, box, crossings[:, :, -1])
     return winding
@@ -90,23 +100,30 @@ def _fill_above(grid: np.ndarray, box: tuple[slice, slice, slice], top: np.ndarr
 
 
 def _crossings_in_box(
-    vertices: FloatArray, faces: np.ndarray, origin: FloatArray, spacing: float, shape, signed: bool
+    vertices: FloatArray,
+    faces: np.ndarray,
+    origin: FloatArray,
+    spacing: float,
+    shape,
+    signed: bool,
+    region: tuple[slice, slice, slice] | None = None,
 ) -> tuple[tuple[slice, slice, slice], np.ndarray | None]:
     """Crossings of the +Z voxel column rays below each voxel (a count, or entries minus exits), in the mesh's box.
 
     Only the voxels from the mesh's lowest to its highest crossing, in the columns it covers, are computed
     (the grid may be far larger than one mesh): below the box every count is 0, above it each column keeps
     its last value. Returns the box as slices of the (nx, ny, nz) grid and the (bx, by, bz) int counts in it,
-    or ``None`` for the counts when no column ray meets the mesh inside the grid.
+    or ``None`` for the counts when no column ray meets the mesh inside the grid. With ``region`` (three slices
+    of the grid) only the voxels in it are counted (a crossing below it counts from its lowest voxel on).
     """
     nx, ny, nz = shape
+    (x0, x1), (y0, y1), (z0, z1) = ((0, n) for n in shape) if region is None else ((r.start, r.stop) for r in region)
     tri = vertices[faces]  # (m, 3, 3)
     col_x = origin[0] + spacing * np.arange(nx) + _JITTER[0]
     col_y = origin[1] + spacing * np.arange(ny) + _JITTER[1]
-    lo = np.clip(np.ceil((tri[:, :, :2].min(axis=1) - origin[:2] - _JITTER) / spacing), 0, [nx, ny]).astype(int)
-    hi = np.clip(np.floor((tri[:, :, :2].max(axis=1) - origin[:2] - _JITTER) / spacing), -1, [nx - 1, ny - 1]).astype(
-        int
-    )
+    lo = np.clip(np.ceil((tri[:, :, :2].min(axis=1) - origin[:2] - _JITTER) / spacing), [x0, y0], [x1, y1]).astype(int)
+    hi = np.clip(np.floor((tri[:, :, :2].max(axis=1) - origin[:2] - _JITTER) / spacing), [x0 - 1, y0 - 1], [x1 - 1, y1 - 1])
+    hi = hi.astype(int)
     counts = np.maximum(hi - lo + 1, 0)
     per_triangle = counts[:, 0] * counts[:, 1]
     owner = np.repeat(np.arange(len(tri)), per_triangle)
@@ -122,8 +139,8 @@ def _crossings_in_box(
     hit = (np.abs(det) >= 1e-12) & (w1 >= 0) & (w2 >= 0) & (w1 + w2 <= 1)
     z = a[hit, 2] + w1[hit] * (b[hit, 2] - a[hit, 2]) + w2[hit] * (c[hit, 2] - a[hit, 2])
     first_inside = np.clip(np.ceil((z - origin[2]) / spacing), 0, nz).astype(int)
-    within = first_inside < nz  # a crossing above the grid's top voxel counts for none of its voxels
-    ix, iy, first_inside = ix[hit][within], iy[hit][within], first_inside[within]
+    within = first_inside < z1  # a crossing above the grid's (region's) top voxel counts for none of its voxels
+    ix, iy, first_inside = ix[hit][within], iy[hit][within], np.maximum(first_inside[within], z0)
     if not len(first_inside):
         return (slice(0, 0),) * 3, None
     low = np.array([ix.min(), iy.min(), first_inside.min()])
