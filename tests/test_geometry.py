@@ -254,6 +254,22 @@ def test_inside_depth_is_the_exact_transform_of_the_occupied_voxels():
     assert not inside_depth(np.zeros((4, 4, 4), bool)).any()
 
 
+def test_winding_numbers_at_some_voxels_or_in_a_block_are_those_of_the_whole_grid():
+    from viewer.anatomy.muscles.distance_field import winding_at, winding_voxels
+
+    outer = sphere(np.array([1.0, 2.0, 3.0]), 10.0, resolution=16)
+    inner = sphere(np.array([1.0, 2.0, 3.0]), 5.0, resolution=16)
+    vertices = np.vstack([outer[0], inner[0]])  # a sphere inside another, both outward: wound twice in the middle
+    faces = np.vstack([outer[1], inner[1] + len(outer[0])])
+    origin, spacing, shape = np.array([-12.0, -10.0, -9.0]), 0.9, (30, 28, 27)
+    whole = winding_voxels(vertices, faces, origin, spacing, shape)
+    assert set(np.unique(whole)) == {0, 1, 2}
+    voxels = np.random.default_rng(2).integers(0, shape, size=(500, 3))
+    assert np.array_equal(winding_at(vertices, faces, origin, spacing, shape, voxels), whole[tuple(voxels.T)])
+    block = (slice(3, 20), slice(10, 28), slice(12, 19))
+    assert np.array_equal(winding_voxels(vertices, faces, origin, spacing, shape, block), whole[block])
+
+
 def test_near_distance_is_the_exact_transform_up_to_its_reach_and_only_greater_beyond():
     from scipy import ndimage
 

@@ -177,25 +177,25 @@ def inside(points: FloatArray, surface: Surface, spacing: float = 1.5) -> np.nda
     """
     from scipy import ndimage
 
-    from viewer.anatomy.muscles.distance_field import winding_voxels
+    from viewer.anatomy.muscles.distance_field import winding_at
 
     margin = 4 * spacing
     origin = surface.vertices.min(axis=0) - margin
     shape = tuple(int(n) for n in np.ceil((surface.vertices.max(axis=0) + margin - origin) / spacing) + 1)
     index = ((np.asarray(points, dtype=float).reshape(-1, 3) - origin) / spacing).T
-    if not index.shape[1]:
-        return np.zeros(0, dtype=bool)
-    # only the voxels round the points are counted: the same block of the grid, moved by whole voxels (exact)
-    low = np.clip(np.floor(index.min(axis=1)).astype(int) - 2, 0, shape)
-    high = np.clip(np.floor(index.max(axis=1)).astype(int) + 3, 0, shape)
-    if np.any(high <= low):  # every point a voxel or more beyond the grid: outside
+    # the interpolation reads the eight voxels round each point, and only those are counted (winding_at): put
+    # into a block of the grid round the points (moved by whole voxels: the same fractions), zero elsewhere
+    corners = np.floor(index.T).astype(np.int64)[:, None, :] + np.array(list(np.ndindex(2, 2, 2)))[None]
+    corners = corners.reshape(-1, 3)
+    corners = corners[np.all((corners >= 0) & (corners < shape), axis=1)]  # (a voxel shared is counted twice)
+    if not len(corners):  # every point a voxel or more beyond the grid: outside
         return np.zeros(index.shape[1], dtype=bool)
-    region = tuple(slice(int(a), int(b)) for a, b in zip(low, high, strict=True))
-    covered = winding_voxels(surface.vertices, surface.faces, origin, spacing, shape, region) > 0
-    inside_share = ndimage.map_coordinates(
-        covered.astype(np.float32), index - low[:, None], order=1, mode="constant", cval=0.0
-    )
-    return inside_share > 0.5
+    low = corners.min(axis=0)
+    covered = np.zeros(tuple(corners.max(axis=0) - low + 1), dtype=np.float32)
+    winding = winding_at(surface.vertices, surface.faces, origin, spacing, shape, corners)
+    covered[tuple((corners - low).T)] = winding > 0
+    share = ndimage.map_coordinates(covered, index - low[:, None], order=1, mode="constant", cval=0.0)
+    return share > 0.5
 
 
 __all__ = [

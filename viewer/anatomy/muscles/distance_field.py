@@ -99,23 +99,17 @@ def _fill_above(grid: np.ndarray, box: tuple[slice, slice, slice], top: np.ndarr
         grid[box[0], box[1], box[2].stop :] = top[:, :, None]
 
 
-def _crossings_in_box(
+def _column_crossings(
     vertices: FloatArray,
     faces: np.ndarray,
     origin: FloatArray,
     spacing: float,
     shape,
-    signed: bool,
     region: tuple[slice, slice, slice] | None = None,
-) -> tuple[tuple[slice, slice, slice], np.ndarray | None]:
-    """Crossings of the +Z voxel column rays below each voxel (a count, or entries minus exits), in the mesh's box.
-
-    Only the voxels from the mesh's lowest to its highest crossing, in the columns it covers, are computed
-    (the grid may be far larger than one mesh): below the box every count is 0, above it each column keeps
-    its last value. Returns the box as slices of the (nx, ny, nz) grid and the (bx, by, bz) int counts in it,
-    or ``None`` for the counts when no column ray meets the mesh inside the grid. With ``region`` (three slices
-    of the grid) only the voxels in it are counted (a crossing below it counts from its lowest voxel on).
-    """
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Where the +Z voxel column rays cross the mesh: (ix, iy, the first voxel above the crossing, whether the
+    face is turned down (entered)), each (k,), for the columns and voxels of ``region`` (the whole grid if None;
+    a crossing below the region counts from its lowest voxel, one above it is left out)."""
     nx, ny, nz = shape
     (x0, x1), (y0, y1), (z0, z1) = ((0, n) for n in shape) if region is None else ((r.start, r.stop) for r in region)
     tri = vertices[faces]  # (m, 3, 3)
@@ -140,19 +134,60 @@ def _crossings_in_box(
     z = a[hit, 2] + w1[hit] * (b[hit, 2] - a[hit, 2]) + w2[hit] * (c[hit, 2] - a[hit, 2])
     first_inside = np.clip(np.ceil((z - origin[2]) / spacing), 0, nz).astype(int)
     within = first_inside < z1  # a crossing above the grid's (region's) top voxel counts for none of its voxels
-    ix, iy, first_inside = ix[hit][within], iy[hit][within], np.maximum(first_inside[within], z0)
+    return ix[hit][within], iy[hit][within], np.maximum(first_inside[within], z0), det[hit][within] < 0
+
+
+def _crossings_in_box(
+    vertices: FloatArray,
+    faces: np.ndarray,
+    origin: FloatArray,
+    spacing: float,
+    shape,
+    signed: bool,
+    region: tuple[slice, slice, slice] | None = None,
+) -> tuple[tuple[slice, slice, slice], np.ndarray | None]:
+    """Crossings of the +Z voxel column rays below each voxel (a count, or entries minus exits), in the mesh's box.
+
+    Only the voxels from the mesh's lowest to its highest crossing, in the columns it covers, are computed
+    (the grid may be far larger than one mesh): below the box every count is 0, above it each column keeps
+    its last value. Returns the box as slices of the (nx, ny, nz) grid and the (bx, by, bz) int counts in it,
+    or ``None`` for the counts when no column ray meets the mesh inside the grid. With ``region`` (three slices
+    of the grid) only the voxels in it are counted (a crossing below it counts from its lowest voxel on).
+    """
+    ix, iy, first_inside, entered = _column_crossings(vertices, faces, origin, spacing, shape, region)
     if not len(first_inside):
         return (slice(0, 0),) * 3, None
     low = np.array([ix.min(), iy.min(), first_inside.min()])
     size = np.array([ix.max(), iy.max(), first_inside.max()]) - low + 1
     flat = np.ravel_multi_index((ix - low[0], iy - low[1], first_inside - low[2]), tuple(size))
     if signed:  # a face turned down (outward normal -Z) is entered
-        step = np.where(det[hit][within] < 0, 1.0, -1.0)
+        step = np.where(entered, 1.0, -1.0)
         crossings = np.bincount(flat, weights=step, minlength=int(np.prod(size))).round().astype(np.int64)
     else:
         crossings = np.bincount(flat, minlength=int(np.prod(size))).astype(np.int64)
     box = tuple(slice(int(start), int(start + n)) for start, n in zip(low, size, strict=True))
     return box, np.cumsum(crossings.reshape(tuple(size)), axis=2)
+
+
+def winding_at(
+    vertices: FloatArray, faces: np.ndarray, origin: FloatArray, spacing: float, shape, voxels: np.ndarray
+) -> np.ndarray:
+    """The winding numbers :func:`winding_voxels` gives at some of its voxels, (k,) int, for ``voxels`` (k, 3) int
+    inside the grid: the signed crossings below each voxel in its column, summed from the crossings alone
+    (no grid: a few points ask about a few voxels of a large grid)."""
+    voxels = np.asarray(voxels, dtype=np.int64).reshape(-1, 3)
+    if not len(voxels):
+        return np.zeros(0, dtype=np.int64)
+    region = tuple(slice(int(a), int(b) + 1) for a, b in zip(voxels.min(axis=0), voxels.max(axis=0), strict=True))
+    ix, iy, first_inside, entered = _column_crossings(vertices, faces, origin, spacing, shape, region)
+    nz = int(shape[2]) + 1
+    keys = (ix.astype(np.int64) * int(shape[1]) + iy) * nz + first_inside
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    total = np.concatenate([[0], np.cumsum(np.where(entered[order], 1, -1))])  # entries minus exits, key by key
+    column = (voxels[:, 0] * int(shape[1]) + voxels[:, 1]) * nz
+    below = np.searchsorted(keys, column + voxels[:, 2], side="right")
+    return total[below] - total[np.searchsorted(keys, column, side="left")]
 
 
 def near_distance(occupied: np.ndarray, reach: int) -> FloatArray:
