@@ -315,19 +315,21 @@ def winding_number(vertices: FloatArray, faces: np.ndarray, points: FloatArray, 
     (n_points,) array
     """
     points = np.asarray(points, dtype=float).reshape(-1, 3)
-    tri = np.asarray(vertices, dtype=float)[faces]
+    corners = np.asarray(vertices, dtype=float)[faces].transpose(1, 2, 0).copy()  # (3 corners, 3 axes, n_faces)
     result = np.zeros(len(points))
-    step = max(1, chunk // max(len(tri), 1))
+    step = max(1, chunk // max(len(faces), 1))
     for start in range(0, len(points), step):
-        p = points[start : start + step, None, None, :]
-        a, b, c = (tri[None, :, k, :] - p[:, :, 0, :] for k in range(3))
-        la, lb, lc = (np.linalg.norm(v, axis=-1) for v in (a, b, c))
-        det = np.einsum("...i,...i", a, np.cross(b, c))
+        p = points[start : start + step].T[:, :, None]  # (3 axes, chunk, 1)
+        # each corner relative to each point, axis by axis: (3, chunk, n_faces), every step on contiguous rows
+        a, b, c = (corner[:, None, :] - p for corner in corners)
+        la, lb, lc = (np.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]) for v in (a, b, c))
+        bc = cross(b, c, axis=0)
+        det = a[0] * bc[0] + a[1] * bc[1] + a[2] * bc[2]
         denominator = (
             la * lb * lc
-            + np.einsum("...i,...i", a, b) * lc
-            + np.einsum("...i,...i", b, c) * la
-            + np.einsum("...i,...i", c, a) * lb
+            + (a[0] * b[0] + a[1] * b[1] + a[2] * b[2]) * lc
+            + (b[0] * c[0] + b[1] * c[1] + b[2] * c[2]) * la
+            + (c[0] * a[0] + c[1] * a[1] + c[2] * a[2]) * lb
         )
         result[start : start + step] = np.arctan2(det, denominator).sum(axis=1) / (2 * np.pi)
     return result
