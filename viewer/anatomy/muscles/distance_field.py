@@ -65,26 +65,16 @@ def inside_voxels(vertices: FloatArray, faces: np.ndarray, origin: FloatArray, s
     return inside
 
 
-def winding_voxels(
-    vertices: FloatArray,
-    faces: np.ndarray,
-    origin: FloatArray,
-    spacing: float,
-    shape,
-    region: tuple[slice, slice, slice] | None = None,
-) -> np.ndarray:
+def winding_voxels(vertices: FloatArray, faces: np.ndarray, origin: FloatArray, spacing: float, shape) -> np.ndarray:
     """Winding number (int array of ``shape``) of a closed, outward-facing mesh at each voxel.
 
     A +Z ray from below counts +1 where it enters through a face and -1 where it leaves. Unlike parity,
     a surface folded through itself still reads inside (2) under its double layer, and 0 only where no
-    layer covers the voxel. With ``region`` (three slices of the grid) only that block of voxels is
-    computed and returned (the same values, for less: the columns beside it are never cast).
+    layer covers the voxel. (A few voxels of a large grid: :func:`winding_at`.)
     """
-    region = tuple(slice(0, n) for n in shape) if region is None else region
-    box, crossings = _crossings_in_box(vertices, faces, origin, spacing, shape, signed=True, region=region)
-    winding = np.zeros(tuple(r.stop - r.start for r in region), dtype=np.int64)
+    box, crossings = _crossings_in_box(vertices, faces, origin, spacing, shape, signed=True)
+    winding = np.zeros(shape, dtype=np.int64)
     if crossings is not None:
-        box = tuple(slice(b.start - r.start, b.stop - r.start) for b, r in zip(box, region, strict=True))
         winding[box] = crossings
         _fill_above(winding, box, crossings[:, :, -1])
     return winding
@@ -138,23 +128,16 @@ def _column_crossings(
 
 
 def _crossings_in_box(
-    vertices: FloatArray,
-    faces: np.ndarray,
-    origin: FloatArray,
-    spacing: float,
-    shape,
-    signed: bool,
-    region: tuple[slice, slice, slice] | None = None,
+    vertices: FloatArray, faces: np.ndarray, origin: FloatArray, spacing: float, shape, signed: bool
 ) -> tuple[tuple[slice, slice, slice], np.ndarray | None]:
     """Crossings of the +Z voxel column rays below each voxel (a count, or entries minus exits), in the mesh's box.
 
     Only the voxels from the mesh's lowest to its highest crossing, in the columns it covers, are computed
     (the grid may be far larger than one mesh): below the box every count is 0, above it each column keeps
     its last value. Returns the box as slices of the (nx, ny, nz) grid and the (bx, by, bz) int counts in it,
-    or ``None`` for the counts when no column ray meets the mesh inside the grid. With ``region`` (three slices
-    of the grid) only the voxels in it are counted (a crossing below it counts from its lowest voxel on).
+    or ``None`` for the counts when no column ray meets the mesh inside the grid.
     """
-    ix, iy, first_inside, entered = _column_crossings(vertices, faces, origin, spacing, shape, region)
+    ix, iy, first_inside, entered = _column_crossings(vertices, faces, origin, spacing, shape)
     if not len(first_inside):
         return (slice(0, 0),) * 3, None
     low = np.array([ix.min(), iy.min(), first_inside.min()])
