@@ -183,6 +183,31 @@ def test_rays_that_pass_beside_every_triangle_hit_nothing():
     assert np.allclose(hit, 1.0)
 
 
+def test_a_ray_mesh_finds_every_crossing_the_test_of_all_triangles_finds_and_the_same_normals():
+    """RayMesh tests only the triangles whose bounding sphere a ray's line passes through: nothing is lost,
+    not even a hit in the barycentric slack just beyond a corner (outside the triangle's own sphere)."""
+    from viewer.anatomy.geometry import RayMesh, ray_hit_distance
+
+    vertices, faces = sphere(np.array([5.0, -3.0, 2.0]), 10.0, resolution=24)
+    mesh = RayMesh(vertices, faces)
+    rng = np.random.default_rng(5)
+    origins = rng.uniform(-30, 30, size=(300, 3))
+    directions = np.array([5.0, -3.0, 2.0]) + rng.uniform(-9, 9, size=(300, 3)) - origins  # many hit, some miss
+    first = np.array([found[0] if len(found) else np.inf for found in mesh.hits(origins, directions)])
+    exact = np.array([ray_hit_distance(vertices, faces, o[None], d)[0] for o, d in zip(origins, directions, strict=True)])
+    assert np.isfinite(first).sum() > 100 and np.isinf(first).sum() > 10
+    assert np.allclose(first * np.linalg.norm(directions, axis=1), exact, atol=1e-2)  # (slack at edges)
+    big = RayMesh(np.array([[0.0, 0.0, 0.0], [100.0, 0.0, 0.0], [0.0, 100.0, 0.0]]), np.array([[0, 1, 2]]))
+    (beyond_corner,) = big.hits(np.array([[100.05, 0.0, -1.0]]), np.array([[0.0, 0.0, 1.0]]))
+    assert beyond_corner == pytest.approx([1.0])  # u = 1.0005: within the slack
+    for point in rng.uniform(-8, 8, size=(20, 3)) + np.array([5.0, -3.0, 2.0]):
+        centroids = vertices[faces].mean(axis=1)
+        near = np.linalg.norm(centroids - point, axis=1) < 6.0
+        expected = np.cross(*(vertices[faces[near, k]] - vertices[faces[near, 0]] for k in (1, 2))).sum(axis=0)
+        if near.any():
+            assert np.allclose(mesh.normal_near(point, 6.0), expected / np.linalg.norm(expected))
+
+
 # --- voxel grids of closed meshes (muscles/distance_field.py) ------------------------------------------------
 def test_voxels_inside_a_turned_box_are_found_in_a_grid_far_larger_than_it_and_in_one_cutting_through_it():
     """Occupancy and winding number are counted in the mesh's own box of the grid only: a voxel is inside exactly when
@@ -208,6 +233,41 @@ def test_voxels_inside_a_turned_box_are_found_in_a_grid_far_larger_than_it_and_i
         assert expected.any() and not expected.all()
         np.testing.assert_array_equal(inside_voxels(solid, faces, low, spacing, shape), expected)
         np.testing.assert_array_equal(winding_voxels(solid, faces, low, spacing, shape), expected.astype(int))
+
+
+def test_inside_depth_is_the_exact_transform_of_the_occupied_voxels():
+    """Cropped to the occupied box and found by the bounded search where nothing lies deeper than its reach
+    (else by the transform): the same values as the feature transform, to the last bit."""
+    from scipy import ndimage
+
+    from viewer.anatomy.muscles.distance_field import inside_depth
+
+    rng = np.random.default_rng(11)
+    for trial in range(30):
+        shape = tuple(int(n) for n in rng.integers(5, 40, 3))
+        occupied = ndimage.binary_dilation(rng.random(shape) < rng.uniform(0.001, 0.05), iterations=trial % 6)
+        if trial % 7 == 0:
+            occupied[0] = True  # touching the grid's side
+        reach = int(rng.integers(1, 12))
+        assert np.array_equal(inside_depth(occupied, reach), ndimage.distance_transform_edt(occupied)), trial
+    assert np.array_equal(inside_depth(np.ones((6, 7, 8), bool)), ndimage.distance_transform_edt(np.ones((6, 7, 8))))
+    assert not inside_depth(np.zeros((4, 4, 4), bool)).any()
+
+
+def test_winding_numbers_at_some_voxels_are_those_of_the_whole_grid():
+    from viewer.anatomy.muscles.distance_field import winding_at, winding_voxels
+
+    outer = sphere(np.array([1.0, 2.0, 3.0]), 10.0, resolution=16)
+    inner = sphere(np.array([1.0, 2.0, 3.0]), 5.0, resolution=16)
+    vertices = np.vstack([outer[0], inner[0]])  # a sphere inside another, both outward: wound twice in the middle
+    faces = np.vstack([outer[1], inner[1] + len(outer[0])])
+    origin, spacing, shape = np.array([-12.0, -10.0, -9.0]), 0.9, (30, 28, 27)
+    whole = winding_voxels(vertices, faces, origin, spacing, shape)
+    assert set(np.unique(whole)) == {0, 1, 2}
+    voxels = np.random.default_rng(2).integers(0, shape, size=(500, 3))
+    assert np.array_equal(winding_at(vertices, faces, origin, spacing, shape, voxels), whole[tuple(voxels.T)])
+    few = np.array([[3, 10, 12], [19, 27, 18], [15, 14, 15], [15, 14, 15]])  # a block's corners, one voxel twice
+    assert np.array_equal(winding_at(vertices, faces, origin, spacing, shape, few), whole[tuple(few.T)])
 
 
 def test_near_distance_is_the_exact_transform_up_to_its_reach_and_only_greater_beyond():

@@ -184,9 +184,13 @@ def wide_results(poser, reachable_wide_poses):
 
 
 @pytest.fixture(scope="module")
-def all_bone_grids(bones):
+def all_bone_grids(bones, bone_grids):
+    """The grids of both sides' bones (the right side's and the sacrum's are bone_grids' own)."""
     names = [f"{b}_{side}" for b in ("hip_bone", "femur", "tibia_fibula") for side in ("right", "left")]
-    return {name: distance_grid(bones[name].vertices, bones[name].faces) for name in [*names, "sacrum"]}
+    return {
+        name: bone_grids[name] if name in bone_grids else distance_grid(bones[name].vertices, bones[name].faces)
+        for name in [*names, "sacrum"]
+    }
 
 
 def volume_errors(muscles, results, names):

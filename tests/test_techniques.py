@@ -303,9 +303,10 @@ def variant_reports(techniques):
     reports = {}
     for technique in techniques.values():
         scene.set_leg_poses({"right": technique.leg_pose(), "left": LegPose()})
+        geometry = None  # the contact and line of force: the same whichever nerve lies beneath (found once)
         for variant, nerve in nerves.items():
             context = context_from_scene(scene, "right", nerve=nerve)
-            geometry = technique_geometry(technique, context)
+            geometry = geometry or technique_geometry(technique, context)
             for margin in MARGINS:
                 report = assess(technique, geometry, dataclasses.replace(context, margin_mm=margin))
                 reports[technique.id, variant, margin] = report

@@ -388,7 +388,7 @@ def union_distance(
     """
     from scipy import ndimage
 
-    from viewer.anatomy.muscles.distance_field import DistanceGrid, inside_voxels, near_distance
+    from viewer.anatomy.muscles.distance_field import DistanceGrid, inside_depth, inside_voxels, near_distance
 
     low = np.min([s.vertices.min(axis=0) for s in solids], axis=0) - margin
     high = np.max([s.vertices.max(axis=0) for s in solids], axis=0) + margin
@@ -405,7 +405,7 @@ def union_distance(
         outside = ndimage.distance_transform_edt(~occupied) * spacing
     else:
         outside = near_distance(occupied, int(np.ceil(exact_mm / spacing))) * spacing
-    inside = ndimage.distance_transform_edt(occupied) * spacing
+    inside = inside_depth(occupied) * spacing
     values = np.where(occupied, -(inside - spacing / 2), outside - spacing / 2)
     return DistanceGrid(origin=low, spacing=spacing, values=values, gradient=np.stack(np.gradient(values, spacing)))
 
@@ -413,6 +413,28 @@ def union_distance(
 def _edges(faces: IntArray) -> IntArray:
     edges = np.unique(np.sort(np.vstack([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1), axis=0)
     return edges
+
+
+def edge_table(faces: IntArray) -> tuple[IntArray, IntArray]:
+    """A mesh's edges once, for the edges of many of its regions (:func:`region_edges`).
+
+    Returns (the edges (e, 2) as :func:`_edges` gives them, the edge of each face's three sides (f, 3)).
+    """
+    sides = np.sort(np.stack([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]], axis=1), axis=2)
+    edges, side_edge = np.unique(sides.reshape(-1, 2), axis=0, return_inverse=True)
+    return edges, side_edge.reshape(-1, 3)
+
+
+def region_edges(table: tuple[IntArray, IntArray], kept: np.ndarray, local: IntArray) -> IntArray:
+    """The edges of a mesh's ``kept`` faces ((f,) bool) in a region's numbering: ``_edges(local[faces[kept]])``.
+
+    ``table`` is the mesh's :func:`edge_table`; ``local`` (n,) gives each vertex's index in the region, rising
+    with the mesh's own (so the edges keep their order), -1 outside it.
+    """
+    edges, side_edge = table
+    used = np.zeros(len(edges), dtype=bool)
+    used[side_edge[kept]] = True
+    return local[edges[used]]
 
 
 def umbrella_operator(edges: IntArray, n: int):

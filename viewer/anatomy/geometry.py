@@ -12,6 +12,8 @@ faces wound outward.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
 from viewer.types import FloatArray, IntArray
@@ -69,12 +71,126 @@ EDGE_TOLERANCE = 1e-3  # barycentric slack in ray_hits (a few micrometres on the
 DUPLICATE_HIT = 0.01  # hits closer than this along a ray (mm for a unit direction) are one crossing
 
 
+class RayMesh:
+    """A triangle mesh made ready for many rays: its bounds, triangle edges, centroids and normals, each computed
+    once, when first needed (a mesh met by no ray's bounding box never has its edges computed).
+
+    Parameters
+    ----------
+    vertices : (n_vertices, 3) array
+    faces : (n_faces, 3) int array
+    """
+
+    def __init__(self, vertices: FloatArray, faces: IntArray) -> None:
+        self.vertices = np.asarray(vertices, dtype=float)
+        self.faces = np.asarray(faces)
+
+    @cached_property
+    def bounds(self) -> tuple[FloatArray, FloatArray]:
+        """(lowest (3,), highest (3,)) corner of the box round the vertices."""
+        return self.vertices.min(axis=0), self.vertices.max(axis=0)
+
+    @cached_property
+    def _edges(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """(first corner, edge to the second, edge to the third), each (n_faces, 3)."""
+        tri = self.vertices[self.faces]
+        return tri[:, 0], tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
+
+    @cached_property
+    def centroids(self) -> FloatArray:
+        """(n_faces, 3) the centre of each face."""
+        return self.vertices[self.faces].mean(axis=1)
+
+    @cached_property
+    def _spheres(self) -> tuple[FloatArray, FloatArray]:
+        """(squared length of each centroid, (n_faces,); radius of the sphere round each face from its centroid,
+        grown by the barycentric slack of :meth:`hits`, (n_faces,)): a hit in the slack, weights of the corners
+        down to -EDGE_TOLERANCE, lies within (1 + 6 EDGE_TOLERANCE) times the farthest corner's distance."""
+        reach = np.linalg.norm(self.vertices[self.faces] - self.centroids[:, None], axis=2).max(axis=1)
+        return dot(self.centroids, self.centroids), reach * (1.0 + 10 * EDGE_TOLERANCE) + 1e-6
+
+    def _faces_near(self, point: FloatArray, radius: FloatArray | float, direction: FloatArray | None = None):
+        """Indices of the faces whose centroid may lie within ``radius`` of ``point`` (3,), or of the line through
+        it along unit ``direction`` (3,): a cheap superset (one product with the centroids), to test exactly."""
+        squared, _reach = self._spheres
+        axes = np.stack([point, direction]) if direction is not None else point[None]
+        products = self.centroids @ axes.T  # (n_faces, 1 or 2)
+        distance2 = squared - 2 * products[:, 0] + point @ point
+        if direction is not None:
+            distance2 = distance2 - (products[:, 1] - point @ direction) ** 2
+        slack = 1e-6 * (squared + point @ point) + 1e-9  # rounding of the expanded squares
+        return np.flatnonzero(distance2 <= (radius + 1e-6) ** 2 + slack)
+
+    @cached_property
+    def face_normals(self) -> FloatArray:
+        """(n_faces, 3) face normals scaled by twice the face area (:func:`face_normals`)."""
+        return face_normals(self.vertices, self.faces)
+
+    def may_meet(self, origin: FloatArray, direction: FloatArray, slack: float = 1.0) -> bool:
+        """Whether the ray ``origin + t * direction`` (t >= 0; (3,) each) meets the bounding box grown by ``slack``."""
+        lo, hi = self.bounds
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t1, t2 = (lo - slack - origin) / direction, (hi + slack - origin) / direction
+        tmin = np.nanmax(np.minimum(t1, t2))
+        tmax = np.nanmin(np.maximum(t1, t2))
+        return bool(tmax >= max(tmin, 0.0))
+
+    def hits(self, origins: FloatArray, directions: FloatArray) -> list[FloatArray]:
+        """Every crossing of each ray with the mesh: :func:`ray_hits`, with this mesh's edges reused."""
+        origins = np.atleast_2d(np.asarray(origins, dtype=float))
+        directions = np.atleast_2d(np.asarray(directions, dtype=float))
+        directions = np.broadcast_to(directions, origins.shape)
+        every_corner, every_edge1, every_edge2 = self._edges
+        reach = self._spheres[1]
+        result = []
+        for origin, direction in zip(origins, directions, strict=False):
+            # only the faces whose sphere the ray's line passes through can be crossed
+            norm = float(np.sqrt(direction @ direction))
+            line = direction / norm if norm > 0 else direction
+            near = self._faces_near(origin, reach, line) if norm > 0 else np.arange(len(self.faces))
+            corner, edge1, edge2 = every_corner[near], every_edge1[near], every_edge2[near]
+            pvec = np.cross(direction, edge2)
+            det = np.einsum("ij,ij->i", edge1, pvec)
+            safe = np.where(np.abs(det) > 1e-12, det, np.inf)
+            tvec = origin - corner
+            u = np.einsum("ij,ij->i", tvec, pvec) / safe
+            qvec = np.cross(tvec, edge1)
+            v = (qvec @ direction) / safe
+            t = np.einsum("ij,ij->i", qvec, edge2) / safe
+            valid = (u >= -EDGE_TOLERANCE) & (v >= -EDGE_TOLERANCE) & (u + v <= 1 + EDGE_TOLERANCE) & (t > 1e-9)
+            found = np.sort(t[valid])
+            if len(found) > 1:  # one crossing found on two triangles that share an edge or a vertex: count it once
+                found = found[np.concatenate([[True], np.diff(found) > DUPLICATE_HIT])]
+            result.append(found)
+        return result
+
+    def normal_near(self, point: FloatArray, radius: float = 10.0, facing: FloatArray | None = None) -> FloatArray:
+        """Area-weighted outward unit normal (3,) of the faces whose centres lie within ``radius`` of ``point`` (3,).
+
+        (The nearest face's where none does.) ``facing`` (3,), the direction of a ray that met the surface
+        there, keeps only the faces turned towards the ray: the side it met.
+        """
+        point = np.asarray(point, dtype=float)
+        candidates = self._faces_near(point, radius)
+        distance = np.linalg.norm(self.centroids[candidates] - point, axis=1)
+        near = candidates[distance < radius]
+        if not len(near):
+            distance = np.linalg.norm(self.centroids - point, axis=1)
+            near = distance == distance.min()
+        normals = self.face_normals[near]
+        if facing is not None:
+            met = normals @ np.asarray(facing, dtype=float) < 0
+            normals = normals[met] if met.any() else normals
+        return unit(normals.sum(axis=0))
+
+
 def ray_hits(vertices: FloatArray, faces: IntArray, origins: FloatArray, directions: FloatArray) -> list[FloatArray]:
     """Every crossing of each ray with a triangle mesh (Moller-Trumbore).
 
     A hair of barycentric slack (:data:`EDGE_TOLERANCE`) keeps a ray through a vertex or along an
     edge (a landmark is a mesh vertex) from slipping between the triangles that share it; the
     crossing this finds on two or more triangles is counted once (hits within :data:`DUPLICATE_HIT`).
+    Many rays cast one by one at the same mesh: :class:`RayMesh` (its edges computed once).
 
     Parameters
     ----------
@@ -89,27 +205,7 @@ def ray_hits(vertices: FloatArray, faces: IntArray, origins: FloatArray, directi
     list of (n_hits,) arrays
         Sorted distances t > 0 along each ray (origin + t * direction).
     """
-    origins = np.atleast_2d(np.asarray(origins, dtype=float))
-    directions = np.atleast_2d(np.asarray(directions, dtype=float))
-    directions = np.broadcast_to(directions, origins.shape)
-    tri = np.asarray(vertices, dtype=float)[faces]
-    edge1, edge2, corner = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0], tri[:, 0]
-    result = []
-    for origin, direction in zip(origins, directions, strict=False):
-        pvec = np.cross(direction, edge2)
-        det = np.einsum("ij,ij->i", edge1, pvec)
-        safe = np.where(np.abs(det) > 1e-12, det, np.inf)
-        tvec = origin - corner
-        u = np.einsum("ij,ij->i", tvec, pvec) / safe
-        qvec = np.cross(tvec, edge1)
-        v = (qvec @ direction) / safe
-        t = np.einsum("ij,ij->i", qvec, edge2) / safe
-        valid = (u >= -EDGE_TOLERANCE) & (v >= -EDGE_TOLERANCE) & (u + v <= 1 + EDGE_TOLERANCE) & (t > 1e-9)
-        hits = np.sort(t[valid])
-        if len(hits) > 1:  # one crossing found on two triangles that share an edge or a vertex: count it once
-            hits = hits[np.concatenate([[True], np.diff(hits) > DUPLICATE_HIT])]
-        result.append(hits)
-    return result
+    return RayMesh(vertices, faces).hits(origins, directions)
 
 
 def first_hits(vertices: FloatArray, faces: IntArray, origins: FloatArray, directions: FloatArray) -> FloatArray:
@@ -219,19 +315,21 @@ def winding_number(vertices: FloatArray, faces: np.ndarray, points: FloatArray, 
     (n_points,) array
     """
     points = np.asarray(points, dtype=float).reshape(-1, 3)
-    tri = np.asarray(vertices, dtype=float)[faces]
+    corners = np.asarray(vertices, dtype=float)[faces].transpose(1, 2, 0).copy()  # (3 corners, 3 axes, n_faces)
     result = np.zeros(len(points))
-    step = max(1, chunk // max(len(tri), 1))
+    step = max(1, chunk // max(len(faces), 1))
     for start in range(0, len(points), step):
-        p = points[start : start + step, None, None, :]
-        a, b, c = (tri[None, :, k, :] - p[:, :, 0, :] for k in range(3))
-        la, lb, lc = (np.linalg.norm(v, axis=-1) for v in (a, b, c))
-        det = np.einsum("...i,...i", a, np.cross(b, c))
+        p = points[start : start + step].T[:, :, None]  # (3 axes, chunk, 1)
+        # each corner relative to each point, axis by axis: (3, chunk, n_faces), every step on contiguous rows
+        a, b, c = (corner[:, None, :] - p for corner in corners)
+        la, lb, lc = (np.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]) for v in (a, b, c))
+        bc = cross(b, c, axis=0)
+        det = a[0] * bc[0] + a[1] * bc[1] + a[2] * bc[2]
         denominator = (
             la * lb * lc
-            + np.einsum("...i,...i", a, b) * lc
-            + np.einsum("...i,...i", b, c) * la
-            + np.einsum("...i,...i", c, a) * lb
+            + (a[0] * b[0] + a[1] * b[1] + a[2] * b[2]) * lc
+            + (b[0] * c[0] + b[1] * c[1] + b[2] * c[2]) * la
+            + (c[0] * a[0] + c[1] * a[1] + c[2] * a[2]) * lb
         )
         result[start : start + step] = np.arctan2(det, denominator).sum(axis=1) / (2 * np.pi)
     return result

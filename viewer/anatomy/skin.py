@@ -177,14 +177,25 @@ def inside(points: FloatArray, surface: Surface, spacing: float = 1.5) -> np.nda
     """
     from scipy import ndimage
 
-    from viewer.anatomy.muscles.distance_field import winding_voxels
+    from viewer.anatomy.muscles.distance_field import winding_at
 
     margin = 4 * spacing
     origin = surface.vertices.min(axis=0) - margin
     shape = tuple(int(n) for n in np.ceil((surface.vertices.max(axis=0) + margin - origin) / spacing) + 1)
-    covered = (winding_voxels(surface.vertices, surface.faces, origin, spacing, shape) > 0).astype(np.float32)
     index = ((np.asarray(points, dtype=float).reshape(-1, 3) - origin) / spacing).T
-    return ndimage.map_coordinates(covered, index, order=1, mode="constant", cval=0.0) > 0.5
+    # the interpolation reads the eight voxels round each point, and only those are counted (winding_at): put
+    # into a block of the grid round the points (moved by whole voxels: the same fractions), zero elsewhere
+    corners = np.floor(index.T).astype(np.int64)[:, None, :] + np.array(list(np.ndindex(2, 2, 2)))[None]
+    corners = corners.reshape(-1, 3)
+    corners = corners[np.all((corners >= 0) & (corners < shape), axis=1)]  # (a voxel shared is counted twice)
+    if not len(corners):  # every point a voxel or more beyond the grid: outside
+        return np.zeros(index.shape[1], dtype=bool)
+    low = corners.min(axis=0)
+    covered = np.zeros(tuple(corners.max(axis=0) - low + 1), dtype=np.float32)
+    winding = winding_at(surface.vertices, surface.faces, origin, spacing, shape, corners)
+    covered[tuple((corners - low).T)] = winding > 0
+    share = ndimage.map_coordinates(covered, index - low[:, None], order=1, mode="constant", cval=0.0)
+    return share > 0.5
 
 
 __all__ = [

@@ -276,6 +276,7 @@ def lift_at_pose(
     other_leg: FloatArray,
     thigh: FloatArray,
     solids: list[Surface],
+    edges: tuple[IntArray, IntArray] | None = None,
 ) -> FloatArray:
     """The rest-frame correction (n, 3) that lifts the posed skin off the posed ``solids`` to :data:`COVER_MM`.
 
@@ -294,10 +295,11 @@ def lift_at_pose(
         The posed thigh's transform (the knee straight: the shank moves with it).
     solids : list of Surface
         The posed leg's muscles, its femur and the pelvis, at the pose.
+    edges : the skin's :func:`~viewer.anatomy.body_skin.edge_table`, when the caller has it (made here if None).
     """
     from scipy.spatial import cKDTree
 
-    from viewer.anatomy.body_skin import _edges, _smooth, push_out, union_distance
+    from viewer.anatomy.body_skin import _smooth, edge_table, push_out, region_edges, union_distance
     from viewer.anatomy.geometry import vertex_normals
     from viewer.anatomy.skinning import dual_quaternion_blend
 
@@ -306,7 +308,8 @@ def lift_at_pose(
     points = np.vstack([s.vertices for s in solids])
     normals = np.vstack([vertex_normals(s.vertices, s.faces) for s in solids])
     own = np.flatnonzero(other_leg < 0.5)  # the standing leg's skin never seeds a lift: not looked up
-    gap, nearest = cKDTree(points).query(posed[own])
+    # (a tree built without balancing, on these points as many as the skin's, is built and searched three times faster)
+    gap, nearest = cKDTree(points, balanced_tree=False, compact_nodes=False).query(posed[own])
     beneath = np.einsum("ij,ij->i", posed[own] - points[nearest], normals[nearest]) < 0  # the skin inside a solid
     seeds = np.zeros(len(posed), dtype=bool)
     seeds[own] = (gap < COVER_MM) | beneath
@@ -316,7 +319,8 @@ def lift_at_pose(
     region = np.flatnonzero(np.all((posed > low) & (posed < high), axis=1))
     local = np.full(len(posed), -1)
     local[region] = np.arange(len(region))
-    kept = faces[np.all(local[faces] >= 0, axis=1)]
+    in_region = np.all(local[faces] >= 0, axis=1)
+    kept = faces[in_region]
     # push_out asks for the distance where it is under the cover, and for the gradient there: the grid values
     # it reads lie within sqrt(6) nodes of a node nearer than that, so beyond this reach they need not be exact
     exact = COVER_MM + SETTLE_MM + (0.5 + np.sqrt(6.0)) * SPACING_MM
@@ -327,7 +331,7 @@ def lift_at_pose(
     # (sunk deep in tensor fasciae latae at 90/45/45): never on through the muscle. Elsewhere the gradient leads, which
     # keeps the far wall of a fold (the other cheek across the natal cleft) from being driven through the whole muscle.
     outward = vertex_normals(posed, faces)[region] * (leg[region] >= OWN_SKIN_WEIGHT)[:, None]
-    edges = _edges(local[kept])
+    edges = region_edges(edge_table(faces) if edges is None else edges, in_region, local)
     lifted = push_out(posed[region], local[kept], distance, COVER_MM + SETTLE_MM, outward=outward, edges=edges)
     lifted -= posed[region]
     to_face = np.minimum(posed[region] - low, high - posed[region]).min(axis=1)
@@ -436,6 +440,9 @@ def build_correctives(
     landmarks : dict
         The atlas landmarks the segment transforms are made from.
     """
+    from viewer.anatomy.body_skin import edge_table
+
+    edges = edge_table(skin.faces)  # once for the regions of every node
     axes = [np.asarray(v, float) for v in NODE_ANGLES.values()]
     knee_axis = np.asarray(KNEE_NODE_ANGLES, float)
     rows, offsets, knee_offsets = {}, {}, {}
@@ -448,7 +455,8 @@ def build_correctives(
                 continue  # anatomical position is the rest skin itself
             transforms = segment_transforms({side: pose}, landmarks)
             solids = posed_solids(side, pose, transforms)
-            table[node] = lift_at_pose(skin.vertices, skin.faces, leg, other_leg, transforms[f"thigh_{side}"], solids)
+            thigh = transforms[f"thigh_{side}"]
+            table[node] = lift_at_pose(skin.vertices, skin.faces, leg, other_leg, thigh, solids, edges)
             if progress is not None:
                 progress(
                     f"{side} {pose.hip_flexion:g}/{pose.hip_abduction:g}/{pose.hip_rotation:g}: "

@@ -6,13 +6,13 @@ current pose) or directly from the assets at a given pose (no scene needed).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
 
 from viewer.anatomy.bones import bone_specs, landmark_info, load_bone_surfaces, load_landmarks
-from viewer.anatomy.geometry import apply
+from viewer.anatomy.geometry import RayMesh, apply
 from viewer.anatomy.kinematics import LegPose, bone_segment, leg_transforms
 from viewer.anatomy.nerve import NerveGeometry, build_nerve
 from viewer.anatomy.nerve_posing import pose_nerve
@@ -34,9 +34,24 @@ class TechniqueContext:
     zones: list[DangerZone]
     margin_mm: float  # the danger margin around the nerve the safety check compares with
 
-    def bone_structures(self) -> dict[str, tuple[FloatArray, np.ndarray]]:
-        """The bones among the structures (pressure stops where a line of force meets one)."""
-        return {name: mesh for name, mesh in self.structures.items() if name in bone_names()}
+    # (vertices, faces, the mesh made ready for rays) by structure name: shared with the copies dataclasses.replace
+    # makes (the same posed meshes, e.g. at another danger margin)
+    _rays: dict[str, tuple[FloatArray, np.ndarray, RayMesh]] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def ray_meshes(self) -> dict[str, RayMesh]:
+        """The structures made ready for rays, by name (each mesh's edges and normals computed once)."""
+        meshes = {}
+        for name, (vertices, faces) in self.structures.items():
+            kept = self._rays.get(name)
+            if kept is None or kept[0] is not vertices or kept[1] is not faces:
+                kept = self._rays[name] = (vertices, faces, RayMesh(vertices, faces))
+            meshes[name] = kept[2]
+        return meshes
+
+    def bone_structures(self) -> dict[str, RayMesh]:
+        """The bones among the structures (pressure stops where a line of force meets one), ready for rays."""
+        return {name: mesh for name, mesh in self.ray_meshes.items() if name in bone_names()}
 
     def landmark(self, name: str) -> FloatArray:
         """A posed landmark (3,) by name, this side's first; a KeyError if unknown."""

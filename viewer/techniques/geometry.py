@@ -15,11 +15,12 @@ probes a depth along a line.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from viewer.anatomy.geometry import face_normals, ray_hits, resample, unit
+from viewer.anatomy.geometry import RayMesh, resample, unit
 from viewer.io.annotations import AnnotationError
 from viewer.techniques.context import TechniqueContext
 from viewer.techniques.library import Technique
@@ -76,28 +77,24 @@ def _mirror(vector, side: str) -> FloatArray:
 
 
 def first_hit(
-    structures: dict[str, tuple[FloatArray, np.ndarray]], origin: FloatArray, direction: FloatArray
+    structures: Mapping[str, RayMesh | tuple[FloatArray, np.ndarray]], origin: FloatArray, direction: FloatArray
 ) -> tuple[float, str | None, FloatArray | None]:
-    """(distance, structure, outward normal) of the first surface crossed by a ray (inf, None, None if none)."""
+    """(distance, structure, outward normal) of the first surface crossed by a ray (inf, None, None if none).
+
+    ``structures`` maps names to meshes: :class:`RayMesh` (e.g. ``TechniqueContext.ray_meshes``: cast many
+    rays at them at the cost of one) or (vertices (n, 3), faces (m, 3)) pairs. ``origin`` and ``direction`` are (3,).
+    """
     best = (np.inf, None, None)
     direction = unit(direction)
-    for name, (vertices, faces) in structures.items():
-        lo, hi = vertices.min(axis=0) - 1, vertices.max(axis=0) + 1
-        if not _ray_box(origin, direction, lo, hi):
+    for name, mesh in structures.items():
+        mesh = mesh if isinstance(mesh, RayMesh) else RayMesh(*mesh)
+        if not mesh.may_meet(origin, direction):
             continue
-        t = ray_hits(vertices, faces, origin, direction)[0]
+        t = mesh.hits(origin, direction)[0]
         if len(t) and t[0] < best[0]:
             point = origin + t[0] * direction
-            best = (float(t[0]), name, surface_normal(vertices, faces, point, facing=direction))
+            best = (float(t[0]), name, mesh.normal_near(point, facing=direction))
     return best
-
-
-def _ray_box(origin: FloatArray, direction: FloatArray, lo: FloatArray, hi: FloatArray) -> bool:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t1, t2 = (lo - origin) / direction, (hi - origin) / direction
-    tmin = np.nanmax(np.minimum(t1, t2))
-    tmax = np.nanmin(np.maximum(t1, t2))
-    return bool(tmax >= max(tmin, 0.0))
 
 
 def surface_normal(
@@ -109,16 +106,7 @@ def surface_normal(
     the ray: the side it met. On a thin closed sheet (the 2 mm iliotibial band) the faces of the far side
     lie within ``radius`` too, and their opposite normals all but cancel the near side's.
     """
-    centroids = vertices[faces].mean(axis=1)
-    distance = np.linalg.norm(centroids - point, axis=1)
-    near = distance < radius
-    if not near.any():
-        near = distance == distance.min()
-    normals = face_normals(vertices, faces[near])
-    if facing is not None:
-        met = normals @ np.asarray(facing, dtype=float) < 0
-        normals = normals[met] if met.any() else normals
-    return unit(normals.sum(axis=0))
+    return RayMesh(vertices, faces).normal_near(point, radius, facing)
 
 
 def pressure_depth(
@@ -189,7 +177,7 @@ def fibre_point(fibres: FloatArray, fraction: float) -> FloatArray:
 
 
 def _contact_along(
-    structures: dict[str, tuple[FloatArray, np.ndarray]], point: FloatArray, line: FloatArray
+    structures: Mapping[str, RayMesh], point: FloatArray, line: FloatArray
 ) -> tuple[FloatArray, FloatArray, str] | None:
     """Where a line along ``line`` (3,) through ``point`` (3,) first meets a structure: (contact, normal, name)."""
     origin = point - OUTSIDE_MM * line
@@ -197,25 +185,23 @@ def _contact_along(
     return None if hit is None else (origin + t * line, normal, hit)
 
 
-def _near_line(
-    structures: dict[str, tuple[FloatArray, np.ndarray]], point: FloatArray, line: FloatArray, reach: float
-) -> dict[str, tuple[FloatArray, np.ndarray]]:
+def _near_line(structures: Mapping[str, RayMesh], point: FloatArray, line: FloatArray, reach: float) -> dict[str, RayMesh]:
     """The structures cut down to their triangles within ``reach`` mm of the line along ``line`` (3,) through
     ``point`` (3,), each with only the vertices those use (casting many rays near one line costs less)."""
     near = {}
-    for name, (vertices, faces) in structures.items():
-        offset = vertices[faces].mean(axis=1) - point
+    for name, mesh in structures.items():
+        offset = mesh.centroids - point
         across = offset - np.outer(offset @ line, line)
-        kept = faces[np.einsum("ij,ij->i", across, across) < reach * reach]
+        kept = mesh.faces[np.einsum("ij,ij->i", across, across) < reach * reach]
         if len(kept):
             used, local = np.unique(kept, return_inverse=True)
-            near[name] = (vertices[used], local.reshape(-1, 3))
+            near[name] = RayMesh(mesh.vertices[used], local.reshape(-1, 3))
     return near
 
 def _aim_through(
     technique: Technique,
     context: TechniqueContext,
-    structures: dict[str, tuple[FloatArray, np.ndarray]],
+    structures: Mapping[str, RayMesh],
     target: FloatArray,
     view: FloatArray,
     angle: float,
@@ -306,10 +292,6 @@ def approach_direction(normal: FloatArray, heading: FloatArray, angle_to_surface
     return unit(-np.cos(tilt) * normal + np.sin(tilt) * tangent)
 
 
-def _outer_structures(context: TechniqueContext) -> dict[str, tuple[FloatArray, np.ndarray]]:
-    return context.structures
-
-
 def technique_geometry(
     technique: Technique,
     context: TechniqueContext,
@@ -322,7 +304,7 @@ def technique_geometry(
     vertical push placed right over the nerve). Deep work aims its line of force through the anchor
     (:func:`_aim_through`); otherwise the contact lies over the anchor, seen from ``contact.from_direction``.
     """
-    structures = _outer_structures(context)
+    structures = context.ray_meshes
     target = np.asarray(anchor, dtype=float) if anchor is not None else _anchor(technique, context)
     angle = float(technique.approach["angle_to_surface_deg"] if angle_to_surface_deg is None else angle_to_surface_deg)
     if not 0.0 <= angle <= 90.0:  # also refuses NaN, which would pass every later comparison
@@ -361,7 +343,7 @@ def stroke_path(technique: Technique, context: TechniqueContext, direction: Floa
     projected = []
     for point in points:
         origin = point - OUTSIDE_MM * direction
-        t, name, normal = first_hit(context.structures, origin, direction)
+        t, name, normal = first_hit(context.ray_meshes, origin, direction)
         projected.append(origin + t * direction + normal * 1.0 if name is not None else point)
     return np.array(projected)
 

@@ -22,11 +22,12 @@ the bone that stops the pressure, if one does.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from viewer.anatomy.geometry import intervals, ray_hits
+from viewer.anatomy.geometry import RayMesh, intervals
 from viewer.anatomy.nerve_zones import safety_settings
 from viewer.techniques.context import TechniqueContext, bone_names
 from viewer.techniques.geometry import NerveClearance, TechniqueGeometry, nerve_clearance, pressure_depth
@@ -130,7 +131,7 @@ def _merged(found: list[Crossing]) -> list[Crossing]:
 
 
 def crossings_along(
-    structures: dict[str, tuple[FloatArray, np.ndarray]],
+    structures: Mapping[str, RayMesh | tuple[FloatArray, np.ndarray]],
     start: FloatArray,
     direction: FloatArray,
     length: float,
@@ -139,12 +140,14 @@ def crossings_along(
     """The structures the line from ``start`` crosses, in order and each once, entered within ``length``.
 
     The list ends at the first structure named in ``bones`` (the pressure stops there), which is
-    included. Exits are the true exits, looked for up to :data:`RAY_LENGTH_MM`.
+    included. Exits are the true exits, looked for up to :data:`RAY_LENGTH_MM`. ``structures`` maps names to
+    :class:`RayMesh` or (vertices (n, 3), faces (m, 3)) pairs; ``start`` and ``direction`` are (3,).
     """
     origin = start - 2.0 * direction  # catch the surface the contact sits on
     found = []
-    for name, (vertices, faces) in structures.items():
-        hits = ray_hits(vertices, faces, origin, direction)[0] - 2.0
+    for name, mesh in structures.items():
+        mesh = mesh if isinstance(mesh, RayMesh) else RayMesh(*mesh)
+        hits = mesh.hits(origin, direction)[0] - 2.0
         pairs = intervals(hits)
         if len(hits) % 2 == 1:  # started inside (e.g. the contact sits exactly on the surface)
             pairs = [(0.0, float(hits[0])), *intervals(hits[1:])]
@@ -181,7 +184,7 @@ def tissue_column(context: TechniqueContext, start: FloatArray, direction: Float
     direction = np.asarray(direction, dtype=float)
     direction = direction / np.linalg.norm(direction)
     reach, stopped_by = pressure_depth(context, start, direction, depth_mm)
-    meshes = {**context.structures, context.nerve.name: (context.nerve_vertices, context.nerve.faces)}
+    meshes = {**context.ray_meshes, context.nerve.name: RayMesh(context.nerve_vertices, context.nerve.faces)}
     crossings = crossings_along(meshes, start, direction, reach, bone_names())
     line = nerve_clearance(context, start, direction, reach)
     return TissueColumn(start, direction, float(depth_mm), reach, stopped_by, crossings, line)

@@ -35,7 +35,7 @@ from scipy import ndimage
 from viewer.anatomy.bones import Surface
 from viewer.anatomy.geometry import edge_bends, is_watertight, signed_volume
 from viewer.anatomy.muscles.build import RIGHT_BONES, RightMuscle
-from viewer.anatomy.muscles.distance_field import inside_voxels
+from viewer.anatomy.muscles.distance_field import inside_depth, inside_voxels
 from viewer.anatomy.muscles.form_metrics import FOLD_DEGREES
 from viewer.anatomy.muscles.sheet import sheet_normals
 from viewer.types import FloatArray
@@ -288,7 +288,7 @@ class LabelGrid:
     def distance_to(self, solid: np.ndarray) -> tuple[FloatArray, FloatArray]:
         """Signed distance (mm) to the ``solid`` voxels (negative inside), and its gradient (3, *shape)."""
         outside = ndimage.distance_transform_edt(~solid)
-        distance = ((outside - ndimage.distance_transform_edt(solid)) * self.spacing).astype(np.float32)
+        distance = ((outside - inside_depth(solid)) * self.spacing).astype(np.float32)
         return distance, np.stack(np.gradient(distance, self.spacing))
 
     def drape(

@@ -12,7 +12,7 @@ import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface
 from viewer.anatomy.kinematics import segment_bones
-from viewer.anatomy.muscles.distance_field import inside_voxels
+from viewer.anatomy.muscles.distance_field import inside_depth, inside_voxels
 from viewer.cache import ArrayCache, content_key
 from viewer.types import FloatArray
 
@@ -71,7 +71,7 @@ def union_grid_values(meshes: list[Surface], spacing: float, margin: float) -> t
     for mesh in meshes:
         inside |= inside_voxels(np.asarray(mesh.vertices, float), np.asarray(mesh.faces), lows, spacing, shape)
     outside_distance = ndimage.distance_transform_edt(~inside) * spacing
-    inside_distance = ndimage.distance_transform_edt(inside) * spacing
+    inside_distance = inside_depth(inside) * spacing
     values = np.where(inside, -(inside_distance - spacing / 2), outside_distance - spacing / 2)
     return lows, values.astype(np.float32)
 
