@@ -377,8 +377,8 @@ def test_under_another_layer_finds_a_surface_through_itself():
 # thigh: 499/521/1024 (female) and 353/357/850 (male) vertices under another layer; parted into the popliteal crease
 # by the knee correctives, 5/27/66 and 71/71/126 (the male's left where the short calf's cut end meets the thigh);
 # on main's skins of 2026-11-30 2/2/64 and 68/68/120. With the calf cut 110 mm below the knee (was 70) and a cap of
-# even triangles, 3/3/58 and 77/77/152: the longer male calf presses more skin into the crease at 130 degrees, though
-# fewer of its triangles pass through another (crossing pairs at knee 130: female 262 -> 83, male 524 -> 412).
+# even triangles, 2/2/73 and 69/69/151: the longer calf presses more skin into the crease at 130 degrees, though fewer
+# of its triangles pass through another (crossing pairs at knee 130: female 262 -> 141, male 524 -> 390).
 KNEE_CREASE_POSES = ((0.0, 90.0), (90.0, 90.0), (0.0, 130.0))
 KNEE_CREASE_UNDER = 160
 
@@ -423,8 +423,8 @@ def test_calf_flexes_with_the_shank(body, landmarks):
 # Poses (right hip flexion, abduction, rotation; both legs or the right alone) where the flexed leg carried its wall of
 # the natal cleft through the other's: the walls lie under a millimetre apart, and the rig gave each 0.06-0.13 of its
 # leg. Crossing triangle pairs by the cleft (rest faces within 10 mm of the midline behind the coccyx's tip) on
-# main's skins, female/male: 37/0 and 80/62; with the cleft's walls left to the pelvis (BodyParameters.
-# midline_still_mm), 3/0 and 3/0, the female's three the cleft's floor's at rest.
+# main's skins (2026-11-30), female/male: 40/28, 83/62 and 0/0 (rest 3/0); with the cleft's walls left to the pelvis
+# (BodyParameters.midline_still_mm), 3/0 at each, the female's three the cleft's floor's at rest.
 CLEFT_POSES = (((90.0, 45.0, 0.0), False), ((90.0, 45.0, 0.0), True), ((45.0, 40.0, 20.0), True))
 
 

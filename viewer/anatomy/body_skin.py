@@ -98,6 +98,10 @@ class BodyParameters:
     smoothing_passes: int = 30  # how broadly a lift over a muscle spreads (umbrella passes per round)
     warp_smoothing: float = 1.0
     medius_levels_mm: tuple[float, ...] = (-20.0, 15.0)  # the hip's side pinned over gluteus medius at these heights
+    # the shank's cross-section centre pinned this far below the knee (20 mm below the cut when the cut lay 70 mm
+    # below it; kept there when the cut went lower, which with the pin moved along reshaped the male's thigh 2 mm and
+    # raised the lump over tensor fasciae latae at 90/45/45 from 8.8 to 14.9 mm)
+    shank_pin_mm: float = 90.0
     calf_behind_tibia_mm: float = 20.0  # the shank's cross-section centre lies this far behind the tibia's
     # gluteus maximus sampled at these heights, up to its upper border beside the PSIS (without the upper
     # samples the skin lay inside the muscle there and lifting it raised two ridges beside the PSIS)
@@ -280,7 +284,7 @@ def correspondences(
                 targets.append(target)
         sources.append(section_centre(vertices, leg_faces, knee[1]))
         targets.append(knee + np.array([params.knee_anterior_mm, 0.0, 0.0]))
-        shank_level = knee[1] - params.below_knee_mm - 20.0  # below the cut: keeps the shank straight under the knee
+        shank_level = knee[1] - params.shank_pin_mm  # keeps the shank straight under the knee
         tibia = bones[f"tibia_fibula_{side}"].vertices
         tibia = tibia[np.abs(tibia[:, 1] - shank_level) < 10.0]
         sources.append(section_centre(vertices, leg_faces, shank_level))
