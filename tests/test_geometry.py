@@ -16,6 +16,7 @@ from viewer.anatomy.geometry import (
     polyline_lengths,
     ray_hits,
     resample,
+    self_crossings,
     signed_volume,
     tangents,
     vertex_normals,
@@ -120,7 +121,9 @@ def test_apply_rotates_then_translates():
     transform = np.eye(4)
     transform[:3, :3] = [[0, -1, 0], [1, 0, 0], [0, 0, 1]]  # 90 degrees about Z
     transform[:3, 3] = [10.0, 0.0, 0.0]
-    assert apply(transform, [[1.0, 0.0, 0.0], [0.0, 2.0, 3.0]]) == pytest.approx(np.array([[10.0, 1.0, 0.0], [8.0, 0.0, 3.0]]))
+    assert apply(transform, [[1.0, 0.0, 0.0], [0.0, 2.0, 3.0]]) == pytest.approx(
+        np.array([[10.0, 1.0, 0.0], [8.0, 0.0, 3.0]])
+    )
 
 
 def test_one_bone_to_segment_map_carries_leg_bones_with_their_side_and_the_rest_with_the_pelvis():
@@ -285,3 +288,23 @@ def test_near_distance_is_the_exact_transform_up_to_its_reach_and_only_greater_b
         assert within.any() and not within.all()
         np.testing.assert_array_equal(near[within], exact[within])  # bit for bit
         assert np.all((near[~within] > reach) & (near[~within] <= reach + 1))
+
+
+def test_self_crossings_finds_the_triangles_where_a_surface_passes_through_itself():
+    """Two overlapping balls as one mesh cross along the circle where they meet; one ball, two apart, or two cubes
+    touching face to face at a shared corner's plane do not cross."""
+    vertices, faces = sphere((0.0, 0.0, 0.0), 10.0, resolution=48)
+    assert len(self_crossings(vertices, faces)) == 0
+    for shift, crossing in (((12.0, 3.0, 0.0), True), ((25.0, 0.0, 0.0), False)):
+        both = np.vstack([vertices, vertices + shift]), np.vstack([faces, faces + len(vertices)])
+        pairs = self_crossings(*both)
+        assert (len(pairs) > 0) == crossing
+        # every pair joins one triangle of each ball, each on the other ball's sphere (where the two meet)
+        assert np.all((pairs[:, 0] < len(faces)) & (pairs[:, 1] >= len(faces)))
+        centres = both[0][both[1][pairs]].mean(axis=2)  # (k, 2, 3): the pair's two triangles
+        to_other = np.linalg.norm(centres - np.array([shift, (0.0, 0.0, 0.0)]), axis=2)
+        assert np.all(np.abs(to_other - 10.0) < 1.0)
+    small, small_faces = cube(2.0)
+    big, big_faces = cube(10.0)  # a triangle far larger than its neighbours still meets the edges that pierce it
+    pierced = np.vstack([big, small + np.array([5.0, 0.3, 0.2])]), np.vstack([big_faces, small_faces + len(big)])
+    assert len(self_crossings(*pierced)) > 0

@@ -363,7 +363,9 @@ def test_under_another_layer_finds_a_surface_through_itself():
         faces = faces[:, ::-1]
     shift = np.array([35.0, 10.0, 0.0])
     under = under_another_layer(np.vstack([vertices, vertices + shift]), np.vstack([faces, faces + len(vertices)]))
-    to_other_centre = np.concatenate([np.linalg.norm(vertices - shift, axis=1), np.linalg.norm(vertices + shift, axis=1)])
+    to_other_centre = np.concatenate(
+        [np.linalg.norm(vertices - shift, axis=1), np.linalg.norm(vertices + shift, axis=1)]
+    )
     inside_other = to_other_centre < 30.0
     clear = np.abs(to_other_centre - 30.0) > 1.0  # not on the other ball's faceted surface
     np.testing.assert_array_equal(under[clear], inside_other[clear])
@@ -373,9 +375,12 @@ def test_under_another_layer_finds_a_surface_through_itself():
 
 # (hip flexion, knee flexion) of the right leg. The rigid blend carried the calf through the skin of the back of the
 # thigh: 499/521/1024 (female) and 353/357/850 (male) vertices under another layer; parted into the popliteal crease
-# by the knee correctives, 5/27/66 and 71/71/126 (the male's left where the short calf's cut end meets the thigh).
+# by the knee correctives, 5/27/66 and 71/71/126 (the male's left where the short calf's cut end meets the thigh);
+# on main's skins of 2026-11-30 2/2/64 and 68/68/120. With the calf cut 110 mm below the knee (was 70) and a cap of
+# even triangles, 2/2/73 and 69/69/151: the longer calf presses more skin into the crease at 130 degrees, though fewer
+# of its triangles pass through another (crossing pairs at knee 130: female 262 -> 141, male 524 -> 390).
 KNEE_CREASE_POSES = ((0.0, 90.0), (90.0, 90.0), (0.0, 130.0))
-KNEE_CREASE_UNDER = 150
+KNEE_CREASE_UNDER = 160
 
 
 @pytest.mark.parametrize("body", BODIES)
@@ -413,6 +418,51 @@ def test_calf_flexes_with_the_shank(body, landmarks):
         back = apply(np.linalg.inv(shank), posed)  # in the shank's rest frame
         lag = np.linalg.norm(back - rest[calf], axis=1)
         assert lag.max() < 2.0, f"the {body} calf lags {lag.max():.1f} mm behind the shank at hip {hip:g}, knee 90"
+
+
+# Poses (right hip flexion, abduction, rotation; both legs or the right alone) where the flexed leg carried its wall of
+# the natal cleft through the other's: the walls lie under a millimetre apart, and the rig gave each 0.06-0.13 of its
+# leg. Crossing triangle pairs by the cleft (rest faces within 10 mm of the midline behind the coccyx's tip) on
+# main's skins (2026-11-30), female/male: 40/28, 83/62 and 0/0 (rest 3/0); with the cleft's walls left to the pelvis
+# (BodyParameters.midline_still_mm), 3/0 at each, the female's three the cleft's floor's at rest.
+CLEFT_POSES = (((90.0, 45.0, 0.0), False), ((90.0, 45.0, 0.0), True), ((45.0, 40.0, 20.0), True))
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_flexed_legs_leave_the_natal_cleft_clean(body, landmarks):
+    """With one hip or both flexed and abducted, the natal cleft's walls do not pass through each other: no more of
+    its triangles cross than at rest."""
+    from viewer.anatomy.geometry import self_crossings
+    from viewer.anatomy.kinematics import LegPose
+
+    skin = load_skin(body)
+    centres = skin.vertices[skin.faces].mean(axis=1)
+    cleft = (np.abs(centres[:, 2]) < 10.0) & (centres[:, 0] < landmarks["coccyx_tip"][0])
+
+    def crossing(vertices):
+        pairs = self_crossings(vertices, skin.faces)
+        return int((cleft[pairs[:, 0]] | cleft[pairs[:, 1]]).sum())
+
+    at_rest = crossing(skin.vertices)
+    for (flexion, abduction, rotation), both in CLEFT_POSES:
+        pose = LegPose(hip_flexion=flexion, hip_abduction=abduction, hip_rotation=rotation)
+        legs = {"right": pose, "left": pose if both else LegPose()}
+        count = crossing(skinned(body, legs, correctives=True))
+        assert count <= at_rest, f"{count} triangle pairs of the {body} natal cleft cross at {pose} (rest {at_rest})"
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_cut_below_the_knee_is_finished_with_even_triangles(body, landmarks):
+    """The skin runs a hand's breadth below the knee and its cut end is a rounded rim and a cap of even triangles (a
+    fan of slivers from one centre, up to 60 mm long, showed as radial lines across it)."""
+    skin = load_skin(body)
+    knee = min(landmarks[f"{n}_epicondyle_{s}"][1] for n in ("lateral", "medial") for s in ("right", "left"))
+    bottom = skin.vertices[:, 1].min()
+    assert bottom < knee - 100.0, f"the {body} skin ends {knee - bottom:.0f} mm below the knee"
+    corners = skin.vertices[skin.faces]
+    on_cap = np.all(corners[:, :, 1] < bottom + 0.5, axis=1)
+    longest = np.linalg.norm(corners - np.roll(corners, 1, axis=1), axis=2).max(axis=1)[on_cap]
+    assert on_cap.sum() > 100 and longest.max() < 15.0, f"{body} cap: longest edge {longest.max():.1f} mm"
 
 
 def test_skin_blend_keeps_its_distance_from_the_hip():
@@ -643,7 +693,8 @@ def test_flexed_abducted_lateral_thigh_has_no_lump(pose_scene, body):
     stands out, 12.1 mm (female) and 10.6 mm (male), is the skin lifted over tensor fasciae latae bunched up in
     flexion with abduction, the greater trochanter's limit. (With the lateral hip's skin lifted along its normal over
     the merged, bunched muscle the female's is 12.3 mm. With its folded form no longer thickened 1.5 times by the
-    volume hold (2026-11-30) the male's is 11.3 mm, was 17.1; the female's 10.6 mm.)"""
+    volume hold (2026-11-30) the male's is 11.3 mm, was 17.1; the female's 10.6 mm. With the calf cut 110 mm below the
+    knee and the natal cleft's walls left to the pelvis, rebuilt on the same muscles: male 9.6 mm, female 11.0 mm.)"""
     pose_scene.set_body(body)
     try:
         pose_scene.set_pose("right", hip_flexion=90.0, hip_abduction=45.0, hip_rotation=45.0)

@@ -90,12 +90,18 @@ class BodyParameters:
         12.0  # the knee's cross-section centre lies this far in front of the epicondyles' midpoint
     )
     top_above_crest_mm: float = 40.0  # waist cut above the higher iliac crest summit
-    below_knee_mm: float = 70.0  # lower cut below the knee (mean epicondyle level)
+    # lower cut below the knee (mean epicondyle level): a hand's breadth, so the calf's upper bulk shows (at 70 mm the
+    # flexed shank was a stub whose cut end met the parted crease behind the knee in a fin)
+    below_knee_mm: float = 110.0
     rim_radius_mm: float = 10.0  # rounding of the cut edge into its cap
     min_cover_mm: float = 6.0  # least skin and fat over any muscle or bone
     smoothing_passes: int = 30  # how broadly a lift over a muscle spreads (umbrella passes per round)
     warp_smoothing: float = 1.0
     medius_levels_mm: tuple[float, ...] = (-20.0, 15.0)  # the hip's side pinned over gluteus medius at these heights
+    # the shank's cross-section centre pinned this far below the knee (20 mm below the cut when the cut lay 70 mm
+    # below it; kept there when the cut went lower, which with the pin moved along reshaped the male's thigh 2 mm and
+    # raised the lump over tensor fasciae latae at 90/45/45 from 8.8 to 14.9 mm)
+    shank_pin_mm: float = 90.0
     calf_behind_tibia_mm: float = 20.0  # the shank's cross-section centre lies this far behind the tibia's
     # gluteus maximus sampled at these heights, up to its upper border beside the PSIS (without the upper
     # samples the skin lay inside the muscle there and lifting it raised two ridges beside the PSIS)
@@ -124,6 +130,15 @@ class BodyParameters:
     # weights spread it over the whole 7 cm left below the knee, so the flexed calf lagged behind the shank and the
     # skin behind the knee collapsed into a thin lip)
     knee_blend_mm: tuple[float, float] = (30.0, 40.0)
+    # the natal cleft's walls stay with the pelvis: within the first distance (mm) of the midsagittal plane no leg moves
+    # them, fading back to the rig's weights over the second; skin a leg carries more than the weights' range
+    # (0.2-0.5) is a thigh's and keeps its weights, and only the skin behind the coccyx's tip (fading in over the
+    # last pair, mm behind it) is the cleft's. Its walls lie under a millimetre apart, and the flexed leg's 0.06
+    # carried its wall through the other (40 crossing triangle pairs at flexion 90 abduction 45, female). In front,
+    # at the perineum, the stiller skin sheared against the rotating thigh (73 pairs at internal rotation 40).
+    midline_still_mm: tuple[float, float] = (4.0, 15.0)
+    midline_leg_weights: tuple[float, float] = (0.2, 0.5)
+    cleft_behind_coccyx_mm: tuple[float, float] = (-15.0, 5.0)
 
     def depth(self, key: str) -> float:
         """Soft-tissue depth (mm) over the landmark group ``key`` for this body."""
@@ -269,7 +284,7 @@ def correspondences(
                 targets.append(target)
         sources.append(section_centre(vertices, leg_faces, knee[1]))
         targets.append(knee + np.array([params.knee_anterior_mm, 0.0, 0.0]))
-        shank_level = knee[1] - params.below_knee_mm - 20.0  # below the cut: keeps the shank straight under the knee
+        shank_level = knee[1] - params.shank_pin_mm  # keeps the shank straight under the knee
         tibia = bones[f"tibia_fibula_{side}"].vertices
         tibia = tibia[np.abs(tibia[:, 1] - shank_level) < 10.0]
         sources.append(section_centre(vertices, leg_faces, shank_level))
@@ -592,8 +607,49 @@ def _boundary_loops(faces: IntArray) -> list[IntArray]:
     return loops
 
 
-def cap(vertices: FloatArray, faces: IntArray, weights: FloatArray, radius: float, steps: int = 3):
-    """Close each planar cut loop with a rounded rim (a quarter circle of ``radius``) and a flat cap."""
+def _inside_polygon(points: FloatArray, polygon: FloatArray) -> np.ndarray:
+    """(k,) bool: which 2D ``points`` (k, 2) lie inside the closed ``polygon`` (m, 2) (even-odd rule)."""
+    a, b = polygon, np.roll(polygon, -1, axis=0)
+    x, y = points[:, None, 0], points[:, None, 1]
+    spans = (a[None, :, 1] > y) != (b[None, :, 1] > y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        at = a[None, :, 0] + (y - a[None, :, 1]) * (b[None, :, 0] - a[None, :, 0]) / (b[None, :, 1] - a[None, :, 1])
+    return (spans & (x < at)).sum(axis=1) % 2 == 1
+
+
+def _disc(ring: FloatArray, spacing: float) -> tuple[FloatArray, IntArray]:
+    """Fill a closed planar loop (m, 3) lying in a plane Y = constant with even triangles.
+
+    Returns the interior points (k, 3) (on a triangular lattice of ``spacing`` mm, none nearer the loop than 0.6 of
+    it) and the triangles (t, 3) over the loop's points followed by them (Delaunay, kept where their centre lies inside
+    the loop), unoriented. A fan from one centre made long slivers whose shading showed as radial lines.
+    """
+    from scipy.spatial import Delaunay, cKDTree
+
+    flat = ring[:, [0, 2]]
+    low, high = flat.min(axis=0), flat.max(axis=0)
+    rows = np.arange(low[1], high[1] + spacing, spacing * np.sqrt(3.0) / 2)
+    lattice = np.array(
+        [
+            (x + (i % 2) * spacing / 2, z)
+            for i, z in enumerate(rows)
+            for x in np.arange(low[0], high[0] + spacing, spacing)
+        ]
+    )
+    lattice = lattice[_inside_polygon(lattice, flat)]
+    lattice = lattice[cKDTree(flat).query(lattice)[0] > 0.6 * spacing] if len(lattice) else lattice
+    points = np.vstack([flat, lattice])
+    triangles = Delaunay(points).simplices
+    triangles = triangles[_inside_polygon(points[triangles].mean(axis=1), flat)]
+    interior = np.column_stack([lattice[:, 0], np.full(len(lattice), ring[:, 1].mean()), lattice[:, 1]])
+    return interior, triangles
+
+
+def cap(
+    vertices: FloatArray, faces: IntArray, weights: FloatArray, radius: float, steps: int = 3, spacing: float = 8.0
+):
+    """Close each planar cut loop with a rounded rim (a quarter circle of ``radius``) and a flat cap of even triangles
+    (about ``spacing`` mm, see :func:`_disc`); the cap's points take the loop's mean weights."""
     vertices, faces, weights = list(vertices), [faces], list(weights)
     array = np.asarray(vertices)
     for loop in _boundary_loops(faces[0]):
@@ -603,6 +659,7 @@ def cap(vertices: FloatArray, faces: IntArray, weights: FloatArray, radius: floa
         inward = centre - ring
         inward /= np.linalg.norm(inward, axis=1, keepdims=True)
         previous = loop
+        points = ring
         for step in range(1, steps + 1):
             angle = 0.5 * np.pi * step / steps
             points = ring + radius * np.sin(angle) * outward + radius * (1 - np.cos(angle)) * inward
@@ -614,11 +671,20 @@ def cap(vertices: FloatArray, faces: IntArray, weights: FloatArray, radius: floa
             faces.append(np.column_stack([previous[following], previous, current]))
             faces.append(np.column_stack([previous[following], current, current[following]]))
             previous = current
-        apex = len(vertices)
-        vertices.append(centre + radius * outward)
-        weights.append(np.asarray(weights)[loop].mean(axis=0))
-        following = np.roll(np.arange(len(loop)), -1)
-        faces.append(np.column_stack([previous[following], previous, np.full(len(loop), apex)]))
+        interior, triangles = _disc(points, spacing)
+        index = np.concatenate([previous, np.arange(len(vertices), len(vertices) + len(interior))])
+        vertices.extend(interior)
+        weights.extend(np.repeat(np.asarray(weights)[loop].mean(axis=0)[None], len(interior), axis=0))
+        corners = np.asarray(vertices)[index[triangles]]
+        normal = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+        triangles = np.where((normal @ outward > 0)[:, None], triangles, triangles[:, ::-1])
+        # wound as the rim: its last band runs along the loop (point i to i + 1), so the cap runs back (i + 1 to i)
+        directed = {
+            tuple(edge) for edge in np.vstack([triangles[:, [0, 1]], triangles[:, [1, 2]], triangles[:, [2, 0]]])
+        }
+        if (1, 0) not in directed:
+            triangles = triangles[:, ::-1]
+        faces.append(index[triangles])
     return np.asarray(vertices), np.vstack(faces), np.asarray(weights)
 
 
@@ -669,6 +735,7 @@ def fit_body(
         np.asarray(mesh.points, dtype=float), _faces_of(mesh), columns, params.rim_radius_mm
     )
     columns = knee_weights(skin_vertices, columns, landmarks, params.knee_blend_mm)
+    columns = cleft_weights(skin_vertices, columns, landmarks["coccyx_tip"], params)
     if not is_watertight(skin_faces):
         raise RuntimeError(f"the {params.body} skin is not closed after capping")
     if signed_volume(skin_vertices, skin_faces) < 0:
@@ -710,6 +777,40 @@ def knee_weights(
         share = x * x * (3.0 - 2.0 * x)
         columns[:, thigh], columns[:, shank] = leg * (1.0 - share), leg * share
     return columns
+
+
+def _smoothstep(x: FloatArray) -> FloatArray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def cleft_weights(vertices: FloatArray, columns: FloatArray, coccyx: FloatArray, params: BodyParameters) -> FloatArray:
+    """Leave the natal cleft's walls to the pelvis (see ``BodyParameters.midline_still_mm``).
+
+    Parameters
+    ----------
+    vertices : (n, 3) array
+    columns : (n, 4) array
+        Skinning weights in :data:`WEIGHT_COLUMNS` order.
+    coccyx : (3,) array
+        The coccyx's tip: the cleft is the skin behind it.
+    params : BodyParameters
+        ``midline_still_mm`` (core, fade): within ``core`` mm of the plane Z = 0 the legs' weights go to nothing,
+        fading back over ``fade`` mm beyond; ``midline_leg_weights`` (low, high): skin the legs carry (the columns'
+        sum) up to ``low`` is the trunk's, from ``high`` on a thigh's (untouched); ``cleft_behind_coccyx_mm`` (start,
+        full): how far in front of (negative) or behind the coccyx's tip the cleft begins and is whole.
+
+    Returns
+    -------
+    (n, 4) array
+    """
+    core, fade = params.midline_still_mm
+    low, high = params.midline_leg_weights
+    start, full = params.cleft_behind_coccyx_mm
+    near = 1.0 - _smoothstep((np.abs(vertices[:, 2]) - core) / fade)
+    trunk = 1.0 - _smoothstep((columns.sum(axis=1) - low) / (high - low))
+    behind = _smoothstep((coccyx[0] - start - vertices[:, 0]) / (full - start))
+    return columns * (1.0 - near * trunk * behind)[:, None]
 
 
 def _region(vertices: FloatArray, faces: IntArray, weights: FloatArray, low: float, high: float, inside: FloatArray):

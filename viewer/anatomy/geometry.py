@@ -417,6 +417,87 @@ def is_watertight(faces: IntArray) -> bool:
     return bool(np.isin(reverse, directed).all())
 
 
+def self_crossings(vertices: FloatArray, faces: IntArray, chunk: int = 500_000) -> IntArray:
+    """The pairs of triangles of one mesh that pass through each other (a surface crossing itself).
+
+    Two triangles that share no vertex cross when an edge of one passes through the other (Moller-Trumbore
+    on the segment); candidates come from a k-d tree of the triangles' centres within reach of each edge.
+
+    Parameters
+    ----------
+    vertices : (n, 3) array
+    faces : (m, 3) int array
+    chunk : int
+        Candidate (edge, triangle) pairs tested at a time (memory).
+
+    Returns
+    -------
+    (k, 2) int array
+        Sorted, unique (smaller, larger) face indices of the crossing pairs.
+    """
+    from scipy.spatial import cKDTree
+
+    vertices = np.asarray(vertices, dtype=float)
+    faces = np.asarray(faces, dtype=np.int64)
+    edges, owners = edge_faces(faces)
+    corners = vertices[faces]
+    centres = corners.mean(axis=1)
+    reach = np.linalg.norm(corners - centres[:, None], axis=2).max(axis=1)
+    starts, ends = vertices[edges[:, 0]], vertices[edges[:, 1]]
+    middles, halves = (starts + ends) / 2, np.linalg.norm(ends - starts, axis=1) / 2
+    edge_of, face_of = [], []
+    sizes = np.ceil(np.log2(np.maximum(reach, 1e-3))).astype(int)  # faces of like size searched together
+    for size in np.unique(sizes):
+        group = np.flatnonzero(sizes == size)
+        near = cKDTree(centres[group]).query_ball_point(middles, halves + reach[group].max())
+        counts = np.fromiter((len(n) for n in near), dtype=np.int64, count=len(near))
+        edge_of.append(np.repeat(np.arange(len(edges)), counts))
+        face_of.append(group[np.fromiter((f for n in near for f in n), dtype=np.int64, count=int(counts.sum()))])
+    edge_of, face_of = np.concatenate(edge_of), np.concatenate(face_of)
+    apart = ~(faces[face_of] == edges[edge_of, 0:1]).any(axis=1) & ~(faces[face_of] == edges[edge_of, 1:2]).any(axis=1)
+    edge_of, face_of = edge_of[apart], face_of[apart]
+    found = []
+    for begin in range(0, len(edge_of), chunk):
+        e, f = edge_of[begin : begin + chunk], face_of[begin : begin + chunk]
+        origin, direction = starts[e], ends[e] - starts[e]
+        tri = corners[f]
+        edge1, edge2 = tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]
+        pvec = np.cross(direction, edge2)
+        det = dot(edge1, pvec)
+        safe = np.where(np.abs(det) > 1e-12, det, np.inf)
+        tvec = origin - tri[:, 0]
+        u = dot(tvec, pvec) / safe
+        qvec = np.cross(tvec, edge1)
+        v = dot(direction, qvec) / safe
+        t = dot(edge2, qvec) / safe
+        hit = (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 0) & (t < 1)
+        found.append(np.column_stack([e[hit], f[hit]]))
+    hits = np.vstack(found) if found else np.zeros((0, 2), np.int64)
+    pairs = np.vstack([np.column_stack([owners[hits[:, 0], side], hits[:, 1]]) for side in (0, 1)])
+    pairs = pairs[(pairs[:, 0] >= 0) & (pairs[:, 0] != pairs[:, 1])]
+    return np.unique(np.sort(pairs, axis=1), axis=0)
+
+
+def edge_faces(faces: IntArray) -> tuple[IntArray, IntArray]:
+    """Each edge of a mesh and the (up to two) faces on it.
+
+    Returns
+    -------
+    edges : (e, 2) int array
+        Sorted vertex pairs, unique.
+    owners : (e, 2) int array
+        The faces on each edge; -1 where an open edge has one face only (the first column always holds one).
+    """
+    every = np.sort(np.vstack([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
+    owner = np.tile(np.arange(len(faces)), 3)
+    edges, first, inverse = np.unique(every, axis=0, return_index=True, return_inverse=True)
+    owners = np.full((len(edges), 2), -1, dtype=np.int64)
+    owners[:, 0] = owner[first]
+    second = owner != owners[inverse.ravel(), 0]
+    owners[inverse.ravel()[second], 1] = owner[second]
+    return edges, owners
+
+
 def edge_bends(vertices: FloatArray, faces: IntArray) -> tuple[FloatArray, IntArray]:
     """Bend at each edge shared by two triangles.
 
