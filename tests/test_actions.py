@@ -114,3 +114,15 @@ def test_rotation_is_played_internal_then_external_and_named_so():
     assert lever.played_angle() == "hip_rotation" and lever.phases()[0].start > 1.4  # the knee bends first
     assert "flexion" not in actions["hip_abduction_adduction"].movements()  # 10 degrees is not a flexion
     assert set(actions["frog_position"].movements()) >= {"flexion", "abduction", "internal rotation"}
+
+
+def test_one_angle_over_many_times_is_the_pose_at_each_time():
+    """``angle_at`` (how phases and quiz questions sample an action) eases exactly as ``pose_at`` does."""
+    import numpy as np
+
+    for action in load_actions().values():
+        keyframes = [frame.time for frame in action.keyframes]
+        times = np.r_[np.linspace(-0.5, action.duration + 0.5, 301), keyframes]
+        for angle in ("hip_flexion", "hip_abduction", "hip_rotation", "knee_flexion"):
+            expected = [action.pose_at(float(t)).as_dict()[angle] for t in times]
+            assert action.angle_at(times, angle).tolist() == expected, (action.id, angle)

@@ -67,6 +67,22 @@ def test_caution_area_lies_over_the_nerve_on_the_buttock(scene):
     assert ((marked[:, 1] > low) & (marked[:, 1] < high)).mean() > 0.9  # at the level of the gluteal course
 
 
+
+def test_zone_within_a_limit_is_its_distance_within_it(scene):
+    """``DangerZone.within`` (how the caution area tests a whole skin's inward samples) measures only the points
+    near a centre line, with the same answer as the full distance."""
+    from viewer.anatomy.nerve_zones import build_danger_zones
+
+    zones = build_danger_zones(scene.posed_nerve("right").geometry, margin_mm=scene.danger_margin_mm)
+    rng = np.random.default_rng(5)
+    skin = scene.structures["skin"].vertices
+    points = np.vstack([skin[rng.choice(len(skin), 4000)] + rng.normal(0, 40, (4000, 3)), rng.normal(0, 150, (2000, 3))])
+    for zone in zones:
+        for limit in (0.0, 15.0, 80.0):
+            expected = zone.distance(points) <= limit
+            assert expected.any() and not expected.all()  # points both sides of the limit
+            assert np.array_equal(zone.within(points, limit), expected), (zone.kind, limit)
+
 def test_danger_margin_widens_the_zone_and_the_safety_check_follows(fresh_scene):
     from viewer.model.technique_session import TechniqueSession
 

@@ -27,11 +27,12 @@ def pixel_at(image, window, point):
 def test_transverse_preset_clips_and_caps_and_the_slider_moves_the_cut(window, qtbot):
     from PySide6.QtCore import Qt
 
-    from viewer.render.section_view import cap_colours
+    from viewer.render.section_view import CAP_ACTOR, OUTLINE_ACTOR, cap_colours
 
     model = window.model
     qtbot.keyClick(window, Qt.Key.Key_X)
     assert model.section is not None and model.section.kind == "transverse"
+    assert {CAP_ACTOR, OUTLINE_ACTOR} <= set(window.scene_view.plotter.actors)
     assert model.section.origin[1] == pytest.approx(-90.0)
     assert window.scene_view.actors["femur_right"].mapper.GetClippingPlanes().GetNumberOfItems() == 1
     window.show_view("inferior")
@@ -53,6 +54,8 @@ def test_transverse_preset_clips_and_caps_and_the_slider_moves_the_cut(window, q
     qtbot.keyClick(window, Qt.Key.Key_X, Qt.KeyboardModifier.ShiftModifier)
     assert model.section is None and not window.section_panel.offset_slider.isEnabled()
     assert not window.scene_view.actors["femur_right"].mapper.GetClippingPlanes().GetNumberOfItems()
+    # the caps leave the plotter (as every overlay turned off does: a hidden actor is still walked every frame)
+    assert not {CAP_ACTOR, OUTLINE_ACTOR} & set(window.scene_view.plotter.actors)
 
 
 def test_probe_click_on_the_buttock_lists_the_column_and_draws_the_needle(window, qtbot):

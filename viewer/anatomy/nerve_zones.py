@@ -95,6 +95,30 @@ class DangerZone:
         """(n,) bool: which of the (n, 3) ``points`` lie inside the zone."""
         return self.distance(points) <= 0.0
 
+    def within(self, points: FloatArray, limit_mm: float = 0.0) -> np.ndarray:
+        """(n,) bool: ``distance(points) <= limit_mm``, measured only where it can hold.
+
+        A point whose nearest centre-line vertex is farther than ``limit_mm`` plus the largest radius plus half
+        the longest segment cannot be within the limit (the nearest point of a segment is at most half its
+        length from one of its ends), so only the points nearer than that are measured, exactly as
+        :meth:`distance` measures them: the same answer for the (m, 3) inward samples of a whole skin
+        without measuring every sample against every segment.
+        """
+        points = np.atleast_2d(np.asarray(points, dtype=float))
+        if self.kind == "sphere":
+            return self.distance(points) <= limit_mm
+        found = np.zeros(len(points), dtype=bool)
+        for line, radius in self._lines:
+            line = np.asarray(line, dtype=float)
+            half_segment = 0.5 * float(np.linalg.norm(np.diff(line, axis=0), axis=1).max(initial=0.0))
+            reach = limit_mm + float(np.max(radius)) + half_segment
+            nearest_vertex, _ = cKDTree(line).query(points, distance_upper_bound=reach * (1 + 1e-9) + 1e-9)
+            near = np.flatnonzero(np.isfinite(nearest_vertex))
+            if len(near):
+                d, at = point_polyline_distance(points[near], line)
+                found[near] |= d - interpolate_at(radius, at) <= limit_mm
+        return found
+
 
 def _level(level: dict, side: str, landmarks: dict[str, FloatArray]) -> float:
     return float(landmarks[resolve_landmark(level["landmark"], side, landmarks)][1] + level.get("offset_mm", 0.0))
@@ -253,12 +277,12 @@ def caution_area(
     points = np.atleast_2d(np.asarray(points_on_surface, dtype=float))
     mask = np.zeros(len(points), dtype=bool)
     for zone in zones:
-        mask |= zone.distance(points) <= margin_mm
+        mask |= zone.within(points, margin_mm)
         if normals is not None:
             inward = -unit(np.atleast_2d(np.asarray(normals, dtype=float)))
             steps = np.arange(0.0, depth_mm + 1e-9, step_mm)
             samples = points[:, None, :] + steps[None, :, None] * inward[:, None, :]
-            inside = zone.distance(samples.reshape(-1, 3)).reshape(len(points), len(steps)) <= 0
+            inside = zone.within(samples.reshape(-1, 3)).reshape(len(points), len(steps))
             mask |= inside.any(axis=1)
     return mask
 

@@ -79,6 +79,33 @@ class Action:
         a, b = before.pose.as_dict(), after.pose.as_dict()
         return LegPose(**{k: a[k] + (b[k] - a[k]) * eased for k in a})
 
+    def angle_at(self, times: np.ndarray, angle: str) -> np.ndarray:
+        """One joint angle at each of ``times`` (s), eased as :meth:`pose_at` eases the whole pose.
+
+        Parameters
+        ----------
+        times : (n,) float
+            Seconds into the action.
+        angle : str
+            A joint angle's name (``hip_rotation``...).
+
+        Returns
+        -------
+        (n,) float
+            The angle in degrees, equal to ``pose_at(t).as_dict()[angle]`` at each time, without making a
+            pose per time (a quiz samples every action's phases at hundreds of times).
+        """
+        times = np.asarray(times, dtype=float)
+        frame_times = np.array([frame.time for frame in self.keyframes])
+        values = np.array([frame.pose.as_dict()[angle] for frame in self.keyframes])
+        if len(values) == 1:
+            return np.full(times.shape, values[0])
+        index = np.clip(np.searchsorted(frame_times, times, side="right") - 1, 0, len(values) - 2)
+        fraction = np.clip((times - frame_times[index]) / (frame_times[index + 1] - frame_times[index]), 0.0, 1.0)
+        eased = fraction * fraction * (3 - 2 * fraction)
+        between = values[index] + (values[index + 1] - values[index]) * eased
+        return np.where(times >= frame_times[-1], values[-1], np.where(times <= frame_times[0], values[0], between))
+
     def played_angle(self) -> str | None:
         """The joint angle the action is about: the hip angle that changes most (the knee if only it moves)."""
         spans = {}
@@ -108,7 +135,7 @@ class Action:
         if angle is None or self.duration == 0:
             return []
         times = np.linspace(0.0, self.duration, PHASE_SAMPLES)
-        values = np.array([self.pose_at(t).as_dict()[angle] for t in times])
+        values = self.angle_at(times, angle)
         signs = np.where(np.abs(values) < STILL_DEGREES, 0, np.sign(values)).astype(int)
         _axis, positive, negative = ANGLE_WORDS[angle]
         found: list[Phase] = []

@@ -133,7 +133,7 @@ def _phase_pose(action, phase) -> LegPose:
     """The pose at the peak of a phase (where its angle is largest)."""
     angle = action.played_angle()
     times = np.linspace(phase.start, phase.end, 41)
-    values = [abs(action.pose_at(t).as_dict()[angle]) for t in times]
+    values = np.abs(action.angle_at(times, angle))
     return action.pose_at(float(times[int(np.argmax(values))]))
 
 

@@ -502,7 +502,7 @@ class SceneModel:
                 for z in build_danger_zones(self.posed_nerve(side).geometry, margin_mm=self.danger_margin_mm)
             ]
             # only skin within reach of a zone can press into it: test those few thousand points
-            reach = np.min([zone.distance(skin.vertices) for zone in zones], axis=0) <= CAUTION_DEPTH_MM
+            reach = np.any([zone.within(skin.vertices, CAUTION_DEPTH_MM) for zone in zones], axis=0)
             normals = vertex_normals(skin.vertices, skin.faces)[reach]
             mask = np.zeros(len(skin.vertices), dtype=bool)
             mask[reach] = caution_area(skin.vertices[reach], zones, normals=normals, depth_mm=CAUTION_DEPTH_MM)

@@ -104,11 +104,7 @@ def render_picture(
             report(1, PICTURE_STEPS)
             overlay = capture_overlay(plotter).scaled(scale)
             with overlays_hidden(plotter):
-                scene.render_now()  # without magnification the grab reads the last frame: draw it without the overlays
-                image = plotter.screenshot(
-                    None, transparent_background=transparent, return_img=True, scale=scale * supersample
-                )
-                image = downsample(np.asarray(image), supersample)
+                image = downsample(grab_3d(scene, scale * supersample, transparent, max_tile), supersample)
     except MemoryError:
         raise ExportError(f"not enough memory to draw {size[0]}x{size[1]} pixels") from None
     finally:
@@ -124,6 +120,30 @@ def render_picture(
         image = draw_on_image(image, overlay)
     report(PICTURE_STEPS, PICTURE_STEPS)
     return image, overlay
+
+
+def grab_3d(scene: SceneView, magnification: int, transparent: bool, max_tile: int = MAX_TILE_PX) -> np.ndarray:
+    """The 3D picture of an off-screen view at ``magnification`` times its window's size, rows top down.
+
+    A picture that fits a window of ``max_tile`` pixels a side is one frame of the window enlarged to it (the
+    view is thrown away after the grab, so its size is not put back); a larger one is rendered in tiles of
+    the window's size (VTK's window-to-image magnification: a frame per tile and one more). The camera's view
+    angle and aspect, and so the picture, are the same either way: the single frame saves a frame per tile
+    (a 2x supersampled picture is four tiles, each drawing the whole scene).
+
+    Returns
+    -------
+    (height * magnification, width * magnification, 4 if transparent else 3) uint8
+    """
+    plotter = scene.plotter
+    width, height = plotter.window_size
+    if magnification > 1 and max(width, height) * magnification <= max_tile:
+        plotter.render_window.SetSize(width * magnification, height * magnification)  # no frame at the new size yet
+        magnification = 1
+    if magnification == 1:
+        scene.render_now()  # the grab reads the last frame (an unshown plotter draws its first frame in the grab)
+    image = plotter.screenshot(None, transparent_background=transparent, return_img=True, scale=magnification)
+    return np.asarray(image)
 
 
 def downsample(image: np.ndarray, factor: int) -> np.ndarray:

@@ -269,6 +269,9 @@ class SceneView:
             mesh, color=SKIN_OUTLINE_COLOUR, line_width=SKIN_OUTLINE_WIDTH * self.line_scale, opacity=1.0
         )
         self.skin_outlines[name].SetPickable(False)
+        # the outline lies on the skin, which is shown whenever it is: left out of the bounds that frame the camera's
+        # clipping range, which would otherwise run the camera-dependent silhouette filter at each camera change
+        self.skin_outlines[name].SetUseBounds(False)
 
     def _show_skin_outline(self, name: str) -> None:
         outline = self.skin_outlines.get(name)

@@ -111,16 +111,22 @@ class SectionView:
                 actor.SetVisibility(False)
         self.scene_view.request_render()
 
+    def _remove_caps(self) -> None:
+        """No cut (or nothing cut): the caps and their outlines leave the plotter, as every overlay turned off does
+        (a hidden actor is still walked every frame)."""
+        for actor in (self._cap_actor, self._outline_actor):
+            if actor is not None:
+                self.plotter.remove_actor(actor, render=False)
+        self._cap_actor = self._outline_actor = None
+
     def anchor_points(self, name: str) -> np.ndarray | None:
         """Where a cut structure's label points: well inside its cut face (None: not cut, not named)."""
         cap = self.caps.get(name)
         return None if cap is None else cap.anchors + LABEL_LIFT_MM * self.model.section.normal
 
     def _draw_caps(self, plane) -> None:
-        for actor in (self._cap_actor, self._outline_actor):
-            if actor is not None:
-                actor.SetVisibility(False)
         if plane is None or not self.caps:
+            self._remove_caps()
             return
         points, cells, colours, lines, line_points = [], [], [], [], []
         offset = 0
