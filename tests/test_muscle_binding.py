@@ -481,8 +481,9 @@ def test_a_leg_that_did_not_move_keeps_its_shapes_and_the_moved_leg_is_posed_afr
 GLUTEAL_FANS = ("gluteus_maximus_right", "gluteus_medius_right", "gluteus_minimus_right")
 # Worst share of edges bending more than 40 degrees over MOTION_POSES, as reached (pose space of solver-8, the fans'
 # cages solved as elastic bodies, posing.FANS; their forms carried by blended local affine maps of the cages,
-# binding.blended_matrix, muscle-forms-21): maximus 0.41% (flexion 90, knee 90), medius 1.7% and minimus 2.6% (flexion
-# 90, abduction 45, rotation 45); bound cell by cell 1.7%, 2.9% and 4.6%; before the elastic cages 1.9%, 3.3% and 5.6%.
+# binding.blended_matrix, muscle-forms-22): maximus 0.43% (external rotation with adduction and 90/45/45), medius 1.5%
+# and minimus 2.4% (flexion 90, abduction 45, rotation 45); bound cell by cell 1.7%, 2.9% and 4.6%; before the elastic
+# cages 1.9%, 3.3% and 5.6%.
 FAN_CREASES_REACHED = {"gluteus_maximus_right": 0.01, "gluteus_medius_right": 0.02, "gluteus_minimus_right": 0.03}
 
 
@@ -512,24 +513,35 @@ def test_the_gluteal_fans_crease_no_more_than_reached_in_motion(fan_shapes):
         assert share < FAN_CREASES_REACHED[name], (label, name, share)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15: the gluteal fans crease where their cages squeeze or fold: at flexion 90 with abduction 45 and "
-    "rotation 45 minimus' fibres shorten to 0.43 of rest and its cage thickens 2.3 times (5.6% of its edges bend over 40 "
-    "degrees), medius' cage folds over near the insertion (61 of 493 cells inverted; 3.3%); at flexion 90 with the knee "
-    "at 90 maximus' deep face wrinkles where it wraps the ischial tuberosity (1.9%); single edges fold to 160-179 "
-    "degrees. Smoothing the displacement when binding (4 to 16 Taubin passes), a smoother rest form, fitting the cage to "
-    "a smoothed form and resampling the fibres evenly each changed these shares by under a fifth; smoothing the posed "
-    "forms halves them (commit 432c52e) but costs 18 ms a leg; solving the fans' cages as elastic bodies when baking "
-    "(solver-8, posing.FANS) brought them to 4.3%, 3.0% and 1.7%; carrying their forms by blended local affine maps of "
-    "the cages instead of cell by cell (binding.blended_matrix, muscle-forms-21) to 2.6%, 1.7% and 0.41%, single edges "
-    "still folding to 150-180 degrees (maximus 162 at flexion 90 knee 90, medius 177 in the frog position and 179 at "
-    "90/45/45, minimus 154 prone and 177 at 90/45/45) where the sheet itself folds",
+FOLDING = (  # strict xfail: where single edges of a posed fan still fold over 90 degrees, and the history
+    "issue 15: the gluteal fans crease where their cages squeeze or fold: at flexion 90 with abduction 45 and rotation "
+    "45 minimus' fibres shorten to 0.43 of rest and its cage thickens 2.3 times, medius' cage folds over near the "
+    "insertion (a U-fold; 14 of its 493 cells inverted on the solver). Smoothing the displacement when binding (4 to 16 "
+    "Taubin passes), a smoother rest form, fitting the cage to a smoothed form and resampling the fibres evenly each "
+    "changed the crease shares by under a fifth; smoothing the posed forms halves them (commit 432c52e) but costs 18 ms "
+    "a leg; solving the fans' cages as elastic bodies when baking (solver-8, posing.FANS) brought minimus, medius and "
+    "maximus to 4.3%, 3.0% and 1.7%; carrying their forms by blended local affine maps of the cages, wider for points "
+    "far beyond the box (binding.blended_matrix, muscle-forms-22), to 2.4%, 1.5% and 0.43%, and maximus no longer "
+    "folds (its largest bend 86 degrees, 162-178 before, on its rounded lower margin 13 mm beyond its cage); medius "
+    "still folds to 177 degrees in the frog position and 172 at 90/45/45 where its deep face folds with its sheet (and "
+    "91-93 elsewhere, on its rounded origin end, 80 degrees already at rest), minimus to 110 at 90/45/45 on its deep "
+    "u = 0 margin near the insertion"
 )
-def test_the_gluteal_fans_do_not_fold_in_motion(fan_shapes):
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "gluteus_maximus_right",
+        pytest.param("gluteus_medius_right", marks=pytest.mark.xfail(strict=True, reason=FOLDING)),
+        pytest.param("gluteus_minimus_right", marks=pytest.mark.xfail(strict=True, reason=FOLDING)),
+    ],
+)
+def test_the_gluteal_fans_do_not_fold_in_motion(fan_shapes, name):
     """No edge of a posed fan bends over 90 degrees (their crease shares: test_posed_forms_stay_smooth)."""
-    for (label, name), (_, bend, _) in fan_shapes.items():
-        assert bend <= FOLD_DEGREES, (label, name, bend)
+    for (label, fan), (_, bend, _) in fan_shapes.items():
+        if fan == name:
+            assert bend <= FOLD_DEGREES, (label, name, bend)
 
 
 # Share of each posed form's edges bending over 40 degrees where it is 1% or more (the limit), measured on the
@@ -545,9 +557,9 @@ def test_the_gluteal_fans_do_not_fold_in_motion(fan_shapes):
 #   thick at 90/45/45, 61 of medius' 493 cells inverted), maximus where it wraps the ischial tuberosity; solving
 #   their cages as elastic bodies (solver-8, posing.FANS) took minimus at prone knee 90 from 2.5% to 0.7% and
 #   maximus in external rotation with adduction from 1.3% to 0.9%; carried by blended local affine maps of their
-#   cages (binding.blended_matrix, muscle-forms-21) instead of continued cell by cell beyond the box (63% of a fan's
+#   cages (binding.blended_matrix, muscle-forms-22) instead of continued cell by cell beyond the box (63% of a fan's
 #   form lies over 1 mm beyond its cage, and 75-95% of its creased vertices), all three are under 1% at the four
-#   therapist positions (maximus 1.72 -> 0.41% at flexion 90 knee 90, medius 1.28 -> 0.72% and minimus 1.80 -> 0.91%
+#   therapist positions (maximus 1.72 -> 0.35% at flexion 90 knee 90, medius 1.28 -> 0.73% and minimus 1.80 -> 0.91%
 #   in the frog position); what is left, at 90/45/45, lies where the sheet itself folds (medius' U-fold near its
 #   insertion) and along the deep u = 0 margin of minimus and medius, whose rest ripples the shortening (to 0.43)
 #   sharpens (the rest form squashed affinely to 0.43 along and 2.3 through: 1.9% of minimus' edges crease);
@@ -574,8 +586,8 @@ CREASED = {
     ("piriformis", "frog"): "1.03%",
     ("piriformis", "external rotation with adduction"): "1.15%",
     ("piriformis", "90/45/45"): "4.0%",
-    ("gluteus_minimus", "90/45/45"): "2.6%",
-    ("gluteus_medius", "90/45/45"): "1.7%",
+    ("gluteus_minimus", "90/45/45"): "2.4%",
+    ("gluteus_medius", "90/45/45"): "1.5%",
     ("tensor_fasciae_latae", "flexion 90 knee 90"): "6.1%",
     ("tensor_fasciae_latae", "frog"): "8.4%",
     ("tensor_fasciae_latae", "90/45/45"): "10.3%",

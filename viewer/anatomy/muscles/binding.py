@@ -60,6 +60,9 @@ BLENDED_PASSES = 8  # Taubin pairs smoothing a fan's displacement (minimus at 90
 # Blended rows are wider: weights below this are dropped (renormalising the sum turns the dropped share into an
 # error of that share of the cage's motion, vertex by vertex; at PRUNE medius creased 2.4% at 90/45/45, here 1.5%)
 BLENDED_PRUNE = 3e-3
+BLENDED_NEAR = 0.0  # a point within this many cells of the box is carried by the map of reach BLENDED_REACH; ...
+BLENDED_GROWTH = 1.0  # ... one lying farther, by a map this many cells wider per cell farther ...
+BLENDED_REACH_MAX = 4.0  # ... up to this reach
 
 
 @dataclass(frozen=True)
@@ -270,18 +273,29 @@ def blended_matrix(
     from point to point, inside the box and beyond it alike: a point beyond the box is carried by the map of the
     cage around its nearest place, not continued from one thin cell (whose continuation, chosen cell by cell,
     jumps between neighbouring points and creases a rounded margin as soon as the cage bends or thickens
-    unevenly). Any affine motion of the cage moves every point exactly so.
+    unevenly). A point lying beyond the box is carried by a wider patch, ``BLENDED_GROWTH`` cells more per cell it
+    lies off (maximus' rounded lower margin, 13 mm beyond its cage, folded to 162 degrees at flexion 90 with the
+    knee at 90 when carried by the map one cell wide). Any affine motion of the cage moves every point exactly so.
     """
     cell, _, parameters = locate(cage, n_u, n_s, points)
     i, j = np.divmod(cell, n_s - 1)
     place = np.column_stack([i + parameters[:, 0], j + parameters[:, 1]])  # (p, 2) on the (u, s) grid
-    window = int(np.ceil(3.0 * reach))
+    corners = cage[cell_corners(n_u, n_s)[cell]]
+    on_box = np.einsum("pk,pkd->pd", trilinear(parameters)[0], corners)
+    size = 0.5 * (  # the cell's mean edge along u and along s, mm
+        np.linalg.norm(corners[:, [1, 3, 5, 7]] - corners[:, [0, 2, 4, 6]], axis=2).mean(axis=1)
+        + np.linalg.norm(corners[:, [2, 3, 6, 7]] - corners[:, [0, 1, 4, 5]], axis=2).mean(axis=1)
+    )
+    # a point far beyond the box is carried by the map of a wider patch (as many more cells as it lies off)
+    beyond = np.maximum(np.linalg.norm(points - on_box, axis=1) / size - BLENDED_NEAR, 0.0)
+    widths = np.minimum(reach + BLENDED_GROWTH * beyond, BLENDED_REACH_MAX)
+    window = int(np.ceil(3.0 * widths.max()))
     du, ds = np.meshgrid(np.arange(-window, window + 2), np.arange(-window, window + 2), indexing="ij")
     grid_u = np.clip(np.floor(place[:, :1]).astype(int) + du.ravel(), -1, n_u)  # (p, w) candidate columns
     grid_s = np.clip(np.floor(place[:, 1:]).astype(int) + ds.ravel(), -1, n_s)
     inside = (grid_u >= 0) & (grid_u < n_u) & (grid_s >= 0) & (grid_s < n_s)
     distance = (grid_u - place[:, :1]) ** 2 + (grid_s - place[:, 1:]) ** 2
-    weight = np.where(inside, np.exp(-distance / (reach * reach)), 0.0)
+    weight = np.where(inside, np.exp(-distance / (widths[:, None] ** 2)), 0.0)
     column = np.clip(grid_u, 0, n_u - 1) * n_s + np.clip(grid_s, 0, n_s - 1)
     columns = np.concatenate([column, column + n_u * n_s], axis=1)  # both faces
     weight = np.concatenate([weight, weight], axis=1)
