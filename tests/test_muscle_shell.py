@@ -64,3 +64,24 @@ def test_a_shortened_fan_laid_off_unevenly_bulges_evenly():
     np.testing.assert_allclose(np.linalg.norm(top - deep, axis=-1), 2.0 * THICKNESS_MM, rtol=0.02)
     assert np.abs(deep - posed).max() < 1.0  # the deep face stays on the posed sheet
     np.testing.assert_array_equal(top[:, [0, -1]], laid[:, [0, -1]])  # the attachments are held
+
+
+def test_a_lighter_pull_lets_the_cells_round_a_sharp_fold_of_the_sheet():
+    """A sheet folded into a tent (its cells turning 60 degrees at the ridge): drawn to it at the full pull the deep
+    face still turns 36 degrees there, at a tenth of it (medius, shell.DEEP_PULLS) under 10 and the top face under 6,
+    the deep face then lying up to 12 mm off the ridge."""
+    lower, upper = slab()
+    posed = lower.copy()
+    posed[..., 2] = np.clip(25.0 - np.abs(lower[..., 1] - 60.0) * 2.0, 0.0, None)
+    laid = posed + np.array([0.0, 0.0, THICKNESS_MM])
+    assert cell_bends(posed) > 55.0
+    bends = {}
+    for pull in (1.0, 0.1):
+        cage = ElasticShell(lower, upper, pull).pose(
+            posed.reshape(-1, 3), laid.reshape(-1, 3), np.ones(N_U), np.ones(N_U * N_S)
+        )
+        deep, top = cage[: N_U * N_S].reshape(N_U, N_S, 3), cage[N_U * N_S :].reshape(N_U, N_S, 3)
+        bends[pull] = (cell_bends(deep), cell_bends(top))
+        assert np.abs(deep - posed).max() < 15.0
+    assert bends[1.0][0] > 30.0
+    assert bends[0.1][0] < 12.0 and bends[0.1][1] < 8.0

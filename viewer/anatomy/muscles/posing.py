@@ -54,7 +54,7 @@ from viewer.anatomy.muscles.block import BulgingBlock
 from viewer.anatomy.muscles.fibres import pinned_indices
 from viewer.anatomy.muscles.pose_grids import load_pose_grids
 from viewer.anatomy.muscles.rods import LIFT_STEPS, RODS, Rod
-from viewer.anatomy.muscles.shell import ElasticShell
+from viewer.anatomy.muscles.shell import DEEP_PULL, DEEP_PULLS, ElasticShell
 from viewer.anatomy.posed import PosedShape
 from viewer.types import FloatArray
 
@@ -101,7 +101,7 @@ DEEP_LAYER = 2  # layer of the short rotators and quadratus femoris (posed as ta
 # shortening fan bulges instead of folding its top face over a bending sheet.
 FANS = ("gluteus_maximus", "gluteus_medius", "gluteus_minimus")
 # Bump when the solver's posed shapes change: the shipped pose space is keyed by it (not by this source).
-SOLVER_VERSION = "solver-8"
+SOLVER_VERSION = "solver-9"
 
 
 @dataclass
@@ -346,9 +346,9 @@ class MusclePoser:
         self.vertex_order = np.concatenate([np.concatenate([rows, rows + count]) for rows in half])
         self.drapes = self._drapes(muscles)
         self.shells = [  # (rows (n_u, n_s), side, shell) of every fan
-            (rows, int(self.side[rows[0, 0]]), ElasticShell(lower[rows], upper[rows]))
-            for rows in (
-                np.arange(self.slices[n].start, self.slices[n].stop).reshape(self.shapes[n])
+            (rows, int(self.side[rows[0, 0]]), ElasticShell(lower[rows], upper[rows], DEEP_PULLS.get(name, DEEP_PULL)))
+            for rows, name in (
+                (np.arange(self.slices[n].start, self.slices[n].stop).reshape(self.shapes[n]), muscles[n].spec.name)
                 for n in self.names
                 if muscles[n].spec.name in FANS
             )

@@ -12,8 +12,11 @@ as it best fits (a local rotation). Both faces are the least-squares compromise 
 face drawn to the posed sheet and both held at the attachments (the first and last sample of every fibre,
 where the rounded ends of the form hang): one prefactored sparse solve per round, the as-rigid-as-possible
 scheme of Sorkine and Alexa 2007 ("As-rigid-as-possible surface modeling", Symposium on Geometry
-Processing). So a shortened belly bulges evenly. It does not open a fold of the sheet itself that is
-sharper than the belly is thick (the top face over it still turns over there).
+Processing). So a shortened belly bulges evenly. Drawn firmly to its sheet, it does not open a fold of the
+sheet itself that is sharper than the belly is thick (the top face over it still turns over there); medius,
+whose sheet folds over near its insertion (flexion 90 with abduction and rotation 45, the frog position), is
+drawn lightly (``DEEP_PULLS``), so its cells round the fold (its form's largest bend in the frog position 177 -> 89
+degrees).
 The rotations are found by the quaternion iteration of Müller et al. 2016 ("A robust method to extract
 the rotational part of deformations", Motion in Games), started from the rest orientation and carried from
 round to round, so a cell that was laid off inside out is turned back the way it came rather than flipped.
@@ -31,6 +34,9 @@ from viewer.types import FloatArray
 SHELL_ROUNDS = 4  # local (rotations) / global (both faces) rounds per pose
 ROTATION_STEPS = (8, 2)  # quaternion iterations in the first round and in each later (warm-started) round
 DEEP_PULL = 1.0  # weight drawing each deep-face sample to the posed sheet, against the eight corners of a cell
+# ... lighter for a fan whose sheet folds over (medius near its insertion at flexion 90, abduction 45, rotation 45 and
+# in the frog position): its cells then unfold the deep face instead of following the sheet into the fold
+DEEP_PULLS = {"gluteus_medius": 0.1}
 ACROSS_RANGE = (0.5, 2.0)  # bounds of the across-fibre stretch a cell takes from its deep face
 
 
@@ -114,9 +120,11 @@ class ElasticShell:
     ----------
     lower, upper : (n_u, n_s, 3) float arrays
         The rest deep and top faces.
+    deep_pull : float
+        Weight drawing each deep-face sample to the posed sheet (``DEEP_PULLS`` by muscle).
     """
 
-    def __init__(self, lower: FloatArray, upper: FloatArray) -> None:
+    def __init__(self, lower: FloatArray, upper: FloatArray, deep_pull: float = DEEP_PULL) -> None:
         n_u, n_s = lower.shape[:2]
         count = n_u * n_s
         self.shape = (n_u, n_s)
@@ -136,7 +144,7 @@ class ElasticShell:
         ends = (station == 0) | (station == n_s - 1)
         self.free, self.held = np.flatnonzero(~ends), np.flatnonzero(ends)
         self.centre_held, self.centre_free = centring[:, self.held].tocsr(), centring[:, self.free].tocsr()
-        self.pull = np.where(self.free < count, DEEP_PULL, 0.0)[:, None]
+        self.pull = np.where(self.free < count, deep_pull, 0.0)[:, None]
         system = self.centre_free.T @ self.centre_free + sparse.diags(self.pull[:, 0])
         self.factor = splu(system.tocsc())
         self.free_transposed = self.centre_free.T.tocsr()
