@@ -92,7 +92,7 @@ class RodReplay:
         centre, turn, thickness = (t[index] for t in self.tables)  # (k, S, 3), (k, S, 4), (k, U)
         signs = np.sign(np.einsum("ksj,sj->ks", turn, turn[0]) + 1e-12)  # one hemisphere per section
         quaternions = np.einsum("k,ks,ksj->sj", weight, signs, turn)
-        self.build(points, weight @ centre, quaternions, weight @ thickness)
+        self.build(points, np.tensordot(weight, centre, 1), quaternions, weight @ thickness)
 
     def build(self, points: FloatArray, shift: FloatArray, quaternions: FloatArray, thickness: FloatArray) -> None:
         """Rebuild every rod in the side's skinned ``points`` (n_points, 3) in place: each section centred on its

@@ -155,12 +155,13 @@ def _holding_factors(
     shape = tuple(len(a) for a in axes)
     factors = {name: np.ones(int(np.prod(shape)), np.float32) for name in muscles}
     rest_volume = {name: signed_volume(m.vertices, m.faces) for name, m in muscles.items()}
+    rods = {side: RodReplay(muscles, names, arrays) for side, (names, _, _) in layouts.items()}
     for node, (i, j, k) in enumerate(np.ndindex(shape)):
         pose = LegPose(hip_flexion=axes[0][i], hip_abduction=axes[1][j], hip_rotation=axes[2][k])
         transforms = segment_transforms(pose, landmarks)
         for side, (names, rest, weights) in layouts.items():
             skinned = Skinning(rest, weights).apply(transforms[f"thigh_{side}"], transforms[f"shank_{side}"])
-            RodReplay(muscles, names, arrays).place(skinned, np.array([node]), np.ones(1))
+            rods[side].place(skinned, np.array([node]), np.ones(1))
             start = 0
             for name in names:
                 size = len(muscles[name].vertices) * 3 // 2  # vertices, then fibre samples
