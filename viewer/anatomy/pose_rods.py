@@ -18,11 +18,33 @@ from scipy.spatial.transform import Rotation
 
 from viewer.anatomy.muscles import MuscleGeometry, PosedMuscle
 from viewer.anatomy.muscles.rods import RODS
-from viewer.anatomy.muscles.shell import quaternion_matrices
 from viewer.types import FloatArray
 
 ROD_RMS_MM = 0.02  # error the components of a rod's remaining corrections (lifted faces) are compressed to
 ROD_PARTS = ("centre", "turn", "thickness")  # stored per rod muscle as <name>__rod_<part>, one row per grid node
+
+
+_QUADRATIC = np.zeros((4, 4, 9))  # entries of R = (w^2 - v.v) I + 2 v v^T + 2 w [v]x, by the pair (i, j) of q_i q_j
+for _entry, _terms in {
+    0: ((0, 0, 1), (1, 1, 1), (2, 2, -1), (3, 3, -1)),
+    4: ((0, 0, 1), (1, 1, -1), (2, 2, 1), (3, 3, -1)),
+    8: ((0, 0, 1), (1, 1, -1), (2, 2, -1), (3, 3, 1)),
+    1: ((1, 2, 2), (0, 3, -2)),
+    3: ((1, 2, 2), (0, 3, 2)),
+    2: ((1, 3, 2), (0, 2, 2)),
+    6: ((1, 3, 2), (0, 2, -2)),
+    5: ((2, 3, 2), (0, 1, -2)),
+    7: ((2, 3, 2), (0, 1, 2)),
+}.items():
+    for _i, _j, _factor in _terms:
+        _QUADRATIC[_i, _j, _entry] = _factor
+QUADRATIC = _QUADRATIC.reshape(16, 9)
+
+
+def rotation_matrices(quaternions: FloatArray) -> FloatArray:
+    """(n, 3, 3) rotations of (n, 4) quaternions (w, x, y, z), any non-zero length (one product, no trigonometry)."""
+    products = (quaternions[:, :, None] * quaternions[:, None, :]).reshape(-1, 16)
+    return (products @ QUADRATIC / np.einsum("ij,ij->i", quaternions, quaternions)[:, None]).reshape(-1, 3, 3)
 
 
 def is_rod(muscle: MuscleGeometry) -> bool:
@@ -74,13 +96,13 @@ class RodReplay:
             return
         self.deep, self.top, self.fibre_rows = np.concatenate(rows, axis=1)  # (K,) side rows each
         self.section, self.fibre = np.concatenate(section), np.concatenate(fibre)  # (K,) indices
-        self.offsets = np.concatenate(offsets)  # (K, 3, 3): from the section centre, deep face, top face
+        self.offsets = np.concatenate(offsets).transpose(0, 2, 1)  # (K, 3, 3) columns: from the centre, deep, top
         self.average = np.zeros((sections, len(self.section)))  # (S, K): each section's mean fibre sample
         self.average[self.section, np.arange(len(self.section))] = 1.0
         self.average /= self.average.sum(axis=1, keepdims=True)
         if arrays is not None:
             self.tables = [
-                np.concatenate([np.asarray(arrays[f"{name}__rod_{part}"], np.float32) for name in self.names], axis=1)
+                np.concatenate([np.asarray(arrays[f"{name}__rod_{part}"], float) for name in self.names], axis=1)
                 for part in ROD_PARTS
             ]
 
@@ -91,22 +113,22 @@ class RodReplay:
             return
         centre, turn, thickness = (t[index] for t in self.tables)  # (k, S, 3), (k, S, 4), (k, U)
         signs = np.sign(np.einsum("ksj,sj->ks", turn, turn[0]) + 1e-12)  # one hemisphere per section
-        quaternions = np.einsum("k,ks,ksj->sj", weight, signs, turn)
+        quaternions = np.einsum("ks,ksj->sj", weight[:, None] * signs, turn)
         self.build(points, np.tensordot(weight, centre, 1), quaternions, weight @ thickness)
 
     def build(self, points: FloatArray, shift: FloatArray, quaternions: FloatArray, thickness: FloatArray) -> None:
         """Rebuild every rod in the side's skinned ``points`` (n_points, 3) in place: each section centred on its
-        skinned centre plus ``shift`` (S, 3), turned by ``quaternions`` (S, 4, w first, normalised here), both
+        skinned centre plus ``shift`` (S, 3), turned by ``quaternions`` (S, 4, w first, any length), both
         faces laid off the turned section ``thickness`` (U,) times their rest offsets."""
         if not self.names:
             return
         centres = self.average @ points[self.fibre_rows] + shift
-        quaternions = quaternions / np.linalg.norm(quaternions, axis=1)[:, None]
-        turned = np.einsum("kij,kmj->kmi", quaternion_matrices(quaternions)[self.section], self.offsets)
-        fibres = centres[self.section] + turned[:, 0]
+        turns = rotation_matrices(quaternions)[self.section]  # (K, 3, 3)
+        turned = sum(turns[:, :, j, None] * self.offsets[:, None, j] for j in range(3))  # (K, 3, 3) columns
+        fibres = centres[self.section] + turned[:, :, 0]
         points[self.fibre_rows] = fibres
-        points[self.deep] = fibres + thickness[self.fibre, None] * turned[:, 1]
-        points[self.top] = fibres + thickness[self.fibre, None] * turned[:, 2]
+        points[self.deep] = fibres + thickness[self.fibre, None] * turned[:, :, 1]
+        points[self.top] = fibres + thickness[self.fibre, None] * turned[:, :, 2]
 
     def measure(
         self, skinned: FloatArray, posed: dict[str, PosedMuscle], turns: dict[str, FloatArray], scale: dict
