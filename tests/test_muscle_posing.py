@@ -203,17 +203,8 @@ def volume_errors(muscles, results, names):
     return worst
 
 
-# The inferior gemellus in the baked table (posed as a rod since the merge of 2026-11-30): its own strict xfail below.
-BAKED_ROD_GAP = ("inferior_gemellus_right", "inferior_gemellus_left")
-
-
-def replayed_names(poser, names) -> list[str]:
-    """``names``, less the baked inferior gemellus when ``poser`` is the pose space (see BAKED_ROD_GAP)."""
-    return [n for n in names if not (isinstance(poser, PoseSpace) and n in BAKED_ROD_GAP)]
-
-
 def test_volume_kept_within_ten_percent(muscles, grid_results, poser):
-    worst = volume_errors(muscles, grid_results, replayed_names(poser, muscles))
+    worst = volume_errors(muscles, grid_results, list(muscles))
     assert max(worst.values()) < 0.10, {k: round(v, 3) for k, v in worst.items() if v >= 0.10}
 
 
@@ -364,9 +355,8 @@ def test_attachments_ride_with_their_bones(grid_results, bone_grids):
 def test_the_gemelli_keep_their_cross_sections(muscles, grid_results, poser):
     """The gemelli's fibre sheets are a few millimetres wide: pushed out of the bones sample by sample their
     fibres overtook each other and the sheet folded over (the forms bound to it creased into fins). Posed as
-    rods (rods.py), each cross-section keeps its rest shape: its fibres in their order, as far apart as at rest."""
-    if isinstance(poser, PoseSpace):
-        pytest.skip("the baked table: test_the_baked_gemelli_keep_their_volume_and_sections (a strict xfail)")
+    rods (rods.py), each cross-section keeps its rest shape: its fibres in their order, as far apart as at rest.
+    The pose space rebuilds them from their sections' interpolated rotations and centres (pose_rods.py)."""
     for angles, posed in grid_results:
         for name in ("superior_gemellus_right", "inferior_gemellus_right"):
             rest, now = muscles[name].fibres, posed[name].fibres  # (n_u, n_s, 3)
@@ -388,15 +378,11 @@ def fibre_order(sheet: np.ndarray) -> np.ndarray:
     return np.argsort(np.einsum("usk,sk->us", across, line), 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15: replayed from the pose space, the inferior gemellus (a rod since solver-8) keeps 0.80 of its "
-    "volume at flexion 90, adduction 20, rotation 40, knee 90 (the solver 0.999; the holding factor finds no root), "
-    "and its sections are not kept (the table's 0.2 mm compression error on 1-3 mm sections): fibres 0.2-0.5 mm "
-    "apart change places (the inferior gemellus at extension 20, the superior at flexion 120 with the knee at 130) "
-    "and the superior's fibres close up by up to 0.8 mm at abduction 45 (0.25 mm allowed)",
-)
 def test_the_baked_gemelli_keep_their_volume_and_sections(muscles):
+    """Compressed with the other muscles (principal components to a 0.2 mm error), the baked inferior gemellus kept
+    0.80 of its volume at flexion 90, adduction 20, rotation 40, knee 90, fibres 0.2-0.5 mm apart changed places
+    (the inferior at extension 20, the superior at flexion 120 with the knee at 130) and the superior's fibres
+    closed up by 0.8 mm at abduction 45. The table now keeps what the rods are (pose_rods.py)."""
     space = load_pose_space(muscles)
     name = "inferior_gemellus_right"
     squeezed = settle(space, hip_flexion=90, hip_abduction=-20, hip_rotation=40, knee_flexion=90)

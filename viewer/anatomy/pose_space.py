@@ -7,6 +7,9 @@ on each leg's hip angles, so they are baked once on a grid over the joint ranges
 by a jump from anatomical position, and stored as corrections to linear blend skinning (LBS),
 compressed per muscle by principal components. Posing is then LBS of the rest shape plus the correction
 interpolated between the eight surrounding grid nodes (trilinear weights on the component scores).
+The gemelli, which the solver poses as rods of rigid cross-sections, are rebuilt from their sections'
+interpolated centres, rotations and thickenings first, and take only what is left as components
+(:mod:`viewer.anatomy.pose_rods`).
 Knee flexion acts through the skinning alone: it moves only the distal iliotibial band, which rides
 with the shank.
 
@@ -30,6 +33,7 @@ from viewer.anatomy.muscles import MuscleGeometry, PosedMuscle
 from viewer.anatomy.muscles.cache import build_key
 from viewer.anatomy.muscles.pose_grids import PackedGrid, load_pose_grids
 from viewer.anatomy.muscles.posing import BLOCKS, SOLVER_VERSION, VERTEX_CLEARANCE_MM, blend_weights
+from viewer.anatomy.pose_rods import ROD_PARTS, ROD_RMS_MM, RodReplay
 from viewer.cache import UNREADABLE_ERRORS, content_key, read_arrays
 from viewer.paths import meshes_dir
 from viewer.types import FloatArray
@@ -43,7 +47,7 @@ GUARD_MM = 2.5  # surface vertices that came this near a bone at any grid node a
 HELD_RATIO = (0.5, 2.0)  # how far replaying may thicken or thin a muscle to hold its volume
 SETTLE_PROBE = 1.1  # thickening used to measure a live-held muscle's volume response
 KNEE_STEP = 10.0  # degrees between the knee nodes (solved with the hip neutral)
-_VERSION = "pose-space-6"  # bump when the bake or the stored layout changes
+_VERSION = "pose-space-7"  # bump when the bake or the stored layout changes
 _EYE4 = np.eye(4)
 log = logging.getLogger(__name__)
 
@@ -70,7 +74,7 @@ def pose_space_key(bones: dict[str, Surface], landmarks: dict[str, FloatArray]) 
         SOLVER_VERSION,
         _VERSION,
         sorted(HIP_GRID_STEPS.items()),
-        [COMPONENT_BUDGET, list(COMPONENT_RANGE), COMPONENT_RMS_MM, KNEE_STEP],
+        [COMPONENT_BUDGET, list(COMPONENT_RANGE), COMPONENT_RMS_MM, KNEE_STEP, ROD_RMS_MM, list(ROD_PARTS)],
     )
 
 
@@ -203,7 +207,8 @@ class PoseSpace:
                 bone: tuple(np.concatenate(part) for part in zip(*lists, strict=True)) for bone, lists in guards.items()
             }
             volumes = _VolumeHold(blocks, arrays, muscles)
-            self.sides[side] = (Skinning(rest, weights), blocks, guarded, volumes, _Corrections(blocks))
+            rods = RodReplay(muscles, names, arrays)
+            self.sides[side] = (Skinning(rest, weights), blocks, guarded, volumes, _Corrections(blocks), rods)
 
     def pose(
         self, transforms: dict[str, FloatArray], poses: dict[str, LegPose] | None = None
@@ -218,7 +223,7 @@ class PoseSpace:
         moved_pelvis = bool(np.abs(pelvis - _EYE4).max() > 1e-12)
         inverse = np.linalg.inv(pelvis) if moved_pelvis else _EYE4
         posed: dict[str, PosedMuscle] = {}
-        for side, (skinning, blocks, guarded, volumes, corrections) in self.sides.items():
+        for side, (skinning, blocks, guarded, volumes, corrections, rods) in self.sides.items():
             thigh = inverse @ np.asarray(transforms.get(f"thigh_{side}", _EYE4), float)
             shank = inverse @ np.asarray(transforms.get(f"shank_{side}", _EYE4), float)
             inputs = (thigh, shank, pelvis, poses.get(side) if poses else None)
@@ -231,6 +236,7 @@ class PoseSpace:
                 points = skinning.apply(thigh, shank)
                 angles = poses[side] if poses and side in poses else leg_pose_from_transforms(thigh, shank, side)
                 index, weight = _trilinear(self.axes, (angles.hip_flexion, angles.hip_abduction, angles.hip_rotation))
+                rods.place(points, index, weight)
                 self._correct(points, corrections, index, weight, angles.knee_flexion, thigh)
                 volumes.hold(points, index, weight)
                 self._clear(points, guarded, side, thigh, shank)
@@ -393,6 +399,8 @@ def load_pose_space(
         return None
     if "key" not in arrays or str(arrays["key"]) != pose_space_key(bones, landmarks):
         return None
-    if any(f"{name}__{part}" not in arrays for name in muscles for part in ("scores", "holding")):
+    if any(f"{name}__{part}" not in arrays for name in muscles for part in ("scores", "holding")) or any(
+        f"{name}__rod_{part}" not in arrays for name in RodReplay(muscles, list(muscles)).names for part in ROD_PARTS
+    ):
         return None
     return PoseSpace(muscles, arrays, load_pose_grids(bones))

@@ -24,6 +24,7 @@ from viewer.anatomy.geometry import cubic_root, signed_volume
 from viewer.anatomy.kinematics import LegPose, segment_transforms
 from viewer.anatomy.muscles import MuscleGeometry, MusclePoser, build_muscles
 from viewer.anatomy.muscles.posing import blend_weights
+from viewer.anatomy.pose_rods import ROD_PARTS, ROD_RMS_MM, RodReplay
 from viewer.anatomy.pose_space import (
     COMPONENT_BUDGET,
     COMPONENT_RANGE,
@@ -45,10 +46,16 @@ from viewer.types import FloatArray
 
 
 def _corrections(
-    poser: MusclePoser, layouts: dict, transforms: dict[str, FloatArray], nearest: dict[str, FloatArray]
-) -> dict[str, FloatArray]:
-    """Solved shape minus skinned shape of every muscle at one pose (a jump from rest, settled once).
+    poser: MusclePoser,
+    layouts: dict,
+    replays: dict[str, RodReplay],
+    transforms: dict[str, FloatArray],
+    nearest: dict[str, FloatArray],
+) -> tuple[dict[str, FloatArray], dict[str, list[FloatArray]]]:
+    """Solved shape minus skinned shape of every muscle at one pose (a jump from rest, settled once), and the rods.
 
+    A rod (:mod:`viewer.anatomy.pose_rods`) is rebuilt from its measured sections first: its correction is the
+    solved shape minus the rebuilt one, and its sections' parameters come back by name (in ROD_PARTS order).
     ``nearest`` keeps, per muscle and bone, each surface vertex's smallest distance to that bone so far.
     """
     poser.reset()
@@ -62,15 +69,20 @@ def _corrections(
             ).items():
                 distance, _ = grid.sample((vertices - matrix[:3, 3]) @ matrix[:3, :3])
                 np.minimum(nearest[name][bone], distance, out=nearest[name][bone])
-    corrections = {}
+    corrections, rods = {}, {}
+    scale = {name: poser.scale[poser.slices[name]].reshape(poser.shapes[name])[:, 0] for name in poser.rod_turns}
     for side, (names, rest, weights) in layouts.items():
         skinned = Skinning(rest, weights).apply(transforms[f"thigh_{side}"], transforms[f"shank_{side}"])
+        replay = replays[side]
+        parameters = replay.measure(skinned, result, poser.rod_turns, scale)
+        replay.build(skinned, *parameters)
+        rods.update(replay.split(*parameters))
         start = 0
         for name in names:
             solved = shape_rows(result[name].vertices, result[name].fibres)
             corrections[name] = (solved - skinned[start : start + len(solved)]).ravel()
             start += len(solved)
-    return corrections
+    return corrections, rods
 
 
 def bake_pose_space(
@@ -85,26 +97,37 @@ def bake_pose_space(
     nodes = int(np.prod(shape))
     knees = knee_axis()
     layouts = {side: side_layout(muscles, side) for side in SIDES}
+    replays = {side: RodReplay(muscles, layouts[side][0]) for side in SIDES}
     tables = {name: np.empty((nodes, 3 * len(m.vertices) // 2 * 3), np.float32) for name, m in muscles.items()}
+    rod_tables: dict[str, list[list[FloatArray]]] = {}
     nearest = {name: {bone: np.full(len(m.vertices), np.inf) for bone in OBSTACLES} for name, m in muscles.items()}
     for node, (i, j, k) in enumerate(np.ndindex(shape)):
         pose = LegPose(hip_flexion=axes[0][i], hip_abduction=axes[1][j], hip_rotation=axes[2][k])
-        for name, correction in _corrections(poser, layouts, segment_transforms(pose, landmarks), nearest).items():
+        corrections, rods = _corrections(poser, layouts, replays, segment_transforms(pose, landmarks), nearest)
+        for name, correction in corrections.items():
             tables[name][node] = correction
+        for name, parameters in rods.items():
+            rod_tables.setdefault(name, []).append(parameters)
         if progress is not None:
             progress(node + 1, nodes + len(knees))
     arrays: dict[str, FloatArray] = {f"axis_{k}": axis for k, axis in enumerate(axes)}
     arrays["knee_axis"] = knees
+    for name, parameters in rod_tables.items():
+        for part, values in zip(ROD_PARTS, zip(*parameters, strict=True), strict=True):
+            arrays[f"{name}__rod_{part}"] = np.array(values, np.float32)
     for name, table in tables.items():
         most = int(np.clip(COMPONENT_BUDGET // table.shape[1], *COMPONENT_RANGE))
-        mean, basis, scores = principal_components(table, most)
+        rms = ROD_RMS_MM if name in rod_tables else COMPONENT_RMS_MM
+        mean, basis, scores = principal_components(table, most, rms)
         arrays[f"{name}__mean"], arrays[f"{name}__basis"], arrays[f"{name}__scores"] = mean, basis, scores
     # The knee moves only what rides with the shank: its corrections are solved with the hip neutral, kept
     # relative to the straight knee, and turned with the thigh when replayed.
     riding = [name for name, m in muscles.items() if blend_weights(m)[:, 2].max() > 0]
     knee_tables = {name: [] for name in riding}
     for count, angle in enumerate(knees):
-        corrections = _corrections(poser, layouts, segment_transforms(LegPose(knee_flexion=angle), landmarks), nearest)
+        corrections, _ = _corrections(
+            poser, layouts, replays, segment_transforms(LegPose(knee_flexion=angle), landmarks), nearest
+        )
         for name in riding:
             knee_tables[name].append(corrections[name])
         if progress is not None:
@@ -132,11 +155,13 @@ def _holding_factors(
     shape = tuple(len(a) for a in axes)
     factors = {name: np.ones(int(np.prod(shape)), np.float32) for name in muscles}
     rest_volume = {name: signed_volume(m.vertices, m.faces) for name, m in muscles.items()}
+    rods = {side: RodReplay(muscles, names, arrays) for side, (names, _, _) in layouts.items()}
     for node, (i, j, k) in enumerate(np.ndindex(shape)):
         pose = LegPose(hip_flexion=axes[0][i], hip_abduction=axes[1][j], hip_rotation=axes[2][k])
         transforms = segment_transforms(pose, landmarks)
         for side, (names, rest, weights) in layouts.items():
             skinned = Skinning(rest, weights).apply(transforms[f"thigh_{side}"], transforms[f"shank_{side}"])
+            rods[side].place(skinned, np.array([node]), np.ones(1))
             start = 0
             for name in names:
                 size = len(muscles[name].vertices) * 3 // 2  # vertices, then fibre samples
@@ -147,10 +172,12 @@ def _holding_factors(
     return factors
 
 
-def principal_components(table: FloatArray, most: int) -> tuple[FloatArray, FloatArray, FloatArray]:
+def principal_components(
+    table: FloatArray, most: int, rms: float = COMPONENT_RMS_MM
+) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(mean, basis rows, scores) with ``table ~ mean + scores @ basis``, from the nodes' Gram matrix.
 
-    As many components as it takes to bring the error below COMPONENT_RMS_MM, up to ``most``.
+    As many components as it takes to bring the root-mean-square error below ``rms`` (mm), up to ``most``.
     """
     data = np.asarray(table, np.float64)
     mean = data.mean(axis=0)
@@ -159,7 +186,7 @@ def principal_components(table: FloatArray, most: int) -> tuple[FloatArray, Floa
     order = np.argsort(values)[::-1]
     values = np.maximum(values[order], 0.0)
     left = (values.sum() - np.cumsum(values)) / data.size  # mean squared error with the first k+1 kept
-    count = min(int(np.searchsorted(-left, -(COMPONENT_RMS_MM**2))) + 1, most, len(values))
+    count = min(int(np.searchsorted(-left, -(rms**2))) + 1, most, len(values))
     strength = np.sqrt(np.maximum(values[:count], 1e-12))
     basis = (vectors[:, order[:count]].T @ centred) / strength[:, None]
     scores = vectors[:, order[:count]] * strength

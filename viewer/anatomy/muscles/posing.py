@@ -302,6 +302,7 @@ class MusclePoser:
                 if muscles[n].spec.name in RODS and not muscles[n].spec.via
             )
         ]
+        self.rod_turns: dict[str, FloatArray] = {}  # by muscle name: each rod's section rotations at the last pose
         # The taut muscles are rebuilt in the posed sheet frame: their chord paths twist between attachments
         # that turn apart; the skinned sheets keep the rest offsets turned with their segments.
         self.framed = self.taut.copy()
@@ -571,6 +572,9 @@ class MusclePoser:
             self.displacement[:] = 0.0
             self.scale[:] = 1.0
             self.previous = stacked
+            self.rod_turns = {
+                rod.muscle.name: np.broadcast_to(_EYE4[:3, :3], (rod.grid.shape[1], 3, 3)) for rod in self.rods
+            }
             return self._result(self.rest_points, None, pelvis if moved_pelvis else None)
         start = self.previous if self.previous is not None else np.stack([_EYE4] * len(_KEYS))
         jump = np.abs(stacked - start)[:, :3, :3].max()
@@ -585,6 +589,7 @@ class MusclePoser:
                 between = _interpolate(start, stacked, fraction)
                 self._relax(dict(zip(_KEYS, between, strict=True)), STEP_ITERATIONS)
         points, rod_rotations = self._posed_rods(self._relax(full, ITERATIONS), full)
+        self.rod_turns = {rod.muscle.name: turns for rod, turns in zip(self.rods, rod_rotations, strict=True)}
         self.previous = stacked
         return self._result(points, full, pelvis if moved_pelvis else None, rod_rotations)
 
