@@ -467,6 +467,24 @@ def test_tfl_and_band_follow_the_flexed_thigh(poser, muscles, bone_grids):
     assert drift.mean() < 5.0, drift.mean()
 
 
+@pytest.mark.parametrize(
+    "angles",
+    [
+        {"hip_flexion": 90, "knee_flexion": 90},
+        {"hip_flexion": 45, "hip_abduction": 40, "hip_rotation": 20, "knee_flexion": 90},
+        {"hip_flexion": 90, "hip_abduction": 45, "hip_rotation": 45},
+    ],
+    ids=["flexion 90 knee 90", "frog", "90/45/45"],
+)
+def test_the_flexed_tfl_runs_from_its_origin_onto_the_thigh(poser, angles):
+    """The hip flexed, the tensor runs from the anterior superior iliac spine forward onto the thigh: none of it swings
+    back behind its origin. Handed from pelvis to thigh by level, its samples above the hip's axis swung 32, 19 and
+    52 mm behind the origin's hindmost point and its sheet folded into a hairpin (the blade seen above its belly);
+    posed as a spindle rod (spindle.py), 0, 0 and 5 mm."""
+    fibres = settle(poser, **angles)["tensor_fasciae_latae_right"].fibres  # +x points forward
+    assert fibres[:, 0, 0].min() - fibres[..., 0].min() < 10.0
+
+
 def test_tfl_and_the_band_over_it_ride_alike(muscles):
     """The fascia lata encloses the tensor: wherever a sample of the tensor lies, the band's samples over it are
     handed from the pelvis to the thigh by about the same share (the samples compared lie up to 15 mm apart, on

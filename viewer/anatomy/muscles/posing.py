@@ -55,6 +55,7 @@ from viewer.anatomy.muscles.fibres import pinned_indices
 from viewer.anatomy.muscles.pose_grids import load_pose_grids
 from viewer.anatomy.muscles.rods import LIFT_STEPS, RODS, Rod
 from viewer.anatomy.muscles.shell import DEEP_PULL, DEEP_PULLS, ElasticShell
+from viewer.anatomy.muscles.spindle import SPINDLES, SpindleRod
 from viewer.anatomy.posed import PosedShape
 from viewer.types import FloatArray
 
@@ -96,6 +97,11 @@ FASCIA_RIDE_LEVELS = (-0.3, 0.1)
 # DRAPE_REACH_MM. Without it the thickened tensor came through the band (7% of the band inside it).
 DRAPED = {"iliotibial_band": "tensor_fasciae_latae"}
 DRAPE_FULL_MM, DRAPE_REACH_MM = 15.0, 30.0
+# The draped sheet follows the top face of the muscle under it off that face's skinned place (the tensor is posed
+# as a spindle rod, spindle.py, not skinned: following its thickening alone, 3.3% of the band lay inside it in the
+# frog position), fading in over this share of its length from its origin on the crest (no fade: 1.1% of the band
+# over 2 mm deep in the hip bone in the frog position, 0.9% before; 0.1: the band 1.0% inside the tensor at flexion 90)
+DRAPE_ORIGIN_FADE = 0.15
 DEEP_LAYER = 2  # layer of the short rotators and quadratus femoris (posed as taut paths)
 # The broad gluteal fans: their cages are solved as-rigid-as-possible at every pose (see ``shell``), so a
 # shortening fan bulges instead of folding its top face over a bending sheet.
@@ -301,7 +307,7 @@ class MusclePoser:
                 for n in self.names
                 if muscles[n].spec.name in RODS and not muscles[n].spec.via
             )
-        ]
+        ] + self._spindles(muscles, normal)
         self.rod_turns: dict[str, FloatArray] = {}  # by muscle name: each rod's section rotations at the last pose
         # The taut muscles are rebuilt in the posed sheet frame: their chord paths twist between attachments
         # that turn apart; the skinned sheets keep the rest offsets turned with their segments.
@@ -346,6 +352,7 @@ class MusclePoser:
         half = [np.arange(s.start, s.stop) for s in slices.values()]
         self.vertex_order = np.concatenate([np.concatenate([rows, rows + count]) for rows in half])
         self.drapes = self._drapes(muscles)
+        self.draped_rows = np.concatenate([rows for rows, _, _ in self.drapes]) if self.drapes else np.zeros(0, int)
         self.shells = [  # (rows (n_u, n_s), side, shell) of every fan
             (rows, int(self.side[rows[0, 0]]), ElasticShell(lower[rows], upper[rows], DEEP_PULLS.get(name, DEEP_PULL)))
             for rows, name in (
@@ -354,6 +361,16 @@ class MusclePoser:
                 if muscles[n].spec.name in FANS
             )
         ]
+
+    def _spindles(self, muscles: dict, normal: FloatArray) -> list[SpindleRod]:
+        """The spindle rods (spindle.py) of the muscles in SPINDLES, from the rest sheet ``normal`` (n, 3)."""
+        spindles = []
+        for name in self.names:
+            if muscles[name].spec.name in SPINDLES:
+                grid = np.arange(self.slices[name].start, self.slices[name].stop).reshape(self.shapes[name])
+                ends = self.pin_segment[np.searchsorted(self.pin_rows, grid[0, [0, -1]])]
+                spindles.append(SpindleRod.spindle_at_rest(grid, self.rest_points, normal, ends, muscles[name]))
+        return spindles
 
     def _posed_rods(self, points: FloatArray, full: dict[str, FloatArray]) -> tuple[FloatArray, list[FloatArray]]:
         """Relaxed paths with every rod's cross-sections rigid (see rods.py), (n, 3); each rod's rotations (n_s, 3, 3).
@@ -414,6 +431,8 @@ class MusclePoser:
             top = self.rest_points[under_rows] + self.upper_offsets[under_rows]
             gap, nearest = cKDTree(top).query(self.rest_points[rows] + self.lower_offsets[rows])
             weight = np.clip((DRAPE_REACH_MM - gap) / (DRAPE_REACH_MM - DRAPE_FULL_MM), 0.0, 1.0)
+            n_s = self.shapes[name][1]
+            weight *= np.tile(np.clip(np.arange(n_s) / (DRAPE_ORIGIN_FADE * (n_s - 1)), 0.0, 1.0), self.shapes[name][0])
             drapes.append((rows, under_rows[nearest], (weight * weight * (3 - 2 * weight))[:, None]))
         return drapes
 
@@ -608,6 +627,14 @@ class MusclePoser:
         self.displacement = d
         return skinned + d
 
+    def _hold_draped(self, low: FloatArray, high: FloatArray) -> None:
+        """The draped sheets' volumes held again, in place, by thickening (or thinning) them about their deep faces
+        (``low``, ``high`` (n, 3)): following the muscle under it, the band stretched or slackened by up to 13%."""
+        rows = self.draped_rows
+        keep = self.rest_volume_estimates / self._volume_estimates(low, np.zeros_like(low), high - low)
+        keep = np.clip(keep, *KEEP_RANGE)[self.muscle_of_point[rows], None]
+        high[rows] = low[rows] + (high[rows] - low[rows]) * keep
+
     def _solve_shells(
         self, points: FloatArray, low: FloatArray, high: FloatArray, scale: FloatArray, full: dict[str, FloatArray]
     ) -> None:
@@ -736,6 +763,9 @@ class MusclePoser:
             scale = np.clip(self.rest_fibre_lengths / np.maximum(lengths, 1e-6), *THICKNESS_RANGE)[self.fibre_of_point]
             for block in self.blocks:  # skinned, and their bellies bulge instead (below)
                 scale[block.rows] = 1.0
+            for rod in self.rods:  # a spindle thickens where its belly shortens (spindle.py)
+                if isinstance(rod, SpindleRod):
+                    scale[rod.grid] = np.clip(rod.thickening(points[rod.grid].mean(axis=0)), *THICKNESS_RANGE)
             lower, upper = lower * scale[:, None], upper * scale[:, None]
             for _ in range(VOLUME_STEPS):
                 keep = np.where(
@@ -749,10 +779,13 @@ class MusclePoser:
                 lower, upper, scale = lower * keep, upper * keep, scale * keep[:, 0]
             self.scale = scale
             low, high = points + lower, points + upper
-            for rows, under, weight in self.drapes:  # a sheet draped over a muscle rises as that muscle thickens
-                rise = weight * (upper[under] - turned[1][under])
-                low[rows] += rise
-                high[rows] += rise
+            if self.drapes:  # a sheet draped over a muscle follows that muscle's top face off its skinned place
+                draped_on = self._skin(full) + turned[1]
+                for rows, under, weight in self.drapes:
+                    rise = weight * (high[under] - draped_on[under])
+                    low[rows] += rise
+                    high[rows] += rise
+                self._hold_draped(low, high)
             for block in self.blocks:
                 offsets = self._block_offsets(block, points)
                 side = int(self.side[block.rows[0]])

@@ -130,15 +130,21 @@ class Rod:
             muscle=muscle,
         )
 
+    def centre_line(self, relaxed: FloatArray, normals: FloatArray) -> FloatArray:
+        """The posed centre line (n_s, 3) from the relaxed one (n_s, 3): the sections at the rest shares of its arc.
+
+        ``normals`` (n_s, 3) are the sections' rough normals (the rest sheet normals carried with the segments).
+        """
+        arc = arc_length(relaxed)
+        return np.column_stack([np.interp(self.arc * arc[-1], arc, relaxed[:, k]) for k in range(3)])
+
     def pose(self, points: FloatArray, normals: FloatArray, bones: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Rigid sections (n_u, n_s, 3) and their rotations (n_s, 3, 3) from relaxed ``points`` (n, 3).
 
         ``normals`` (n, 3) are the rest sheet normals carried with the segments, ``bones`` (k, 3, 3) the
         rotations the ``ends`` index.
         """
-        relaxed = points[self.grid].mean(axis=0)
-        arc = arc_length(relaxed)
-        centre = np.column_stack([np.interp(self.arc * arc[-1], arc, relaxed[:, k]) for k in range(3)])
+        centre = self.centre_line(points[self.grid].mean(axis=0), normals[self.grid].mean(axis=0))
         frames = centre_frames(centre, normals[self.grid].mean(axis=0))
         turns = Rotation.from_matrix(np.einsum("sji,sjk->sik", frames, self.frames))
         count = len(centre)
@@ -149,7 +155,11 @@ class Rod:
         nearer = Rotation.concatenate([attachments[0 if s < count / 2 else 1] for s in range(count)])
         towards = (turns.inv() * nearer).as_rotvec() * self.blend[:, None]
         rotations = smooth_rotations(turns * Rotation.from_rotvec(towards), ROTATION_SMOOTHING).as_matrix()
-        return centre + np.einsum("sij,usj->usi", rotations, self.offsets), rotations
+        return centre + np.einsum("sij,usj->usi", rotations, self.section_offsets(centre)), rotations
+
+    def section_offsets(self, centre: FloatArray) -> FloatArray:
+        """The samples (n_u, n_s, 3) less their section's centre, before turning, on the posed ``centre`` (n_s, 3)."""
+        return self.offsets
 
     def lifted(self, cage: FloatArray, nearest_bone) -> FloatArray:
         """Shifts (n_s, 3) of the sections that lift the form bound to the posed ``cage`` (2 n_u n_s, 3) off the bones.
