@@ -53,7 +53,7 @@ from viewer.anatomy.kinematics import SEGMENT_OF_BONE, SEGMENTS, LegPose
 from viewer.anatomy.muscles.block import BulgingBlock
 from viewer.anatomy.muscles.fibres import pinned_indices
 from viewer.anatomy.muscles.pose_grids import load_pose_grids
-from viewer.anatomy.muscles.rods import LIFT_STEPS, RODS, Rod
+from viewer.anatomy.muscles.rods import FORM_CLEARANCE_MM, LIFT_STEPS, RODS, Rod
 from viewer.anatomy.muscles.shell import ElasticShell
 from viewer.anatomy.posed import PosedShape
 from viewer.types import FloatArray
@@ -101,7 +101,7 @@ DEEP_LAYER = 2  # layer of the short rotators and quadratus femoris (posed as ta
 # shortening fan bulges instead of folding its top face over a bending sheet.
 FANS = ("gluteus_maximus", "gluteus_medius", "gluteus_minimus")
 # Bump when the solver's posed shapes change: the shipped pose space is keyed by it (not by this source).
-SOLVER_VERSION = "solver-8"
+SOLVER_VERSION = "solver-9"
 
 
 @dataclass
@@ -295,12 +295,7 @@ class MusclePoser:
         along, across, normal = self._frames(self.rest_points)  # the normal now points from deep to top face
         self.rest_normals = normal
         self.rods = [  # narrow taut tubes posed with rigid cross-sections (see rods.py)
-            Rod.at_rest(grid, self.rest_points, normal, self.pin_segment[np.searchsorted(self.pin_rows, grid[0, [0, -1]])], muscles[n])
-            for n, grid in (
-                (n, np.arange(self.slices[n].start, self.slices[n].stop).reshape(self.shapes[n]))
-                for n in self.names
-                if muscles[n].spec.name in RODS and not muscles[n].spec.via
-            )
+            self._rod(n, normal) for n in self.names if muscles[n].spec.name in RODS
         ]
         # The taut muscles are rebuilt in the posed sheet frame: their chord paths twist between attachments
         # that turn apart; the skinned sheets keep the rest offsets turned with their segments.
@@ -354,16 +349,36 @@ class MusclePoser:
             )
         ]
 
-    def _posed_rods(self, points: FloatArray, full: dict[str, FloatArray]) -> tuple[FloatArray, list[FloatArray]]:
-        """Relaxed paths with every rod's cross-sections rigid (see rods.py), (n, 3); each rod's rotations (n_s, 3, 3).
+    def _rod(self, name: str, normal: FloatArray) -> Rod:
+        """The rod of one muscle (its rows in the concatenated arrays), pinned at its origin, via points and insertion."""
+        muscle = self.rest[name]
+        grid = np.arange(self.slices[name].start, self.slices[name].stop).reshape(self.shapes[name])
+        stations = np.unique(pinned_indices([0.0] + [via.at for via in muscle.spec.via] + [1.0], grid.shape[1]))
+        ends = self.pin_segment[np.searchsorted(self.pin_rows, grid[0, [0, -1]])]
+        rod = Rod.at_rest(grid, self.rest_points, normal, ends, muscle, stations)
+        on_pelvis = self.pin_segment[np.searchsorted(self.pin_rows, grid[0, stations])] % 3 == 0
+        rod.fixed = np.zeros(grid.shape[1], bool)
+        for k in np.flatnonzero(on_pelvis[:-1] & on_pelvis[1:]):  # piriformis from the sacrum to the sciatic notch
+            rod.fixed[stations[k] : stations[k + 1] + 1] = True
+        if muscle.form is not None and muscle.binding is not None:
+            identity = {key: _EYE4 for key in _KEYS}
+            distance, _ = self._nearest_bone(muscle.form.vertices, identity, SIDES.index(muscle.side))
+            rod.rest_depth = np.maximum(FORM_CLEARANCE_MM - distance, 0.0)
+        return rod
+
+    def _posed_rods(
+        self, points: FloatArray, full: dict[str, FloatArray]
+    ) -> tuple[FloatArray, list[FloatArray], list[FloatArray]]:
+        """Relaxed paths with every rod's cross-sections rigid (see rods.py), (n, 3); each rod's rotations (n_s, 3, 3)
+        and the shifts (n_u, 2, 3) from its end rows (kept on their pins) to where its end sections put them.
 
         A rod with a form is then shifted, section by section, until its form is off the bones (``Rod.lifted``),
         the form carried by the cage its sections and turned faces give (thickened as its fibres shorten, as
         ``_result`` will), so the volume hold that follows sees the lifted rod.
         """
         if not self.rods:
-            return points, []
-        points, rotations = points.copy(), []
+            return points, [], []
+        points, rotations, end_shifts = points.copy(), [], []
         normals, bones = self._reference_normals(full), self._segment_matrices(full)[:, :3, :3]
         for rod in self.rods:
             sections, turns = rod.pose(points, normals, bones)
@@ -383,8 +398,15 @@ class MusclePoser:
                     if not shifts.any():
                         break
                     sections = sections + shifts
+            # the fibres end on their bones: the hinge turns an end section about the line from its first to its
+            # last sample, and piriformis' insertion samples on the trochanter, up to 4.8 mm off that line, swung
+            # 5.4 mm off the bone at flexion 120 with the knee at 130. The end rows go back to their pins and their
+            # faces keep where the section put them (put back faces and all, the tendon's tip folded)
+            ends = rod.grid[:, [0, -1]]
+            end_shifts.append(sections[:, [0, -1]] - points[ends])
+            sections[:, [0, -1]] = points[ends]
             points[rod.grid] = sections
-        return points, rotations
+        return points, rotations, end_shifts
 
     def _reference_normals(self, full: dict[str, FloatArray]) -> FloatArray:
         """(n, 3) rest sheet normals turned with the blended rotation of their segments, unit length."""
@@ -584,9 +606,9 @@ class MusclePoser:
             for fraction in np.arange(1, steps) / steps:
                 between = _interpolate(start, stacked, fraction)
                 self._relax(dict(zip(_KEYS, between, strict=True)), STEP_ITERATIONS)
-        points, rod_rotations = self._posed_rods(self._relax(full, ITERATIONS), full)
+        points, rod_rotations, rod_ends = self._posed_rods(self._relax(full, ITERATIONS), full)
         self.previous = stacked
-        return self._result(points, full, pelvis if moved_pelvis else None, rod_rotations)
+        return self._result(points, full, pelvis if moved_pelvis else None, rod_rotations, rod_ends)
 
     def _relax(self, full: dict[str, FloatArray], iterations: int) -> FloatArray:
         """Warm-started relaxation at one pose: smooth the displacement over each sheet, push out of bone."""
@@ -702,8 +724,14 @@ class MusclePoser:
         return np.add.reduceat(np.einsum("ij,ij->i", area, upper - lower), self.muscle_starts)
 
     def _result(
-        self, points: FloatArray, full: dict | None, pelvis: FloatArray | None, rod_rotations: list | None = None
+        self,
+        points: FloatArray,
+        full: dict | None,
+        pelvis: FloatArray | None,
+        rod_rotations: list | None = None,
+        rod_ends: list | None = None,
     ) -> dict:
+        """The posed muscles from posed fibre ``points`` (n, 3); ``rod_rotations`` and ``rod_ends`` from :meth:`_posed_rods`."""
         if full is None:
             low, high = points + self.lower_offsets, points + self.upper_offsets
         else:  # the belly thickens as the fibres shorten, then each muscle's volume is held
@@ -729,6 +757,13 @@ class MusclePoser:
                 upper[rows] = np.einsum("nij,nj->ni", turns, self.upper_offsets[rows])
             lengths = self._fibre_lengths(points)
             scale = np.clip(self.rest_fibre_lengths / np.maximum(lengths, 1e-6), *THICKNESS_RANGE)[self.fibre_of_point]
+            # a rod thickens as a whole (per piece, piriformis would step at the sciatic notch, its pelvic piece
+            # keeping its length while the rest shortens or stretches)
+            for rod in self.rods:
+                rows = rod.grid.ravel()
+                pieces = np.unique(self.fibre_of_point[rows])
+                whole = self.rest_fibre_lengths[pieces].sum() / max(lengths[pieces].sum(), 1e-6)
+                scale[rows] = np.clip(whole, *THICKNESS_RANGE)
             for block in self.blocks:  # skinned, and their bellies bulge instead (below)
                 scale[block.rows] = 1.0
             lower, upper = lower * scale[:, None], upper * scale[:, None]
@@ -744,6 +779,10 @@ class MusclePoser:
                 lower, upper, scale = lower * keep, upper * keep, scale * keep[:, 0]
             self.scale = scale
             low, high = points + lower, points + upper
+            for rod, shift in zip(self.rods, rod_ends or [], strict=True):  # end faces where the section put them
+                ends = rod.grid[:, [0, -1]]
+                low[ends] += shift
+                high[ends] += shift
             for rows, under, weight in self.drapes:  # a sheet draped over a muscle rises as that muscle thickens
                 rise = weight * (upper[under] - turned[1][under])
                 low[rows] += rise
