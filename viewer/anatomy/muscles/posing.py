@@ -53,7 +53,7 @@ from viewer.anatomy.kinematics import SEGMENT_OF_BONE, SEGMENTS, LegPose
 from viewer.anatomy.muscles.block import BulgingBlock
 from viewer.anatomy.muscles.fibres import pinned_indices
 from viewer.anatomy.muscles.pose_grids import load_pose_grids
-from viewer.anatomy.muscles.rods import LIFT_STEPS, RODS, Rod
+from viewer.anatomy.muscles.rods import FORM_CLEARANCE_MM, LIFT_STEPS, RODS, Rod
 from viewer.anatomy.muscles.shell import DEEP_PULL, DEEP_PULLS, ElasticShell
 from viewer.anatomy.muscles.spindle import SPINDLES, SpindleRod
 from viewer.anatomy.posed import PosedShape
@@ -80,6 +80,7 @@ _KEYS = ("thigh_right", "shank_right", "thigh_left", "shank_left")
 # the mesh estimate (gluteus minimus wraps the convex outer ilium: prisms miss that curvature and overshoot 20%;
 # offsets turned with the segments shear against its shortening chords and lost up to 40%).
 BROAD_DEEP = ("gluteus_minimus",)
+BLOCK_MAP_STATIONS = 9.0  # width (sigma, in stations) of the Gaussian window each station's block map is fitted over
 BLOCKS = ("quadratus_femoris",)  # as thick as they are long: carried by one linear map, bellies bulged (BulgingBlock)
 # The fascia lata and what it encloses: handed from the pelvis to the thigh by *where* a sample lies, not by
 # its fraction of its own fibre, so the tensor fasciae latae and the iliotibial band over it move as one
@@ -107,7 +108,7 @@ DEEP_LAYER = 2  # layer of the short rotators and quadratus femoris (posed as ta
 # shortening fan bulges instead of folding its top face over a bending sheet.
 FANS = ("gluteus_maximus", "gluteus_medius", "gluteus_minimus")
 # Bump when the solver's posed shapes change: the shipped pose space is keyed by it (not by this source).
-SOLVER_VERSION = "solver-9"
+SOLVER_VERSION = "solver-10"
 
 
 @dataclass
@@ -301,12 +302,7 @@ class MusclePoser:
         along, across, normal = self._frames(self.rest_points)  # the normal now points from deep to top face
         self.rest_normals = normal
         self.rods = [  # narrow taut tubes posed with rigid cross-sections (see rods.py)
-            Rod.at_rest(grid, self.rest_points, normal, self.pin_segment[np.searchsorted(self.pin_rows, grid[0, [0, -1]])], muscles[n])
-            for n, grid in (
-                (n, np.arange(self.slices[n].start, self.slices[n].stop).reshape(self.shapes[n]))
-                for n in self.names
-                if muscles[n].spec.name in RODS and not muscles[n].spec.via
-            )
+            self._rod(n, normal) for n in self.names if muscles[n].spec.name in RODS
         ] + self._spindles(muscles, normal)
         self.rod_turns: dict[str, FloatArray] = {}  # by muscle name: each rod's section rotations at the last pose
         # The taut muscles are rebuilt in the posed sheet frame: their chord paths twist between attachments
@@ -372,16 +368,36 @@ class MusclePoser:
                 spindles.append(SpindleRod.spindle_at_rest(grid, self.rest_points, normal, ends, muscles[name]))
         return spindles
 
-    def _posed_rods(self, points: FloatArray, full: dict[str, FloatArray]) -> tuple[FloatArray, list[FloatArray]]:
-        """Relaxed paths with every rod's cross-sections rigid (see rods.py), (n, 3); each rod's rotations (n_s, 3, 3).
+    def _rod(self, name: str, normal: FloatArray) -> Rod:
+        """The rod of one muscle (its rows in the concatenated arrays), pinned at its origin, via points and insertion."""
+        muscle = self.rest[name]
+        grid = np.arange(self.slices[name].start, self.slices[name].stop).reshape(self.shapes[name])
+        stations = np.unique(pinned_indices([0.0] + [via.at for via in muscle.spec.via] + [1.0], grid.shape[1]))
+        ends = self.pin_segment[np.searchsorted(self.pin_rows, grid[0, [0, -1]])]
+        rod = Rod.at_rest(grid, self.rest_points, normal, ends, muscle, stations)
+        on_pelvis = self.pin_segment[np.searchsorted(self.pin_rows, grid[0, stations])] % 3 == 0
+        rod.fixed = np.zeros(grid.shape[1], bool)
+        for k in np.flatnonzero(on_pelvis[:-1] & on_pelvis[1:]):  # piriformis from the sacrum to the sciatic notch
+            rod.fixed[stations[k] : stations[k + 1] + 1] = True
+        if muscle.form is not None and muscle.binding is not None:
+            identity = {key: _EYE4 for key in _KEYS}
+            distance, _ = self._nearest_bone(muscle.form.vertices, identity, SIDES.index(muscle.side))
+            rod.rest_depth = np.maximum(FORM_CLEARANCE_MM - distance, 0.0)
+        return rod
+
+    def _posed_rods(
+        self, points: FloatArray, full: dict[str, FloatArray]
+    ) -> tuple[FloatArray, list[FloatArray], list[FloatArray]]:
+        """Relaxed paths with every rod's cross-sections rigid (see rods.py), (n, 3); each rod's rotations (n_s, 3, 3)
+        and the shifts (n_u, 2, 3) from its end rows (kept on their pins) to where its end sections put them.
 
         A rod with a form is then shifted, section by section, until its form is off the bones (``Rod.lifted``),
         the form carried by the cage its sections and turned faces give (thickened as its fibres shorten, as
         ``_result`` will), so the volume hold that follows sees the lifted rod.
         """
         if not self.rods:
-            return points, []
-        points, rotations = points.copy(), []
+            return points, [], []
+        points, rotations, end_shifts = points.copy(), [], []
         normals, bones = self._reference_normals(full), self._segment_matrices(full)[:, :3, :3]
         for rod in self.rods:
             sections, turns = rod.pose(points, normals, bones)
@@ -401,8 +417,15 @@ class MusclePoser:
                     if not shifts.any():
                         break
                     sections = sections + shifts
+            # the fibres end on their bones: the hinge turns an end section about the line from its first to its
+            # last sample, and piriformis' insertion samples on the trochanter, up to 4.8 mm off that line, swung
+            # 5.4 mm off the bone at flexion 120 with the knee at 130. The end rows go back to their pins and their
+            # faces keep where the section put them (put back faces and all, the tendon's tip folded)
+            ends = rod.grid[:, [0, -1]]
+            end_shifts.append(sections[:, [0, -1]] - points[ends])
+            sections[:, [0, -1]] = points[ends]
             points[rod.grid] = sections
-        return points, rotations
+        return points, rotations, end_shifts
 
     def _reference_normals(self, full: dict[str, FloatArray]) -> FloatArray:
         """(n, 3) rest sheet normals turned with the blended rotation of their segments, unit length."""
@@ -607,10 +630,10 @@ class MusclePoser:
             for fraction in np.arange(1, steps) / steps:
                 between = _interpolate(start, stacked, fraction)
                 self._relax(dict(zip(_KEYS, between, strict=True)), STEP_ITERATIONS)
-        points, rod_rotations = self._posed_rods(self._relax(full, ITERATIONS), full)
+        points, rod_rotations, rod_ends = self._posed_rods(self._relax(full, ITERATIONS), full)
         self.rod_turns = {rod.muscle.name: turns for rod, turns in zip(self.rods, rod_rotations, strict=True)}
         self.previous = stacked
-        return self._result(points, full, pelvis if moved_pelvis else None, rod_rotations)
+        return self._result(points, full, pelvis if moved_pelvis else None, rod_rotations, rod_ends)
 
     def _relax(self, full: dict[str, FloatArray], iterations: int) -> FloatArray:
         """Warm-started relaxation at one pose: smooth the displacement over each sheet, push out of bone."""
@@ -675,33 +698,45 @@ class MusclePoser:
         return points
 
     def _block_offsets(self, block: BulgingBlock, points: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Face offsets of a block carried by the linear map that best fits its posed sheet (not yet bulged).
+        """Face offsets of a block carried by linear maps that best fit its posed sheet (not yet bulged).
 
-        A block as thick as it is long folds if its far face is laid off a bending sheet; carried by one
-        map (the sheet's own bends added to both faces alike) it only shears. The map is fitted in the
-        rest sheet's plane (a flat point set says nothing about its normal); the offsets' normal part goes
-        along the posed sheet's area-weighted mean normal, which stays well defined where the map
-        degenerates (external rotation with adduction squeezes the sheet to a twisted strip).
+        A block as thick as it is long folds if its far face is laid off a bending sheet; carried by a linear
+        map (the sheet's own bends added to both faces alike) it only shears. Each station's map is fitted to
+        the sheet near it (Gaussian weights over the stations, BLOCK_MAP_STATIONS wide), so the maps turn
+        along the block as its ends turn apart: one map for the whole block left quadratus femoris' end faces
+        sheared against the femur at flexion 90 with the knee at 90 (1.51% of its edges creased, 1.27% so).
+        The maps are fitted in the rest sheet's plane (a flat point set says nothing about its normal); the
+        offsets' normal part goes along the posed sheet's area-weighted normal near the station, which stays
+        well defined where a map degenerates (external rotation with adduction squeezes the sheet to a twisted
+        strip), and the thickness is not slanted on a strip (``trust``).
         """
         rows = block.rows
         rest = self.rest_points[rows]
-        centred = rest - rest.mean(axis=0)
-        plane = np.linalg.svd(centred, full_matrices=False)[2][:2]  # the two in-plane directions of the rest sheet
-        fit, *_ = np.linalg.lstsq(centred @ plane.T, points[rows] - points[rows].mean(axis=0), rcond=None)
+        plane = np.linalg.svd(rest - rest.mean(axis=0), full_matrices=False)[2][:2]
         normal = np.cross(plane[0], plane[1])
-        spread = np.cross(fit[0], fit[1])
-        area = float(np.linalg.norm(spread))
-        shape = (-1, block.n_s, 3)
-        rest_grid = _grid_normal(self.rest_points[rows].reshape(shape))
-        posed_normal = _grid_normal(points[rows].reshape(shape)) * np.sign(normal @ rest_grid)
-        trust = float(np.clip((area - 0.3) / 0.4, 0.0, 1.0))
-
-        def carried(offsets: FloatArray, slant: float) -> FloatArray:
-            """In-plane part by the fitted map (``slant`` of it), normal part along the posed normal."""
-            return slant * (offsets @ plane.T) @ fit + np.outer(offsets @ normal, posed_normal)
-
-        lower = carried(self.lower_offsets[rows], 1.0)
-        return lower, lower + carried(self.upper_offsets[rows] - self.lower_offsets[rows], trust)  # no slant on a strip
+        n_s = block.n_s
+        station = block.station[: len(rows)]
+        grid = points[rows].reshape(-1, n_s, 3)
+        cells = np.cross(grid[1:, 1:] - grid[:-1, :-1], grid[:-1, 1:] - grid[1:, :-1]).sum(axis=0)  # (n_s - 1, 3)
+        sign = np.sign(normal @ _grid_normal(rest.reshape(-1, n_s, 3)))
+        flat, posed = rest @ plane.T, points[rows]
+        lower, upper = np.zeros((len(rows), 3)), np.zeros((len(rows), 3))
+        for k in range(n_s):
+            weight = np.exp(-0.5 * ((station - k) / BLOCK_MAP_STATIONS) ** 2)
+            root = np.sqrt(weight)[:, None]
+            source = flat - np.average(flat, axis=0, weights=weight)
+            target = posed - np.average(posed, axis=0, weights=weight)
+            fit, *_ = np.linalg.lstsq(root * source, root * target, rcond=None)
+            cell_weight = np.exp(-0.5 * ((np.arange(n_s - 1) + 0.5 - k) / BLOCK_MAP_STATIONS) ** 2)
+            posed_normal = (cell_weight[:, None] * cells).sum(axis=0)
+            posed_normal = sign * posed_normal / (np.linalg.norm(posed_normal) + 1e-12)
+            trust = float(np.clip((np.linalg.norm(np.cross(fit[0], fit[1])) - 0.3) / 0.4, 0.0, 1.0))
+            at = station == k
+            low = self.lower_offsets[rows][at]
+            thick = self.upper_offsets[rows][at] - low
+            lower[at] = (low @ plane.T) @ fit + np.outer(low @ normal, posed_normal)
+            upper[at] = lower[at] + trust * (thick @ plane.T) @ fit + np.outer(thick @ normal, posed_normal)
+        return lower, upper
 
     def _turned_offsets(self, full: dict[str, FloatArray]) -> tuple[FloatArray, FloatArray]:
         """Rest offsets of both faces turned with the blended segment rotation of their sample."""
@@ -734,8 +769,14 @@ class MusclePoser:
         return np.add.reduceat(np.einsum("ij,ij->i", area, upper - lower), self.muscle_starts)
 
     def _result(
-        self, points: FloatArray, full: dict | None, pelvis: FloatArray | None, rod_rotations: list | None = None
+        self,
+        points: FloatArray,
+        full: dict | None,
+        pelvis: FloatArray | None,
+        rod_rotations: list | None = None,
+        rod_ends: list | None = None,
     ) -> dict:
+        """The posed muscles from posed fibre ``points`` (n, 3); ``rod_rotations`` and ``rod_ends`` from :meth:`_posed_rods`."""
         if full is None:
             low, high = points + self.lower_offsets, points + self.upper_offsets
         else:  # the belly thickens as the fibres shorten, then each muscle's volume is held
@@ -761,6 +802,13 @@ class MusclePoser:
                 upper[rows] = np.einsum("nij,nj->ni", turns, self.upper_offsets[rows])
             lengths = self._fibre_lengths(points)
             scale = np.clip(self.rest_fibre_lengths / np.maximum(lengths, 1e-6), *THICKNESS_RANGE)[self.fibre_of_point]
+            # a rod thickens as a whole (per piece, piriformis would step at the sciatic notch, its pelvic piece
+            # keeping its length while the rest shortens or stretches)
+            for rod in self.rods:
+                rows = rod.grid.ravel()
+                pieces = np.unique(self.fibre_of_point[rows])
+                whole = self.rest_fibre_lengths[pieces].sum() / max(lengths[pieces].sum(), 1e-6)
+                scale[rows] = np.clip(whole, *THICKNESS_RANGE)
             for block in self.blocks:  # skinned, and their bellies bulge instead (below)
                 scale[block.rows] = 1.0
             for rod in self.rods:  # a spindle thickens where its belly shortens (spindle.py)
@@ -779,6 +827,10 @@ class MusclePoser:
                 lower, upper, scale = lower * keep, upper * keep, scale * keep[:, 0]
             self.scale = scale
             low, high = points + lower, points + upper
+            for rod, shift in zip(self.rods, rod_ends or [], strict=True):  # end faces where the section put them
+                ends = rod.grid[:, [0, -1]]
+                low[ends] += shift
+                high[ends] += shift
             if self.drapes:  # a sheet draped over a muscle follows that muscle's top face off its skinned place
                 draped_on = self._skin(full) + turned[1]
                 for rows, under, weight in self.drapes:

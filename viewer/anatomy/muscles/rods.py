@@ -8,8 +8,9 @@ to half of a fibre) and the forms bound to it creased into fins (5-15% of their 
 degrees at the therapist positions). Posed as a rod instead, every cross-section of the sheet (its fibre
 samples and, in the poser, both faces' offsets) is the rest cross-section turned as a whole:
 
-- centred on the relaxed path's centre line, the sections kept at the rest shares of its arc length (so the
-  belly stretches or shortens evenly, not just where the path slid);
+- centred on the relaxed path's centre line, the sections kept at the rest shares of its arc length between
+  pins (so the belly stretches or shortens evenly, not just where the path slid, and a via point, piriformis'
+  edge of the greater sciatic notch, keeps its section);
 - turned by the rotation from the rest frame to the posed frame of the centre line (along it, and the rest
   sheet normal carried with the segments squared to it);
 - at each attachment, by that bone's rotation plus a hinge about the attachment line (the line of pinned
@@ -21,11 +22,18 @@ samples and, in the poser, both faces' offsets) is the rest cross-section turned
 
 Bound by section (:func:`viewer.anatomy.muscles.binding.section_matrix`), a form then follows as a smoothly
 bent rod. Geometry only, numpy and scipy.
+
+Piriformis is a rod too (its sheet folded where its path bends over the edge of the greater sciatic notch and
+twisted on to the trochanter: 1.0-4.3% of its form's edges creased, single edges folding 163-180 degrees). Its
+path has a via point there, so a rod runs in pieces between pins; a piece between two pins on the pelvis (from
+the sacrum to the notch) keeps its rest sections (``fixed``: not turned, not lifted, held when the rotations
+are smoothed), and the poser thickens a rod as a whole (per piece, piriformis stepped at the notch).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -33,7 +41,7 @@ from scipy.spatial.transform import Rotation
 from viewer.anatomy.geometry import arc_length, cross, length
 from viewer.types import FloatArray, IntArray
 
-RODS = ("superior_gemellus", "inferior_gemellus")  # muscles posed as rods (by data-file name)
+RODS = ("superior_gemellus", "inferior_gemellus", "piriformis")  # muscles posed as rods (by data-file name)
 END_SHARE = 0.1  # share of the fibre from each attachment over which the attachment's rotation is blended in
 ROTATION_SMOOTHING = 100  # passes of neighbour averaging of the sections' rotations along the rod
 SECTION_REACH = 2  # a rod's form is bound to affine maps each fitted over this many sections either way
@@ -54,15 +62,21 @@ def centre_frames(centre: FloatArray, normal: FloatArray) -> FloatArray:
     return np.stack([along, cross(normal, along), normal], axis=1)
 
 
-def smooth_rotations(rotations: Rotation, passes: int) -> Rotation:
-    """Rotations along a line averaged with their neighbours ``passes`` times (quaternions), the two ends held."""
+def smooth_rotations(rotations: Rotation, passes: int, held: FloatArray | None = None) -> Rotation:
+    """Rotations along a line averaged with their neighbours ``passes`` times (quaternions), the two ends held.
+
+    ``held`` (n,) bool marks further rotations kept as they are.
+    """
     quaternions = rotations.as_quat()
     for k in range(1, len(quaternions)):  # one hemisphere, so neighbours average instead of cancelling
         if quaternions[k] @ quaternions[k - 1] < 0:
             quaternions[k] = -quaternions[k]
+    kept = quaternions.copy()
     for _ in range(passes):
         quaternions[1:-1] = 2.0 * quaternions[1:-1] + quaternions[:-2] + quaternions[2:]
         quaternions /= np.linalg.norm(quaternions, axis=1)[:, None]
+        if held is not None:
+            quaternions[held] = kept[held]
     return Rotation.from_quat(quaternions)
 
 
@@ -92,7 +106,9 @@ class Rod:
     frames : (n_s, 3, 3) float array
         Rest frames of the centre line (rows along / across / normal).
     arc : (n_s,) float array
-        Rest share of the centre line's arc length at each section.
+        Rest share of the centre line's arc length at each section, within its piece between two pins.
+    stations : (k,) int array
+        Sections pinned to bone (origin, via points, insertion): the pieces' ends, first 0 and last n_s - 1.
     hinges : (2, 3) float array
         Rest directions of the origin and insertion lines (first to last fibre).
     ends : (2,) int array
@@ -105,25 +121,42 @@ class Rod:
     offsets: FloatArray
     frames: FloatArray
     arc: FloatArray
+    stations: IntArray
     hinges: FloatArray
     ends: IntArray
     blend: FloatArray
     muscle: object = None  # its MuscleGeometry (rest cage, form and binding), for lifting the form out of bone
+    rest_depth: FloatArray | None = None  # (n_form,) how far each form vertex lay within FORM_CLEARANCE_MM of bone at rest
+    fixed: FloatArray | None = None  # (n_s,) bool: sections of a piece between two pins on the pelvis, rigid with it
 
     @classmethod
     def at_rest(
-        cls, grid: IntArray, points: FloatArray, normals: FloatArray, ends: IntArray, muscle: object = None
+        cls,
+        grid: IntArray,
+        points: FloatArray,
+        normals: FloatArray,
+        ends: IntArray,
+        muscle: object = None,
+        stations: IntArray | None = None,
     ) -> Rod:
-        """The rod of the samples ``grid`` (n_u, n_s) of rest ``points`` and sheet ``normals`` (n, 3)."""
+        """The rod of the samples ``grid`` (n_u, n_s) of rest ``points`` and sheet ``normals`` (n, 3).
+
+        ``stations`` are the pinned sections (default: the two ends), ``ends`` the bones of the first and last.
+        """
         centre = points[grid].mean(axis=0)
-        arc = arc_length(centre)
+        stations = np.array([0, grid.shape[1] - 1] if stations is None else stations, int)
+        arc = np.zeros(grid.shape[1])
+        for start, stop in pairwise(stations):
+            piece = arc_length(centre[start : stop + 1])
+            arc[start : stop + 1] = piece / max(piece[-1], 1e-12)
         fraction = np.linspace(0.0, 1.0, grid.shape[1])
         hinges = points[grid[-1, [0, -1]]] - points[grid[0, [0, -1]]]
         return cls(
             grid=grid,
             offsets=points[grid] - centre,
             frames=centre_frames(centre, normals[grid].mean(axis=0)),
-            arc=arc / arc[-1],
+            arc=arc,
+            stations=stations,
             hinges=hinges / (length(hinges)[:, None] + 1e-12),
             ends=np.asarray(ends),
             blend=0.5 + 0.5 * np.cos(np.pi * np.clip(np.minimum(fraction, 1.0 - fraction) / END_SHARE, 0.0, 1.0)),
@@ -135,8 +168,14 @@ class Rod:
 
         ``normals`` (n_s, 3) are the sections' rough normals (the rest sheet normals carried with the segments).
         """
-        arc = arc_length(relaxed)
-        return np.column_stack([np.interp(self.arc * arc[-1], arc, relaxed[:, k]) for k in range(3)])
+        centre = relaxed.copy()
+        for start, stop in pairwise(self.stations):  # piece by piece between the pins
+            piece = relaxed[start : stop + 1]
+            arc = arc_length(piece)
+            centre[start : stop + 1] = np.column_stack(
+                [np.interp(self.arc[start : stop + 1] * arc[-1], arc, piece[:, k]) for k in range(3)]
+            )
+        return centre
 
     def pose(self, points: FloatArray, normals: FloatArray, bones: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Rigid sections (n_u, n_s, 3) and their rotations (n_s, 3, 3) from relaxed ``points`` (n, 3).
@@ -154,7 +193,12 @@ class Rod:
         ]
         nearer = Rotation.concatenate([attachments[0 if s < count / 2 else 1] for s in range(count)])
         towards = (turns.inv() * nearer).as_rotvec() * self.blend[:, None]
-        rotations = smooth_rotations(turns * Rotation.from_rotvec(towards), ROTATION_SMOOTHING).as_matrix()
+        rotations = turns * Rotation.from_rotvec(towards)
+        if self.fixed is not None:  # the pelvis is the poser's frame: its pieces keep their rest sections
+            rotvecs = rotations.as_rotvec()
+            rotvecs[self.fixed] = 0.0
+            rotations = Rotation.from_rotvec(rotvecs)
+        rotations = smooth_rotations(rotations, ROTATION_SMOOTHING, self.fixed).as_matrix()
         return centre + np.einsum("sij,usj->usi", rotations, self.section_offsets(centre)), rotations
 
     def section_offsets(self, centre: FloatArray) -> FloatArray:
@@ -166,8 +210,11 @@ class Rod:
 
         The form lies up to a centimetre beyond the cage, so a cage clear of the bones does not keep it clear
         (a rigid section turned where the path wraps the ischium sank a tenth of the gemelli's forms 2 mm and
-        more into it in external rotation with adduction). Each section is moved along the mean outward
-        direction by the depth of the deepest form vertex near it, the shifts spread along the rod and faded
+        more into it in external rotation with adduction). Where the rest form already lay on a bone
+        (``rest_depth``: piriformis on the sacrum and in the greater sciatic notch) only the part sunk deeper than
+        at rest counts, or the lift, spread along the rod, would bend its sections where nothing moved (piriformis
+        at flexion 90, abduction 45, rotation 45: 0.9% of its edges creased against 0.5%). Each section is moved
+        along the mean outward direction by the depth of the deepest form vertex near it, the shifts spread along the rod and faded
         out towards the pinned attachments. ``nearest_bone(points)`` gives the distance (mm, negative inside)
         and outward unit direction of the nearest bone.
         """
@@ -175,6 +222,8 @@ class Rod:
         form = muscle.binding.posed(muscle.form.vertices, muscle.vertices, cage)
         distance, outward = nearest_bone(form)
         depth = np.maximum(FORM_CLEARANCE_MM - distance, 0.0)
+        if self.rest_depth is not None:  # only what sank deeper than at rest
+            depth = np.maximum(depth - self.rest_depth, 0.0)
         count = self.grid.shape[1]
         shifts = np.zeros((count, 3))
         if not depth.any():
@@ -186,4 +235,7 @@ class Rod:
         shifts *= (deepest / (length(shifts) + 1e-12))[:, None]
         for _ in range(LIFT_SPREAD):
             shifts[1:-1] = 0.5 * shifts[1:-1] + 0.25 * (shifts[:-2] + shifts[2:])
-        return shifts * (1.0 - self.blend)[:, None]
+        shifts *= (1.0 - self.blend)[:, None]
+        if self.fixed is not None:
+            shifts[self.fixed] = 0.0
+        return shifts
