@@ -69,7 +69,7 @@ class RodReplay:
 
     def __init__(self, muscles: dict[str, MuscleGeometry], names: list[str], arrays: dict | None = None) -> None:
         self.names, self.parts = [], []  # rod names; per rod (section slice, fibre slice) in the side's rods
-        rows, section, fibre, offsets = [], [], [], []
+        rows, section, fibre, offsets, end = [], [], [], [], []
         start, sections, fibres = 0, 0, 0
         for name in names:
             muscle = muscles[name]
@@ -81,6 +81,7 @@ class RodReplay:
                 samples = np.arange(count)
                 rows.append(start + np.stack([samples, samples + count, samples + 2 * count]))
                 section.append(sections + samples % n_s)
+                end.append((samples % n_s == 0) | (samples % n_s == n_s - 1))
                 fibre.append(fibres + samples // n_s)
                 offsets.append(
                     np.stack(
@@ -96,6 +97,7 @@ class RodReplay:
             return
         self.deep, self.top, self.fibre_rows = np.concatenate(rows, axis=1)  # (K,) side rows each
         self.section, self.fibre = np.concatenate(section), np.concatenate(fibre)  # (K,) indices
+        self.end = np.concatenate(end)  # (K,) the samples of each rod's end sections, which stay on their pins
         self.offsets = np.concatenate(offsets).transpose(0, 2, 1)  # (K, 3, 3) columns: from the centre, deep, top
         self.average = np.zeros((sections, len(self.section)))  # (S, K): each section's mean fibre sample
         self.average[self.section, np.arange(len(self.section))] = 1.0
@@ -123,12 +125,14 @@ class RodReplay:
         if not self.names:
             return
         centres = self.average @ points[self.fibre_rows] + shift
+        pins = points[self.fibre_rows[self.end]]
         turns = rotation_matrices(quaternions)[self.section]  # (K, 3, 3)
         turned = sum(turns[:, :, j, None] * self.offsets[:, None, j] for j in range(3))  # (K, 3, 3) columns
         fibres = centres[self.section] + turned[:, :, 0]
-        points[self.fibre_rows] = fibres
         points[self.deep] = fibres + thickness[self.fibre, None] * turned[:, :, 1]
         points[self.top] = fibres + thickness[self.fibre, None] * turned[:, :, 2]
+        fibres[self.end] = pins  # as the solver leaves them: the end rows on their pins, their faces where the
+        points[self.fibre_rows] = fibres  # turned end section put them
 
     def measure(
         self, skinned: FloatArray, posed: dict[str, PosedMuscle], turns: dict[str, FloatArray], scale: dict
@@ -139,12 +143,18 @@ class RodReplay:
         ``posed`` are the solved muscles, ``turns`` their sections' (n_s, 3, 3) rotations and ``scale`` their
         fibres' (n_u,) thickenings, by rod name (``MusclePoser.rod_turns`` and ``MusclePoser.scale``).
         """
-        centres = np.concatenate([posed[name].fibres.mean(axis=0) for name in self.names])
-        rotations = Rotation.from_matrix(np.concatenate([turns[name] for name in self.names])).as_quat()
+        matrices = np.concatenate([turns[name] for name in self.names])
+        thickness = np.concatenate([scale[name] for name in self.names])
+        fibres = np.concatenate([posed[name].fibres.reshape(-1, 3) for name in self.names])
+        deep = np.concatenate([posed[name].vertices[: len(posed[name].vertices) // 2] for name in self.names])
+        turned = np.einsum("kij,kj->ki", matrices[self.section], self.offsets[:, :, 1])
+        # the end rows are back on their pins: their turned sections lie where the deep face was laid off
+        fibres[self.end] = deep[self.end] - thickness[self.fibre[self.end], None] * turned[self.end]
+        rotations = Rotation.from_matrix(matrices).as_quat()
         return (
-            centres - self.average @ skinned[self.fibre_rows],
+            self.average @ fibres - self.average @ skinned[self.fibre_rows],
             np.roll(rotations, 1, axis=1),  # (x, y, z, w) -> (w, x, y, z)
-            np.concatenate([scale[name] for name in self.names]),
+            thickness,
         )
 
     def split(self, shift: FloatArray, quaternions: FloatArray, thickness: FloatArray) -> dict[str, list[FloatArray]]:
