@@ -17,12 +17,10 @@ from viewer.anatomy.bones import load_bone_surfaces, load_landmarks
 from viewer.anatomy.geometry import dihedral_degrees
 from viewer.anatomy.kinematics import LegPose, segment_transforms
 from viewer.anatomy.muscles import MusclePoser, build_muscles
-from viewer.anatomy.muscles.form_metrics import MOTION_POSES, bone_depths, crease_share, volume_ratio
+from viewer.anatomy.muscles.form_metrics import IN_BONE_MM, MOTION_POSES, bone_depths, crease_share, volume_ratio
 from viewer.anatomy.muscles.forms_posing import FormDeformer
 from viewer.anatomy.muscles.pose_grids import load_pose_grids
 from viewer.model.structure_builders import muscle_deformer
-
-IN_BONE_MM = 2.0
 
 
 def main(argv: list[str]) -> None:

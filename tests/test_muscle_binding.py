@@ -14,6 +14,7 @@ from viewer.anatomy.muscles import build_muscles, load_muscle_specs
 from viewer.anatomy.muscles.binding import bind_surface, cell_corners, closest_points, locate, trilinear
 from viewer.anatomy.muscles.form_metrics import (
     FOLD_DEGREES,
+    IN_BONE_MM,
     MAX_CREASE_SHARE,
     MAX_INSIDE_SHARE,
     MOTION_POSES,
@@ -379,7 +380,7 @@ def test_no_form_throws_a_fin_off_its_cage(muscles, deformer, pose):
 POSES = THERAPIST_POSES
 
 
-IN_BONE_MM = 2.0  # deeper than the obstacle grids' error (2 mm lattice, first-order): under 1% of any rest form
+# IN_BONE_MM (form_metrics): deeper than the obstacle grids' error (2 mm lattice, first-order): under 1% of any rest form
 SINKING = {  # strict: measured share of the form deeper than IN_BONE_MM in a bone, worst therapist position
     # (the gemelli were 5.6% and 1.3%: posed as rods, their sections are shifted until their forms are off the
     # bones, rods.Rod.lifted)

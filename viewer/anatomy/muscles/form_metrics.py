@@ -40,6 +40,7 @@ LUMP_STATION_MM = 1.0  # cross-sections this far apart along the centre line
 LUMP_WINDOW_MM = 15.0  # a section's radius is compared with a quadratic fitted over this much of the line about it
 LUMP_ENDS = 0.1  # share of the centre line left out at each end (attachments spread onto bone there)
 MAX_LUMP = 0.04  # a section's radius stands at most this share of the belly radius off its trend
+IN_BONE_MM = 2.0  # a posed form deeper than this in a bone counts as in it (beyond the obstacle grids' 2 mm lattice)
 
 THERAPIST_POSES = [  # the positions the techniques are taught in
     LegPose(hip_flexion=90, knee_flexion=90),
