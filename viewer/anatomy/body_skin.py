@@ -118,6 +118,11 @@ class BodyParameters:
         ("coccyx_tip", (72.0, -66.0, 0.0), 20.0),
     )
     region_smoothing_passes: int = 60
+    # the last lift, after the skin was drawn in over the bony points, in rounds of so many smoothing passes each: in
+    # one unsmoothed round (and with the rounds before ending unsmoothed) it copied the edges of what it lifted off,
+    # a row of ridges up to 5.8 mm high over the side of gluteus maximus behind the male's greater trochanter
+    settle_lift_rounds: int = 20
+    settle_lift_passes: int = 8
     smoothed_extra_cover_mm: float = 12.0  # ... where the skin is first lifted this much further off the muscles
     band_top_mm: float = -140.0  # the iliotibial band pins the lateral thigh from this height down to the knee ...
     band_spacing_mm: float = 40.0  # ... every so many mm (sparse samples left it wrinkled and lumpy at the knee)
@@ -487,13 +492,16 @@ def push_out(
     passes: int = 4,
     outward: FloatArray | None = None,
     edges: IntArray | None = None,
+    smooth_last: bool = False,
 ) -> FloatArray:
     """Lift the skin off the muscles and bones to at least ``cover`` mm (one value or (n,) per vertex), smoothly.
 
     Each round moves every vertex that is too near a solid out along the
     distance field's gradient by what it lacks, then smooths the accumulated
     displacement over the mesh, so a muscle under the skin raises a broad rounded
-    area rather than a tent; a last unsmoothed round settles what is left.
+    area rather than a tent; a last unsmoothed round settles what is left (with ``smooth_last`` that round is
+    smoothed too: the cover may then fall short by a little, but the lift never copies the shape of the edge of
+    what it lifts off, which on the male buttock's side left a row of ridges over gluteus maximus).
     With ``outward`` ((n, 3): unit outward normals, or zero rows where the gradient is
     to be trusted) a vertex inside a solid whose gradient turns against its normal (a skin
     sunk past the middle of a muscle, nearer its deep face) is moved along ``outward``
@@ -513,7 +521,7 @@ def push_out(
             turned = (np.einsum("ij,ij->i", way, outward) < 0.0) & (need > cover)  # inward, from inside a solid
             way = np.where(turned[:, None], outward, way)
         offset += need[:, None] * way
-        if round_index < iterations:
+        if round_index < iterations or (smooth_last and iterations):
             if operator is None:
                 operator = umbrella_operator(_edges(faces) if edges is None else edges, len(vertices))
             offset = _smooth(offset, None, passes, operator)
@@ -714,7 +722,7 @@ def fit_body(
         points = np.asarray(mesh.points, dtype=float)
         # near the smoothed places the lift keeps extra room, so smoothing there never sinks the skin into a muscle
         cover = params.min_cover_mm + params.smoothed_extra_cover_mm * near_weight(points, centres)
-        mesh.points = push_out(points, _faces_of(mesh), distance, cover, passes=passes)
+        mesh.points = push_out(points, _faces_of(mesh), distance, cover, passes=passes, smooth_last=True)
     mesh.points = smooth_around(
         np.asarray(mesh.points, dtype=float),
         _faces_of(mesh),
@@ -726,7 +734,10 @@ def fit_body(
         _faces_of(mesh),
         depth_targets(landmarks, params, params.settled),
     )
-    mesh.points = push_out(settled, _faces_of(mesh), distance, params.min_cover_mm, iterations=0)
+    mesh.points = push_out(  # lifts the skin back off the muscles where sinking it over the bones drew it in
+        settled, _faces_of(mesh), distance, params.min_cover_mm, params.settle_lift_rounds, params.settle_lift_passes,
+        smooth_last=True,
+    )
     mesh = mesh.clip(normal=(0, 1, 0), origin=(0, top - params.rim_radius_mm, 0), invert=True)
     mesh = mesh.clip(normal=(0, -1, 0), origin=(0, bottom + params.rim_radius_mm, 0), invert=True)
     mesh = mesh.extract_surface(algorithm="dataset_surface").triangulate().clean()
