@@ -67,6 +67,7 @@ FORM_DEFAULTS = {
     "edge_taper": 0.25,  # fraction of the width over which the margins thin
     "edge_floor": [0.35, 0.35],  # relative thickness at the u = 0 and u = 1 margins
     "vertex_budget": 3000,
+    "surface_smoothing": 0,  # more windowed-sinc iterations on the decimated surface (ripples a pose would sharpen)
     "band_thickness_mm": 2.0,
     "min_width_mm": None,  # band: spread the sheet to at least this width (mm) down to its insertion
     "insertion_fade": 0.15,  # band: fraction of the length over which that spread fades into the insertion
@@ -527,8 +528,9 @@ def remove_diagonal_contacts(labels: np.ndarray, first_label: int = FIRST_MUSCLE
 # --- surfaces ----------------------------------------------------------------------------------
 
 
-def extract_surfaces(grid: LabelGrid, labels: dict[int, str], budgets: dict[str, int]) -> dict[str, Surface]:
-    """SurfaceNets over the whole volume, then each muscle's closed surface, decimated and smoothed."""
+def extract_surfaces(grid: LabelGrid, labels: dict[int, str], settings: dict[str, dict]) -> dict[str, Surface]:
+    """SurfaceNets over the whole volume, then each muscle's closed surface, decimated and smoothed (``settings``: each
+    muscle's form settings by name, for its ``vertex_budget`` and ``surface_smoothing``)."""
     import pyvista
 
     image = pyvista.ImageData(dimensions=grid.shape, spacing=(grid.spacing,) * 3, origin=grid.origin)
@@ -544,16 +546,19 @@ def extract_surfaces(grid: LabelGrid, labels: dict[int, str], budgets: dict[str,
         other = faces[sides[:, 1] == label][:, ::-1]  # faces are wound outward from their first label
         used, local = np.unique(np.concatenate([own, other]), return_inverse=True)
         mesh = pyvista.PolyData.from_regular_faces(np.asarray(nets.points)[used], local.reshape(-1, 3))
-        surfaces[name] = finish_surface(mesh, budgets[name])
+        surfaces[name] = finish_surface(
+            mesh, int(settings[name]["vertex_budget"]), int(settings[name]["surface_smoothing"])
+        )
     return surfaces
 
 
-def finish_surface(mesh, vertex_budget: int) -> Surface:
+def finish_surface(mesh, vertex_budget: int, smoothing: int = 0) -> Surface:
     """Smooth (windowed sinc, which keeps volume), decimate to about ``vertex_budget`` vertices, wind outward.
 
     Quadric decimation now and then pinches a thin part into a non-manifold edge, or folds a
     few triangles back onto their neighbours: then a gentler reduction is tried, and the full
-    surface is kept if none stays closed. Edges still bending sharply after that are relaxed
+    surface is kept if none stays closed. ``smoothing`` more windowed-sinc iterations on the decimated surface take
+    out ripples of the voxels (a fan's margin on the bone) that a pose shortening it to half sharpens. Edges still bending sharply after that are relaxed
     locally (:func:`relax_creases`); the first closed surface with no fold over
     :data:`~viewer.anatomy.muscles.form_metrics.FOLD_DEGREES` wins, else the first closed one.
     """
@@ -571,7 +576,10 @@ def finish_surface(mesh, vertex_budget: int) -> Surface:
             break
         for candidate in candidates:
             if is_watertight(np.asarray(candidate.regular_faces)):
-                surface = relaxed_surface(candidate.smooth_taubin(n_iter=20, pass_band=0.1, normalize_coordinates=True))
+                smoothed = candidate.smooth_taubin(n_iter=20, pass_band=0.1, normalize_coordinates=True)
+                if smoothing:
+                    smoothed = smoothed.smooth_taubin(n_iter=smoothing, **SINC)
+                surface = relaxed_surface(smoothed)
                 first = first or surface
                 if edge_bends(surface.vertices, surface.faces)[0].max() <= FOLD_DEGREES:
                     return surface
@@ -822,8 +830,7 @@ def build_forms(
     for sheet, half in bands.values():  # the drape is smooth, the muscles under it are not: they give way
         make_room_for_band(grid, sheet, half + BAND_CLEARANCE_MM, under, kept, half)
     remove_diagonal_contacts(grid.labels)
-    budgets = {m.spec.name: int(form_settings(m)["vertex_budget"]) for m in muscles}
-    surfaces = extract_surfaces(grid, labels, budgets)
+    surfaces = extract_surfaces(grid, labels, {m.spec.name: form_settings(m) for m in muscles})
     for name, (sheet, half) in bands.items():
         surfaces[name] = band_surface(sheet, half)
     return {m.spec.name: surfaces[m.spec.name] for m in built}
