@@ -65,6 +65,8 @@ def test_inspect_side_moves_one_leg(capsys):
         (["export", "--view", "sideways", "--out", "x.png"], "invalid choice"),
         (["export", "--size", "big", "--out", "x.png"], "size must look like"),
         (["--frobnicate"], "unrecognized arguments"),
+        (["export", "--opacity", "skin=2", "--out", "x.png"], "must be from 0 to 1"),
+        (["export", "--opacity", "skin", "--out", "x.png"], "must look like name=0.5"),
     ],
 )
 def test_bad_input_is_a_usage_error_not_a_traceback(capsys, args, message):
@@ -129,6 +131,25 @@ def test_export_rejects_bad_layer_requests(capsys, tmp_path):
     code, err = run_main(capsys, "export", "--isolate", "zzzz", "--out", out)
     assert code == 2 and "no structure called" in err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_export_opacity_makes_the_skin_opaque(tmp_path, capsys):
+    """``--opacity skin=1``: the body surface as a student palpates it, the muscles under it no longer seen through."""
+    translucent, opaque, scene = tmp_path / "translucent.png", tmp_path / "opaque.png", tmp_path / "scene.json"
+    assert run_main(capsys, "export", "--size", "480x360", "--out", str(translucent))[0] == 0
+    code, err = run_main(
+        capsys, "export", "--opacity", "skin=1", "--size", "480x360", "--out", str(opaque), "--save-scene", str(scene)
+    )
+    assert code == 0, err
+    assert json.loads(scene.read_text())["structures"]["skin"]["opacity"] == 1.0
+
+    def muscle_red(path) -> float:
+        rgb = read_png(path)[..., :3].astype(int)
+        return float(((rgb[..., 0] - rgb[..., 1] > 70) & (rgb[..., 0] - rgb[..., 2] > 70)).mean())
+
+    assert muscle_red(translucent) > 0.05 and muscle_red(opaque) < 0.005, (muscle_red(translucent), muscle_red(opaque))
+    code, err = run_main(capsys, "export", "--opacity", "nothing_at_all=1", "--out", str(tmp_path / "x.png"))
+    assert code == 2 and "--opacity: no structure called" in err
 
 
 def test_export_stretch_colours_a_posed_scene(tmp_path, capsys):

@@ -38,6 +38,18 @@ def _base_document(args: argparse.Namespace) -> tuple[dict, Path]:
     return {"version": SCENE_VERSION}, Path("command line")
 
 
+def _structure_named(name: str, state, option: str) -> str:
+    """The scene's structure called ``name``, or the best match of a search for it; a UsageError names ``option``."""
+    if name in state.scene.structures:
+        return name
+    from viewer.model.search import search
+
+    found = search(name, state.scene)
+    if not found:
+        raise UsageError(f"{option}: no structure called {name!r}")
+    return found[0].structure
+
+
 def export_document(args: argparse.Namespace, state) -> tuple[dict, Path]:
     """The scene document of one export: the base scene with the options given on the command line over it."""
     document, source = _base_document(args)
@@ -65,15 +77,11 @@ def export_document(args: argparse.Namespace, state) -> tuple[dict, Path]:
         if args.ghost:
             peel["ghost"] = True
     if args.isolate:
-        name = args.isolate
-        if name not in state.scene.structures:
-            from viewer.model.search import search
-
-            found = search(name, state.scene)
-            if not found:
-                raise UsageError(f"--isolate: no structure called {name!r}")
-            name = found[0].structure
-        document["isolate"] = name
+        document["isolate"] = _structure_named(args.isolate, state, "--isolate")
+    for name, opacity in (args.opacity or {}).items():
+        structures = document.setdefault("structures", {})
+        name = _structure_named(name, state, "--opacity")
+        structures[name] = {**structures.get(name, {}), "opacity": opacity}
     if args.nerve_variant:
         document["nerve_variant"] = check_variant(args.nerve_variant)
     if args.danger_margin is not None:

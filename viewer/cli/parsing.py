@@ -36,6 +36,26 @@ def parse_pose(text: str) -> dict[str, float]:
     return angles
 
 
+def parse_opacities(text: str) -> dict[str, float]:
+    """``skin=1,gluteus_maximus_right=0.4`` -> {"skin": 1.0, "gluteus_maximus_right": 0.4} (each 0 to 1)."""
+    opacities: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise argparse.ArgumentTypeError(f"opacity item {item!r} must look like name=0.5")
+        try:
+            opacity = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"opacity of {name} must be a number from 0 to 1, not {value!r}") from None
+        if not 0.0 <= opacity <= 1.0:
+            raise argparse.ArgumentTypeError(f"opacity of {name} must be from 0 to 1, not {value.strip()}")
+        opacities[name] = opacity
+    if not opacities:
+        raise argparse.ArgumentTypeError("give at least one name=opacity, e.g. skin=1")
+    return opacities
+
+
 def parse_name(text: str) -> str:
     """A structure name option: refuse the empty string instead of silently ignoring it."""
     if not text.strip():
@@ -106,6 +126,12 @@ def _add_scene_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ghost", action="store_true", default=None, help="keep the last peeled layer as a faint ghost")
     parser.add_argument(
         "--isolate", type=parse_name, metavar="NAME", help="show only this structure (others ghosted), e.g. piriformis_right"
+    )
+    parser.add_argument(
+        "--opacity",
+        type=parse_opacities,
+        metavar="NAME=O,...",
+        help="opacity 0-1 of structures (names or search words, as --isolate), e.g. skin=1 for an opaque skin",
     )
     parser.add_argument(
         "--labels", action="store_true", default=None, help="name the visible structures with leader lines"

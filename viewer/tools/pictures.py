@@ -48,6 +48,16 @@ PICTURES = {
         *("--pose", "hip_flexion=90,knee_flexion=90", "--side", "right"),
     ],
     "section_transverse.png": ["--section", "transverse@y=-90", "--labels"],
+    **{  # the body surface itself, opaque, for both body types: the forms a massage teacher points at
+        f"body_{body}_{name}.png": ["--body", body, "--opacity", "skin=1", "--size", "800x700", *options]
+        for body in ("female", "male")
+        for name, options in {
+            "posterior": ["--view", "posterior"],
+            "lateral": ["--view", "right"],
+            "posterolateral": ["--view", "posterolateral_right"],
+            "flexion": ["--view", "right", "--pose", "hip_flexion=90,knee_flexion=90", "--side", "right"],
+        }.items()
+    },
     "latin.png": ["--view", "posterolateral_right", "--peel", "3", "--labels", "--language", "latin"],
 }
 
@@ -57,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(argv[0]) if argv else Path(__file__).resolve().parents[2] / "assets" / "screenshots"
     out.mkdir(parents=True, exist_ok=True)
     for name, options in PICTURES.items():
-        command = [sys.executable, "-m", "viewer", "export", *options, "--size", "1600x1100", "--out", str(out / name)]
+        size = ["--size", "1600x1100"]  # unless the picture gives its own (the last --size counts)
+        command = [sys.executable, "-m", "viewer", "export", *size, *options, "--out", str(out / name)]
         subprocess.run(command, check=True)
     subprocess.run(
         [sys.executable, "-m", "viewer", "--screenshot", str(out / "window.png"), "--size", "1700x1050"], check=True
