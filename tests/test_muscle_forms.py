@@ -62,7 +62,14 @@ NOT_YET = {  # strict: a limit reached must leave this set
     # (two rounds of 2 smoothing passes, each followed by the lift) rows 1-7 clear the bone (0%, 0.43% creased,
     # 74 degrees at most), but then run through the origin ribbons of TFL and gluteus medius on the lip, which give
     # way (their forms end 23.7 and 9.8 mm short of their attachments); lifted off those muscles too, the band folds
-    # 97 degrees at its origin row, which lies up to 6 mm inside medius' origin at the crest
+    # 97 degrees at its origin row, which lies up to 6 mm inside medius' origin at the crest. The crest's outer lip
+    # stands up to 11 mm lateral of the origin row 1-2 cm below it (the cage's origin lies on the crest's top, in
+    # medius' origin ribbon). Each row 1-11 lifted along the sheet's normal until it clears the bone, tensor and its
+    # kept core (rising linearly from the pinned origin row): the band 0.90% inside (0.18% creased, 80 degrees), but
+    # the chord from the origin row over the lip frees the tensor's origin core (its form then ends 15 mm short of
+    # fibres 6-9, medius' 6 mm short of fibre 1); rows three times denser over the first 6% so it turns round the
+    # lip: 0.72% inside, the tensor 8 mm and medius 9.7 mm short. The origin row moved out onto the lip's outer face
+    # too: 0.08% inside (0.03% creased), but 13 mm from the cage's origin and the tensor 17 mm short
     ("inside", "iliotibial_band"),
     # 0.059 (was 0.065): a waist at 0.38 of its length where the belly touches the hip bone in the greater sciatic
     # notch (0.9 mm) with the nerve's channel below, and a bulge (radius 15.4 mm) just outside it; smoothing its

@@ -14,7 +14,14 @@ import numpy as np
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
 from viewer.anatomy.geometry import polyline_lengths
 from viewer.anatomy.muscles import rods
-from viewer.anatomy.muscles.binding import BLENDED_PASSES, BLENDED_REACH, Binding, bind_surface
+from viewer.anatomy.muscles.binding import (
+    BLENDED_PASSES,
+    BLENDED_REACH,
+    SHEET_REACH,
+    Binding,
+    bind_surface,
+    sheet_anchors,
+)
 from viewer.anatomy.muscles.build import RightMuscle, build_right_side
 from viewer.anatomy.muscles.cache import MUSCLE_CACHE, cache_key
 from viewer.anatomy.muscles.derived_landmarks import derive_landmarks
@@ -86,7 +93,7 @@ def _arrays_from_build(
     built: list[RightMuscle], bones: dict[str, Surface], landmarks: dict[str, FloatArray]
 ) -> dict[str, FloatArray]:
     """Cache arrays of the right side: cages, fibres, display forms and their bindings."""
-    from viewer.anatomy.muscles.forms import build_forms
+    from viewer.anatomy.muscles.forms import build_forms, form_settings, is_band
     from viewer.anatomy.muscles.posing import FANS
     from viewer.anatomy.nerve import nerve_channels
 
@@ -103,6 +110,9 @@ def _arrays_from_build(
         depth = 0.5 if muscle.spec.shape == "tube" else 0.0  # where the pose space thickens a cage from
         rod = {"sections": rods.SECTION_REACH, "passes": rods.BINDING_PASSES} if muscle.spec.name in rods.RODS else {}
         blended = {"reach": BLENDED_REACH, "passes": BLENDED_PASSES} if muscle.spec.name in FANS else {}
+        if is_band(muscle):  # a thin fascial sheet: both faces carried by the map at their mid-sheet point
+            half = form_settings(muscle)["band_thickness_mm"] / 2
+            blended = {"reach": SHEET_REACH, "passes": 0, "anchors": sheet_anchors(form.vertices, form.faces, half)}
         binding = bind_surface(
             form.vertices, form.faces, muscle.vertices, muscle.fibres, anchor_depth=depth, **rod, **blended
         )

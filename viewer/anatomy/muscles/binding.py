@@ -40,6 +40,7 @@ import numpy as np
 import scipy.sparse as sparse
 from scipy.spatial import cKDTree
 
+from viewer.anatomy.geometry import vertex_normals
 from viewer.anatomy.muscles.sheet import sheet_fibre_uv
 from viewer.types import FloatArray, IntArray
 
@@ -63,6 +64,15 @@ BLENDED_PRUNE = 3e-3
 BLENDED_NEAR = 0.0  # a point within this many cells of the box is carried by the map of reach BLENDED_REACH; ...
 BLENDED_GROWTH = 1.0  # ... one lying farther, by a map this many cells wider per cell farther ...
 BLENDED_REACH_MAX = 4.0  # ... up to this reach
+# A thin fascial band's form (forms.band_surface: a 2 mm sheet round a mid-sheet) is carried by blended maps this
+# many cells wide, each vertex by the map of its point on the mid-sheet (:func:`sheet_anchors`) and its displacement
+# not smoothed: smoothed over the form's mesh (uneven: 1 mm rounded margins beside 4.5 mm rows) it moved the two
+# faces of the band unlike each other and turned its margins inside out (the band bound cell by cell with 4 Taubin
+# passes creased 4.4 / 4.4 / 1.7 / 3.8 / 3.8% of its edges at flexion 90 knee 90 / frog / external rotation with
+# adduction / prone knee 90 / 90/45/45; 1.2 / 2.0 / 0.2 / 1.0 / 2.2% unsmoothed; blended by its own place
+# 0.6 / 0.8 / 0.05 / 0.5 / 1.2%, by its mid-sheet's 0.4 / 0.5 / 0.05 / 0.3 / 1.1%; reach 1: 0.3 / 0.8 / 0.07 /
+# 0.2 / 1.3%, reach 3: 0.6 / 0.7 / 0.06 / 0.5 / 1.1%; 2 smoothing passes at reach 2.5: 4.9 / 3.7 / 1.2 / 2.9 / 4.1%)
+SHEET_REACH = 2.0
 
 
 @dataclass(frozen=True)
@@ -87,7 +97,7 @@ class Binding:
     anchor_matrix : scipy.sparse.csr_matrix, (n_surface, n_cage)
         Each surface vertex's anchor on the cage: its cell's point at the same (a, b) on the deep face
         (sheets) or midway through the thickness (tubes), or the centre of its sections (rods, bound by
-        :func:`section_matrix`). Thickening a form moves its vertices away from their anchors, the way the
+        :func:`section_matrix`), or its own point on the mid-sheet (thin bands, bound with ``anchors``). Thickening a form moves its vertices away from their anchors, the way the
         pose space thickens a cage.
     """
 
@@ -262,10 +272,10 @@ def cage_matrix(
 
 
 def blended_matrix(
-    cage: FloatArray, n_u: int, n_s: int, points: FloatArray, reach: float
+    cage: FloatArray, n_u: int, n_s: int, points: FloatArray, reach: float, anchors: FloatArray | None = None
 ) -> tuple[sparse.csr_matrix, IntArray, FloatArray]:
     """``B`` (p, n_cage): each point carried by the affine map that best fits the cage around its place; plus the
-    cells and (clamped) parameters (:func:`locate`).
+    cells and (clamped) parameters (:func:`locate`) of the ``anchors`` (p, 3), where given, else of the points.
 
     Moving least squares (Schaefer et al. 2006, "Image deformation using moving least squares", affine): the map
     is fitted to the cage vertices of both faces weighted by a Gaussian of their grid distance (in cells, ``reach``
@@ -276,8 +286,10 @@ def blended_matrix(
     unevenly). A point lying beyond the box is carried by a wider patch, ``BLENDED_GROWTH`` cells more per cell it
     lies off (maximus' rounded lower margin, 13 mm beyond its cage, folded to 162 degrees at flexion 90 with the
     knee at 90 when carried by the map one cell wide). Any affine motion of the cage moves every point exactly so.
+    A point with an anchor takes the map (its patch and width) of the anchor's place, still evaluated at the point.
     """
-    cell, _, parameters = locate(cage, n_u, n_s, points)
+    anchors = points if anchors is None else anchors
+    cell, _, parameters = locate(cage, n_u, n_s, anchors)
     i, j = np.divmod(cell, n_s - 1)
     place = np.column_stack([i + parameters[:, 0], j + parameters[:, 1]])  # (p, 2) on the (u, s) grid
     corners = cage[cell_corners(n_u, n_s)[cell]]
@@ -287,7 +299,7 @@ def blended_matrix(
         + np.linalg.norm(corners[:, [2, 3, 6, 7]] - corners[:, [0, 1, 4, 5]], axis=2).mean(axis=1)
     )
     # a point far beyond the box is carried by the map of a wider patch (as many more cells as it lies off)
-    beyond = np.maximum(np.linalg.norm(points - on_box, axis=1) / size - BLENDED_NEAR, 0.0)
+    beyond = np.maximum(np.linalg.norm(anchors - on_box, axis=1) / size - BLENDED_NEAR, 0.0)
     widths = np.minimum(reach + BLENDED_GROWTH * beyond, BLENDED_REACH_MAX)
     window = int(np.ceil(3.0 * widths.max()))
     du, ds = np.meshgrid(np.arange(-window, window + 2), np.arange(-window, window + 2), indexing="ij")
@@ -310,6 +322,12 @@ def blended_matrix(
     matrix = sparse.csr_matrix((weights.ravel(), (rows, columns.ravel())), shape=(len(points), len(cage)))
     matrix.sum_duplicates()
     return matrix, cell, parameters
+
+
+def sheet_anchors(vertices: FloatArray, faces: IntArray, half: float) -> FloatArray:
+    """(n, 3): each vertex of a thin closed sheet (half-thickness ``half`` mm, rounded margins) moved ``half`` mm in
+    along its normal, onto the mid-sheet it was swept round (both faces, the rounded margins and ends alike)."""
+    return vertices - half * vertex_normals(vertices, faces)
 
 
 def section_matrix(
@@ -512,6 +530,7 @@ def bind_surface(
     anchor_depth: float = 0.0,
     sections: int | None = None,
     reach: float | None = None,
+    anchors: FloatArray | None = None,
 ) -> Binding:
     """Bind a closed display surface to its cage (see the module docstring).
 
@@ -532,13 +551,17 @@ def bind_surface(
     reach
         Bind by the cage's blended local affine maps (:func:`blended_matrix`), their Gaussian this many cells wide;
         None binds by cell.
+    anchors
+        (n, 3) with ``reach``: the points whose place on the cage chooses each vertex's map (default the vertices
+        themselves); a thin sheet's two faces carried by the map of their common mid-sheet point stay parallel.
+        They are then the vertices' anchors too (the form thickens about them).
     """
     n_u, n_s = fibres.shape[:2]
     vertices = np.asarray(vertices, float)
     if len(cage) != 2 * n_u * n_s:
         raise ValueError(f"cage has {len(cage)} vertices, expected 2 x {n_u} x {n_s}")
     if reach is not None:
-        bare, cell, parameters = blended_matrix(cage, n_u, n_s, vertices, reach)
+        bare, cell, parameters = blended_matrix(cage, n_u, n_s, vertices, reach, anchors)
     elif sections is None:
         bare, cell, parameters = cage_matrix(cage, n_u, n_s, vertices)
     else:
@@ -553,6 +576,12 @@ def bind_surface(
     fit = np.linalg.solve(affine_fit.T @ affine_fit, affine_fit.T)  # K (4, n): least-squares affine fit
     basis = np.asarray((bare.T @ fit.T).T)  # V = K B (4, n_cage)
     anchor_weights, _ = trilinear(np.column_stack([parameters[:, :2], np.full(len(cell), anchor_depth)]))
+    if anchors is not None:  # a thin sheet thickens about its own mid-sheet (not lifted off the cage's deep face)
+        anchor_matrix = blended_matrix(cage, n_u, n_s, anchors, reach, anchors)[0]
+    elif sections is None:
+        anchor_matrix = _cell_rows(cell, anchor_weights, n_u, n_s)
+    else:
+        anchor_matrix = section_centres(cell, parameters, n_u, n_s)
     top = cage[n_u * n_s :].reshape(n_u, n_s, 3)
     triangle, weights = closest_points(vertices, faces, top.reshape(-1, 3))
     carry = sparse.csr_matrix(
@@ -566,10 +595,8 @@ def bind_surface(
         fibre_uv=fibre_coordinates(fibres, cell, parameters),
         fibre_carry=carry,
         fibre_lines=(carry @ vertices).reshape(top.shape),
-        anchor_matrix=_cell_rows(cell, anchor_weights, n_u, n_s)
-        if sections is None
-        else section_centres(cell, parameters, n_u, n_s),
+        anchor_matrix=sparse.csr_matrix(anchor_matrix),
     )
 
 
-__all__ = ["Binding", "bind_surface", "cage_matrix", "section_matrix", "taubin"]
+__all__ = ["Binding", "bind_surface", "cage_matrix", "section_matrix", "sheet_anchors", "taubin"]

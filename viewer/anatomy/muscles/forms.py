@@ -88,6 +88,11 @@ def form_settings(muscle: RightMuscle) -> dict:
     return {**FORM_DEFAULTS, **muscle.spec.form}
 
 
+def is_band(muscle: RightMuscle) -> bool:
+    """Whether the muscle is a fascial band (no reference volume): swept as a thin sheet, not claimed in voxels."""
+    return "target_volume_cm3" not in muscle.spec.thickness
+
+
 # --- the clean field of one muscle -------------------------------------------------------------
 
 
@@ -792,7 +797,7 @@ def build_forms(
     -------
     Closed, manifold, outward-wound surfaces (vertices (n, 3) mm, faces (m, 3) int64).
     """
-    muscles = [m for m in built if "target_volume_cm3" in m.spec.thickness]
+    muscles = [m for m in built if not is_band(m)]
     sheets = np.concatenate([mid_sheet(m).reshape(-1, 3) for m in muscles])
     grid = lattice_grid(sheets)
     grid.mark_bones(bones)
