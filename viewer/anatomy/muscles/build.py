@@ -17,7 +17,7 @@ from viewer.anatomy.geometry import signed_volume
 from viewer.anatomy.kinematics import SEGMENTS, segment_bones
 from viewer.anatomy.muscles.derived_landmarks import bone_key, resolve
 from viewer.anatomy.muscles.distance_field import DistanceGrid, distance_grid, union_distance
-from viewer.anatomy.muscles.fibres import escape, initial_fibres, pinned_indices, push_out, relax
+from viewer.anatomy.muscles.fibres import escape, initial_fibres, pinned_indices, push_out, relax, rounded_at_pins
 from viewer.anatomy.muscles.sheet import box_faces, box_vertices, sheet_normals, thickness_profile
 from viewer.anatomy.muscles.spec import Attachment, MuscleSpec
 from viewer.types import FloatArray
@@ -30,7 +30,7 @@ SNAP_REACH_MM = 12.0
 SURFACE_LIFT_MM = 0.8  # attachment points sit just off the bone so the deep face never dips into it
 MUSCLE_GRID_SPACING_MM = 2.0
 VERTEX_CLEARANCE_MM = 1.0  # covers the distance grids' interpolation error
-VIA_EASE_SAMPLES = 4  # a tube's clearance eases down to its via pins over this many samples either side
+VIA_EASE_SAMPLES = 4  # samples either side of a tube's via pin over which its clearance eases and its corner rounds
 MEMBRANE = 0.25  # across-fibre smoothing of sheets during relaxation (keeps them from folding)
 
 
@@ -124,7 +124,7 @@ class Builder:
         thickness = minimum + scale * shape
         if tube:
             clearance = self.eased_to_pins(fibres, spec.clearance_mm + thickness / 2, vias)
-            fibres = push_out(fibres, free, self.obstacle, clearance)
+            fibres = push_out(rounded_at_pins(fibres, vias, VIA_EASE_SAMPLES), free, self.obstacle, clearance)
             if target is not None:  # pushed out of its neighbours a tube's cross-sections spread: recalibrate
                 scale = self.calibrate(fibres, minimum, shape, tube, scale, target * 1000.0, slab)
                 thickness = minimum + scale * shape
@@ -143,7 +143,10 @@ class Builder:
         it, the samples either side left the pin in a dip 6 mm deep and 8 mm wide: piriformis' centre line
         turned 101 and 49 degrees at the notch (its middle fibres 124-130), and its form showed a waist and a
         bulge there. Over :data:`VIA_EASE_SAMPLES` either side the clearance comes down smoothly to the pin's,
-        so the path bends once, at the pin, by the angle between its two runs (64 degrees for piriformis).
+        so the path bends once, at the pin, by the angle between its two runs (64 degrees for piriformis), a
+        corner :func:`~viewer.anatomy.muscles.fibres.rounded_at_pins` then rounds over the same samples (15, 34
+        and 16 degrees; lifted clear of the bone instead, the pin moved 19 mm out of the notch and piriformis
+        stayed a lateral rotator up to 61.7 degrees of flexion).
 
         Parameters
         ----------
