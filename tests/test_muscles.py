@@ -431,6 +431,29 @@ def test_piriformis_passes_through_greater_sciatic_foramen(muscles, landmarks):
     assert np.all(fibres[:, 0, 2] < foramen[2] - 5) and np.all(fibres[:, -1, 2] > foramen[2] + 40)  # medial -> lateral
 
 
+def test_a_string_pulled_over_a_pin_turns_through_it_smoothly_once_rounded():
+    """Two straight runs meeting at a pin at 64 degrees (piriformis at the edge of the greater sciatic notch)
+    turn all at once there; rounded over 4 samples either side the pin keeps its place, the turn is spread
+    over several samples and the rounded fibre bows to the outside of the bend."""
+    from viewer.anatomy.muscles.fibres import rounded_at_pins
+
+    turn = np.radians(64.0)
+    before = np.stack([np.arange(-12, 1) * 4.0, np.zeros(13), np.zeros(13)], axis=1)
+    after = np.arange(1, 13)[:, None] * 4.0 * np.array([np.cos(turn), np.sin(turn), 0.0])
+    fibre = np.concatenate([before, after])[None]
+
+    def turns(line):
+        step = np.diff(line, axis=0)
+        step /= np.linalg.norm(step, axis=1)[:, None]
+        return np.degrees(np.arccos(np.clip((step[1:] * step[:-1]).sum(axis=1), -1, 1)))
+
+    rounded = rounded_at_pins(fibre, [12], 4)
+    assert turns(fibre[0]).max() == pytest.approx(64.0)
+    assert turns(rounded[0]).max() < 40.0  # 31 at the pin, 14-16 beside it
+    np.testing.assert_allclose(rounded[0, [0, 7, 12, 17, 24]], fibre[0, [0, 7, 12, 17, 24]], atol=1e-9)
+    assert np.all(rounded[0, [10, 11, 13, 14], 1] < fibre[0, [10, 11, 13, 14], 1] + 1e-9)  # off the inside
+
+
 def test_superior_gemellus_arises_along_the_ischial_spine_not_from_a_point(muscles, landmarks):
     """Outer surface of the ischial spine, down to the upper margin of the lesser sciatic notch: a short line
     above the obturator internus tendon. Its two landmarks once resolved to the same bone vertex, so every

@@ -17,7 +17,7 @@ from viewer.anatomy.geometry import signed_volume
 from viewer.anatomy.kinematics import SEGMENTS, segment_bones
 from viewer.anatomy.muscles.derived_landmarks import bone_key, resolve
 from viewer.anatomy.muscles.distance_field import DistanceGrid, distance_grid, union_distance
-from viewer.anatomy.muscles.fibres import escape, initial_fibres, pinned_indices, push_out, relax
+from viewer.anatomy.muscles.fibres import escape, initial_fibres, pinned_indices, push_out, relax, rounded_at_pins
 from viewer.anatomy.muscles.sheet import box_faces, box_vertices, sheet_normals, thickness_profile
 from viewer.anatomy.muscles.spec import Attachment, MuscleSpec
 from viewer.types import FloatArray
@@ -30,6 +30,7 @@ SNAP_REACH_MM = 12.0
 SURFACE_LIFT_MM = 0.8  # attachment points sit just off the bone so the deep face never dips into it
 MUSCLE_GRID_SPACING_MM = 2.0
 VERTEX_CLEARANCE_MM = 1.0  # covers the distance grids' interpolation error
+VIA_EASE_SAMPLES = 4  # samples either side of a tube's via pin over which its clearance eases and its corner rounds
 MEMBRANE = 0.25  # across-fibre smoothing of sheets during relaxation (keeps them from folding)
 
 
@@ -99,6 +100,7 @@ class Builder:
         stations = [0.0] + [via.at for via in spec.via] + [1.0]
         free = np.ones(n_s, bool)
         free[pinned_indices(stations, n_s)] = False
+        vias = pinned_indices(stations[1:-1], n_s)
         fibres = initial_fibres(nodes, stations, n_s)
         direction = np.asarray(spec.escape_direction, float) if spec.escape_direction else None
         target = spec.thickness.get("target_volume_cm3")
@@ -107,6 +109,8 @@ class Builder:
         for round_ in range(3 if tube else 1):
             thickness = minimum + scale * shape
             clearance = spec.clearance_mm + (thickness / 2 if tube else 0.0)
+            if tube:
+                clearance = self.eased_to_pins(fibres, clearance, vias)
             if round_ == 0 and spec.approach_mm > 0:  # drape from outside: start clear and let tension pull it down
                 fibres = fibres + spec.approach_mm * free[None, :, None] * direction / np.linalg.norm(direction)
             if round_ == 0:
@@ -119,7 +123,8 @@ class Builder:
                 scale = self.calibrate(fibres, minimum, shape, tube, scale, target * 1000.0, slab)
         thickness = minimum + scale * shape
         if tube:
-            fibres = push_out(fibres, free, self.obstacle, spec.clearance_mm + thickness / 2)
+            clearance = self.eased_to_pins(fibres, spec.clearance_mm + thickness / 2, vias)
+            fibres = push_out(rounded_at_pins(fibres, vias, VIA_EASE_SAMPLES), free, self.obstacle, clearance)
             if target is not None:  # pushed out of its neighbours a tube's cross-sections spread: recalibrate
                 scale = self.calibrate(fibres, minimum, shape, tube, scale, target * 1000.0, slab)
                 thickness = minimum + scale * shape
@@ -128,6 +133,43 @@ class Builder:
         spacing = 1.0 if extent < 1.5e6 else MUSCLE_GRID_SPACING_MM  # thin tendons need the finer grid
         self.muscle_grids.append(distance_grid(vertices, faces, spacing, margin=12.0))
         return RightMuscle(spec, fibres, free, thickness, vertices, faces)
+
+    def eased_to_pins(self, fibres: FloatArray, clearance: FloatArray, pins: np.ndarray) -> FloatArray:
+        """A tube's clearance eased down to its via pins' own distance from the obstacles.
+
+        A via point lies on the bone's edge the path bends over (piriformis: 6 mm off the edge of the greater
+        sciatic notch, where the line models put it and where its pin keeps it a lateral rotator up to about 56
+        degrees of hip flexion), nearer than the tube's half thickness. Pushed out to the full clearance beside
+        it, the samples either side left the pin in a dip 6 mm deep and 8 mm wide: piriformis' centre line
+        turned 101 and 49 degrees at the notch (its middle fibres 124-130), and its form showed a waist and a
+        bulge there. Over :data:`VIA_EASE_SAMPLES` either side the clearance comes down smoothly to the pin's,
+        so the path bends once, at the pin, by the angle between its two runs (64 degrees for piriformis), a
+        corner :func:`~viewer.anatomy.muscles.fibres.rounded_at_pins` then rounds over the same samples (15, 34
+        and 16 degrees; lifted clear of the bone instead, the pin moved 19 mm out of the notch and piriformis
+        stayed a lateral rotator up to 61.7 degrees of flexion).
+
+        Parameters
+        ----------
+        fibres : (n_u, n_s, 3) float array
+            The fibre samples, mm.
+        clearance : float array broadcastable to (n_u, n_s)
+            Distance (mm) each sample keeps from the obstacles.
+        pins : (k,) int array
+            Sample index of each via point.
+
+        Returns
+        -------
+        (n_u, n_s) float array
+            The eased clearance, mm.
+        """
+        clearance = np.array(np.broadcast_to(clearance, fibres.shape[:2]), float)
+        samples = np.arange(fibres.shape[1])
+        for pin in pins:
+            reach = np.clip(np.abs(samples - pin) / VIA_EASE_SAMPLES, 0.0, 1.0)
+            ease = reach * reach * (3 - 2 * reach)
+            pinned = np.minimum(self.obstacle(fibres[:, pin])[0], clearance[:, pin])[:, None]
+            clearance = np.minimum(clearance, pinned + ease[None, :] * (clearance - pinned))
+        return clearance
 
     def clear_vertices(self, vertices: FloatArray) -> FloatArray:
         """Offset faces can graze a neighbour where the sheet bends: nudge those vertices back out."""

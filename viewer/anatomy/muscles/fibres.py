@@ -90,3 +90,39 @@ def push_out(fibres: FloatArray, free: np.ndarray, obstacle: Obstacle, clearance
     distance, outward = obstacle(fibres)
     depth = np.clip(clearance - distance, 0, None) * free[None, :]
     return fibres + depth[..., None] * outward
+
+
+def rounded_at_pins(fibres: FloatArray, pins: Sequence[int], reach: int) -> FloatArray:
+    """Fibres whose corners at via pins are rounded: each stays pinned but turns smoothly through it.
+
+    A string pulled tight over a pin turns all at once there (piriformis 64 degrees within one sample at the
+    edge of the greater sciatic notch). Over ``reach`` samples either side of each pin the fibre is replaced by
+    two cubic Hermite pieces: from the sample ``reach`` before the pin, along the fibre's own direction there,
+    to the pin, along the mean of the two runs' directions, and on in the same way. The pin keeps its place;
+    the samples beside it move to the outside of the bend.
+
+    Parameters
+    ----------
+    fibres : (n_u, n_s, 3) float array
+        Fibre samples, mm.
+    pins : sequence of int
+        Sample index of each via pin, at least ``reach + 1`` samples from either end.
+    reach : int
+        Samples either side of a pin that are replaced.
+
+    Returns
+    -------
+    (n_u, n_s, 3) float array
+    """
+    fibres = fibres.copy()
+    t = np.linspace(0.0, 1.0, reach + 1)[None, :, None]
+    h00, h10, h01, h11 = 2 * t**3 - 3 * t**2 + 1, t**3 - 2 * t**2 + t, -2 * t**3 + 3 * t**2, t**3 - t**2
+    for pin in pins:
+        start, stop = pin - reach, pin + reach
+        slope = {k: 0.5 * (fibres[:, k + 1] - fibres[:, k - 1]) for k in (start, stop)}
+        slope[pin] = (fibres[:, stop] - fibres[:, start]) / (2 * reach)
+        for a, b in ((start, pin), (pin, stop)):
+            fibres[:, a : b + 1] = (
+                h00 * fibres[:, a, None] + h10 * reach * slope[a][:, None] + h01 * fibres[:, b, None] + h11 * reach * slope[b][:, None]
+            )
+    return fibres
