@@ -40,6 +40,7 @@ CARRIED_FADE = 0.2  # ... and pressed fully from this much more weight on
 SPREAD_PASSES = 4  # umbrella passes that spread the press over the skin around the contact
 NEWTON_STEPS = 3  # rounds of pressing onto the plane midway between the axes' nearest points
 STATION_MM = 40.0  # each leg's axis is looked at in stations this long ...
+FACING_SECTORS = 2  # a station's skin is looked at this many sectors either side of the one facing the other leg
 SECTORS = 12  # ... and sectors round it, each with the skin's largest distance from the axis there
 
 
@@ -99,7 +100,7 @@ class ThighContact:
         from viewer.anatomy.kinematics import joint_centres
 
         rest = np.asarray(rest, float)
-        self.umbrella = umbrella_operator(edge_table(np.asarray(faces))[0], len(rest))
+        umbrella = umbrella_operator(edge_table(np.asarray(faces))[0], len(rest))
         self.axes: dict[str, FloatArray] = {}  # side -> (3, 3): hip, knee, a point down the shank, at rest
         for side in SIDES:
             hip, knee = joint_centres(dict(landmarks), side)
@@ -113,6 +114,8 @@ class ThighContact:
         self.centres: dict[str, FloatArray] = {}  # side -> (k, 3) stations' centres on the axis, at rest
         self.on_shank: dict[str, np.ndarray] = {}  # side -> (k,) bool: the station lies below the knee
         self.radius: dict[str, FloatArray] = {}  # side -> (k, SECTORS) the skin's largest distance from the axis there
+        self.sector: dict[str, IntArray] = {}  # side -> each row's sector round the axis
+        self.umbrella: dict = {}  # side -> (m, m) sparse umbrella smoothing pass over the rows
         for side in SIDES:
             other = next(s for s in SIDES if s != side)
             carried = np.asarray(weights[f"thigh_{side}"], float) + np.asarray(weights[f"shank_{side}"], float)
@@ -140,6 +143,8 @@ class ThighContact:
             self.margin[side] = np.minimum(far - own, 2.0 * CONTACT_GAP_MM)
             self.reach[side] = own - 2.0 * CONTACT_GAP_MM  # mirrored, the other leg's skin lies about as far out
             self.centres[side], self.on_shank[side], self.radius[side] = centres, shank, radius
+            self.sector[side] = sector
+            self.umbrella[side] = umbrella[rows][:, rows].tocsr()  # the spread stays on the leg's own skin
 
     def _sectors(self, outward: FloatArray, side: str, station: IntArray, count: int) -> IntArray:
         """Which of :data:`SECTORS` equal sectors round its leg's axis (rest frame) each (m, 3) ``outward`` points to
@@ -169,8 +174,9 @@ class ThighContact:
             posed[side] = self._carried(axis, thigh, shank, np.array([False, False, True]))
         return posed
 
-    def touching(self, transforms: Mapping[str, FloatArray]) -> dict[str, IntArray]:
-        """side -> the stations of that leg near enough to the other leg's to touch at the pose (maybe none)."""
+    def touching(self, transforms: Mapping[str, FloatArray]) -> dict[str, np.ndarray]:
+        """side -> (k, SECTORS) bool: the stations of that leg near enough to the other leg's to touch at the pose,
+        in the sectors that face it (:data:`FACING_SECTORS` either side of the direction to the other's station)."""
         centres, turns = {}, {}
         for side in SIDES:
             thigh = transforms.get(f"thigh_{side}", np.eye(4))
@@ -180,29 +186,36 @@ class ThighContact:
         right, left = SIDES
         towards = centres[left][None] - centres[right][:, None]  # (k_right, k_left, 3) from each right station
         apart = np.linalg.norm(towards, axis=2)
-        reach = {}
+        reach, facing = {}, {}
         for side, outward, index in ((right, towards, 0), (left, -towards, 1)):
             count = len(self.centres[side])
             station = np.broadcast_to(np.arange(count)[:, None] if index == 0 else np.arange(count)[None], apart.shape)
             rest_frame = np.einsum("sji,s...j->s...i", turns[side], outward if index == 0 else outward.swapaxes(0, 1))
             rest_frame = rest_frame if index == 0 else rest_frame.swapaxes(0, 1)
             sector = self._sectors(rest_frame.reshape(-1, 3), side, station.ravel(), count).reshape(apart.shape)
-            reach[side] = self.radius[side][station, sector]
+            reach[side], facing[side] = self.radius[side][station, sector], (station, sector)
         near = apart < reach[right] + reach[left] + STATION_MM
-        return {right: np.flatnonzero(near.any(axis=1)), left: np.flatnonzero(near.any(axis=0))}
+        masks = {}
+        for side in SIDES:
+            station, sector = (index[near] for index in facing[side])
+            mask = np.zeros((len(self.centres[side]), SECTORS), dtype=bool)
+            for turn in range(-FACING_SECTORS, FACING_SECTORS + 1):
+                mask[station, (sector + turn) % SECTORS] = True
+            masks[side] = mask
+        return masks
 
     def apply(self, vertices: FloatArray, transforms: Mapping[str, FloatArray]) -> FloatArray:
         """The posed skin (n, 3) with each leg's skin that crossed the midway surface pressed back onto it.
 
         ``vertices`` is changed in place and returned; ``transforms`` are the segments' (``thigh_right``, ...).
         """
-        stations = self.touching(transforms)
-        if not any(len(s) for s in stations.values()):
+        facing = self.touching(transforms)
+        if not any(mask.any() for mask in facing.values()):
             return vertices
         axes = self.posed_axes(transforms)
         for side in SIDES:
             other = next(s for s in SIDES if s != side)
-            near = np.flatnonzero(np.isin(self.station[side], stations[side]))
+            near = np.flatnonzero(facing[side][self.station[side], self.sector[side]])
             rows = self.rows[side][near]
             points = vertices[rows]
             own, own_foot = nearest_on_polyline(points, axes[side])
@@ -223,13 +236,14 @@ class ThighContact:
                 beyond = np.einsum("ij,ij->i", points - 0.5 * (own_foot + far_foot), normal)
                 lack = np.where(apart > 1.0, np.maximum(0.5 * margin - beyond, 0.0), 0.0)
                 points = points + lack[:, None] * normal
-            press = np.zeros((len(vertices), 3))
-            press[rows[crossed]] = points - start
+            pressed = near[crossed]
+            press = np.zeros((len(self.rows[side]), 3))
+            press[pressed] = points - start
             spread = press
             for _ in range(SPREAD_PASSES):  # the pressed skin's neighbours give way with it, a little less
-                spread = self.umbrella @ spread
-            spread[rows[crossed]] = press[rows[crossed]]
-            vertices[self.rows[side]] += self.press[side][:, None] * spread[self.rows[side]]
+                spread = self.umbrella[side] @ spread
+            spread[pressed] = press[pressed]
+            vertices[self.rows[side]] += self.press[side][:, None] * spread
         return vertices
 
 
