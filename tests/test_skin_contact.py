@@ -38,7 +38,7 @@ def test_nearest_on_polyline():
 def test_thighs_pressed_together_do_not_pass_through_each_other(body):
     """External rotation with adduction carries the right knee onto the left: the skins crossed in 1035 (female) and
     962 (male) pairs of triangles, 126 and 170 of them along the inner thighs. Pressed flat against each other along
-    the surface midway between the legs' axes: 373 and 391, none and 10 along the inner thighs (what is left lies
+    the surface midway between the legs' axes: 370 and 370, none and 5 along the inner thighs (what is left lies
     at the perineum, which neither leg carries, and at the caps of the cut below the knees)."""
     legs = {"right": CROSSED, "left": LegPose()}
     rest, faces, free = posed(body, legs, contact=False)
@@ -51,7 +51,7 @@ def test_thighs_pressed_together_do_not_pass_through_each_other(body):
     before, after = self_crossings(free, faces), self_crossings(pressed, faces)
     inner = int((thighs[after[:, 0]] | thighs[after[:, 1]]).sum())
     assert len(after) < 0.5 * len(before), f"{len(after)} crossing pairs in the {body} skin, {len(before)} unpressed"
-    assert inner <= 12, f"the {body} inner thighs still pass through each other in {inner} pairs of triangles"
+    assert inner <= 8, f"the {body} inner thighs still pass through each other in {inner} pairs of triangles"
 
 
 @pytest.mark.parametrize("body", BODIES)

@@ -9,12 +9,13 @@ That surface is taken midway between the two legs' axes (each leg's is the polyl
 to the knee's and on down the shank): the points equally far from both. After skinning, each leg's skin vertex that
 lies nearer the other leg's axis than its own (beyond the midway surface) and within the other leg (nearer its axis
 than the vertex itself lay from its own at rest: the legs are mirror images) is put back on it, :data:`CONTACT_GAP_MM`
-on its own side: moved, a few times over, onto the plane midway between the nearest points of the two axes. The
+on its own side: moved, a few times over, onto the plane midway between the nearest points of the two axes (the
+skin just short of that level, within :data:`SOFT_MM`, eased onto it, so the patch's edge has no teeth). The
 press is spread over the skin around (:data:`SPREAD_PASSES` umbrella passes), which gives way with it a little less,
 so the flattened patch rounds off into the thigh instead of ending in a step. Each thigh then ends flat against the
 other, the two patches a hair apart, as a viewer of an atlas expects of two thighs pressed together; measured at
-external rotation with adduction (``bench/bench_skin_crossings.py``), the crossing pairs fell from 1035 to 373
-(female) and 962 to 391 (male), none and 10 of them left along the inner thighs.
+external rotation with adduction (``bench/bench_skin_crossings.py``), the crossing pairs fell from 1035 to 370
+(female) and 962 to 370 (male), none and 5 of them left along the inner thighs.
 
 Only skin that its own leg carries (:data:`CARRIED_WEIGHT`, fading in over :data:`CARRIED_FADE`) is pressed: the
 perineum's, which the pelvis holds, stays. A vertex whose rest position already lies nearer the other axis (the
@@ -37,6 +38,7 @@ CONTACT_GAP_MM = 1.0  # each leg's pressed skin is kept this far on its own side
 SHANK_AXIS_MM = 250.0  # each leg's axis runs on this far down the shank from the knee (the skin ends above that)
 CARRIED_WEIGHT = 0.1  # skin its own leg carries less than this is never pressed (the pelvis holds it) ...
 CARRIED_FADE = 0.2  # ... and pressed fully from this much more weight on
+SOFT_MM = 10.0  # skin within this of the pressed level is eased onto it (the patch's edge rounds off, no teeth)
 SPREAD_PASSES = 4  # umbrella passes that spread the press over the skin around the contact
 NEWTON_STEPS = 3  # rounds of pressing onto the plane midway between the axes' nearest points
 STATION_MM = 40.0  # each leg's axis is looked at in stations this long ...
@@ -220,12 +222,12 @@ class ThighContact:
             points = vertices[rows]
             own, own_foot = nearest_on_polyline(points, axes[side])
             far, far_foot = nearest_on_polyline(points, axes[other])
-            crossed = (far - own < self.margin[side][near]) & (far < self.reach[side][near])
+            crossed = (far - own < self.margin[side][near] + 2.0 * SOFT_MM) & (far < self.reach[side][near])
             if not crossed.any():
                 continue
             margin = self.margin[side][near[crossed]]
             points, own_foot, far_foot = points[crossed], own_foot[crossed], far_foot[crossed]
-            start = points
+            start, target = points, None
             for step in range(NEWTON_STEPS):  # onto the plane midway between the two nearest points of the axes
                 if step:
                     _, own_foot = nearest_on_polyline(points, axes[side])
@@ -234,7 +236,10 @@ class ThighContact:
                 apart = np.linalg.norm(normal, axis=1)
                 normal /= np.maximum(apart, 1e-9)[:, None]
                 beyond = np.einsum("ij,ij->i", points - 0.5 * (own_foot + far_foot), normal)
-                lack = np.where(apart > 1.0, np.maximum(0.5 * margin - beyond, 0.0), 0.0)
+                if target is None:  # the plane, with the skin just short of it eased onto it (no step at the edge)
+                    ease = np.clip(beyond - 0.5 * margin + SOFT_MM, 0.0, 2.0 * SOFT_MM)
+                    target = np.maximum(beyond, 0.5 * margin + ease * ease / (4.0 * SOFT_MM))
+                lack = np.where(apart > 1.0, np.maximum(target - beyond, 0.0), 0.0)
                 points = points + lack[:, None] * normal
             pressed = near[crossed]
             press = np.zeros((len(self.rows[side]), 3))
