@@ -40,10 +40,10 @@ CARRIED_WEIGHT = 0.1  # skin its own leg carries less than this is never pressed
 CARRIED_FADE = 0.2  # ... and pressed fully from this much more weight on
 SOFT_MM = 10.0  # skin within this of the pressed level is eased onto it (the patch's edge rounds off, no teeth)
 SPREAD_PASSES = 4  # umbrella passes that spread the press over the skin around the contact
-NEWTON_STEPS = 3  # rounds of pressing onto the plane midway between the axes' nearest points
+PRESS_ROUNDS = 3  # rounds of pressing onto the plane midway between the axes' nearest points
 STATION_MM = 40.0  # each leg's axis is looked at in stations this long ...
-FACING_SECTORS = 2  # a station's skin is looked at this many sectors either side of the one facing the other leg
 SECTORS = 12  # ... and sectors round it, each with the skin's largest distance from the axis there
+FACING_SECTORS = 2  # a station's skin is looked at this many sectors either side of the one facing the other leg
 
 
 def nearest_on_polyline(points: FloatArray, polyline: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -228,7 +228,7 @@ class ThighContact:
             margin = self.margin[side][near[crossed]]
             points, own_foot, far_foot = points[crossed], own_foot[crossed], far_foot[crossed]
             start, target = points, None
-            for step in range(NEWTON_STEPS):  # onto the plane midway between the two nearest points of the axes
+            for step in range(PRESS_ROUNDS):  # onto the plane midway between the two nearest points of the axes
                 if step:
                     _, own_foot = nearest_on_polyline(points, axes[side])
                     _, far_foot = nearest_on_polyline(points, axes[other])
