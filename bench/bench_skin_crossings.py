@@ -1,7 +1,7 @@
 """Where the posed skin passes through itself: crossing triangle pairs of both bodies at the therapist positions.
 
 Usage: PYTHONPATH=. python bench/bench_skin_crossings.py [female|male ...]  (from the checkout root)
-Poses each body's skin as the scene does (dual-quaternion skinning plus its pose correctives; the right leg moves)
+Poses each body's skin as the scene does (dual-quaternion skinning plus its pose correctives and the thighs' contact; the right leg moves)
 and prints, per pose, the pairs of triangles that pass through each other (:func:`geometry.self_crossings`), split by
 where the first face of the pair lies on the rest skin: the perineum (within 40 mm of the midline, below the pubic
 symphysis), the inner thigh (the rest of the medial half between the thighs), the knee (below 100 mm above the
@@ -20,6 +20,7 @@ from viewer.anatomy.geometry import self_crossings
 from viewer.anatomy.kinematics import LegPose, segment_transforms
 from viewer.anatomy.muscles.form_metrics import MOTION_POSES
 from viewer.anatomy.skin import load_skin_asset
+from viewer.anatomy.skin_contact import ThighContact
 from viewer.anatomy.skin_correctives import load_correctives
 from viewer.anatomy.skinning import SkinDeformer
 
@@ -53,7 +54,8 @@ def main(argv: list[str]) -> None:
     for body in argv or BODIES:
         asset = load_skin_asset(body)
         faces = asset.surface.faces
-        deformer = SkinDeformer("skin", asset.surface.vertices, {}, asset.weights, load_correctives(body))
+        contact = ThighContact(asset.surface.vertices, asset.surface.faces, asset.weights, landmarks)
+        deformer = SkinDeformer("skin", asset.surface.vertices, {}, asset.weights, load_correctives(body), contact)
         where = regions(asset.surface.vertices, faces, landmarks)
         print(f"{body}: {'pose':<34}{'pairs':>7}" + "".join(f"{name:>13}" for name in where))
         for label, pose in POSES.items():

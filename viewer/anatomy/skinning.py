@@ -24,6 +24,7 @@ from viewer.anatomy.posed import PosedShape
 from viewer.types import FloatArray
 
 if TYPE_CHECKING:
+    from viewer.anatomy.skin_contact import ThighContact
     from viewer.anatomy.skin_correctives import SkinCorrectives
 
 BLEND_WIDTH_MM = 25.0  # how gradually the weight passes from pelvis to thigh
@@ -55,7 +56,9 @@ class SkinDeformer:
     per-vertex weights; the pelvis takes the rest. Without them each thigh's
     weight comes from the distances to the bones (:func:`thigh_weights`).
     ``correctives`` (:class:`~viewer.anatomy.skin_correctives.SkinCorrectives`),
-    when given, reshape the rest surface by the hip angles before it is skinned.
+    when given, reshape the rest surface by the hip angles before it is skinned; ``contact``
+    (:class:`~viewer.anatomy.skin_contact.ThighContact`), when given, presses the skinned thighs flat
+    against each other where they meet.
     """
 
     def __init__(
@@ -65,8 +68,10 @@ class SkinDeformer:
         bones: dict[str, Surface],
         weights: dict[str, FloatArray] | None = None,
         correctives: SkinCorrectives | None = None,
+        contact: ThighContact | None = None,
     ) -> None:
         self.name = name
+        self.contact = contact
         self.rest = np.asarray(rest, dtype=float)
         self.correctives = correctives
         if weights is None:
@@ -103,9 +108,12 @@ class SkinDeformer:
         carried = self._holds[groups.any(axis=1)].any(axis=0)  # the others stay with the pelvis
         weights = groups[:, : len(moved)].T @ self._weight_rows
         if carried.mean() > 0.8:  # most of the skin: blend it all, no gather or scatter (weight 0 moves nothing)
-            return {self.name: PosedShape(np.ascontiguousarray(_blend_rows(rest_rows, weights, moved).T))}
-        vertices = np.ascontiguousarray(rest_rows.T)
-        vertices[carried] = _blend_rows(rest_rows[:, carried], weights[:, carried], moved).T
+            vertices = np.ascontiguousarray(_blend_rows(rest_rows, weights, moved).T)
+        else:
+            vertices = np.ascontiguousarray(rest_rows.T)
+            vertices[carried] = _blend_rows(rest_rows[:, carried], weights[:, carried], moved).T
+        if self.contact is not None:
+            self.contact.apply(vertices, transforms)
         return {self.name: PosedShape(vertices)}
 
     def _leg_offsets(self, side: str, pose: LegPose) -> tuple[np.ndarray, FloatArray] | None:

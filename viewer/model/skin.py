@@ -51,16 +51,19 @@ def skin_structure(body: str | None = None) -> Structure:
 
 
 def skin_deformer_factory(skin: Structure, body: str) -> DeformerFactory:
-    """Makes the skin's dual-quaternion skinning deformer (with its body type's weights and pose correctives)
-    when first posed."""
+    """Makes the skin's dual-quaternion skinning deformer (with its body type's weights, pose correctives and the
+    thighs' contact) when first posed."""
 
     def make() -> Deformer:
+        from viewer.anatomy.bones import load_landmarks
         from viewer.anatomy.skin import load_skin_asset
+        from viewer.anatomy.skin_contact import ThighContact
         from viewer.anatomy.skin_correctives import load_correctives
         from viewer.anatomy.skinning import SkinDeformer
 
         weights = load_skin_asset(body).weights
-        return SkinDeformer(skin.name, skin.vertices, load_bone_surfaces(), weights, load_correctives(body))
+        contact = ThighContact(skin.vertices, skin.faces, weights, load_landmarks())
+        return SkinDeformer(skin.name, skin.vertices, load_bone_surfaces(), weights, load_correctives(body), contact)
 
     return make
 
