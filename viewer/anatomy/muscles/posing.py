@@ -101,7 +101,9 @@ DRAPE_FULL_MM, DRAPE_REACH_MM = 15.0, 30.0
 # The draped sheet follows the top face of the muscle under it off that face's skinned place (the tensor is posed
 # as a spindle rod, spindle.py, not skinned: following its thickening alone, 3.3% of the band lay inside it in the
 # frog position), fading in over this share of its length from its origin on the crest (no fade: 1.1% of the band
-# over 2 mm deep in the hip bone in the frog position, 0.9% before; 0.1: the band 1.0% inside the tensor at flexion 90)
+# over 2 mm deep in the hip bone in the frog position, 0.9% before; 0.1: the band 1.0% inside the tensor at flexion 90;
+# over the tensor posed as a spindle swollen across, spindle.py, 0.15 left 2.7% of the band inside it in the frog
+# position, 0.1 1.8% and 1.04% of the band over 2 mm deep in the hip bone, 0.05 0.7% and 1.2%)
 DRAPE_ORIGIN_FADE = 0.15
 DEEP_LAYER = 2  # layer of the short rotators and quadratus femoris (posed as taut paths)
 # The broad gluteal fans: their cages are solved as-rigid-as-possible at every pose (see ``shell``), so a
@@ -287,6 +289,8 @@ class MusclePoser:
             distance, _ = self._nearest_bone(block.rest_vertices, identity, int(self.side[block.rows[0]]))
             block.shell_mm = float(distance.max()) + BULGE_SHELL_MM
         self.block_muscles = np.array([muscles[n].spec.name in BLOCKS for n in self.names])
+        # a spindle holds its volume by its own swelling (spindle.py), not by the thickening below
+        self.self_held = self.block_muscles | np.array([muscles[n].spec.name in SPINDLES for n in self.names])
         lower = np.concatenate([muscles[n].vertices[: len(muscles[n].vertices) // 2] for n in self.names])
         upper = np.concatenate([muscles[n].vertices[len(muscles[n].vertices) // 2 :] for n in self.names])
         self.lower_offsets, self.upper_offsets = lower - self.rest_points, upper - self.rest_points
@@ -821,7 +825,7 @@ class MusclePoser:
                     self.rest_prisms / np.maximum(self._prisms(area, upper - lower, normal), 1e-9),
                     self.rest_volume_estimates / self._volume_estimates(points, lower, upper),
                 )
-                keep = np.where(self.block_muscles, 1.0, np.clip(keep, *KEEP_RANGE))[self.muscle_of_point]
+                keep = np.where(self.self_held, 1.0, np.clip(keep, *KEEP_RANGE))[self.muscle_of_point]
                 # the range bounds the thickening in all
                 keep = (np.clip(scale * keep, *THICKNESS_RANGE) / scale)[:, None]
                 lower, upper, scale = lower * keep, upper * keep, scale * keep[:, 0]
