@@ -596,8 +596,6 @@ CREASED = {
     ("superior_gemellus", "external rotation with adduction"): "1.11%",
     ("inferior_gemellus", "flexion 90 knee 90"): "1.29%",
     ("inferior_gemellus", "external rotation with adduction"): "1.37%",
-    ("quadratus_femoris", "flexion 90 knee 90"): "1.27%",
-    ("quadratus_femoris", "external rotation with adduction"): "3.1%",
     ("gluteus_minimus", "90/45/45"): "2.4%",
     ("gluteus_medius", "90/45/45"): "1.13%",
     ("tensor_fasciae_latae", "flexion 90 knee 90"): "6.1%",

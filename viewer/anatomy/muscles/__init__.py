@@ -14,7 +14,7 @@ import numpy as np
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
 from viewer.anatomy.geometry import polyline_lengths
 from viewer.anatomy.muscles import rods
-from viewer.anatomy.muscles.binding import BLENDED_PASSES, BLENDED_REACH, Binding, bind_surface
+from viewer.anatomy.muscles.binding import BLENDED_PASSES, BLENDED_REACH, BLOCK_REACH, Binding, bind_surface
 from viewer.anatomy.muscles.build import RightMuscle, build_right_side
 from viewer.anatomy.muscles.cache import MUSCLE_CACHE, cache_key
 from viewer.anatomy.muscles.derived_landmarks import derive_landmarks
@@ -87,7 +87,7 @@ def _arrays_from_build(
 ) -> dict[str, FloatArray]:
     """Cache arrays of the right side: cages, fibres, display forms and their bindings."""
     from viewer.anatomy.muscles.forms import build_forms
-    from viewer.anatomy.muscles.posing import FANS
+    from viewer.anatomy.muscles.posing import BLOCKS, FANS
     from viewer.anatomy.nerve import nerve_channels
 
     forms = build_forms(built, bones, nerve_channels(bones, built, landmarks))
@@ -102,7 +102,8 @@ def _arrays_from_build(
         arrays[f"{name}__form_faces"] = np.asarray(form.faces, np.int64)
         depth = 0.5 if muscle.spec.shape == "tube" else 0.0  # where the pose space thickens a cage from
         rod = {"sections": rods.SECTION_REACH, "passes": rods.BINDING_PASSES} if muscle.spec.name in rods.RODS else {}
-        blended = {"reach": BLENDED_REACH, "passes": BLENDED_PASSES} if muscle.spec.name in FANS else {}
+        reach = BLENDED_REACH if name in FANS else BLOCK_REACH if name in BLOCKS else None
+        blended = {} if reach is None else {"reach": reach, "passes": BLENDED_PASSES}
         binding = bind_surface(
             form.vertices, form.faces, muscle.vertices, muscle.fibres, anchor_depth=depth, **rod, **blended
         )
