@@ -87,9 +87,11 @@ def _arrays_from_build(
 ) -> dict[str, FloatArray]:
     """Cache arrays of the right side: cages, fibres, display forms and their bindings."""
     from viewer.anatomy.muscles.forms import build_forms
+    from viewer.anatomy.muscles.nerve_bed import make_room_for_the_nerve
     from viewer.anatomy.muscles.posing import BLOCKS, FANS
     from viewer.anatomy.nerve import nerve_channels
 
+    built = make_room_for_the_nerve(built, bones, landmarks)
     forms = build_forms(built, bones, nerve_channels(bones, built, landmarks))
     arrays = {}
     for muscle in built:
