@@ -176,7 +176,7 @@ def test_tube_clear_of_bone_and_muscle_at_rest(variant, bones, muscles):
 
 @pytest.mark.parametrize("variant", ["usual", DIVIDED])
 def test_tube_clear_of_the_muscle_cages_at_rest(variant, muscles):
-    """The cages make room for the tube as the forms do (muscles.nerve_bed): it entered the even-slab quadratus
+    """The deep cages make room for the tube as the forms do (muscles.nerve_bed): it entered the even-slab quadratus
     femoris cage (46 of its 1442 vertices) and the maximus cage (42), squeezed between them."""
     geometry = build_nerve("right", variant)
     for branch in geometry.branches:

@@ -4,8 +4,9 @@ The nerve runs in the fat between gluteus maximus (behind) and the short rotator
 front). Its tube is relaxed against the bones and the cages, and where the gap between two cages is thinner than
 the nerve it is flattened only so far: at rest its tube entered the even-slab quadratus femoris cage (46 of its
 1442 vertices) and the maximus cage (42). The forms leave the nerve its channel (``forms.keep_nerve_channel``);
-here the cages do the same: each face the tube enters is lifted, along the cage's own thickness (deep face to
-top face), until the tube lies clear of it.
+here the deep cages it lies on do the same (BED_LAYER): each face the tube enters is lifted, along the cage's own
+thickness (deep face to top face), until the tube lies clear of it, and the nerve, relaxed again, comes forward
+into that bed out of maximus' cage.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ BED_MARGIN_MM = 0.5  # how far past a tube vertex a lifted face goes
 BED_ROUNDS = 8  # rounds of lifting (a lifted face can bring a neighbouring triangle onto the tube)
 BED_MAX_SHARE = 0.7  # a face is lifted at most this share of the cage's thickness there
 BED_PASSES = 2  # tubes relaxed against the cages, cages lifted off them (make_room_for_the_nerve)
+# The layer whose cages make the room: the nerve lies on the short rotators and quadratus femoris, under maximus.
+# Maximus' cage is coarse (cells about 10 mm): a groove one cell wide in its deep face folded its posed form to
+# 90 degrees at flexion 90 with the knee at 90 (72 before) and, spread over three cells, to 95 in external rotation
+# with adduction; relaxed against the deep cages' bed, the nerve comes forward out of maximus' cage instead.
+BED_LAYER = 2
 
 
 def lifted_faces(cage: RightMuscle, tubes: list[FloatArray]) -> FloatArray:
@@ -75,6 +81,8 @@ def make_room_for_the_nerve(
         tubes = nerve_tubes(bones, cages, landmarks)
         cages = [
             replace(cage, vertices=lifted_faces(cage, [v for v, passes in tubes if cage.spec.name not in passes]))
+            if cage.spec.layer == BED_LAYER
+            else cage
             for cage in cages
         ]
     return cages
