@@ -20,6 +20,8 @@ from viewer.anatomy.muscles import MUSCLE_NAMES, build_muscles, load_muscle_spec
 from viewer.anatomy.muscles.derived_landmarks import derive_landmarks
 from viewer.anatomy.muscles.distance_field import distance_grid
 from viewer.anatomy.muscles.spec import read_spec
+from viewer.anatomy.nerve import build_nerve, load_nerve_spec
+from viewer.anatomy.nerve_mesh import point_polyline_distance
 from viewer.io.annotations import AnnotationError
 from viewer.paths import annotations_dir
 
@@ -376,17 +378,26 @@ def test_quadratus_femoris_cage_is_an_even_slab(muscles):
     """Its top face is its deep face moved (thickness block ``offset_direction``, ``belly_power`` 0): the same
     thickness from the ischial tuberosity to the quadrate tubercle and top-face fibres parallel to the deep ones.
     The lens it was (2 mm at its ends, 39 mm mid-belly) ran its top-face fibres at up to 84 degrees to its deep
-    fibres, so no across-fibre coordinate on its form was across both."""
+    fibres, so no across-fibre coordinate on its form was across both. Where the sciatic nerve crosses its back
+    the top face is lifted off the nerve's tube along that same direction (``nerve_bed``): a groove under a
+    quarter of the slab deep, and only there thinner than 0.9 of it."""
     muscle = right(muscles, "quadratus_femoris")
     n_u, n_s = muscle.fibres.shape[:2]
-    deep, top = muscle.vertices[: n_u * n_s].reshape(n_u, n_s, 3), muscle.vertices[n_u * n_s :].reshape(n_u, n_s, 3)
-    thickness = np.linalg.norm(top - deep, axis=2)
-    assert thickness.min() > 0.9 * np.median(thickness) and thickness.max() < 1.1 * np.median(thickness)
-    assert 15.0 < np.median(thickness) < 35.0  # 31 cm3 over a sheet about 47 by 25 mm
-    deep_along, top_along = np.gradient(deep, axis=1), np.gradient(top, axis=1)
-    cosine = np.einsum("ijk,ijk->ij", deep_along, top_along) / np.linalg.norm(deep_along, axis=2)
-    angles = np.degrees(np.arccos(np.clip(cosine / np.linalg.norm(top_along, axis=2), -1.0, 1.0)))
-    assert np.percentile(angles, 95) < 5.0, np.round(angles.max(), 1)
+    deep, top = muscle.vertices[: n_u * n_s].reshape(-1, 3), muscle.vertices[n_u * n_s :].reshape(-1, 3)
+    slab = top - deep
+    thickness = np.linalg.norm(slab, axis=1)
+    median = np.median(thickness)
+    assert 15.0 < median < 35.0  # 31 cm3 over a sheet about 47 by 25 mm
+    assert thickness.min() > 0.75 * median and thickness.max() < 1.1 * median
+    direction = np.median(slab / thickness[:, None], axis=0)
+    cosine = slab @ (direction / np.linalg.norm(direction)) / thickness
+    assert np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))).max() < 1.0  # one direction: the faces stay parallel
+    reach = np.full(len(top), np.inf)  # how far beyond the half width of any branch of any variant
+    for variant in load_nerve_spec().variants:
+        for branch in build_nerve("right", variant).branches:
+            beyond = point_polyline_distance(top, branch.centreline)[0] - branch.half_width.max()
+            reach = np.minimum(reach, beyond)
+    assert reach[thickness < 0.9 * median].max() < 10.0
 
 
 @pytest.mark.parametrize("name", list(FIBRE_LENGTH_RANGE_MM))

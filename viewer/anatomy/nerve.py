@@ -29,6 +29,7 @@ from viewer.anatomy.nerve_mesh import (
     point_polyline_distance,
     section_frames,
     tube,
+    tube_vertices,
 )
 from viewer.cache import ArrayCache, content_key
 from viewer.io.annotations import AnnotationError, read_json, validate
@@ -480,6 +481,27 @@ class _Cage:
     side: str = "right"
 
 
+def _relaxed_course(
+    bones: dict[str, Surface], cages: list, landmarks: dict[str, FloatArray] | None
+) -> list[tuple[BranchSpec, tuple[FloatArray, ...]]]:
+    """Every branch of every variant on the right side, relaxed against the bones and the muscle ``cages``
+    exactly as :func:`build_nerve` relaxes it (same disk cache): (branch, (centre, half width, half thickness,
+    depth axis, width axis)) per branch."""
+    landmarks = load_landmarks() if landmarks is None else landmarks
+    spec = load_nerve_spec(landmarks=landmarks)
+    muscles = {f"{cage.spec.name}_right": _Cage(cage.spec, cage.vertices, cage.faces) for cage in cages}
+    return [
+        (
+            branch_spec,
+            _relaxed_branch(
+                *_unrelaxed(spec, branch_spec, "right", landmarks), spec, variant, branch_spec, "right", bones, muscles
+            ),
+        )
+        for variant in spec.variants.values()
+        for branch_spec in variant.branches
+    ]
+
+
 def nerve_channels(
     bones: dict[str, Surface], cages: list, landmarks: dict[str, FloatArray] | None = None
 ) -> list[tuple[FloatArray, FloatArray, tuple[str, ...]]]:
@@ -498,17 +520,25 @@ def nerve_channels(
     -------
     Per branch: centreline (n, 3) mm, half width (n,) mm, names of the muscles it passes through.
     """
-    landmarks = load_landmarks() if landmarks is None else landmarks
-    spec = load_nerve_spec(landmarks=landmarks)
-    muscles = {f"{cage.spec.name}_right": _Cage(cage.spec, cage.vertices, cage.faces) for cage in cages}
-    channels = []
-    for variant in spec.variants.values():
-        for branch_spec in variant.branches:
-            centre, half_width, *_ = _relaxed_branch(
-                *_unrelaxed(spec, branch_spec, "right", landmarks), spec, variant, branch_spec, "right", bones, muscles
-            )
-            channels.append((centre, half_width, tuple(branch_spec.passes_through)))
-    return channels
+    return [
+        (course[0], course[1], tuple(branch.passes_through)) for branch, course in _relaxed_course(bones, cages, landmarks)
+    ]
+
+
+def nerve_tubes(
+    bones: dict[str, Surface], cages: list, landmarks: dict[str, FloatArray] | None = None
+) -> list[tuple[FloatArray, tuple[str, ...]]]:
+    """The nerve's tubes on the right side as :func:`build_nerve` makes them, for the muscle cages to make room.
+
+    Same arguments as :func:`nerve_channels`. Returns, per branch of every variant: the tube's vertices
+    (n, 3) mm and the names of the muscles it passes through.
+    """
+    cs = load_nerve_spec(landmarks=landmarks).cross_section
+    cap_rings = int(cs.get("cap_rings", 0))
+    return [
+        (tube_vertices(*course, sides=cs["sides"], cap_rings=cap_rings), tuple(branch.passes_through))
+        for branch, course in _relaxed_course(bones, cages, landmarks)
+    ]
 
 
 def _cap_rings(spec: NerveSpec) -> int:

@@ -17,6 +17,7 @@ from viewer.anatomy.muscles import rods
 from viewer.anatomy.muscles.binding import (
     BLENDED_PASSES,
     BLENDED_REACH,
+    BLOCK_REACH,
     SHEET_REACH,
     Binding,
     bind_surface,
@@ -94,9 +95,11 @@ def _arrays_from_build(
 ) -> dict[str, FloatArray]:
     """Cache arrays of the right side: cages, fibres, display forms and their bindings."""
     from viewer.anatomy.muscles.forms import build_forms, form_settings, is_band
-    from viewer.anatomy.muscles.posing import FANS
+    from viewer.anatomy.muscles.nerve_bed import make_room_for_the_nerve
+    from viewer.anatomy.muscles.posing import BLOCKS, FANS
     from viewer.anatomy.nerve import nerve_channels
 
+    built = make_room_for_the_nerve(built, bones, landmarks)
     forms = build_forms(built, bones, nerve_channels(bones, built, landmarks))
     arrays = {}
     for muscle in built:
@@ -109,7 +112,8 @@ def _arrays_from_build(
         arrays[f"{name}__form_faces"] = np.asarray(form.faces, np.int64)
         depth = 0.5 if muscle.spec.shape == "tube" else 0.0  # where the pose space thickens a cage from
         rod = {"sections": rods.SECTION_REACH, "passes": rods.BINDING_PASSES} if muscle.spec.name in rods.RODS else {}
-        blended = {"reach": BLENDED_REACH, "passes": BLENDED_PASSES} if muscle.spec.name in FANS else {}
+        reach = BLENDED_REACH if name in FANS else BLOCK_REACH if name in BLOCKS else None
+        blended = {} if reach is None else {"reach": reach, "passes": BLENDED_PASSES}
         if is_band(muscle):  # a thin fascial sheet: both faces carried by the map at their mid-sheet point
             half = form_settings(muscle)["band_thickness_mm"] / 2
             blended = {"reach": SHEET_REACH, "passes": 0, "anchors": sheet_anchors(form.vertices, form.faces, half)}

@@ -18,12 +18,12 @@ from viewer.anatomy.muscles.spec import muscles_dir
 from viewer.cache import ArrayCache, content_key
 from viewer.types import FloatArray
 
-# Bump whenever build.py, fibres.py, sheet.py, distance_field.py or derived_landmarks.py change
+# Bump whenever build.py, fibres.py, sheet.py, distance_field.py, derived_landmarks.py or nerve_bed.py change
 # the shapes they produce (the muscle cache and the shipped pose space are then rebuilt/rebaked).
-BUILD_VERSION = "muscles-build-10"
+BUILD_VERSION = "muscles-build-12"
 # Bump whenever forms.py or binding.py change the display surfaces or their binding: only the muscle cache is
 # rebuilt (the cages, and so the pose space, are unchanged: :func:`build_key` leaves this out).
-FORMS_VERSION = "muscle-forms-25"
+FORMS_VERSION = "muscle-forms-26"
 
 # Fields of the muscle data files that only say, name or colour things: no effect on geometry.
 PRESENTATION_FIELDS = frozenset(

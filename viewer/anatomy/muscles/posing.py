@@ -110,7 +110,7 @@ DEEP_LAYER = 2  # layer of the short rotators and quadratus femoris (posed as ta
 # shortening fan bulges instead of folding its top face over a bending sheet.
 FANS = ("gluteus_maximus", "gluteus_medius", "gluteus_minimus")
 # Bump when the solver's posed shapes change: the shipped pose space is keyed by it (not by this source).
-SOLVER_VERSION = "solver-11"
+SOLVER_VERSION = "solver-12"
 
 
 @dataclass
