@@ -259,13 +259,13 @@ def pose_scene():
     model.reset_pose()
 
 
-def posed_share(model, body, pose, growth_mm=GROWTH_MM - POSED_TOLERANCE_MM):
-    """Share of the muscle and bone vertices (grown by ``growth_mm``) inside the skin at a right-hip pose."""
+def posed_share(model, body, pose, growth_mm=GROWTH_MM - POSED_TOLERANCE_MM, kinds=("muscle", "bone")):
+    """Share of the vertices of ``kinds`` (grown by ``growth_mm``) inside the skin at a right-hip pose."""
     model.set_body(body)
     model.set_pose("right", hip_flexion=pose[0], hip_abduction=pose[1], hip_rotation=pose[2])
     try:
         skin = model.vertices("skin")
-        share, _ = enclosed_share(model, skin, model.structures["skin"].faces, ("muscle", "bone"), growth_mm)
+        share, _ = enclosed_share(model, skin, model.structures["skin"].faces, kinds, growth_mm)
     finally:
         model.reset_pose()
     return share
@@ -297,6 +297,36 @@ def test_skin_encloses_muscles_and_bones_between_the_grid_nodes(pose_scene, body
     for pose in BETWEEN_NODE_POSES:
         share = posed_share(pose_scene, body, pose)
         assert share > POSED_INSIDE, f"only {share:.4%} of muscle and bone vertices inside the {body} skin at {pose}"
+
+
+# The checks above leave the iliotibial band (kind "fascia") out. With it, at flexion 90 and internal rotation the
+# band stands through the skin at the front and side of the hip (a whitish fin at the anterior superior iliac spine),
+# measured on the committed skins (female / male share of muscle, fascia and bone vertices inside): 90/0/40 99.54% /
+# 99.77% (band 327 / 173 vertices out, tensor fasciae latae 32 / 8), 90/0/35 99.22% / 99.52% (band 413 / 262, tensor
+# 192 / 108: the tensor too, which no pose above catches), 90/45/45 99.63% / 99.78% (band 288 / 174), frog-like
+# 45/40/20 99.63% / 99.91%. Three causes (skin10): between the rotation nodes 0 and 45 the baked band rises over the
+# crest and falls again (its front 50 mm higher at 35 than at 0, 9 mm higher than at 45), which no blend of the nodes'
+# lifts follows; at the nodes the skin under the band (a thin sheet) is driven along the distance field's gradient,
+# away from the sheet and so inward, and stays beneath it (up to 16 mm under the male's band behind the crest at
+# 90/45/45); and the band's proximal end cap, collapsed to a point at rest, opens into a fin 8-26 mm off the band
+# when posed (37 vertices, both bodies, at 90/0/0).
+BAND_POSES = ((90.0, 0.0, 40.0), (90.0, 0.0, 35.0), (90.0, 45.0, 45.0), (45.0, 40.0, 20.0))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the iliotibial band and tensor fasciae latae stand through the skin at "
+    "flexion 90 with internal rotation (99.22-99.78% inside, see BAND_POSES)",
+)
+@pytest.mark.parametrize("body", BODIES)
+def test_skin_encloses_the_iliotibial_band_in_flexion_with_internal_rotation(pose_scene, body):
+    """The grown muscles, the iliotibial band and the bones lie inside the skin at flexion 90 with internal rotation
+    (on and between the grid nodes), as at the poses above without the band."""
+    for pose in BAND_POSES:
+        share = posed_share(pose_scene, body, pose, kinds=("muscle", "fascia", "bone"))
+        assert share > POSED_INSIDE, (
+            f"only {share:.4%} of muscle, fascia and bone vertices inside the {body} skin at {pose}"
+        )
 
 
 def test_inside_counts_what_lies_under_a_fold_of_the_surface():
