@@ -482,13 +482,11 @@ class _Cage:
 
 
 def _relaxed_course(
-    bones: dict[str, Surface], cages: list, landmarks: dict[str, FloatArray] | None
+    bones: dict[str, Surface], cages: list, landmarks: dict[str, FloatArray], spec: NerveSpec
 ) -> list[tuple[BranchSpec, tuple[FloatArray, ...]]]:
     """Every branch of every variant on the right side, relaxed against the bones and the muscle ``cages``
     exactly as :func:`build_nerve` relaxes it (same disk cache): (branch, (centre, half width, half thickness,
     depth axis, width axis)) per branch."""
-    landmarks = load_landmarks() if landmarks is None else landmarks
-    spec = load_nerve_spec(landmarks=landmarks)
     muscles = {f"{cage.spec.name}_right": _Cage(cage.spec, cage.vertices, cage.faces) for cage in cages}
     return [
         (
@@ -520,9 +518,9 @@ def nerve_channels(
     -------
     Per branch: centreline (n, 3) mm, half width (n,) mm, names of the muscles it passes through.
     """
-    return [
-        (course[0], course[1], tuple(branch.passes_through)) for branch, course in _relaxed_course(bones, cages, landmarks)
-    ]
+    landmarks = load_landmarks() if landmarks is None else landmarks
+    courses = _relaxed_course(bones, cages, landmarks, load_nerve_spec(landmarks=landmarks))
+    return [(course[0], course[1], tuple(branch.passes_through)) for branch, course in courses]
 
 
 def nerve_tubes(
@@ -533,11 +531,12 @@ def nerve_tubes(
     Same arguments as :func:`nerve_channels`. Returns, per branch of every variant: the tube's vertices
     (n, 3) mm and the names of the muscles it passes through.
     """
-    cs = load_nerve_spec(landmarks=landmarks).cross_section
-    cap_rings = int(cs.get("cap_rings", 0))
+    landmarks = load_landmarks() if landmarks is None else landmarks
+    spec = load_nerve_spec(landmarks=landmarks)
+    sides, cap_rings = spec.cross_section["sides"], _cap_rings(spec)
     return [
-        (tube_vertices(*course, sides=cs["sides"], cap_rings=cap_rings), tuple(branch.passes_through))
-        for branch, course in _relaxed_course(bones, cages, landmarks)
+        (tube_vertices(*course, sides=sides, cap_rings=cap_rings), tuple(branch.passes_through))
+        for branch, course in _relaxed_course(bones, cages, landmarks, spec)
     ]
 
 

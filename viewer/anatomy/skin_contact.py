@@ -27,11 +27,11 @@ round it; only the skin of stations that come near enough to the other leg's to 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from itertools import pairwise
 
 import numpy as np
 
 from viewer.anatomy.bones import SIDES
+from viewer.anatomy.nerve_mesh import interpolate_at, point_polyline_distance
 from viewer.types import FloatArray, IntArray
 
 CONTACT_GAP_MM = 1.0  # each leg's pressed skin is kept this far on its own side of the surface midway between legs
@@ -60,16 +60,8 @@ def nearest_on_polyline(points: FloatArray, polyline: FloatArray) -> tuple[Float
     distance : (n,) array
     nearest : (n, 3) array
     """
-    distance = np.full(len(points), np.inf)
-    nearest = np.zeros_like(points)
-    for start, end in pairwise(polyline):
-        along = end - start
-        t = np.clip((points - start) @ along / (along @ along), 0.0, 1.0)
-        foot = start + t[:, None] * along
-        gap = np.linalg.norm(points - foot, axis=1)
-        closer = gap < distance
-        distance[closer], nearest[closer] = gap[closer], foot[closer]
-    return distance, nearest
+    distance, position = point_polyline_distance(points, polyline)
+    return distance, interpolate_at(polyline, position)
 
 
 class ThighContact:

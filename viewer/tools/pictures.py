@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from viewer.anatomy.body_skin import BODIES
+
 PICTURES = {
     "posterior.png": ["--view", "posterior", "--peel", "1"],
     "lateral.png": ["--view", "right", "--peel", "1"],
@@ -50,7 +52,7 @@ PICTURES = {
     "section_transverse.png": ["--section", "transverse@y=-90", "--labels"],
     **{  # the body surface itself, opaque, for both body types: the forms a massage teacher points at
         f"body_{body}_{name}.png": ["--body", body, "--opacity", "skin=1", "--size", "800x700", *options]
-        for body in ("female", "male")
+        for body in BODIES
         for name, options in {
             "posterior": ["--view", "posterior"],
             "lateral": ["--view", "right"],
