@@ -111,12 +111,15 @@ DEEP_LAYER = 2  # layer of the short rotators and quadratus femoris (posed as ta
 FANS = ("gluteus_maximus", "gluteus_medius", "gluteus_minimus")
 # The fascia lata (the iliotibial band, and the tensor fasciae latae it encloses) keeps its rest clearance off the
 # pelvis only where it rides with the pelvis: below the crest it is tied to the femur (the lateral intermuscular
-# septum). Kept off both bones (20 mm each, CLEARANCE_CAP_MM), it was squeezed between them in front of the flexed
-# hip and its anterior margin slid round the anterior superior iliac spine into the groin on some paths and not on
-# others: at flexion 90 with internal rotation 45 the band lay up to 124 mm apart walked there from rotation 0 and
-# jumped to from anatomical position, the tensor 84 mm (now 35 and 23 mm), so the pose space took one state at
-# rotation 35 and the other at 45 and the skin blended between them did not cover the band; and the band's cage
-# folded in front of the hip (solver, 90/45/45: band 1.22% of its form creased, now 1.00%; frog 0.63%, now 0.40%).
+# septum), and the clearance it keeps off the pelvis fades with the square of its thigh weight (with the weight
+# itself the band's origin on the crest sank into the bone in the frog position, 1.02% of it over 2 mm deep). Kept
+# off both bones (20 mm each, CLEARANCE_CAP_MM), it was squeezed between them in front of the flexed hip and its
+# anterior margin slid round the anterior superior iliac spine into the groin on some paths and not on others: at
+# flexion 90 with internal rotation 45 the band lay up to 124 mm apart walked there from rotation 0 and jumped to
+# from anatomical position, the tensor 84 mm (now 43 and 29 mm), so the pose space took one state at rotation 35 and
+# the other at 45 and the skin blended between them did not cover the band (tests/test_skin.py BAND_POSES); its
+# cage folded in front of the hip (solver: band 1.22% of its form creased at 90/45/45, now 1.13%; frog 0.63%, now
+# 0.40%; the tensor 16.1% at 90/45/45, now 9.5%, its volume 0.85 of rest, now 0.99).
 TIED_TO_FEMUR = ("iliotibial_band", "tensor_fasciae_latae")
 # Bump when the solver's posed shapes change: the shipped pose space is keyed by it (not by this source).
 SOLVER_VERSION = "solver-13"
@@ -353,7 +356,7 @@ class MusclePoser:
             keep = np.clip(distance - CLEARANCE_SLACK_MM, 0.0, CLEARANCE_CAP_MM)
             keep = np.where(deep_rows, np.minimum(keep, own), keep)
             if name == "pelvis":  # the fascia lata riding with the thigh gives way to the pelvis (see TIED_TO_FEMUR)
-                keep = keep * (1.0 - self.tied_to_femur * cat["weights"][:, 1:].sum(axis=1))
+                keep = keep * (1.0 - self.tied_to_femur * cat["weights"][:, 1:].sum(axis=1) ** 2)
             self.clearance[name] = keep
         shank_all = shank & (cat["weights"][:, 1:].sum(axis=1) > 0.3)
         self.surface_rows = {"pelvis": np.arange(count)}
