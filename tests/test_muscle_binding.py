@@ -575,7 +575,11 @@ FOLDING = (  # strict xfail: where single edges of a posed fan still fold over 9
     "before) and the rim of its anterior corner at the origin (91 at flexion 90 knee 90, 81 at rest) and a lip at its "
     "origin in the frog position (101). Minimus' insertion tip, whose last cell shears about 45 degrees against the femur "
     "at flexion 90 with the knee at 90, no longer folds carried by blended maps 3.5 cells wide (form binding_reach, "
-    "muscle-forms-28): its largest bend 111 -> 77 degrees baked, under 60 at the other motion poses"
+    "muscle-forms-28): its largest bend 111 -> 77 degrees baked, under 60 at the other motion poses. Medius' displacement smoothed by 16 "
+    "Taubin passes when bound (form binding_passes, muscle-forms-27) takes its frog lip to 121 and its U-fold to 150 "
+    "(baked); the rim at its anterior corner (100 in external rotation with adduction, 85 at rest) is the pointed tip "
+    "of its origin beside a 48-vertex piece of its origin that the band's room cut off (dropping such pieces, "
+    "which the tensor has too, takes the frog lip to 83 but leaves both forms short of their attachments)"
 )
 
 
