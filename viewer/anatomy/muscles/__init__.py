@@ -112,10 +112,13 @@ def _arrays_from_build(
         arrays[f"{name}__form_faces"] = np.asarray(form.faces, np.int64)
         depth = 0.5 if muscle.spec.shape == "tube" else 0.0  # where the pose space thickens a cage from
         rod = {"sections": rods.SECTION_REACH, "passes": rods.BINDING_PASSES} if muscle.spec.name in rods.RODS else {}
-        reach = BLENDED_REACH if name in FANS else BLOCK_REACH if name in BLOCKS else None
-        blended = {} if reach is None else {"reach": reach, "passes": BLENDED_PASSES}
+        settings = form_settings(muscle)
+        own_reach = BLENDED_REACH if settings["binding_reach"] is None else settings["binding_reach"]
+        reach = own_reach if name in FANS else BLOCK_REACH if name in BLOCKS else None
+        passes = BLENDED_PASSES if settings["binding_passes"] is None else settings["binding_passes"]
+        blended = {} if reach is None else {"reach": reach, "passes": passes}
         if is_band(muscle):  # a thin fascial sheet: both faces carried by the map at their mid-sheet point
-            half = form_settings(muscle)["band_thickness_mm"] / 2
+            half = settings["band_thickness_mm"] / 2
             blended = {"reach": SHEET_REACH, "passes": 0, "anchors": sheet_anchors(form.vertices, form.faces, half)}
         binding = bind_surface(
             form.vertices, form.faces, muscle.vertices, muscle.fibres, anchor_depth=depth, **rod, **blended
