@@ -358,11 +358,13 @@ def test_the_volume_hold_never_takes_a_form_farther_from_its_rest_volume(muscles
     """At flexion 90, abduction 45 and rotation 45 the tensor fasciae latae's cage is folded over: its form, carried
     bare, has 0.73 of its rest volume; thickened to the probe (1.1) it gained, so the secant's whole step (1.5) was
     taken, and there it lost: 0.68 held, 15.6% of its edges creased (10.2% bare) and 384 of its vertices through
-    the female skin. A step that takes a form farther from its rest volume is not taken."""
+    the female skin. A step that takes a form farther from its rest volume is not taken. (The tensor, posed as a
+    spindle rod since solver-13, holds its form's volume itself, posing.SPINDLE_HOLD_STEPS, and is no longer held
+    here; the forms that are must still never stray farther.)"""
     pose = MOTION_POSES["90/45/45"]
     cages, posed = posed_cages(deformer, pose), posed_at(deformer, pose)
     held = sorted(name for name in deformer.held if muscles[name].side == "right")
-    assert "tensor_fasciae_latae_right" in held
+    assert held
     for name in held:
         muscle = muscles[name]
         bare = muscle.binding.posed(muscle.form.vertices, muscle.vertices, cages[name].vertices)
@@ -424,6 +426,9 @@ SINKING = {  # strict: measured share of the form deeper than IN_BONE_MM in a bo
     # bones, rods.Rod.lifted)
     # (quadratus femoris was 8.7% in external rotation with adduction, squeezed between ischium and femur: a cushion
     # behind the gap since, block.py)
+    # the band's origin on the crest, draped over the tensor posed as a spindle (posing.DRAPE_ORIGIN_FADE 0.05, which
+    # keeps it out of the tensor): 54 of its vertices (0.96% with the tensor handed over by level)
+    "iliotibial_band_right": "1.10% at flexion 90 knee 90",
 }
 
 
@@ -667,7 +672,11 @@ def test_the_gluteal_fans_do_not_fold_in_motion(fan_shapes, name):
 #   0.70 / 0.36 / 0.25 / 2.2% shortening evenly, which slid its lower part 21 mm up the thigh), the rest at its
 #   rounded origin and along its margins where the belly turns onto the thigh; bound by section like the gemelli,
 #   its squeezed belly rippled at every section (3.4% at flexion 90);
-#   posed so it stood up to 17 mm through the skin at 90/45/45, so it is not used yet (spindle.SPINDLES is empty);
+#   posed so it stood up to 17 mm through the skin at 90/45/45, so it was not used then. Its form widened across the
+#   rod until it holds its volume (posing.SPINDLE_HOLD_STEPS: the forms' hold had thickened it away from its deep
+#   face, doubling its creases) and bound by blended maps of its cage like the fans', it is posed so (solver-13,
+#   muscle-forms-27): 1.10 / 0.64 / 0.21 / 0.19 / 3.22% on the solver, the rest at 90/45/45 in wrinkles of its
+#   upper belly near the origin, where it shortens to 0.45 of its rest length (the band over it 0.54% there);
 # - the band (solver-11, baked) 4.4 / 4.3 / 1.65 / 3.8 / 3.8%, following the top face of the tensor it is draped over
 #   (posing.DRAPED; 0.04% of it inside the tensor in the frog position, 1.8% before), its creases along its 1 mm
 #   rounded margins and its ends: its displacement smoothed over its uneven mesh moved its two faces unlike each
@@ -676,10 +685,8 @@ def test_the_gluteal_fans_do_not_fold_in_motion(fan_shapes, name):
 #   down the band near its anterior margin, where its posed cage itself folds (cells bending up to 147 degrees);
 CREASED = {
     ("inferior_gemellus", "external rotation with adduction"): "1.15%",
-    ("tensor_fasciae_latae", "flexion 90 knee 90"): "6.0%",
-    ("tensor_fasciae_latae", "frog"): "8.0%",
-    ("tensor_fasciae_latae", "90/45/45"): "10.0%",
-    ("iliotibial_band", "90/45/45"): "1.15%",
+    ("tensor_fasciae_latae", "flexion 90 knee 90"): "1.10%",
+    ("tensor_fasciae_latae", "90/45/45"): "3.22%",
 }
 
 

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from viewer.anatomy.bones import SIDES, Surface, load_bone_surfaces, load_landmarks
-from viewer.anatomy.geometry import cross, length, polyline_lengths
+from viewer.anatomy.geometry import cross, length, polyline_lengths, signed_volume
 from viewer.anatomy.kinematics import SEGMENT_OF_BONE, SEGMENTS, LegPose
 from viewer.anatomy.muscles.block import BulgingBlock
 from viewer.anatomy.muscles.fibres import pinned_indices
@@ -103,8 +103,11 @@ DRAPE_FULL_MM, DRAPE_REACH_MM = 15.0, 30.0
 # frog position), fading in over this share of its length from its origin on the crest (no fade: 1.1% of the band
 # over 2 mm deep in the hip bone in the frog position, 0.9% before; 0.1: the band 1.0% inside the tensor at flexion 90;
 # over the tensor posed as a spindle swollen across, spindle.py, 0.15 left 2.7% of the band inside it in the frog
-# position, 0.1 1.8% and 1.04% of the band over 2 mm deep in the hip bone, 0.05 0.7% and 1.2%)
-DRAPE_ORIGIN_FADE = 0.15
+# position, 0.1 1.8% and 1.04% of the band over 2 mm deep in the hip bone, 0.05 0.7% and 1.2%; with the spindle
+# widened to hold its form's volume, solver-13: 0.15 left 2.4% / 4.0% of the band inside it at flexion 90 knee 90 /
+# frog, 0.05 0.53% / 0.45%, with 1.10% / 0.92% of the band over 2 mm deep in the crest at its origin, 0.96% / 0.98%
+# with the tensor handed over by level)
+DRAPE_ORIGIN_FADE = 0.05
 DEEP_LAYER = 2  # layer of the short rotators and quadratus femoris (posed as taut paths)
 # The broad gluteal fans: their cages are solved as-rigid-as-possible at every pose (see ``shell``), so a
 # shortening fan bulges instead of folding its top face over a bending sheet.
@@ -122,7 +125,15 @@ FANS = ("gluteus_maximus", "gluteus_medius", "gluteus_minimus")
 # 0.40%; the tensor 16.1% at 90/45/45, now 9.5%, its volume 0.85 of rest, now 0.99).
 TIED_TO_FEMUR = ("iliotibial_band", "tensor_fasciae_latae")
 # Bump when the solver's posed shapes change: the shipped pose space is keyed by it (not by this source).
-SOLVER_VERSION = "solver-13"
+SOLVER_VERSION = "solver-14"
+# A spindle (spindle.py) holds its form's volume by widening across the rod (its rest form's volume over the form
+# bound to its posed cage, a step at a time): swelling with its squeeze alone, the form kept 0.81 of its volume at
+# flexion 90 with abduction and rotation 45 (sections overlapping where the belly bends), and the forms' volume hold
+# then thickened it away from its deep face, which doubled its creases (4.1% of its edges bending over 40 degrees,
+# 8.5% held); widened instead, 4.5% and no hold. Thickened instead, it stood out of the skin (spindle.py).
+SPINDLE_HOLD_STEPS = 3
+SPINDLE_HOLD_TOLERANCE = 0.02  # a form this close to its rest volume is left as it is
+SPINDLE_GAIN_RANGE = (0.8, 1.6)  # bounds of the further widening
 
 
 @dataclass
@@ -421,23 +432,22 @@ class MusclePoser:
         points, rotations, end_shifts = points.copy(), [], []
         normals, bones = self._reference_normals(full), self._segment_matrices(full)[:, :3, :3]
         for rod in self.rods:
+            if isinstance(rod, SpindleRod):
+                rod.gain = 1.0
             sections, turns = rod.pose(points, normals, bones)
-            rotations.append(turns)
             muscle = rod.muscle
             if muscle is not None and muscle.form is not None and muscle.binding is not None:
                 side = int(self.side[rod.grid[0, 0]])
-                thickening = np.clip(muscle.length_mm() / polyline_lengths(sections).mean(), *THICKNESS_RANGE)
-                turned = np.broadcast_to(turns, (*rod.grid.shape, 3, 3))
-                faces = [
-                    thickening * np.einsum("usij,usj->usi", turned, offsets[rod.grid])
-                    for offsets in (self.lower_offsets, self.upper_offsets)
-                ]
+                if isinstance(rod, SpindleRod):
+                    sections, turns = self._held_spindle(rod, points, sections, turns, normals, bones)
+                faces = self._rod_faces(rod, sections, turns)
                 for _ in range(LIFT_STEPS):
                     cage = np.concatenate([(sections + face).reshape(-1, 3) for face in faces])
                     shifts = rod.lifted(cage, lambda v, k=side: self._nearest_bone(v, full, k))
                     if not shifts.any():
                         break
                     sections = sections + shifts
+            rotations.append(turns)
             # the fibres end on their bones: the hinge turns an end section about the line from its first to its
             # last sample, and piriformis' insertion samples on the trochanter, up to 4.8 mm off that line, swung
             # 5.4 mm off the bone at flexion 120 with the knee at 130. The end rows go back to their pins and their
@@ -447,6 +457,51 @@ class MusclePoser:
             sections[:, [0, -1]] = points[ends]
             points[rod.grid] = sections
         return points, rotations, end_shifts
+
+    def _rod_faces(self, rod: Rod, sections: FloatArray, turns: FloatArray) -> list[FloatArray]:
+        """Both faces' offsets (n_u, n_s, 3) of a rod's ``sections`` (n_u, n_s, 3) turned with its ``turns`` (n_s, 3, 3)
+        and thickened as ``_result`` will: a spindle by its sections' squeeze, any other rod as a whole."""
+        if isinstance(rod, SpindleRod):
+            thickening = np.clip(rod.thickening(sections.mean(axis=0)), *THICKNESS_RANGE)[None, :, None]
+        else:
+            thickening = np.clip(rod.muscle.length_mm() / polyline_lengths(sections).mean(), *THICKNESS_RANGE)
+        turned = np.broadcast_to(turns, (*rod.grid.shape, 3, 3))
+        return [
+            thickening * np.einsum("usij,usj->usi", turned, offsets[rod.grid])
+            for offsets in (self.lower_offsets, self.upper_offsets)
+        ]
+
+    def _held_spindle(
+        self,
+        rod: SpindleRod,
+        points: FloatArray,
+        sections: FloatArray,
+        turns: FloatArray,
+        normals: FloatArray,
+        bones: FloatArray,
+    ) -> tuple[FloatArray, FloatArray]:
+        """A spindle's sections (n_u, n_s, 3) and turns (n_s, 3, 3) widened across until its form holds its rest
+        volume (``SpindleRod.gain``: up to SPINDLE_HOLD_STEPS times, divided by the bound form's volume over rest).
+
+        ``points`` (n, 3) are the relaxed paths, ``sections`` and ``turns`` the rod posed without widening,
+        ``normals`` (n, 3) and ``bones`` (k, 3, 3) as for :meth:`Rod.pose`.
+        """
+        muscle = rod.muscle
+        rest_volume = signed_volume(muscle.form.vertices, muscle.form.faces)
+
+        def volume(sections: FloatArray, turns: FloatArray) -> float:
+            cage = np.concatenate([(sections + face).reshape(-1, 3) for face in self._rod_faces(rod, sections, turns)])
+            form = muscle.binding.posed(muscle.form.vertices, muscle.vertices, cage)
+            return signed_volume(form, muscle.form.faces) / rest_volume
+
+        ratio = volume(sections, turns)
+        for _ in range(SPINDLE_HOLD_STEPS):
+            if abs(ratio - 1.0) < SPINDLE_HOLD_TOLERANCE:
+                break
+            rod.gain = float(np.clip(rod.gain / ratio, *SPINDLE_GAIN_RANGE))
+            sections, turns = rod.pose(points, normals, bones)
+            ratio = volume(sections, turns)
+        return sections, turns
 
     def _reference_normals(self, full: dict[str, FloatArray]) -> FloatArray:
         """(n, 3) rest sheet normals turned with the blended rotation of their segments, unit length."""
