@@ -58,16 +58,7 @@ def test_thighs_pressed_together_do_not_pass_through_each_other(body):
 @pytest.mark.parametrize(
     "pose", [LegPose(), LegPose(hip_flexion=90.0, knee_flexion=90.0), LegPose(hip_flexion=120.0)], ids=str
 )
-def test_legs_apart_are_not_pressed(body, pose, request):
-    if body == "female" and pose.hip_flexion == 120.0:
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="issue 14: on the skins rebuilt on the merge of 2026-11-30 the press moves 16 vertices at the "
-                "bottom of the natal cleft (about -78, -160, 7 mm) by up to 5.7 mm at flexion 120: the flexed "
-                "cheek's skin meets the other's there",
-            )
-        )
+def test_legs_apart_are_not_pressed(body, pose):
     """Where the legs do not meet (at rest the thighs touch at the crotch, flexed they are apart), nothing moves."""
     legs = {"right": pose, "left": LegPose()}
     _, _, free = posed(body, legs, contact=False)

@@ -18,7 +18,11 @@ external rotation with adduction (``bench/bench_skin_crossings.py``), the crossi
 (female) and 962 to 370 (male), none and 5 of them left along the inner thighs.
 
 Only skin that its own leg carries (:data:`CARRIED_WEIGHT`, fading in over :data:`CARRIED_FADE`) is pressed: the
-perineum's, which the pelvis holds, stays. A vertex whose rest position already lies nearer the other axis (the
+perineum's, which the pelvis holds, stays. Nor is skin that lies behind either thigh's start (its nearest point on
+the own or the other leg's axis is the hip's centre, the end of the axis): there the midway surface does not part
+two thighs but two cheeks, and the flexed leg's cheek met the other's at the bottom of the natal cleft (at flexion 120
+16 vertices of the female skin there were moved by up to 5.7 mm); the press fades in over :data:`HIP_FADE_MM` down
+both thighs from their hips. A vertex whose rest position already lies nearer the other axis (the
 crotch, where the thighs touch at rest) keeps that rest margin: in anatomical position nothing moves. To stay cheap
 on every frame, each leg's axis is cut into stations with the skin's largest distance from the axis in each sector
 round it; only the skin of stations that come near enough to the other leg's to touch is looked at.
@@ -38,6 +42,7 @@ CONTACT_GAP_MM = 1.0  # each leg's pressed skin is kept this far on its own side
 SHANK_AXIS_MM = 250.0  # each leg's axis runs on this far down the shank from the knee (the skin ends above that)
 CARRIED_WEIGHT = 0.1  # skin its own leg carries less than this is never pressed (the pelvis holds it) ...
 CARRIED_FADE = 0.2  # ... and pressed fully from this much more weight on
+HIP_FADE_MM = 20.0  # the press fades in over this far down both thighs' axes from the hips (not on the buttocks)
 SOFT_MM = 10.0  # skin within this of the pressed level is eased onto it (the patch's edge rounds off, no teeth)
 SPREAD_PASSES = 4  # umbrella passes that spread the press over the skin around the contact
 PRESS_ROUNDS = 3  # rounds of pressing onto the plane midway between the axes' nearest points
@@ -168,6 +173,17 @@ class ThighContact:
             posed[side] = self._carried(axis, thigh, shank, np.array([False, False, True]))
         return posed
 
+    @staticmethod
+    def _below_hips(points: FloatArray, own: FloatArray, other: FloatArray) -> FloatArray:
+        """(m,) 0..1: how far the (m, 3) ``points`` lie down both posed thighs' axes (``own`` and ``other``, (3, 3)
+        each) from the hips, past :data:`HIP_FADE_MM` fully (smoothstep); 0 behind either thigh's start (buttock)."""
+        least = np.full(len(points), np.inf)
+        for axis in (own, other):
+            down = (axis[1] - axis[0]) / np.linalg.norm(axis[1] - axis[0])
+            least = np.minimum(least, (points - axis[0]) @ down)
+        x = np.clip(least / HIP_FADE_MM, 0.0, 1.0)
+        return x * x * (3.0 - 2.0 * x)
+
     def touching(self, transforms: Mapping[str, FloatArray]) -> dict[str, np.ndarray]:
         """side -> (k, SECTORS) bool: the stations of that leg near enough to the other leg's to touch at the pose,
         in the sectors that face it (:data:`FACING_SECTORS` either side of the direction to the other's station)."""
@@ -214,10 +230,12 @@ class ThighContact:
             points = vertices[rows]
             own, own_foot = nearest_on_polyline(points, axes[side])
             far, far_foot = nearest_on_polyline(points, axes[other])
+            thighs = self._below_hips(points, axes[side], axes[other])
             crossed = (far - own < self.margin[side][near] + 2.0 * SOFT_MM) & (far < self.reach[side][near])
+            crossed &= thighs > 0.0
             if not crossed.any():
                 continue
-            margin = self.margin[side][near[crossed]]
+            margin, thighs = self.margin[side][near[crossed]], thighs[crossed]
             points, own_foot, far_foot = points[crossed], own_foot[crossed], far_foot[crossed]
             start, target = points, None
             for step in range(PRESS_ROUNDS):  # onto the plane midway between the two nearest points of the axes
@@ -235,7 +253,7 @@ class ThighContact:
                 points = points + lack[:, None] * normal
             pressed = near[crossed]
             press = np.zeros((len(self.rows[side]), 3))
-            press[pressed] = points - start
+            press[pressed] = thighs[:, None] * (points - start)
             spread = press
             for _ in range(SPREAD_PASSES):  # the pressed skin's neighbours give way with it, a little less
                 spread = self.umbrella[side] @ spread
