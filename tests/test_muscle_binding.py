@@ -613,10 +613,10 @@ def test_the_gluteal_fans_do_not_fold_in_motion(fan_shapes, name):
 #   superior 0.61 / 0.25 / 0.64 / 0.78 / 0.22%, inferior 0.67 / 0.34 / 1.03 / 0.11 / 0.62% (flexion 90 knee 90 /
 #   frog / external rotation with adduction / prone / 90/45/45; the superior 1.11% in external rotation with
 #   adduction and the inferior 1.29 and 1.40% at flexion 90 knee 90 and there before). The inferior gemellus
-#   arises on the pelvic surface of the ischium (its landmarks' bone normals point medially) and curls round
-#   the posterior border before turning lateral; arising from the outer surface instead (0.68 / 0.42 / 0.82 /
-#   0.39 / 0.68%) it pressed on quadratus femoris' origin (that cage's faces then 33-39 degrees apart) and
-#   thickened maximus' belly past 30 mm, so it is not done yet;
+#   arose on the pelvic surface of the ischium (its landmarks' bone normals pointed medially) and curled round
+#   the posterior border before turning lateral (centre line turned 177 degrees); it now arises on the outer
+#   (posterior) surface of the upper tuberosity just below the lesser sciatic notch (centre line turned 116
+#   degrees), with quadratus femoris' upper origin one vertex lower so the two borders meet (muscles-build-13g);
 # - piriformis (2.1 / 1.03 / 1.15 / 4.0% at flexion 90 knee 90 / frog / external rotation with adduction / 90/45/45,
 #   single edges folding 173-176 degrees) is a rod too since solver-9, in pieces between its pins (its pelvic piece
 #   from the sacrum to the sciatic notch rigid with the pelvis): 0.92 / 0.08 / 0.53 / 0.27% on the solver (bench
