@@ -371,6 +371,30 @@ def test_the_volume_hold_never_takes_a_form_farther_from_its_rest_volume(muscles
         assert after <= strayed + 1e-3, (name, round(strayed, 3), round(after, 3))
 
 
+def test_the_inferior_gemellus_runs_along_the_obturator_internus_tendon_on_its_own_cage(muscles):
+    """A taut chord, its cage's centre line ran 20.5 mm from the tendon's at most, behind and below it, and its
+    form, drawn to the tendon, lay 11.2 mm off that centre line, so at flexion 90 it moved 12.6 mm less than its
+    cage; the cage now drawn to the tendon's lower border (``alongside``), both lie there, the form touching the
+    tendon's form from end to end (within a voxel: no gap in the common tendon)."""
+    from scipy.spatial import cKDTree
+
+    from viewer.anatomy.geometry import resample
+    from viewer.anatomy.muscles.forms import VOXEL_MM
+
+    gemellus, tendon = muscles["inferior_gemellus_right"], muscles["obturator_internus_right"]
+    centre = gemellus.fibres.mean(axis=0)  # (n_s, 3)
+    line = resample(tendon.fibres.mean(axis=0), 2000)
+    assert cKDTree(line).query(centre)[0].max() < 15.0  # 14.1
+    along = sheet_fibre_uv(gemellus.fibres)[..., 1].mean(axis=0)
+    s = gemellus.fibre_uv[:, 1]
+    touching = cKDTree(tendon.form.vertices)
+    for low in np.arange(0.0, 1.0, 0.125):
+        part = (s >= low) & (s <= low + 0.125)
+        middle = np.array([np.interp(low + 0.0625, along, centre[:, k]) for k in range(3)])
+        assert np.linalg.norm(gemellus.form.vertices[part].mean(axis=0) - middle) < 4.0, low  # 2.6 at most
+        assert touching.query(gemellus.form.vertices[part])[0].min() < VOXEL_MM, low  # 0.6 at most
+
+
 @pytest.mark.parametrize("name", ["piriformis_right", "quadratus_femoris_right", "inferior_gemellus_right"])
 def test_the_rotator_forms_move_with_their_cages_at_their_own_fibre_fraction(muscles, deformer, name):
     """At flexion 90, each form vertex strays from rigid thigh motion as much as its cage does at the same s.
