@@ -66,15 +66,11 @@ def surface_gradient(vertices: np.ndarray, faces: np.ndarray, values: np.ndarray
     [
         "gluteus_maximus_right",
         "gluteus_medius_left",
-        pytest.param(
-            "piriformis_right",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="issue 15: with its corner at the greater sciatic notch rounded (fibres.rounded_at_pins) a "
-                "quarter of piriformis' triangles have u's gradient at over 60 degrees to the fibres (75th percentile "
-                "cosine 0.506, limit 0.5; median 0.205): its across-fibre coordinate still follows the old bend",
-            ),
-        ),
+        # with its corner at the greater sciatic notch rounded (fibres.rounded_at_pins) the 75th percentile cosine was
+        # 0.506 (median 0.205); 0.496 (0.204) since the inferior gemellus arises on the outer surface of the tuberosity
+        # (muscles-build-13g: piriformis' cage unchanged, its form re-extracted). Barely: round the notch (s 0.3-0.5)
+        # its u still follows the old bend (median cosine 0.45-0.55 there)
+        "piriformis_right",
         # its cage was a lens (2 mm at its ends, 39 mm mid-belly), its top-face fibres at up to 80 degrees to the deep
         # ones: no u on the form was across both (median cosine 0.30); now an even slab
         "quadratus_femoris_right",

@@ -18,7 +18,7 @@ from viewer.anatomy.kinematics import SEGMENTS, segment_bones
 from viewer.anatomy.muscles.derived_landmarks import bone_key, resolve
 from viewer.anatomy.muscles.distance_field import DistanceGrid, distance_grid, union_distance
 from viewer.anatomy.muscles.fibres import escape, initial_fibres, pinned_indices, push_out, relax, rounded_at_pins
-from viewer.anatomy.muscles.sheet import box_faces, box_vertices, sheet_normals, thickness_profile
+from viewer.anatomy.muscles.sheet import box_faces, box_vertices, drawn_within, sheet_normals, thickness_profile
 from viewer.anatomy.muscles.spec import Attachment, MuscleSpec
 from viewer.types import FloatArray
 
@@ -32,6 +32,10 @@ MUSCLE_GRID_SPACING_MM = 2.0
 VERTEX_CLEARANCE_MM = 1.0  # covers the distance grids' interpolation error
 VIA_EASE_SAMPLES = 4  # samples either side of a tube's via pin over which its clearance eases and its corner rounds
 MEMBRANE = 0.25  # across-fibre smoothing of sheets during relaxation (keeps them from folding)
+# Passes that smooth a tube drawn alongside another muscle (Builder.drawn_alongside), each followed by a push out
+# of the obstacles: the draw leaves a corner where it sets in (the inferior gemellus' centre line then turned 17 and
+# 11 degrees at two samples near its origin; 5 and 6 after 10 passes, 4 after 30)
+ALONGSIDE_PASSES = 20
 
 
 @dataclass
@@ -55,6 +59,7 @@ class Builder:
             name: distance_grid(bones[name].vertices, bones[name].faces) for name in RIGHT_BONES if name in bones
         }
         self.muscle_grids: list[DistanceGrid] = []
+        self.built: dict[str, RightMuscle] = {}  # by data-file name, for ``alongside``
 
     def obstacle(self, points: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Distance (mm) and outward direction from bones and built muscles at ``points`` (..., 3): shapes (...) and
@@ -124,6 +129,8 @@ class Builder:
         thickness = minimum + scale * shape
         if tube:
             clearance = self.eased_to_pins(fibres, spec.clearance_mm + thickness / 2, vias)
+            if spec.alongside is not None:
+                fibres = self.drawn_alongside(spec, fibres, free, clearance)
             fibres = push_out(rounded_at_pins(fibres, vias, VIA_EASE_SAMPLES), free, self.obstacle, clearance)
             if target is not None:  # pushed out of its neighbours a tube's cross-sections spread: recalibrate
                 scale = self.calibrate(fibres, minimum, shape, tube, scale, target * 1000.0, slab)
@@ -132,7 +139,52 @@ class Builder:
         extent = np.prod(vertices.max(axis=0) - vertices.min(axis=0))
         spacing = 1.0 if extent < 1.5e6 else MUSCLE_GRID_SPACING_MM  # thin tendons need the finer grid
         self.muscle_grids.append(distance_grid(vertices, faces, spacing, margin=12.0))
-        return RightMuscle(spec, fibres, free, thickness, vertices, faces)
+        self.built[spec.name] = RightMuscle(spec, fibres, free, thickness, vertices, faces)
+        return self.built[spec.name]
+
+    def drawn_alongside(self, spec: MuscleSpec, fibres: FloatArray, free: np.ndarray, clearance: FloatArray) -> FloatArray:
+        """A tube's relaxed fibres drawn to within ``spec.alongside["gap_mm"]`` of an earlier muscle's centre line.
+
+        Relaxed, a tube is a taut chord between its attachments. The inferior gemellus' chord, from the outer
+        surface of the ischial tuberosity to the trochanteric fossa, ran free in space behind and below the
+        obturator internus tendon (its centre line 20 mm from the tendon's, 14 mm from both the tendon's cage
+        and the bone) while the gemellus lies along the tendon's lower border; its display form, drawn to the
+        tendon (``form.alongside``), then lay 11 mm off the cage it is posed with. Its cross-sections are drawn
+        here (each moved as a whole by its centre's draw, on its own side of the partner's centre line), then
+        smoothed along the fibres (:data:`ALONGSIDE_PASSES`, pins held) and pushed out of the bones and earlier
+        muscles (so out of the partner's cage too) after each pass.
+
+        Parameters
+        ----------
+        spec : MuscleSpec
+            The tube's spec; ``spec.alongside`` names the partner (built earlier) and the gap (mm).
+        fibres : (n_u, n_s, 3) float array
+            The relaxed fibres, mm.
+        free : (n_s,) bool array
+            False at pinned samples.
+        clearance : (n_u, n_s) float array
+            Distance (mm) each sample keeps from the obstacles.
+
+        Returns
+        -------
+        (n_u, n_s, 3) float array
+            The drawn fibres.
+        """
+        partner = spec.alongside["muscle"]
+        if partner not in self.built:
+            raise ValueError(f"{spec.name}.json: alongside.muscle {partner!r} is not built before it")
+        centre = self.built[partner].fibres.mean(axis=0)
+        line = resample_path(centre, 20 * len(centre))
+        middle = fibres.mean(axis=0)  # each cross-section moves as a whole: drawn point by point the sheet
+        # narrowed, and the volume then made it a slab twice as thick (22 mm), pressing on quadratus femoris
+        shift = drawn_within(middle, line, spec.alongside["gap_mm"]) - middle
+        fibres = fibres + free[None, :, None] * shift[None]
+        for _ in range(ALONGSIDE_PASSES):
+            fibres = push_out(fibres, free, self.obstacle, clearance)
+            smoothed = fibres.copy()
+            smoothed[:, 1:-1] = 0.5 * fibres[:, 1:-1] + 0.25 * (fibres[:, :-2] + fibres[:, 2:])
+            fibres = np.where(free[None, :, None], smoothed, fibres)
+        return fibres
 
     def eased_to_pins(self, fibres: FloatArray, clearance: FloatArray, pins: np.ndarray) -> FloatArray:
         """A tube's clearance eased down to its via pins' own distance from the obstacles.

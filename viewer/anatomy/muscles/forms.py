@@ -37,7 +37,7 @@ from viewer.anatomy.geometry import edge_bends, is_watertight, signed_volume
 from viewer.anatomy.muscles.build import RIGHT_BONES, RightMuscle
 from viewer.anatomy.muscles.distance_field import inside_depth, inside_voxels
 from viewer.anatomy.muscles.form_metrics import FOLD_DEGREES
-from viewer.anatomy.muscles.sheet import sheet_normals
+from viewer.anatomy.muscles.sheet import drawn_within, sheet_normals
 from viewer.types import FloatArray
 
 VOXEL_MM = 1.5
@@ -208,13 +208,8 @@ def alongside_sheet(sheet: FloatArray, partner: FloatArray, gap_mm: float, start
     ----------
     sheet, partner : (n_u, n_s, 3) and (m_u, m_s, 3) mid-sheets, mm.
     """
-    from scipy.spatial import cKDTree
-
     line = fine_sheet(partner.mean(axis=0, keepdims=True), 1, 20 * partner.shape[1])[0]
-    points = sheet.reshape(-1, 3)
-    distance, nearest = cKDTree(line).query(points)
-    offset = points - line[nearest]
-    drawn = line[nearest] + offset * (np.minimum(distance, gap_mm) / np.maximum(distance, 1e-9))[:, None]
+    drawn = drawn_within(sheet.reshape(-1, 3), line, gap_mm)
     s = np.linspace(0, 1, sheet.shape[1])
     ramp = np.clip((s - start) / ALONGSIDE_RAMP, 0, 1)
     weight = ramp * ramp * (3 - 2 * ramp) * (1 - np.clip((s - (1 - FOOTPRINT)) / FOOTPRINT, 0, 1) ** 2)

@@ -45,6 +45,30 @@ def sheet_normals(fibres: FloatArray, smoothing: int = 4) -> FloatArray:
     return normals / np.maximum(np.linalg.norm(normals, axis=2, keepdims=True), 1e-9)
 
 
+def drawn_within(points: FloatArray, line: FloatArray, gap_mm: float) -> FloatArray:
+    """Points farther than ``gap_mm`` from a polyline moved towards their nearest point on it, keeping their side.
+
+    Parameters
+    ----------
+    points : (n, 3) float array
+        The points, mm.
+    line : (m, 3) float array
+        The polyline, sampled densely (its vertices stand for it: spacing well under ``gap_mm``), mm.
+    gap_mm : float
+        Distance from the line the points are drawn to; nearer points stay.
+
+    Returns
+    -------
+    (n, 3) float array
+        The drawn points.
+    """
+    from scipy.spatial import cKDTree
+
+    distance, nearest = cKDTree(line).query(points)
+    offset = points - line[nearest]
+    return line[nearest] + offset * (np.minimum(distance, gap_mm) / np.maximum(distance, 1e-9))[:, None]
+
+
 @cache
 def box_faces(n_u: int, n_s: int) -> np.ndarray:
     """Triangles of the closed grid box: lower face, upper face (vertex index + n_u*n_s) and side strips."""

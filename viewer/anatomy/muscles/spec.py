@@ -88,6 +88,7 @@ class MuscleSpec:
     path: Path = field(compare=False)
     form: dict = field(default_factory=dict, compare=False)  # display-form parameters (forms.py), optional
     appearance: Appearance = field(default_factory=Appearance, compare=False)
+    alongside: dict | None = None  # {"muscle", "gap_mm"}: a tube's cage drawn to an earlier muscle (build.py)
 
 
 def muscles_dir() -> Path:
@@ -160,7 +161,20 @@ def read_spec(path: Path, bones: set[str] | None = None, landmarks: set[str] | N
         path=path,
         form=dict(data.get("form", {})),
         appearance=Appearance.from_data(data["appearance"]),
+        alongside=_alongside(data, path),
     )
+
+
+def _alongside(data: dict, path: Path) -> dict | None:
+    """The ``alongside`` block of a tube (without its note), or None; the partner must be a muscle built earlier."""
+    block = data.get("alongside")
+    if block is None:
+        return None
+    if data["shape"] != "tube":
+        raise AnnotationError(path, "only a tube's cage runs alongside another muscle", "alongside")
+    if block["muscle"] not in MUSCLE_NAMES:
+        raise AnnotationError(path, f"unknown muscle '{block['muscle']}'", "alongside.muscle")
+    return {"muscle": block["muscle"], "gap_mm": float(block["gap_mm"])}
 
 
 def load_muscle_specs(directory: Path | None = None) -> list[MuscleSpec]:
