@@ -583,11 +583,11 @@ FOLDING = (  # strict xfail: where single edges of a posed fan still fold over 9
             "gluteus_maximus_right",
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="issue 15: on the merge of 2026-11-30 maximus folds again in external rotation with adduction "
-                "(116 degrees baked, 109 on the solver; 86 at most before), on its deep lower margin beside the "
-                "sciatic nerve's channel (rest place -98, -156, 81 mm), after the deep cages it is built among "
-                "changed (rounded via pins, thicker gemelli tendons, quadratus femoris' nerve bed); its rest form "
-                "there bends 23 degrees at most",
+                reason="issue 15: on the merge of 2026-11-30 maximus folded in external rotation with adduction "
+                "(116 degrees baked, 109 on the solver; 86 at most before) at the rim of the sciatic nerve's channel "
+                "(rest place -98, -156, 81 mm), the nerve squeezed into its cage; with the nerve's bed lifted 1.5 mm "
+                "past it and its caps flipped (muscle-forms-27) 82 there, but its rounded lower border, 12.6 mm "
+                "beyond its cage (-94, -196, 102), folds to 179 at flexion 90 with the knee at 90 on the solver",
             ),
         ),
         pytest.param("gluteus_medius_right", marks=pytest.mark.xfail(strict=True, reason=FOLDING)),

@@ -29,6 +29,7 @@ from viewer.anatomy.muscles.form_metrics import (
 )
 from viewer.anatomy.muscles.forms import (
     BONE_LABEL,
+    CAP_DEGREES,
     FIRST_MUSCLE_LABEL,
     FORM_DEFAULTS,
     GRID_MARGIN_MM,
@@ -40,8 +41,10 @@ from viewer.anatomy.muscles.forms import (
     alongside_sheet,
     close_pinholes,
     closed_tube,
+    corner_angles,
     diagonal_contacts,
     drop_fins,
+    flipped_caps,
     lattice_grid,
     make_room_for_band,
     seat_attachment_cores,
@@ -405,6 +408,25 @@ def test_a_fin_left_by_decimation_is_dropped():
     cleaned = drop_fins(finned)
     assert is_watertight(np.asarray(cleaned.regular_faces)) and cleaned.n_points == sphere.n_points
     assert drop_fins(sphere) is sphere  # nothing to drop
+
+
+def test_a_cap_left_by_decimation_has_its_long_edge_flipped():
+    """Decimation left gluteus maximus caps (a corner of 156 and 178 degrees, the far vertex almost on the long edge)
+    that turned over when posed (edges bending 94 to 150 degrees); the long edge is flipped, the surface kept."""
+    import pyvista
+
+    sphere = pyvista.Sphere(radius=20.0, theta_resolution=16, phi_resolution=16)
+    vertices, faces = np.array(sphere.points, float), np.asarray(sphere.regular_faces, np.int64)
+    a, b, c = faces[100]
+    vertices[c] = 0.5 * (vertices[a] + vertices[b]) * 1.003  # onto the middle of the edge (a, b), just off it
+    assert np.degrees(corner_angles(vertices, faces)).max() > CAP_DEGREES
+    flipped = flipped_caps(vertices, faces)
+    assert is_watertight(flipped) and (flipped != faces).any(axis=1).sum() == 2
+    assert np.degrees(corner_angles(vertices, flipped)).max() < CAP_DEGREES
+    assert signed_volume(vertices, flipped) == pytest.approx(signed_volume(vertices, faces), rel=1e-3)
+    edges = {frozenset(edge) for face in flipped.tolist() for edge in zip(face, face[1:] + face[:1], strict=True)}
+    assert frozenset((a, b)) not in edges
+    np.testing.assert_array_equal(flipped_caps(np.asarray(sphere.points, float), faces), faces)  # no cap: kept
 
 
 
