@@ -47,6 +47,7 @@ from viewer.anatomy.muscles.forms import (
     flipped_caps,
     lattice_grid,
     make_room_for_band,
+    rounded_beside_nerve,
     seat_attachment_cores,
     smooth_sheet,
 )
@@ -360,6 +361,25 @@ def test_an_attachment_beside_the_nerve_takes_its_fat_but_not_the_nerve():
     assert grid.labels[15, 15, 20] == FIRST_MUSCLE_LABEL  # the fat at its origin
     assert grid.labels[15, 15, 18] == BONE_LABEL and grid.labels[15, 15, 15] == BONE_LABEL  # never the nerve
     assert (grid.labels == NERVE_FAT_LABEL).any()  # the rest of the fat stays unclaimable
+
+
+def test_rims_beside_the_nerve_are_rounded_and_nothing_else_changes():
+    """Gluteus maximus, cut round the sciatic nerve, folded over at its channel's sharp rims when posed: beside the
+    nerve's fat a muscle's square rim is rounded (it only gives voxels up), farther off its corners stay square."""
+    grid = LabelGrid(np.zeros(3), np.full(3, 60.0), spacing=1.0)
+    line = np.array([[0.0, 10.0, 30.0], [60.0, 10.0, 30.0]])  # a nerve 3 mm in half width along x, at y = 10
+    grid.keep_nerve_channel([(line, np.full(2, 3.0), ())])
+    free = grid.labels == 0
+    grid.labels[:, 16:40, 22:38] = np.where(free[:, 16:40, 22:38], FIRST_MUSCLE_LABEL, grid.labels[:, 16:40, 22:38])
+    before = grid.labels.copy()
+    rounded_beside_nerve(grid, FIRST_MUSCLE_LABEL, 0.0)
+    np.testing.assert_array_equal(grid.labels, before)  # radius 0: left alone
+    rounded_beside_nerve(grid, FIRST_MUSCLE_LABEL, 4.0)
+    given_up = (before == FIRST_MUSCLE_LABEL) & (grid.labels == 0)
+    assert not ((grid.labels == FIRST_MUSCLE_LABEL) & (before != FIRST_MUSCLE_LABEL)).any()  # nothing taken
+    assert given_up[30, 16, 22] and given_up[30, 16, 37]  # the rims of the face towards the nerve, rounded
+    assert not given_up[30, 16, 30] and not given_up[30, 39, 22]  # that face itself; the far rims stay square
+    assert not given_up[30, 30, 30]
 
 
 def test_alongside_a_muscle_not_built_before_is_a_clear_error():
