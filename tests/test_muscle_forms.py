@@ -29,6 +29,7 @@ from viewer.anatomy.muscles.form_metrics import (
 )
 from viewer.anatomy.muscles.forms import (
     BONE_LABEL,
+    CAP_DEGREES,
     FIRST_MUSCLE_LABEL,
     FORM_DEFAULTS,
     GRID_MARGIN_MM,
@@ -40,10 +41,13 @@ from viewer.anatomy.muscles.forms import (
     alongside_sheet,
     close_pinholes,
     closed_tube,
+    corner_angles,
     diagonal_contacts,
     drop_fins,
+    flipped_caps,
     lattice_grid,
     make_room_for_band,
+    rounded_beside_nerve,
     seat_attachment_cores,
     smooth_sheet,
 )
@@ -359,6 +363,25 @@ def test_an_attachment_beside_the_nerve_takes_its_fat_but_not_the_nerve():
     assert (grid.labels == NERVE_FAT_LABEL).any()  # the rest of the fat stays unclaimable
 
 
+def test_rims_beside_the_nerve_are_rounded_and_nothing_else_changes():
+    """Gluteus maximus, cut round the sciatic nerve, folded over at its channel's sharp rims when posed: beside the
+    nerve's fat a muscle's square rim is rounded (it only gives voxels up), farther off its corners stay square."""
+    grid = LabelGrid(np.zeros(3), np.full(3, 60.0), spacing=1.0)
+    line = np.array([[0.0, 10.0, 30.0], [60.0, 10.0, 30.0]])  # a nerve 3 mm in half width along x, at y = 10
+    grid.keep_nerve_channel([(line, np.full(2, 3.0), ())])
+    free = grid.labels == 0
+    grid.labels[:, 16:40, 22:38] = np.where(free[:, 16:40, 22:38], FIRST_MUSCLE_LABEL, grid.labels[:, 16:40, 22:38])
+    before = grid.labels.copy()
+    rounded_beside_nerve(grid, FIRST_MUSCLE_LABEL, 0.0)
+    np.testing.assert_array_equal(grid.labels, before)  # radius 0: left alone
+    rounded_beside_nerve(grid, FIRST_MUSCLE_LABEL, 4.0)
+    given_up = (before == FIRST_MUSCLE_LABEL) & (grid.labels == 0)
+    assert not ((grid.labels == FIRST_MUSCLE_LABEL) & (before != FIRST_MUSCLE_LABEL)).any()  # nothing taken
+    assert given_up[30, 16, 22] and given_up[30, 16, 37]  # the rims of the face towards the nerve, rounded
+    assert not given_up[30, 16, 30] and not given_up[30, 39, 22]  # that face itself; the far rims stay square
+    assert not given_up[30, 30, 30]
+
+
 def test_alongside_a_muscle_not_built_before_is_a_clear_error():
     from types import SimpleNamespace
 
@@ -405,6 +428,25 @@ def test_a_fin_left_by_decimation_is_dropped():
     cleaned = drop_fins(finned)
     assert is_watertight(np.asarray(cleaned.regular_faces)) and cleaned.n_points == sphere.n_points
     assert drop_fins(sphere) is sphere  # nothing to drop
+
+
+def test_a_cap_left_by_decimation_has_its_long_edge_flipped():
+    """Decimation left gluteus maximus caps (a corner of 156 and 178 degrees, the far vertex almost on the long edge)
+    that turned over when posed (edges bending 94 to 150 degrees); the long edge is flipped, the surface kept."""
+    import pyvista
+
+    sphere = pyvista.Sphere(radius=20.0, theta_resolution=16, phi_resolution=16)
+    vertices, faces = np.array(sphere.points, float), np.asarray(sphere.regular_faces, np.int64)
+    a, b, c = faces[100]
+    vertices[c] = 0.5 * (vertices[a] + vertices[b]) * 1.003  # onto the middle of the edge (a, b), just off it
+    assert np.degrees(corner_angles(vertices, faces)).max() > CAP_DEGREES
+    flipped = flipped_caps(vertices, faces)
+    assert is_watertight(flipped) and (flipped != faces).any(axis=1).sum() == 2
+    assert np.degrees(corner_angles(vertices, flipped)).max() < CAP_DEGREES
+    assert signed_volume(vertices, flipped) == pytest.approx(signed_volume(vertices, faces), rel=1e-3)
+    edges = {frozenset(edge) for face in flipped.tolist() for edge in zip(face, face[1:] + face[:1], strict=True)}
+    assert frozenset((a, b)) not in edges
+    np.testing.assert_array_equal(flipped_caps(np.asarray(sphere.points, float), faces), faces)  # no cap: kept
 
 
 

@@ -33,7 +33,7 @@ import numpy as np
 from scipy import ndimage
 
 from viewer.anatomy.bones import Surface
-from viewer.anatomy.geometry import edge_bends, is_watertight, signed_volume
+from viewer.anatomy.geometry import edge_bends, face_normals, is_watertight, signed_volume, unit
 from viewer.anatomy.muscles.build import RIGHT_BONES, RightMuscle
 from viewer.anatomy.muscles.distance_field import inside_depth, inside_voxels
 from viewer.anatomy.muscles.form_metrics import FOLD_DEGREES
@@ -52,6 +52,14 @@ CLEFT_PASSES = 2  # clefts up to about this many voxels wide between two muscles
 ATTACHMENT_ROWS = 0.03  # fraction of the fibre length at each end reserved for the muscle before any claims
 FOOTPRINT = 0.06  # fraction of the fibre length over which a tendon spreads onto its attachment
 SINC = {"pass_band": 0.01, "non_manifold_smoothing": True, "normalize_coordinates": True}  # windowed-sinc settings
+# A cap is a triangle with one corner over CAP_DEGREES: its far vertex lies almost on its long edge, and a pose that
+# moves the three a little apart turns it over. Decimation left gluteus maximus one on its upper margin (corner 178
+# degrees; edges bending 146 and 150 degrees at flexion 90 with the knee at 90 and in internal rotation) and one on
+# its lower border (156 degrees, on a 30-degree bend: 94 in external rotation with adduction); their long edges are
+# flipped (flipped_caps). Flipping also the corners over 140 degrees (82 of maximus' 8000 faces) took maximus'
+# largest posed bend to 85 in the frog position, over 130 degrees (234 faces) to 171.
+CAP_DEGREES = 150.0
+CAP_ROUNDS = 8
 FORM_DEFAULTS = {
     "sheet_smoothing": 20,  # Laplacian passes over the cage's mid-sheet (ends pinned)
     "sheet_depth": 0.5,  # where through the cage's thickness the swept sheet lies: 0 its deep face, 1 its top face
@@ -81,6 +89,7 @@ FORM_DEFAULTS = {
     "alongside": None,  # {"muscle", "gap_mm", "from"}: run beside a deeper muscle's tendon (see alongside_sheet)
     "core_first": False,  # its attachment rows are claimed before those of the deeper muscles (where they meet)
     "band_over_core": False,  # its attachment cores stay where the band is draped; the band is lifted over them
+    "nerve_rim_mm": 0.0,  # its rims beside the nerve's channel rounded to this radius (rounded_beside_nerve)
 }
 ALONGSIDE_RAMP = 0.25  # fraction of the fibre length over which a muscle comes alongside its partner
 
@@ -644,9 +653,78 @@ def relaxed_surface(mesh) -> Surface:
     if len(welded_faces) and is_watertight(welded_faces):
         vertices, faces = relax_creases(welded, welded_faces), welded_faces
     vertices, faces = collapse_folds(vertices, faces, FOLD_DEGREES)
+    faces = flipped_caps(vertices, faces)
     if signed_volume(vertices, faces) < 0:
         faces = faces[:, ::-1].copy()
     return Surface(vertices, faces)
+
+
+def corner_angles(vertices: FloatArray, faces: np.ndarray) -> FloatArray:
+    """(m, 3) angle (radians) of each of the (m, 3) ``faces`` at its corners, of the (n, 3) ``vertices``."""
+    corners = vertices[faces]
+    angles = np.empty(faces.shape)
+    for k in range(3):
+        ahead, behind = corners[:, (k + 1) % 3] - corners[:, k], corners[:, (k + 2) % 3] - corners[:, k]
+        angles[:, k] = np.arccos(np.clip(np.einsum("ij,ij->i", unit(ahead), unit(behind)), -1.0, 1.0))
+    return angles
+
+
+def flipped_caps(vertices: FloatArray, faces: np.ndarray, rounds: int = CAP_ROUNDS) -> np.ndarray:
+    """The (m, 3) ``faces`` with the long edges of their caps flipped (the same closed surface, better triangles).
+
+    The long edge of a cap (a corner over :data:`CAP_DEGREES`) is flipped, the quad of the cap and its neighbour
+    split along its other diagonal, where the Delaunay criterion asks for it (the two corners facing the edge add
+    up to over 180 degrees), the other diagonal is not an edge already and both new triangles face within 60
+    degrees of the neighbour. Only caps: quadric decimation leaves the long edges of far more non-Delaunay pairs
+    along the surface's flatter direction, and flipped too (683 of maximus' 12000 edges) they crossed its
+    curvature and maximus creased four times as much when posed.
+
+    Parameters
+    ----------
+    vertices : (n, 3) float array
+    faces : (m, 3) int array
+        A closed, consistently wound surface.
+    rounds : int
+        Passes over the caps (a flip can make a neighbouring pair a candidate).
+
+    Returns
+    -------
+    (m, 3) int array
+    """
+    faces = np.array(faces, np.int64)
+    count = len(faces)
+    for _ in range(rounds):
+        directed = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])  # edge k: corners k, k + 1
+        owner, local = np.tile(np.arange(count), 3), np.repeat(np.arange(3), count)
+        order = np.lexsort(np.sort(directed, axis=1).T[::-1])
+        directed, owner, local = directed[order], owner[order], local[order]
+        pair = np.flatnonzero(np.all(np.sort(directed[1:], axis=1) == np.sort(directed[:-1], axis=1), axis=1))
+        first, second = owner[pair], owner[pair + 1]
+        facing = np.stack([(local[pair] + 2) % 3, (local[pair + 1] + 2) % 3], axis=1)  # corners opposite the edge
+        angles = np.degrees(corner_angles(vertices, faces))
+        opposite = np.stack([angles[first, facing[:, 0]], angles[second, facing[:, 1]]], axis=1)
+        widest = opposite.max(axis=1)
+        wanted = (widest > CAP_DEGREES) & (opposite.sum(axis=1) > 180.0)
+        normals = unit(face_normals(vertices, faces))
+        edges = {tuple(edge) for edge in np.sort(directed, axis=1).tolist()}
+        touched: set[int] = set()
+        for k in np.flatnonzero(wanted)[np.argsort(-widest[wanted])]:
+            cap, other = (first[k], second[k]) if opposite[k, 0] >= opposite[k, 1] else (second[k], first[k])
+            if cap in touched or other in touched:
+                continue
+            a, b = directed[pair[k]]  # the edge as the first triangle runs it; the second runs b -> a
+            c, d = faces[first[k], facing[k, 0]], faces[second[k], facing[k, 1]]
+            if (min(c, d), max(c, d)) in edges:
+                continue
+            split = np.array([[a, d, c], [d, b, c]])  # the quad a -> d -> b -> c split along c-d, wound as before
+            if (unit(face_normals(vertices, split)) @ normals[other] <= 0.5).any():
+                continue
+            faces[[first[k], second[k]]] = split
+            edges.add((min(c, d), max(c, d)))
+            touched.update((cap, other))
+        if not touched:
+            break
+    return faces
 
 
 def collapse_folds(vertices: FloatArray, faces: np.ndarray, limit: float, collapses: int = 60) -> tuple:
@@ -831,11 +909,38 @@ def build_forms(
     under = [label for label, muscle in zip(labels, muscles, strict=True) if form_settings(muscle)["under_band"]]
     for sheet, half in bands.values():  # the drape is smooth, the muscles under it are not: they give way
         make_room_for_band(grid, sheet, half + BAND_CLEARANCE_MM, under, kept, half)
+    for label, muscle in zip(labels, muscles, strict=True):
+        rounded_beside_nerve(grid, label, form_settings(muscle)["nerve_rim_mm"])
     remove_diagonal_contacts(grid.labels)
     surfaces = extract_surfaces(grid, labels, {m.spec.name: form_settings(m) for m in muscles})
     for name, (sheet, half) in bands.items():
         surfaces[name] = band_surface(sheet, half)
     return {m.spec.name: surfaces[m.spec.name] for m in built}
+
+
+def rounded_beside_nerve(grid: LabelGrid, label: int, radius: float) -> None:
+    """The muscle ``label``'s rims beside the nerve's channel rounded to ``radius`` mm (0: left alone).
+
+    Within three radii of the fat round the nerve the muscle keeps only the voxels that a ball of that radius
+    lying wholly in it covers (a morphological opening), so it gives up the sharp rims where its faces meet the
+    channel and never takes a voxel: gluteus maximus, cut round the nerve where the nerve leaves its lower
+    border, had a slot with sharp rims there that folded over when posed (179 degrees at flexion 90 with the
+    knee at 90; 109 in external rotation with adduction at the rim of the channel in its deep face).
+    """
+    if radius <= 0 or not (grid.labels == NERVE_FAT_LABEL).any():
+        return
+    steps = int(np.ceil(radius / grid.spacing))
+    reach = 3 * steps
+    fat = np.argwhere(grid.labels == NERVE_FAT_LABEL)
+    low, high = np.maximum(fat.min(axis=0) - reach - steps, 0), np.minimum(fat.max(axis=0) + reach + steps + 1, grid.shape)
+    box = tuple(slice(a, b) for a, b in zip(low, high, strict=True))
+    region = grid.labels[box]
+    offsets = np.arange(-steps, steps + 1) * grid.spacing
+    ball = np.add.outer(np.add.outer(offsets**2, offsets**2), offsets**2) <= radius * radius
+    mine = region == label
+    kept = ndimage.binary_opening(mine, structure=ball)
+    near = ndimage.distance_transform_edt(region != NERVE_FAT_LABEL) <= reach
+    region[mine & ~kept & near] = 0
 
 
 def make_room_for_band(
