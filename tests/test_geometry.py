@@ -308,3 +308,17 @@ def test_self_crossings_finds_the_triangles_where_a_surface_passes_through_itsel
     big, big_faces = cube(10.0)  # a triangle far larger than its neighbours still meets the edges that pierce it
     pierced = np.vstack([big, small + np.array([5.0, 0.3, 0.2])]), np.vstack([big_faces, small_faces + len(big)])
     assert len(self_crossings(*pierced)) > 0
+
+
+def test_self_crossings_among_some_faces_are_the_pairs_with_one_of_them():
+    """Asked for the pairs with one of some faces (a band of one ball, on either side of where the balls meet, or
+    none), self_crossings gives exactly those of all the pairs."""
+    vertices, faces = sphere((0.0, 0.0, 0.0), 10.0, resolution=48)
+    both = np.vstack([vertices, vertices + np.array([12.0, 3.0, 0.0])]), np.vstack([faces, faces + len(vertices)])
+    pairs = self_crossings(*both)
+    centres = both[0][both[1]].mean(axis=1)
+    band = centres[:, 1] > 2.0
+    for among in (band, band & (np.arange(len(centres)) < len(faces)), centres[:, 1] > 99):
+        expected = pairs[among[pairs[:, 0]] | among[pairs[:, 1]]]
+        assert len(expected) < len(pairs)
+        np.testing.assert_array_equal(self_crossings(*both, among=among), expected)

@@ -16,32 +16,37 @@ import pytest
 ALONE = {"tests/test_skin.py::test_rebuild_matches_the_committed_skin"}
 
 # CPU seconds of the heaviest groups (``--file-times`` of a cold run with 2 workers on the loaded 2-core machine,
-# 82eddd9; the skin rebuild as measured alone after its distance grids were made cheaper, the rest of test_skin.py
-# its file's figure less that); the others follow in collection order. Only the order depends on these figures: a
-# stale one costs balance, never a test.
+# 4025884; the skin rebuild as measured alone after its distance grids were made cheaper, the rest of test_skin.py
+# its file's figure less that; the first group also carries the session's one muscle build, about 60 s, on a cold
+# cache); the others follow in collection order. Only the order depends on these figures: a stale one costs balance,
+# never a test.
 GROUP_CPU_S: dict[str, float] = {
-    "tests/test_classroom_gui.py": 97.3,
+    "tests/test_classroom_gui.py": 104.9,
     "tests/test_skin.py::test_rebuild_matches_the_committed_skin": 66.3,
-    "tests/test_gui.py": 64.9,
-    "tests/test_labels.py": 40.9,
-    "tests/test_handouts.py": 38.0,
-    "tests/test_study_gui.py": 37.3,
-    "tests/test_quiz.py": 36.8,
-    "tests/test_muscle_posing.py": 35.7,
-    "tests/test_scene_file.py": 32.2,
-    "tests/test_techniques.py": 31.9,
-    "tests/test_render.py": 31.8,
-    "tests/test_skin.py": 31.4,
-    "tests/test_technique_session.py": 24.0,
-    "tests/test_cli.py": 22.1,
-    "tests/test_fuzz.py": 18.9,
-    "tests/test_muscle_binding.py": 18.8,
-    "tests/test_export_dialog.py": 17.9,
-    "tests/test_nerve_scene.py": 16.9,
-    "tests/test_muscle_forms.py": 15.9,
-    "tests/test_sections.py": 15.3,
-    "tests/test_nerve.py": 14.8,
-    "tests/test_handout_caption.py": 7.5,
+    "tests/test_muscle_posing.py": 56.6,
+    "tests/test_gui.py": 42.4,
+    "tests/test_techniques.py": 31.3,
+    "tests/test_labels.py": 29.8,
+    "tests/test_handouts.py": 29.1,
+    "tests/test_skin.py": 25.5,
+    "tests/test_scene_file.py": 24.0,
+    "tests/test_study_gui.py": 23.3,
+    "tests/test_render.py": 22.1,
+    "tests/test_technique_session.py": 18.6,
+    "tests/test_pose_space.py": 17.0,
+    "tests/test_cli.py": 16.2,
+    "tests/test_export_dialog.py": 15.6,
+    "tests/test_skin_contact.py": 14.9,
+    "tests/test_muscle_binding.py": 14.3,
+    "tests/test_fuzz.py": 14.1,
+    "tests/test_quiz.py": 12.9,
+    "tests/test_sections.py": 12.1,
+    "tests/test_nerve_scene.py": 11.0,
+    "tests/test_scene_model.py": 9.9,
+    "tests/test_muscle_forms.py": 9.7,
+    "tests/test_nerve.py": 9.1,
+    "tests/test_handout_caption.py": 7.8,
+    "tests/test_probe.py": 7.3,
 }
 
 

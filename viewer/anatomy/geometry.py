@@ -417,7 +417,9 @@ def is_watertight(faces: IntArray) -> bool:
     return bool(np.isin(reverse, directed).all())
 
 
-def self_crossings(vertices: FloatArray, faces: IntArray, chunk: int = 500_000) -> IntArray:
+def self_crossings(
+    vertices: FloatArray, faces: IntArray, chunk: int = 500_000, among: np.ndarray | None = None
+) -> IntArray:
     """The pairs of triangles of one mesh that pass through each other (a surface crossing itself).
 
     Two triangles that share no vertex cross when an edge of one passes through the other (Moller-Trumbore
@@ -429,12 +431,17 @@ def self_crossings(vertices: FloatArray, faces: IntArray, chunk: int = 500_000) 
     faces : (m, 3) int array
     chunk : int
         Candidate (edge, triangle) pairs tested at a time (memory).
+    among : (m,) bool array, optional
+        Only the pairs with at least one of these faces (the same pairs as all of them, filtered so; faster where
+        they are few).
 
     Returns
     -------
     (k, 2) int array
         Sorted, unique (smaller, larger) face indices of the crossing pairs.
     """
+    from itertools import chain
+
     from scipy.spatial import cKDTree
 
     vertices = np.asarray(vertices, dtype=float)
@@ -445,15 +452,27 @@ def self_crossings(vertices: FloatArray, faces: IntArray, chunk: int = 500_000) 
     reach = np.linalg.norm(corners - centres[:, None], axis=2).max(axis=1)
     starts, ends = vertices[edges[:, 0]], vertices[edges[:, 1]]
     middles, halves = (starts + ends) / 2, np.linalg.norm(ends - starts, axis=1) / 2
+    chosen = np.ones(len(faces), dtype=bool) if among is None else np.asarray(among, dtype=bool)
+    on_chosen = chosen[owners[:, 0]] | ((owners[:, 1] >= 0) & chosen[np.maximum(owners[:, 1], 0)])
     edge_of, face_of = [], []
     sizes = np.ceil(np.log2(np.maximum(reach, 1e-3))).astype(int)  # faces of like size searched together
     for size in np.unique(sizes):
         group = np.flatnonzero(sizes == size)
-        near = cKDTree(centres[group]).query_ball_point(middles, halves + reach[group].max())
-        counts = np.fromiter((len(n) for n in near), dtype=np.int64, count=len(near))
-        edge_of.append(np.repeat(np.arange(len(edges)), counts))
-        face_of.append(group[np.fromiter((f for n in near for f in n), dtype=np.int64, count=int(counts.sum()))])
-    edge_of, face_of = np.concatenate(edge_of), np.concatenate(face_of)
+        # an edge of a chosen face is tried against every face, any other edge against the chosen faces only
+        for asking, faces_asked in (
+            (np.flatnonzero(on_chosen), group),
+            (np.flatnonzero(~on_chosen), group[chosen[group]]),
+        ):
+            if not len(asking) or not len(faces_asked):
+                continue
+            near = cKDTree(centres[faces_asked]).query_ball_point(
+                middles[asking], halves[asking] + reach[faces_asked].max()
+            )
+            counts = np.fromiter(map(len, near), dtype=np.int64, count=len(near))
+            edge_of.append(np.repeat(asking, counts))
+            face_of.append(faces_asked[np.fromiter(chain.from_iterable(near), dtype=np.int64, count=int(counts.sum()))])
+    edge_of = np.concatenate(edge_of) if edge_of else np.zeros(0, np.int64)
+    face_of = np.concatenate(face_of) if face_of else np.zeros(0, np.int64)
     apart = ~(faces[face_of] == edges[edge_of, 0:1]).any(axis=1) & ~(faces[face_of] == edges[edge_of, 1:2]).any(axis=1)
     edge_of, face_of = edge_of[apart], face_of[apart]
     found = []
@@ -475,6 +494,7 @@ def self_crossings(vertices: FloatArray, faces: IntArray, chunk: int = 500_000) 
     hits = np.vstack(found) if found else np.zeros((0, 2), np.int64)
     pairs = np.vstack([np.column_stack([owners[hits[:, 0], side], hits[:, 1]]) for side in (0, 1)])
     pairs = pairs[(pairs[:, 0] >= 0) & (pairs[:, 0] != pairs[:, 1])]
+    pairs = pairs[chosen[pairs[:, 0]] | chosen[pairs[:, 1]]]
     return np.unique(np.sort(pairs, axis=1), axis=0)
 
 

@@ -328,6 +328,26 @@ def _unit_sphere(resolution: int) -> tuple[FloatArray, np.ndarray]:
 
 def point_polyline_distance(points: FloatArray, polyline: FloatArray) -> tuple[FloatArray, FloatArray]:
     """(distance, index + fraction along the polyline) of the closest polyline point to each point."""
+    distance, position, _ = closest_on_polyline(points, polyline)
+    return distance, position
+
+
+def closest_on_polyline(points: FloatArray, polyline: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The closest point of a polyline to each point.
+
+    Parameters
+    ----------
+    points : (n, 3) array
+    polyline : (k, 3) array
+        Its corners in order, k >= 2.
+
+    Returns
+    -------
+    distance : (n,) array
+    position : (n,) array
+        Index + fraction along the polyline.
+    closest : (n, 3) array
+    """
     points = np.atleast_2d(np.asarray(points, dtype=float))
     a = np.asarray(polyline, dtype=float)[:-1]
     ab = np.diff(np.asarray(polyline, dtype=float), axis=0)
@@ -337,7 +357,7 @@ def point_polyline_distance(points: FloatArray, polyline: FloatArray) -> tuple[F
     d = np.linalg.norm(points[:, None, :] - closest, axis=-1)
     k = d.argmin(axis=1)
     rows = np.arange(len(points))
-    return d[rows, k], k + t[rows, k]
+    return d[rows, k], k + t[rows, k], closest[rows, k]
 
 
 def interpolate_at(values: FloatArray, position: FloatArray) -> FloatArray:

@@ -35,7 +35,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from viewer.anatomy.bones import SIDES
-from viewer.anatomy.nerve_mesh import interpolate_at, point_polyline_distance
+from viewer.anatomy.nerve_mesh import closest_on_polyline
 from viewer.types import FloatArray, IntArray
 
 CONTACT_GAP_MM = 1.0  # each leg's pressed skin is kept this far on its own side of the surface midway between legs
@@ -65,8 +65,8 @@ def nearest_on_polyline(points: FloatArray, polyline: FloatArray) -> tuple[Float
     distance : (n,) array
     nearest : (n, 3) array
     """
-    distance, position = point_polyline_distance(points, polyline)
-    return distance, interpolate_at(polyline, position)
+    distance, _, nearest = closest_on_polyline(points, polyline)
+    return distance, nearest
 
 
 class ThighContact:

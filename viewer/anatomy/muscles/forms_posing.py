@@ -16,6 +16,7 @@ pose would cost more than carrying them).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 import scipy.sparse as sparse
@@ -26,12 +27,15 @@ from viewer.anatomy.kinematics import LegPose, segment_transforms
 from viewer.anatomy.leg_memo import LegMemo
 from viewer.anatomy.muscles.posing import PosedMuscle
 from viewer.anatomy.posed import Deformer
+from viewer.cache import ArrayCache, content_key
 from viewer.types import FloatArray
 
 HOLD_TOLERANCE = 0.05  # a form whose volume strays more than this share from rest is thickened or thinned
 HOLD_PROBE = 1.1  # thickening used to measure a form's volume response
 HOLD_RANGE = (0.67, 1.5)  # how far one holding step may thicken or thin a form
 HOLD_STEPS = 2  # secant steps at most per pose
+HELD_VERSION = "held-1"  # bump when what decides a held form changes (besides the constants and arrays keyed)
+HELD_CACHE = ArrayCache("forms-held")  # the forms that strayed at the probe poses, by cages and forms
 PROBE_POSES = [
     LegPose(hip_flexion=flexion, hip_abduction=abduction, hip_rotation=rotation)
     for flexion in (-20, 120)
@@ -96,20 +100,41 @@ class FormDeformer:
         return posed
 
     def _straying(self, probes: list[LegPose]) -> set[str]:
-        """The forms whose carried volume strays more than HOLD_TOLERANCE at any probe pose (both legs posed)."""
+        """The forms whose carried volume strays more than HOLD_TOLERANCE at any probe pose (both legs posed).
+
+        The cages are posed at every probe; carrying and measuring the forms there (most of the work) is done once
+        for those cages and forms and kept in the cache (:data:`HELD_CACHE`), keyed by both.
+        """
         landmarks = load_landmarks()
-        straying = set()
+        cages = []
         for pose in probes:
             legs = dict.fromkeys(SIDES, pose)
-            posed = self.pose(segment_transforms(legs, landmarks), legs)
-            for leg in self.legs:
-                for k, name in enumerate(leg.names):
-                    volume = signed_volume(posed[name].vertices, leg.faces[k])
-                    if abs(volume / leg.rest_volumes[k] - 1) > HOLD_TOLERANCE:
-                        straying.add(name)
+            posed = self.cages.pose(segment_transforms(legs, landmarks), legs)
+            cages.append({name: replace(posed[name], vertices=np.array(posed[name].vertices)) for name in self.names})
         reset = getattr(self.cages, "reset", None)
         if reset is not None:  # a warm-starting solver begins from anatomical position, as if never probed
             reset()
+        key = content_key(
+            HELD_VERSION,
+            HOLD_TOLERANCE,
+            self.names,
+            *(part for leg in self.legs for part in leg.key_parts()),
+            *(probe[name].vertices for probe in cages for name in self.names),
+        )
+        found = HELD_CACHE.load_or_build(key, lambda: {"straying": np.array(sorted(self._measured(cages)), str)})
+        return set(found["straying"].tolist())
+
+    def _measured(self, cages: list[dict[str, PosedMuscle]]) -> set[str]:
+        """The forms whose volume, carried by each of the posed ``cages`` (name -> posed cage), strays more than
+        HOLD_TOLERANCE from rest."""
+        straying = set()
+        for posed in cages:
+            for leg in self.legs:
+                carried = leg.carry(posed)
+                for k, name in enumerate(leg.names):
+                    volume = signed_volume(carried[name].vertices, leg.faces[k])
+                    if abs(volume / leg.rest_volumes[k] - 1) > HOLD_TOLERANCE:
+                        straying.add(name)
         for leg in self.legs:
             leg.latest.forget()  # the forms were carried without their holds
         return straying
@@ -137,17 +162,28 @@ class LegForms:
         self.rest_cage = _stack([m.vertices for m in bound])
         self.rest_form = _stack([m.form.vertices for m in bound])
         self.basis = _blocks([sparse.csr_matrix(m.binding.basis) for m in bound]).astype(np.float32)
-        self.surface_map = _blocks([m.binding.matrix for m in bound]).astype(np.float32)
         self.affine = [np.asarray(m.binding.affine, np.float32) for m in bound]
         self.line_map = _blocks([m.binding.fibre_carry for m in bound])
         self.line_shapes = [m.binding.fibre_lines.shape for m in bound]
         self.line_rows = _offsets([int(np.prod(shape[:2])) for shape in self.line_shapes])
         self.form_rows = _offsets([len(m.form.vertices) for m in bound])
         self.cage_rows = _offsets([len(m.vertices) for m in bound])
+        self.surface_map = _blocks([m.binding.matrix for m in bound]).astype(np.float32)
         self.faces = [m.form.faces for m in bound]
         self.rest_volumes = np.array([signed_volume(m.form.vertices, m.form.faces) for m in bound])
         self.hold: VolumeHold | None = None
         self.latest: LegMemo[dict[str, PosedMuscle]] = LegMemo()  # the cages carried last time, their forms
+
+    def key_parts(self) -> list:
+        """What the carried forms depend on, for a cache key: rest cages and forms, faces, the maps."""
+        maps = [self.surface_map, self.basis]
+        return [
+            self.rest_cage,
+            self.rest_form,
+            *self.faces,
+            *self.affine,
+            *(part for matrix in maps for part in (matrix.data, matrix.indices, matrix.indptr)),
+        ]
 
     def carry(self, posed: Mapping[str, PosedMuscle]) -> dict[str, PosedMuscle]:
         """The leg's muscles with their forms and fibre lines carried by the posed cages in ``posed``."""
@@ -234,7 +270,7 @@ class VolumeHold:
             straying = np.flatnonzero(np.abs(volumes / self.rest - 1.0) > HOLD_TOLERANCE)
             for i in straying:
                 form = forms[self.forms[i]]
-                anchors = self.anchors[i] @ cages[self.cages[i]]
+                anchors = _product(self.anchors[i], cages[self.cages[i]])
                 spread = form - anchors
                 gain = float(self.each[i](anchors + HOLD_PROBE * spread)[0]) - volumes[i]
                 if gain <= 0:  # a fold answers thickening by losing volume: leave it
@@ -247,12 +283,30 @@ class VolumeHold:
                 forms[self.forms[i]], volumes[i] = held, volume
 
 
+def _product(matrix: sparse.csr_matrix, points: FloatArray) -> FloatArray:
+    """``matrix @ points`` for (n, 3) ``points``, one axis at a time on contiguous columns (the same sums, faster)."""
+    columns = np.ascontiguousarray(points.T)
+    return np.column_stack([matrix @ column for column in columns])
+
+
 def _stack(arrays: list[FloatArray]) -> FloatArray:
     return np.concatenate(arrays) if arrays else np.zeros((0, 3))
 
 
 def _blocks(matrices: list) -> sparse.csr_matrix:
-    return sparse.block_diag(matrices, format="csr") if matrices else sparse.csr_matrix((0, 0))
+    """The block-diagonal CSR matrix of ``matrices`` (each (n_k, m_k)), assembled from their CSR arrays directly."""
+    if not matrices:
+        return sparse.csr_matrix((0, 0))
+    parts = [sparse.csr_matrix(matrix) for matrix in matrices]
+    rows = _offsets([part.shape[0] for part in parts])
+    columns = _offsets([part.shape[1] for part in parts])
+    entries = _offsets([part.nnz for part in parts])
+    indptr = np.concatenate([[0]] + [part.indptr[1:] + entries[k] for k, part in enumerate(parts)])
+    indices = np.concatenate([part.indices + columns[k] for k, part in enumerate(parts)])
+    data = np.concatenate([part.data for part in parts])
+    result = sparse.csr_matrix((data, indices, indptr), shape=(int(rows[-1]), int(columns[-1])))
+    result.has_canonical_format = all(part.has_canonical_format for part in parts)  # then nothing to sort or sum
+    return result
 
 
 def _offsets(sizes: list[int]) -> np.ndarray:
