@@ -379,8 +379,10 @@ def test_quadratus_femoris_cage_is_an_even_slab(muscles):
     thickness from the ischial tuberosity to the quadrate tubercle and top-face fibres parallel to the deep ones.
     The lens it was (2 mm at its ends, 39 mm mid-belly) ran its top-face fibres at up to 84 degrees to its deep
     fibres, so no across-fibre coordinate on its form was across both. Where the sciatic nerve crosses its back
-    the top face is lifted off the nerve's tube along that same direction (``nerve_bed``): a groove under a
-    quarter of the slab deep, and only there thinner than 0.9 of it."""
+    the top face is lifted off the nerve's tube along that same direction (``nerve_bed``): a groove under 0.3 of
+    the slab deep (under a quarter while the bed came only 0.5 mm past the tube, less than the nerve's 1 mm
+    clearance, and the nerve relaxed into it stayed in both this cage and maximus'; 0.28 with 1 mm), and only
+    there thinner than 0.9 of it."""
     muscle = right(muscles, "quadratus_femoris")
     n_u, n_s = muscle.fibres.shape[:2]
     deep, top = muscle.vertices[: n_u * n_s].reshape(-1, 3), muscle.vertices[n_u * n_s :].reshape(-1, 3)
@@ -388,7 +390,7 @@ def test_quadratus_femoris_cage_is_an_even_slab(muscles):
     thickness = np.linalg.norm(slab, axis=1)
     median = np.median(thickness)
     assert 15.0 < median < 35.0  # 31 cm3 over a sheet about 47 by 25 mm
-    assert thickness.min() > 0.75 * median and thickness.max() < 1.1 * median
+    assert thickness.min() > 0.7 * median and thickness.max() < 1.1 * median
     direction = np.median(slab / thickness[:, None], axis=0)
     cosine = slab @ (direction / np.linalg.norm(direction)) / thickness
     assert np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))).max() < 1.0  # one direction: the faces stay parallel

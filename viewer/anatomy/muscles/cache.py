@@ -20,7 +20,7 @@ from viewer.types import FloatArray
 
 # Bump whenever build.py, fibres.py, sheet.py, distance_field.py, derived_landmarks.py or nerve_bed.py change
 # the shapes they produce (the muscle cache and the shipped pose space are then rebuilt/rebaked).
-BUILD_VERSION = "muscles-build-14"
+BUILD_VERSION = "muscles-build-15"
 # Bump whenever forms.py or binding.py change the display surfaces or their binding: only the muscle cache is
 # rebuilt (the cages, and so the pose space, are unchanged: :func:`build_key` leaves this out).
 FORMS_VERSION = "muscle-forms-30"
