@@ -52,19 +52,8 @@ FACING_SECTORS = 2  # a station's skin is looked at this many sectors either sid
 
 
 def nearest_on_polyline(points: FloatArray, polyline: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Distance from each point to a polyline and the nearest point on it.
-
-    Parameters
-    ----------
-    points : (n, 3) array
-    polyline : (k, 3) array
-        Its corners in order, k >= 2.
-
-    Returns
-    -------
-    distance : (n,) array
-    nearest : (n, 3) array
-    """
+    """(distance (n,), nearest point (n, 3)) from each of ``points`` (n, 3) to ``polyline`` (k, 3): what
+    :func:`~viewer.anatomy.nerve_mesh.closest_on_polyline` returns, without the position along the polyline."""
     distance, _, nearest = closest_on_polyline(points, polyline)
     return distance, nearest
 
