@@ -147,6 +147,17 @@ def test_bad_definition_names_file_and_field(tmp_path, edit, field, words):
         assert f"field '{field}'" in message
 
 
+def test_a_cage_drawn_alongside_a_muscle_built_after_it_names_file_and_field(tmp_path):
+    """The inferior gemellus' cage is drawn to the obturator internus tendon, built before it; a partner built after
+    it (piriformis) is refused when the specs are read, naming the file and the field, not in the middle of a build."""
+    for name in MUSCLE_NAMES:
+        (tmp_path / f"{name}.json").write_text((annotations_dir() / "muscles" / f"{name}.json").read_text())
+    assert load_muscle_specs(tmp_path)  # the shipped order passes
+    path = _broken_copy(tmp_path, "inferior_gemellus", lambda d: d["alongside"].__setitem__("muscle", "piriformis"))
+    with pytest.raises(AnnotationError, match=r"inferior_gemellus.json: field 'alongside.muscle': 'piriformis' is not"):
+        load_muscle_specs(tmp_path)
+    assert path.parent == tmp_path
+
 def test_bad_derived_landmark_names_file_and_field(tmp_path, bones):
     source = annotations_dir() / "muscles" / "derived_landmarks.json"
     data = json.loads(source.read_text())

@@ -170,10 +170,7 @@ class Builder:
         (n_u, n_s, 3) float array
             The drawn fibres.
         """
-        partner = spec.alongside["muscle"]
-        if partner not in self.built:
-            raise ValueError(f"{spec.name}.json: alongside.muscle {partner!r} is not built before it")
-        centre = self.built[partner].fibres.mean(axis=0)
+        centre = self.built[spec.alongside["muscle"]].fibres.mean(axis=0)  # built earlier (load_muscle_specs)
         line = resample_path(centre, 20 * len(centre))
         middle = fibres.mean(axis=0)  # each cross-section moves as a whole: drawn point by point the sheet
         # narrowed, and the volume then made it a slab twice as thick (22 mm), pressing on quadratus femoris

@@ -181,5 +181,13 @@ def load_muscle_specs(directory: Path | None = None) -> list[MuscleSpec]:
     """All ten muscle specs, validated, in build order (deep structures first)."""
     directory = directory or muscles_dir()
     bones, landmarks = known_bones(), known_landmarks()
-    specs = [read_spec(directory / f"{name}.json", bones, landmarks) for name in MUSCLE_NAMES]
-    return sorted(specs, key=lambda spec: spec.build_order)
+    specs = sorted(
+        (read_spec(directory / f"{name}.json", bones, landmarks) for name in MUSCLE_NAMES),
+        key=lambda spec: spec.build_order,
+    )
+    for index, spec in enumerate(specs):  # a cage drawn alongside another needs that one built first
+        if spec.alongside is not None and spec.alongside["muscle"] not in {s.name for s in specs[:index]}:
+            raise AnnotationError(
+                spec.path, f"'{spec.alongside['muscle']}' is not built before this muscle", "alongside.muscle"
+            )
+    return specs
