@@ -482,8 +482,8 @@ def test_the_flexed_tfl_runs_from_its_origin_onto_the_thigh(poser, angles):
     52 mm behind the origin's hindmost point and its sheet folded into a hairpin (the blade seen above its belly);
     posed as a spindle rod (spindle.py), 1.0, 1.4 and 8.3 mm (swollen all across its hind border swung 14 mm back
     at 90/45/45); widened across to hold its form's volume (solver-13), 1.9, 2.3 and 12.3 mm; its belly shortened
-    to half its rest length at most (spindle.SHORTEST, solver-15), 9.3 mm at 90/45/45 (8.0 swollen more in thickness,
-    spindle.WIDENING 0.6)."""
+    to half its rest length at most (spindle.SHORTEST, solver-15), 9.3 mm at 90/45/45 (7.6 swollen more in thickness,
+    spindle.WIDENING 0.6, its origin's sections squeezed as the belly)."""
     fibres = settle(poser, **angles)["tensor_fasciae_latae_right"].fibres  # +x points forward
     assert fibres[:, 0, 0].min() - fibres[..., 0].min() < 10.0
 
