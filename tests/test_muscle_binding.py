@@ -702,7 +702,17 @@ def test_the_gluteal_fans_do_not_fold_in_motion(fan_shapes, name):
 #   rod until it holds its volume (posing.SPINDLE_HOLD_STEPS: the forms' hold had thickened it away from its deep
 #   face, doubling its creases) and bound by blended maps of its cage like the fans', it is posed so (solver-13,
 #   muscle-forms-27): 1.10 / 0.64 / 0.21 / 0.19 / 3.22% on the solver, the rest at 90/45/45 in wrinkles of its
-#   upper belly near the origin, where it shortens to 0.45 of its rest length (the band over it 0.54% there);
+#   upper belly near the origin, where it shortens to 0.45 of its rest length (the band over it 0.54% there).
+#   What creases is the form's own fine relief squeezed along: the rest form squeezed uniformly along its rod
+#   (swollen across to keep its volume) bends 0.8% of its edges over 40 degrees squeezed 2 times, 2.2% 3 times;
+#   its belly squeezed 2.1 times at flexion 90 knee 90 and 3.2 at 90/45/45. A third of what creases at flexion
+#   90 knee 90 (38 of its 480 edges) is a loose island of the form (162 vertices, 12 mm above the rest of it at
+#   the origin, from the attachment core seated apart from the belly). Its belly shortened to half its rest length at
+#   most (spindle.SHORTEST, solver-15): 1.14 / 0.67 / 0.20 / 0.22 / 2.70% on the solver; swollen less across and
+#   more in thickness (spindle.WIDENING 0.6) on a cubic leaving and arriving one chord long (TANGENT_SCALE 1.0):
+#   0.96 / 0.60 / 0.21 / 0.24 / 2.66%; its origin's sections squeezed as the belly beside them (not spared like the
+#   insertion's: the upper border folded there, single edges bending up to 170 degrees): 0.94 / 0.63 / 0.22 / 0.24 /
+#   2.64%, the largest bend at flexion 90 knee 90 114 degrees;
 # - the band (solver-11, baked) 4.4 / 4.3 / 1.65 / 3.8 / 3.8%, following the top face of the tensor it is draped over
 #   (posing.DRAPED; 0.04% of it inside the tensor in the frog position, 1.8% before), its creases along its 1 mm
 #   rounded margins and its ends: its displacement smoothed over its uneven mesh moved its two faces unlike each
@@ -710,8 +720,7 @@ def test_the_gluteal_fans_do_not_fold_in_motion(fan_shapes, name):
 #   (binding.SHEET_REACH, muscle-forms-24): 0.39 / 0.50 / 0.05 / 0.30 / 1.09%; what is left at 90/45/45 lies 10-30%
 #   down the band near its anterior margin, where its posed cage itself folds (cells bending up to 147 degrees);
 CREASED = {
-    ("tensor_fasciae_latae", "flexion 90 knee 90"): "1.21%",
-    ("tensor_fasciae_latae", "90/45/45"): "3.5%",
+    ("tensor_fasciae_latae", "90/45/45"): "2.7%",
 }
 
 

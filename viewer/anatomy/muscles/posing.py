@@ -125,7 +125,7 @@ FANS = ("gluteus_maximus", "gluteus_medius", "gluteus_minimus")
 # 0.40%; the tensor 16.1% at 90/45/45, now 9.5%, its volume 0.85 of rest, now 0.99).
 TIED_TO_FEMUR = ("iliotibial_band", "tensor_fasciae_latae")
 # Bump when the solver's posed shapes change: the shipped pose space is keyed by it (not by this source).
-SOLVER_VERSION = "solver-14"
+SOLVER_VERSION = "solver-15"
 # A spindle (spindle.py) holds its form's volume by widening across the rod (its rest form's volume over the form
 # bound to its posed cage, a step at a time): swelling with its squeeze alone, the form kept 0.81 of its volume at
 # flexion 90 with abduction and rotation 45 (sections overlapping where the belly bends), and the forms' volume hold

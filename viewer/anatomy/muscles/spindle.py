@@ -36,6 +36,11 @@ across (``gain``, ``posing.SPINDLE_HOLD_STEPS``) until its form holds its volume
 1), its hind border swung 14 mm behind the origin at flexion 90 with abduction and rotation 45 (10 allowed; 0.75:
 8.3).
 
+What creases a squeezed form is its own fine relief squeezed along: the rest form squeezed uniformly along the rod
+(swollen across and in thickness to keep its volume) bends 0.7-1.1% of its edges over 40 degrees squeezed 2 times
+and 2.1-2.8% 3 times, the less the more of the swelling goes into thickness. The belly is squeezed 2.1 times at
+flexion 90 with the knee at 90 and 2.5 times at flexion 90 with abduction and rotation 45 (3.2 before SHORTEST).
+
 The form is bound by the cage's blended local affine maps, as the gluteal fans' are (bound by section like the
 gemelli, its compressed belly rippled at every section: 3.4% of its edges bending over 40 degrees at flexion 90 with
 the knee at 90, against 1.4% by cell; by cell, 4.5% at flexion 90 with abduction and rotation 45, against 3.2%). Leaving
@@ -59,19 +64,29 @@ from viewer.types import FloatArray, IntArray
 # module docstring) 6.0% / 8.0% / 10.0% of its form's edges bent over 40 degrees at flexion 90 with the knee at 90, in
 # the frog position and at flexion 90 with abduction and rotation 45.
 SPINDLES: tuple[str, ...] = ("tensor_fasciae_latae",)
-TANGENT_SCALE = 0.8  # the cubic's end tangents, in chords (1.0: 4.3% of the form creased at 90/45/45, 0.8: 3.9%)
+# The cubic's end tangents, in chords: 1.0 leaves a longer centre line to squeeze into and keeps the part on the
+# thigh closer to it (bound by blended maps and the belly shortened to half at most, 0.8: 1.06% of the form creased
+# at flexion 90 knee 90, its part on the thigh 14.7 mm off where the thigh carries it; 1.0: 0.96%, 13.0 mm).
+TANGENT_SCALE = 1.0
 MIN_LENGTH = 0.3  # a centre line shorter than this share of the rest one is bowed out to it (0.5: see above)
 BOW_STEPS = 16  # bisections of the bow's height
 CURVE_SAMPLES = 64  # points of the cubic measured for its arc length
 # Where a shortened rod shortens: fully over the belly, fading from the first to the second fraction of its length
 # to END_SHORTENS of that towards the insertion; no piece by more than SHORTEST of its rest length before the rest
-# is spread evenly.
+# is spread evenly. A muscle fibre shortens to about half its rest length at most (its sarcomeres from about 2.7 to
+# 1.3-1.5 micrometres): with the belly let shorten to a fifth (0.8), at flexion 90 with abduction and rotation 45 it
+# was squeezed 3.2 times, 3.3% of the form's edges bent over 40 degrees and its hind border swung 12.3 mm behind
+# the origin; at half, 2.7% and 9.3 mm (the part on the thigh rides up it 22 mm rather than 19). Flexion 90 with the
+# knee at 90 (the belly at 0.52) is left as it was.
 BELLY_SHORTENS = (0.5, 0.85)
 END_SHORTENS = 0.5
-SHORTEST = 0.8
+SHORTEST = 0.5
 SQUEEZE_SPREAD = 20  # passes spreading each section's squeeze along the rod
-WIDENING = 0.75  # a squeezed section swells by its squeeze to this power across the rod, the rest in thickness (0.5:
-# the square root both ways stood out of the skin; 1.0: the hind border 14 mm behind the origin)
+# A squeezed section swells by its squeeze to this power across the rod, the rest in thickness. 0.5: the square root
+# both ways stood out of the skin (thickened again by the forms' hold; held by widening, 134 vertices out of the
+# female skin at 100/20/20); 1.0: the hind border 14 mm behind the origin; 0.75: 1.14% of the form creased at
+# flexion 90 knee 90; 0.6: 1.06% (0.96% with TANGENT_SCALE 1.0, its hind border 8.0 mm behind the origin at 90/45/45).
+WIDENING = 0.6
 
 
 def _hermite(start: FloatArray, end: FloatArray, leave: FloatArray, arrive: FloatArray, t: FloatArray) -> FloatArray:
@@ -178,15 +193,20 @@ class SpindleRod(Rod):
 
     def section_offsets(self, centre: FloatArray) -> FloatArray:
         """The rest samples less their section's centre (n_u, n_s, 3), as squeezed on the posed ``centre`` (n_s, 3):
-        shortened along the rod with it and swollen across it, less so towards the attachments (``blend``), whose
-        lines of samples stay where their bones carry them (squeezed there too, the insertion left the femur by
-        up to 18.6 mm at 120 degrees of flexion, 15 allowed).
+        shortened along the rod with it and swollen across it, less so towards the insertion (``blend``), whose
+        line of samples stays where the thigh carries it (squeezed there too, the insertion left the femur by up to
+        18.6 mm at 120 degrees of flexion, 15 allowed). The sections at the origin are squeezed as the centre
+        line's spacing there is, as the belly next to them: spared like the insertion's, their whole length along
+        the crest kept while the sections beside them were squeezed to half of theirs, the upper border folded
+        there (single edges of the form bending up to 170 degrees at flexion 90 with the knee at 90, 114 now;
+        0.68% of the form creased, 0.55% now, less its loose island over the origin, which creases a little more).
 
         The sections are oblique (the origin runs along the crest): kept whole along the rod while their spacing
         halved, they overlapped their neighbours and the sheet sheared flat (its area, and so the volume hold's
         estimate, gone where the belly shortened most).
         """
-        squeeze = (self.squeeze(centre) ** (1.0 - self.blend))[None, :, None]  # none at the attachments
+        spared = np.where(np.arange(len(self.blend)) < len(self.blend) / 2, 0.0, self.blend)  # the insertion
+        squeeze = (self.squeeze(centre) ** (1.0 - spared))[None, :, None]
         along = self.frames[:, 0]  # (n_s, 3) rest direction along each section
         part = np.einsum("usk,sk->us", self.offsets, along)[..., None] * along[None]
         return part / squeeze + (self.offsets - part) * squeeze**WIDENING * self.gain
