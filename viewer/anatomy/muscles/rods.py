@@ -48,6 +48,12 @@ SECTION_REACH = 2  # a rod's form is bound to affine maps each fitted over this 
 # Taubin passes smoothing a rod's bound displacements (binding.SMOOTHING_PASSES elsewhere): its rounded tendon
 # ends and belly keep creasing at a few percent of their edges with 4 (tested 4, 8, 16, 32 at the five poses)
 BINDING_PASSES = 16
+# passes averaging each form vertex's place along the rod over the form's mesh (binding.rod_places): bound to its
+# nearest cage cell, piriformis' form at the bend of its cage over the greater sciatic notch took maps up to six
+# sections apart on neighbouring vertices and folded single edges 169-179 degrees in external rotation with
+# adduction and at 90/45/45 (0 passes; 20: 172 and 77; 60: 90 and 68; 100: 79 and 57; 200: 72 and 58, but the
+# superior gemellus' tip then folded 157 degrees at flexion 90)
+PLACE_PASSES = 100
 FORM_CLEARANCE_MM = 0.5  # a rod's form is lifted this far out of the bones (sections shifted, see Rod.lifted)
 LIFT_SPREAD = 15  # passes spreading a section's lift along the rod (2: the lifted forms creased more)
 LIFT_STEPS = 3  # lift and look again
