@@ -641,13 +641,12 @@ SMALL_ROTATORS = ("piriformis", "superior_gemellus", "obturator_internus", "infe
 # (bench/bench_posed_forms.py, baked table of the merge of 2026-11-30 with muscle-forms-31), where and why
 ROTATOR_FOLDS = {
     ("piriformis", "flexion 90 knee 90"): "piriformis' insertion tip on the trochanter folds 114 degrees (111 on the solver)",
-    ("obturator_internus", "frog"): (
-        "obturator internus' tendon 85% along it folds 144 degrees baked (71 on the solver): the pose space lifts its "
-        "cage's samples out of bone one by one (pose_space.PoseSpace._clear; 72 without)"
-    ),
     ("obturator_internus", "90/45/45"): (
-        "obturator internus' tendon 85% along it folds 170 degrees baked, 153 on the solver (72 baked without the "
-        "pose space's lifting of single samples out of bone)"
+        "obturator internus' tendon 85% along it folds 175 degrees baked, 153 on the solver, where the table lifts its "
+        "cage up to 4 mm out of the femur (72 baked without that lift, 170 lifted sample by sample; its lifts spread "
+        "along the fibres, pose_space.LIFT_REACH, took its fold in the frog position from 144 to 87); bound by blended "
+        "maps 3.5 cells wide like the fans' it no longer folds (72 baked and on the solver) but 1.3% of it then lies "
+        "over 2 mm inside the femur at prone knee 90 with internal rotation (0 bound cell by cell)"
     ),
     ("superior_gemellus", "prone knee 90 internal rotation"): (
         "the superior gemellus' tendon tip folds 92 degrees, on edges 0.15 mm long (58-67 degrees at rest)"
