@@ -21,7 +21,9 @@ samples and, in the poser, both faces' offsets) is the rest cross-section turned
   millimetre against them.
 
 Bound by section (:func:`viewer.anatomy.muscles.binding.section_matrix`), a form then follows as a smoothly
-bent rod. Geometry only, numpy and scipy.
+bent rod; each form vertex's place along the rod is averaged over the form's mesh first (PLACE_PASSES,
+:func:`viewer.anatomy.muscles.binding.rod_places`), so neighbouring vertices take the maps of neighbouring sections
+even where the cage bends sharply. Geometry only, numpy and scipy.
 
 Piriformis is a rod too (its sheet folded where its path bends over the edge of the greater sciatic notch and
 twisted on to the trochanter: 1.0-4.3% of its form's edges creased, single edges folding 163-180 degrees). Its
