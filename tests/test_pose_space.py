@@ -183,3 +183,14 @@ def test_the_rods_rebuilt_from_their_measured_sections_are_the_solvers(muscles):
         else:  # the other muscles are left skinned
             np.testing.assert_array_equal(rebuilt[start : start + 3 * count], skinned[start : start + 3 * count])
         start += 3 * count
+
+
+def test_a_lift_out_of_bone_spreads_along_its_fibre_halving_sample_by_sample():
+    from viewer.anatomy.pose_space import spread_lifts
+
+    neighbours = np.array([[1, 2, 3, 4, -1], [-1, 0, 1, 2, 3]])  # one fibre of five samples
+    rows, lifts = spread_lifts(np.array([2]), np.array([[0.0, 0.0, 2.0]]), neighbours, 2)
+    assert rows.tolist() == [0, 1, 2, 3, 4]
+    assert lifts[:, 2].tolist() == [0.5, 1.0, 2.0, 1.0, 0.5]
+    rows, lifts = spread_lifts(np.array([0, 1]), np.array([[0.0, 0.0, 4.0], [0.0, 0.0, 1.0]]), neighbours, 1)
+    assert rows.tolist() == [0, 1, 2] and lifts[:, 2].tolist() == [4.0, 2.0, 0.5]  # the longer lift wins

@@ -36,7 +36,7 @@ from viewer.anatomy.muscles.posing import BLOCKS, SOLVER_VERSION, VERTEX_CLEARAN
 from viewer.anatomy.pose_rods import ROD_PARTS, ROD_RMS_MM, RodReplay
 from viewer.cache import UNREADABLE_ERRORS, content_key, read_arrays
 from viewer.paths import meshes_dir
-from viewer.types import FloatArray
+from viewer.types import FloatArray, IntArray
 
 POSE_SPACE_FILE = "muscle_pose_space.npz"
 HIP_GRID_STEPS = {"hip_flexion": 10.0, "hip_abduction": 7.5, "hip_rotation": 7.5}  # degrees between grid nodes
@@ -44,6 +44,12 @@ COMPONENT_BUDGET = 150_000  # multiply-adds per muscle and pose: small muscles m
 COMPONENT_RANGE = (32, 128)  # principal components kept per muscle, at most (within the budget)
 COMPONENT_RMS_MM = 0.2  # ... and no more than it takes for this root-mean-square error over the grid
 GUARD_MM = 2.5  # surface vertices that came this near a bone at any grid node are kept out of the bones
+# A face sample lifted out of a bone lifts its neighbours along its fibre on the same face too, by a share halving
+# with each of this many samples: lifted alone (up to 3 mm, obturator internus' tendon beside the femur, where the
+# table misses the solved shape between nodes), it kinked the form bound to its cells (single edges folding 144
+# degrees in the frog position; 87 so, spread 2 or 3 samples; 90 spread one sample, 80 spread across the fibres too, which folded more of
+# it at flexion 90 with abduction and rotation 45: 1.03% of its edges over 40 degrees, 0.92% so)
+LIFT_REACH = 2
 HELD_RATIO = (0.5, 2.0)  # how far replaying may thicken or thin a muscle to hold its volume
 SETTLE_PROBE = 1.1  # thickening used to measure a live-held muscle's volume response
 KNEE_STEP = 10.0  # degrees between the knee nodes (solved with the hip neutral)
@@ -192,6 +198,7 @@ class PoseSpace:
         self.knee_axis = np.asarray(arrays["knee_axis"], float)
         self.latest: LegMemo[dict[str, PosedMuscle]] = LegMemo()  # by side: a leg posed as last time, its muscles
         self.sides = {}
+        self.neighbours: dict[str, IntArray] = {}  # by side: each face sample's neighbours along its fibre
         for side in SIDES:
             names, rest, weights = side_layout(muscles, side)
             blocks, start = [], 0
@@ -209,6 +216,7 @@ class PoseSpace:
             volumes = _VolumeHold(blocks, arrays, muscles)
             rods = RodReplay(muscles, names, arrays)
             self.sides[side] = (Skinning(rest, weights), blocks, guarded, volumes, _Corrections(blocks), rods)
+            self.neighbours[side] = fibre_neighbours(muscles, names, start)
 
     def pose(
         self, transforms: dict[str, FloatArray], poses: dict[str, LegPose] | None = None
@@ -278,7 +286,8 @@ class PoseSpace:
         points += flat.reshape(-1, 3)
 
     def _clear(self, points: FloatArray, guarded: dict, side: str, thigh: FloatArray, shank: FloatArray) -> None:
-        """Lift the vertices guarded for each bone at least VERTEX_CLEARANCE_MM out of it (a deep face lifts its top)."""
+        """Lift the vertices guarded for each bone at least VERTEX_CLEARANCE_MM out of it (a deep face lifts its top),
+        their neighbours along the fibre by a share halving over LIFT_REACH samples (:func:`spread_lifts`)."""
         for bone, (grid, matrix) in obstacles(self.grids, side, thigh, shank).items():
             guard, partner = guarded[bone]
             if not len(guard):
@@ -294,9 +303,47 @@ class PoseSpace:
                 * direction
                 / (np.linalg.norm(direction, axis=1)[:, None] + 1e-9)
             )
-            points[guard[hit]] += move
             tops = partner[hit] >= 0
-            points[partner[hit][tops]] += move[tops]
+            rows, where = np.unique(np.concatenate([guard[hit], partner[hit][tops]]), return_inverse=True)
+            lifts = np.zeros((len(rows), 3))
+            np.add.at(lifts, where.ravel(), np.concatenate([move, move[tops]]))
+            rows, lifts = spread_lifts(rows, lifts, self.neighbours[side], LIFT_REACH)
+            points[rows] += lifts
+
+
+def fibre_neighbours(muscles: dict[str, MuscleGeometry], names: list[str], count: int) -> IntArray:
+    """(2, count): the row of the next and of the previous sample along its fibre on the same face, for each of a
+    side's ``count`` rows (:func:`side_layout`), -1 at a fibre's ends and for the fibre rows."""
+    neighbours = np.full((2, count), -1)
+    start = 0
+    for name in names:
+        n_u, n_s = muscles[name].fibres.shape[:2]
+        grid = start + np.arange(2 * n_u * n_s).reshape(2 * n_u, n_s)  # both faces' fibres, one per row
+        neighbours[0, grid[:, :-1]] = grid[:, 1:]
+        neighbours[1, grid[:, 1:]] = grid[:, :-1]
+        start += 3 * n_u * n_s
+    return neighbours
+
+
+def spread_lifts(rows: IntArray, lifts: FloatArray, neighbours: IntArray, reach: int) -> tuple[IntArray, FloatArray]:
+    """The lifts (k, 3) of distinct ``rows`` (k,) spread along their fibres (``neighbours``: :func:`fibre_neighbours`),
+    a share halving with every sample up to ``reach`` samples away: every row reached takes the longest of its own
+    lift and the halved lifts of its neighbours. Returns the rows reached (m,) and their lifts (m, 3)."""
+    front_rows, front = rows, lifts
+    for _ in range(reach):
+        reached = neighbours[:, front_rows].ravel()
+        valid = reached >= 0
+        if not valid.any():
+            break
+        candidates = np.concatenate([rows, reached[valid]])
+        values = np.concatenate([lifts, np.tile(0.5 * front, (2, 1))[valid]])
+        order = np.argsort(-np.einsum("ij,ij->i", values, values), kind="stable")
+        rows, first = np.unique(candidates[order], return_index=True)
+        kept = order[first]
+        changed = kept >= len(lifts)  # a row whose lift now comes from a neighbour spreads it on
+        lifts = values[kept]
+        front_rows, front = rows[changed], lifts[changed]
+    return rows, lifts
 
 
 def thickening_rows(muscle: MuscleGeometry) -> tuple[np.ndarray, np.ndarray]:

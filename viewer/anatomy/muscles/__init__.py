@@ -112,7 +112,11 @@ def _arrays_from_build(
         arrays[f"{name}__form_vertices"] = np.asarray(form.vertices, float)
         arrays[f"{name}__form_faces"] = np.asarray(form.faces, np.int64)
         depth = 0.5 if muscle.spec.shape == "tube" else 0.0  # where the pose space thickens a cage from
-        rod = {"sections": rods.SECTION_REACH, "passes": rods.BINDING_PASSES} if muscle.spec.name in rods.RODS else {}
+        rod = (
+            {"sections": rods.SECTION_REACH, "passes": rods.BINDING_PASSES, "place_passes": rods.PLACE_PASSES}
+            if muscle.spec.name in rods.RODS
+            else {}
+        )
         settings = form_settings(muscle)
         own_reach = BLENDED_REACH if settings["binding_reach"] is None else settings["binding_reach"]
         # a spindle's form too (spindle.py): its squeezed, bent belly, bound cell by cell, rippled where the cells'

@@ -336,7 +336,7 @@ def sheet_anchors(vertices: FloatArray, faces: IntArray, half: float) -> FloatAr
 
 
 def section_matrix(
-    cage: FloatArray, n_u: int, n_s: int, points: FloatArray, reach: int
+    cage: FloatArray, n_u: int, n_s: int, points: FloatArray, reach: int, place: FloatArray | None = None
 ) -> tuple[sparse.csr_matrix, IntArray, FloatArray]:
     """``B`` (p, n_cage) of a rod's cage (:mod:`~viewer.anatomy.muscles.rods`): each point carried by the affine
     maps of its cage sections; plus the cells and (clamped) parameters (:func:`locate`).
@@ -348,7 +348,7 @@ def section_matrix(
     of a narrow sheet, it swung by several times that cell's own motion.
     """
     cell, _, parameters = locate(cage, n_u, n_s, points)
-    first, between = _between_sections(cell, parameters, n_s)
+    first, between = _between_sections(rod_places(cell, parameters, n_s) if place is None else place, n_s)
     homogeneous = np.hstack([points, np.ones((len(points), 1))])
     grid = np.arange(n_u * n_s).reshape(n_u, n_s)
     rows, columns, weights = [], [], []
@@ -368,23 +368,44 @@ def section_matrix(
     return matrix, cell, parameters
 
 
-def _between_sections(cell: IntArray, parameters: FloatArray, n_s: int) -> tuple[IntArray, FloatArray]:
-    """Each point's place along a rod: the section (p,) before it and its share (p,) of the way to the next."""
+def rod_places(
+    cell: IntArray, parameters: FloatArray, n_s: int, faces: IntArray | None = None, passes: int = 0
+) -> FloatArray:
+    """(p,) each point's place along a rod (0 at the first section, n_s - 1 at the last), from its nearest cell
+    (:func:`locate`) and ``parameters`` (p, 3), averaged ``passes`` times over the mesh ``faces`` (m, 3).
+
+    Round a sharp bend of a rod's cage (piriformis where its fibres converge on the greater sciatic notch) the
+    nearest cell of neighbouring form vertices jumps by up to six sections, and carried by maps of sections that
+    far apart, the form folded there as soon as the bend changed (single edges bending 165-180 degrees at 90/45/45
+    and in external rotation with adduction): averaged, the place runs along the form as it runs along the rod.
+    """
     place = cell % (n_s - 1) + parameters[:, 1]
-    first = np.minimum(np.floor(place).astype(int), n_s - 2)
+    if passes and faces is not None:
+        mean = umbrella_operator(faces, len(place))
+        for _ in range(passes):
+            place = 0.5 * place + 0.5 * (mean @ place)
+    return place
+
+
+def _between_sections(place: FloatArray, n_s: int) -> tuple[IntArray, FloatArray]:
+    """The section (p,) before each place (p,) along a rod and its share (p,) of the way to the next."""
+    first = np.clip(np.floor(place).astype(int), 0, n_s - 2)
     return first, place - first
 
 
-def section_centres(cell: IntArray, parameters: FloatArray, n_u: int, n_s: int) -> sparse.csr_matrix:
+def section_centres(place: FloatArray, n_u: int, n_s: int) -> sparse.csr_matrix:
     """(p, 2 * n_u * n_s): each point's place on the centre line of a rod's cage (the mean of both faces' samples
-    of its two sections, blended), which a thickened rod's form moves away from."""
-    first, between = _between_sections(cell, parameters, n_s)
+    of its two sections, blended; ``place`` (p,) from :func:`rod_places`), which a thickened rod's form moves
+    away from."""
+    first, between = _between_sections(place, n_s)
     grid = np.arange(n_u * n_s).reshape(n_u, n_s)
     section = np.concatenate([grid, grid + n_u * n_s]).T  # (n_s, 2 n_u) each section's samples
     columns = np.hstack([section[first], section[first + 1]])
     weights = np.hstack([np.repeat(1.0 - between[:, None], 2 * n_u, 1), np.repeat(between[:, None], 2 * n_u, 1)])
-    rows = np.repeat(np.arange(len(cell)), columns.shape[1])
-    matrix = sparse.csr_matrix(((weights / (2 * n_u)).ravel(), (rows, columns.ravel())), shape=(len(cell), 2 * n_u * n_s))
+    rows = np.repeat(np.arange(len(place)), columns.shape[1])
+    matrix = sparse.csr_matrix(
+        ((weights / (2 * n_u)).ravel(), (rows, columns.ravel())), shape=(len(place), 2 * n_u * n_s)
+    )
     matrix.sum_duplicates()
     return matrix
 
@@ -536,6 +557,7 @@ def bind_surface(
     sections: int | None = None,
     reach: float | None = None,
     anchors: FloatArray | None = None,
+    place_passes: int = 0,
 ) -> Binding:
     """Bind a closed display surface to its cage (see the module docstring).
 
@@ -560,6 +582,8 @@ def bind_surface(
         (n, 3) with ``reach``: the points whose place on the cage chooses each vertex's map (default the vertices
         themselves); a thin sheet's two faces carried by the map of their common mid-sheet point stay parallel.
         They are then the vertices' anchors too (the form thickens about them).
+       place_passes
+        With ``sections``: passes averaging each vertex's place along the rod over the mesh (:func:`rod_places`).
     """
     n_u, n_s = fibres.shape[:2]
     vertices = np.asarray(vertices, float)
@@ -570,7 +594,9 @@ def bind_surface(
     elif sections is None:
         bare, cell, parameters = cage_matrix(cage, n_u, n_s, vertices)
     else:
-        bare, cell, parameters = section_matrix(cage, n_u, n_s, vertices, sections)
+        cell, _, parameters = locate(cage, n_u, n_s, vertices)
+        place = rod_places(cell, parameters, n_s, faces, place_passes)
+        bare, cell, parameters = section_matrix(cage, n_u, n_s, vertices, sections, place)
     centre = vertices.mean(axis=0)
     affine_fit = np.hstack([vertices - centre, np.ones((len(vertices), 1))])  # X (n, 4)
     prune = PRUNE if reach is None else BLENDED_PRUNE
@@ -586,7 +612,7 @@ def bind_surface(
     elif sections is None:
         anchor_matrix = _cell_rows(cell, anchor_weights, n_u, n_s)
     else:
-        anchor_matrix = section_centres(cell, parameters, n_u, n_s)
+        anchor_matrix = section_centres(place, n_u, n_s)
     top = cage[n_u * n_s :].reshape(n_u, n_s, 3)
     triangle, weights = closest_points(vertices, faces, top.reshape(-1, 3))
     carry = sparse.csr_matrix(

@@ -21,7 +21,9 @@ samples and, in the poser, both faces' offsets) is the rest cross-section turned
   millimetre against them.
 
 Bound by section (:func:`viewer.anatomy.muscles.binding.section_matrix`), a form then follows as a smoothly
-bent rod. Geometry only, numpy and scipy.
+bent rod; each form vertex's place along the rod is averaged over the form's mesh first (PLACE_PASSES,
+:func:`viewer.anatomy.muscles.binding.rod_places`), so neighbouring vertices take the maps of neighbouring sections
+even where the cage bends sharply. Geometry only, numpy and scipy.
 
 Piriformis is a rod too (its sheet folded where its path bends over the edge of the greater sciatic notch and
 twisted on to the trochanter: 1.0-4.3% of its form's edges creased, single edges folding 163-180 degrees). Its
@@ -48,6 +50,12 @@ SECTION_REACH = 2  # a rod's form is bound to affine maps each fitted over this 
 # Taubin passes smoothing a rod's bound displacements (binding.SMOOTHING_PASSES elsewhere): its rounded tendon
 # ends and belly keep creasing at a few percent of their edges with 4 (tested 4, 8, 16, 32 at the five poses)
 BINDING_PASSES = 16
+# passes averaging each form vertex's place along the rod over the form's mesh (binding.rod_places): bound to its
+# nearest cage cell, piriformis' form at the bend of its cage over the greater sciatic notch took maps up to six
+# sections apart on neighbouring vertices and folded single edges 169-179 degrees in external rotation with
+# adduction and at 90/45/45 (0 passes; 20: 172 and 77; 60: 90 and 68; 100: 79 and 57; 200: 72 and 58, but the
+# superior gemellus' tip then folded 157 degrees at flexion 90)
+PLACE_PASSES = 100
 FORM_CLEARANCE_MM = 0.5  # a rod's form is lifted this far out of the bones (sections shifted, see Rod.lifted)
 LIFT_SPREAD = 15  # passes spreading a section's lift along the rod (2: the lifted forms creased more)
 LIFT_STEPS = 3  # lift and look again
