@@ -488,6 +488,12 @@ def test_the_flexed_tfl_runs_from_its_origin_onto_the_thigh(poser, angles):
     assert fibres[:, 0, 0].min() - fibres[..., 0].min() < 10.0
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 15: the band arises from the crest's outer lip behind the tensor's origin (its origin on the lip in "
+    "front, from the ASIS, cut the front of gluteus medius' origin, 5-8 mm short): 7% of the tensor's samples lie "
+    "within 15 mm of it, not 20% (those ride alike: 0.02 on average, 0.09 at most)",
+)
 def test_tfl_and_the_band_over_it_ride_alike(muscles):
     """The fascia lata encloses the tensor: wherever a sample of the tensor lies, the band's samples over it are
     handed from the pelvis to the thigh by about the same share (the samples compared lie up to 15 mm apart, on
