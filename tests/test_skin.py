@@ -497,7 +497,6 @@ def test_flexed_legs_leave_the_natal_cleft_clean(body, landmarks):
         assert count <= at_rest, f"{count} triangle pairs of the {body} natal cleft cross at {pose} (rest {at_rest})"
 
 
-
 # The groin crease in flexion with abduction, where tensor fasciae latae (posed as a spindle widened across) bunches
 # under the skin at its origin: the correctives lifted each wall of the crease off it along its own normal, into the
 # other wall (a crack along the groin). Crossing triangle pairs in the front of the hip (groin_faces), female/male:
@@ -536,6 +535,7 @@ def test_groin_crease_does_not_pass_through_itself(body, landmarks):
     pairs = self_crossings(skinned(body, legs, correctives=True), skin.faces, among=groin)
     count = int((groin[pairs[:, 0]] | groin[pairs[:, 1]]).sum())
     assert count <= GROIN_PAIRS[body], f"{count} triangle pairs of the {body} groin cross at {GROIN_POSE}"
+
 
 @pytest.mark.parametrize("body", BODIES)
 def test_cut_below_the_knee_is_finished_with_even_triangles(body, landmarks):
