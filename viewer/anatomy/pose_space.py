@@ -47,7 +47,7 @@ GUARD_MM = 2.5  # surface vertices that came this near a bone at any grid node a
 HELD_RATIO = (0.5, 2.0)  # how far replaying may thicken or thin a muscle to hold its volume
 SETTLE_PROBE = 1.1  # thickening used to measure a live-held muscle's volume response
 KNEE_STEP = 10.0  # degrees between the knee nodes (solved with the hip neutral)
-_VERSION = "pose-space-8"  # bump when the bake or the stored layout changes
+_VERSION = "pose-space-9"  # bump when the bake or the stored layout changes
 _EYE4 = np.eye(4)
 log = logging.getLogger(__name__)
 
