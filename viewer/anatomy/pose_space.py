@@ -7,9 +7,9 @@ on each leg's hip angles, so they are baked once on a grid over the joint ranges
 by a jump from anatomical position, and stored as corrections to linear blend skinning (LBS),
 compressed per muscle by principal components. Posing is then LBS of the rest shape plus the correction
 interpolated between the eight surrounding grid nodes (trilinear weights on the component scores).
-The gemelli, which the solver poses as rods of rigid cross-sections, are rebuilt from their sections'
-interpolated centres, rotations and thickenings first, and take only what is left as components
-(:mod:`viewer.anatomy.pose_rods`).
+The gemelli, which the solver poses as rods of rigid cross-sections, and the tensor fasciae latae, a spindle
+rod whose sections also shorten and swell, are rebuilt from their sections' interpolated centres, rotations,
+swellings and thickenings first, and take only what is left as components (:mod:`viewer.anatomy.pose_rods`).
 Knee flexion acts through the skinning alone: it moves only the distal iliotibial band, which rides
 with the shank.
 

@@ -152,7 +152,8 @@ def _holding_factors(
     ranges; replaying applies this factor, interpolated like the shapes, instead of measuring every
     muscle at every frame. A spindle (the tensor fasciae latae) is rebuilt from its sections as the solver
     left it, its form's volume held by its own widening (``posing.SPINDLE_HOLD_STEPS``): thickened to its
-    cage's rest volume instead, it stood 1.34% into the band draped over it in the frog position.
+    cage's rest volume instead (by 2.6-3.7% around the frog position), 1.47% of the band draped over it lay
+    inside it there (0.71% on the solver and not held; :mod:`viewer.anatomy.pose_rods`).
     """
     axes = [arrays[f"axis_{k}"] for k in range(3)]
     shape = tuple(len(a) for a in axes)
