@@ -156,8 +156,9 @@ def test_the_bake_compresses_a_low_rank_table_exactly_and_keeps_no_more_componen
 
 
 def test_the_rods_rebuilt_from_their_measured_sections_are_the_solvers(muscles):
-    """The pose space stores what the solver's rods are (each section's centre, rotation and thickening): rebuilt
-    from those, the gemelli's fibres are the solved ones and so are their faces, but for the few vertices the
+    """The pose space stores what the solver's rods are (each section's centre, rotation, swelling and thickening):
+    rebuilt from those, the fibres of the gemelli and of the tensor fasciae latae (a spindle, its sections shortened
+    along the rod and widened across it) are the solved ones and so are their faces, but for the few vertices the
     solver lifted out of bone afterwards (their correction goes through the components)."""
     from viewer.anatomy.pose_rods import RodReplay
     from viewer.anatomy.pose_space import Skinning, side_layout
@@ -167,9 +168,13 @@ def test_the_rods_rebuilt_from_their_measured_sections_are_the_solvers(muscles):
     solved = solver.pose(legs)
     names, rest, weights = side_layout(muscles, "right")
     replay = RodReplay(muscles, names)
-    assert replay.names == ["superior_gemellus_right", "inferior_gemellus_right"]
+    assert sorted(replay.names) == [
+        "inferior_gemellus_right",
+        "superior_gemellus_right",
+        "tensor_fasciae_latae_right",
+    ]
     skinned = Skinning(rest, weights).apply(legs["thigh_right"], legs["shank_right"])
-    scale = {n: solver.scale[solver.slices[n]].reshape(solver.shapes[n])[:, 0] for n in replay.names}
+    scale = {n: solver.scale[solver.slices[n]].reshape(solver.shapes[n]) for n in replay.names}
     rebuilt = skinned.copy()
     replay.build(rebuilt, *replay.measure(skinned, solved, solver.rod_turns, scale))
     start = 0

@@ -7,9 +7,9 @@ on each leg's hip angles, so they are baked once on a grid over the joint ranges
 by a jump from anatomical position, and stored as corrections to linear blend skinning (LBS),
 compressed per muscle by principal components. Posing is then LBS of the rest shape plus the correction
 interpolated between the eight surrounding grid nodes (trilinear weights on the component scores).
-The gemelli, which the solver poses as rods of rigid cross-sections, are rebuilt from their sections'
-interpolated centres, rotations and thickenings first, and take only what is left as components
-(:mod:`viewer.anatomy.pose_rods`).
+The gemelli, which the solver poses as rods of rigid cross-sections, and the tensor fasciae latae, a spindle
+rod whose sections also shorten and swell, are rebuilt from their sections' interpolated centres, rotations,
+swellings and thickenings first, and take only what is left as components (:mod:`viewer.anatomy.pose_rods`).
 Knee flexion acts through the skinning alone: it moves only the distal iliotibial band, which rides
 with the shank.
 
@@ -53,7 +53,7 @@ LIFT_REACH = 2
 HELD_RATIO = (0.5, 2.0)  # how far replaying may thicken or thin a muscle to hold its volume
 SETTLE_PROBE = 1.1  # thickening used to measure a live-held muscle's volume response
 KNEE_STEP = 10.0  # degrees between the knee nodes (solved with the hip neutral)
-_VERSION = "pose-space-8"  # bump when the bake or the stored layout changes
+_VERSION = "pose-space-9"  # bump when the bake or the stored layout changes
 _EYE4 = np.eye(4)
 log = logging.getLogger(__name__)
 

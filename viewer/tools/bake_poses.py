@@ -24,6 +24,7 @@ from viewer.anatomy.geometry import cubic_root, signed_volume
 from viewer.anatomy.kinematics import LegPose, segment_transforms
 from viewer.anatomy.muscles import MuscleGeometry, MusclePoser, build_muscles
 from viewer.anatomy.muscles.posing import blend_weights
+from viewer.anatomy.muscles.spindle import SPINDLES
 from viewer.anatomy.pose_rods import ROD_PARTS, ROD_RMS_MM, RodReplay
 from viewer.anatomy.pose_space import (
     COMPONENT_BUDGET,
@@ -70,7 +71,7 @@ def _corrections(
                 distance, _ = grid.sample((vertices - matrix[:3, 3]) @ matrix[:3, :3])
                 np.minimum(nearest[name][bone], distance, out=nearest[name][bone])
     corrections, rods = {}, {}
-    scale = {name: poser.scale[poser.slices[name]].reshape(poser.shapes[name])[:, 0] for name in poser.rod_turns}
+    scale = {name: poser.scale[poser.slices[name]].reshape(poser.shapes[name]) for name in poser.rod_turns}
     for side, (names, rest, weights) in layouts.items():
         skinned = Skinning(rest, weights).apply(transforms[f"thigh_{side}"], transforms[f"shank_{side}"])
         replay = replays[side]
@@ -149,7 +150,10 @@ def _holding_factors(
 
     The solver holds each volume only roughly and the compression loses a little more at the ends of the
     ranges; replaying applies this factor, interpolated like the shapes, instead of measuring every
-    muscle at every frame.
+    muscle at every frame. A spindle (the tensor fasciae latae) is rebuilt from its sections as the solver
+    left it, its form's volume held by its own widening (``posing.SPINDLE_HOLD_STEPS``): thickened to its
+    cage's rest volume instead (by 2.6-3.7% around the frog position), 1.47% of the band draped over it lay
+    inside it there (0.71% on the solver and not held; :mod:`viewer.anatomy.pose_rods`).
     """
     axes = [arrays[f"axis_{k}"] for k in range(3)]
     shape = tuple(len(a) for a in axes)
@@ -165,6 +169,9 @@ def _holding_factors(
             start = 0
             for name in names:
                 size = len(muscles[name].vertices) * 3 // 2  # vertices, then fibre samples
+                if muscles[name].spec.name in SPINDLES:
+                    start += size
+                    continue
                 correction = arrays[f"{name}__mean"] + arrays[f"{name}__scores"][node] @ arrays[f"{name}__basis"]
                 rows = skinned[start : start + size] + correction.reshape(-1, 3)
                 factors[name][node] = holding_factor(rows, muscles[name], rest_volume[name])
