@@ -331,6 +331,25 @@ def test_a_kept_attachment_core_stays_under_the_band_but_not_within_it():
     assert not freed[10, 10, [8, 12]].any()  # but under and over it the core stays
 
 
+def test_a_splinter_the_band_cuts_off_a_muscle_is_freed_unless_it_holds_a_kept_core():
+    """Gluteus medius kept a speck of 0.1 mm3 beyond its origin on the crest, cut off by the band's room, as a
+    second piece of its form; the tensor's origin core, cut off beside it, stays (``band_over_core``)."""
+    band_x, band_y = np.meshgrid(np.linspace(2, 18, 5), np.linspace(2, 18, 5), indexing="ij")
+    band = np.stack([band_x, band_y, np.full_like(band_x, 10.0)], axis=-1)  # (columns, rows, 3) at z = 10
+    for kept_core in (False, True):
+        grid = LabelGrid(np.zeros(3), np.full(3, 30.0), spacing=1.0)
+        grid.labels[:, :, :6] = FIRST_MUSCLE_LABEL  # the body, below the band
+        grid.labels[9:11, 9:11, 6:15] = FIRST_MUSCLE_LABEL  # a tip up through the band to a lump over it
+        grid.labels[8:12, 8:12, 14:16] = FIRST_MUSCLE_LABEL
+        kept = np.zeros(grid.shape, bool)
+        kept[8:12, 8:12, 14:16] = kept_core
+        make_room_for_band(grid, band, reach=3.0, labels=[FIRST_MUSCLE_LABEL], kept=kept)
+        mine = grid.labels == FIRST_MUSCLE_LABEL
+        assert mine[:, :, :6].all()  # the body stays
+        assert not mine[:, :, 8:13].any()  # the room is cut
+        assert mine[8:12, 8:12, 14:16].all() == kept_core  # the lump over it goes, unless it is a kept core
+
+
 def test_the_tfl_origin_is_seated_on_the_crest_under_the_band(forms, built_and_bones):
     """Every origin point of TFL's cage within 6 mm of its form (the 5 mm limit is a strict xfail above): freed
     where the band arises on the same line of the crest, it ended 31 mm short; now its origin core stays on the
