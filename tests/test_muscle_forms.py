@@ -75,6 +75,12 @@ NOT_YET = {  # strict: a limit reached must leave this set
     # lip: 0.72% inside, the tensor 8 mm and medius 9.7 mm short. The origin row moved out onto the lip's outer face
     # too: 0.08% inside (0.03% creased), but 13 mm from the cage's origin and the tensor 17 mm short
     ("inside", "iliotibial_band"),
+    # 7.5 mm: the anterior-most point of medius' cage origin (fibre u = 0) lies on the crest where the tensor's origin
+    # core (claimed first, kept under the band) and the band arise, 4.1 and 2.0 mm from their forms; the band's room
+    # cut medius' form 6.5 mm short of it, and it reached that point only by a speck of 0.1 mm3 (0.7 mm across) left
+    # beyond the cut as a second piece of its form, which is now freed (forms.free_splinters, muscle-forms-31). Its
+    # other origin points lie 0.5-3.1 mm from the form.
+    ("attachment", "gluteus_medius"),
 }
 
 
@@ -331,7 +337,7 @@ def test_a_kept_attachment_core_stays_under_the_band_but_not_within_it():
     assert not freed[10, 10, [8, 12]].any()  # but under and over it the core stays
 
 
-def test_a_splinter_the_band_cuts_off_a_muscle_is_freed_unless_it_holds_a_kept_core():
+def test_a_splinter_the_band_cuts_off_a_muscle_is_freed_unless_its_core_is_kept():
     """Gluteus medius kept a speck of 0.1 mm3 beyond its origin on the crest, cut off by the band's room, as a
     second piece of its form; the tensor's origin core, cut off beside it, stays (``band_over_core``)."""
     band_x, band_y = np.meshgrid(np.linspace(2, 18, 5), np.linspace(2, 18, 5), indexing="ij")

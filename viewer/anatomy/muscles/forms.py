@@ -93,7 +93,7 @@ FORM_DEFAULTS = {
 }
 ALONGSIDE_RAMP = 0.25
 # A part of a muscle cut off its body by the band's room and smaller than this share of its body (in voxels) is a
-# splinter and is freed, unless it holds an attachment core kept under the band (the tensor's origin on the crest)
+# splinter and is freed, unless the muscle's attachment core is kept under the band (the tensor's origin on the crest)
 SPLINTER_SHARE = 0.01  # fraction of the fibre length over which a muscle comes alongside its partner
 
 
@@ -980,8 +980,13 @@ def make_room_for_band(
 
 def free_splinters(grid: LabelGrid, label: int, cut: np.ndarray, kept: np.ndarray | None = None) -> None:
     """Free the splinters of muscle ``label`` touching ``cut`` (a boolean mask over the grid: where a room was just
-    cut): its parts under SPLINTER_SHARE of its largest part's voxels holding no voxel of ``kept`` (attachment cores)."""
-    parts, count = ndimage.label(grid.labels == label)
+    cut): its parts under SPLINTER_SHARE of its largest part's voxels. A muscle holding voxels of ``kept`` (a boolean
+    mask over the grid: attachment cores the band is lifted over) keeps all its parts: the tensor's origin core on the
+    crest, cut off its belly beside the anterior superior iliac spine, and the bits beside it that reach its origin."""
+    mine = grid.labels == label
+    if kept is not None and (mine & kept).any():
+        return
+    parts, count = ndimage.label(mine)
     if count <= 1:
         return
     sizes = np.bincount(parts.ravel())
@@ -989,8 +994,6 @@ def free_splinters(grid: LabelGrid, label: int, cut: np.ndarray, kept: np.ndarra
     splinter = sizes < SPLINTER_SHARE * sizes.max()
     touched = np.zeros(count + 1, bool)
     touched[np.unique(parts[cut])] = True
-    if kept is not None:
-        splinter[np.unique(parts[kept])] = False
     splinter &= touched
     splinter[0] = False
     grid.labels[splinter[parts]] = 0
