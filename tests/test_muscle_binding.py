@@ -615,7 +615,7 @@ FOLDING = (  # strict xfail: where single edges of a posed fan still fold over 9
     "(baked); the rim at its anterior corner (100 in external rotation with adduction, 85 at rest) is the pointed tip "
     "of its origin beside the tensor's origin on the crest. The 48-vertex piece of medius' form beyond that tip "
     "was a speck of 0.1 mm3 (0.7 mm across, 6.5 mm off the tip) that the band's room left, not a bit of origin: "
-    "freed as a splinter (forms.free_splinters, muscle-forms-31), medius' crease shares on the solver went 0.46 / "
+    "dropped as a splinter (forms.without_splinters, muscle-forms-31), medius' crease shares on the solver went 0.46 / "
     "0.54 / 0.38 / 0.19 / 0.83% -> 0.38 / 0.44 / 0.27 / 0.14 / 0.70% (flexion 90 knee 90 / frog / external rotation "
     "with adduction / prone / 90/45/45) and its largest bends 87 / 106 / 100 / 78 / 166 -> 87 / 115 / 100 / 78 / 172 "
     "(the frog lip 98-115 and the U-fold 166-172 from one rebuild of the forms to the next). Why the U-fold (medius "

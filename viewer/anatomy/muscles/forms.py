@@ -92,9 +92,11 @@ FORM_DEFAULTS = {
     "nerve_rim_mm": 0.0,  # its rims beside the nerve's channel rounded to this radius (rounded_beside_nerve)
 }
 ALONGSIDE_RAMP = 0.25
-# A part of a muscle cut off its body by the band's room and smaller than this share of its body (in voxels) is a
-# splinter and is freed, unless the muscle's attachment core is kept under the band (the tensor's origin on the crest)
-SPLINTER_SHARE = 0.01  # fraction of the fibre length over which a muscle comes alongside its partner
+# A piece of a muscle's extracted surface with fewer than this share of its largest piece's vertices is a splinter
+# and is dropped (gluteus medius kept a speck of 0.1 mm3 beyond its origin on the crest, 48 vertices, that the band's
+# room left), unless the muscle's attachment core is kept under the band (the tensor's origin on the crest, cut off
+# its belly beside the anterior superior iliac spine: band_over_core)
+SPLINTER_SHARE = 0.05  # fraction of the fibre length over which a muscle comes alongside its partner
 
 
 def form_settings(muscle: RightMuscle) -> dict:
@@ -560,10 +562,29 @@ def extract_surfaces(grid: LabelGrid, labels: dict[int, str], settings: dict[str
         other = faces[sides[:, 1] == label][:, ::-1]  # faces are wound outward from their first label
         used, local = np.unique(np.concatenate([own, other]), return_inverse=True)
         mesh = pyvista.PolyData.from_regular_faces(np.asarray(nets.points)[used], local.reshape(-1, 3))
+        if not settings[name]["band_over_core"]:
+            mesh = without_splinters(mesh)
         surfaces[name] = finish_surface(
             mesh, int(settings[name]["vertex_budget"]), int(settings[name]["surface_smoothing"])
         )
     return surfaces
+
+
+def without_splinters(mesh, share: float = SPLINTER_SHARE):
+    """The pyvista triangle ``mesh`` without its pieces of fewer than ``share`` of its largest piece's vertices."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    faces = np.asarray(mesh.regular_faces)
+    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]]])
+    graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(mesh.n_points,) * 2)
+    count, piece = connected_components(graph, directed=False)
+    if count <= 1:
+        return mesh
+    sizes = np.bincount(piece, minlength=count)
+    kept = sizes[piece[faces[:, 0]]] >= share * sizes.max()
+    used, local = np.unique(faces[kept], return_inverse=True)
+    return type(mesh).from_regular_faces(np.asarray(mesh.points)[used], local.reshape(-1, 3))
 
 
 def finish_surface(mesh, vertex_budget: int, smoothing: int = 0) -> Surface:
@@ -961,8 +982,6 @@ def make_room_for_band(
     origin on the same iliac crest) the band would pass through it. Voxels of ``kept`` (a boolean
     mask over the grid: attachment cores the band is lifted over, see :func:`kept_cores`) stay unless
     they lie within ``kept_reach`` mm of the sheet (in the band itself, where it meets their bone).
-    A splinter the room cuts off a muscle (:func:`free_splinters`) is freed too: gluteus medius kept a speck of
-    0.1 mm3, 6.5 mm beyond its origin on the crest, as a second piece of its form bound to its cage.
     """
     points = dense_samples(sheet, grid.spacing / 2)[0]
     box = grid.box(points.min(axis=0) - reach, points.max(axis=0) + reach)
@@ -972,31 +991,6 @@ def make_room_for_band(
     if kept is not None:
         free &= ~kept[box] | (distance <= kept_reach)
     region[free] = 0
-    cut = np.zeros(grid.shape, bool)
-    cut[box] = ndimage.binary_dilation(free)  # the freed voxels and those touching them
-    for label in labels:
-        free_splinters(grid, label, cut, kept)
-
-
-def free_splinters(grid: LabelGrid, label: int, cut: np.ndarray, kept: np.ndarray | None = None) -> None:
-    """Free the splinters of muscle ``label`` touching ``cut`` (a boolean mask over the grid: where a room was just
-    cut): its parts under SPLINTER_SHARE of its largest part's voxels. A muscle holding voxels of ``kept`` (a boolean
-    mask over the grid: attachment cores the band is lifted over) keeps all its parts: the tensor's origin core on the
-    crest, cut off its belly beside the anterior superior iliac spine, and the bits beside it that reach its origin."""
-    mine = grid.labels == label
-    if kept is not None and (mine & kept).any():
-        return
-    parts, count = ndimage.label(mine)
-    if count <= 1:
-        return
-    sizes = np.bincount(parts.ravel())
-    sizes[0] = 0
-    splinter = sizes < SPLINTER_SHARE * sizes.max()
-    touched = np.zeros(count + 1, bool)
-    touched[np.unique(parts[cut])] = True
-    splinter &= touched
-    splinter[0] = False
-    grid.labels[splinter[parts]] = 0
 
 
 def kept_cores(
