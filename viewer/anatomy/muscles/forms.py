@@ -91,12 +91,12 @@ FORM_DEFAULTS = {
     "band_over_core": False,  # its attachment cores stay where the band is draped; the band is lifted over them
     "nerve_rim_mm": 0.0,  # its rims beside the nerve's channel rounded to this radius (rounded_beside_nerve)
 }
-ALONGSIDE_RAMP = 0.25
+ALONGSIDE_RAMP = 0.25  # fraction of the fibre length over which a muscle comes alongside its partner
 # A piece of a muscle's extracted surface with fewer than this share of its largest piece's vertices is a splinter
 # and is dropped (gluteus medius kept a speck of 0.1 mm3 beyond its origin on the crest, 48 vertices, that the band's
 # room left), unless the muscle's attachment core is kept under the band (the tensor's origin on the crest, cut off
 # its belly beside the anterior superior iliac spine: band_over_core)
-SPLINTER_SHARE = 0.05  # fraction of the fibre length over which a muscle comes alongside its partner
+SPLINTER_SHARE = 0.05
 
 
 def form_settings(muscle: RightMuscle) -> dict:
@@ -545,8 +545,9 @@ def remove_diagonal_contacts(labels: np.ndarray, first_label: int = FIRST_MUSCLE
 
 
 def extract_surfaces(grid: LabelGrid, labels: dict[int, str], settings: dict[str, dict]) -> dict[str, Surface]:
-    """SurfaceNets over the whole volume, then each muscle's closed surface, decimated and smoothed (``settings``: each
-    muscle's form settings by name, for its ``vertex_budget`` and ``surface_smoothing``)."""
+    """SurfaceNets over the whole volume, then each muscle's closed surface without splinters (:func:`without_splinters`),
+    decimated and smoothed (``settings``: each muscle's form settings by name, for its ``vertex_budget``,
+    ``surface_smoothing`` and ``band_over_core``)."""
     import pyvista
 
     image = pyvista.ImageData(dimensions=grid.shape, spacing=(grid.spacing,) * 3, origin=grid.origin)
