@@ -92,6 +92,11 @@ FORM_DEFAULTS = {
     "nerve_rim_mm": 0.0,  # its rims beside the nerve's channel rounded to this radius (rounded_beside_nerve)
 }
 ALONGSIDE_RAMP = 0.25  # fraction of the fibre length over which a muscle comes alongside its partner
+# A piece of a muscle's extracted surface with fewer than this share of its largest piece's vertices is a splinter
+# and is dropped (gluteus medius kept a speck of 0.1 mm3 beyond its origin on the crest, 48 vertices, that the band's
+# room left), unless the muscle's attachment core is kept under the band (the tensor's origin on the crest, cut off
+# its belly beside the anterior superior iliac spine: band_over_core)
+SPLINTER_SHARE = 0.05
 
 
 def form_settings(muscle: RightMuscle) -> dict:
@@ -540,8 +545,9 @@ def remove_diagonal_contacts(labels: np.ndarray, first_label: int = FIRST_MUSCLE
 
 
 def extract_surfaces(grid: LabelGrid, labels: dict[int, str], settings: dict[str, dict]) -> dict[str, Surface]:
-    """SurfaceNets over the whole volume, then each muscle's closed surface, decimated and smoothed (``settings``: each
-    muscle's form settings by name, for its ``vertex_budget`` and ``surface_smoothing``)."""
+    """SurfaceNets over the whole volume, then each muscle's closed surface without splinters (:func:`without_splinters`),
+    decimated and smoothed (``settings``: each muscle's form settings by name, for its ``vertex_budget``,
+    ``surface_smoothing`` and ``band_over_core``)."""
     import pyvista
 
     image = pyvista.ImageData(dimensions=grid.shape, spacing=(grid.spacing,) * 3, origin=grid.origin)
@@ -557,10 +563,29 @@ def extract_surfaces(grid: LabelGrid, labels: dict[int, str], settings: dict[str
         other = faces[sides[:, 1] == label][:, ::-1]  # faces are wound outward from their first label
         used, local = np.unique(np.concatenate([own, other]), return_inverse=True)
         mesh = pyvista.PolyData.from_regular_faces(np.asarray(nets.points)[used], local.reshape(-1, 3))
+        if not settings[name]["band_over_core"]:
+            mesh = without_splinters(mesh)
         surfaces[name] = finish_surface(
             mesh, int(settings[name]["vertex_budget"]), int(settings[name]["surface_smoothing"])
         )
     return surfaces
+
+
+def without_splinters(mesh, share: float = SPLINTER_SHARE):
+    """The pyvista triangle ``mesh`` without its pieces of fewer than ``share`` of its largest piece's vertices."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    faces = np.asarray(mesh.regular_faces)
+    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]]])
+    graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(mesh.n_points,) * 2)
+    count, piece = connected_components(graph, directed=False)
+    if count <= 1:
+        return mesh
+    sizes = np.bincount(piece, minlength=count)
+    kept = sizes[piece[faces[:, 0]]] >= share * sizes.max()
+    used, local = np.unique(faces[kept], return_inverse=True)
+    return type(mesh).from_regular_faces(np.asarray(mesh.points)[used], local.reshape(-1, 3))
 
 
 def finish_surface(mesh, vertex_budget: int, smoothing: int = 0) -> Surface:
