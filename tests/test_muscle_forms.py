@@ -57,19 +57,18 @@ from viewer.anatomy.muscles.spec import MUSCLE_NAMES
 
 # Limits the first version of the forms does not reach yet (measured with bench/bench_shapes.py);
 # non-strict, so a fix shows as XPASS and the entry can go.
-NOT_YET = {  # strict: a limit reached must leave this set
-    # (the iliotibial band was 3.3% inside other structures while its origin lay on the crest's top: rows 1-4 of its fine
-    # sheet cut through the outer lip of the iliac crest, which stands up to 11 mm lateral of it, and its origin row lay in
-    # gluteus medius' origin; lifting those rows, densifying them or moving only the form's origin row onto the lip left
-    # it 0.08-0.9% inside but folded it or freed the tensor's and medius' origins (8-17 mm short). Its cage now arises
-    # from the outer lip itself, behind the tensor's origin: 0.00%)
-    # 7.5 mm: the anterior-most point of medius' cage origin (fibre u = 0) lies on the crest where the tensor's origin
-    # core (claimed first, kept under the band) and the band arise, 4.1 and 2.0 mm from their forms; the band's room
-    # cut medius' form 6.5 mm short of it, and it reached that point only by a speck of 0.1 mm3 (0.7 mm across) left
-    # beyond the cut as a second piece of its form, which is now dropped (forms.without_splinters, muscle-forms-31). Its
-    # other origin points lie 0.5-3.1 mm from the form.
-    ("attachment", "gluteus_medius"),
-}
+NOT_YET: set[tuple[str, str]] = set()  # strict: a limit reached must leave this set
+# (the iliotibial band was 3.3% inside other structures while its origin lay on the crest's top: rows 1-4 of its fine
+# sheet cut through the outer lip of the iliac crest, which stands up to 11 mm lateral of it, and its origin row lay
+# in gluteus medius' origin; lifting those rows, densifying them or moving only the form's origin row onto the lip
+# left it 0.08-0.9% inside but folded it or freed the tensor's and medius' origins (8-17 mm short). Its cage now
+# arises from the outer lip itself, behind the tensor's origin: 0.00%) (medius was 7.5 mm short: the anterior-most
+# point of medius' cage origin (fibre u = 0) lies on the crest where the tensor's origin core (claimed first, kept
+# under the band) and the band arise, 4.1 and 2.0 mm from their forms; the band's room cut medius' form 6.5 mm short
+# of it, and it reached that point only by a speck of 0.1 mm3 (0.7 mm across) left beyond the cut as a second piece of
+# its form, which is now dropped (forms.without_splinters, muscle-forms-31). Its other origin points lie 0.5-3.1 mm
+# from the form. With the band arising from the outer lip behind the tensor's origin the band's room no longer cuts
+# it: 3.2 mm)
 
 
 def cases(kind: str, names=MUSCLE_NAMES):
