@@ -348,7 +348,7 @@ def test_the_band_stays_over_tfl_within_the_overlap_limit_in_the_frog_position(m
     thickening, its anterior margin over the tensor's upper belly, 9-20% of the way down the band. With the tensor
     posed as a spindle rod and the band's drape faded in from its origin (posing.DRAPE_ORIGIN_FADE), 1.34% from the
     baked table (0.71% on the solver): the pose space blended the spindle through its components and held it to its
-    cage's rest volume; rebuilt from its sections as the solver left it (pose_rods, pose-space-9), as on the solver."""
+    cage's rest volume; rebuilt from its sections as the solver left it (pose_rods, pose-space-9), 0.61%."""
     assert band_inside_tfl(muscles, deformer, POSES[1]) < MAX_INSIDE_SHARE
 
 

@@ -16,8 +16,8 @@ rod also keeps, per section, how much its samples' rest offsets along the rod an
 much it thickens (``swelling``: all ones on a gemellus). Through the components, and thickened by the bake's
 holding factor to its cage's rest volume (the solver holds its form's), 1.34% of the band draped over it lay
 inside it in the frog position (0.71% on the solver), its form up to 0.96 mm off the solver's. Rebuilt from its
-sections and not held (``bake_poses``), 0.71% in a bake of the eight nodes around that pose, its form 0.25 mm
-off the solver's at most (rebuilt but held to its cage's rest volume, factors 1.026-1.037 there: 1.47%).
+sections and not held (``bake_poses``), 0.61% (0.71% in a bake of the eight nodes around that pose alone), its
+form 0.25 mm off the solver's at most (0.07-0.94 mm at the other therapist positions) (rebuilt but held to its cage's rest volume, factors 1.026-1.037 there: 1.47%).
 """
 
 from __future__ import annotations
