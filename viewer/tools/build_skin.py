@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or meshes_dir()
     bodies = (args.body,) if args.body else BODIES
     for body, stats in build(out, bodies, wheel=args.wheel, correctives_only=args.correctives_only).items():
-        what = "correctives of" if args.correctives_only else "skin and correctives"
+        what = "skin's correctives" if args.correctives_only else "skin and correctives"
         print(f"wrote the {body} {what} in {out}: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
     return 0
 
