@@ -773,16 +773,18 @@ def test_the_small_rotators_do_not_fold_in_motion(rotator_bends, name, label):
 #   more in thickness (spindle.WIDENING 0.6) on a cubic leaving and arriving one chord long (TANGENT_SCALE 1.0):
 #   0.96 / 0.60 / 0.21 / 0.24 / 2.66%; its origin's sections squeezed as the belly beside them (not spared like the
 #   insertion's: the upper border folded there, single edges bending up to 170 degrees): 0.94 / 0.63 / 0.22 / 0.24 /
-#   2.64%, the largest bend at flexion 90 knee 90 114 degrees;
+#   2.64%, the largest bend at flexion 90 knee 90 114 degrees. What creased was the rest form's own relief (rings
+#   20-30 mm apart along the belly) squeezed 2-3 times along the rod: its form smoothed by 40 more windowed-sinc
+#   passes and carried by blended maps 4 cells wide, 16 smoothing passes (form surface_smoothing, binding_reach,
+#   binding_passes; muscle-forms-33): 0.63 / 0.45 / 0.12 / 0.13 / 0.96% baked (0.62 / 0.45 / 0.11 / 0.13 / 1.01% on
+#   the solver), the largest bends 108 / 98 / 91 / 87 / 139 degrees (the origin's thin tip on the crest);
 # - the band (solver-11, baked) 4.4 / 4.3 / 1.65 / 3.8 / 3.8%, following the top face of the tensor it is draped over
 #   (posing.DRAPED; 0.04% of it inside the tensor in the frog position, 1.8% before), its creases along its 1 mm
 #   rounded margins and its ends: its displacement smoothed over its uneven mesh moved its two faces unlike each
 #   other. Carried by blended maps of its cage, each vertex by the map at its point on the mid-sheet, unsmoothed
 #   (binding.SHEET_REACH, muscle-forms-24): 0.39 / 0.50 / 0.05 / 0.30 / 1.09%; what is left at 90/45/45 lies 10-30%
 #   down the band near its anterior margin, where its posed cage itself folds (cells bending up to 147 degrees);
-CREASED = {
-    ("tensor_fasciae_latae", "90/45/45"): "2.7%",
-}
+CREASED: dict[tuple[str, str], str] = {}
 
 
 def crease_cases():
