@@ -33,7 +33,7 @@ from viewer.anatomy.muscles.form_metrics import (
     volume_ratio,
 )
 from viewer.anatomy.muscles.forms import band_surface, fine_sheet
-from viewer.anatomy.muscles.forms_posing import FormDeformer
+from viewer.anatomy.muscles.forms_posing import FormDeformer, SquashedRelief
 from viewer.anatomy.muscles.posing import PosedMuscle
 from viewer.anatomy.muscles.rods import RODS
 from viewer.anatomy.muscles.sheet import box_faces, box_vertices, sheet_fibre_uv
@@ -228,6 +228,37 @@ def test_a_form_that_loses_volume_is_thickened_back_from_its_anchors():
     posed = FormDeformer(thinning, {"sheet": muscle}).pose({})["sheet"]
     assert abs(volume_ratio(vertices, posed.vertices, form_faces) - 1.0) < 0.03
     assert np.allclose(posed.outer_fibres, binding.posed_fibre_lines(posed.vertices))  # lines stay on the form
+
+
+def rippled_tube(rings: int = 121, around: int = 48) -> tuple[np.ndarray, np.ndarray]:
+    """An open tube (rings * around, 3) 120 mm long along z, 10 mm in radius, rippled 0.5 mm every 3 mm along it."""
+    z, theta = np.meshgrid(np.linspace(0.0, 120.0, rings), np.linspace(0.0, 2 * np.pi, around, endpoint=False))
+    radius = 10.0 + 0.5 * np.sin(2 * np.pi * z / 3.0)
+    vertices = np.column_stack([(radius * np.cos(theta)).T.ravel(), (radius * np.sin(theta)).T.ravel(), z.T.ravel()])
+    ring, step = np.meshgrid(np.arange(rings - 1), np.arange(around), indexing="ij")
+    a, b = ring * around + step, ring * around + (step + 1) % around
+    c, d = a + around, b + around
+    faces = np.concatenate([np.stack([a, b, d], -1).reshape(-1, 3), np.stack([a, d, c], -1).reshape(-1, 3)])
+    return vertices, faces
+
+
+def test_a_squeezed_spindle_loses_its_relief_and_a_moved_one_keeps_it():
+    """A spindle's relief is flattened as much as its form is squeezed (forms_posing.SquashedRelief): the ripples of a
+    tube squeezed to half its length and swollen across to keep its volume come out under 0.3 of their carried
+    height (its least stretch, a half, squared; 0.26), and the tube at rest or moved rigidly is left as carried."""
+    vertices, faces = rippled_tube()
+    relief = SquashedRelief(vertices, faces)
+    assert np.allclose(relief(vertices), vertices, atol=1e-4)
+    turn = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    moved = vertices @ turn.T + np.array([5.0, -3.0, 40.0])
+    assert np.allclose(relief(moved), moved, atol=1e-3)
+    squeezed = vertices * np.array([np.sqrt(2.0), np.sqrt(2.0), 0.5])
+    middle = (squeezed[:, 2] > 15.0) & (squeezed[:, 2] < 45.0)  # away from the open ends
+
+    def ripple(points: np.ndarray) -> float:
+        return float(np.ptp(np.linalg.norm(points[middle, :2], axis=1)))
+
+    assert ripple(relief(squeezed)) < 0.3 * ripple(squeezed)
 
 
 # --- the real muscles ---------------------------------------------------------------------------
