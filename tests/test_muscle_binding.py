@@ -244,8 +244,9 @@ def rippled_tube(rings: int = 121, around: int = 48) -> tuple[np.ndarray, np.nda
 
 def test_a_squeezed_spindle_loses_its_relief_and_a_moved_one_keeps_it():
     """A spindle's relief is flattened as much as its form is squeezed (forms_posing.SquashedRelief): the ripples of a
-    tube squeezed to half its length and swollen across to keep its volume come out under 0.3 of their carried
-    height (its least stretch, a half, squared; 0.26), and the tube at rest or moved rigidly is left as carried."""
+    tube squeezed to half its length and swollen across to keep its volume come out under 0.55 of their carried
+    height (0.48: the envelope keeps 0.27 of them, the rest is scaled by the least stretch, a half, squared; scaled by
+    the stretch itself, 0.64), and the tube at rest or moved rigidly is left as carried."""
     vertices, faces = rippled_tube()
     relief = SquashedRelief(vertices, faces)
     assert np.allclose(relief(vertices), vertices, atol=1e-4)
@@ -258,7 +259,7 @@ def test_a_squeezed_spindle_loses_its_relief_and_a_moved_one_keeps_it():
     def ripple(points: np.ndarray) -> float:
         return float(np.ptp(np.linalg.norm(points[middle, :2], axis=1)))
 
-    assert ripple(relief(squeezed)) < 0.3 * ripple(squeezed)
+    assert ripple(relief(squeezed)) < 0.55 * ripple(squeezed)
 
 
 # --- the real muscles ---------------------------------------------------------------------------
@@ -808,7 +809,8 @@ def test_the_small_rotators_do_not_fold_in_motion(rotator_bends, name, label):
 #   20-30 mm apart along the belly) squeezed 2-3 times along the rod: its form smoothed by 40 more windowed-sinc
 #   passes and carried by blended maps 4 cells wide, 16 smoothing passes (form surface_smoothing, binding_reach,
 #   binding_passes; muscle-forms-33): 0.63 / 0.45 / 0.12 / 0.13 / 0.96% baked (0.62 / 0.45 / 0.11 / 0.13 / 1.01% on
-#   the solver), the largest bends 108 / 98 / 91 / 87 / 139 degrees (the origin's thin tip on the crest);
+#   the solver), the largest bends 108 / 98 / 91 / 87 / 139 degrees (the origin's thin tip on the crest); its relief
+#   flattened as much as it is squeezed (forms_posing.SquashedRelief): 0.54 / 0.36 / 0.11 / 0.13 / 0.75% baked;
 # - the band (solver-11, baked) 4.4 / 4.3 / 1.65 / 3.8 / 3.8%, following the top face of the tensor it is draped over
 #   (posing.DRAPED; 0.04% of it inside the tensor in the frog position, 1.8% before), its creases along its 1 mm
 #   rounded margins and its ends: its displacement smoothed over its uneven mesh moved its two faces unlike each

@@ -46,10 +46,11 @@ HELD_CACHE = ArrayCache("forms-held")  # the forms that strayed at the probe pos
 # vertices and smoothed by RELIEF_SPREAD pairs) to the power RELIEF_POWER. The tensor's form, smoothed at rest
 # (form surface_smoothing) and carried by blended maps 4 cells wide, baked: 0.63 / 0.45 / 0.12 / 0.13 / 0.96% of its
 # edges bending over 40 degrees (flexion 90 knee 90 / frog / external rotation with adduction / prone / 90/45/45);
-# its relief flattened so, 0.50 / 0.36 / 0.11 / 0.13 / 0.67% (5 pairs: 0.54 / 0.36 / 0.11 / 0.13 / 0.77%; the power 1:
-# 0.54 / 0.38 / 0.11 / 0.13 / 0.73%; 40 pairs, the envelope itself flatter: 0.51 / 0.40 / 0.12 / 0.13 / 0.66%).
-RELIEF_PASSES = 15
-RELIEF_SPREAD = 10
+# its relief flattened so, 0.54 / 0.36 / 0.11 / 0.13 / 0.75%, 3 ms a pose (a leg's forms carried in 26, with the other
+# sessions' load). 15 and 10 pairs: 0.50 / 0.36 / 0.11 / 0.13 / 0.67% but 9 ms; 8 and 5: 0.72% at 90/45/45, 5 ms;
+# the power 1 (15, 10 pairs): 0.73%; 40 pairs, the envelope itself flatter: 0.66%.
+RELIEF_PASSES = 5
+RELIEF_SPREAD = 5
 RELIEF_POWER = 2.0
 PROBE_POSES = [
     LegPose(hip_flexion=flexion, hip_abduction=abduction, hip_rotation=rotation)
