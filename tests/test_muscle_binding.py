@@ -807,10 +807,10 @@ def test_the_small_rotators_do_not_fold_in_motion(rotator_bends, name, label):
 #   insertion's: the upper border folded there, single edges bending up to 170 degrees): 0.94 / 0.63 / 0.22 / 0.24 /
 #   2.64%, the largest bend at flexion 90 knee 90 114 degrees. What creased was the rest form's own relief (rings
 #   20-30 mm apart along the belly) squeezed 2-3 times along the rod: its form smoothed by 40 more windowed-sinc
-#   passes and carried by blended maps 4 cells wide, 16 smoothing passes (form surface_smoothing, binding_reach,
-#   binding_passes; muscle-forms-33): 0.63 / 0.45 / 0.12 / 0.13 / 0.96% baked (0.62 / 0.45 / 0.11 / 0.13 / 1.01% on
-#   the solver), the largest bends 108 / 98 / 91 / 87 / 139 degrees (the origin's thin tip on the crest); its relief
-#   flattened as much as it is squeezed (forms_posing.SquashedRelief): 0.54 / 0.36 / 0.11 / 0.13 / 0.75% baked;
+#   passes and carried by blended maps 3 cells wide (form surface_smoothing, binding_reach; muscle-forms-33): 0.68 /
+#   0.42 / 0.18 / 0.17 / 1.03% baked; its relief flattened as much as it is squeezed (forms_posing.SquashedRelief):
+#   0.59 / 0.31 / 0.15 / 0.15 / 0.75% baked, the largest bends 107 / 106 / 90 / 80 / 147 degrees (the origin's thin
+#   tip on the crest);
 # - the band (solver-11, baked) 4.4 / 4.3 / 1.65 / 3.8 / 3.8%, following the top face of the tensor it is draped over
 #   (posing.DRAPED; 0.04% of it inside the tensor in the frog position, 1.8% before), its creases along its 1 mm
 #   rounded margins and its ends: its displacement smoothed over its uneven mesh moved its two faces unlike each

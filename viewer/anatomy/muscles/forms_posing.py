@@ -44,11 +44,12 @@ HELD_CACHE = ArrayCache("forms-held")  # the forms that strayed at the probe pos
 # A spindle's relief (its form less its envelope, the form smoothed by RELIEF_PASSES Taubin pairs) is scaled by the
 # surface's least stretch (the smaller singular value of each envelope triangle's map from rest, averaged at the
 # vertices and smoothed by RELIEF_SPREAD pairs) to the power RELIEF_POWER. The tensor's form, smoothed at rest
-# (form surface_smoothing) and carried by blended maps 4 cells wide, baked: 0.63 / 0.45 / 0.12 / 0.13 / 0.96% of its
+# (form surface_smoothing) and carried by blended maps 3 cells wide, baked: 0.68 / 0.42 / 0.18 / 0.17 / 1.03% of its
 # edges bending over 40 degrees (flexion 90 knee 90 / frog / external rotation with adduction / prone / 90/45/45);
-# its relief flattened so, 0.54 / 0.36 / 0.11 / 0.13 / 0.75%, 3 ms a pose (a leg's forms carried in 26, with the other
-# sessions' load). 15 and 10 pairs: 0.50 / 0.36 / 0.11 / 0.13 / 0.67% but 9 ms; 8 and 5: 0.72% at 90/45/45, 5 ms;
-# the power 1 (15, 10 pairs): 0.73%; 40 pairs, the envelope itself flatter: 0.66%.
+# its relief flattened so, 0.59 / 0.31 / 0.15 / 0.15 / 0.75%, 3 ms a pose (a leg's forms carried in 26, with the other
+# sessions' load). Carried by maps 4 cells wide, 16 smoothing passes (0.96% at 90/45/45 unflattened): 5 and 5 pairs
+# 0.75%; 15 and 10 pairs 0.67% but 9 ms; 8 and 5: 0.72%, 5 ms; the power 1 (15, 10 pairs): 0.73%; 40 pairs, the
+# envelope itself flatter: 0.66%.
 RELIEF_PASSES = 5
 RELIEF_SPREAD = 5
 RELIEF_POWER = 2.0
