@@ -40,6 +40,10 @@ What creases a squeezed form is its own fine relief squeezed along: the rest for
 (swollen across and in thickness to keep its volume) bends 0.7-1.1% of its edges over 40 degrees squeezed 2 times
 and 2.1-2.8% 3 times, the less the more of the swelling goes into thickness. The belly is squeezed 2.1 times at
 flexion 90 with the knee at 90 and 2.5 times at flexion 90 with abduction and rotation 45 (3.2 before SHORTEST).
+That relief is taken off the rest form where it is coarse (rings 20-30 mm apart along the belly: the form's
+surface_smoothing, muscle-forms-33) and flattened as the form is squeezed where it is fine
+(:class:`~viewer.anatomy.muscles.forms_posing.SquashedRelief`), leaving what the pose space stores, the rod's
+sections, as it was: 1.02 / 2.94% -> 0.59 / 0.75% of the form creased at those two poses (baked).
 
 The form is bound by the cage's blended local affine maps, as the gluteal fans' are (bound by section like the
 gemelli, its compressed belly rippled at every section: 3.4% of its edges bending over 40 degrees at flexion 90 with
