@@ -655,16 +655,11 @@ SMALL_ROTATORS = ("piriformis", "superior_gemellus", "obturator_internus", "infe
 # (bench/bench_posed_forms.py, baked table of the merge of 2026-11-30 with muscle-forms-31), where and why. The tips
 # of piriformis (114 degrees at flexion 90 knee 90) and the superior gemellus (92 at prone knee 90 with internal
 # rotation) no longer fold since the rods' forms are carried by their bare section maps (rods.BINDING_PASSES,
-# muscle-forms-33): 69 and 70 degrees, no rod over 70 at any of these poses
-ROTATOR_FOLDS = {
-    ("obturator_internus", "90/45/45"): (
-        "obturator internus' tendon 85% along it folds 175 degrees baked, 153 on the solver, where the table lifts its "
-        "cage up to 4 mm out of the femur (72 baked without that lift, 170 lifted sample by sample; its lifts spread "
-        "along the fibres, pose_space.LIFT_REACH, took its fold in the frog position from 144 to 87); bound by blended "
-        "maps 3.5 cells wide like the fans' it no longer folds (72 baked and on the solver) but 1.3% of it then lies "
-        "over 2 mm inside the femur at prone knee 90 with internal rotation (0 bound cell by cell)"
-    ),
-}
+# muscle-forms-33): 69 and 70 degrees, no rod over 70 at any of these poses. Obturator internus' tendon, 85% along
+# it, folded 175 degrees at 90/45/45 (153 on the solver) where the table lifts its cage up to 4 mm out of the femur;
+# carried by blended maps of its cage (its form's blended_binding, one cell wide: 3.5 cells wide left 1.3% of it over
+# 2 mm inside the femur at prone knee 90 with internal rotation) 72 at every pose, 0.04% in the bone as cell by cell
+ROTATOR_FOLDS: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture(scope="module")
