@@ -658,7 +658,8 @@ SMALL_ROTATORS = ("piriformis", "superior_gemellus", "obturator_internus", "infe
 # muscle-forms-33): 69 and 70 degrees, no rod over 70 at any of these poses. Obturator internus' tendon, 85% along
 # it, folded 175 degrees at 90/45/45 (153 on the solver) where the table lifts its cage up to 4 mm out of the femur;
 # carried by blended maps of its cage (its form's blended_binding, one cell wide: 3.5 cells wide left 1.3% of it over
-# 2 mm inside the femur at prone knee 90 with internal rotation) 72 at every pose, 0.04% in the bone as cell by cell
+# 2 mm inside the femur at prone knee 90 with internal rotation; its displacement smoothed by 16 Taubin passes, as
+# with 8 or 4 it folded 93 or 101 degrees there on the solver) 76 at most, 0.04% in the bone as cell by cell
 ROTATOR_FOLDS: dict[tuple[str, str], str] = {}
 
 

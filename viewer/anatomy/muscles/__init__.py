@@ -123,7 +123,7 @@ def _arrays_from_build(
         # continuations met (tensor fasciae latae at flexion 90 with abduction and rotation 45: 4.5% of its edges
         # bending over 40 degrees, 3.2% so)
         # obturator internus' tendon too (its form's blended_binding): cell by cell, it folded 175 degrees at 90/45/45
-        # where the pose space lifts its cage out of the femur (72 so, bench_posed_forms.py on the table of 0796fa5)
+        # where the pose space lifts its cage out of the femur (76 so, bench_posed_forms.py on the table of 0796fa5)
         blends = name in (*FANS, *SPINDLES) or settings["blended_binding"]
         reach = own_reach if blends else BLOCK_REACH if name in BLOCKS else None
         passes = BLENDED_PASSES if settings["binding_passes"] is None else settings["binding_passes"]
