@@ -122,7 +122,10 @@ def _arrays_from_build(
         # a spindle's form too (spindle.py): its squeezed, bent belly, bound cell by cell, rippled where the cells'
         # continuations met (tensor fasciae latae at flexion 90 with abduction and rotation 45: 4.5% of its edges
         # bending over 40 degrees, 3.2% so)
-        reach = own_reach if name in (*FANS, *SPINDLES) else BLOCK_REACH if name in BLOCKS else None
+        # obturator internus' tendon too (its form's blended_binding): cell by cell, it folded 175 degrees at 90/45/45
+        # where the pose space lifts its cage out of the femur (76 so, bench_posed_forms.py on the table of 0796fa5)
+        blends = name in (*FANS, *SPINDLES) or settings["blended_binding"]
+        reach = own_reach if blends else BLOCK_REACH if name in BLOCKS else None
         passes = BLENDED_PASSES if settings["binding_passes"] is None else settings["binding_passes"]
         blended = {} if reach is None else {"reach": reach, "passes": passes}
         if is_band(muscle):  # a thin fascial sheet: both faces carried by the map at their mid-sheet point

@@ -78,6 +78,7 @@ FORM_DEFAULTS = {
     "surface_smoothing": 0,  # more windowed-sinc iterations on the decimated surface (ripples a pose would sharpen)
     "binding_passes": None,  # Taubin pairs smoothing a blended form's displacement (None: binding.BLENDED_PASSES)
     "binding_reach": None,  # width in cells of the blended local affine maps carrying a fan's form (None: BLENDED_REACH)
+    "blended_binding": False,  # carried by blended local affine maps of its cage like the fans (else cell by cell)
     "band_thickness_mm": 2.0,
     "min_width_mm": None,  # band: spread the sheet to at least this width (mm) down to its insertion
     "insertion_fade": 0.15,  # band: fraction of the length over which that spread fades into the insertion

@@ -47,9 +47,14 @@ RODS = ("superior_gemellus", "inferior_gemellus", "piriformis")  # muscles posed
 END_SHARE = 0.1  # share of the fibre from each attachment over which the attachment's rotation is blended in
 ROTATION_SMOOTHING = 100  # passes of neighbour averaging of the sections' rotations along the rod
 SECTION_REACH = 2  # a rod's form is bound to affine maps each fitted over this many sections either way
-# Taubin passes smoothing a rod's bound displacements (binding.SMOOTHING_PASSES elsewhere): its rounded tendon
-# ends and belly keep creasing at a few percent of their edges with 4 (tested 4, 8, 16, 32 at the five poses)
-BINDING_PASSES = 16
+# Taubin passes smoothing a rod's bound displacements (binding.SMOOTHING_PASSES elsewhere): none. With 4, 8, 16 or
+# 32 (16 until muscle-forms-33) the rounded tendon ends and belly creased at a few percent of their edges while the
+# places along the rod were the nearest cells'; with the places averaged over the form (PLACE_PASSES) the bare
+# section maps are already smooth along the form, and the smoothed, pruned weights sheared the tendon tips instead
+# (their edges stretched 0.6-1.7 times at flexion 90 with the knee at 90): single edges folded 115 degrees at
+# piriformis' tip on the trochanter and 91 at the superior gemellus' (prone, knee 90, internal rotation) with 16
+# passes, 111 and 89 with 2, 69 and 70 with none (baked table of 0796fa5, bench_posed_forms.py)
+BINDING_PASSES = 0
 # passes averaging each form vertex's place along the rod over the form's mesh (binding.rod_places): bound to its
 # nearest cage cell, piriformis' form at the bend of its cage over the greater sciatic notch took maps up to six
 # sections apart on neighbouring vertices and folded single edges 169-179 degrees in external rotation with
