@@ -23,7 +23,7 @@ from viewer.types import FloatArray
 BUILD_VERSION = "muscles-build-15"
 # Bump whenever forms.py or binding.py change the display surfaces or their binding: only the muscle cache is
 # rebuilt (the cages, and so the pose space, are unchanged: :func:`build_key` leaves this out).
-FORMS_VERSION = "muscle-forms-33"
+FORMS_VERSION = "muscle-forms-34"
 
 # Fields of the muscle data files that only say, name or colour things: no effect on geometry.
 PRESENTATION_FIELDS = frozenset(
