@@ -461,12 +461,15 @@ def umbrella_operator(faces: IntArray, count: int) -> sparse.csr_matrix:
     return sparse.diags(1.0 / np.maximum(degree, 1.0)) @ adjacency
 
 
-def taubin(values, faces: IntArray, passes: int, count: int | None = None):
+def taubin(values, faces: IntArray, passes: int, count: int | None = None, mean: sparse.csr_matrix | None = None):
     """Taubin smoothing (a shrinking and an inflating umbrella step per pass) of per-vertex values.
 
-    ``values`` is a dense (n, k) array or a sparse (n, m) matrix (each column smoothed over the mesh).
+    ``values`` is a dense (n, k) array or a sparse (n, m) matrix (each column smoothed over the mesh); ``mean``, the
+    mesh's :func:`umbrella_operator` when the caller keeps it (per pose), else built from ``faces``. Dense float32
+    values with a float32 ``mean`` stay float32.
     """
-    mean = umbrella_operator(faces, values.shape[0] if count is None else count)
+    if mean is None:
+        mean = umbrella_operator(faces, values.shape[0] if count is None else count)
     for _ in range(passes):
         for factor in TAUBIN:
             values = values + factor * (mean @ values - values)

@@ -28,7 +28,7 @@ from viewer.anatomy.bones import SIDES, load_landmarks
 from viewer.anatomy.geometry import ClosedVolumes, signed_volume
 from viewer.anatomy.kinematics import LegPose, segment_transforms
 from viewer.anatomy.leg_memo import LegMemo
-from viewer.anatomy.muscles.binding import TAUBIN, umbrella_operator
+from viewer.anatomy.muscles.binding import taubin, umbrella_operator
 from viewer.anatomy.muscles.posing import PosedMuscle
 from viewer.anatomy.muscles.spindle import SPINDLES
 from viewer.anatomy.posed import Deformer
@@ -190,10 +190,10 @@ class LegForms:
         self.faces = [m.form.faces for m in bound]
         self.rest_volumes = np.array([signed_volume(m.form.vertices, m.form.faces) for m in bound])
         self.hold: VolumeHold | None = None
-        self.reliefs = [
+        self.reliefs = [  # the spindles' (structure names end in their side)
             (k, SquashedRelief(m.form.vertices, m.form.faces))
-            for k, m in enumerate(bound)
-            if getattr(getattr(m, "spec", None), "name", None) in SPINDLES
+            for k, (name, m) in enumerate(zip(names, bound, strict=True))
+            if name.rsplit("_", 1)[0] in SPINDLES
         ]
         self.latest: LegMemo[dict[str, PosedMuscle]] = LegMemo()  # the cages carried last time, their forms
 
@@ -286,14 +286,8 @@ class SquashedRelief:
         return np.stack([points[self.faces[:, 1]] - first, points[self.faces[:, 2]] - first], axis=1)
 
     def _smoothed(self, values: FloatArray, passes: int) -> FloatArray:
-        """Taubin pairs (binding.TAUBIN) of ``values`` (n, k) over the mesh, float32 column by column."""
-        columns = np.ascontiguousarray(np.asarray(values, np.float32).T)
-        for k, column in enumerate(columns):
-            for _ in range(passes):
-                for factor in TAUBIN:
-                    column = column + np.float32(factor) * (self.mean @ column - column)
-            columns[k] = column
-        return columns.T.astype(float)
+        """Taubin pairs (binding.taubin) of ``values`` (n, k) over the mesh, in float32."""
+        return taubin(np.asarray(values, np.float32), self.faces, passes, mean=self.mean).astype(float)
 
     def __call__(self, form: FloatArray) -> FloatArray:
         """The carried ``form`` (n, 3) with its relief flattened where it is squeezed."""
